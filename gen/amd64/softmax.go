@@ -1489,8 +1489,11 @@ type sm256 struct {
 	mtab           reg.GPVirtual // the VMASKMOVPS masks of those lanes
 	p, q, i        reg.GPVirtual
 
-	// ahead, zeroC and noSub are sm512's, for SoftmaxRowsAVX2 alone; with
-	// ahead the next row's max waits in the frame at mNext, and S's
+	// ahead, zeroC and noSub are sm512's, for SoftmaxRowsAVX2 and
+	// ScaledSoftmaxRowsAVX2 (fused.go, whose peek hook sets up the next
+	// row's pass 1, and whose pass 1 a row ahead stores that row's z in
+	// its dst, with zDst); with ahead the next row's max waits in the
+	// frame at mNext, and S's
 	// reduction, its NaN check and 1/S come after the pending row's pass
 	// 3 (see softmaxRows). Measured (ns per element, thread CPU time, the
 	// least of 60 runs, batches of 1 MiB, Zen 5): ahead took 0.74 to 0.68
@@ -1500,7 +1503,8 @@ type sm256 struct {
 	ahead, zeroC, noSub bool
 	mNext               Mem
 
-	// tailPipe is sm512's, for SoftmaxRowsAVX2 alone (see pipeline2Tail).
+	// tailPipe is sm512's, for SoftmaxRowsAVX2 and ScaledSoftmaxRowsAVX2
+	// (see pipeline2Tail).
 	tailPipe bool
 }
 
@@ -2371,21 +2375,40 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	var bytes reg.GPVirtual
 	ahead := func(name string) {}
 	if s.ahead {
-		if s.hooks.begin != nil || s.hooks.special != nil || s.hooks.nilDst || s.z != nil {
-			panic("ahead runs no hooks")
+		if (s.hooks.begin != nil && s.hooks.peek == nil) || s.hooks.nilDst {
+			panic("ahead runs no hooks but begin with peek, and special")
+		}
+		// peek is sm512's: the scaled and causal kernels (fused.go) set
+		// up the next row's pass 1 with it.
+		peek := func(src reg.GPVirtual) func() {
+			if s.hooks.peek == nil {
+				return func() {}
+			}
+			return s.hooks.peek(src)
 		}
 		early = s.label("nanearly")
 		bytes = g.GP64()
 		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
 		g.SHLQ(U8(1), bytes)                                  // 4*cols
+		undo := peek(src)
 		g.VMOVSS(s.maxOf(src, "first"), s.mNext)
-		// ahead emits the max of the next row into mNext, if there is one.
+		undo()
+		// ahead emits the max of the next row into mNext, if there is
+		// one; with zDst, pass 1 stores that row's z in its dst.
 		ahead = func(name string) {
 			g.CMPQ(rows, U32(1))
 			g.JE(LabelRef(s.label(name)))
 			next := g.GP64()
 			g.LEAQ(Mem{Base: src, Index: bytes, Scale: 1}, next)
+			d := s.dst
+			if s.z != nil && s.zDst {
+				s.dst = g.GP64()
+				g.LEAQ(Mem{Base: d, Index: bytes, Scale: 1}, s.dst)
+			}
+			undo := peek(next)
 			g.VMOVSS(s.maxOf(next, name), s.mNext)
+			undo()
+			s.dst = d
 			g.Label(s.label(name))
 		}
 	}
@@ -2397,7 +2420,9 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		m := g.XMM()
 		g.VMOVSS(s.mNext, m)
 		s.rowKind(m, early, early, s.label("masked"))
+		back := s.readZ()
 		s.pass2Acc()
+		back()
 		ahead("ahead")
 		out(nil)
 	} else {

@@ -6874,12 +6874,10 @@ TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $528-96
 	XORQ         R12, R12
 	CMPQ         SI, DI
 	SETEQ        R12
-
-ss256_row:
-	MOVQ 288(SP), BX
-	SUBQ DI, BX
-	MOVQ 296(SP), AX
-	ADDQ AX, 288(SP)
+	LEAQ         (R9)(R9*1), R13
+	SHLQ         $0x01, R13
+	MOVQ         288(SP), BX
+	SUBQ         DI, BX
 
 	// Pass 1: m = max(x).
 	VMOVUPS fusedconst<>+320(SB), Y0
@@ -6891,9 +6889,9 @@ ss256_row:
 	MOVQ    SI, CX
 	MOVQ    R9, DX
 
-ss256_max32:
+ss256_max32first:
 	CMPQ        DX, $0x00000020
-	JB          ss256_max16
+	JB          ss256_max16first
 	VMOVUPS     (AX), Y6
 	VFMADD213PS (AX)(BX*1), Y5, Y6
 	VMOVUPS     Y6, (CX)
@@ -6913,11 +6911,11 @@ ss256_max32:
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	SUBQ        $0x00000020, DX
-	JMP         ss256_max32
+	JMP         ss256_max32first
 
-ss256_max16:
+ss256_max16first:
 	CMPQ        DX, $0x00000010
-	JB          ss256_maxtail
+	JB          ss256_maxtailfirst
 	VMOVUPS     (AX), Y6
 	VFMADD213PS (AX)(BX*1), Y5, Y6
 	VMOVUPS     Y6, (CX)
@@ -6930,9 +6928,9 @@ ss256_max16:
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
 
-ss256_maxtail:
+ss256_maxtailfirst:
 	TESTQ      DX, DX
-	JZ         ss256_maxred
+	JZ         ss256_maxredfirst
 	VMOVDQU    (R10), Y6
 	VMOVDQU    32(R10), Y7
 	LEAQ       (AX), DX
@@ -6964,15 +6962,15 @@ ss256_copy_1_8:
 ss256_copy_1_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_1_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_1_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_1_1
-	MOVL  (AX)(DX*1), R13
-	MOVL  R13, 192(SP)(DX*1)
+	MOVL  (AX)(DX*1), R14
+	MOVL  R14, 192(SP)(DX*1)
 
 ss256_copy_1_1:
 	VMOVUPS 192(SP), Y8
@@ -7009,8 +7007,8 @@ ss256_copy_2_8:
 ss256_copy_2_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_2_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_2_2:
@@ -7035,7 +7033,7 @@ ss256_tailloaded_2:
 	VBLENDVPS   Y7, Y11, Y5, Y11
 	VMAXPS      Y11, Y4, Y4
 
-ss256_maxred:
+ss256_maxredfirst:
 	VMAXPS       Y2, Y0, Y0
 	VMAXPS       Y4, Y3, Y3
 	VMAXPS       Y3, Y0, Y0
@@ -7045,12 +7043,20 @@ ss256_maxred:
 	VMAXPS       X0, X2, X2
 	VPERMILPS    $0xb1, X2, X0
 	VMAXPS       X0, X2, X0
+	VMOVSS       X0, 304(SP)
+
+ss256_row:
+	MOVQ   288(SP), BX
+	SUBQ   DI, BX
+	MOVQ   296(SP), AX
+	ADDQ   AX, 288(SP)
+	VMOVSS 304(SP), X0
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
 	UCOMISS X0, X0
-	JP      ss256_nanrow
+	JP      ss256_nanearly
 	UCOMISS fusedconst<>+352(SB), X0
-	JE      ss256_nanrow
+	JE      ss256_nanearly
 	UCOMISS fusedconst<>+320(SB), X0
 	JE      ss256_masked
 
@@ -7077,6 +7083,9 @@ ss256_params:
 	VMOVDQU Y2, 32(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     ss256_sumc
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
@@ -7085,8 +7094,6234 @@ ss256_params:
 	MOVQ    SI, AX
 	MOVQ    SI, CX
 	MOVQ    R9, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
 	CMPQ    DX, $0x00000040
-	JB      ss256_sumtail
+	JB      ss256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_1
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_1:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_2
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_2:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_3
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_3:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ss256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_4
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_4:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_5:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_6:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_7:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_sum64
+
+ss256z_drain:
+	TESTQ DX, DX
+	JNZ   ss256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tail:
+	MOVQ DX, R14
+	ANDQ $0x0000000f, R14
+	JZ   ss256z_tailwhole
+	CMPQ R14, $0x00000008
+	JA   ss256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   ss256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_9:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_1
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ss256z_tailloaded_1
+
+ss256z_tailcopy_1:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_1_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_1_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_1_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_1_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_1_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_1:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_10
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+
+ss256z_nostore_10:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_11:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_12:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_2
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ss256z_tailloaded_2
+
+ss256z_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_2_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_2_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_2_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_2_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_2_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_2_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_2_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_2:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_13
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ss256z_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_16:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_3
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ss256z_tailloaded_3
+
+ss256z_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_3_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_3_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_3_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_3_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_3:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_17
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ss256z_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_18:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_19:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_20:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_21:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_4
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ss256z_tailloaded_4
+
+ss256z_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_4_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_4_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_4_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_4_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_4:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_22
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ss256z_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   ss256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_23:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_5
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ss256z_tailloaded_5
+
+ss256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_5_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_5_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_5_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_5_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_5:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_24
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+ss256z_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_25:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_26:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_6
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ss256z_tailloaded_6
+
+ss256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_6_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_6_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_6_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_6_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_6:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_27
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ss256z_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_28:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_29:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_30:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_7
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ss256z_tailloaded_7
+
+ss256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_7_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_7_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_7_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_7_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_7:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_31
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ss256z_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_32:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_33:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_34:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_35:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_8
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ss256z_tailloaded_8
+
+ss256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_8_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_8_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_8_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_8_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_8:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_36
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ss256z_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_37:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_39:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_40:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_42:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_43:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_44:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_46:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_47:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_48:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_49:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ss256z_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfirst:
+	TESTQ DX, DX
+	JZ    ss256z_sumred
+	MOVQ  DX, R14
+	ANDQ  $0x0000000f, R14
+	JZ    ss256z_firstwhole
+	CMPQ  R14, $0x00000008
+	JA    ss256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    ss256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_9
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ss256z_tailloaded_9
+
+ss256z_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_9_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_9_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_9_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_9_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_9_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_9:
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_51
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+ss256z_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_52:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_10
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ss256z_tailloaded_10
+
+ss256z_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_10_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_10_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_10_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_10_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_10:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_53
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ss256z_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_54:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_55:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_11
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ss256z_tailloaded_11
+
+ss256z_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_11_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_11_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_11_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_11_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_11:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_56
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ss256z_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_57:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_58:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_59:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_12
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ss256z_tailloaded_12
+
+ss256z_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_12_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_12_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_12_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_12_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_12:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_60
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ss256z_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   ss256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_13
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ss256z_tailloaded_13
+
+ss256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_13_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_13_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_13_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_13_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_13:
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_61
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+ss256z_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_62:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_14
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ss256z_tailloaded_14
+
+ss256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_14_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_14_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_14_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_14_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_14:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_63
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ss256z_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_64:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_65:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_15
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ss256z_tailloaded_15
+
+ss256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_15_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_15_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_15_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_15_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_15:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_66
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ss256z_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_67:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_68:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_69:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_16
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ss256z_tailloaded_16
+
+ss256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_16_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_16_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_16_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_16_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_16:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_70
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ss256z_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_72:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_74:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_75:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256z_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_77:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_78:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_79:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256z_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ss256z_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+ss256z_sumred:
+	JMP ss256_sumdone
+
+ss256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      ss256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y9, Y9, Y9
@@ -7574,6 +13809,9 @@ ss256_nostore_7:
 	JMP         ss256_sum64
 
 ss256_drain:
+	TESTQ DX, DX
+	JNZ   ss256_tail
+
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
 	VCVTPS2PD    X5, Y13
 	VCVTPS2PD    X7, Y14
@@ -7649,122 +13887,96 @@ ss256_nostore_8:
 	VMOVUPD      Y11, 128(SP)
 	VADDPD       160(SP), Y12, Y12
 	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
 
-ss256_sumtail:
-	TESTQ  DX, DX
-	JZ     ss256_sumred
-	VXORPD Y0, Y0, Y0
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
+ss256_tail:
+	MOVQ DX, R14
+	ANDQ $0x0000000f, R14
+	JZ   ss256_tailwhole
+	CMPQ R14, $0x00000008
+	JA   ss256_tailfull
+	CMPQ DX, $0x00000010
+	JA   ss256_tailhalf2
 
-ss256_sum16:
-	CMPQ        DX, $0x00000010
-	JB          ss256_sumlast
-	VMOVUPS     (AX), Y5
-	VMOVUPS     32(AX), Y6
-	VSUBPS      (SP), Y5, Y5
-	VSUBPS      (SP), Y6, Y6
-	VMOVUPS     fusedconst<>+288(SB), Y7
-	VMAXPS      Y5, Y7, Y5
-	VMAXPS      Y6, Y7, Y6
-	VMOVUPS     fusedconst<>+32(SB), Y7
-	VMOVUPS     fusedconst<>+32(SB), Y8
-	VFMADD231PS fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS fusedconst<>+0(SB), Y6, Y8
-	VSUBPS      fusedconst<>+32(SB), Y7, Y9
-	VSUBPS      fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS     fusedconst<>+128(SB), Y9
-	VMOVUPS     fusedconst<>+128(SB), Y10
-	VFMADD213PS fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+256(SB), Y6, Y10
-	VMULPS      Y5, Y5, Y11
-	VMULPS      Y6, Y6, Y12
-	VFMADD231PS Y9, Y11, Y5
-	VFMADD231PS Y10, Y12, Y6
-	TESTQ       R12, R12
-	JNZ         ss256_nostore_9
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
-
-ss256_nostore_9:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, DX
-	JMP          ss256_sum16
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
 
-ss256_sumlast:
-	TESTQ      DX, DX
-	JZ         ss256_sumblock
-	VMOVDQU    (R10), Y5
-	VMOVDQU    32(R10), Y6
+ss256_nostore_9:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ss256_tailcopy_3
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
+	VMASKMOVPS (AX), Y2, Y0
 	JMP        ss256_tailloaded_3
 
 ss256_tailcopy_3:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ss256_copy_3_8
-	VMOVUPS (AX)(DX*1), Y7
-	VMOVUPS Y7, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ss256_copy_3_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_3_4
-	VMOVUPS (AX)(DX*1), X7
-	VMOVUPS X7, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ss256_copy_3_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_3_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_3_2:
@@ -7774,117 +13986,6581 @@ ss256_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ss256_copy_3_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 192(SP), Y0
 
 ss256_tailloaded_3:
-	VMOVUPS     (SP), Y9
-	VBLENDVPS   Y5, Y7, Y9, Y7
-	VBLENDVPS   Y6, Y8, Y9, Y8
-	VSUBPS      (SP), Y7, Y7
-	VSUBPS      (SP), Y8, Y8
-	VMOVUPS     fusedconst<>+288(SB), Y9
-	VMAXPS      Y7, Y9, Y7
-	VMAXPS      Y8, Y9, Y8
-	VMOVUPS     fusedconst<>+32(SB), Y9
-	VMOVUPS     fusedconst<>+32(SB), Y10
-	VFMADD231PS fusedconst<>+0(SB), Y7, Y9
-	VFMADD231PS fusedconst<>+0(SB), Y8, Y10
-	VSUBPS      fusedconst<>+32(SB), Y9, Y11
-	VSUBPS      fusedconst<>+32(SB), Y10, Y12
-	VFMADD231PS fusedconst<>+64(SB), Y11, Y7
-	VFMADD231PS fusedconst<>+64(SB), Y12, Y8
-	VFMADD231PS fusedconst<>+96(SB), Y11, Y7
-	VFMADD231PS fusedconst<>+96(SB), Y12, Y8
-	VMOVUPS     fusedconst<>+128(SB), Y11
-	VMOVUPS     fusedconst<>+128(SB), Y12
-	VFMADD213PS fusedconst<>+160(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+160(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+192(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+192(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+224(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+224(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+256(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+256(SB), Y8, Y12
-	VMULPS      Y7, Y7, Y13
-	VMULPS      Y8, Y8, Y14
-	VFMADD231PS Y11, Y13, Y7
-	VFMADD231PS Y12, Y14, Y8
-	TESTQ       R12, R12
-	JNZ         ss256_nostore_10
-	VMASKMOVPS  Y7, Y5, (CX)
-	VMASKMOVPS  Y8, Y6, 32(CX)
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_10
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
 
 ss256_nostore_10:
-	VPADDD       32(SP), Y9, Y9
-	VPADDD       32(SP), Y10, Y10
-	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
-	VPMAXSD      fusedconst<>+480(SB), Y10, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y10, Y10
-	VPAND        Y5, Y9, Y9
-	VPAND        Y6, Y10, Y10
-	VCVTPS2PD    X7, Y5
-	VCVTPS2PD    X9, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X5
-	VEXTRACTF128 $0x01, Y9, X6
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X10, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y10, X6
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
 
-ss256_sumblock:
-	VADDPD  64(SP), Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VADDPD  96(SP), Y2, Y2
-	VMOVUPD Y2, 96(SP)
-	VADDPD  128(SP), Y3, Y3
-	VMOVUPD Y3, 128(SP)
-	VADDPD  160(SP), Y4, Y4
-	VMOVUPD Y4, 160(SP)
+ss256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_11:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_12:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_4
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ss256_tailloaded_4
+
+ss256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_4_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_4_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_4_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_4_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_4:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_13
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ss256_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_16:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_5
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ss256_tailloaded_5
+
+ss256_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_5_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_5_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_5_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_5_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_5_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_5:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_17
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ss256_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_18:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_19:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_20:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_21:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_6
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ss256_tailloaded_6
+
+ss256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_6_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_6_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_6_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_6_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_6:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_22
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ss256_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   ss256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_23:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_7
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ss256_tailloaded_7
+
+ss256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_7_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_7_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_7_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_7_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_7:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_24
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+ss256_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   ss256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_25:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_26:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_8
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ss256_tailloaded_8
+
+ss256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_8_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_8_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_8_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_8_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_8:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_27
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ss256_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   ss256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_28:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_29:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_30:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_9
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ss256_tailloaded_9
+
+ss256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_9_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_9_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_9_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_9_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_9:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_31
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ss256_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_32:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_33:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_34:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_35:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_10
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ss256_tailloaded_10
+
+ss256_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_10_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_10_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_10_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_10_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_10_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_10:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_36
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ss256_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_37:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   ss256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_39:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_40:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   ss256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_42:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_43:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_44:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_46:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_47:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_48:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_49:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ss256_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfirst:
+	TESTQ DX, DX
+	JZ    ss256_sumred
+	MOVQ  DX, R14
+	ANDQ  $0x0000000f, R14
+	JZ    ss256_firstwhole
+	CMPQ  R14, $0x00000008
+	JA    ss256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    ss256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_11
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ss256_tailloaded_11
+
+ss256_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_11_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_11_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_11_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_11_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_11:
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_51
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+ss256_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_52:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_12
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ss256_tailloaded_12
+
+ss256_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_12_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_12_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_12_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_12_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_12:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_53
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ss256_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_54:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_55:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_13
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ss256_tailloaded_13
+
+ss256_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_13_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_13_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_13_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_13_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_13_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_13:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_56
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ss256_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_57:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_58:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_59:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_14
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ss256_tailloaded_14
+
+ss256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_14_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_14_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_14_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_14_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_14:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_60
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ss256_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   ss256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_15
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ss256_tailloaded_15
+
+ss256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_15_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_15_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_15_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_15_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_15:
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_61
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+ss256_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   ss256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_62:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_16
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ss256_tailloaded_16
+
+ss256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_16_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_16_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_16_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_16_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_16:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_63
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ss256_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   ss256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_64:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_65:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_17
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ss256_tailloaded_17
+
+ss256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_17_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_17_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_17_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_17_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_17:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_66
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ss256_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_67:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_68:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_69:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_18
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ss256_tailloaded_18
+
+ss256_tailcopy_18:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_18_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_18_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_18_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_18_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_18_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_18:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_70
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ss256_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   ss256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_72:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   ss256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_74:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_75:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ss256_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_77:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_78:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_79:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ss256_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 ss256_sumred:
-	VMOVUPD      64(SP), Y0
-	VADDPD       128(SP), Y0, Y0
-	VMOVUPD      96(SP), Y2
-	VADDPD       160(SP), Y2, Y2
-	VADDPD       Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X2
-	VADDPD       X2, X0, X2
-	VPERMILPD    $0x01, X2, X0
-	VADDSD       X0, X2, X0
-	UCOMISD      X0, X0
-	JP           ss256_nanrow
+ss256_sumdone:
+	CMPQ R8, $0x00000001
+	JE   ss256_ahead
+	LEAQ (DI)(R13*1), AX
+	LEAQ (SI)(R13*1), CX
+	MOVQ 288(SP), R14
+	SUBQ AX, R14
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD    fusedconst<>+384(SB), X1, X1
-	VDIVSD       X0, X1, X0
-	VCVTSD2SS    X0, X0, X2
-	VCVTSS2SD    X2, X2, X3
-	VSUBSD       X3, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X2, Y2
-	VMOVUPS      Y2, 304(SP)
-	VBROADCASTSS X0, Y2
-	VMOVUPS      Y2, 336(SP)
-	MOVQ         BX, 512(SP)
-	CMPQ         504(SP), $0x00000000
-	JE           ss256_prev
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
+	MOVQ    CX, CX
+	MOVQ    R9, DX
+
+ss256_max32ahead:
+	CMPQ        DX, $0x00000020
+	JB          ss256_max16ahead
+	VMOVUPS     (AX), Y6
+	VFMADD213PS (AX)(R14*1), Y5, Y6
+	VMOVUPS     Y6, (CX)
+	VMAXPS      Y6, Y0, Y0
+	VMOVUPS     32(AX), Y6
+	VFMADD213PS 32(AX)(R14*1), Y5, Y6
+	VMOVUPS     Y6, 32(CX)
+	VMAXPS      Y6, Y2, Y2
+	VMOVUPS     64(AX), Y6
+	VFMADD213PS 64(AX)(R14*1), Y5, Y6
+	VMOVUPS     Y6, 64(CX)
+	VMAXPS      Y6, Y3, Y3
+	VMOVUPS     96(AX), Y6
+	VFMADD213PS 96(AX)(R14*1), Y5, Y6
+	VMOVUPS     Y6, 96(CX)
+	VMAXPS      Y6, Y4, Y4
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         ss256_max32ahead
+
+ss256_max16ahead:
+	CMPQ        DX, $0x00000010
+	JB          ss256_maxtailahead
+	VMOVUPS     (AX), Y6
+	VFMADD213PS (AX)(R14*1), Y5, Y6
+	VMOVUPS     Y6, (CX)
+	VMAXPS      Y6, Y0, Y0
+	VMOVUPS     32(AX), Y6
+	VFMADD213PS 32(AX)(R14*1), Y5, Y6
+	VMOVUPS     Y6, 32(CX)
+	VMAXPS      Y6, Y2, Y2
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+
+ss256_maxtailahead:
+	TESTQ      DX, DX
+	JZ         ss256_maxredahead
+	VMOVDQU    (R10), Y6
+	VMOVDQU    32(R10), Y7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_19
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        ss256_tailloaded_19
+
+ss256_tailcopy_19:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_19_8
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_19_4
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_19_2
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_19_1
+	MOVL  (AX)(DX*1), R15
+	MOVL  R15, 192(SP)(DX*1)
+
+ss256_copy_19_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+
+ss256_tailloaded_19:
+	LEAQ       (AX)(R14*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_20
+	VMASKMOVPS (AX), Y6, Y10
+	VMASKMOVPS 32(AX), Y7, Y11
+	JMP        ss256_tailloaded_20
+
+ss256_tailcopy_20:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_20_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_20_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_20_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_20_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+ss256_tailloaded_20:
+	VFMADD231PS Y5, Y8, Y10
+	VFMADD231PS Y5, Y9, Y11
+	VMASKMOVPS  Y10, Y6, (CX)
+	VMASKMOVPS  Y11, Y7, 32(CX)
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y6, Y10, Y5, Y10
+	VMAXPS      Y10, Y3, Y3
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y7, Y11, Y5, Y11
+	VMAXPS      Y11, Y4, Y4
+
+ss256_maxredahead:
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VMAXPS       X2, X0, X2
+	VPERMILPS    $0x4e, X2, X0
+	VMAXPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VMAXPS       X0, X2, X0
+	VMOVSS       X0, 304(SP)
+
+ss256_ahead:
+	MOVQ BX, 512(SP)
+	CMPQ 504(SP), $0x00000000
+	JE   ss256_prev
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	MOVQ    520(SP), BX
+	MOVL    432(SP), AX
+	TESTL   AX, AX
+	JNZ     ss256_outc
+	TESTQ   R12, R12
+	JNZ     ss256z_outre
+	VMOVUPS fusedconst<>+288(SB), Y0
+	VMOVUPS fusedconst<>+32(SB), Y2
+	VMOVUPS fusedconst<>+0(SB), Y3
+	VMOVUPS 464(SP), Y4
+	VMOVUPS 368(SP), Y5
+	VMOVUPS 400(SP), Y6
+	VMOVUPS 256(SP), Y7
+	MOVQ    496(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R9, DX
+
+ss256z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ss256z_out16
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VFMADD213PS (AX)(BX*1), Y7, Y8
+	VFMADD213PS 32(AX)(BX*1), Y7, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VFMADD213PS 64(AX)(BX*1), Y7, Y8
+	VFMADD213PS 96(AX)(BX*1), Y7, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VFMADD213PS 128(AX)(BX*1), Y7, Y8
+	VFMADD213PS 160(AX)(BX*1), Y7, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VFMADD213PS 192(AX)(BX*1), Y7, Y8
+	VFMADD213PS 224(AX)(BX*1), Y7, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_out64
+
+ss256z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ss256z_outtail
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VFMADD213PS (AX)(BX*1), Y7, Y8
+	VFMADD213PS 32(AX)(BX*1), Y7, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256z_out16
+
+ss256z_outtail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R10), Y8
+	VMOVDQU    32(R10), Y9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_17
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
+	JMP        ss256z_tailloaded_17
+
+ss256z_tailcopy_17:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_17_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_17_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_17_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_17_1
+	MOVL  (AX)(DX*1), R14
+	MOVL  R14, 192(SP)(DX*1)
+
+ss256z_copy_17_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+ss256z_tailloaded_17:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_18
+	VMASKMOVPS (AX), Y8, Y12
+	VMASKMOVPS 32(AX), Y9, Y13
+	JMP        ss256z_tailloaded_18
+
+ss256z_tailcopy_18:
+	VXORPS  Y12, Y12, Y12
+	VMOVUPS Y12, 192(SP)
+	VMOVUPS Y12, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_18_8
+	VMOVUPS (AX)(DX*1), Y12
+	VMOVUPS Y12, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_18_4
+	VMOVUPS (AX)(DX*1), X12
+	VMOVUPS X12, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_18_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_18_1:
+	VMOVUPS 192(SP), Y12
+	VMOVUPS 224(SP), Y13
+
+ss256z_tailloaded_18:
+	VFMADD231PS Y7, Y10, Y12
+	VFMADD231PS Y7, Y11, Y13
+	VMAXPS      Y12, Y0, Y12
+	VMAXPS      Y13, Y0, Y13
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y12, Y0
+	VMOVAPS     Y2, Y2
+	VFMADD231PS Y3, Y13, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ss256z_tailcopy_19
+	VMASKMOVPS  (CX), Y8, Y3
+	VMASKMOVPS  32(CX), Y9, Y7
+	JMP         ss256z_tailloaded_19
+
+ss256z_tailcopy_19:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_19_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ss256z_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_19_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ss256z_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_19_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ss256z_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_19_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ss256z_copy_19_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y7
+
+ss256z_tailloaded_19:
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y3, Y4
+	VFMADD132PS Y5, Y4, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y7, Y0
+	VFMADD132PS Y5, Y0, Y7
+	VADDPS      Y5, Y7, Y7
+	VMULPS      Y2, Y7, Y7
+	VMASKMOVPS  Y3, Y8, (CX)
+	VMASKMOVPS  Y7, Y9, 32(CX)
+	JMP         ss256_prev
+
+ss256z_outre:
+	MOVQ 496(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R9, DX
+
+ss256z_outre64:
+	CMPQ        DX, $0x00000040
+	JB          ss256z_outre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_outre64
+
+ss256z_outre16:
+	CMPQ        DX, $0x00000010
+	JB          ss256z_outretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256z_outre16
+
+ss256z_outretail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        ss256z_tailloaded_20
+
+ss256z_tailcopy_20:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_20_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_20_4
+	VMOVUPS (AX)(DX*1), X3
+	VMOVUPS X3, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_20_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_20_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ss256z_tailloaded_20:
+	VMOVUPS     fusedconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VMOVUPS     fusedconst<>+32(SB), Y6
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VSUBPS      fusedconst<>+32(SB), Y6, Y8
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y8, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y8, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VMOVUPS     fusedconst<>+128(SB), Y8
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y8
+	VMULPS      Y3, Y3, Y9
+	VMULPS      Y4, Y4, Y10
+	VFMADD231PS Y7, Y9, Y3
+	VFMADD231PS Y8, Y10, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y6, Y6
+	VPADDD      464(SP), Y5, Y5
+	VPADDD      464(SP), Y6, Y6
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     400(SP), Y7
+	VFMADD213PS 400(SP), Y3, Y7
+	VMOVUPS     400(SP), Y8
+	VFMADD213PS 400(SP), Y4, Y8
+	VFMADD132PS 368(SP), Y7, Y3
+	VFMADD132PS 368(SP), Y8, Y4
+	VADDPS      368(SP), Y3, Y3
+	VADDPS      368(SP), Y4, Y4
+	VMULPS      Y5, Y3, Y3
+	VMULPS      Y6, Y4, Y4
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMASKMOVPS  Y4, Y2, 32(CX)
+	JMP         ss256_prev
+	JMP ss256_outdone
+
+ss256_outc:
 	TESTQ   R12, R12
 	JNZ     ss256_outre
 	VMOVUPS 432(SP), Y0
@@ -8083,92 +20759,92 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_4
+	JA         ss256_tailcopy_21
 	VMASKMOVPS (AX), Y9, Y11
 	VMASKMOVPS 32(AX), Y10, Y12
-	JMP        ss256_tailloaded_4
+	JMP        ss256_tailloaded_21
 
-ss256_tailcopy_4:
+ss256_tailcopy_21:
 	VXORPS  Y11, Y11, Y11
 	VMOVUPS Y11, 192(SP)
 	VMOVUPS Y11, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_4_8
+	JZ      ss256_copy_21_8
 	VMOVUPS (AX)(DX*1), Y11
 	VMOVUPS Y11, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_4_8:
+ss256_copy_21_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_4_4
+	JZ      ss256_copy_21_4
 	VMOVUPS (AX)(DX*1), X11
 	VMOVUPS X11, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_4_4:
+ss256_copy_21_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_4_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_21_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_4_2:
+ss256_copy_21_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_4_1
-	MOVL  (AX)(DX*1), R13
-	MOVL  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_21_1
+	MOVL  (AX)(DX*1), R14
+	MOVL  R14, 192(SP)(DX*1)
 
-ss256_copy_4_1:
+ss256_copy_21_1:
 	VMOVUPS 192(SP), Y11
 	VMOVUPS 224(SP), Y12
 
-ss256_tailloaded_4:
+ss256_tailloaded_21:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_5
+	JA         ss256_tailcopy_22
 	VMASKMOVPS (AX), Y9, Y13
 	VMASKMOVPS 32(AX), Y10, Y14
-	JMP        ss256_tailloaded_5
+	JMP        ss256_tailloaded_22
 
-ss256_tailcopy_5:
+ss256_tailcopy_22:
 	VXORPS  Y13, Y13, Y13
 	VMOVUPS Y13, 192(SP)
 	VMOVUPS Y13, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_5_8
+	JZ      ss256_copy_22_8
 	VMOVUPS (AX)(DX*1), Y13
 	VMOVUPS Y13, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_5_8:
+ss256_copy_22_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_5_4
+	JZ      ss256_copy_22_4
 	VMOVUPS (AX)(DX*1), X13
 	VMOVUPS X13, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_5_4:
+ss256_copy_22_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_5_2
+	JZ    ss256_copy_22_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_5_2:
+ss256_copy_22_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_5_1
+	JZ    ss256_copy_22_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_5_1:
+ss256_copy_22_1:
 	VMOVUPS 192(SP), Y13
 	VMOVUPS 224(SP), Y14
 
-ss256_tailloaded_5:
+ss256_tailloaded_22:
 	VFMADD231PS Y8, Y11, Y13
 	VFMADD231PS Y8, Y12, Y14
 	VSUBPS      Y0, Y13, Y13
@@ -8182,47 +20858,47 @@ ss256_tailloaded_5:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_6
+	JA          ss256_tailcopy_23
 	VMASKMOVPS  (CX), Y9, Y3
 	VMASKMOVPS  32(CX), Y10, Y4
-	JMP         ss256_tailloaded_6
+	JMP         ss256_tailloaded_23
 
-ss256_tailcopy_6:
+ss256_tailcopy_23:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_6_8
+	JZ      ss256_copy_23_8
 	VMOVUPS (CX)(AX*1), Y3
 	VMOVUPS Y3, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_6_8:
+ss256_copy_23_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_6_4
+	JZ      ss256_copy_23_4
 	VMOVUPS (CX)(AX*1), X3
 	VMOVUPS X3, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_6_4:
+ss256_copy_23_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_6_2
+	JZ    ss256_copy_23_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_6_2:
+ss256_copy_23_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_6_1
+	JZ    ss256_copy_23_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_6_1:
+ss256_copy_23_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_6:
+ss256_tailloaded_23:
 	VPADDD      Y5, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -8537,47 +21213,47 @@ ss256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_7
+	JA         ss256_tailcopy_24
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_7
+	JMP        ss256_tailloaded_24
 
-ss256_tailcopy_7:
+ss256_tailcopy_24:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_7_8
+	JZ      ss256_copy_24_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_7_8:
+ss256_copy_24_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_7_4
+	JZ      ss256_copy_24_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_7_4:
+ss256_copy_24_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_7_2
+	JZ    ss256_copy_24_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_7_2:
+ss256_copy_24_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_7_1
+	JZ    ss256_copy_24_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_7_1:
+ss256_copy_24_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_7:
+ss256_tailloaded_24:
 	VSUBPS      432(SP), Y3, Y3
 	VSUBPS      432(SP), Y4, Y4
 	VMOVUPS     fusedconst<>+288(SB), Y5
@@ -8629,13 +21305,37 @@ ss256_tailloaded_7:
 	VMULPS      Y6, Y4, Y4
 	VMASKMOVPS  Y3, Y0, (CX)
 	VMASKMOVPS  Y4, Y2, 32(CX)
+	JMP         ss256_prev
 
+ss256_outdone:
 ss256_prev:
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y2
+	VADDPD       160(SP), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPD       X2, X0, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X0
+	MOVQ         $0x00000000, 504(SP)
+	UCOMISD      X0, X0
+	JP           ss256_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X1, X1
+	VDIVSD       X0, X1, X0
+	VCVTSD2SS    X0, X0, X2
+	VCVTSS2SD    X2, X2, X3
+	VSUBSD       X3, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 368(SP)
+	VBROADCASTSS X0, Y2
+	VMOVUPS      Y2, 400(SP)
+
 	// This row is now pending: its hi, lo, c, bias, src and dst.
-	VMOVUPS 304(SP), Y0
-	VMOVUPS Y0, 368(SP)
-	VMOVUPS 336(SP), Y0
-	VMOVUPS Y0, 400(SP)
 	VMOVUPS (SP), Y0
 	VMOVUPS Y0, 432(SP)
 	VMOVUPS 32(SP), Y0
@@ -8657,11 +21357,11 @@ ss256_scan_1_16:
 	VMOVUPS (AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     ss256_nanrow
+	JNZ     ss256_nanearly
 	VMOVUPS 32(AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     ss256_nanrow
+	JNZ     ss256_nanearly
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
 	JMP     ss256_scan_1_16
@@ -8674,57 +21374,236 @@ ss256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_8
+	JA         ss256_tailcopy_25
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y2, Y2
-	JMP        ss256_tailloaded_8
+	JMP        ss256_tailloaded_25
 
-ss256_tailcopy_8:
+ss256_tailcopy_25:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_8_8
+	JZ      ss256_copy_25_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_8_8:
+ss256_copy_25_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_8_4
+	JZ      ss256_copy_25_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_8_4:
+ss256_copy_25_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_8_2
+	JZ    ss256_copy_25_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_8_2:
+ss256_copy_25_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_8_1
+	JZ    ss256_copy_25_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_8_1:
+ss256_copy_25_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_8:
+ss256_tailloaded_25:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     ss256_nanrow
+	JNZ     ss256_nanearly
 	VCMPPS  $0x03, Y2, Y2, Y2
 	VTESTPS Y2, Y2
-	JNZ     ss256_nanrow
+	JNZ     ss256_nanearly
 
 ss256_scan_1_done:
 	VXORPS Y0, Y0, Y0
-	JMP    ss256_fill
+	JMP    ss256_fillahead
+
+ss256_nanearly:
+	VMOVUPS fusedconst<>+416(SB), Y0
+
+ss256_fillahead:
+	CMPQ R8, $0x00000001
+	JE   ss256_aheadfill
+	LEAQ (DI)(R13*1), AX
+	LEAQ (SI)(R13*1), CX
+	MOVQ 288(SP), BX
+	SUBQ AX, BX
+
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS fusedconst<>+320(SB), Y5
+	VMOVUPS 256(SP), Y6
+	MOVQ    CX, CX
+	MOVQ    R9, DX
+
+ss256_max32aheadfill:
+	CMPQ        DX, $0x00000020
+	JB          ss256_max16aheadfill
+	VMOVUPS     (AX), Y7
+	VFMADD213PS (AX)(BX*1), Y6, Y7
+	VMOVUPS     Y7, (CX)
+	VMAXPS      Y7, Y2, Y2
+	VMOVUPS     32(AX), Y7
+	VFMADD213PS 32(AX)(BX*1), Y6, Y7
+	VMOVUPS     Y7, 32(CX)
+	VMAXPS      Y7, Y3, Y3
+	VMOVUPS     64(AX), Y7
+	VFMADD213PS 64(AX)(BX*1), Y6, Y7
+	VMOVUPS     Y7, 64(CX)
+	VMAXPS      Y7, Y4, Y4
+	VMOVUPS     96(AX), Y7
+	VFMADD213PS 96(AX)(BX*1), Y6, Y7
+	VMOVUPS     Y7, 96(CX)
+	VMAXPS      Y7, Y5, Y5
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         ss256_max32aheadfill
+
+ss256_max16aheadfill:
+	CMPQ        DX, $0x00000010
+	JB          ss256_maxtailaheadfill
+	VMOVUPS     (AX), Y7
+	VFMADD213PS (AX)(BX*1), Y6, Y7
+	VMOVUPS     Y7, (CX)
+	VMAXPS      Y7, Y2, Y2
+	VMOVUPS     32(AX), Y7
+	VFMADD213PS 32(AX)(BX*1), Y6, Y7
+	VMOVUPS     Y7, 32(CX)
+	VMAXPS      Y7, Y3, Y3
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+
+ss256_maxtailaheadfill:
+	TESTQ      DX, DX
+	JZ         ss256_maxredaheadfill
+	VMOVDQU    (R10), Y7
+	VMOVDQU    32(R10), Y8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_26
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        ss256_tailloaded_26
+
+ss256_tailcopy_26:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_26_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_26_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_26_4
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_26_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_26_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_26_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_26_1
+	MOVL  (AX)(DX*1), R14
+	MOVL  R14, 192(SP)(DX*1)
+
+ss256_copy_26_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256_tailloaded_26:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_27
+	VMASKMOVPS (AX), Y7, Y11
+	VMASKMOVPS 32(AX), Y8, Y12
+	JMP        ss256_tailloaded_27
+
+ss256_tailcopy_27:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, 192(SP)
+	VMOVUPS Y11, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_27_8
+	VMOVUPS (AX)(DX*1), Y11
+	VMOVUPS Y11, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_27_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_27_4
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_27_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_27_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_27_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_27_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_27_1:
+	VMOVUPS 192(SP), Y11
+	VMOVUPS 224(SP), Y12
+
+ss256_tailloaded_27:
+	VFMADD231PS Y6, Y9, Y11
+	VFMADD231PS Y6, Y10, Y12
+	VMASKMOVPS  Y11, Y7, (CX)
+	VMASKMOVPS  Y12, Y8, 32(CX)
+	VMOVUPS     fusedconst<>+320(SB), Y6
+	VBLENDVPS   Y7, Y11, Y6, Y11
+	VMAXPS      Y11, Y4, Y4
+	VMOVUPS     fusedconst<>+320(SB), Y6
+	VBLENDVPS   Y8, Y12, Y6, Y12
+	VMAXPS      Y12, Y5, Y5
+
+ss256_maxredaheadfill:
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X3
+	VPERMILPS    $0x4e, X3, X2
+	VMAXPS       X2, X3, X3
+	VPERMILPS    $0xb1, X3, X2
+	VMAXPS       X2, X3, X2
+	VMOVSS       X2, 304(SP)
+
+ss256_aheadfill:
+	JMP ss256_fill
 
 ss256_nanrow:
 	VMOVUPS fusedconst<>+416(SB), Y0
@@ -8751,10 +21630,8 @@ ss256_filltail:
 	VMASKMOVPS Y0, Y3, 32(CX)
 
 ss256_next:
-	LEAQ (R9)(R9*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, DI
-	ADDQ AX, SI
+	ADDQ R13, DI
+	ADDQ R13, SI
 	DECQ R8
 	JNZ  ss256_row
 
@@ -8764,6 +21641,732 @@ ss256_next:
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	MOVQ    520(SP), BX
+	MOVL    432(SP), AX
+	TESTL   AX, AX
+	JNZ     ss256_lastc
+	TESTQ   R12, R12
+	JNZ     ss256z_lastre
+	VMOVUPS fusedconst<>+288(SB), Y0
+	VMOVUPS fusedconst<>+32(SB), Y1
+	VMOVUPS fusedconst<>+0(SB), Y2
+	VMOVUPS 464(SP), Y3
+	VMOVUPS 368(SP), Y4
+	VMOVUPS 400(SP), Y5
+	VMOVUPS 256(SP), Y6
+	MOVQ    496(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R9, DX
+
+ss256z_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss256z_last16
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VFMADD213PS (AX)(BX*1), Y6, Y7
+	VFMADD213PS 32(AX)(BX*1), Y6, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VFMADD213PS 64(AX)(BX*1), Y6, Y7
+	VFMADD213PS 96(AX)(BX*1), Y6, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VFMADD213PS 128(AX)(BX*1), Y6, Y7
+	VFMADD213PS 160(AX)(BX*1), Y6, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VFMADD213PS 192(AX)(BX*1), Y6, Y7
+	VFMADD213PS 224(AX)(BX*1), Y6, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y10, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_last64
+
+ss256z_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss256z_lasttail
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VFMADD213PS (AX)(BX*1), Y6, Y7
+	VFMADD213PS 32(AX)(BX*1), Y6, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256z_last16
+
+ss256z_lasttail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R10), Y7
+	VMOVDQU    32(R10), Y8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_21
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        ss256z_tailloaded_21
+
+ss256z_tailcopy_21:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_21_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_21_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_21_4
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_21_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_21_2
+	MOVQ  (AX)(DX*1), SI
+	MOVQ  SI, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_21_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_21_1
+	MOVL  (AX)(DX*1), SI
+	MOVL  SI, 192(SP)(DX*1)
+
+ss256z_copy_21_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256z_tailloaded_21:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_22
+	VMASKMOVPS (AX), Y7, Y11
+	VMASKMOVPS 32(AX), Y8, Y12
+	JMP        ss256z_tailloaded_22
+
+ss256z_tailcopy_22:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, 192(SP)
+	VMOVUPS Y11, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_22_8
+	VMOVUPS (AX)(DX*1), Y11
+	VMOVUPS Y11, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_22_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_22_4
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_22_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_22_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_22_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_22_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_22_1:
+	VMOVUPS 192(SP), Y11
+	VMOVUPS 224(SP), Y12
+
+ss256z_tailloaded_22:
+	VFMADD231PS Y6, Y9, Y11
+	VFMADD231PS Y6, Y10, Y12
+	VMAXPS      Y11, Y0, Y11
+	VMAXPS      Y12, Y0, Y12
+	VMOVAPS     Y1, Y0
+	VFMADD231PS Y2, Y11, Y0
+	VMOVAPS     Y1, Y1
+	VFMADD231PS Y2, Y12, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ss256z_tailcopy_23
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  32(CX), Y8, Y6
+	JMP         ss256z_tailloaded_23
+
+ss256z_tailcopy_23:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_23_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ss256z_copy_23_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_23_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ss256z_copy_23_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_23_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ss256z_copy_23_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_23_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ss256z_copy_23_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y6
+
+ss256z_tailloaded_23:
+	VPADDD      Y3, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y3, Y1, Y1
+	VPMAXSD     fusedconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y5, Y3
+	VFMADD213PS Y5, Y2, Y3
+	VFMADD132PS Y4, Y3, Y2
+	VADDPS      Y4, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y5, Y0
+	VFMADD213PS Y5, Y6, Y0
+	VFMADD132PS Y4, Y0, Y6
+	VADDPS      Y4, Y6, Y6
+	VMULPS      Y1, Y6, Y6
+	VMASKMOVPS  Y2, Y7, (CX)
+	VMASKMOVPS  Y6, Y8, 32(CX)
+	JMP         ss256_flushed
+
+ss256z_lastre:
+	MOVQ 496(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R9, DX
+
+ss256z_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          ss256z_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_lastre64
+
+ss256z_lastre16:
+	CMPQ        DX, $0x00000010
+	JB          ss256z_lastretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256z_lastre16
+
+ss256z_lastretail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_24
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        ss256z_tailloaded_24
+
+ss256z_tailcopy_24:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256z_copy_24_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_24_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256z_copy_24_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_24_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256z_copy_24_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_24_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256z_copy_24_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_24_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ss256z_tailloaded_24:
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      464(SP), Y4, Y4
+	VPADDD      464(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VMOVUPS     400(SP), Y7
+	VFMADD213PS 400(SP), Y3, Y7
+	VFMADD132PS 368(SP), Y6, Y2
+	VFMADD132PS 368(SP), Y7, Y3
+	VADDPS      368(SP), Y2, Y2
+	VADDPS      368(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         ss256_flushed
+	JMP ss256_lastdone
+
+ss256_lastc:
 	TESTQ   R12, R12
 	JNZ     ss256_lastre
 	VMOVUPS 432(SP), Y0
@@ -8962,92 +22565,92 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_9
+	JA         ss256_tailcopy_28
 	VMASKMOVPS (AX), Y8, Y10
 	VMASKMOVPS 32(AX), Y9, Y11
-	JMP        ss256_tailloaded_9
+	JMP        ss256_tailloaded_28
 
-ss256_tailcopy_9:
+ss256_tailcopy_28:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_9_8
+	JZ      ss256_copy_28_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_9_8:
+ss256_copy_28_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_9_4
+	JZ      ss256_copy_28_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_9_4:
+ss256_copy_28_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_9_2
+	JZ    ss256_copy_28_2
 	MOVQ  (AX)(DX*1), SI
 	MOVQ  SI, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_9_2:
+ss256_copy_28_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_9_1
+	JZ    ss256_copy_28_1
 	MOVL  (AX)(DX*1), SI
 	MOVL  SI, 192(SP)(DX*1)
 
-ss256_copy_9_1:
+ss256_copy_28_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_9:
+ss256_tailloaded_28:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_10
+	JA         ss256_tailcopy_29
 	VMASKMOVPS (AX), Y8, Y12
 	VMASKMOVPS 32(AX), Y9, Y13
-	JMP        ss256_tailloaded_10
+	JMP        ss256_tailloaded_29
 
-ss256_tailcopy_10:
+ss256_tailcopy_29:
 	VXORPS  Y12, Y12, Y12
 	VMOVUPS Y12, 192(SP)
 	VMOVUPS Y12, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_10_8
+	JZ      ss256_copy_29_8
 	VMOVUPS (AX)(DX*1), Y12
 	VMOVUPS Y12, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_10_8:
+ss256_copy_29_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_10_4
+	JZ      ss256_copy_29_4
 	VMOVUPS (AX)(DX*1), X12
 	VMOVUPS X12, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_10_4:
+ss256_copy_29_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_10_2
+	JZ    ss256_copy_29_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_10_2:
+ss256_copy_29_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_10_1
+	JZ    ss256_copy_29_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_10_1:
+ss256_copy_29_1:
 	VMOVUPS 192(SP), Y12
 	VMOVUPS 224(SP), Y13
 
-ss256_tailloaded_10:
+ss256_tailloaded_29:
 	VFMADD231PS Y7, Y10, Y12
 	VFMADD231PS Y7, Y11, Y13
 	VSUBPS      Y0, Y12, Y12
@@ -9061,47 +22664,47 @@ ss256_tailloaded_10:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_11
+	JA          ss256_tailcopy_30
 	VMASKMOVPS  (CX), Y8, Y2
 	VMASKMOVPS  32(CX), Y9, Y3
-	JMP         ss256_tailloaded_11
+	JMP         ss256_tailloaded_30
 
-ss256_tailcopy_11:
+ss256_tailcopy_30:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_11_8
+	JZ      ss256_copy_30_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_11_8:
+ss256_copy_30_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_11_4
+	JZ      ss256_copy_30_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_11_4:
+ss256_copy_30_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_11_2
+	JZ    ss256_copy_30_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_11_2:
+ss256_copy_30_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_11_1
+	JZ    ss256_copy_30_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_11_1:
+ss256_copy_30_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_11:
+ss256_tailloaded_30:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -9416,47 +23019,47 @@ ss256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_12
+	JA         ss256_tailcopy_31
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        ss256_tailloaded_12
+	JMP        ss256_tailloaded_31
 
-ss256_tailcopy_12:
+ss256_tailcopy_31:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_12_8
+	JZ      ss256_copy_31_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_12_8:
+ss256_copy_31_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_12_4
+	JZ      ss256_copy_31_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_12_4:
+ss256_copy_31_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_12_2
+	JZ    ss256_copy_31_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_12_2:
+ss256_copy_31_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_12_1
+	JZ    ss256_copy_31_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_12_1:
+ss256_copy_31_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_12:
+ss256_tailloaded_31:
 	VSUBPS      432(SP), Y2, Y2
 	VSUBPS      432(SP), Y3, Y3
 	VMOVUPS     fusedconst<>+288(SB), Y4
@@ -9508,7 +23111,9 @@ ss256_tailloaded_12:
 	VMULPS      Y5, Y3, Y3
 	VMASKMOVPS  Y2, Y0, (CX)
 	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         ss256_flushed
 
+ss256_lastdone:
 ss256_flushed:
 ss256_ret:
 	VZEROUPPER
@@ -15957,8 +29562,9 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $512-72
 	XORQ         R11, R11
 	CMPQ         BX, SI
 	SETEQ        R11
+	LEAQ         (R8)(R8*1), R12
+	SHLQ         $0x01, R12
 
-ss256_row:
 	// Pass 1: m = max(x).
 	VMOVUPS fusedconst<>+320(SB), Y0
 	VMOVUPS fusedconst<>+320(SB), Y2
@@ -15969,9 +29575,9 @@ ss256_row:
 	MOVQ    BX, CX
 	MOVQ    R8, DX
 
-ss256_max32:
+ss256_max32first:
 	CMPQ    DX, $0x00000020
-	JB      ss256_max16
+	JB      ss256_max16first
 	VMOVUPS (AX), Y6
 	VMULPS  Y5, Y6, Y6
 	VMOVUPS Y6, (CX)
@@ -15991,11 +29597,11 @@ ss256_max32:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     ss256_max32
+	JMP     ss256_max32first
 
-ss256_max16:
+ss256_max16first:
 	CMPQ    DX, $0x00000010
-	JB      ss256_maxtail
+	JB      ss256_maxtailfirst
 	VMOVUPS (AX), Y6
 	VMULPS  Y5, Y6, Y6
 	VMOVUPS Y6, (CX)
@@ -16008,55 +29614,55 @@ ss256_max16:
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 
-ss256_maxtail:
+ss256_maxtailfirst:
 	TESTQ      DX, DX
-	JZ         ss256_maxred
+	JZ         ss256_maxredfirst
 	VMOVDQU    (R9), Y6
 	VMOVDQU    32(R9), Y7
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_13
+	JA         ss256_tailcopy_32
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_13
+	JMP        ss256_tailloaded_32
 
-ss256_tailcopy_13:
+ss256_tailcopy_32:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_13_8
+	JZ      ss256_copy_32_8
 	VMOVUPS (AX)(DX*1), Y8
 	VMOVUPS Y8, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_13_8:
+ss256_copy_32_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_13_4
+	JZ      ss256_copy_32_4
 	VMOVUPS (AX)(DX*1), X8
 	VMOVUPS X8, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_13_4:
+ss256_copy_32_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_13_2
-	MOVQ  (AX)(DX*1), R12
-	MOVQ  R12, 192(SP)(DX*1)
+	JZ    ss256_copy_32_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_13_2:
+ss256_copy_32_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_13_1
+	JZ    ss256_copy_32_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_13_1:
+ss256_copy_32_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_13:
+ss256_tailloaded_32:
 	VMULPS     Y5, Y8, Y8
 	VMULPS     Y5, Y9, Y9
 	VMASKMOVPS Y8, Y6, (CX)
@@ -16068,7 +29674,7 @@ ss256_tailloaded_13:
 	VBLENDVPS  Y7, Y9, Y5, Y9
 	VMAXPS     Y9, Y4, Y4
 
-ss256_maxred:
+ss256_maxredfirst:
 	VMAXPS       Y2, Y0, Y0
 	VMAXPS       Y4, Y3, Y3
 	VMAXPS       Y3, Y0, Y0
@@ -16078,12 +29684,16 @@ ss256_maxred:
 	VMAXPS       X0, X2, X2
 	VPERMILPS    $0xb1, X2, X0
 	VMAXPS       X0, X2, X0
+	VMOVSS       X0, 304(SP)
+
+ss256_row:
+	VMOVSS 304(SP), X0
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
 	UCOMISS X0, X0
-	JP      ss256_nanrow
+	JP      ss256_nanearly
 	UCOMISS fusedconst<>+352(SB), X0
-	JE      ss256_nanrow
+	JE      ss256_nanearly
 	UCOMISS fusedconst<>+320(SB), X0
 	JE      ss256_masked
 
@@ -16110,6 +29720,9 @@ ss256_params:
 	VMOVDQU Y2, 32(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     ss256_sumc
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
@@ -16118,8 +29731,6234 @@ ss256_params:
 	MOVQ    BX, AX
 	MOVQ    BX, CX
 	MOVQ    R8, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
 	CMPQ    DX, $0x00000040
-	JB      ss256_sumtail
+	JB      ss256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_81
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_81:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_82
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_82:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_83
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_83:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ss256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_84
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_84:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_85
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_85:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_86
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_86:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_87
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_87:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_sum64
+
+ss256z_drain:
+	TESTQ DX, DX
+	JNZ   ss256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_88
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_88:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   ss256z_tailwhole
+	CMPQ R13, $0x00000008
+	JA   ss256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   ss256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_89
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_89:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_25
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ss256z_tailloaded_25
+
+ss256z_tailcopy_25:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_25_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_25_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_25_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_25_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_25_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_25_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_25_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_25_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_25:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_90
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+
+ss256z_nostore_90:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_91
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_91:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_92
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_92:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_26
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ss256z_tailloaded_26
+
+ss256z_tailcopy_26:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_26_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_26_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_26_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_26_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_26_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_26_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_26_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_26_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_26:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_93
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ss256z_nostore_93:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_94
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_94:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_95
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_95:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_96
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_96:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_27
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ss256z_tailloaded_27
+
+ss256z_tailcopy_27:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_27_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_27_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_27_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_27_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_27_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_27_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_27_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_27_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_27:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_97
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ss256z_nostore_97:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_98
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_98:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_99
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_99:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_100
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_100:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_101
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_101:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_28
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ss256z_tailloaded_28
+
+ss256z_tailcopy_28:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_28_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_28_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_28_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_28_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_28_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_28_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_28_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_28_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_28:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_102
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ss256z_nostore_102:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   ss256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_103
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_103:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_29
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ss256z_tailloaded_29
+
+ss256z_tailcopy_29:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_29_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_29_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_29_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_29_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_29_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_29_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_29_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_29_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_29:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_104
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+ss256z_nostore_104:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_105
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_105:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_106
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_106:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_30
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ss256z_tailloaded_30
+
+ss256z_tailcopy_30:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_30_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_30_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_30_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_30_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_30_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_30_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_30_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_30_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_30:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_107
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ss256z_nostore_107:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_108
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_108:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_109
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_109:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_110
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_110:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_31
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ss256z_tailloaded_31
+
+ss256z_tailcopy_31:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_31_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_31_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_31_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_31_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_31_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_31_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_31_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_31_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_31:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_111
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ss256z_nostore_111:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_112
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_112:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_113
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_113:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_114
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_114:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_115
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_115:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_32
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ss256z_tailloaded_32
+
+ss256z_tailcopy_32:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_32_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_32_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_32_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_32_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_32_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_32_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_32_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_32_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_32:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_116
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ss256z_nostore_116:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_117
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_117:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_118
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_118:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_119
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_119:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_120
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_120:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_121
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_121:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_122
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_122:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_123
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_123:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_124
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_124:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_125
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_125:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_126
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256z_nostore_126:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_127
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256z_nostore_127:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_128
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_128:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_129
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_129:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_130
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ss256z_nostore_130:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_tailfirst:
+	TESTQ DX, DX
+	JZ    ss256z_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    ss256z_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    ss256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    ss256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_33
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ss256z_tailloaded_33
+
+ss256z_tailcopy_33:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_33_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_33_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_33_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_33_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_33_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_33_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_33_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_33_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_33:
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_131
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+ss256z_nostore_131:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_132
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_132:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_34
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ss256z_tailloaded_34
+
+ss256z_tailcopy_34:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_34_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_34_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_34_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_34_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_34_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_34_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_34_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_34_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_34:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_133
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ss256z_nostore_133:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_134
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_134:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_135
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_135:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_35
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ss256z_tailloaded_35
+
+ss256z_tailcopy_35:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_35_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_35_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_35_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_35_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_35_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_35_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_35_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_35_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_35:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_136
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ss256z_nostore_136:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_137
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_137:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_138
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_138:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_139
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_139:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_36
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ss256z_tailloaded_36
+
+ss256z_tailcopy_36:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_36_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_36_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_36_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_36_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_36_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_36_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_36_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_36_1:
+	VMOVUPS 192(SP), Y0
+
+ss256z_tailloaded_36:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_140
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ss256z_nostore_140:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   ss256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_37
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ss256z_tailloaded_37
+
+ss256z_tailcopy_37:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_37_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_37_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_37_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_37_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_37_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_37_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_37_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_37_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_37:
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_141
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+ss256z_nostore_141:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_142
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_142:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_38
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ss256z_tailloaded_38
+
+ss256z_tailcopy_38:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_38_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_38_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_38_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_38_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_38_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_38_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_38_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_38_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_38:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_143
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ss256z_nostore_143:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_144
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_144:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_145
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_145:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_39
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ss256z_tailloaded_39
+
+ss256z_tailcopy_39:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_39_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_39_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_39_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_39_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_39_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_39_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_39_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_39_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_39:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_146
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ss256z_nostore_146:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_147
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_147:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_148
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_148:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_149
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_149:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_40
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ss256z_tailloaded_40
+
+ss256z_tailcopy_40:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_40_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_40_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_40_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_40_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_40_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_40_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_40_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_40_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256z_tailloaded_40:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_150
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ss256z_nostore_150:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_151
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_151:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   ss256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_152
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_152:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_153
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_153:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   ss256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_154
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_154:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_155
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_155:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_156
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_156:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256z_sumred
+
+ss256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256z_nostore_157
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256z_nostore_157:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_158
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256z_nostore_158:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_159
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256z_nostore_159:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256z_nostore_160
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ss256z_nostore_160:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+ss256z_sumred:
+	JMP ss256_sumdone
+
+ss256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    BX, AX
+	MOVQ    BX, CX
+	MOVQ    R8, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      ss256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y9, Y9, Y9
@@ -16166,11 +36005,11 @@ ss256_params:
 	VPSLLD      $0x17, Y7, Y7
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
-	JNZ         ss256_nostore_11
+	JNZ         ss256_nostore_81
 	VMOVUPS     Y5, (CX)
 	VMOVUPS     Y6, 32(CX)
 
-ss256_nostore_11:
+ss256_nostore_81:
 	VMOVUPS      64(AX), Y0
 	VMOVUPS      96(AX), Y2
 	VSUBPS       (SP), Y0, Y0
@@ -16231,11 +36070,11 @@ ss256_nostore_11:
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_12
+	JNZ          ss256_nostore_82
 	VMOVUPS      Y5, 64(CX)
 	VMOVUPS      Y6, 96(CX)
 
-ss256_nostore_12:
+ss256_nostore_82:
 	VMOVUPS      128(AX), Y0
 	VMOVUPS      160(AX), Y2
 	VSUBPS       (SP), Y0, Y0
@@ -16296,11 +36135,11 @@ ss256_nostore_12:
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_13
+	JNZ          ss256_nostore_83
 	VMOVUPS      Y5, 128(CX)
 	VMOVUPS      Y6, 160(CX)
 
-ss256_nostore_13:
+ss256_nostore_83:
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y2
 	VSUBPS      (SP), Y0, Y0
@@ -16370,11 +36209,11 @@ ss256_sum64:
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_14
+	JNZ          ss256_nostore_84
 	VMOVUPS      Y5, -64(CX)
 	VMOVUPS      Y6, -32(CX)
 
-ss256_nostore_14:
+ss256_nostore_84:
 	VMOVUPS      (AX), Y0
 	VMOVUPS      32(AX), Y2
 	VSUBPS       (SP), Y0, Y0
@@ -16447,11 +36286,11 @@ ss256_nostore_14:
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_15
+	JNZ          ss256_nostore_85
 	VMOVUPS      Y5, (CX)
 	VMOVUPS      Y6, 32(CX)
 
-ss256_nostore_15:
+ss256_nostore_85:
 	VMOVUPS      64(AX), Y0
 	VMOVUPS      96(AX), Y2
 	VSUBPS       (SP), Y0, Y0
@@ -16512,11 +36351,11 @@ ss256_nostore_15:
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_16
+	JNZ          ss256_nostore_86
 	VMOVUPS      Y5, 64(CX)
 	VMOVUPS      Y6, 96(CX)
 
-ss256_nostore_16:
+ss256_nostore_86:
 	VMOVUPS      128(AX), Y0
 	VMOVUPS      160(AX), Y2
 	VSUBPS       (SP), Y0, Y0
@@ -16577,11 +36416,11 @@ ss256_nostore_16:
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_17
+	JNZ          ss256_nostore_87
 	VMOVUPS      Y5, 128(CX)
 	VMOVUPS      Y6, 160(CX)
 
-ss256_nostore_17:
+ss256_nostore_87:
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y2
 	VSUBPS      (SP), Y0, Y0
@@ -16607,6 +36446,9 @@ ss256_nostore_17:
 	JMP         ss256_sum64
 
 ss256_drain:
+	TESTQ DX, DX
+	JNZ   ss256_tail
+
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
 	VCVTPS2PD    X5, Y13
 	VCVTPS2PD    X7, Y14
@@ -16649,11 +36491,5777 @@ ss256_drain:
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_18
+	JNZ          ss256_nostore_88
 	VMOVUPS      Y5, -64(CX)
 	VMOVUPS      Y6, -32(CX)
 
-ss256_nostore_18:
+ss256_nostore_88:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   ss256_tailwhole
+	CMPQ R13, $0x00000008
+	JA   ss256_tailfull
+	CMPQ DX, $0x00000010
+	JA   ss256_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_89
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_89:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_33
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ss256_tailloaded_33
+
+ss256_tailcopy_33:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_33_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_33_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_33_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_33_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_33_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_33_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_33_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_33_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_33:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_90
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+
+ss256_nostore_90:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_91
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_91:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_92
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_92:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_34
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ss256_tailloaded_34
+
+ss256_tailcopy_34:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_34_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_34_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_34_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_34_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_34_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_34_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_34_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_34_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_34:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_93
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ss256_nostore_93:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_94
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_94:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_95
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_95:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_96
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_96:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_35
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ss256_tailloaded_35
+
+ss256_tailcopy_35:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_35_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_35_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_35_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_35_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_35_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_35_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_35_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_35_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_35:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_97
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ss256_nostore_97:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_98
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_98:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_99
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_99:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_100
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_100:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_101
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_101:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_36
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ss256_tailloaded_36
+
+ss256_tailcopy_36:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_36_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_36_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_36_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_36_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_36_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_36_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_36_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_36_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_36:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_102
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ss256_nostore_102:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   ss256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_103
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_103:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_37
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ss256_tailloaded_37
+
+ss256_tailcopy_37:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_37_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_37_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_37_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_37_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_37_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_37_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_37_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_37_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_37:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_104
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+ss256_nostore_104:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   ss256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_105
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_105:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_106
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_106:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_38
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ss256_tailloaded_38
+
+ss256_tailcopy_38:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_38_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_38_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_38_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_38_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_38_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_38_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_38_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_38_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_38:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_107
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ss256_nostore_107:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   ss256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_108
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_108:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_109
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_109:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_110
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_110:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_39
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ss256_tailloaded_39
+
+ss256_tailcopy_39:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_39_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_39_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_39_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_39_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_39_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_39_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_39_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_39_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_39:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_111
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ss256_nostore_111:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_112
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_112:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_113
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_113:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_114
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_114:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_115
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_115:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_40
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ss256_tailloaded_40
+
+ss256_tailcopy_40:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_40_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_40_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_40_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_40_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_40_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_40_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_40_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_40_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_40:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_116
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ss256_nostore_116:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_117
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_117:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_118
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_118:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   ss256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_119
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_119:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_120
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_120:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_121
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_121:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   ss256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_122
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_122:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_123
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_123:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_124
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_124:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_125
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_125:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_126
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_126:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_127
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_127:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_128
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_128:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_129
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_129:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_130
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ss256_nostore_130:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_tailfirst:
+	TESTQ DX, DX
+	JZ    ss256_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    ss256_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    ss256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    ss256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_41
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ss256_tailloaded_41
+
+ss256_tailcopy_41:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_41_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_41_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_41_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_41_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_41_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_41_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_41_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_41_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_41:
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_131
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+ss256_nostore_131:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_132
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_132:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_42
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ss256_tailloaded_42
+
+ss256_tailcopy_42:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_42_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_42_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_42_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_42_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_42_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_42_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_42_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_42_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_42:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_133
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ss256_nostore_133:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_134
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_134:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_135
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_135:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_43
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ss256_tailloaded_43
+
+ss256_tailcopy_43:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_43_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_43_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_43_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_43_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_43_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_43_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_43_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_43_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_43:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_136
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ss256_nostore_136:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_137
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_137:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_138
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_138:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_139
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_139:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_44
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ss256_tailloaded_44
+
+ss256_tailcopy_44:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_44_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_44_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_44_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_44_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_44_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_44_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_44_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_44_1:
+	VMOVUPS 192(SP), Y0
+
+ss256_tailloaded_44:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_140
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ss256_nostore_140:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   ss256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_45
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ss256_tailloaded_45
+
+ss256_tailcopy_45:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_45_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_45_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_45_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_45_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_45_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_45_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_45_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_45_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_45:
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_141
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+ss256_nostore_141:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   ss256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_142
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_142:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_46
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ss256_tailloaded_46
+
+ss256_tailcopy_46:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_46_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_46_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_46_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_46_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_46_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_46_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_46_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_46_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_46:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_143
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ss256_nostore_143:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   ss256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_144
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_144:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_145
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_145:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_47
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ss256_tailloaded_47
+
+ss256_tailcopy_47:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_47_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_47_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_47_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_47_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_47_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_47_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_47_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_47_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_47:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_146
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ss256_nostore_146:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_147
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_147:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_148
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_148:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_149
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_149:
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_48
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ss256_tailloaded_48
+
+ss256_tailcopy_48:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_48_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_48_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_48_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_48_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_48_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_48_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_48_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_48_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ss256_tailloaded_48:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_150
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ss256_nostore_150:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_151
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_151:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   ss256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_152
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_152:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_153
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_153:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   ss256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_154
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_154:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_155
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_155:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_156
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_156:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ss256_sumred
+
+ss256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R11, R11
+	JNZ         ss256_nostore_157
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ss256_nostore_157:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_158
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_158:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_159
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_159:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_160
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ss256_nostore_160:
 	VCVTPS2PD    X5, Y0
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y0
@@ -16683,239 +42291,819 @@ ss256_nostore_18:
 	VADDPD       160(SP), Y12, Y12
 	VMOVUPD      Y12, 160(SP)
 
-ss256_sumtail:
-	TESTQ  DX, DX
-	JZ     ss256_sumred
-	VXORPD Y0, Y0, Y0
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
+ss256_sumred:
+ss256_sumdone:
+	CMPQ DI, $0x00000001
+	JE   ss256_ahead
+	LEAQ (SI)(R12*1), AX
+	LEAQ (BX)(R12*1), CX
 
-ss256_sum16:
-	CMPQ        DX, $0x00000010
-	JB          ss256_sumlast
-	VMOVUPS     (AX), Y5
-	VMOVUPS     32(AX), Y6
-	VSUBPS      (SP), Y5, Y5
-	VSUBPS      (SP), Y6, Y6
-	VMOVUPS     fusedconst<>+288(SB), Y7
-	VMAXPS      Y5, Y7, Y5
-	VMAXPS      Y6, Y7, Y6
-	VMOVUPS     fusedconst<>+32(SB), Y7
-	VMOVUPS     fusedconst<>+32(SB), Y8
-	VFMADD231PS fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS fusedconst<>+0(SB), Y6, Y8
-	VSUBPS      fusedconst<>+32(SB), Y7, Y9
-	VSUBPS      fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS     fusedconst<>+128(SB), Y9
-	VMOVUPS     fusedconst<>+128(SB), Y10
-	VFMADD213PS fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+256(SB), Y6, Y10
-	VMULPS      Y5, Y5, Y11
-	VMULPS      Y6, Y6, Y12
-	VFMADD231PS Y9, Y11, Y5
-	VFMADD231PS Y10, Y12, Y6
-	TESTQ       R11, R11
-	JNZ         ss256_nostore_19
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
+	MOVQ    CX, CX
+	MOVQ    R8, DX
 
-ss256_nostore_19:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, DX
-	JMP          ss256_sum16
+ss256_max32ahead:
+	CMPQ    DX, $0x00000020
+	JB      ss256_max16ahead
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (CX)
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(CX)
+	VMAXPS  Y6, Y2, Y2
+	VMOVUPS 64(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 64(CX)
+	VMAXPS  Y6, Y3, Y3
+	VMOVUPS 96(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 96(CX)
+	VMAXPS  Y6, Y4, Y4
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
+	JMP     ss256_max32ahead
 
-ss256_sumlast:
+ss256_max16ahead:
+	CMPQ    DX, $0x00000010
+	JB      ss256_maxtailahead
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (CX)
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(CX)
+	VMAXPS  Y6, Y2, Y2
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+
+ss256_maxtailahead:
 	TESTQ      DX, DX
-	JZ         ss256_sumblock
-	VMOVDQU    (R9), Y5
-	VMOVDQU    32(R9), Y6
+	JZ         ss256_maxredahead
+	VMOVDQU    (R9), Y6
+	VMOVDQU    32(R9), Y7
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_14
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_14
+	JA         ss256_tailcopy_49
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        ss256_tailloaded_49
 
-ss256_tailcopy_14:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+ss256_tailcopy_49:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_14_8
-	VMOVUPS (AX)(DX*1), Y7
-	VMOVUPS Y7, 192(SP)(DX*1)
+	JZ      ss256_copy_49_8
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_14_8:
+ss256_copy_49_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_14_4
-	VMOVUPS (AX)(DX*1), X7
-	VMOVUPS X7, 192(SP)(DX*1)
+	JZ      ss256_copy_49_4
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_14_4:
+ss256_copy_49_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_14_2
-	MOVQ  (AX)(DX*1), R12
-	MOVQ  R12, 192(SP)(DX*1)
+	JZ    ss256_copy_49_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_14_2:
+ss256_copy_49_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_14_1
+	JZ    ss256_copy_49_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_14_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+ss256_copy_49_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_14:
-	VMOVUPS     (SP), Y9
-	VBLENDVPS   Y5, Y7, Y9, Y7
-	VBLENDVPS   Y6, Y8, Y9, Y8
-	VSUBPS      (SP), Y7, Y7
-	VSUBPS      (SP), Y8, Y8
-	VMOVUPS     fusedconst<>+288(SB), Y9
-	VMAXPS      Y7, Y9, Y7
-	VMAXPS      Y8, Y9, Y8
-	VMOVUPS     fusedconst<>+32(SB), Y9
-	VMOVUPS     fusedconst<>+32(SB), Y10
-	VFMADD231PS fusedconst<>+0(SB), Y7, Y9
-	VFMADD231PS fusedconst<>+0(SB), Y8, Y10
-	VSUBPS      fusedconst<>+32(SB), Y9, Y11
-	VSUBPS      fusedconst<>+32(SB), Y10, Y12
-	VFMADD231PS fusedconst<>+64(SB), Y11, Y7
-	VFMADD231PS fusedconst<>+64(SB), Y12, Y8
-	VFMADD231PS fusedconst<>+96(SB), Y11, Y7
-	VFMADD231PS fusedconst<>+96(SB), Y12, Y8
-	VMOVUPS     fusedconst<>+128(SB), Y11
-	VMOVUPS     fusedconst<>+128(SB), Y12
-	VFMADD213PS fusedconst<>+160(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+160(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+192(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+192(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+224(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+224(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+256(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+256(SB), Y8, Y12
-	VMULPS      Y7, Y7, Y13
-	VMULPS      Y8, Y8, Y14
-	VFMADD231PS Y11, Y13, Y7
-	VFMADD231PS Y12, Y14, Y8
-	TESTQ       R11, R11
-	JNZ         ss256_nostore_20
-	VMASKMOVPS  Y7, Y5, (CX)
-	VMASKMOVPS  Y8, Y6, 32(CX)
+ss256_tailloaded_49:
+	VMULPS     Y5, Y8, Y8
+	VMULPS     Y5, Y9, Y9
+	VMASKMOVPS Y8, Y6, (CX)
+	VMASKMOVPS Y9, Y7, 32(CX)
+	VMOVUPS    fusedconst<>+320(SB), Y5
+	VBLENDVPS  Y6, Y8, Y5, Y8
+	VMAXPS     Y8, Y3, Y3
+	VMOVUPS    fusedconst<>+320(SB), Y5
+	VBLENDVPS  Y7, Y9, Y5, Y9
+	VMAXPS     Y9, Y4, Y4
 
-ss256_nostore_20:
-	VPADDD       32(SP), Y9, Y9
-	VPADDD       32(SP), Y10, Y10
-	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
-	VPMAXSD      fusedconst<>+480(SB), Y10, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y10, Y10
-	VPAND        Y5, Y9, Y9
-	VPAND        Y6, Y10, Y10
-	VCVTPS2PD    X7, Y5
-	VCVTPS2PD    X9, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X5
-	VEXTRACTF128 $0x01, Y9, X6
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X10, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y10, X6
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-
-ss256_sumblock:
-	VADDPD  64(SP), Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VADDPD  96(SP), Y2, Y2
-	VMOVUPD Y2, 96(SP)
-	VADDPD  128(SP), Y3, Y3
-	VMOVUPD Y3, 128(SP)
-	VADDPD  160(SP), Y4, Y4
-	VMOVUPD Y4, 160(SP)
-
-ss256_sumred:
-	VMOVUPD      64(SP), Y0
-	VADDPD       128(SP), Y0, Y0
-	VMOVUPD      96(SP), Y2
-	VADDPD       160(SP), Y2, Y2
-	VADDPD       Y2, Y0, Y0
+ss256_maxredahead:
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X2
-	VADDPD       X2, X0, X2
-	VPERMILPD    $0x01, X2, X0
-	VADDSD       X0, X2, X0
-	UCOMISD      X0, X0
-	JP           ss256_nanrow
+	VMAXPS       X2, X0, X2
+	VPERMILPS    $0x4e, X2, X0
+	VMAXPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VMAXPS       X0, X2, X0
+	VMOVSS       X0, 304(SP)
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD    fusedconst<>+384(SB), X1, X1
-	VDIVSD       X0, X1, X0
-	VCVTSD2SS    X0, X0, X2
-	VCVTSS2SD    X2, X2, X3
-	VSUBSD       X3, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X2, Y2
-	VMOVUPS      Y2, 304(SP)
-	VBROADCASTSS X0, Y2
-	VMOVUPS      Y2, 336(SP)
-	CMPQ         504(SP), $0x00000000
-	JE           ss256_prev
+ss256_ahead:
+	CMPQ 504(SP), $0x00000000
+	JE   ss256_prev
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	MOVL    432(SP), AX
+	TESTL   AX, AX
+	JNZ     ss256_outc
+	TESTQ   R11, R11
+	JNZ     ss256z_outre
+	VMOVUPS fusedconst<>+288(SB), Y0
+	VMOVUPS fusedconst<>+32(SB), Y2
+	VMOVUPS fusedconst<>+0(SB), Y3
+	VMOVUPS 464(SP), Y4
+	VMOVUPS 368(SP), Y5
+	VMOVUPS 400(SP), Y6
+	VMOVUPS 256(SP), Y7
+	MOVQ    496(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R8, DX
+
+ss256z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ss256z_out16
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_out64
+
+ss256z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ss256z_outtail
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256z_out16
+
+ss256z_outtail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R9), Y8
+	VMOVDQU    32(R9), Y9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_41
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
+	JMP        ss256z_tailloaded_41
+
+ss256z_tailcopy_41:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_41_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_41_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_41_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_41_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_41_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_41_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_41_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_41_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+ss256z_tailloaded_41:
+	VMULPS      Y7, Y10, Y10
+	VMULPS      Y7, Y11, Y11
+	VMAXPS      Y10, Y0, Y10
+	VMAXPS      Y11, Y0, Y11
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y10, Y0
+	VMOVAPS     Y2, Y2
+	VFMADD231PS Y3, Y11, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ss256z_tailcopy_42
+	VMASKMOVPS  (CX), Y8, Y3
+	VMASKMOVPS  32(CX), Y9, Y7
+	JMP         ss256z_tailloaded_42
+
+ss256z_tailcopy_42:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_42_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ss256z_copy_42_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_42_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ss256z_copy_42_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_42_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ss256z_copy_42_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_42_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ss256z_copy_42_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y7
+
+ss256z_tailloaded_42:
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y3, Y4
+	VFMADD132PS Y5, Y4, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y7, Y0
+	VFMADD132PS Y5, Y0, Y7
+	VADDPS      Y5, Y7, Y7
+	VMULPS      Y2, Y7, Y7
+	VMASKMOVPS  Y3, Y8, (CX)
+	VMASKMOVPS  Y7, Y9, 32(CX)
+	JMP         ss256_prev
+
+ss256z_outre:
+	MOVQ 496(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R8, DX
+
+ss256z_outre64:
+	CMPQ        DX, $0x00000040
+	JB          ss256z_outre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_outre64
+
+ss256z_outre16:
+	CMPQ        DX, $0x00000010
+	JB          ss256z_outretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256z_outre16
+
+ss256z_outretail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_43
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        ss256z_tailloaded_43
+
+ss256z_tailcopy_43:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_43_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_43_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_43_4
+	VMOVUPS (AX)(DX*1), X3
+	VMOVUPS X3, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_43_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_43_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_43_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_43_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_43_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ss256z_tailloaded_43:
+	VMOVUPS     fusedconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VMOVUPS     fusedconst<>+32(SB), Y6
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VSUBPS      fusedconst<>+32(SB), Y6, Y8
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y8, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y8, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VMOVUPS     fusedconst<>+128(SB), Y8
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y8
+	VMULPS      Y3, Y3, Y9
+	VMULPS      Y4, Y4, Y10
+	VFMADD231PS Y7, Y9, Y3
+	VFMADD231PS Y8, Y10, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y6, Y6
+	VPADDD      464(SP), Y5, Y5
+	VPADDD      464(SP), Y6, Y6
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     400(SP), Y7
+	VFMADD213PS 400(SP), Y3, Y7
+	VMOVUPS     400(SP), Y8
+	VFMADD213PS 400(SP), Y4, Y8
+	VFMADD132PS 368(SP), Y7, Y3
+	VFMADD132PS 368(SP), Y8, Y4
+	VADDPS      368(SP), Y3, Y3
+	VADDPS      368(SP), Y4, Y4
+	VMULPS      Y5, Y3, Y3
+	VMULPS      Y6, Y4, Y4
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMASKMOVPS  Y4, Y2, 32(CX)
+	JMP         ss256_prev
+	JMP ss256_outdone
+
+ss256_outc:
 	TESTQ   R11, R11
 	JNZ     ss256_outre
 	VMOVUPS 432(SP), Y0
@@ -17114,47 +43302,47 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_15
+	JA         ss256_tailcopy_50
 	VMASKMOVPS (AX), Y9, Y11
 	VMASKMOVPS 32(AX), Y10, Y12
-	JMP        ss256_tailloaded_15
+	JMP        ss256_tailloaded_50
 
-ss256_tailcopy_15:
+ss256_tailcopy_50:
 	VXORPS  Y11, Y11, Y11
 	VMOVUPS Y11, 192(SP)
 	VMOVUPS Y11, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_15_8
+	JZ      ss256_copy_50_8
 	VMOVUPS (AX)(DX*1), Y11
 	VMOVUPS Y11, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_15_8:
+ss256_copy_50_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_15_4
+	JZ      ss256_copy_50_4
 	VMOVUPS (AX)(DX*1), X11
 	VMOVUPS X11, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_15_4:
+ss256_copy_50_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_15_2
-	MOVQ  (AX)(DX*1), R12
-	MOVQ  R12, 192(SP)(DX*1)
+	JZ    ss256_copy_50_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_15_2:
+ss256_copy_50_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_15_1
+	JZ    ss256_copy_50_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_15_1:
+ss256_copy_50_1:
 	VMOVUPS 192(SP), Y11
 	VMOVUPS 224(SP), Y12
 
-ss256_tailloaded_15:
+ss256_tailloaded_50:
 	VMULPS      Y8, Y11, Y11
 	VMULPS      Y8, Y12, Y12
 	VSUBPS      Y0, Y11, Y11
@@ -17168,47 +43356,47 @@ ss256_tailloaded_15:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_16
+	JA          ss256_tailcopy_51
 	VMASKMOVPS  (CX), Y9, Y3
 	VMASKMOVPS  32(CX), Y10, Y4
-	JMP         ss256_tailloaded_16
+	JMP         ss256_tailloaded_51
 
-ss256_tailcopy_16:
+ss256_tailcopy_51:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_16_8
+	JZ      ss256_copy_51_8
 	VMOVUPS (CX)(AX*1), Y3
 	VMOVUPS Y3, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_16_8:
+ss256_copy_51_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_16_4
+	JZ      ss256_copy_51_4
 	VMOVUPS (CX)(AX*1), X3
 	VMOVUPS X3, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_16_4:
+ss256_copy_51_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_16_2
+	JZ    ss256_copy_51_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_16_2:
+ss256_copy_51_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_16_1
+	JZ    ss256_copy_51_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_16_1:
+ss256_copy_51_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_16:
+ss256_tailloaded_51:
 	VPADDD      Y5, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -17523,47 +43711,47 @@ ss256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_17
+	JA         ss256_tailcopy_52
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_17
+	JMP        ss256_tailloaded_52
 
-ss256_tailcopy_17:
+ss256_tailcopy_52:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_17_8
+	JZ      ss256_copy_52_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_17_8:
+ss256_copy_52_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_17_4
+	JZ      ss256_copy_52_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_17_4:
+ss256_copy_52_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_17_2
-	MOVQ  (AX)(DX*1), R12
-	MOVQ  R12, 192(SP)(DX*1)
+	JZ    ss256_copy_52_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_17_2:
+ss256_copy_52_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_17_1
+	JZ    ss256_copy_52_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_17_1:
+ss256_copy_52_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_17:
+ss256_tailloaded_52:
 	VSUBPS      432(SP), Y3, Y3
 	VSUBPS      432(SP), Y4, Y4
 	VMOVUPS     fusedconst<>+288(SB), Y5
@@ -17615,13 +43803,37 @@ ss256_tailloaded_17:
 	VMULPS      Y6, Y4, Y4
 	VMASKMOVPS  Y3, Y0, (CX)
 	VMASKMOVPS  Y4, Y2, 32(CX)
+	JMP         ss256_prev
 
+ss256_outdone:
 ss256_prev:
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y2
+	VADDPD       160(SP), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPD       X2, X0, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X0
+	MOVQ         $0x00000000, 504(SP)
+	UCOMISD      X0, X0
+	JP           ss256_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X1, X1
+	VDIVSD       X0, X1, X0
+	VCVTSD2SS    X0, X0, X2
+	VCVTSS2SD    X2, X2, X3
+	VSUBSD       X3, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 368(SP)
+	VBROADCASTSS X0, Y2
+	VMOVUPS      Y2, 400(SP)
+
 	// This row is now pending: its hi, lo, c, bias, src and dst.
-	VMOVUPS 304(SP), Y0
-	VMOVUPS Y0, 368(SP)
-	VMOVUPS 336(SP), Y0
-	VMOVUPS Y0, 400(SP)
 	VMOVUPS (SP), Y0
 	VMOVUPS Y0, 432(SP)
 	VMOVUPS 32(SP), Y0
@@ -17641,11 +43853,11 @@ ss256_scan_2_16:
 	VMOVUPS (AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     ss256_nanrow
+	JNZ     ss256_nanearly
 	VMOVUPS 32(AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     ss256_nanrow
+	JNZ     ss256_nanearly
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
 	JMP     ss256_scan_2_16
@@ -17658,57 +43870,189 @@ ss256_scan_2_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_18
+	JA         ss256_tailcopy_53
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y2, Y2
-	JMP        ss256_tailloaded_18
+	JMP        ss256_tailloaded_53
 
-ss256_tailcopy_18:
+ss256_tailcopy_53:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_18_8
+	JZ      ss256_copy_53_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_18_8:
+ss256_copy_53_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_18_4
+	JZ      ss256_copy_53_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_18_4:
+ss256_copy_53_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_18_2
+	JZ    ss256_copy_53_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_18_2:
+ss256_copy_53_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_18_1
+	JZ    ss256_copy_53_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_18_1:
+ss256_copy_53_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_18:
+ss256_tailloaded_53:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     ss256_nanrow
+	JNZ     ss256_nanearly
 	VCMPPS  $0x03, Y2, Y2, Y2
 	VTESTPS Y2, Y2
-	JNZ     ss256_nanrow
+	JNZ     ss256_nanearly
 
 ss256_scan_2_done:
 	VXORPS Y0, Y0, Y0
-	JMP    ss256_fill
+	JMP    ss256_fillahead
+
+ss256_nanearly:
+	VMOVUPS fusedconst<>+416(SB), Y0
+
+ss256_fillahead:
+	CMPQ DI, $0x00000001
+	JE   ss256_aheadfill
+	LEAQ (SI)(R12*1), AX
+	LEAQ (BX)(R12*1), CX
+
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS fusedconst<>+320(SB), Y5
+	VMOVUPS 256(SP), Y6
+	MOVQ    CX, CX
+	MOVQ    R8, DX
+
+ss256_max32aheadfill:
+	CMPQ    DX, $0x00000020
+	JB      ss256_max16aheadfill
+	VMOVUPS (AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, (CX)
+	VMAXPS  Y7, Y2, Y2
+	VMOVUPS 32(AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	VMAXPS  Y7, Y3, Y3
+	VMOVUPS 64(AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, 64(CX)
+	VMAXPS  Y7, Y4, Y4
+	VMOVUPS 96(AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, 96(CX)
+	VMAXPS  Y7, Y5, Y5
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
+	JMP     ss256_max32aheadfill
+
+ss256_max16aheadfill:
+	CMPQ    DX, $0x00000010
+	JB      ss256_maxtailaheadfill
+	VMOVUPS (AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, (CX)
+	VMAXPS  Y7, Y2, Y2
+	VMOVUPS 32(AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	VMAXPS  Y7, Y3, Y3
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+
+ss256_maxtailaheadfill:
+	TESTQ      DX, DX
+	JZ         ss256_maxredaheadfill
+	VMOVDQU    (R9), Y7
+	VMOVDQU    32(R9), Y8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_54
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        ss256_tailloaded_54
+
+ss256_tailcopy_54:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_54_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_54_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_54_4
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_54_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_54_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_54_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_54_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_54_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256_tailloaded_54:
+	VMULPS     Y6, Y9, Y9
+	VMULPS     Y6, Y10, Y10
+	VMASKMOVPS Y9, Y7, (CX)
+	VMASKMOVPS Y10, Y8, 32(CX)
+	VMOVUPS    fusedconst<>+320(SB), Y6
+	VBLENDVPS  Y7, Y9, Y6, Y9
+	VMAXPS     Y9, Y4, Y4
+	VMOVUPS    fusedconst<>+320(SB), Y6
+	VBLENDVPS  Y8, Y10, Y6, Y10
+	VMAXPS     Y10, Y5, Y5
+
+ss256_maxredaheadfill:
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X3
+	VPERMILPS    $0x4e, X3, X2
+	VMAXPS       X2, X3, X3
+	VPERMILPS    $0xb1, X3, X2
+	VMAXPS       X2, X3, X2
+	VMOVSS       X2, 304(SP)
+
+ss256_aheadfill:
+	JMP ss256_fill
 
 ss256_nanrow:
 	VMOVUPS fusedconst<>+416(SB), Y0
@@ -17735,10 +44079,8 @@ ss256_filltail:
 	VMASKMOVPS Y0, Y3, 32(CX)
 
 ss256_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R12, SI
+	ADDQ R12, BX
 	DECQ DI
 	JNZ  ss256_row
 
@@ -17747,6 +44089,687 @@ ss256_next:
 	JE   ss256_flushed
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	MOVL    432(SP), AX
+	TESTL   AX, AX
+	JNZ     ss256_lastc
+	TESTQ   R11, R11
+	JNZ     ss256z_lastre
+	VMOVUPS fusedconst<>+288(SB), Y0
+	VMOVUPS fusedconst<>+32(SB), Y1
+	VMOVUPS fusedconst<>+0(SB), Y2
+	VMOVUPS 464(SP), Y3
+	VMOVUPS 368(SP), Y4
+	VMOVUPS 400(SP), Y5
+	VMOVUPS 256(SP), Y6
+	MOVQ    496(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R8, DX
+
+ss256z_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss256z_last16
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y10, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_last64
+
+ss256z_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss256z_lasttail
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256z_last16
+
+ss256z_lasttail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R9), Y7
+	VMOVDQU    32(R9), Y8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_44
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        ss256z_tailloaded_44
+
+ss256z_tailcopy_44:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_44_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_44_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_44_4
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_44_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_44_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_44_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_44_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_44_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256z_tailloaded_44:
+	VMULPS      Y6, Y9, Y9
+	VMULPS      Y6, Y10, Y10
+	VMAXPS      Y9, Y0, Y9
+	VMAXPS      Y10, Y0, Y10
+	VMOVAPS     Y1, Y0
+	VFMADD231PS Y2, Y9, Y0
+	VMOVAPS     Y1, Y1
+	VFMADD231PS Y2, Y10, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ss256z_tailcopy_45
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  32(CX), Y8, Y6
+	JMP         ss256z_tailloaded_45
+
+ss256z_tailcopy_45:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_45_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ss256z_copy_45_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_45_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ss256z_copy_45_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_45_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ss256z_copy_45_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_45_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ss256z_copy_45_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y6
+
+ss256z_tailloaded_45:
+	VPADDD      Y3, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y3, Y1, Y1
+	VPMAXSD     fusedconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y5, Y3
+	VFMADD213PS Y5, Y2, Y3
+	VFMADD132PS Y4, Y3, Y2
+	VADDPS      Y4, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y5, Y0
+	VFMADD213PS Y5, Y6, Y0
+	VFMADD132PS Y4, Y0, Y6
+	VADDPS      Y4, Y6, Y6
+	VMULPS      Y1, Y6, Y6
+	VMASKMOVPS  Y2, Y7, (CX)
+	VMASKMOVPS  Y6, Y8, 32(CX)
+	JMP         ss256_flushed
+
+ss256z_lastre:
+	MOVQ 496(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R8, DX
+
+ss256z_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          ss256z_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256z_lastre64
+
+ss256z_lastre16:
+	CMPQ        DX, $0x00000010
+	JB          ss256z_lastretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256z_lastre16
+
+ss256z_lastretail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256z_tailcopy_46
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        ss256z_tailloaded_46
+
+ss256z_tailcopy_46:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256z_copy_46_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256z_copy_46_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256z_copy_46_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256z_copy_46_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256z_copy_46_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256z_copy_46_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256z_copy_46_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256z_copy_46_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ss256z_tailloaded_46:
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      464(SP), Y4, Y4
+	VPADDD      464(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VMOVUPS     400(SP), Y7
+	VFMADD213PS 400(SP), Y3, Y7
+	VFMADD132PS 368(SP), Y6, Y2
+	VFMADD132PS 368(SP), Y7, Y3
+	VADDPS      368(SP), Y2, Y2
+	VADDPS      368(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         ss256_flushed
+	JMP ss256_lastdone
+
+ss256_lastc:
 	TESTQ   R11, R11
 	JNZ     ss256_lastre
 	VMOVUPS 432(SP), Y0
@@ -17945,47 +44968,47 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_19
+	JA         ss256_tailcopy_55
 	VMASKMOVPS (AX), Y8, Y10
 	VMASKMOVPS 32(AX), Y9, Y11
-	JMP        ss256_tailloaded_19
+	JMP        ss256_tailloaded_55
 
-ss256_tailcopy_19:
+ss256_tailcopy_55:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_19_8
+	JZ      ss256_copy_55_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_19_8:
+ss256_copy_55_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_19_4
+	JZ      ss256_copy_55_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_19_4:
+ss256_copy_55_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_19_2
+	JZ    ss256_copy_55_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_19_2:
+ss256_copy_55_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_19_1
+	JZ    ss256_copy_55_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_19_1:
+ss256_copy_55_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_19:
+ss256_tailloaded_55:
 	VMULPS      Y7, Y10, Y10
 	VMULPS      Y7, Y11, Y11
 	VSUBPS      Y0, Y10, Y10
@@ -17999,47 +45022,47 @@ ss256_tailloaded_19:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_20
+	JA          ss256_tailcopy_56
 	VMASKMOVPS  (CX), Y8, Y2
 	VMASKMOVPS  32(CX), Y9, Y3
-	JMP         ss256_tailloaded_20
+	JMP         ss256_tailloaded_56
 
-ss256_tailcopy_20:
+ss256_tailcopy_56:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_20_8
+	JZ      ss256_copy_56_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_20_8:
+ss256_copy_56_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_20_4
+	JZ      ss256_copy_56_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_20_4:
+ss256_copy_56_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_20_2
+	JZ    ss256_copy_56_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_20_2:
+ss256_copy_56_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_20_1
+	JZ    ss256_copy_56_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_20_1:
+ss256_copy_56_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_20:
+ss256_tailloaded_56:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -18354,47 +45377,47 @@ ss256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_21
+	JA         ss256_tailcopy_57
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        ss256_tailloaded_21
+	JMP        ss256_tailloaded_57
 
-ss256_tailcopy_21:
+ss256_tailcopy_57:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_21_8
+	JZ      ss256_copy_57_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_21_8:
+ss256_copy_57_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_21_4
+	JZ      ss256_copy_57_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_21_4:
+ss256_copy_57_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_21_2
+	JZ    ss256_copy_57_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_21_2:
+ss256_copy_57_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_21_1
+	JZ    ss256_copy_57_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_21_1:
+ss256_copy_57_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_21:
+ss256_tailloaded_57:
 	VSUBPS      432(SP), Y2, Y2
 	VSUBPS      432(SP), Y3, Y3
 	VMOVUPS     fusedconst<>+288(SB), Y4
@@ -18446,7 +45469,9 @@ ss256_tailloaded_21:
 	VMULPS      Y5, Y3, Y3
 	VMASKMOVPS  Y2, Y0, (CX)
 	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         ss256_flushed
 
+ss256_lastdone:
 ss256_flushed:
 ss256_ret:
 	VZEROUPPER
@@ -19397,92 +46422,92 @@ ss256_maxtail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_22
+	JA         ss256_tailcopy_58
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_22
+	JMP        ss256_tailloaded_58
 
-ss256_tailcopy_22:
+ss256_tailcopy_58:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_22_8
+	JZ      ss256_copy_58_8
 	VMOVUPS (AX)(CX*1), Y8
 	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_22_8:
+ss256_copy_58_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_22_4
+	JZ      ss256_copy_58_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_22_4:
+ss256_copy_58_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_22_2
+	JZ    ss256_copy_58_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_22_2:
+ss256_copy_58_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_22_1
+	JZ    ss256_copy_58_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_22_1:
+ss256_copy_58_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_22:
+ss256_tailloaded_58:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_23
+	JA         ss256_tailcopy_59
 	VMASKMOVPS (AX), Y6, Y10
 	VMASKMOVPS 32(AX), Y7, Y11
-	JMP        ss256_tailloaded_23
+	JMP        ss256_tailloaded_59
 
-ss256_tailcopy_23:
+ss256_tailcopy_59:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_23_8
+	JZ      ss256_copy_59_8
 	VMOVUPS (AX)(CX*1), Y10
 	VMOVUPS Y10, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_23_8:
+ss256_copy_59_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_23_4
+	JZ      ss256_copy_59_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_23_4:
+ss256_copy_59_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_23_2
+	JZ    ss256_copy_59_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_23_2:
+ss256_copy_59_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_23_1
+	JZ    ss256_copy_59_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_23_1:
+ss256_copy_59_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_23:
+ss256_tailloaded_59:
 	VFMADD231PS Y5, Y8, Y10
 	VFMADD231PS Y5, Y9, Y11
 	VMOVUPS     fusedconst<>+320(SB), Y5
@@ -20181,92 +47206,92 @@ ss256_sumlast:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_24
+	JA         ss256_tailcopy_60
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_24
+	JMP        ss256_tailloaded_60
 
-ss256_tailcopy_24:
+ss256_tailcopy_60:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_24_8
+	JZ      ss256_copy_60_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_24_8:
+ss256_copy_60_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_24_4
+	JZ      ss256_copy_60_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_24_4:
+ss256_copy_60_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_24_2
+	JZ    ss256_copy_60_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_24_2:
+ss256_copy_60_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_24_1
+	JZ    ss256_copy_60_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_24_1:
+ss256_copy_60_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_24:
+ss256_tailloaded_60:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_25
+	JA         ss256_tailcopy_61
 	VMASKMOVPS (AX), Y5, Y9
 	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_25
+	JMP        ss256_tailloaded_61
 
-ss256_tailcopy_25:
+ss256_tailcopy_61:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_25_8
+	JZ      ss256_copy_61_8
 	VMOVUPS (AX)(CX*1), Y9
 	VMOVUPS Y9, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_25_8:
+ss256_copy_61_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_25_4
+	JZ      ss256_copy_61_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_25_4:
+ss256_copy_61_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_25_2
+	JZ    ss256_copy_61_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_25_2:
+ss256_copy_61_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_25_1
+	JZ    ss256_copy_61_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_25_1:
+ss256_copy_61_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_25:
+ss256_tailloaded_61:
 	VFMADD231PS  256(SP), Y7, Y9
 	VFMADD231PS  256(SP), Y8, Y10
 	VMOVUPS      (SP), Y7
@@ -20616,92 +47641,92 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_26
+	JA         ss256_tailcopy_62
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_26
+	JMP        ss256_tailloaded_62
 
-ss256_tailcopy_26:
+ss256_tailcopy_62:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_26_8
+	JZ      ss256_copy_62_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_26_8:
+ss256_copy_62_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_26_4
+	JZ      ss256_copy_62_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_26_4:
+ss256_copy_62_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_26_2
+	JZ    ss256_copy_62_2
 	MOVQ  (AX)(DX*1), R12
 	MOVQ  R12, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_26_2:
+ss256_copy_62_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_26_1
+	JZ    ss256_copy_62_1
 	MOVL  (AX)(DX*1), R12
 	MOVL  R12, 192(SP)(DX*1)
 
-ss256_copy_26_1:
+ss256_copy_62_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_26:
+ss256_tailloaded_62:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_27
+	JA         ss256_tailcopy_63
 	VMASKMOVPS (AX), Y5, Y9
 	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_27
+	JMP        ss256_tailloaded_63
 
-ss256_tailcopy_27:
+ss256_tailcopy_63:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_27_8
+	JZ      ss256_copy_63_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_27_8:
+ss256_copy_63_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_27_4
+	JZ      ss256_copy_63_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_27_4:
+ss256_copy_63_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_27_2
+	JZ    ss256_copy_63_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_27_2:
+ss256_copy_63_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_27_1
+	JZ    ss256_copy_63_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_27_1:
+ss256_copy_63_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_27:
+ss256_tailloaded_63:
 	VFMADD231PS  256(SP), Y7, Y9
 	VFMADD231PS  256(SP), Y8, Y10
 	VCVTPS2PD    X9, Y7
@@ -20773,92 +47798,92 @@ ss256_scan_3_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_28
+	JA         ss256_tailcopy_64
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_28
+	JMP        ss256_tailloaded_64
 
-ss256_tailcopy_28:
+ss256_tailcopy_64:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_28_8
+	JZ      ss256_copy_64_8
 	VMOVUPS (AX)(CX*1), Y3
 	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_28_8:
+ss256_copy_64_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_28_4
+	JZ      ss256_copy_64_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_28_4:
+ss256_copy_64_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_28_2
+	JZ    ss256_copy_64_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_28_2:
+ss256_copy_64_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_28_1
+	JZ    ss256_copy_64_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_28_1:
+ss256_copy_64_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_28:
+ss256_tailloaded_64:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_29
+	JA         ss256_tailcopy_65
 	VMASKMOVPS (AX), Y0, Y5
 	VMASKMOVPS 32(AX), Y2, Y6
-	JMP        ss256_tailloaded_29
+	JMP        ss256_tailloaded_65
 
-ss256_tailcopy_29:
+ss256_tailcopy_65:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_29_8
+	JZ      ss256_copy_65_8
 	VMOVUPS (AX)(CX*1), Y5
 	VMOVUPS Y5, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_29_8:
+ss256_copy_65_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_29_4
+	JZ      ss256_copy_65_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_29_4:
+ss256_copy_65_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_29_2
+	JZ    ss256_copy_65_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_29_2:
+ss256_copy_65_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_29_1
+	JZ    ss256_copy_65_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_29_1:
+ss256_copy_65_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_29:
+ss256_tailloaded_65:
 	VFMADD231PS 256(SP), Y3, Y5
 	VFMADD231PS 256(SP), Y4, Y6
 	VCMPPS      $0x03, Y5, Y5, Y5
@@ -21110,92 +48135,92 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_30
+	JA         ss256_tailcopy_66
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        ss256_tailloaded_30
+	JMP        ss256_tailloaded_66
 
-ss256_tailcopy_30:
+ss256_tailcopy_66:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_30_8
+	JZ      ss256_copy_66_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_30_8:
+ss256_copy_66_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_30_4
+	JZ      ss256_copy_66_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_30_4:
+ss256_copy_66_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_30_2
+	JZ    ss256_copy_66_2
 	MOVQ  (AX)(DX*1), SI
 	MOVQ  SI, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_30_2:
+ss256_copy_66_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_30_1
+	JZ    ss256_copy_66_1
 	MOVL  (AX)(DX*1), SI
 	MOVL  SI, 192(SP)(DX*1)
 
-ss256_copy_30_1:
+ss256_copy_66_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_30:
+ss256_tailloaded_66:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_31
+	JA         ss256_tailcopy_67
 	VMASKMOVPS (AX), Y3, Y7
 	VMASKMOVPS 32(AX), Y4, Y8
-	JMP        ss256_tailloaded_31
+	JMP        ss256_tailloaded_67
 
-ss256_tailcopy_31:
+ss256_tailcopy_67:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_31_8
+	JZ      ss256_copy_67_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_31_8:
+ss256_copy_67_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_31_4
+	JZ      ss256_copy_67_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_31_4:
+ss256_copy_67_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_31_2
+	JZ    ss256_copy_67_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_31_2:
+ss256_copy_67_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_31_1
+	JZ    ss256_copy_67_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_31_1:
+ss256_copy_67_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_31:
+ss256_tailloaded_67:
 	VFMADD231PS  256(SP), Y5, Y7
 	VFMADD231PS  256(SP), Y6, Y8
 	VCVTPS2PD    X7, Y5
@@ -22136,47 +49161,47 @@ ss256_maxtail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_32
+	JA         ss256_tailcopy_68
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_32
+	JMP        ss256_tailloaded_68
 
-ss256_tailcopy_32:
+ss256_tailcopy_68:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_32_8
+	JZ      ss256_copy_68_8
 	VMOVUPS (AX)(CX*1), Y8
 	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_32_8:
+ss256_copy_68_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_32_4
+	JZ      ss256_copy_68_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_32_4:
+ss256_copy_68_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_32_2
+	JZ    ss256_copy_68_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_32_2:
+ss256_copy_68_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_32_1
+	JZ    ss256_copy_68_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_32_1:
+ss256_copy_68_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_32:
+ss256_tailloaded_68:
 	VMULPS    Y5, Y8, Y8
 	VMULPS    Y5, Y9, Y9
 	VMOVUPS   fusedconst<>+320(SB), Y5
@@ -22848,47 +49873,47 @@ ss256_sumlast:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_33
+	JA         ss256_tailcopy_69
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_33
+	JMP        ss256_tailloaded_69
 
-ss256_tailcopy_33:
+ss256_tailcopy_69:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_33_8
+	JZ      ss256_copy_69_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_33_8:
+ss256_copy_69_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_33_4
+	JZ      ss256_copy_69_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_33_4:
+ss256_copy_69_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_33_2
+	JZ    ss256_copy_69_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_33_2:
+ss256_copy_69_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_33_1
+	JZ    ss256_copy_69_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_33_1:
+ss256_copy_69_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_33:
+ss256_tailloaded_69:
 	VMULPS       256(SP), Y7, Y7
 	VMULPS       256(SP), Y8, Y8
 	VMOVUPS      (SP), Y9
@@ -23221,47 +50246,47 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_34
+	JA         ss256_tailcopy_70
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_34
+	JMP        ss256_tailloaded_70
 
-ss256_tailcopy_34:
+ss256_tailcopy_70:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_34_8
+	JZ      ss256_copy_70_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_34_8:
+ss256_copy_70_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_34_4
+	JZ      ss256_copy_70_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_34_4:
+ss256_copy_70_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_34_2
+	JZ    ss256_copy_70_2
 	MOVQ  (AX)(DX*1), R11
 	MOVQ  R11, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_34_2:
+ss256_copy_70_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_34_1
+	JZ    ss256_copy_70_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_34_1:
+ss256_copy_70_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_34:
+ss256_tailloaded_70:
 	VMULPS       256(SP), Y7, Y7
 	VMULPS       256(SP), Y8, Y8
 	VCVTPS2PD    X7, Y9
@@ -23329,47 +50354,47 @@ ss256_scan_4_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_35
+	JA         ss256_tailcopy_71
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_35
+	JMP        ss256_tailloaded_71
 
-ss256_tailcopy_35:
+ss256_tailcopy_71:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_35_8
+	JZ      ss256_copy_71_8
 	VMOVUPS (AX)(CX*1), Y3
 	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_35_8:
+ss256_copy_71_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_35_4
+	JZ      ss256_copy_71_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_35_4:
+ss256_copy_71_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_35_2
+	JZ    ss256_copy_71_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_35_2:
+ss256_copy_71_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_35_1
+	JZ    ss256_copy_71_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_35_1:
+ss256_copy_71_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_35:
+ss256_tailloaded_71:
 	VMULPS  256(SP), Y3, Y3
 	VMULPS  256(SP), Y4, Y4
 	VCMPPS  $0x03, Y3, Y3, Y3
@@ -23605,47 +50630,47 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_36
+	JA         ss256_tailcopy_72
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        ss256_tailloaded_36
+	JMP        ss256_tailloaded_72
 
-ss256_tailcopy_36:
+ss256_tailcopy_72:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_36_8
+	JZ      ss256_copy_72_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_36_8:
+ss256_copy_72_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_36_4
+	JZ      ss256_copy_72_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_36_4:
+ss256_copy_72_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_36_2
+	JZ    ss256_copy_72_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_36_2:
+ss256_copy_72_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_36_1
+	JZ    ss256_copy_72_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_36_1:
+ss256_copy_72_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_36:
+ss256_tailloaded_72:
 	VMULPS       256(SP), Y5, Y5
 	VMULPS       256(SP), Y6, Y6
 	VCVTPS2PD    X5, Y7
