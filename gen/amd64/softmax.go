@@ -2736,6 +2736,9 @@ func (s *sm256) softmaxRows() {
 		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		from := []Mem{cur, cur.Offset(32), s.cv, s.biasv}
+		if s.ahead && s.z != nil && s.z.rows != nil {
+			s.z.restore(g, moffs) // this row's k, which a NaN S fills
+		}
 		if s.ahead {
 			// As sm512's: S's reduction, its NaN check and 1/S after the
 			// pending row's pass 3, hi and lo straight to pend.

@@ -57223,28 +57223,166 @@ cs512_ret:
 
 // func CausalSoftmaxRowsAVX2(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
 // Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
-TEXT ·CausalSoftmaxRowsAVX2(SB), NOSPLIT, $360-80
+TEXT ·CausalSoftmaxRowsAVX2(SB), NOSPLIT, $520-80
 	MOVSS        scale+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
 	MOVQ         offset+72(FP), AX
 	INCQ         AX
 	MOVQ         AX, 288(SP)
+	MOVQ         $0x00000000, 496(SP)
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+56(FP), DI
-	MOVQ         cols+64(FP), R8
+	MOVQ         cols+64(FP), AX
 	TESTQ        DI, DI
 	JZ           cs256_ret
-	MOVQ         R8, AX
-	ANDQ         $0x0000000f, AX
-	MOVQ         $0x00000010, CX
-	SUBQ         AX, CX
-	LEAQ         tailmask8<>+0(SB), AX
-	LEAQ         (AX)(CX*4), AX
-	XORQ         R9, R9
+	MOVQ         AX, CX
+	ANDQ         $0x0000000f, CX
+	MOVQ         $0x00000010, DX
+	SUBQ         CX, DX
+	LEAQ         tailmask8<>+0(SB), CX
+	LEAQ         (CX)(DX*4), CX
+	XORQ         R8, R8
 	CMPQ         BX, SI
-	SETEQ        R9
+	SETEQ        R8
+	LEAQ         (AX)(AX*1), R9
+	SHLQ         $0x01, R9
+
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), AX
+	XORQ    CX, CX
+	MOVQ    288(SP), DX
+	TESTQ   DX, DX
+	CMOVQLT CX, DX
+	CMPQ    DX, AX
+	CMOVQGT AX, DX
+	MOVQ    DX, R11
+	ANDQ    $0x0000000f, R11
+	MOVQ    $0x00000010, AX
+	SUBQ    R11, AX
+	LEAQ    tailmask8<>+0(SB), R10
+	LEAQ    (R10)(AX*4), R10
+
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
+	MOVQ    SI, AX
+	MOVQ    BX, CX
+
+cs256_max32first:
+	CMPQ    DX, $0x00000020
+	JB      cs256_max16first
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (CX)
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(CX)
+	VMAXPS  Y6, Y2, Y2
+	VMOVUPS 64(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 64(CX)
+	VMAXPS  Y6, Y3, Y3
+	VMOVUPS 96(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 96(CX)
+	VMAXPS  Y6, Y4, Y4
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
+	JMP     cs256_max32first
+
+cs256_max16first:
+	CMPQ    DX, $0x00000010
+	JB      cs256_maxtailfirst
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (CX)
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(CX)
+	VMAXPS  Y6, Y2, Y2
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+
+cs256_maxtailfirst:
+	TESTQ      DX, DX
+	JZ         cs256_maxredfirst
+	VMOVDQU    (R10), Y6
+	VMOVDQU    32(R10), Y7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_1
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        cs256_tailloaded_1
+
+cs256_tailcopy_1:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      cs256_copy_1_8
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      cs256_copy_1_4
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    cs256_copy_1_2
+	MOVQ  (AX)(DX*1), R10
+	MOVQ  R10, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    cs256_copy_1_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_1_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+
+cs256_tailloaded_1:
+	VMULPS     Y5, Y8, Y8
+	VMULPS     Y5, Y9, Y9
+	VMASKMOVPS Y8, Y6, (CX)
+	VMASKMOVPS Y9, Y7, 32(CX)
+	VMOVUPS    fusedconst<>+320(SB), Y5
+	VBLENDVPS  Y6, Y8, Y5, Y8
+	VMAXPS     Y8, Y3, Y3
+	VMOVUPS    fusedconst<>+320(SB), Y5
+	VBLENDVPS  Y7, Y9, Y5, Y9
+	VMAXPS     Y9, Y4, Y4
+
+cs256_maxredfirst:
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VMAXPS       X2, X0, X2
+	VPERMILPS    $0x4e, X2, X0
+	VMAXPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VMAXPS       X0, X2, X0
+	VMOVSS       X0, 296(SP)
 
 cs256_row:
 	// k = clamp(offset+r+1, 0, cols), this row's length.
@@ -57256,129 +57394,19 @@ cs256_row:
 	CMPQ    R11, R10
 	CMOVQGT R10, R11
 	INCQ    288(SP)
-	TESTQ   R11, R11
-	JZ      cs256_filled
 	MOVQ    R11, R13
 	ANDQ    $0x0000000f, R13
 	MOVQ    $0x00000010, AX
 	SUBQ    R13, AX
 	LEAQ    tailmask8<>+0(SB), R12
 	LEAQ    (R12)(AX*4), R12
-
-	// Pass 1: m = max(x).
-	VMOVUPS fusedconst<>+320(SB), Y0
-	VMOVUPS fusedconst<>+320(SB), Y2
-	VMOVUPS fusedconst<>+320(SB), Y3
-	VMOVUPS fusedconst<>+320(SB), Y4
-	VMOVUPS 256(SP), Y5
-	MOVQ    SI, AX
-	MOVQ    R11, DX
-
-cs256_max32:
-	CMPQ    DX, $0x00000020
-	JB      cs256_max16
-	VMOVUPS (AX), Y6
-	VMULPS  Y5, Y6, Y6
-	VMAXPS  Y6, Y0, Y0
-	VMOVUPS 32(AX), Y6
-	VMULPS  Y5, Y6, Y6
-	VMAXPS  Y6, Y2, Y2
-	VMOVUPS 64(AX), Y6
-	VMULPS  Y5, Y6, Y6
-	VMAXPS  Y6, Y3, Y3
-	VMOVUPS 96(AX), Y6
-	VMULPS  Y5, Y6, Y6
-	VMAXPS  Y6, Y4, Y4
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000020, DX
-	JMP     cs256_max32
-
-cs256_max16:
-	CMPQ    DX, $0x00000010
-	JB      cs256_maxtail
-	VMOVUPS (AX), Y6
-	VMULPS  Y5, Y6, Y6
-	VMAXPS  Y6, Y0, Y0
-	VMOVUPS 32(AX), Y6
-	VMULPS  Y5, Y6, Y6
-	VMAXPS  Y6, Y2, Y2
-	ADDQ    $0x00000040, AX
-	SUBQ    $0x00000010, DX
-
-cs256_maxtail:
-	TESTQ      DX, DX
-	JZ         cs256_maxred
-	VMOVDQU    (R12), Y6
-	VMOVDQU    32(R12), Y7
-	LEAQ       (AX), CX
-	ANDQ       $0x00000fff, CX
-	CMPQ       CX, $0x00000fc0
-	JA         cs256_tailcopy_1
-	VMASKMOVPS (AX), Y6, Y8
-	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        cs256_tailloaded_1
-
-cs256_tailcopy_1:
-	VXORPS  Y8, Y8, Y8
-	VMOVUPS Y8, 192(SP)
-	VMOVUPS Y8, 224(SP)
-	XORQ    CX, CX
-	TESTQ   $0x00000008, R13
-	JZ      cs256_copy_1_8
-	VMOVUPS (AX)(CX*1), Y8
-	VMOVUPS Y8, 192(SP)(CX*1)
-	ADDQ    $0x00000020, CX
-
-cs256_copy_1_8:
-	TESTQ   $0x00000004, R13
-	JZ      cs256_copy_1_4
-	VMOVUPS (AX)(CX*1), X8
-	VMOVUPS X8, 192(SP)(CX*1)
-	ADDQ    $0x00000010, CX
-
-cs256_copy_1_4:
-	TESTQ $0x00000002, R13
-	JZ    cs256_copy_1_2
-	MOVQ  (AX)(CX*1), DX
-	MOVQ  DX, 192(SP)(CX*1)
-	ADDQ  $0x00000008, CX
-
-cs256_copy_1_2:
-	TESTQ $0x00000001, R13
-	JZ    cs256_copy_1_1
-	MOVL  (AX)(CX*1), AX
-	MOVL  AX, 192(SP)(CX*1)
-
-cs256_copy_1_1:
-	VMOVUPS 192(SP), Y8
-	VMOVUPS 224(SP), Y9
-
-cs256_tailloaded_1:
-	VMULPS    Y5, Y8, Y8
-	VMULPS    Y5, Y9, Y9
-	VMOVUPS   fusedconst<>+320(SB), Y5
-	VBLENDVPS Y6, Y8, Y5, Y8
-	VMAXPS    Y8, Y3, Y3
-	VMOVUPS   fusedconst<>+320(SB), Y5
-	VBLENDVPS Y7, Y9, Y5, Y9
-	VMAXPS    Y9, Y4, Y4
-
-cs256_maxred:
-	VMAXPS       Y2, Y0, Y0
-	VMAXPS       Y4, Y3, Y3
-	VMAXPS       Y3, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X2
-	VMAXPS       X2, X0, X2
-	VPERMILPS    $0x4e, X2, X0
-	VMAXPS       X0, X2, X2
-	VPERMILPS    $0xb1, X2, X0
-	VMAXPS       X0, X2, X0
+	VMOVSS  296(SP), X0
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
 	UCOMISS X0, X0
-	JP      cs256_nanrow
+	JP      cs256_nanearly
 	UCOMISS fusedconst<>+352(SB), X0
-	JE      cs256_nanrow
+	JE      cs256_nanearly
 	UCOMISS fusedconst<>+320(SB), X0
 	JE      cs256_masked
 
@@ -57405,16 +57433,23 @@ cs256_params:
 	VMOVDQU Y2, 32(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     cs256_sumc
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
 	VMOVUPD Y0, 128(SP)
 	VMOVUPD Y0, 160(SP)
-	MOVQ    SI, AX
+	MOVQ    BX, AX
 	MOVQ    BX, CX
 	MOVQ    R11, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
 	CMPQ    DX, $0x00000040
-	JB      cs256_sumtail
+	JB      cs256z_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y9, Y9, Y9
@@ -57423,8 +57458,6228 @@ cs256_params:
 	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_1
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_1:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_2
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_2:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_3
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_3:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+cs256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   cs256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_4
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_4:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_5:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_6:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_7:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256z_sum64
+
+cs256z_drain:
+	TESTQ DX, DX
+	JNZ   cs256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tail:
+	MOVQ DX, R14
+	ANDQ $0x0000000f, R14
+	JZ   cs256z_tailwhole
+	CMPQ R14, $0x00000008
+	JA   cs256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   cs256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_9:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_1
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        cs256z_tailloaded_1
+
+cs256z_tailcopy_1:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_1_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_1_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_1_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_1_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_1_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_1_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_1_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_1_1:
+	VMOVUPS 192(SP), Y0
+
+cs256z_tailloaded_1:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_10
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+
+cs256z_nostore_10:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cs256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_11:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_12:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_2
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        cs256z_tailloaded_2
+
+cs256z_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_2_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_2_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_2_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_2_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_2_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_2_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_2_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+cs256z_tailloaded_2:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_13
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+cs256z_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cs256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_16:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_3
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        cs256z_tailloaded_3
+
+cs256z_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_3_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_3_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_3_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_3_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_3_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_3_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_3_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+cs256z_tailloaded_3:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_17
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+cs256z_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_18:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_19:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_20:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_21:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_4
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        cs256z_tailloaded_4
+
+cs256z_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_4_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_4_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_4_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_4_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_4_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_4_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_4_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+cs256z_tailloaded_4:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_22
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+cs256z_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   cs256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_23:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_5
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        cs256z_tailloaded_5
+
+cs256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_5_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_5_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_5_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_5_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_5_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_5_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_5_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256z_tailloaded_5:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_24
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+cs256z_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   cs256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_25:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_26:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_6
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        cs256z_tailloaded_6
+
+cs256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_6_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_6_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_6_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_6_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_6_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_6_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_6_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256z_tailloaded_6:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_27
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+cs256z_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   cs256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_28:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_29:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_30:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_7
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        cs256z_tailloaded_7
+
+cs256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_7_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_7_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_7_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_7_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_7_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_7_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_7_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256z_tailloaded_7:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_31
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+cs256z_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_32:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_33:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_34:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_35:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_8
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        cs256z_tailloaded_8
+
+cs256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_8_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_8_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_8_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_8_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_8_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_8_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_8_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256z_tailloaded_8:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_36
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+cs256z_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cs256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_37:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   cs256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_39:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_40:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   cs256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_42:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_43:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_44:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256z_nostore_46:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256z_nostore_47:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_48:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_49:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+cs256z_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_tailfirst:
+	TESTQ DX, DX
+	JZ    cs256z_sumred
+	MOVQ  DX, R14
+	ANDQ  $0x0000000f, R14
+	JZ    cs256z_firstwhole
+	CMPQ  R14, $0x00000008
+	JA    cs256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    cs256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_9
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        cs256z_tailloaded_9
+
+cs256z_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_9_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_9_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_9_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_9_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_9_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_9_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_9_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_9_1:
+	VMOVUPS 192(SP), Y0
+
+cs256z_tailloaded_9:
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_51
+	VMOVDQU     (R12), Y0
+	VMOVDQU     32(R12), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+cs256z_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cs256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_52:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_10
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        cs256z_tailloaded_10
+
+cs256z_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_10_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_10_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_10_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_10_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_10_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_10_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_10_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+cs256z_tailloaded_10:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_53
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+cs256z_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cs256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_54:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_55:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_11
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        cs256z_tailloaded_11
+
+cs256z_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_11_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_11_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_11_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_11_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_11_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_11_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_11_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+cs256z_tailloaded_11:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_56
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+cs256z_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_57:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_58:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_59:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_12
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        cs256z_tailloaded_12
+
+cs256z_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_12_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_12_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_12_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_12_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_12_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_12_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_12_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+cs256z_tailloaded_12:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_60
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+cs256z_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   cs256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_13
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        cs256z_tailloaded_13
+
+cs256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_13_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_13_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_13_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_13_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_13_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_13_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_13_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256z_tailloaded_13:
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_61
+	VMOVDQU     (R12), Y0
+	VMOVDQU     32(R12), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+cs256z_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   cs256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_62:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_14
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        cs256z_tailloaded_14
+
+cs256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_14_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_14_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_14_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_14_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_14_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_14_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_14_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256z_tailloaded_14:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_63
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+cs256z_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   cs256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_64:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_65:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_15
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        cs256z_tailloaded_15
+
+cs256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_15_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_15_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_15_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_15_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_15_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_15_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_15_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256z_tailloaded_15:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_66
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+cs256z_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_67:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_68:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_69:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_16
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        cs256z_tailloaded_16
+
+cs256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_16_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_16_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_16_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_16_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_16_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_16_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_16_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256z_tailloaded_16:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_70
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+cs256z_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cs256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   cs256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_72:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   cs256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_74:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_75:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256z_sumred
+
+cs256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256z_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256z_nostore_77:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256z_nostore_78:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256z_nostore_79:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256z_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+cs256z_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+cs256z_sumred:
+	JMP cs256_sumdone
+
+cs256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    BX, AX
+	MOVQ    BX, CX
+	MOVQ    R11, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      cs256_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -57462,7 +63717,7 @@ cs256_params:
 	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
 	VPSLLD      $0x17, Y8, Y8
-	TESTQ       R9, R9
+	TESTQ       R8, R8
 	JNZ         cs256_nostore_1
 	VMOVUPS     Y5, (CX)
 	VMOVUPS     Y6, 32(CX)
@@ -57470,8 +63725,6 @@ cs256_params:
 cs256_nostore_1:
 	VMOVUPS      64(AX), Y0
 	VMOVUPS      96(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -57529,7 +63782,7 @@ cs256_nostore_1:
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	TESTQ        R9, R9
+	TESTQ        R8, R8
 	JNZ          cs256_nostore_2
 	VMOVUPS      Y5, 64(CX)
 	VMOVUPS      Y6, 96(CX)
@@ -57537,8 +63790,6 @@ cs256_nostore_1:
 cs256_nostore_2:
 	VMOVUPS      128(AX), Y0
 	VMOVUPS      160(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -57596,7 +63847,7 @@ cs256_nostore_2:
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	TESTQ        R9, R9
+	TESTQ        R8, R8
 	JNZ          cs256_nostore_3
 	VMOVUPS      Y5, 128(CX)
 	VMOVUPS      Y6, 160(CX)
@@ -57604,8 +63855,6 @@ cs256_nostore_2:
 cs256_nostore_3:
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -57672,7 +63921,7 @@ cs256_sum64:
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	TESTQ        R9, R9
+	TESTQ        R8, R8
 	JNZ          cs256_nostore_4
 	VMOVUPS      Y5, -64(CX)
 	VMOVUPS      Y6, -32(CX)
@@ -57680,8 +63929,6 @@ cs256_sum64:
 cs256_nostore_4:
 	VMOVUPS      (AX), Y0
 	VMOVUPS      32(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -57751,7 +63998,7 @@ cs256_nostore_4:
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	TESTQ        R9, R9
+	TESTQ        R8, R8
 	JNZ          cs256_nostore_5
 	VMOVUPS      Y5, (CX)
 	VMOVUPS      Y6, 32(CX)
@@ -57759,8 +64006,6 @@ cs256_nostore_4:
 cs256_nostore_5:
 	VMOVUPS      64(AX), Y0
 	VMOVUPS      96(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -57818,7 +64063,7 @@ cs256_nostore_5:
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	TESTQ        R9, R9
+	TESTQ        R8, R8
 	JNZ          cs256_nostore_6
 	VMOVUPS      Y5, 64(CX)
 	VMOVUPS      Y6, 96(CX)
@@ -57826,8 +64071,6 @@ cs256_nostore_5:
 cs256_nostore_6:
 	VMOVUPS      128(AX), Y0
 	VMOVUPS      160(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -57885,7 +64128,7 @@ cs256_nostore_6:
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	TESTQ        R9, R9
+	TESTQ        R8, R8
 	JNZ          cs256_nostore_7
 	VMOVUPS      Y5, 128(CX)
 	VMOVUPS      Y6, 160(CX)
@@ -57893,8 +64136,6 @@ cs256_nostore_6:
 cs256_nostore_7:
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -57918,6 +64159,9 @@ cs256_nostore_7:
 	JMP         cs256_sum64
 
 cs256_drain:
+	TESTQ DX, DX
+	JNZ   cs256_tail
+
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
 	VCVTPS2PD    X5, Y13
 	VCVTPS2PD    X7, Y14
@@ -57959,7 +64203,7 @@ cs256_drain:
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	TESTQ        R9, R9
+	TESTQ        R8, R8
 	JNZ          cs256_nostore_8
 	VMOVUPS      Y5, -64(CX)
 	VMOVUPS      Y6, -32(CX)
@@ -57993,117 +64237,89 @@ cs256_nostore_8:
 	VMOVUPD      Y11, 128(SP)
 	VADDPD       160(SP), Y12, Y12
 	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
 
-cs256_sumtail:
-	TESTQ  DX, DX
-	JZ     cs256_sumred
-	VXORPD Y0, Y0, Y0
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
+cs256_tail:
+	MOVQ DX, R14
+	ANDQ $0x0000000f, R14
+	JZ   cs256_tailwhole
+	CMPQ R14, $0x00000008
+	JA   cs256_tailfull
+	CMPQ DX, $0x00000010
+	JA   cs256_tailhalf2
 
-cs256_sum16:
-	CMPQ        DX, $0x00000010
-	JB          cs256_sumlast
-	VMOVUPS     (AX), Y5
-	VMOVUPS     32(AX), Y6
-	VMULPS      256(SP), Y5, Y5
-	VMULPS      256(SP), Y6, Y6
-	VSUBPS      (SP), Y5, Y5
-	VSUBPS      (SP), Y6, Y6
-	VMOVUPS     fusedconst<>+288(SB), Y7
-	VMAXPS      Y5, Y7, Y5
-	VMAXPS      Y6, Y7, Y6
-	VMOVUPS     fusedconst<>+32(SB), Y7
-	VMOVUPS     fusedconst<>+32(SB), Y8
-	VFMADD231PS fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS fusedconst<>+0(SB), Y6, Y8
-	VSUBPS      fusedconst<>+32(SB), Y7, Y9
-	VSUBPS      fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS     fusedconst<>+128(SB), Y9
-	VMOVUPS     fusedconst<>+128(SB), Y10
-	VFMADD213PS fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+256(SB), Y6, Y10
-	VMULPS      Y5, Y5, Y11
-	VMULPS      Y6, Y6, Y12
-	VFMADD231PS Y9, Y11, Y5
-	VFMADD231PS Y10, Y12, Y6
-	TESTQ       R9, R9
-	JNZ         cs256_nostore_9
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
-
-cs256_nostore_9:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, DX
-	JMP          cs256_sum16
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
 
-cs256_sumlast:
-	TESTQ      DX, DX
-	JZ         cs256_sumblock
-	VMOVDQU    (R12), Y5
-	VMOVDQU    32(R12), Y6
+cs256_nostore_9:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         cs256_tailcopy_2
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
+	VMASKMOVPS (AX), Y2, Y0
 	JMP        cs256_tailloaded_2
 
 cs256_tailcopy_2:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R13
 	JZ      cs256_copy_2_8
-	VMOVUPS (AX)(DX*1), Y7
-	VMOVUPS Y7, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 cs256_copy_2_8:
 	TESTQ   $0x00000004, R13
 	JZ      cs256_copy_2_4
-	VMOVUPS (AX)(DX*1), X7
-	VMOVUPS X7, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 cs256_copy_2_4:
@@ -58120,144 +64336,6169 @@ cs256_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 cs256_copy_2_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 192(SP), Y0
 
 cs256_tailloaded_2:
-	VMULPS      256(SP), Y7, Y7
-	VMULPS      256(SP), Y8, Y8
-	VMOVUPS     (SP), Y9
-	VBLENDVPS   Y5, Y7, Y9, Y7
-	VBLENDVPS   Y6, Y8, Y9, Y8
-	VSUBPS      (SP), Y7, Y7
-	VSUBPS      (SP), Y8, Y8
-	VMOVUPS     fusedconst<>+288(SB), Y9
-	VMAXPS      Y7, Y9, Y7
-	VMAXPS      Y8, Y9, Y8
-	VMOVUPS     fusedconst<>+32(SB), Y9
-	VMOVUPS     fusedconst<>+32(SB), Y10
-	VFMADD231PS fusedconst<>+0(SB), Y7, Y9
-	VFMADD231PS fusedconst<>+0(SB), Y8, Y10
-	VSUBPS      fusedconst<>+32(SB), Y9, Y11
-	VSUBPS      fusedconst<>+32(SB), Y10, Y12
-	VFMADD231PS fusedconst<>+64(SB), Y11, Y7
-	VFMADD231PS fusedconst<>+64(SB), Y12, Y8
-	VFMADD231PS fusedconst<>+96(SB), Y11, Y7
-	VFMADD231PS fusedconst<>+96(SB), Y12, Y8
-	VMOVUPS     fusedconst<>+128(SB), Y11
-	VMOVUPS     fusedconst<>+128(SB), Y12
-	VFMADD213PS fusedconst<>+160(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+160(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+192(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+192(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+224(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+224(SB), Y8, Y12
-	VFMADD213PS fusedconst<>+256(SB), Y7, Y11
-	VFMADD213PS fusedconst<>+256(SB), Y8, Y12
-	VMULPS      Y7, Y7, Y13
-	VMULPS      Y8, Y8, Y14
-	VFMADD231PS Y11, Y13, Y7
-	VFMADD231PS Y12, Y14, Y8
-	TESTQ       R9, R9
-	JNZ         cs256_nostore_10
-	VMASKMOVPS  Y7, Y5, (CX)
-	VMASKMOVPS  Y8, Y6, 32(CX)
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_10
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
 
 cs256_nostore_10:
-	VPADDD       32(SP), Y9, Y9
-	VPADDD       32(SP), Y10, Y10
-	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
-	VPMAXSD      fusedconst<>+480(SB), Y10, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y10, Y10
-	VPAND        Y5, Y9, Y9
-	VPAND        Y6, Y10, Y10
-	VCVTPS2PD    X7, Y5
-	VCVTPS2PD    X9, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X5
-	VEXTRACTF128 $0x01, Y9, X6
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cs256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X10, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y10, X6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_11:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
 
-cs256_sumblock:
-	VADDPD  64(SP), Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VADDPD  96(SP), Y2, Y2
-	VMOVUPD Y2, 96(SP)
-	VADDPD  128(SP), Y3, Y3
-	VMOVUPD Y3, 128(SP)
-	VADDPD  160(SP), Y4, Y4
-	VMOVUPD Y4, 160(SP)
+cs256_nostore_12:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_3
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        cs256_tailloaded_3
 
-cs256_sumred:
-	VMOVUPD      64(SP), Y0
-	VADDPD       128(SP), Y0, Y0
-	VMOVUPD      96(SP), Y2
-	VADDPD       160(SP), Y2, Y2
-	VADDPD       Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X2
-	VADDPD       X2, X0, X2
-	VPERMILPD    $0x01, X2, X0
-	VADDSD       X0, X2, X0
-	UCOMISD      X0, X0
-	JP           cs256_nanrow
+cs256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_3_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD    fusedconst<>+384(SB), X1, X1
-	VDIVSD       X0, X1, X0
-	VCVTSD2SS    X0, X0, X2
-	VCVTSS2SD    X2, X2, X3
-	VSUBSD       X3, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X2, Y2
-	VMOVUPS      Y2, 296(SP)
-	VBROADCASTSS X0, Y2
-	VMOVUPS      Y2, 328(SP)
+cs256_copy_3_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_3_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
 
-	// Pass 3: y = (1 + u) * (hi + lo) * s.
-	MOVQ SI, AX
-	MOVQ BX, CX
-	MOVQ R11, DX
+cs256_copy_3_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_3_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
 
-cs256_out64:
-	CMPQ        DX, $0x00000040
-	JB          cs256_out16
+cs256_copy_3_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_3_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+cs256_tailloaded_3:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_13
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+cs256_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cs256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_16:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_4
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        cs256_tailloaded_4
+
+cs256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_4_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_4_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_4_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_4_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_4_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_4_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_4_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+cs256_tailloaded_4:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_17
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+cs256_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_18:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_19:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_20:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_21:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_5
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        cs256_tailloaded_5
+
+cs256_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_5_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_5_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_5_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_5_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_5_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_5_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_5_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_5_1:
+	VMOVUPS 192(SP), Y0
+
+cs256_tailloaded_5:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_22
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+cs256_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   cs256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_23:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_6
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        cs256_tailloaded_6
+
+cs256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_6_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_6_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_6_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_6_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_6_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_6_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_6_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256_tailloaded_6:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_24
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+cs256_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   cs256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_25:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_26:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_7
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        cs256_tailloaded_7
+
+cs256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_7_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_7_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_7_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_7_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_7_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_7_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_7_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256_tailloaded_7:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_27
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+cs256_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   cs256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_28:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_29:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_30:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_8
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        cs256_tailloaded_8
+
+cs256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_8_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_8_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_8_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_8_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_8_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_8_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_8_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256_tailloaded_8:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_31
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+cs256_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_32:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_33:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_34:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_35:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_9
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        cs256_tailloaded_9
+
+cs256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_9_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_9_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_9_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_9_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_9_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_9_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_9_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256_tailloaded_9:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_36
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+cs256_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cs256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_37:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   cs256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_39:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_40:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   cs256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_42:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_43:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_44:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_46:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_47:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_48:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_49:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+cs256_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_tailfirst:
+	TESTQ DX, DX
+	JZ    cs256_sumred
+	MOVQ  DX, R14
+	ANDQ  $0x0000000f, R14
+	JZ    cs256_firstwhole
+	CMPQ  R14, $0x00000008
+	JA    cs256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    cs256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_10
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        cs256_tailloaded_10
+
+cs256_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_10_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_10_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_10_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_10_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_10_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_10_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_10_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+cs256_tailloaded_10:
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_51
+	VMOVDQU     (R12), Y0
+	VMOVDQU     32(R12), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+cs256_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cs256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R9, R9
-	JNZ         cs256_recompute_1
 	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
 	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	JMP         cs256_haveu_1
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
 
-cs256_recompute_1:
+cs256_nostore_52:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_11
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        cs256_tailloaded_11
+
+cs256_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_11_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_11_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_11_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_11_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_11_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_11_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_11_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+cs256_tailloaded_11:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_53
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+cs256_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cs256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_54:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_55:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_12
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        cs256_tailloaded_12
+
+cs256_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_12_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_12_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_12_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_12_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_12_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_12_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_12_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+cs256_tailloaded_12:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_56
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+cs256_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_57:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_58:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_59:
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_13
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        cs256_tailloaded_13
+
+cs256_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_13_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_13_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_13_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_13_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_13_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_13_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_13_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_13_1:
+	VMOVUPS 192(SP), Y0
+
+cs256_tailloaded_13:
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_60
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+cs256_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   cs256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_14
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        cs256_tailloaded_14
+
+cs256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_14_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_14_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_14_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_14_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_14_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_14_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_14_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256_tailloaded_14:
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_61
+	VMOVDQU     (R12), Y0
+	VMOVDQU     32(R12), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+cs256_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   cs256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_62:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_15
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        cs256_tailloaded_15
+
+cs256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_15_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_15_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_15_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_15_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_15_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_15_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_15_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256_tailloaded_15:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_63
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+cs256_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   cs256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_64:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_65:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_16
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        cs256_tailloaded_16
+
+cs256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_16_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_16_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_16_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_16_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_16_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_16_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_16_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256_tailloaded_16:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_66
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+cs256_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_67:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_68:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_69:
+	VMOVDQU    (R12), Y3
+	VMOVDQU    32(R12), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_17
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        cs256_tailloaded_17
+
+cs256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_17_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_17_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_17_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_17_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_17_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_17_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_17_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+cs256_tailloaded_17:
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_70
+	VMOVDQU      (R12), Y0
+	VMOVDQU      32(R12), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+cs256_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cs256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   cs256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_72:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   cs256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_74:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_75:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          cs256_sumred
+
+cs256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R8, R8
+	JNZ         cs256_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_77:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_78:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_79:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R8, R8
+	JNZ          cs256_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+cs256_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+cs256_sumred:
+cs256_sumdone:
+	CMPQ DI, $0x00000001
+	JE   cs256_ahead
+	LEAQ (SI)(R9*1), AX
+	LEAQ (BX)(R9*1), CX
+
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), R12
+	XORQ    R13, R13
+	MOVQ    288(SP), DX
+	TESTQ   DX, DX
+	CMOVQLT R13, DX
+	CMPQ    DX, R12
+	CMOVQGT R12, DX
+	MOVQ    DX, R13
+	ANDQ    $0x0000000f, R13
+	MOVQ    $0x00000010, R14
+	SUBQ    R13, R14
+	LEAQ    tailmask8<>+0(SB), R12
+	LEAQ    (R12)(R14*4), R12
+
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
+	MOVQ    CX, CX
+
+cs256_max32ahead:
+	CMPQ    DX, $0x00000020
+	JB      cs256_max16ahead
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (CX)
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(CX)
+	VMAXPS  Y6, Y2, Y2
+	VMOVUPS 64(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 64(CX)
+	VMAXPS  Y6, Y3, Y3
+	VMOVUPS 96(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 96(CX)
+	VMAXPS  Y6, Y4, Y4
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
+	JMP     cs256_max32ahead
+
+cs256_max16ahead:
+	CMPQ    DX, $0x00000010
+	JB      cs256_maxtailahead
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (CX)
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(CX)
+	VMAXPS  Y6, Y2, Y2
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+
+cs256_maxtailahead:
+	TESTQ      DX, DX
+	JZ         cs256_maxredahead
+	VMOVDQU    (R12), Y6
+	VMOVDQU    32(R12), Y7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_18
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        cs256_tailloaded_18
+
+cs256_tailcopy_18:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_18_8
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_18_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_18_4
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_18_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_18_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_18_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_18_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+
+cs256_tailloaded_18:
+	VMULPS     Y5, Y8, Y8
+	VMULPS     Y5, Y9, Y9
+	VMASKMOVPS Y8, Y6, (CX)
+	VMASKMOVPS Y9, Y7, 32(CX)
+	VMOVUPS    fusedconst<>+320(SB), Y5
+	VBLENDVPS  Y6, Y8, Y5, Y8
+	VMAXPS     Y8, Y3, Y3
+	VMOVUPS    fusedconst<>+320(SB), Y5
+	VBLENDVPS  Y7, Y9, Y5, Y9
+	VMAXPS     Y9, Y4, Y4
+
+cs256_maxredahead:
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VMAXPS       X2, X0, X2
+	VPERMILPS    $0x4e, X2, X0
+	VMAXPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VMAXPS       X0, X2, X0
+	VMOVSS       X0, 296(SP)
+
+cs256_ahead:
+	// Zeros after the row's first k elements, before its late pass 3.
+	LEAQ (BX)(R11*4), AX
+	MOVQ R10, CX
+	SUBQ R11, CX
+
+cs256_zerofin16:
+	CMPQ    CX, $0x00000010
+	JB      cs256_zerofinrest
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     cs256_zerofin16
+
+cs256_zerofinrest:
+cs256_zerofin1:
+	TESTQ CX, CX
+	JZ    cs256_zeroed
+	MOVL  $0x00000000, (AX)
+	ADDQ  $0x00000004, AX
+	DECQ  CX
+	JMP   cs256_zerofin1
+
+cs256_zeroed:
+	MOVQ R11, 504(SP)
+	CMPQ 496(SP), $0x00000000
+	JE   cs256_prev
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	MOVQ    512(SP), R11
+	MOVQ    R11, R13
+	ANDQ    $0x0000000f, R13
+	MOVQ    $0x00000010, AX
+	SUBQ    R13, AX
+	LEAQ    tailmask8<>+0(SB), R12
+	LEAQ    (R12)(AX*4), R12
+	MOVL    424(SP), AX
+	TESTL   AX, AX
+	JNZ     cs256_outc
+	TESTQ   R8, R8
+	JNZ     cs256z_outre
+	VMOVUPS fusedconst<>+288(SB), Y0
+	VMOVUPS fusedconst<>+32(SB), Y2
+	VMOVUPS fusedconst<>+0(SB), Y3
+	VMOVUPS 456(SP), Y4
+	VMOVUPS 360(SP), Y5
+	VMOVUPS 392(SP), Y6
+	VMOVUPS 256(SP), Y7
+	MOVQ    488(SP), AX
+	MOVQ    496(SP), CX
+	MOVQ    R11, DX
+
+cs256z_out64:
+	CMPQ        DX, $0x00000040
+	JB          cs256z_out16
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256z_out64
+
+cs256z_out16:
+	CMPQ        DX, $0x00000010
+	JB          cs256z_outtail
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs256z_out16
+
+cs256z_outtail:
+	TESTQ      DX, DX
+	JZ         cs256_prev
+	VMOVDQU    (R12), Y8
+	VMOVDQU    32(R12), Y9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_17
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
+	JMP        cs256z_tailloaded_17
+
+cs256z_tailcopy_17:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_17_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_17_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_17_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_17_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_17_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_17_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_17_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_17_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+cs256z_tailloaded_17:
+	VMULPS      Y7, Y10, Y10
+	VMULPS      Y7, Y11, Y11
+	VMAXPS      Y10, Y0, Y10
+	VMAXPS      Y11, Y0, Y11
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y10, Y0
+	VMOVAPS     Y2, Y2
+	VFMADD231PS Y3, Y11, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          cs256z_tailcopy_18
+	VMASKMOVPS  (CX), Y8, Y3
+	VMASKMOVPS  32(CX), Y9, Y7
+	JMP         cs256z_tailloaded_18
+
+cs256z_tailcopy_18:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_18_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+cs256z_copy_18_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_18_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+cs256z_copy_18_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_18_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+cs256z_copy_18_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_18_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+cs256z_copy_18_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y7
+
+cs256z_tailloaded_18:
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y3, Y4
+	VFMADD132PS Y5, Y4, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y7, Y0
+	VFMADD132PS Y5, Y0, Y7
+	VADDPS      Y5, Y7, Y7
+	VMULPS      Y2, Y7, Y7
+	VMASKMOVPS  Y3, Y8, (CX)
+	VMASKMOVPS  Y7, Y9, 32(CX)
+	JMP         cs256_prev
+
+cs256z_outre:
+	MOVQ 488(SP), AX
+	MOVQ 496(SP), CX
+	MOVQ R11, DX
+
+cs256z_outre64:
+	CMPQ        DX, $0x00000040
+	JB          cs256z_outre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
@@ -58286,48 +70527,29 @@ cs256_recompute_1:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-cs256_haveu_1:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
 	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
 	VPSLLD      $0x17, Y3, Y3
 	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     328(SP), Y5
-	VFMADD213PS 328(SP), Y0, Y5
-	VMOVUPS     328(SP), Y6
-	VFMADD213PS 328(SP), Y2, Y6
-	VFMADD132PS 296(SP), Y5, Y0
-	VFMADD132PS 296(SP), Y6, Y2
-	VADDPS      296(SP), Y0, Y0
-	VADDPS      296(SP), Y2, Y2
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
 	VMULPS      Y3, Y0, Y0
 	VMULPS      Y4, Y2, Y2
 	VMOVUPS     Y0, (CX)
 	VMOVUPS     Y2, 32(CX)
 	VMOVUPS     64(AX), Y0
 	VMOVUPS     96(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R9, R9
-	JNZ         cs256_recompute_2
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     64(CX), Y0
-	VMOVUPS     96(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         cs256_haveu_2
-
-cs256_recompute_2:
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
@@ -58356,48 +70578,29 @@ cs256_recompute_2:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-cs256_haveu_2:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
 	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
 	VPSLLD      $0x17, Y3, Y3
 	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     328(SP), Y5
-	VFMADD213PS 328(SP), Y0, Y5
-	VMOVUPS     328(SP), Y6
-	VFMADD213PS 328(SP), Y2, Y6
-	VFMADD132PS 296(SP), Y5, Y0
-	VFMADD132PS 296(SP), Y6, Y2
-	VADDPS      296(SP), Y0, Y0
-	VADDPS      296(SP), Y2, Y2
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
 	VMULPS      Y3, Y0, Y0
 	VMULPS      Y4, Y2, Y2
 	VMOVUPS     Y0, 64(CX)
 	VMOVUPS     Y2, 96(CX)
 	VMOVUPS     128(AX), Y0
 	VMOVUPS     160(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R9, R9
-	JNZ         cs256_recompute_3
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     128(CX), Y0
-	VMOVUPS     160(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         cs256_haveu_3
-
-cs256_recompute_3:
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
@@ -58426,48 +70629,29 @@ cs256_recompute_3:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-cs256_haveu_3:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
 	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
 	VPSLLD      $0x17, Y3, Y3
 	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     328(SP), Y5
-	VFMADD213PS 328(SP), Y0, Y5
-	VMOVUPS     328(SP), Y6
-	VFMADD213PS 328(SP), Y2, Y6
-	VFMADD132PS 296(SP), Y5, Y0
-	VFMADD132PS 296(SP), Y6, Y2
-	VADDPS      296(SP), Y0, Y0
-	VADDPS      296(SP), Y2, Y2
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
 	VMULPS      Y3, Y0, Y0
 	VMULPS      Y4, Y2, Y2
 	VMOVUPS     Y0, 128(CX)
 	VMOVUPS     Y2, 160(CX)
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R9, R9
-	JNZ         cs256_recompute_4
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     192(CX), Y0
-	VMOVUPS     224(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         cs256_haveu_4
-
-cs256_recompute_4:
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
@@ -58496,22 +70680,20 @@ cs256_recompute_4:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-cs256_haveu_4:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
 	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
 	VPSLLD      $0x17, Y3, Y3
 	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     328(SP), Y5
-	VFMADD213PS 328(SP), Y0, Y5
-	VMOVUPS     328(SP), Y6
-	VFMADD213PS 328(SP), Y2, Y6
-	VFMADD132PS 296(SP), Y5, Y0
-	VFMADD132PS 296(SP), Y6, Y2
-	VADDPS      296(SP), Y0, Y0
-	VADDPS      296(SP), Y2, Y2
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
 	VMULPS      Y3, Y0, Y0
 	VMULPS      Y4, Y2, Y2
 	VMOVUPS     Y0, 192(CX)
@@ -58519,33 +70701,16 @@ cs256_haveu_4:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	JMP         cs256_out64
+	JMP         cs256z_outre64
 
-cs256_out16:
+cs256z_outre16:
 	CMPQ        DX, $0x00000010
-	JB          cs256_outtail
+	JB          cs256z_outretail
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R9, R9
-	JNZ         cs256_recompute_5
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         cs256_haveu_5
-
-cs256_recompute_5:
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
@@ -58574,22 +70739,20 @@ cs256_recompute_5:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-cs256_haveu_5:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
 	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
 	VPSLLD      $0x17, Y3, Y3
 	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     328(SP), Y5
-	VFMADD213PS 328(SP), Y0, Y5
-	VMOVUPS     328(SP), Y6
-	VFMADD213PS 328(SP), Y2, Y6
-	VFMADD132PS 296(SP), Y5, Y0
-	VFMADD132PS 296(SP), Y6, Y2
-	VADDPS      296(SP), Y0, Y0
-	VADDPS      296(SP), Y2, Y2
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
 	VMULPS      Y3, Y0, Y0
 	VMULPS      Y4, Y2, Y2
 	VMOVUPS     Y0, (CX)
@@ -58597,119 +70760,60 @@ cs256_haveu_5:
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
-	JMP         cs256_out16
+	JMP         cs256z_outre16
 
-cs256_outtail:
+cs256z_outretail:
 	TESTQ      DX, DX
-	JZ         cs256_filled
+	JZ         cs256_prev
 	VMOVDQU    (R12), Y0
 	VMOVDQU    32(R12), Y2
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         cs256_tailcopy_3
+	JA         cs256z_tailcopy_19
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        cs256_tailloaded_3
+	JMP        cs256z_tailloaded_19
 
-cs256_tailcopy_3:
+cs256z_tailcopy_19:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R13
-	JZ      cs256_copy_3_8
+	JZ      cs256z_copy_19_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-cs256_copy_3_8:
+cs256z_copy_19_8:
 	TESTQ   $0x00000004, R13
-	JZ      cs256_copy_3_4
+	JZ      cs256z_copy_19_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-cs256_copy_3_4:
+cs256z_copy_19_4:
 	TESTQ $0x00000002, R13
-	JZ    cs256_copy_3_2
-	MOVQ  (AX)(DX*1), R12
-	MOVQ  R12, 192(SP)(DX*1)
+	JZ    cs256z_copy_19_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-cs256_copy_3_2:
+cs256z_copy_19_2:
 	TESTQ $0x00000001, R13
-	JZ    cs256_copy_3_1
+	JZ    cs256z_copy_19_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-cs256_copy_3_1:
+cs256z_copy_19_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-cs256_tailloaded_3:
-	VMULPS      256(SP), Y3, Y3
-	VMULPS      256(SP), Y4, Y4
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
+cs256z_tailloaded_19:
 	VMOVUPS     fusedconst<>+288(SB), Y5
 	VMAXPS      Y3, Y5, Y3
 	VMAXPS      Y4, Y5, Y4
-	TESTQ       R9, R9
-	JNZ         cs256_recompute_6
-	VMOVUPS     fusedconst<>+32(SB), Y5
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
-	VMOVUPS     fusedconst<>+32(SB), Y6
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y6
-	LEAQ        (CX), AX
-	ANDQ        $0x00000fff, AX
-	CMPQ        AX, $0x00000fc0
-	JA          cs256_tailcopy_4
-	VMASKMOVPS  (CX), Y0, Y3
-	VMASKMOVPS  32(CX), Y2, Y4
-	JMP         cs256_tailloaded_4
-
-cs256_tailcopy_4:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
-	XORQ    AX, AX
-	TESTQ   $0x00000008, R13
-	JZ      cs256_copy_4_8
-	VMOVUPS (CX)(AX*1), Y3
-	VMOVUPS Y3, 192(SP)(AX*1)
-	ADDQ    $0x00000020, AX
-
-cs256_copy_4_8:
-	TESTQ   $0x00000004, R13
-	JZ      cs256_copy_4_4
-	VMOVUPS (CX)(AX*1), X3
-	VMOVUPS X3, 192(SP)(AX*1)
-	ADDQ    $0x00000010, AX
-
-cs256_copy_4_4:
-	TESTQ $0x00000002, R13
-	JZ    cs256_copy_4_2
-	MOVQ  (CX)(AX*1), DX
-	MOVQ  DX, 192(SP)(AX*1)
-	ADDQ  $0x00000008, AX
-
-cs256_copy_4_2:
-	TESTQ $0x00000001, R13
-	JZ    cs256_copy_4_1
-	MOVL  (CX)(AX*1), DX
-	MOVL  DX, 192(SP)(AX*1)
-
-cs256_copy_4_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
-
-cs256_tailloaded_4:
-	VMOVAPS Y3, Y3
-	VMOVAPS Y4, Y4
-	JMP     cs256_haveu_6
-
-cs256_recompute_6:
 	VMOVUPS     fusedconst<>+32(SB), Y5
 	VMOVUPS     fusedconst<>+32(SB), Y6
 	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
@@ -58738,46 +70842,792 @@ cs256_recompute_6:
 	VMOVAPS     Y5, Y5
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y6, Y6
-
-cs256_haveu_6:
-	VPADDD      32(SP), Y5, Y5
-	VPADDD      32(SP), Y6, Y6
+	VPADDD      456(SP), Y5, Y5
+	VPADDD      456(SP), Y6, Y6
 	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
 	VPMAXSD     fusedconst<>+480(SB), Y6, Y6
 	VPSLLD      $0x17, Y5, Y5
 	VPSLLD      $0x17, Y6, Y6
-	VMOVUPS     328(SP), Y7
-	VFMADD213PS 328(SP), Y3, Y7
-	VMOVUPS     328(SP), Y8
-	VFMADD213PS 328(SP), Y4, Y8
-	VFMADD132PS 296(SP), Y7, Y3
-	VFMADD132PS 296(SP), Y8, Y4
-	VADDPS      296(SP), Y3, Y3
-	VADDPS      296(SP), Y4, Y4
+	VMOVUPS     392(SP), Y7
+	VFMADD213PS 392(SP), Y3, Y7
+	VMOVUPS     392(SP), Y8
+	VFMADD213PS 392(SP), Y4, Y8
+	VFMADD132PS 360(SP), Y7, Y3
+	VFMADD132PS 360(SP), Y8, Y4
+	VADDPS      360(SP), Y3, Y3
+	VADDPS      360(SP), Y4, Y4
 	VMULPS      Y5, Y3, Y3
 	VMULPS      Y6, Y4, Y4
 	VMASKMOVPS  Y3, Y0, (CX)
 	VMASKMOVPS  Y4, Y2, 32(CX)
-	JMP         cs256_filled
+	JMP         cs256_prev
+	JMP cs256_outdone
+
+cs256_outc:
+	TESTQ   R8, R8
+	JNZ     cs256_outre
+	VMOVUPS 424(SP), Y0
+	VMOVUPS fusedconst<>+288(SB), Y2
+	VMOVUPS fusedconst<>+32(SB), Y3
+	VMOVUPS fusedconst<>+0(SB), Y4
+	VMOVUPS 456(SP), Y5
+	VMOVUPS 360(SP), Y6
+	VMOVUPS 392(SP), Y7
+	VMOVUPS 256(SP), Y8
+	MOVQ    488(SP), AX
+	MOVQ    496(SP), CX
+	MOVQ    R11, DX
+
+cs256_out64:
+	CMPQ        DX, $0x00000040
+	JB          cs256_out16
+	VMOVUPS     (AX), Y9
+	VMOVUPS     32(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     (CX), Y10
+	VMOVUPS     32(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, (CX)
+	VMOVUPS     Y12, 32(CX)
+	VMOVUPS     64(AX), Y9
+	VMOVUPS     96(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     64(CX), Y10
+	VMOVUPS     96(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 64(CX)
+	VMOVUPS     Y12, 96(CX)
+	VMOVUPS     128(AX), Y9
+	VMOVUPS     160(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     128(CX), Y10
+	VMOVUPS     160(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 128(CX)
+	VMOVUPS     Y12, 160(CX)
+	VMOVUPS     192(AX), Y9
+	VMOVUPS     224(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     192(CX), Y10
+	VMOVUPS     224(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 192(CX)
+	VMOVUPS     Y12, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256_out64
+
+cs256_out16:
+	CMPQ        DX, $0x00000010
+	JB          cs256_outtail
+	VMOVUPS     (AX), Y9
+	VMOVUPS     32(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     (CX), Y10
+	VMOVUPS     32(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, (CX)
+	VMOVUPS     Y12, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs256_out16
+
+cs256_outtail:
+	TESTQ      DX, DX
+	JZ         cs256_prev
+	VMOVDQU    (R12), Y9
+	VMOVDQU    32(R12), Y10
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_19
+	VMASKMOVPS (AX), Y9, Y11
+	VMASKMOVPS 32(AX), Y10, Y12
+	JMP        cs256_tailloaded_19
+
+cs256_tailcopy_19:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, 192(SP)
+	VMOVUPS Y11, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_19_8
+	VMOVUPS (AX)(DX*1), Y11
+	VMOVUPS Y11, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_19_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_19_4
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_19_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_19_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_19_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_19_1:
+	VMOVUPS 192(SP), Y11
+	VMOVUPS 224(SP), Y12
+
+cs256_tailloaded_19:
+	VMULPS      Y8, Y11, Y11
+	VMULPS      Y8, Y12, Y12
+	VSUBPS      Y0, Y11, Y11
+	VSUBPS      Y0, Y12, Y12
+	VMAXPS      Y11, Y2, Y11
+	VMAXPS      Y12, Y2, Y12
+	VMOVAPS     Y3, Y0
+	VFMADD231PS Y4, Y11, Y0
+	VMOVAPS     Y3, Y2
+	VFMADD231PS Y4, Y12, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          cs256_tailcopy_20
+	VMASKMOVPS  (CX), Y9, Y3
+	VMASKMOVPS  32(CX), Y10, Y4
+	JMP         cs256_tailloaded_20
+
+cs256_tailcopy_20:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_20_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+cs256_copy_20_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_20_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+cs256_copy_20_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_20_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+cs256_copy_20_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_20_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+cs256_copy_20_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+cs256_tailloaded_20:
+	VPADDD      Y5, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y5, Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y7, Y5
+	VFMADD213PS Y7, Y3, Y5
+	VFMADD132PS Y6, Y5, Y3
+	VADDPS      Y6, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y7, Y0
+	VFMADD213PS Y7, Y4, Y0
+	VFMADD132PS Y6, Y0, Y4
+	VADDPS      Y6, Y4, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y3, Y9, (CX)
+	VMASKMOVPS  Y4, Y10, 32(CX)
+	JMP         cs256_prev
+
+cs256_outre:
+	MOVQ 488(SP), AX
+	MOVQ 496(SP), CX
+	MOVQ R11, DX
+
+cs256_outre64:
+	CMPQ        DX, $0x00000040
+	JB          cs256_outre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256_outre64
+
+cs256_outre16:
+	CMPQ        DX, $0x00000010
+	JB          cs256_outretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      456(SP), Y3, Y3
+	VPADDD      456(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y0, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VFMADD132PS 360(SP), Y5, Y0
+	VFMADD132PS 360(SP), Y6, Y2
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs256_outre16
+
+cs256_outretail:
+	TESTQ      DX, DX
+	JZ         cs256_prev
+	VMOVDQU    (R12), Y0
+	VMOVDQU    32(R12), Y2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_21
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        cs256_tailloaded_21
+
+cs256_tailcopy_21:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_21_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_21_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_21_4
+	VMOVUPS (AX)(DX*1), X3
+	VMOVUPS X3, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_21_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_21_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_21_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_21_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_21_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+cs256_tailloaded_21:
+	VSUBPS      424(SP), Y3, Y3
+	VSUBPS      424(SP), Y4, Y4
+	VMOVUPS     fusedconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VMOVUPS     fusedconst<>+32(SB), Y6
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VSUBPS      fusedconst<>+32(SB), Y6, Y8
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y8, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y8, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VMOVUPS     fusedconst<>+128(SB), Y8
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y8
+	VMULPS      Y3, Y3, Y9
+	VMULPS      Y4, Y4, Y10
+	VFMADD231PS Y7, Y9, Y3
+	VFMADD231PS Y8, Y10, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y6, Y6
+	VPADDD      456(SP), Y5, Y5
+	VPADDD      456(SP), Y6, Y6
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     392(SP), Y7
+	VFMADD213PS 392(SP), Y3, Y7
+	VMOVUPS     392(SP), Y8
+	VFMADD213PS 392(SP), Y4, Y8
+	VFMADD132PS 360(SP), Y7, Y3
+	VFMADD132PS 360(SP), Y8, Y4
+	VADDPS      360(SP), Y3, Y3
+	VADDPS      360(SP), Y4, Y4
+	VMULPS      Y5, Y3, Y3
+	VMULPS      Y6, Y4, Y4
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMASKMOVPS  Y4, Y2, 32(CX)
+	JMP         cs256_prev
+
+cs256_outdone:
+cs256_prev:
+	MOVQ 504(SP), R11
+	MOVQ R11, R13
+	ANDQ $0x0000000f, R13
+	MOVQ $0x00000010, AX
+	SUBQ R13, AX
+	LEAQ tailmask8<>+0(SB), R12
+	LEAQ (R12)(AX*4), R12
+
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y2
+	VADDPD       160(SP), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPD       X2, X0, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X0
+	MOVQ         $0x00000000, 496(SP)
+	UCOMISD      X0, X0
+	JP           cs256_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X1, X1
+	VDIVSD       X0, X1, X0
+	VCVTSD2SS    X0, X0, X2
+	VCVTSS2SD    X2, X2, X3
+	VSUBSD       X3, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 360(SP)
+	VBROADCASTSS X0, Y2
+	VMOVUPS      Y2, 392(SP)
+
+	// This row is now pending: its hi, lo, c, bias, src and dst.
+	VMOVUPS (SP), Y0
+	VMOVUPS Y0, 424(SP)
+	VMOVUPS 32(SP), Y0
+	VMOVUPS Y0, 456(SP)
+	MOVQ    504(SP), AX
+	MOVQ    AX, 512(SP)
+	MOVQ    SI, 488(SP)
+	MOVQ    BX, 496(SP)
+	JMP     cs256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 cs256_masked:
-	MOVQ SI, AX
+	MOVQ BX, AX
 	MOVQ R11, DX
 
 cs256_scan_1_16:
 	CMPQ    DX, $0x00000010
 	JB      cs256_scan_1_tail
 	VMOVUPS (AX), Y0
-	VMULPS  256(SP), Y0, Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     cs256_nanrow
+	JNZ     cs256_nanearly
 	VMOVUPS 32(AX), Y0
-	VMULPS  256(SP), Y0, Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     cs256_nanrow
+	JNZ     cs256_nanearly
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
 	JMP     cs256_scan_1_16
@@ -58790,61 +71640,203 @@ cs256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         cs256_tailcopy_5
-	VMASKMOVPS (AX), Y0, Y3
-	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        cs256_tailloaded_5
+	JA         cs256_tailcopy_22
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y2, Y2
+	JMP        cs256_tailloaded_22
 
-cs256_tailcopy_5:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+cs256_tailcopy_22:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R13
-	JZ      cs256_copy_5_8
-	VMOVUPS (AX)(CX*1), Y3
-	VMOVUPS Y3, 192(SP)(CX*1)
+	JZ      cs256_copy_22_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-cs256_copy_5_8:
+cs256_copy_22_8:
 	TESTQ   $0x00000004, R13
-	JZ      cs256_copy_5_4
-	VMOVUPS (AX)(CX*1), X3
-	VMOVUPS X3, 192(SP)(CX*1)
+	JZ      cs256_copy_22_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-cs256_copy_5_4:
+cs256_copy_22_4:
 	TESTQ $0x00000002, R13
-	JZ    cs256_copy_5_2
+	JZ    cs256_copy_22_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-cs256_copy_5_2:
+cs256_copy_22_2:
 	TESTQ $0x00000001, R13
-	JZ    cs256_copy_5_1
+	JZ    cs256_copy_22_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-cs256_copy_5_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
+cs256_copy_22_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
 
-cs256_tailloaded_5:
-	VMULPS  256(SP), Y3, Y3
-	VMULPS  256(SP), Y4, Y4
-	VCMPPS  $0x03, Y3, Y3, Y3
-	VANDPS  Y0, Y3, Y3
-	VTESTPS Y3, Y3
-	JNZ     cs256_nanrow
-	VCMPPS  $0x03, Y4, Y4, Y4
-	VANDPS  Y2, Y4, Y4
-	VTESTPS Y4, Y4
-	JNZ     cs256_nanrow
+cs256_tailloaded_22:
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     cs256_nanearly
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VTESTPS Y2, Y2
+	JNZ     cs256_nanearly
 
 cs256_scan_1_done:
 	VXORPS Y0, Y0, Y0
-	JMP    cs256_fill
+	JMP    cs256_fillahead
+
+cs256_nanearly:
+	VMOVUPS fusedconst<>+416(SB), Y0
+
+cs256_fillahead:
+	CMPQ DI, $0x00000001
+	JE   cs256_aheadfill
+	LEAQ (SI)(R9*1), AX
+	LEAQ (BX)(R9*1), CX
+
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), R13
+	XORQ    R14, R14
+	MOVQ    288(SP), DX
+	TESTQ   DX, DX
+	CMOVQLT R14, DX
+	CMPQ    DX, R13
+	CMOVQGT R13, DX
+	MOVQ    DX, R14
+	ANDQ    $0x0000000f, R14
+	MOVQ    $0x00000010, R15
+	SUBQ    R14, R15
+	LEAQ    tailmask8<>+0(SB), R13
+	LEAQ    (R13)(R15*4), R13
+
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS fusedconst<>+320(SB), Y5
+	VMOVUPS 256(SP), Y6
+	MOVQ    CX, CX
+
+cs256_max32aheadfill:
+	CMPQ    DX, $0x00000020
+	JB      cs256_max16aheadfill
+	VMOVUPS (AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, (CX)
+	VMAXPS  Y7, Y2, Y2
+	VMOVUPS 32(AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	VMAXPS  Y7, Y3, Y3
+	VMOVUPS 64(AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, 64(CX)
+	VMAXPS  Y7, Y4, Y4
+	VMOVUPS 96(AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, 96(CX)
+	VMAXPS  Y7, Y5, Y5
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
+	JMP     cs256_max32aheadfill
+
+cs256_max16aheadfill:
+	CMPQ    DX, $0x00000010
+	JB      cs256_maxtailaheadfill
+	VMOVUPS (AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, (CX)
+	VMAXPS  Y7, Y2, Y2
+	VMOVUPS 32(AX), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	VMAXPS  Y7, Y3, Y3
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+
+cs256_maxtailaheadfill:
+	TESTQ      DX, DX
+	JZ         cs256_maxredaheadfill
+	VMOVDQU    (R13), Y7
+	VMOVDQU    32(R13), Y8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_23
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        cs256_tailloaded_23
+
+cs256_tailcopy_23:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R14
+	JZ      cs256_copy_23_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_23_8:
+	TESTQ   $0x00000004, R14
+	JZ      cs256_copy_23_4
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_23_4:
+	TESTQ $0x00000002, R14
+	JZ    cs256_copy_23_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_23_2:
+	TESTQ $0x00000001, R14
+	JZ    cs256_copy_23_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_23_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+cs256_tailloaded_23:
+	VMULPS     Y6, Y9, Y9
+	VMULPS     Y6, Y10, Y10
+	VMASKMOVPS Y9, Y7, (CX)
+	VMASKMOVPS Y10, Y8, 32(CX)
+	VMOVUPS    fusedconst<>+320(SB), Y6
+	VBLENDVPS  Y7, Y9, Y6, Y9
+	VMAXPS     Y9, Y4, Y4
+	VMOVUPS    fusedconst<>+320(SB), Y6
+	VBLENDVPS  Y8, Y10, Y6, Y10
+	VMAXPS     Y10, Y5, Y5
+
+cs256_maxredaheadfill:
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X3
+	VPERMILPS    $0x4e, X3, X2
+	VMAXPS       X2, X3, X3
+	VPERMILPS    $0xb1, X3, X2
+	VMAXPS       X2, X3, X2
+	VMOVSS       X2, 296(SP)
+
+cs256_aheadfill:
+	JMP cs256_fill
 
 cs256_nanrow:
 	VMOVUPS fusedconst<>+416(SB), Y0
@@ -58896,13 +71888,1407 @@ cs256_zero1:
 	JMP   cs256_zero1
 
 cs256_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R9, SI
+	ADDQ R9, BX
 	DECQ DI
 	JNZ  cs256_row
 
+	// Pass 3 of the last finite row.
+	CMPQ 496(SP), $0x00000000
+	JE   cs256_flushed
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	MOVQ    512(SP), R11
+	MOVQ    R11, R13
+	ANDQ    $0x0000000f, R13
+	MOVQ    $0x00000010, AX
+	SUBQ    R13, AX
+	LEAQ    tailmask8<>+0(SB), R12
+	LEAQ    (R12)(AX*4), R12
+	MOVL    424(SP), AX
+	TESTL   AX, AX
+	JNZ     cs256_lastc
+	TESTQ   R8, R8
+	JNZ     cs256z_lastre
+	VMOVUPS fusedconst<>+288(SB), Y0
+	VMOVUPS fusedconst<>+32(SB), Y1
+	VMOVUPS fusedconst<>+0(SB), Y2
+	VMOVUPS 456(SP), Y3
+	VMOVUPS 360(SP), Y4
+	VMOVUPS 392(SP), Y5
+	VMOVUPS 256(SP), Y6
+	MOVQ    488(SP), AX
+	MOVQ    496(SP), CX
+	MOVQ    R11, DX
+
+cs256z_last64:
+	CMPQ        DX, $0x00000040
+	JB          cs256z_last16
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y10, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256z_last64
+
+cs256z_last16:
+	CMPQ        DX, $0x00000010
+	JB          cs256z_lasttail
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VMULPS      Y6, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y1, Y9
+	VFMADD231PS Y2, Y7, Y9
+	VMOVAPS     Y1, Y7
+	VFMADD231PS Y2, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y3, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y3, Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD132PS Y4, Y11, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y5, Y9
+	VFMADD213PS Y5, Y10, Y9
+	VFMADD132PS Y4, Y9, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs256z_last16
+
+cs256z_lasttail:
+	TESTQ      DX, DX
+	JZ         cs256_flushed
+	VMOVDQU    (R12), Y7
+	VMOVDQU    32(R12), Y8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_20
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        cs256z_tailloaded_20
+
+cs256z_tailcopy_20:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_20_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_20_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_20_4
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_20_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_20_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_20_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_20_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+cs256z_tailloaded_20:
+	VMULPS      Y6, Y9, Y9
+	VMULPS      Y6, Y10, Y10
+	VMAXPS      Y9, Y0, Y9
+	VMAXPS      Y10, Y0, Y10
+	VMOVAPS     Y1, Y0
+	VFMADD231PS Y2, Y9, Y0
+	VMOVAPS     Y1, Y1
+	VFMADD231PS Y2, Y10, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          cs256z_tailcopy_21
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  32(CX), Y8, Y6
+	JMP         cs256z_tailloaded_21
+
+cs256z_tailcopy_21:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_21_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+cs256z_copy_21_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_21_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+cs256z_copy_21_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_21_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+cs256z_copy_21_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_21_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+cs256z_copy_21_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y6
+
+cs256z_tailloaded_21:
+	VPADDD      Y3, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y3, Y1, Y1
+	VPMAXSD     fusedconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y5, Y3
+	VFMADD213PS Y5, Y2, Y3
+	VFMADD132PS Y4, Y3, Y2
+	VADDPS      Y4, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y5, Y0
+	VFMADD213PS Y5, Y6, Y0
+	VFMADD132PS Y4, Y0, Y6
+	VADDPS      Y4, Y6, Y6
+	VMULPS      Y1, Y6, Y6
+	VMASKMOVPS  Y2, Y7, (CX)
+	VMASKMOVPS  Y6, Y8, 32(CX)
+	JMP         cs256_flushed
+
+cs256z_lastre:
+	MOVQ 488(SP), AX
+	MOVQ 496(SP), CX
+	MOVQ R11, DX
+
+cs256z_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          cs256z_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256z_lastre64
+
+cs256z_lastre16:
+	CMPQ        DX, $0x00000010
+	JB          cs256z_lastretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs256z_lastre16
+
+cs256z_lastretail:
+	TESTQ      DX, DX
+	JZ         cs256_flushed
+	VMOVDQU    (R12), Y0
+	VMOVDQU    32(R12), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256z_tailcopy_22
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cs256z_tailloaded_22
+
+cs256z_tailcopy_22:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256z_copy_22_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256z_copy_22_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256z_copy_22_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256z_copy_22_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256z_copy_22_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256z_copy_22_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256z_copy_22_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256z_copy_22_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cs256z_tailloaded_22:
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      456(SP), Y4, Y4
+	VPADDD      456(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VMOVUPS     392(SP), Y7
+	VFMADD213PS 392(SP), Y3, Y7
+	VFMADD132PS 360(SP), Y6, Y2
+	VFMADD132PS 360(SP), Y7, Y3
+	VADDPS      360(SP), Y2, Y2
+	VADDPS      360(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         cs256_flushed
+	JMP cs256_lastdone
+
+cs256_lastc:
+	TESTQ   R8, R8
+	JNZ     cs256_lastre
+	VMOVUPS 424(SP), Y0
+	VMOVUPS fusedconst<>+288(SB), Y1
+	VMOVUPS fusedconst<>+32(SB), Y2
+	VMOVUPS fusedconst<>+0(SB), Y3
+	VMOVUPS 456(SP), Y4
+	VMOVUPS 360(SP), Y5
+	VMOVUPS 392(SP), Y6
+	VMOVUPS 256(SP), Y7
+	MOVQ    488(SP), AX
+	MOVQ    496(SP), CX
+	MOVQ    R11, DX
+
+cs256_last64:
+	CMPQ        DX, $0x00000040
+	JB          cs256_last16
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256_last64
+
+cs256_last16:
+	CMPQ        DX, $0x00000010
+	JB          cs256_lasttail
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs256_last16
+
+cs256_lasttail:
+	TESTQ      DX, DX
+	JZ         cs256_flushed
+	VMOVDQU    (R12), Y8
+	VMOVDQU    32(R12), Y9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_24
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
+	JMP        cs256_tailloaded_24
+
+cs256_tailcopy_24:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_24_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_24_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_24_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_24_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_24_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_24_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_24_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_24_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+cs256_tailloaded_24:
+	VMULPS      Y7, Y10, Y10
+	VMULPS      Y7, Y11, Y11
+	VSUBPS      Y0, Y10, Y10
+	VSUBPS      Y0, Y11, Y11
+	VMAXPS      Y10, Y1, Y10
+	VMAXPS      Y11, Y1, Y11
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y10, Y0
+	VMOVAPS     Y2, Y1
+	VFMADD231PS Y3, Y11, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          cs256_tailcopy_25
+	VMASKMOVPS  (CX), Y8, Y2
+	VMASKMOVPS  32(CX), Y9, Y3
+	JMP         cs256_tailloaded_25
+
+cs256_tailcopy_25:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_25_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+cs256_copy_25_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_25_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+cs256_copy_25_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_25_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+cs256_copy_25_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_25_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+cs256_copy_25_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cs256_tailloaded_25:
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y1, Y1
+	VPMAXSD     fusedconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y2, Y4
+	VFMADD132PS Y5, Y4, Y2
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y3, Y0
+	VFMADD132PS Y5, Y0, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VMASKMOVPS  Y2, Y8, (CX)
+	VMASKMOVPS  Y3, Y9, 32(CX)
+	JMP         cs256_flushed
+
+cs256_lastre:
+	MOVQ 488(SP), AX
+	MOVQ 496(SP), CX
+	MOVQ R11, DX
+
+cs256_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          cs256_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256_lastre64
+
+cs256_lastre16:
+	CMPQ        DX, $0x00000010
+	JB          cs256_lastretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      424(SP), Y0, Y0
+	VSUBPS      424(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      456(SP), Y2, Y2
+	VPADDD      456(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     392(SP), Y4
+	VFMADD213PS 392(SP), Y0, Y4
+	VMOVUPS     392(SP), Y5
+	VFMADD213PS 392(SP), Y1, Y5
+	VFMADD132PS 360(SP), Y4, Y0
+	VFMADD132PS 360(SP), Y5, Y1
+	VADDPS      360(SP), Y0, Y0
+	VADDPS      360(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs256_lastre16
+
+cs256_lastretail:
+	TESTQ      DX, DX
+	JZ         cs256_flushed
+	VMOVDQU    (R12), Y0
+	VMOVDQU    32(R12), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_26
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cs256_tailloaded_26
+
+cs256_tailcopy_26:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_26_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_26_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_26_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_26_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_26_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_26_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_26_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_26_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cs256_tailloaded_26:
+	VSUBPS      424(SP), Y2, Y2
+	VSUBPS      424(SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      456(SP), Y4, Y4
+	VPADDD      456(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     392(SP), Y6
+	VFMADD213PS 392(SP), Y2, Y6
+	VMOVUPS     392(SP), Y7
+	VFMADD213PS 392(SP), Y3, Y7
+	VFMADD132PS 360(SP), Y6, Y2
+	VFMADD132PS 360(SP), Y7, Y3
+	VADDPS      360(SP), Y2, Y2
+	VADDPS      360(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         cs256_flushed
+
+cs256_lastdone:
+cs256_flushed:
 cs256_ret:
 	VZEROUPPER
 	RET
