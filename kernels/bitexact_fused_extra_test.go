@@ -248,3 +248,40 @@ func TestBitExactCausalRowKinds(t *testing.T) {
 		}
 	})
 }
+
+// TestBitExactCausalShortBatches runs batches of 16 rows and more of at
+// most 17 columns through CausalSoftmaxRows, which on AVX2 go through the
+// short kernels of ScaledSoftmaxRows (see causalSoftmaxRowsAVX2), with
+// rows of every kind of rowKinds but the masked one, every scale of
+// fusedScales and offsets that leave rows empty, partial and full.
+func TestBitExactCausalShortBatches(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(69, 70))
+		for c := 1; c <= 17; c++ {
+			for _, rows := range []int{16, 17, 23, 40, 300} {
+				for _, scale := range fusedScales {
+					var x []float32
+					for r := 0; r < rows; r++ {
+						kind := 0
+						if rng.IntN(4) == 0 {
+							kind = rng.IntN(rowKinds - 1)
+						}
+						x = append(x, kindRow(rng, kind, c, nil)...)
+					}
+					offset := []int{0, c - rows, -1 - rng.IntN(rows), rng.IntN(c + 2), -rows / 2, math.MaxInt}[rng.IntN(6)]
+					want, got := make([]float32, len(x)), make([]float32, len(x))
+					fallback.CausalSoftmaxRows(want, x, scale, c, offset)
+					im.CausalSoftmaxRows(got, x, scale, c, offset)
+					what := fmt.Sprintf("%dx%d offset %d scale %v", rows, c, offset, scale)
+					compareBits(t, what, x, want, got)
+					in := append([]float32(nil), x...)
+					im.CausalSoftmaxRows(in, in, scale, c, offset)
+					compareBits(t, what+", in place", x, want, in)
+					if t.Failed() {
+						return
+					}
+				}
+			}
+		}
+	})
+}
