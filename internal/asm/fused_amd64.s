@@ -6843,8 +6843,8 @@ DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func ScaledSoftmaxRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $528-96
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
+TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $560-96
 	MOVSS        scale+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -6876,6 +6876,13 @@ TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $528-96
 	SETEQ        R12
 	LEAQ         (R9)(R9*1), R13
 	SHLQ         $0x01, R13
+	XORQ         AX, AX
+	XORQ         CX, CX
+	CMPQ         R9, $0x00008000
+	CMOVQLS      R13, AX
+	CMOVQLS      296(SP), CX
+	MOVQ         AX, 544(SP)
+	MOVQ         CX, 552(SP)
 	MOVQ         288(SP), BX
 	SUBQ         DI, BX
 
@@ -7081,6 +7088,15 @@ ss256_params:
 	VMOVDQU fusedconst<>+448(SB), Y2
 	VPSUBD  Y0, Y2, Y2
 	VMOVDQU Y2, 32(SP)
+	MOVQ    DI, AX
+	SUBQ    SI, AX
+	ADDQ    544(SP), AX
+	MOVQ    AX, 528(SP)
+	MOVQ    DI, AX
+	SUBQ    SI, AX
+	ADDQ    BX, AX
+	ADDQ    552(SP), AX
+	MOVQ    AX, 536(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -7292,9 +7308,25 @@ ss256z_nostore_3:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
+	CMPQ        544(SP), $0x00000000
+	JE          ss256z_noprefetch_1
+	MOVQ        528(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
+	MOVQ        536(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
+
+ss256z_noprefetch_1:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
 
 ss256z_sum64:
 	CMPQ DX, $0x00000040
@@ -7565,10 +7597,26 @@ ss256z_nostore_7:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         ss256z_sum64
+	CMPQ        544(SP), $0x00000000
+	JE          ss256z_noprefetch_2
+	MOVQ        528(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
+	MOVQ        536(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
+
+ss256z_noprefetch_2:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
+	JMP  ss256z_sum64
 
 ss256z_drain:
 	TESTQ DX, DX
@@ -13522,9 +13570,25 @@ ss256_nostore_3:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
+	CMPQ        544(SP), $0x00000000
+	JE          ss256_noprefetch_1
+	MOVQ        528(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
+	MOVQ        536(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
+
+ss256_noprefetch_1:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
 
 ss256_sum64:
 	CMPQ DX, $0x00000040
@@ -13803,10 +13867,26 @@ ss256_nostore_7:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         ss256_sum64
+	CMPQ        544(SP), $0x00000000
+	JE          ss256_noprefetch_2
+	MOVQ        528(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
+	MOVQ        536(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
+
+ss256_noprefetch_2:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
+	JMP  ss256_sum64
 
 ss256_drain:
 	TESTQ DX, DX
@@ -29541,8 +29621,8 @@ ss512_ret:
 	RET
 
 // func ScaledSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $512-72
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
+TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $544-72
 	MOVSS        scale+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -29564,6 +29644,12 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $512-72
 	SETEQ        R11
 	LEAQ         (R8)(R8*1), R12
 	SHLQ         $0x01, R12
+	XORQ         AX, AX
+	XORQ         CX, CX
+	CMPQ         R8, $0x00008000
+	CMOVQLS      R12, AX
+	MOVQ         AX, 528(SP)
+	MOVQ         CX, 536(SP)
 
 	// Pass 1: m = max(x).
 	VMOVUPS fusedconst<>+320(SB), Y0
@@ -29718,6 +29804,10 @@ ss256_params:
 	VMOVDQU fusedconst<>+448(SB), Y2
 	VPSUBD  Y0, Y2, Y2
 	VMOVDQU Y2, 32(SP)
+	MOVQ    SI, AX
+	SUBQ    BX, AX
+	ADDQ    528(SP), AX
+	MOVQ    AX, 512(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -29929,9 +30019,19 @@ ss256z_nostore_83:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
+	CMPQ        528(SP), $0x00000000
+	JE          ss256z_noprefetch_3
+	MOVQ        512(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+
+ss256z_noprefetch_3:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
 
 ss256z_sum64:
 	CMPQ DX, $0x00000040
@@ -30202,10 +30302,20 @@ ss256z_nostore_87:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         ss256z_sum64
+	CMPQ        528(SP), $0x00000000
+	JE          ss256z_noprefetch_4
+	MOVQ        512(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+
+ss256z_noprefetch_4:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
+	JMP  ss256z_sum64
 
 ss256z_drain:
 	TESTQ DX, DX
@@ -36159,9 +36269,19 @@ ss256_nostore_83:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
+	CMPQ        528(SP), $0x00000000
+	JE          ss256_noprefetch_3
+	MOVQ        512(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+
+ss256_noprefetch_3:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
 
 ss256_sum64:
 	CMPQ DX, $0x00000040
@@ -36440,10 +36560,20 @@ ss256_nostore_87:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         ss256_sum64
+	CMPQ        528(SP), $0x00000000
+	JE          ss256_noprefetch_4
+	MOVQ        512(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+
+ss256_noprefetch_4:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
+	JMP  ss256_sum64
 
 ss256_drain:
 	TESTQ DX, DX
