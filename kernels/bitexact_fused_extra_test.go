@@ -126,3 +126,162 @@ func TestBitExactCausalLong(t *testing.T) {
 		}
 	})
 }
+
+// rowKinds are the kinds of row that take different ways through the row
+// kernels: finite with c = 0 (max at most 208 in magnitude), finite with
+// c = max (max beyond 208), a NaN, a +Inf, all -Inf, -Inf with a NaN, and
+// an ordinary row that the mask masks entirely (with a per-row mask; all
+// -Inf otherwise).
+const rowKinds = 7
+
+// kindRow returns a row of n elements of kind k (see rowKinds), and sets
+// the row's mask m, if it has one of its own, for kind 6.
+func kindRow(rng *rand.Rand, k, n int, m []float32) []float32 {
+	x := make([]float32, n)
+	off := []float64{0, 1e4, 0, 0, 0, 0, 0}[k]
+	for i := range x {
+		x[i] = float32(4*rng.NormFloat64() + off)
+	}
+	switch k {
+	case 2:
+		x[rng.IntN(n)] = nan
+	case 3:
+		x[rng.IntN(n)] = inf
+	case 4, 5:
+		for i := range x {
+			x[i] = ninf
+		}
+		if k == 5 {
+			x[rng.IntN(n)] = nan
+		}
+	case 6:
+		if m == nil {
+			for i := range x {
+				x[i] = ninf
+			}
+		}
+		for i := range m {
+			m[i] = ninf
+		}
+	}
+	return x
+}
+
+// TestBitExactScaledRowKinds runs batches of three rows of kinds a, b, a,
+// for every pair of kinds, every mask kind and lengths up to 300 (and
+// longer ones), out of place and in place: the row kernels find a row's
+// max a row ahead and finish a row a row late, so each way through a row
+// must hand the next one the right state, whatever the kind of either.
+func TestBitExactScaledRowKinds(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(65, 66))
+		var cols []int
+		for c := 1; c <= 300; c++ {
+			if !testing.Short() || c <= 40 || c%7 == 0 {
+				cols = append(cols, c)
+			}
+		}
+		cols = append(cols, 1000, 4096)
+		for _, k := range scaledKernels {
+			for _, c := range cols {
+				for mk := 0; mk < 3; mk++ {
+					for a := 0; a < rowKinds; a++ {
+						for b := 0; b < rowKinds; b++ {
+							mask := testMask(rng, mk, 3, c)
+							var x []float32
+							for r, kind := range []int{a, b, a} {
+								var m []float32
+								if mk == 2 {
+									m = mask[r*c : (r+1)*c]
+								}
+								x = append(x, kindRow(rng, kind, c, m)...)
+							}
+							scale := testScales[rng.IntN(len(testScales))]
+							checkScaled(t, fmt.Sprintf("%s 3x%d kinds %d %d %d mask kind %d scale %v", k.name, c, a, b, a, mk, scale), im, k, x, mask, scale, c)
+							if t.Failed() {
+								return
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestBitExactCausalRowKinds is TestBitExactScaledRowKinds for
+// CausalSoftmaxRows, with offsets that leave rows empty, partial and full;
+// a row's special values may lie past its first k elements.
+func TestBitExactCausalRowKinds(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(67, 68))
+		var cols []int
+		for c := 1; c <= 300; c++ {
+			if !testing.Short() || c <= 40 || c%7 == 0 {
+				cols = append(cols, c)
+			}
+		}
+		cols = append(cols, 1000, 4096)
+		for _, c := range cols {
+			for a := 0; a < rowKinds-1; a++ {
+				for b := 0; b < rowKinds-1; b++ {
+					var x []float32
+					for _, kind := range []int{a, b, a, b} {
+						x = append(x, kindRow(rng, kind, c, nil)...)
+					}
+					for _, offset := range []int{c - 4, c / 2, -2, 0} {
+						scale := testScales[rng.IntN(len(testScales))]
+						want, got := make([]float32, len(x)), make([]float32, len(x))
+						fallback.CausalSoftmaxRows(want, x, scale, c, offset)
+						im.CausalSoftmaxRows(got, x, scale, c, offset)
+						what := fmt.Sprintf("4x%d kinds %d %d offset %d scale %v", c, a, b, offset, scale)
+						compareBits(t, what, x, want, got)
+						in := append([]float32(nil), x...)
+						im.CausalSoftmaxRows(in, in, scale, c, offset)
+						compareBits(t, what+", in place", x, want, in)
+						if t.Failed() {
+							return
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestBitExactCausalShortBatches runs batches of 16 rows and more of at
+// most 17 columns through CausalSoftmaxRows, which on AVX2 go through the
+// short kernels of ScaledSoftmaxRows (see causalSoftmaxRowsAVX2), with
+// rows of every kind of rowKinds but the masked one, every scale of
+// fusedScales and offsets that leave rows empty, partial and full.
+func TestBitExactCausalShortBatches(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(69, 70))
+		for c := 1; c <= 17; c++ {
+			for _, rows := range []int{16, 17, 23, 40, 300} {
+				for _, scale := range fusedScales {
+					var x []float32
+					for r := 0; r < rows; r++ {
+						kind := 0
+						if rng.IntN(4) == 0 {
+							kind = rng.IntN(rowKinds - 1)
+						}
+						x = append(x, kindRow(rng, kind, c, nil)...)
+					}
+					offset := []int{0, c - rows, -1 - rng.IntN(rows), rng.IntN(c + 2), -rows / 2, math.MaxInt}[rng.IntN(6)]
+					want, got := make([]float32, len(x)), make([]float32, len(x))
+					fallback.CausalSoftmaxRows(want, x, scale, c, offset)
+					im.CausalSoftmaxRows(got, x, scale, c, offset)
+					what := fmt.Sprintf("%dx%d offset %d scale %v", rows, c, offset, scale)
+					compareBits(t, what, x, want, got)
+					in := append([]float32(nil), x...)
+					im.CausalSoftmaxRows(in, in, scale, c, offset)
+					compareBits(t, what+", in place", x, want, in)
+					if t.Failed() {
+						return
+					}
+				}
+			}
+		}
+	})
+}

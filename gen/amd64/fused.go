@@ -16,7 +16,8 @@ import (
 // ScaledSoftmaxRowsAVX2 (below); Softmax's pass 2 keeps u in dst as for
 // SoftmaxRows, and pass 3 recomputes z from src and the mask.
 //
-// ScaledSoftmaxRowsAVX2 and its NoMask form store z in dst in pass 1
+// ScaledSoftmaxRowsAVX2 and its NoMask form (and CausalSoftmaxRowsAVX2)
+// store z in dst in pass 1
 // (sm256.zDst); pass 2 and the NaN scan then run SoftmaxRowsAVX2's code
 // on dst as if it held the row, pass 2 storing u over z. Out of place,
 // pass 3 recomputes z from src and the mask; in place, pass 1 stores z
@@ -107,6 +108,7 @@ type zin struct {
 type causalLate struct {
 	s     *sm512
 	zeros func()
+	s256  *sm256 // for CausalSoftmaxRowsAVX2 in place of s: k is s256.cols
 }
 
 // maskAt returns the address of the mask's elements that go with the x at
@@ -268,6 +270,9 @@ func (z *zin) save(g *gen, f Mem) {
 	case z == nil:
 	case z.moff != nil:
 		g.MOVQ(z.moff, f)
+	case z.rows != nil && z.rows.s256 != nil:
+		z.rows.zeros()
+		g.MOVQ(z.rows.s256.cols, f)
 	case z.rows != nil:
 		z.rows.zeros()
 		g.MOVQ(z.rows.s.cols, f)
@@ -291,6 +296,8 @@ func (z *zin) restore(g *gen, f Mem) {
 	case z == nil:
 	case z.moff != nil:
 		g.MOVQ(f, z.moff)
+	case z.rows != nil && z.rows.s256 != nil:
+		z.rows.s256.loadCols(f)
 	case z.rows != nil:
 		s := z.rows.s
 		g.MOVQ(f, s.cols)
@@ -556,7 +563,7 @@ func scaledLongAVX512(g *gen, c *constTable) {
 
 func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	g.function(k.name("AVX2"), scaledSignature(k.masked),
-		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, // MMX+: PREFETCHT0
 		k.name("AVX2")+" is "+k.name("AVX512")+" for AVX2 and FMA3.",
 	)
 	s := newSM256(g, c, "ss256")
@@ -565,12 +572,38 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	if k.masked {
 		s.z.moff = g.GP64()
 		s.hooks = maskRows(g, f.Offset(32), s.z.moff, s.rowSrc)
+		s.z.step = f.Offset(40)
+		if !k.log {
+			s.hooks.peek = s.z.peekMask(g, f.Offset(32))
+		}
 	}
 	if k.log {
 		logSoftmax256(g, s, c, t, logSoftmaxRows)
 		return
 	}
+	// SoftmaxRowsAVX2's flags, on the z that pass 1 stores in dst: pass
+	// 1 a row ahead (the next row's mask offset from peek, its z stored
+	// in its dst), the copy of passes 2 and 3 for c = 0, and the last
+	// block through the pipeline. Thread CPU time, the lower quartile of
+	// 40 alternating runs of 1 MiB batches, scale 1/8, against
+	// SoftmaxRowsAVX2 in the same run, at 100, 1024, 4096, 32000 and
+	// 128256 columns: one mask row per row 1.11, 1.21, 1.21, 1.23 and
+	// 1.22x, against 1.48, 1.26, 1.25, 1.26 and 1.28x without them; one
+	// mask row for every row 1.05, 1.09, 1.14, 1.21 and 1.20x, against
+	// 1.40, 1.15, 1.18, 1.24 and 1.27x; no mask 1.04, 1.08, 1.09, 1.11
+	// and 1.10x, against 1.37, 1.15, 1.13, 1.16 and 1.16x. In place, one
+	// mask row per row, 1.03, 1.00 and 1.04x at 100, 1024 and 32000
+	// columns, against 1.22, 1.13 and 1.11x.
 	s.zDst = true
+	s.ahead, s.zeroC, s.tailPipe = true, true, true
+	// The prefetch of the next row's x and mask in pass 2 (sm256.prefetch,
+	// as sm512's), on top of that, the same measure: one mask row per row
+	// 1.09, 1.14, 1.18 and 1.22x at 1024, 4096, 32000 and 128256 columns
+	// against 1.31, 1.22, 1.22 and 1.20x without it in the same run (1.05
+	// against 1.21x at 1024 in another); one mask row for every row 1.07,
+	// 1.06, 1.19 and 1.17x against 1.12, 1.12, 1.18 and 1.18x; no mask
+	// 1.05, 1.02, 1.08 and 1.07x against 1.12, 1.07, 1.09 and 1.08x.
+	s.prefetch = true
 	s.softmaxRows()
 }
 
@@ -579,8 +612,8 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 // elements (clamped to [0, cols]), followed by cols-k zeros. They are the
 // kernels without a mask whose row length is k: a row hook sets k, and
 // the mask of its last k%16 lanes, at the start of each row, so that every
-// pass reads and writes only the first k elements; a row of k = 0 skips
-// the passes (on AVX2; on AVX-512 it runs them over nothing). After a filled row the special hook zeros the rest. The
+// pass reads and writes only the first k elements; a row of k = 0 runs
+// them over nothing. After a filled row the special hook zeros the rest. The
 // caller clamps offset to [-rows-1, cols], which changes no k and keeps
 // offset+r+1 from overflowing.
 //
@@ -590,8 +623,10 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 // and the zeros after its first k elements are stored before that. With
 // full rows (thread CPU time, against the same kernel running pass 3 at
 // once): 0.88x the time at 100 columns, 0.95-1.0x at 1024, the same
-// within the noise at 10 and 30. On AVX2 pass 3 runs at once, as
-// SoftmaxRowsAVX2's does. On AVX-512, package kernels runs rows of at
+// within the noise at 10 and 30. On AVX2 too (see causalAVX2), the late
+// pass 3 with k kept in the frame (causalLate.s256), with the other flags
+// of SoftmaxRowsAVX2 and z stored in dst in pass 1, as the scaled kernels
+// run them. On AVX-512, package kernels runs rows of at
 // most 48 columns through the causal group kernels of short.go, and the
 // groups they leave through CausalSoftmaxRowsAVX512.
 
@@ -602,15 +637,9 @@ type causalRows interface {
 	softmaxOut(after string) func(sum reg.VecVirtual)
 }
 
-// causalHooks emits the set-up of a causal kernel (the next row's
-// offset+r+1, in the frame) and returns its row hooks. zero64 stores 16
-// zeros at an address.
-func causalHooks(g *gen, s causalRows, zero64 func(m Mem)) rowHooks {
-	h, _ := causalHooksZeros(g, s, zero64, true)
-	return h
-}
-
-// causalHooksZeros is causalHooks, and also returns a function that emits
+// causalHooksZeros emits the set-up of a causal kernel (the next row's
+// offset+r+1, in the frame) and returns its row hooks (zero64 stores 16
+// zeros at an address), and also returns a function that emits
 // the zeros after the current row's first k elements, falling through at
 // the end. Unless skipEmpty, a row of k = 0 runs the passes over its 0
 // elements (a row of -Inf, filled with nothing), and the hooks peek at
@@ -652,7 +681,15 @@ func causalHooksZeros(g *gen, s causalRows, zero64 func(m Mem), skipEmpty bool) 
 		g.JMP(LabelRef(s.label(name + "1")))
 	}
 	var peek func(src reg.GPVirtual) func()
-	if !skipEmpty {
+	if s2, ok := s.(*sm256); ok && !skipEmpty {
+		peek = func(reg.GPVirtual) func() {
+			g.Comment("The next row's k, for its pass 1.")
+			_, kn := clamp()
+			cur, tailN, mtab := s2.cols, s2.tailN, s2.mtab
+			s2.setCols(kn)
+			return func() { s2.cols, s2.tailN, s2.mtab = cur, tailN, mtab }
+		}
+	} else if !skipEmpty {
 		s := s.(*sm512)
 		peek = func(reg.GPVirtual) func() {
 			g.Comment("The next row's k, for its pass 1.")
@@ -733,15 +770,46 @@ func causalAVX2(g *gen, c *constTable) {
 		"CausalSoftmaxRowsAVX2 is CausalSoftmaxRowsAVX512 for AVX2 and FMA3.",
 	)
 	s := newSM256(g, c, "cs256")
-	s.keepU = true
 	s.z = scaleIn256(g, g.AllocLocal(32))
-	s.hooks = causalHooks(g, s, func(m Mem) {
+	var zeros func()
+	s.hooks, zeros = causalHooksZeros(g, s, func(m Mem) {
 		z := g.YMM()
 		g.VXORPS(z, z, z)
 		g.VMOVUPS(z, m)
 		g.VMOVUPS(z, m.Offset(32))
-	})
-	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("filled")), nil)
+	}, false)
+	s.z.rows = &causalLate{zeros: zeros, s256: s}
+	// SoftmaxRowsAVX2's passes with its flags, as
+	// ScaledSoftmaxRowsNoMaskAVX2 runs them (z stored in dst in pass 1,
+	// pass 1 a row ahead with the next row's k from peek, pass 3 a row
+	// late with its constants in registers, zeroC, tailPipe), the row's k
+	// kept for the late pass 3 as on AVX-512. Square causal blocks
+	// (offset 0, cols rows) where the 1 MiB batch has that many rows, else
+	// its rows as the last of a KV cache (offset cols-rows): thread CPU
+	// time, the lower quartile of 40 alternating runs, scale 1/8, against
+	// SoftmaxRowsAVX2 in the same run, at 100, 1024, 4096, 32000 and
+	// 128256 columns, 0.71, 1.02, 1.08, 1.10 and 1.11x, against 1.05,
+	// 1.38, 1.48, 1.50 and 1.51x with pass 3 at once and none of the
+	// flags; in place 0.60, 1.01 and 1.01x at 100, 1024 and 32000,
+	// against 0.74, 1.02 and 1.18x.
+	s.zDst = true
+	s.ahead, s.zeroC, s.tailPipe = true, true, true
+	s.softmaxRows()
+}
+
+// loadCols emits the load of a row length from f into cols, and of the
+// address of the masks of its last lanes into mtab, in the registers
+// that hold them.
+func (s *sm256) loadCols(f Mem) {
+	g := s.g
+	g.MOVQ(f, s.cols)
+	g.MOVQ(s.cols, s.tailN)
+	g.ANDQ(U32(15), s.tailN)
+	off := g.GP64()
+	g.MOVQ(U32(16), off)
+	g.SUBQ(s.tailN, off) // 16 - cols%16
+	g.LEAQ(g.tailMask8(), s.mtab)
+	g.LEAQ(Mem{Base: s.mtab, Index: off, Scale: 4}, s.mtab)
 }
 
 // statsRow is what StatsOf needs of sm512 and sm256.

@@ -1820,12 +1820,14 @@ type sm256 struct {
 	mtab           reg.GPVirtual // the VMASKMOVPS masks of those lanes
 	p, q, i        reg.GPVirtual
 
-	// ahead, zeroC and noSub are sm512's: ahead for SoftmaxRowsAVX2 and
-	// LogSoftmaxRowsAVX2, zeroC for those and LogSumExpAVX2 and
-	// CrossEntropyRowsAVX2 (see logSoftmaxAVX2 and crossEntropyAVX2);
-	// with ahead the next row's max waits in the frame at mNext, and S's
-	// reduction, its NaN check and 1/S come after the pending row's pass
-	// 3 (see softmaxRows). Measured (ns per element, thread CPU time, the
+	// ahead, zeroC and noSub are sm512's: ahead for SoftmaxRowsAVX2,
+	// LogSoftmaxRowsAVX2, ScaledSoftmaxRowsAVX2 and CausalSoftmaxRowsAVX2
+	// (fused.go, whose peek hooks set up the next row's pass 1, and whose
+	// pass 1 a row ahead stores that row's z in its dst, with zDst), zeroC
+	// for those and LogSumExpAVX2 and CrossEntropyRowsAVX2 (see
+	// logSoftmaxAVX2 and crossEntropyAVX2); with ahead the next row's max
+	// waits in the frame at mNext, and S's reduction, its NaN check and 1/S
+	// come after the pending row's pass 3 (see softmaxRows). Measured (ns per element, thread CPU time, the
 	// least of 60 runs, batches of 1 MiB, Zen 5): ahead took 0.74 to 0.68
 	// at 100 columns and 0.52-0.53 to 0.52 from 1024 on; zeroC on top of
 	// it 0.68 to 0.62-0.63 at 100 columns, 0.52 to 0.48 at 1024, 0.52 to
@@ -1834,7 +1836,8 @@ type sm256 struct {
 	mNext               Mem
 
 	// tailPipe is sm512's, for SoftmaxRowsAVX2, LogSoftmaxRowsAVX2,
-	// LogSumExpAVX2 and CrossEntropyRowsAVX2 (see pipeline2Tail).
+	// LogSumExpAVX2, CrossEntropyRowsAVX2, ScaledSoftmaxRowsAVX2 and
+	// CausalSoftmaxRowsAVX2 (see pipeline2Tail).
 	tailPipe bool
 
 	// regOut, for CrossEntropyRowsAVX2 alone, makes softmaxOut's pass 3
@@ -1846,6 +1849,65 @@ type sm256 struct {
 	// vectors a quarter at a time and run only the lower half of a last
 	// vector of at most 8 elements (see logSoftmax256).
 	logOut bool
+
+	// prefetch is sm512's, with ahead and zDst (pass 2 then reads z in
+	// dst): pf holds the distance from dst's block to the next row's x,
+	// and to its mask's, set for each row (see prefetchNext).
+	prefetch bool
+	pf       Mem
+	pfMask   bool // with a mask: pf+8 holds the distance to its next row
+}
+
+// prefetchNext is sm512.prefetchNext for pass 2 of a kernel with zDst,
+// whose p walks dst: the distances from p are in the frame at pf. Rows of
+// more than prefetchCols elements skip it: prefetching their own blocks,
+// as sm512's do, measured 1.31x SoftmaxRowsAVX2's time at 128256 columns
+// against 1.23x without, one mask row per row.
+func (s *sm256) prefetchNext(p reg.GPVirtual) {
+	g := s.g
+	skip := uniqueLabel(s.label("noprefetch"))
+	defer g.Label(skip)
+	g.CMPQ(s.pf.Offset(16), U32(0))
+	g.JE(LabelRef(skip))
+	pn := g.GP64()
+	g.MOVQ(s.pf, pn)
+	g.ADDQ(p, pn)
+	for d := 0; d < 256; d += 64 {
+		g.PREFETCHT0(Mem{Base: pn, Disp: d})
+	}
+	if !s.pfMask {
+		return
+	}
+	pm := g.GP64()
+	g.MOVQ(s.pf.Offset(8), pm)
+	g.ADDQ(p, pm)
+	for d := 0; d < 256; d += 64 {
+		g.PREFETCHT0(Mem{Base: pm, Disp: d})
+	}
+}
+
+// setPrefetch emits, for the current row, the distances prefetchNext
+// takes: src - dst + pfBytes (the value at pfb: 4*cols, or 0 for rows of
+// more than prefetchCols elements) to the next row's x, and src - dst +
+// moff + the mask's step (the value at pfb+8, 0 for such rows) to the
+// next row's mask; rows of more than prefetchCols elements prefetch their
+// own blocks, as sm512's do.
+func (s *sm256) setPrefetch(pfb Mem) {
+	g := s.g
+	w := g.GP64()
+	g.MOVQ(s.src, w)
+	g.SUBQ(s.dst, w)
+	g.ADDQ(pfb, w)
+	g.MOVQ(w, s.pf)
+	if s.z.moff == nil {
+		return
+	}
+	w = g.GP64()
+	g.MOVQ(s.src, w)
+	g.SUBQ(s.dst, w)
+	g.ADDQ(s.z.moff, w)
+	g.ADDQ(pfb.Offset(8), w)
+	g.MOVQ(w, s.pf.Offset(8))
 }
 
 // newSM256 allocates the frame and the row's registers.
@@ -2503,6 +2565,9 @@ func (s *sm256) pipeline2Tail(newPart func() []reg.VecVirtual, flush func(part [
 	u, sc := []reg.VecVirtual{g.YMM(), g.YMM()}, []reg.VecVirtual{g.YMM(), g.YMM()}
 	part := newPart()
 	next := func() {
+		if s.prefetch {
+			s.prefetchNext(p)
+		}
 		g.ADDQ(U32(256), p)
 		if s.keepU {
 			g.ADDQ(U32(256), q)
@@ -2725,21 +2790,56 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	var bytes reg.GPVirtual
 	ahead := func(name string) {}
 	if s.ahead {
-		if s.hooks.begin != nil || s.hooks.special != nil || s.hooks.nilDst || s.z != nil {
-			panic("ahead runs no hooks")
+		if (s.hooks.begin != nil && s.hooks.peek == nil) || s.hooks.nilDst {
+			panic("ahead runs no hooks but begin with peek, and special")
+		}
+		// peek is sm512's: the scaled and causal kernels (fused.go) set
+		// up the next row's pass 1 with it.
+		peek := func(src reg.GPVirtual) func() {
+			if s.hooks.peek == nil {
+				return func() {}
+			}
+			return s.hooks.peek(src)
 		}
 		early = s.label("nanearly")
 		bytes = g.GP64()
 		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
 		g.SHLQ(U8(1), bytes)                                  // 4*cols
+		if s.prefetch {
+			if s.z == nil || !s.zDst {
+				panic("prefetch runs with zDst")
+			}
+			s.pf, s.pfMask = g.AllocLocal(32), s.z.moff != nil
+			pfb, pfs := g.GP64(), g.GP64()
+			g.XORQ(pfb, pfb)
+			g.XORQ(pfs, pfs)
+			g.CMPQ(cols, U32(prefetchCols))
+			g.CMOVQLS(bytes, pfb)
+			if s.pfMask {
+				g.CMOVQLS(s.z.step, pfs)
+			}
+			g.MOVQ(pfb, s.pf.Offset(16))
+			g.MOVQ(pfs, s.pf.Offset(24))
+		}
+		undo := peek(src)
 		g.VMOVSS(s.maxOf(src, "first"), s.mNext)
-		// ahead emits the max of the next row into mNext, if there is one.
+		undo()
+		// ahead emits the max of the next row into mNext, if there is
+		// one; with zDst, pass 1 stores that row's z in its dst.
 		ahead = func(name string) {
 			g.CMPQ(rows, U32(1))
 			g.JE(LabelRef(s.label(name)))
 			next := g.GP64()
 			g.LEAQ(Mem{Base: src, Index: bytes, Scale: 1}, next)
+			d := s.dst
+			if s.z != nil && s.zDst {
+				s.dst = g.GP64()
+				g.LEAQ(Mem{Base: d, Index: bytes, Scale: 1}, s.dst)
+			}
+			undo := peek(next)
 			g.VMOVSS(s.maxOf(next, name), s.mNext)
+			undo()
+			s.dst = d
 			g.Label(s.label(name))
 		}
 	}
@@ -2751,7 +2851,12 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		m := g.XMM()
 		g.VMOVSS(s.mNext, m)
 		s.rowKind(m, early, early, s.label("masked"))
+		if s.prefetch {
+			s.setPrefetch(s.pf.Offset(16))
+		}
+		back := s.readZ()
 		s.pass2Acc()
+		back()
 		ahead("ahead")
 		out(nil)
 	} else {
@@ -3147,6 +3252,9 @@ func (s *sm256) softmaxRows() {
 		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		from := []Mem{cur, cur.Offset(32), s.cv, s.biasv}
+		if s.ahead && s.z != nil && s.z.rows != nil {
+			s.z.restore(g, moffs) // this row's k, which a NaN S fills
+		}
 		if s.ahead {
 			// As sm512's: S's reduction, its NaN check and 1/S after the
 			// pending row's pass 3, hi and lo straight to pend.
