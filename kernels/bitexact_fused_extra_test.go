@@ -249,16 +249,17 @@ func TestBitExactCausalRowKinds(t *testing.T) {
 	})
 }
 
-// TestBitExactCausalShortBatches runs batches of 16 rows and more of at
-// most 17 columns through CausalSoftmaxRows, which on AVX2 go through the
-// short kernels of ScaledSoftmaxRows (see causalSoftmaxRowsAVX2), with
+// TestBitExactCausalShortBatches runs batches of 3 to 300 rows of at
+// most 17 columns through CausalSoftmaxRows, which go through the causal
+// short kernels (see causalSoftmaxRowsAVX2 and causalSoftmaxRowsAVX512),
+// partial last groups too, with
 // rows of every kind of rowKinds but the masked one, every scale of
 // fusedScales and offsets that leave rows empty, partial and full.
 func TestBitExactCausalShortBatches(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(69, 70))
 		for c := 1; c <= 17; c++ {
-			for _, rows := range []int{16, 17, 23, 40, 300} {
+			for _, rows := range []int{3, 5, 10, 16, 17, 23, 40, 300} {
 				for _, scale := range fusedScales {
 					var x []float32
 					for r := 0; r < rows; r++ {

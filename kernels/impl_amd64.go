@@ -570,101 +570,70 @@ func scaledRowsAVX2(log bool, dst, src, mask []float32, scale float32, rows, col
 	}
 }
 
-// causalSoftmaxRowsAVX2 runs batches of at least 16 rows of at most
-// shortCols elements as ScaledSoftmaxRows without a mask, through the
-// short kernel, 8 rows at a time: each row is first written as its first
-// k elements followed by -Inf, whose z is -Inf for a scale above 0, so
-// that the rest of the row comes out 0 and adds 0 to its sum; for another
-// scale, as z itself (scale*x, rounded once, as the kernels compute it)
-// followed by -Inf, which goes through the short kernel of SoftmaxRows.
-// The rows are written to dst in chunks of causalChunk rows, which stay
-// in L1, but the last 8 to 15 rows of the batch (all of a causal block
-// of 10 rows, say), which go to a buffer, padded with rows of zeros to 16
-// rows: the short kernel takes them all. The groups it leaves go through
-// the row kernel. The rest of a row that comes out NaN (its z holds a NaN
-// or +Inf) is then set to 0. Other batches go through
-// CausalSoftmaxRowsAVX2. offset is clamped as in causalKernel.
+// causalSoftmaxRowsAVX2 is causalSoftmaxRowsAVX512 for AVX2: batches of
+// rows of at most shortCols elements go through
+// CausalSoftmaxShortRowsAVX2, eight rows at a time, and the groups it
+// leaves (a row with a NaN or an infinity among its first k elements, or
+// with k = 0) through CausalSoftmaxRowsAVX2. A last group whose loads
+// would read past src, or of fewer than 8 rows (all of a block of 3 rows,
+// say) but for short ones, runs on a copy in a buffer padded with rows of
+// zeros to 8 rows: 5 rows or more, or 3 or more of at most 8 columns,
+// which the kernel then runs faster than the row kernel does (at 10
+// columns, 5 rows: 1.33x SoftmaxRowsAVX2 padded against 1.52x; 4 rows:
+// 1.65x against 1.55x; at 4 columns, 3 rows: 1.61x against 1.88x); the
+// last rows before that go through CausalSoftmaxRowsAVX2. Other batches
+// go through CausalSoftmaxRowsAVX2. offset is clamped as in causalKernel.
 //
-// Measured (thread CPU time, the lower quartile of 30 alternating runs of
-// 1 MiB batches, scale 1/8, against SoftmaxRowsAVX2 in the same run): one
-// call for the batch, offset cols/2, 1.95x at 3 columns, 1.63x at 10 and
-// 16, against 3.97x, 2.37x and 1.99x through CausalSoftmaxRowsAVX2;
-// square causal blocks of 16 rows, 2.02x against 2.62x. Blocks of 8 to
-// 15 rows measured no better this way (10 rows of 10 columns: 2.84x
-// against 2.70x), as the short kernel's cost per call then weighs: they
-// stay with CausalSoftmaxRowsAVX2.
+// Measured (ns per element, thread CPU time, the lower quartile of 101
+// alternating runs, scale 1/8, offset 0, against SoftmaxRowsAVX2's
+// dispatch on the same rows in the same run), against the route this
+// replaced (rows as ScaledSoftmaxRows input, the row's first k elements
+// then -Inf, written to dst or a buffer and run through the scaled short
+// kernel, for batches of 16 rows or more; CausalSoftmaxRowsAVX2 below
+// that): square causal blocks of 10 rows, 1.75 (1.29x) against 2.59
+// (1.91x); of 16 rows, 0.85 (1.24x) against 1.30 (1.91x); of 3 rows, 13.0
+// (1.23x) against 13.3 (1.25x); one call for 1000 rows of 10 columns,
+// 1.33 (1.31x) against 1.77 (1.74x).
 func causalSoftmaxRowsAVX2(dst, src []float32, scale float32, cols, offset int) {
 	rows := len(src) / cols
 	offset = min(max(offset, -rows-1), cols)
-	if cols > shortCols || rows < 16 {
+	if cols > shortCols || rows == 0 {
 		asm.CausalSoftmaxRowsAVX2(dst, src, scale, rows, cols, offset)
 		return
 	}
-	pos := scale > 0
-	// prep writes rows r0 to r0+n of src, as the short kernel takes them,
-	// to d.
-	prep := func(d []float32, r0, n int) {
-		s := src[r0*cols : (r0+n)*cols]
-		for r := range n {
-			k := min(max(offset+r0+r+1, 0), cols)
-			row, x := d[r*cols:(r+1)*cols], s[r*cols:(r+1)*cols]
-			if pos {
-				copy(row[:k], x[:k])
-			} else {
-				for j, v := range x[:k] {
-					row[j] = scale * v
-				}
-			}
-			for j := k; j < cols; j++ {
-				row[j] = float32(math.Inf(-1))
-			}
-		}
-	}
-	// run runs the short kernel over the m rows at b, whose slice has room
-	// after them, and the row kernel over the groups it leaves.
-	run := func(b []float32, m int) {
-		for done := 0; done < m; {
-			g := b[done*cols:]
-			if pos {
-				done += asm.ScaledSoftmaxShortRowsNoMaskAVX2(g, g, scale, m-done, cols)
-			} else {
-				done += asm.SoftmaxShortRowsAVX2(g, g, m-done, cols)
-			}
-			if done == m {
+	for done := 0; done < rows; {
+		if rows-done >= 8 {
+			done += asm.CausalSoftmaxShortRowsAVX2(dst[done*cols:], src[done*cols:], scale, rows-done, cols, offset+done)
+			if done == rows {
 				break
 			}
-			g = b[done*cols : (done+8)*cols]
-			if pos {
-				asm.ScaledSoftmaxRowsNoMaskAVX2(g, g, scale, 8, cols)
-			} else {
-				asm.SoftmaxRowsAVX2(g, g, 8, cols)
-			}
-			done += 8
 		}
-	}
-	body := (rows/8 - 1) * 8
-	for r0 := 0; r0 < body; r0 += causalChunk {
-		n := min(causalChunk, body-r0)
-		prep(dst[r0*cols:], r0, n)
-		run(dst[r0*cols:], n)
-	}
-	var buf [16*shortCols + shortCols]float32
-	n := rows - body
-	prep(buf[:], body, n)
-	m := (n + 7) / 8 * 8
-	run(buf[:m*cols+shortCols], m)
-	copy(dst[body*cols:], buf[:n*cols])
-	for r := range rows {
-		k := min(max(offset+r+1, 0), cols)
-		if row := dst[r*cols : (r+1)*cols]; k < cols && row[k] != 0 {
-			clear(row[k:])
+		n := min(8, rows-done)
+		d, s := dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols]
+		o := min(max(offset+done, -n-1), cols)
+		pad := n == 8 && len(src)-done*cols < 7*cols+shortCols || n >= 5 || cols <= 8 && n >= 3
+		if !pad || !causalGroupCopyAVX2(d, s, scale, cols, offset+done) {
+			asm.CausalSoftmaxRowsAVX2(d, s, scale, n, cols, o)
 		}
+		done += n
 	}
 }
 
-// causalChunk is the rows of a chunk of causalSoftmaxRowsAVX2, a multiple
-// of 8.
-const causalChunk = 256
+// causalGroupCopyAVX2 runs the at most 8 rows of src, the first of them
+// with the (unclamped) offset offset, into dst with
+// CausalSoftmaxShortRowsAVX2 on a copy padded with rows of zeros to 8
+// rows and with room after them, and reports whether the kernel took
+// them.
+func causalGroupCopyAVX2(dst, src []float32, scale float32, cols, offset int) bool {
+	var buf [8*shortCols + shortCols]float32
+	b := buf[:8*cols+shortCols]
+	copy(b, src)
+	if asm.CausalSoftmaxShortRowsAVX2(b, b, scale, 8, cols, min(max(offset, -9), cols)) != 8 {
+		return false
+	}
+	copy(dst, b[:len(src)])
+	return true
+}
 
 // crossEntropyRowsAVX512 runs batches of rows of at most shortCols
 // elements through CrossEntropyShortRowsAVX512, eight rows at a time, and

@@ -388,3 +388,162 @@ func TestBitExactScaledShortRowsAVX2(t *testing.T) {
 		}
 	}
 }
+
+// causalFit returns the rows CausalSoftmaxShortRowsAVX2 must do on the
+// rows rows of x, of cols elements, with the clamped offset offset: the
+// groups before the first with a row whose k is 0 or whose z = scale*x
+// over its first k elements is special, or whose loads, 16 elements past
+// the start of its last row, would pass n, the elements of src.
+func causalFit(x []float32, scale float32, rows, cols, offset, n int) int {
+	fit := 0
+	for ; fit+8 <= rows && n-fit*cols >= 7*cols+16; fit += 8 {
+		for r := fit; r < fit+8; r++ {
+			k := min(max(offset+r+1, 0), cols)
+			z := make([]float32, k)
+			for i, v := range x[r*cols : r*cols+k] {
+				z[i] = scale * v
+			}
+			if k == 0 || !plainRows(z, k) {
+				return fit
+			}
+		}
+	}
+	return fit
+}
+
+// causalOffsets returns offsets of a causal batch of rows rows of cols
+// elements, clamped as the kernels take them: every row empty, the first
+// rows empty, partial rows, full rows, and at random.
+func causalOffsets(rng *rand.Rand, rows, cols int) []int {
+	os := []int{-rows - 1, -9, -3, -1, 0, cols / 2, cols - 1, cols, rng.IntN(cols+rows+2) - rows - 1}
+	for i, o := range os {
+		os[i] = min(max(o, -rows-1), cols)
+	}
+	return os
+}
+
+// TestBitExactCausalShortKernelAVX2 runs CausalSoftmaxShortRowsAVX2
+// directly on every row length it handles, 1..16, offsets that leave
+// rows empty (k = 0), partial and full, special rows, every scale of
+// fusedScales, out of place and in place: the rows it reports done must
+// have fallback.CausalSoftmaxRows's bits, and it must stop at the first
+// group with an empty or special row, at the last rows%8, and at a group
+// whose loads would reach past len(src), writing nothing from there on.
+func TestBitExactCausalShortKernelAVX2(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(71, 72))
+	for cols := 1; cols <= shortCols; cols++ {
+		total := 0
+		for _, rows := range []int{8, 13, 16, 20, 24, 40} {
+			for _, offset := range causalOffsets(rng, rows, cols) {
+				for si, scale := range fusedScales {
+					if si > 2 && rng.IntN(3) != 0 {
+						continue
+					}
+					x := shortBatch(rng, rows, cols)
+					if rows == 20 || rows == 40 {
+						copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+					}
+					want := make([]float32, len(x))
+					fallback.CausalSoftmaxRows(want, x, scale, cols, offset)
+					fit := causalFit(x, scale, rows, cols, offset, len(x))
+					for _, inPlace := range []bool{false, true} {
+						got, src := groupDst(x, inPlace)
+						done := asm.CausalSoftmaxShortRowsAVX2(got, src, scale, rows, cols, offset)
+						what := fmt.Sprintf("CausalSoftmaxShortRowsAVX2 %dx%d offset %d scale %v, in place %v", rows, cols, offset, scale, inPlace)
+						checkGroupsDone(t, what, x, want, got, cols, done, fit, inPlace, groupSentinel)
+						total += done
+					}
+				}
+			}
+		}
+		if total == 0 {
+			t.Errorf("%d columns: no group done", cols)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestGuardCausalShortKernelAVX2 places src and dst of
+// CausalSoftmaxShortRowsAVX2 against inaccessible pages, before and
+// after, out of place and in place: the kernel must not touch them, and
+// must stop at a group whose loads would pass the end of src.
+func TestGuardCausalShortKernelAVX2(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(73, 74))
+	for cols := 1; cols <= shortCols; cols++ {
+		for _, rows := range []int{8, 16, 19, 24} {
+			x0 := normalRow(rng, rows*cols, 4, 0)
+			offset := min(rng.IntN(cols+4)-2, cols)
+			want := make([]float32, len(x0))
+			fallback.CausalSoftmaxRows(want, x0, 0.5, cols, offset)
+			fit := causalFit(x0, 0.5, rows, cols, offset, len(x0))
+			for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+				for _, inPlace := range []bool{false, true} {
+					x, dst := place(t, len(x0)), place(t, len(x0))
+					copy(x, x0)
+					if inPlace {
+						dst = x
+					}
+					what := fmt.Sprintf("CausalSoftmaxShortRowsAVX2 %dx%d offset %d, in place %v", rows, cols, offset, inPlace)
+					var done int
+					catchFault(t, what, func() { done = asm.CausalSoftmaxShortRowsAVX2(dst, x, 0.5, rows, cols, offset) })
+					if done != fit {
+						t.Fatalf("%s: %d rows done, want %d", what, done, fit)
+					}
+					compareBits(t, what, x0[:done*cols], want[:done*cols], dst[:done*cols])
+				}
+			}
+		}
+	}
+}
+
+// TestBitExactCausalShortRowsAVX2 runs CausalSoftmaxRows on AVX2 on
+// batches of 1 to 40 short rows (every group count, whole or not, each
+// partial last group through its padded copy or the row kernel), with
+// special rows at random positions, so that groups fall back to the row
+// kernel between groups that do not, offsets that leave rows empty,
+// partial and full, every scale of fusedScales, out of place and in
+// place, against fallback.CausalSoftmaxRows; and with src and dst
+// against inaccessible pages.
+func TestBitExactCausalShortRowsAVX2(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(75, 76))
+	for cols := 1; cols <= shortCols; cols++ {
+		for rows := 1; rows <= 40; rows++ {
+			for _, scale := range fusedScales {
+				x := shortBatch(rng, rows, cols)
+				for range rng.IntN(3) {
+					copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+				}
+				offset := []int{0, cols - rows, -1 - rng.IntN(rows+1), rng.IntN(cols + 2), -rng.IntN(10), -rows - 1, math.MaxInt, math.MinInt}[rng.IntN(8)]
+				want, got := make([]float32, len(x)), make([]float32, len(x))
+				fallback.CausalSoftmaxRows(want, x, scale, cols, offset)
+				avx2.CausalSoftmaxRows(got, x, scale, cols, offset)
+				what := fmt.Sprintf("%dx%d offset %d scale %v", rows, cols, offset, scale)
+				compareBits(t, what, x, want, got)
+				in := append([]float32(nil), x...)
+				avx2.CausalSoftmaxRows(in, in, scale, cols, offset)
+				compareBits(t, what+", in place", x, want, in)
+			}
+			if rows%4 == 3 {
+				x := normalRow(rng, rows*cols, 4, 0)
+				offset := rng.IntN(cols+4) - 2
+				want := make([]float32, len(x))
+				fallback.CausalSoftmaxRows(want, x, 0.5, cols, offset)
+				checkGuards(t, x, want, func(dst, src []float32) { avx2.CausalSoftmaxRows(dst, src, 0.5, cols, offset) }, nil)
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	}
+}

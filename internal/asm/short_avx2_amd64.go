@@ -41,3 +41,13 @@ func ScaledSoftmaxShortRowsBcastAVX2(dst []float32, src []float32, mask []float3
 //
 //go:noescape
 func ScaledSoftmaxShortRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int) int
+
+// CausalSoftmaxShortRowsAVX2 is SoftmaxShortRowsAVX2 for
+// fallback.CausalSoftmaxRows: row r of the batch is the softmax of
+// z = scale*x over its first k = offset+r+1 elements (clamped to
+// [0, cols]), its other elements 0. The caller checks the arguments as
+// for SoftmaxShortRowsAVX2 and clamps offset to [-rows-1, cols]; it runs a
+// group left with CausalSoftmaxRowsAVX2.
+//
+//go:noescape
+func CausalSoftmaxShortRowsAVX2(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int

@@ -6262,3 +6262,1833 @@ s256_ret:
 	MOVQ SI, ret+72(FP)
 	VZEROUPPER
 	RET
+
+// func CausalSoftmaxShortRowsAVX2(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int
+// Requires: AVX, AVX2, CMOV, FMA3, SSE
+TEXT ·CausalSoftmaxShortRowsAVX2(SB), NOSPLIT, $712-88
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         rows+56(FP), DX
+	MOVQ         cols+64(FP), BX
+	XORQ         SI, SI
+	MOVQ         src_len+32(FP), DI
+	LEAQ         (BX)(BX*2), R8
+	LEAQ         16(BX)(R8*2), R8
+	MOVQ         BX, R9
+	SHLQ         $0x02, R9
+	LEAQ         (R9)(R9*2), R10
+	MOVQ         $0x00000010, R12
+	LEAQ         tailmask8<>+0(SB), R11
+	LEAQ         (R11)(R12*4), R11
+	MOVSS        scale+48(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, 608(SP)
+	MOVQ         offset+72(FP), R12
+	INCQ         R12
+	MOVQ         R12, 704(SP)
+	CMPQ         BX, $0x00000008
+	JA           s256_two
+
+s256_1_group:
+	CMPQ DX, $0x00000008
+	JB   s256_ret
+	CMPQ DI, R8
+	JB   s256_ret
+	LEAQ (CX)(R9*4), R12
+
+	// Pass 1: the eight rows' maxima, -Inf past cols.
+	MOVQ       704(SP), R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 640(SP)
+	MOVQ       640(SP), R13
+	VMOVUPS    (R13), Y0
+	VMOVUPS    short256const<>+320(SB), Y1
+	VMOVUPS    (CX), Y2
+	VMULPS     608(SP), Y2, Y2
+	VBLENDVPS  Y0, Y2, Y1, Y0
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000001, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 648(SP)
+	MOVQ       648(SP), R13
+	VMOVUPS    (R13), Y1
+	VMOVUPS    short256const<>+320(SB), Y2
+	VMOVUPS    (CX)(R9*1), Y3
+	VMULPS     608(SP), Y3, Y3
+	VBLENDVPS  Y1, Y3, Y2, Y1
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000002, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 656(SP)
+	MOVQ       656(SP), R13
+	VMOVUPS    (R13), Y2
+	VMOVUPS    short256const<>+320(SB), Y3
+	VMOVUPS    (CX)(R9*2), Y4
+	VMULPS     608(SP), Y4, Y4
+	VBLENDVPS  Y2, Y4, Y3, Y2
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000003, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 664(SP)
+	MOVQ       664(SP), R13
+	VMOVUPS    (R13), Y3
+	VMOVUPS    short256const<>+320(SB), Y4
+	VMOVUPS    (CX)(R10*1), Y5
+	VMULPS     608(SP), Y5, Y5
+	VBLENDVPS  Y3, Y5, Y4, Y3
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000004, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 672(SP)
+	MOVQ       672(SP), R13
+	VMOVUPS    (R13), Y4
+	VMOVUPS    short256const<>+320(SB), Y5
+	VMOVUPS    (R12), Y6
+	VMULPS     608(SP), Y6, Y6
+	VBLENDVPS  Y4, Y6, Y5, Y4
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000005, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 680(SP)
+	MOVQ       680(SP), R13
+	VMOVUPS    (R13), Y5
+	VMOVUPS    short256const<>+320(SB), Y6
+	VMOVUPS    (R12)(R9*1), Y7
+	VMULPS     608(SP), Y7, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y5
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000006, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 688(SP)
+	MOVQ       688(SP), R13
+	VMOVUPS    (R13), Y6
+	VMOVUPS    short256const<>+320(SB), Y7
+	VMOVUPS    (R12)(R9*2), Y8
+	VMULPS     608(SP), Y8, Y8
+	VBLENDVPS  Y6, Y8, Y7, Y6
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000007, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 696(SP)
+	MOVQ       696(SP), R13
+	VMOVUPS    (R13), Y7
+	VMOVUPS    short256const<>+320(SB), Y8
+	VMOVUPS    (R12)(R10*1), Y9
+	VMULPS     608(SP), Y9, Y9
+	VBLENDVPS  Y7, Y9, Y8, Y7
+	VPERM2F128 $0x20, Y1, Y0, Y8
+	VPERM2F128 $0x31, Y1, Y0, Y0
+	VMAXPS     Y0, Y8, Y8
+	VPERM2F128 $0x20, Y3, Y2, Y0
+	VPERM2F128 $0x31, Y3, Y2, Y1
+	VMAXPS     Y1, Y0, Y0
+	VPERM2F128 $0x20, Y5, Y4, Y1
+	VPERM2F128 $0x31, Y5, Y4, Y2
+	VMAXPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y7, Y6, Y2
+	VPERM2F128 $0x31, Y7, Y6, Y3
+	VMAXPS     Y3, Y2, Y2
+	VSHUFPS    $0x44, Y0, Y8, Y3
+	VSHUFPS    $0xee, Y0, Y8, Y0
+	VMAXPS     Y0, Y3, Y3
+	VSHUFPS    $0x44, Y2, Y1, Y0
+	VSHUFPS    $0xee, Y2, Y1, Y1
+	VMAXPS     Y1, Y0, Y0
+	VSHUFPS    $0x88, Y0, Y3, Y1
+	VSHUFPS    $0xdd, Y0, Y3, Y0
+	VMAXPS     Y0, Y1, Y1
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
+	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
+	VANDPS    Y2, Y0, Y0
+	VMOVMSKPS Y0, R13
+	CMPL      R13, $0x000000ff
+	JNE       s256_ret
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VMOVUPS     short256const<>+32(SB), Y0
+	VFMADD231PS short256const<>+0(SB), Y1, Y0
+	VMOVDQU     short256const<>+448(SB), Y1
+	VPSUBD      Y0, Y1, Y1
+	VMOVDQU     Y1, 512(SP)
+
+	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         640(SP), R13
+	VMOVUPS      (R13), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VSUBPS       short256const<>+32(SB), Y0, Y2
+	VFMADD231PS  short256const<>+64(SB), Y2, Y1
+	VFMADD231PS  short256const<>+96(SB), Y2, Y1
+	VMOVUPS      short256const<>+128(SB), Y2
+	VFMADD213PS  short256const<>+160(SB), Y1, Y2
+	VFMADD213PS  short256const<>+192(SB), Y1, Y2
+	VFMADD213PS  short256const<>+224(SB), Y1, Y2
+	VFMADD213PS  short256const<>+256(SB), Y1, Y2
+	VMULPS       Y1, Y1, Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVUPS      Y1, (SP)
+	VPBROADCASTD 512(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X0, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VEXTRACTF128 $0x01, Y0, X2
+	VCVTPS2PD    16(SP), Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y1, Y1
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX)(R9*1), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         648(SP), R13
+	VMOVUPS      (R13), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y2, Y0
+	VSUBPS       short256const<>+32(SB), Y0, Y3
+	VFMADD231PS  short256const<>+64(SB), Y3, Y2
+	VFMADD231PS  short256const<>+96(SB), Y3, Y2
+	VMOVUPS      short256const<>+128(SB), Y3
+	VFMADD213PS  short256const<>+160(SB), Y2, Y3
+	VFMADD213PS  short256const<>+192(SB), Y2, Y3
+	VFMADD213PS  short256const<>+224(SB), Y2, Y3
+	VFMADD213PS  short256const<>+256(SB), Y2, Y3
+	VMULPS       Y2, Y2, Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      Y2, 64(SP)
+	VPBROADCASTD 528(SP), Y3
+	VPADDD       Y3, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X0, Y3
+	VFMADD213PD  Y3, Y3, Y2
+	VEXTRACTF128 $0x01, Y0, X3
+	VCVTPS2PD    80(SP), Y0
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y0
+	VADDPD       Y0, Y2, Y2
+	VPERM2F128   $0x20, Y2, Y1, Y0
+	VPERM2F128   $0x31, Y2, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPS      short256const<>+288(SB), Y1
+	VMOVUPS      (CX)(R9*2), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y1, Y2
+	MOVQ         656(SP), R13
+	VMOVUPS      (R13), Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VSUBPS       short256const<>+32(SB), Y1, Y3
+	VFMADD231PS  short256const<>+64(SB), Y3, Y2
+	VFMADD231PS  short256const<>+96(SB), Y3, Y2
+	VMOVUPS      short256const<>+128(SB), Y3
+	VFMADD213PS  short256const<>+160(SB), Y2, Y3
+	VFMADD213PS  short256const<>+192(SB), Y2, Y3
+	VFMADD213PS  short256const<>+224(SB), Y2, Y3
+	VFMADD213PS  short256const<>+256(SB), Y2, Y3
+	VMULPS       Y2, Y2, Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      Y2, 128(SP)
+	VPBROADCASTD 516(SP), Y3
+	VPADDD       Y3, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X1, Y3
+	VFMADD213PD  Y3, Y3, Y2
+	VEXTRACTF128 $0x01, Y1, X3
+	VCVTPS2PD    144(SP), Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y2, Y2
+	VMOVUPS      short256const<>+288(SB), Y1
+	VMOVUPS      (CX)(R10*1), Y3
+	VMULPS       608(SP), Y3, Y3
+	VMAXPS       Y3, Y1, Y3
+	MOVQ         664(SP), R13
+	VMOVUPS      (R13), Y4
+	VBLENDVPS    Y4, Y3, Y1, Y3
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y3, Y1
+	VSUBPS       short256const<>+32(SB), Y1, Y4
+	VFMADD231PS  short256const<>+64(SB), Y4, Y3
+	VFMADD231PS  short256const<>+96(SB), Y4, Y3
+	VMOVUPS      short256const<>+128(SB), Y4
+	VFMADD213PS  short256const<>+160(SB), Y3, Y4
+	VFMADD213PS  short256const<>+192(SB), Y3, Y4
+	VFMADD213PS  short256const<>+224(SB), Y3, Y4
+	VFMADD213PS  short256const<>+256(SB), Y3, Y4
+	VMULPS       Y3, Y3, Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVUPS      Y3, 192(SP)
+	VPBROADCASTD 532(SP), Y4
+	VPADDD       Y4, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X1, Y4
+	VFMADD213PD  Y4, Y4, Y3
+	VEXTRACTF128 $0x01, Y1, X4
+	VCVTPS2PD    208(SP), Y1
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y3, Y3
+	VPERM2F128   $0x20, Y3, Y2, Y1
+	VPERM2F128   $0x31, Y3, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMOVUPS      short256const<>+288(SB), Y2
+	VMOVUPS      (R12), Y3
+	VMULPS       608(SP), Y3, Y3
+	VMAXPS       Y3, Y2, Y3
+	MOVQ         672(SP), R13
+	VMOVUPS      (R13), Y4
+	VBLENDVPS    Y4, Y3, Y2, Y3
+	VMOVUPS      short256const<>+32(SB), Y2
+	VFMADD231PS  short256const<>+0(SB), Y3, Y2
+	VSUBPS       short256const<>+32(SB), Y2, Y4
+	VFMADD231PS  short256const<>+64(SB), Y4, Y3
+	VFMADD231PS  short256const<>+96(SB), Y4, Y3
+	VMOVUPS      short256const<>+128(SB), Y4
+	VFMADD213PS  short256const<>+160(SB), Y3, Y4
+	VFMADD213PS  short256const<>+192(SB), Y3, Y4
+	VFMADD213PS  short256const<>+224(SB), Y3, Y4
+	VFMADD213PS  short256const<>+256(SB), Y3, Y4
+	VMULPS       Y3, Y3, Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVUPS      Y3, 256(SP)
+	VPBROADCASTD 520(SP), Y4
+	VPADDD       Y4, Y2, Y2
+	VPMAXSD      short256const<>+480(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y3
+	VEXTRACTF128 $0x01, Y2, X4
+	VCVTPS2PD    272(SP), Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y3, Y3
+	VMOVUPS      short256const<>+288(SB), Y2
+	VMOVUPS      (R12)(R9*1), Y4
+	VMULPS       608(SP), Y4, Y4
+	VMAXPS       Y4, Y2, Y4
+	MOVQ         680(SP), R13
+	VMOVUPS      (R13), Y5
+	VBLENDVPS    Y5, Y4, Y2, Y4
+	VMOVUPS      short256const<>+32(SB), Y2
+	VFMADD231PS  short256const<>+0(SB), Y4, Y2
+	VSUBPS       short256const<>+32(SB), Y2, Y5
+	VFMADD231PS  short256const<>+64(SB), Y5, Y4
+	VFMADD231PS  short256const<>+96(SB), Y5, Y4
+	VMOVUPS      short256const<>+128(SB), Y5
+	VFMADD213PS  short256const<>+160(SB), Y4, Y5
+	VFMADD213PS  short256const<>+192(SB), Y4, Y5
+	VFMADD213PS  short256const<>+224(SB), Y4, Y5
+	VFMADD213PS  short256const<>+256(SB), Y4, Y5
+	VMULPS       Y4, Y4, Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVUPS      Y4, 320(SP)
+	VPBROADCASTD 536(SP), Y5
+	VPADDD       Y5, Y2, Y2
+	VPMAXSD      short256const<>+480(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    336(SP), Y2
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y2
+	VADDPD       Y2, Y4, Y4
+	VPERM2F128   $0x20, Y4, Y3, Y2
+	VPERM2F128   $0x31, Y4, Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPS      short256const<>+288(SB), Y3
+	VMOVUPS      (R12)(R9*2), Y4
+	VMULPS       608(SP), Y4, Y4
+	VMAXPS       Y4, Y3, Y4
+	MOVQ         688(SP), R13
+	VMOVUPS      (R13), Y5
+	VBLENDVPS    Y5, Y4, Y3, Y4
+	VMOVUPS      short256const<>+32(SB), Y3
+	VFMADD231PS  short256const<>+0(SB), Y4, Y3
+	VSUBPS       short256const<>+32(SB), Y3, Y5
+	VFMADD231PS  short256const<>+64(SB), Y5, Y4
+	VFMADD231PS  short256const<>+96(SB), Y5, Y4
+	VMOVUPS      short256const<>+128(SB), Y5
+	VFMADD213PS  short256const<>+160(SB), Y4, Y5
+	VFMADD213PS  short256const<>+192(SB), Y4, Y5
+	VFMADD213PS  short256const<>+224(SB), Y4, Y5
+	VFMADD213PS  short256const<>+256(SB), Y4, Y5
+	VMULPS       Y4, Y4, Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVUPS      Y4, 384(SP)
+	VPBROADCASTD 524(SP), Y5
+	VPADDD       Y5, Y3, Y3
+	VPMAXSD      short256const<>+480(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    400(SP), Y3
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y3
+	VADDPD       Y3, Y4, Y4
+	VMOVUPS      short256const<>+288(SB), Y3
+	VMOVUPS      (R12)(R10*1), Y5
+	VMULPS       608(SP), Y5, Y5
+	VMAXPS       Y5, Y3, Y5
+	MOVQ         696(SP), R13
+	VMOVUPS      (R13), Y6
+	VBLENDVPS    Y6, Y5, Y3, Y5
+	VMOVUPS      short256const<>+32(SB), Y3
+	VFMADD231PS  short256const<>+0(SB), Y5, Y3
+	VSUBPS       short256const<>+32(SB), Y3, Y6
+	VFMADD231PS  short256const<>+64(SB), Y6, Y5
+	VFMADD231PS  short256const<>+96(SB), Y6, Y5
+	VMOVUPS      short256const<>+128(SB), Y6
+	VFMADD213PS  short256const<>+160(SB), Y5, Y6
+	VFMADD213PS  short256const<>+192(SB), Y5, Y6
+	VFMADD213PS  short256const<>+224(SB), Y5, Y6
+	VFMADD213PS  short256const<>+256(SB), Y5, Y6
+	VMULPS       Y5, Y5, Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVUPS      Y5, 448(SP)
+	VPBROADCASTD 540(SP), Y6
+	VPADDD       Y6, Y3, Y3
+	VPMAXSD      short256const<>+480(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X3, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VEXTRACTF128 $0x01, Y3, X6
+	VCVTPS2PD    464(SP), Y3
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y3
+	VADDPD       Y3, Y5, Y5
+	VPERM2F128   $0x20, Y5, Y4, Y3
+	VPERM2F128   $0x31, Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+
+	// The sums of the eight rows: lane 0 += lane 1, four rows side by side.
+	VUNPCKLPD Y1, Y0, Y4
+	VUNPCKHPD Y1, Y0, Y0
+	VADDPD    Y0, Y4, Y4
+	VUNPCKLPD Y3, Y2, Y0
+	VUNPCKHPD Y3, Y2, Y1
+	VADDPD    Y1, Y0, Y0
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD  $0x03, Y4, Y4, Y1
+	VCMPPD  $0x03, Y0, Y0, Y2
+	VORPD   Y2, Y1, Y1
+	VTESTPD Y1, Y1
+	JNZ     s256_ret
+
+	// 1/S for every row, split into float32 hi + lo, to the frame.
+	VCVTPS2PD  short256const<>+384(SB), Y1
+	VDIVPD     Y4, Y1, Y1
+	VCVTPD2PSY Y1, X3
+	VCVTPS2PD  X3, Y2
+	VSUBPD     Y2, Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMOVUPS    X3, 544(SP)
+	VMOVUPS    X1, 576(SP)
+	VCVTPS2PD  short256const<>+384(SB), Y1
+	VDIVPD     Y0, Y1, Y0
+	VCVTPD2PSY Y0, X2
+	VCVTPS2PD  X2, Y1
+	VSUBPD     Y1, Y0, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X2, 560(SP)
+	VMOVUPS    X0, 592(SP)
+
+	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         640(SP), R15
+	VMOVUPS      (R15), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VPBROADCASTD 512(SP), Y1
+	VPADDD       Y1, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VBROADCASTSS 544(SP), Y1
+	VBROADCASTSS 576(SP), Y2
+	VMOVUPS      (SP), Y3
+	VMOVAPS      Y2, Y4
+	VFMADD213PS  Y2, Y3, Y4
+	VFMADD132PS  Y1, Y4, Y3
+	VADDPS       Y1, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (R13)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX)(R9*1), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         648(SP), R15
+	VMOVUPS      (R15), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VPBROADCASTD 528(SP), Y1
+	VPADDD       Y1, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VBROADCASTSS 552(SP), Y1
+	VBROADCASTSS 584(SP), Y2
+	VMOVUPS      64(SP), Y3
+	VMOVAPS      Y2, Y4
+	VFMADD213PS  Y2, Y3, Y4
+	VFMADD132PS  Y1, Y4, Y3
+	VADDPS       Y1, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (R13)(R9*1)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX)(R9*2), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         656(SP), R15
+	VMOVUPS      (R15), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VPBROADCASTD 516(SP), Y1
+	VPADDD       Y1, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VBROADCASTSS 548(SP), Y1
+	VBROADCASTSS 580(SP), Y2
+	VMOVUPS      128(SP), Y3
+	VMOVAPS      Y2, Y4
+	VFMADD213PS  Y2, Y3, Y4
+	VFMADD132PS  Y1, Y4, Y3
+	VADDPS       Y1, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (R13)(R9*2)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX)(R10*1), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         664(SP), R15
+	VMOVUPS      (R15), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VPBROADCASTD 532(SP), Y1
+	VPADDD       Y1, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VBROADCASTSS 556(SP), Y1
+	VBROADCASTSS 588(SP), Y2
+	VMOVUPS      192(SP), Y3
+	VMOVAPS      Y2, Y4
+	VFMADD213PS  Y2, Y3, Y4
+	VFMADD132PS  Y1, Y4, Y3
+	VADDPS       Y1, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (R13)(R10*1)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (R12), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         672(SP), R13
+	VMOVUPS      (R13), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VPBROADCASTD 520(SP), Y1
+	VPADDD       Y1, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VBROADCASTSS 560(SP), Y1
+	VBROADCASTSS 592(SP), Y2
+	VMOVUPS      256(SP), Y3
+	VMOVAPS      Y2, Y4
+	VFMADD213PS  Y2, Y3, Y4
+	VFMADD132PS  Y1, Y4, Y3
+	VADDPS       Y1, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (R14)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (R12)(R9*1), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         680(SP), R13
+	VMOVUPS      (R13), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VPBROADCASTD 536(SP), Y1
+	VPADDD       Y1, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VBROADCASTSS 568(SP), Y1
+	VBROADCASTSS 600(SP), Y2
+	VMOVUPS      320(SP), Y3
+	VMOVAPS      Y2, Y4
+	VFMADD213PS  Y2, Y3, Y4
+	VFMADD132PS  Y1, Y4, Y3
+	VADDPS       Y1, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (R14)(R9*1)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (R12)(R9*2), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         688(SP), R13
+	VMOVUPS      (R13), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VPBROADCASTD 524(SP), Y1
+	VPADDD       Y1, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VBROADCASTSS 564(SP), Y1
+	VBROADCASTSS 596(SP), Y2
+	VMOVUPS      384(SP), Y3
+	VMOVAPS      Y2, Y4
+	VFMADD213PS  Y2, Y3, Y4
+	VFMADD132PS  Y1, Y4, Y3
+	VADDPS       Y1, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (R14)(R9*2)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (R12)(R10*1), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	MOVQ         696(SP), R12
+	VMOVUPS      (R12), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VPBROADCASTD 540(SP), Y1
+	VPADDD       Y1, Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VBROADCASTSS 572(SP), Y1
+	VBROADCASTSS 604(SP), Y2
+	VMOVUPS      448(SP), Y3
+	VMOVAPS      Y2, Y4
+	VFMADD213PS  Y2, Y3, Y4
+	VFMADD132PS  Y1, Y4, Y3
+	VADDPS       Y1, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, (R14)(R10*1)
+
+	// The group's rows, cols vectors, from the frame to dst.
+	MOVQ BX, R12
+	XORQ R13, R13
+
+s256_1_copy:
+	VMOVUPS (SP)(R13*1), Y0
+	VMOVUPS Y0, (AX)(R13*1)
+	ADDQ    $0x00000020, R13
+	DECQ    R12
+	JNZ     s256_1_copy
+	LEAQ    (CX)(R9*8), CX
+	LEAQ    (AX)(R9*8), AX
+	ADDQ    $0x00000008, 704(SP)
+	ADDQ    $0x00000008, SI
+	SUBQ    $0x00000008, DX
+	LEAQ    (BX)(BX*1), R12
+	SHLQ    $0x02, R12
+	SUBQ    R12, DI
+	JMP     s256_1_group
+
+s256_two:
+s256_2_group:
+	CMPQ DX, $0x00000008
+	JB   s256_ret
+	CMPQ DI, R8
+	JB   s256_ret
+	LEAQ (CX)(R9*4), R12
+
+	// Pass 1: the eight rows' maxima, -Inf past cols.
+	MOVQ       704(SP), R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 640(SP)
+	MOVQ       640(SP), R13
+	VMOVUPS    (R13), Y0
+	VMOVUPS    short256const<>+320(SB), Y1
+	VMOVUPS    (CX), Y2
+	VMULPS     608(SP), Y2, Y2
+	VBLENDVPS  Y0, Y2, Y1, Y0
+	MOVQ       640(SP), R13
+	VMOVUPS    32(R13), Y1
+	VMOVUPS    short256const<>+320(SB), Y2
+	VMOVUPS    32(CX), Y3
+	VMULPS     608(SP), Y3, Y3
+	VBLENDVPS  Y1, Y3, Y2, Y1
+	VMAXPS     Y1, Y0, Y0
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000001, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 648(SP)
+	MOVQ       648(SP), R13
+	VMOVUPS    (R13), Y1
+	VMOVUPS    short256const<>+320(SB), Y2
+	VMOVUPS    (CX)(R9*1), Y3
+	VMULPS     608(SP), Y3, Y3
+	VBLENDVPS  Y1, Y3, Y2, Y1
+	MOVQ       648(SP), R13
+	VMOVUPS    32(R13), Y2
+	VMOVUPS    short256const<>+320(SB), Y3
+	VMOVUPS    32(CX)(R9*1), Y4
+	VMULPS     608(SP), Y4, Y4
+	VBLENDVPS  Y2, Y4, Y3, Y2
+	VMAXPS     Y2, Y1, Y1
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000002, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 656(SP)
+	MOVQ       656(SP), R13
+	VMOVUPS    (R13), Y2
+	VMOVUPS    short256const<>+320(SB), Y3
+	VMOVUPS    (CX)(R9*2), Y4
+	VMULPS     608(SP), Y4, Y4
+	VBLENDVPS  Y2, Y4, Y3, Y2
+	MOVQ       656(SP), R13
+	VMOVUPS    32(R13), Y3
+	VMOVUPS    short256const<>+320(SB), Y4
+	VMOVUPS    32(CX)(R9*2), Y5
+	VMULPS     608(SP), Y5, Y5
+	VBLENDVPS  Y3, Y5, Y4, Y3
+	VMAXPS     Y3, Y2, Y2
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000003, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 664(SP)
+	MOVQ       664(SP), R13
+	VMOVUPS    (R13), Y3
+	VMOVUPS    short256const<>+320(SB), Y4
+	VMOVUPS    (CX)(R10*1), Y5
+	VMULPS     608(SP), Y5, Y5
+	VBLENDVPS  Y3, Y5, Y4, Y3
+	MOVQ       664(SP), R13
+	VMOVUPS    32(R13), Y4
+	VMOVUPS    short256const<>+320(SB), Y5
+	VMOVUPS    32(CX)(R10*1), Y6
+	VMULPS     608(SP), Y6, Y6
+	VBLENDVPS  Y4, Y6, Y5, Y4
+	VMAXPS     Y4, Y3, Y3
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000004, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 672(SP)
+	MOVQ       672(SP), R13
+	VMOVUPS    (R13), Y4
+	VMOVUPS    short256const<>+320(SB), Y5
+	VMOVUPS    (R12), Y6
+	VMULPS     608(SP), Y6, Y6
+	VBLENDVPS  Y4, Y6, Y5, Y4
+	MOVQ       672(SP), R13
+	VMOVUPS    32(R13), Y5
+	VMOVUPS    short256const<>+320(SB), Y6
+	VMOVUPS    32(R12), Y7
+	VMULPS     608(SP), Y7, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y5
+	VMAXPS     Y5, Y4, Y4
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000005, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 680(SP)
+	MOVQ       680(SP), R13
+	VMOVUPS    (R13), Y5
+	VMOVUPS    short256const<>+320(SB), Y6
+	VMOVUPS    (R12)(R9*1), Y7
+	VMULPS     608(SP), Y7, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y5
+	MOVQ       680(SP), R13
+	VMOVUPS    32(R13), Y6
+	VMOVUPS    short256const<>+320(SB), Y7
+	VMOVUPS    32(R12)(R9*1), Y8
+	VMULPS     608(SP), Y8, Y8
+	VBLENDVPS  Y6, Y8, Y7, Y6
+	VMAXPS     Y6, Y5, Y5
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000006, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 688(SP)
+	MOVQ       688(SP), R13
+	VMOVUPS    (R13), Y6
+	VMOVUPS    short256const<>+320(SB), Y7
+	VMOVUPS    (R12)(R9*2), Y8
+	VMULPS     608(SP), Y8, Y8
+	VBLENDVPS  Y6, Y8, Y7, Y6
+	MOVQ       688(SP), R13
+	VMOVUPS    32(R13), Y7
+	VMOVUPS    short256const<>+320(SB), Y8
+	VMOVUPS    32(R12)(R9*2), Y9
+	VMULPS     608(SP), Y9, Y9
+	VBLENDVPS  Y7, Y9, Y8, Y7
+	VMAXPS     Y7, Y6, Y6
+	MOVQ       704(SP), R13
+	ADDQ       $0x00000007, R13
+	XORQ       R14, R14
+	TESTQ      R13, R13
+	CMOVQLT    R14, R13
+	CMPQ       R13, BX
+	CMOVQGT    BX, R13
+	NEGQ       R13
+	LEAQ       (R11)(R13*4), R13
+	MOVQ       R13, 696(SP)
+	MOVQ       696(SP), R13
+	VMOVUPS    (R13), Y7
+	VMOVUPS    short256const<>+320(SB), Y8
+	VMOVUPS    (R12)(R10*1), Y9
+	VMULPS     608(SP), Y9, Y9
+	VBLENDVPS  Y7, Y9, Y8, Y7
+	MOVQ       696(SP), R13
+	VMOVUPS    32(R13), Y8
+	VMOVUPS    short256const<>+320(SB), Y9
+	VMOVUPS    32(R12)(R10*1), Y10
+	VMULPS     608(SP), Y10, Y10
+	VBLENDVPS  Y8, Y10, Y9, Y8
+	VMAXPS     Y8, Y7, Y7
+	VPERM2F128 $0x20, Y1, Y0, Y8
+	VPERM2F128 $0x31, Y1, Y0, Y0
+	VMAXPS     Y0, Y8, Y8
+	VPERM2F128 $0x20, Y3, Y2, Y0
+	VPERM2F128 $0x31, Y3, Y2, Y1
+	VMAXPS     Y1, Y0, Y0
+	VPERM2F128 $0x20, Y5, Y4, Y1
+	VPERM2F128 $0x31, Y5, Y4, Y2
+	VMAXPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y7, Y6, Y2
+	VPERM2F128 $0x31, Y7, Y6, Y3
+	VMAXPS     Y3, Y2, Y2
+	VSHUFPS    $0x44, Y0, Y8, Y3
+	VSHUFPS    $0xee, Y0, Y8, Y0
+	VMAXPS     Y0, Y3, Y3
+	VSHUFPS    $0x44, Y2, Y1, Y0
+	VSHUFPS    $0xee, Y2, Y1, Y1
+	VMAXPS     Y1, Y0, Y0
+	VSHUFPS    $0x88, Y0, Y3, Y1
+	VSHUFPS    $0xdd, Y0, Y3, Y0
+	VMAXPS     Y0, Y1, Y1
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
+	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
+	VANDPS    Y2, Y0, Y0
+	VMOVMSKPS Y0, R13
+	CMPL      R13, $0x000000ff
+	JNE       s256_ret
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VMOVUPS     short256const<>+32(SB), Y0
+	VFMADD231PS short256const<>+0(SB), Y1, Y0
+	VMOVDQU     short256const<>+448(SB), Y1
+	VPSUBD      Y0, Y1, Y1
+	VMOVDQU     Y1, 512(SP)
+
+	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(CX), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         640(SP), R13
+	VMOVUPS      (R13), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         640(SP), R13
+	VMOVUPS      32(R13), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VMOVUPS      short256const<>+32(SB), Y3
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VFMADD231PS  short256const<>+0(SB), Y2, Y3
+	VSUBPS       short256const<>+32(SB), Y0, Y4
+	VSUBPS       short256const<>+32(SB), Y3, Y5
+	VFMADD231PS  short256const<>+64(SB), Y4, Y1
+	VFMADD231PS  short256const<>+64(SB), Y5, Y2
+	VFMADD231PS  short256const<>+96(SB), Y4, Y1
+	VFMADD231PS  short256const<>+96(SB), Y5, Y2
+	VMOVUPS      short256const<>+128(SB), Y4
+	VMOVUPS      short256const<>+128(SB), Y5
+	VFMADD213PS  short256const<>+160(SB), Y1, Y4
+	VFMADD213PS  short256const<>+160(SB), Y2, Y5
+	VFMADD213PS  short256const<>+192(SB), Y1, Y4
+	VFMADD213PS  short256const<>+192(SB), Y2, Y5
+	VFMADD213PS  short256const<>+224(SB), Y1, Y4
+	VFMADD213PS  short256const<>+224(SB), Y2, Y5
+	VFMADD213PS  short256const<>+256(SB), Y1, Y4
+	VFMADD213PS  short256const<>+256(SB), Y2, Y5
+	VMULPS       Y1, Y1, Y6
+	VMULPS       Y2, Y2, Y7
+	VFMADD231PS  Y4, Y6, Y1
+	VFMADD231PS  Y5, Y7, Y2
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      Y2, 32(SP)
+	VPBROADCASTD 512(SP), Y4
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y4, Y3, Y3
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y3, Y3
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y3, Y3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X0, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VEXTRACTF128 $0x01, Y0, X4
+	VCVTPS2PD    16(SP), Y0
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y0
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    48(SP), Y3
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y3
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y3, Y0, Y0
+	VADDPD       Y0, Y1, Y1
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX)(R9*1), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	VMOVUPS      32(CX)(R9*1), Y3
+	VMULPS       608(SP), Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	MOVQ         648(SP), R13
+	VMOVUPS      (R13), Y4
+	VBLENDVPS    Y4, Y2, Y0, Y2
+	MOVQ         648(SP), R13
+	VMOVUPS      32(R13), Y4
+	VBLENDVPS    Y4, Y3, Y0, Y3
+	VMOVUPS      short256const<>+32(SB), Y0
+	VMOVUPS      short256const<>+32(SB), Y4
+	VFMADD231PS  short256const<>+0(SB), Y2, Y0
+	VFMADD231PS  short256const<>+0(SB), Y3, Y4
+	VSUBPS       short256const<>+32(SB), Y0, Y5
+	VSUBPS       short256const<>+32(SB), Y4, Y6
+	VFMADD231PS  short256const<>+64(SB), Y5, Y2
+	VFMADD231PS  short256const<>+64(SB), Y6, Y3
+	VFMADD231PS  short256const<>+96(SB), Y5, Y2
+	VFMADD231PS  short256const<>+96(SB), Y6, Y3
+	VMOVUPS      short256const<>+128(SB), Y5
+	VMOVUPS      short256const<>+128(SB), Y6
+	VFMADD213PS  short256const<>+160(SB), Y2, Y5
+	VFMADD213PS  short256const<>+160(SB), Y3, Y6
+	VFMADD213PS  short256const<>+192(SB), Y2, Y5
+	VFMADD213PS  short256const<>+192(SB), Y3, Y6
+	VFMADD213PS  short256const<>+224(SB), Y2, Y5
+	VFMADD213PS  short256const<>+224(SB), Y3, Y6
+	VFMADD213PS  short256const<>+256(SB), Y2, Y5
+	VFMADD213PS  short256const<>+256(SB), Y3, Y6
+	VMULPS       Y2, Y2, Y7
+	VMULPS       Y3, Y3, Y8
+	VFMADD231PS  Y5, Y7, Y2
+	VFMADD231PS  Y6, Y8, Y3
+	VMOVUPS      Y2, 64(SP)
+	VMOVUPS      Y3, 96(SP)
+	VPBROADCASTD 528(SP), Y5
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y5, Y4, Y4
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y4, Y4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X0, Y5
+	VFMADD213PD  Y5, Y5, Y2
+	VEXTRACTF128 $0x01, Y0, X5
+	VCVTPS2PD    80(SP), Y0
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y0
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y5
+	VFMADD213PD  Y5, Y5, Y3
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    112(SP), Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y0, Y2, Y2
+	VPERM2F128   $0x20, Y2, Y1, Y0
+	VPERM2F128   $0x31, Y2, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPS      short256const<>+288(SB), Y1
+	VMOVUPS      (CX)(R9*2), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y1, Y2
+	VMOVUPS      32(CX)(R9*2), Y3
+	VMULPS       608(SP), Y3, Y3
+	VMAXPS       Y3, Y1, Y3
+	MOVQ         656(SP), R13
+	VMOVUPS      (R13), Y4
+	VBLENDVPS    Y4, Y2, Y1, Y2
+	MOVQ         656(SP), R13
+	VMOVUPS      32(R13), Y4
+	VBLENDVPS    Y4, Y3, Y1, Y3
+	VMOVUPS      short256const<>+32(SB), Y1
+	VMOVUPS      short256const<>+32(SB), Y4
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VFMADD231PS  short256const<>+0(SB), Y3, Y4
+	VSUBPS       short256const<>+32(SB), Y1, Y5
+	VSUBPS       short256const<>+32(SB), Y4, Y6
+	VFMADD231PS  short256const<>+64(SB), Y5, Y2
+	VFMADD231PS  short256const<>+64(SB), Y6, Y3
+	VFMADD231PS  short256const<>+96(SB), Y5, Y2
+	VFMADD231PS  short256const<>+96(SB), Y6, Y3
+	VMOVUPS      short256const<>+128(SB), Y5
+	VMOVUPS      short256const<>+128(SB), Y6
+	VFMADD213PS  short256const<>+160(SB), Y2, Y5
+	VFMADD213PS  short256const<>+160(SB), Y3, Y6
+	VFMADD213PS  short256const<>+192(SB), Y2, Y5
+	VFMADD213PS  short256const<>+192(SB), Y3, Y6
+	VFMADD213PS  short256const<>+224(SB), Y2, Y5
+	VFMADD213PS  short256const<>+224(SB), Y3, Y6
+	VFMADD213PS  short256const<>+256(SB), Y2, Y5
+	VFMADD213PS  short256const<>+256(SB), Y3, Y6
+	VMULPS       Y2, Y2, Y7
+	VMULPS       Y3, Y3, Y8
+	VFMADD231PS  Y5, Y7, Y2
+	VFMADD231PS  Y6, Y8, Y3
+	VMOVUPS      Y2, 128(SP)
+	VMOVUPS      Y3, 160(SP)
+	VPBROADCASTD 516(SP), Y5
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y5, Y4, Y4
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y1, Y1
+	VPSLLD       $0x17, Y4, Y4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X1, Y5
+	VFMADD213PD  Y5, Y5, Y2
+	VEXTRACTF128 $0x01, Y1, X5
+	VCVTPS2PD    144(SP), Y1
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y5
+	VFMADD213PD  Y5, Y5, Y3
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    176(SP), Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y2, Y2
+	VMOVUPS      short256const<>+288(SB), Y1
+	VMOVUPS      (CX)(R10*1), Y3
+	VMULPS       608(SP), Y3, Y3
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      32(CX)(R10*1), Y4
+	VMULPS       608(SP), Y4, Y4
+	VMAXPS       Y4, Y1, Y4
+	MOVQ         664(SP), R13
+	VMOVUPS      (R13), Y5
+	VBLENDVPS    Y5, Y3, Y1, Y3
+	MOVQ         664(SP), R13
+	VMOVUPS      32(R13), Y5
+	VBLENDVPS    Y5, Y4, Y1, Y4
+	VMOVUPS      short256const<>+32(SB), Y1
+	VMOVUPS      short256const<>+32(SB), Y5
+	VFMADD231PS  short256const<>+0(SB), Y3, Y1
+	VFMADD231PS  short256const<>+0(SB), Y4, Y5
+	VSUBPS       short256const<>+32(SB), Y1, Y6
+	VSUBPS       short256const<>+32(SB), Y5, Y7
+	VFMADD231PS  short256const<>+64(SB), Y6, Y3
+	VFMADD231PS  short256const<>+64(SB), Y7, Y4
+	VFMADD231PS  short256const<>+96(SB), Y6, Y3
+	VFMADD231PS  short256const<>+96(SB), Y7, Y4
+	VMOVUPS      short256const<>+128(SB), Y6
+	VMOVUPS      short256const<>+128(SB), Y7
+	VFMADD213PS  short256const<>+160(SB), Y3, Y6
+	VFMADD213PS  short256const<>+160(SB), Y4, Y7
+	VFMADD213PS  short256const<>+192(SB), Y3, Y6
+	VFMADD213PS  short256const<>+192(SB), Y4, Y7
+	VFMADD213PS  short256const<>+224(SB), Y3, Y6
+	VFMADD213PS  short256const<>+224(SB), Y4, Y7
+	VFMADD213PS  short256const<>+256(SB), Y3, Y6
+	VFMADD213PS  short256const<>+256(SB), Y4, Y7
+	VMULPS       Y3, Y3, Y8
+	VMULPS       Y4, Y4, Y9
+	VFMADD231PS  Y6, Y8, Y3
+	VFMADD231PS  Y7, Y9, Y4
+	VMOVUPS      Y3, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VPBROADCASTD 532(SP), Y6
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y6, Y5, Y5
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y1, Y1
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X1, Y6
+	VFMADD213PD  Y6, Y6, Y3
+	VEXTRACTF128 $0x01, Y1, X6
+	VCVTPS2PD    208(SP), Y1
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y1
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    240(SP), Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y3, Y3
+	VPERM2F128   $0x20, Y3, Y2, Y1
+	VPERM2F128   $0x31, Y3, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMOVUPS      short256const<>+288(SB), Y2
+	VMOVUPS      (R12), Y3
+	VMULPS       608(SP), Y3, Y3
+	VMAXPS       Y3, Y2, Y3
+	VMOVUPS      32(R12), Y4
+	VMULPS       608(SP), Y4, Y4
+	VMAXPS       Y4, Y2, Y4
+	MOVQ         672(SP), R13
+	VMOVUPS      (R13), Y5
+	VBLENDVPS    Y5, Y3, Y2, Y3
+	MOVQ         672(SP), R13
+	VMOVUPS      32(R13), Y5
+	VBLENDVPS    Y5, Y4, Y2, Y4
+	VMOVUPS      short256const<>+32(SB), Y2
+	VMOVUPS      short256const<>+32(SB), Y5
+	VFMADD231PS  short256const<>+0(SB), Y3, Y2
+	VFMADD231PS  short256const<>+0(SB), Y4, Y5
+	VSUBPS       short256const<>+32(SB), Y2, Y6
+	VSUBPS       short256const<>+32(SB), Y5, Y7
+	VFMADD231PS  short256const<>+64(SB), Y6, Y3
+	VFMADD231PS  short256const<>+64(SB), Y7, Y4
+	VFMADD231PS  short256const<>+96(SB), Y6, Y3
+	VFMADD231PS  short256const<>+96(SB), Y7, Y4
+	VMOVUPS      short256const<>+128(SB), Y6
+	VMOVUPS      short256const<>+128(SB), Y7
+	VFMADD213PS  short256const<>+160(SB), Y3, Y6
+	VFMADD213PS  short256const<>+160(SB), Y4, Y7
+	VFMADD213PS  short256const<>+192(SB), Y3, Y6
+	VFMADD213PS  short256const<>+192(SB), Y4, Y7
+	VFMADD213PS  short256const<>+224(SB), Y3, Y6
+	VFMADD213PS  short256const<>+224(SB), Y4, Y7
+	VFMADD213PS  short256const<>+256(SB), Y3, Y6
+	VFMADD213PS  short256const<>+256(SB), Y4, Y7
+	VMULPS       Y3, Y3, Y8
+	VMULPS       Y4, Y4, Y9
+	VFMADD231PS  Y6, Y8, Y3
+	VFMADD231PS  Y7, Y9, Y4
+	VMOVUPS      Y3, 256(SP)
+	VMOVUPS      Y4, 288(SP)
+	VPBROADCASTD 520(SP), Y6
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y6, Y5, Y5
+	VPMAXSD      short256const<>+480(SB), Y2, Y2
+	VPMAXSD      short256const<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X2, Y6
+	VFMADD213PD  Y6, Y6, Y3
+	VEXTRACTF128 $0x01, Y2, X6
+	VCVTPS2PD    272(SP), Y2
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y2
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    304(SP), Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VMOVUPS      short256const<>+288(SB), Y2
+	VMOVUPS      (R12)(R9*1), Y4
+	VMULPS       608(SP), Y4, Y4
+	VMAXPS       Y4, Y2, Y4
+	VMOVUPS      32(R12)(R9*1), Y5
+	VMULPS       608(SP), Y5, Y5
+	VMAXPS       Y5, Y2, Y5
+	MOVQ         680(SP), R13
+	VMOVUPS      (R13), Y6
+	VBLENDVPS    Y6, Y4, Y2, Y4
+	MOVQ         680(SP), R13
+	VMOVUPS      32(R13), Y6
+	VBLENDVPS    Y6, Y5, Y2, Y5
+	VMOVUPS      short256const<>+32(SB), Y2
+	VMOVUPS      short256const<>+32(SB), Y6
+	VFMADD231PS  short256const<>+0(SB), Y4, Y2
+	VFMADD231PS  short256const<>+0(SB), Y5, Y6
+	VSUBPS       short256const<>+32(SB), Y2, Y7
+	VSUBPS       short256const<>+32(SB), Y6, Y8
+	VFMADD231PS  short256const<>+64(SB), Y7, Y4
+	VFMADD231PS  short256const<>+64(SB), Y8, Y5
+	VFMADD231PS  short256const<>+96(SB), Y7, Y4
+	VFMADD231PS  short256const<>+96(SB), Y8, Y5
+	VMOVUPS      short256const<>+128(SB), Y7
+	VMOVUPS      short256const<>+128(SB), Y8
+	VFMADD213PS  short256const<>+160(SB), Y4, Y7
+	VFMADD213PS  short256const<>+160(SB), Y5, Y8
+	VFMADD213PS  short256const<>+192(SB), Y4, Y7
+	VFMADD213PS  short256const<>+192(SB), Y5, Y8
+	VFMADD213PS  short256const<>+224(SB), Y4, Y7
+	VFMADD213PS  short256const<>+224(SB), Y5, Y8
+	VFMADD213PS  short256const<>+256(SB), Y4, Y7
+	VFMADD213PS  short256const<>+256(SB), Y5, Y8
+	VMULPS       Y4, Y4, Y9
+	VMULPS       Y5, Y5, Y10
+	VFMADD231PS  Y7, Y9, Y4
+	VFMADD231PS  Y8, Y10, Y5
+	VMOVUPS      Y4, 320(SP)
+	VMOVUPS      Y5, 352(SP)
+	VPBROADCASTD 536(SP), Y7
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y7, Y6, Y6
+	VPMAXSD      short256const<>+480(SB), Y2, Y2
+	VPMAXSD      short256const<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X2, Y7
+	VFMADD213PD  Y7, Y7, Y4
+	VEXTRACTF128 $0x01, Y2, X7
+	VCVTPS2PD    336(SP), Y2
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y2
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    368(SP), Y6
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+	VPERM2F128   $0x20, Y4, Y3, Y2
+	VPERM2F128   $0x31, Y4, Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPS      short256const<>+288(SB), Y3
+	VMOVUPS      (R12)(R9*2), Y4
+	VMULPS       608(SP), Y4, Y4
+	VMAXPS       Y4, Y3, Y4
+	VMOVUPS      32(R12)(R9*2), Y5
+	VMULPS       608(SP), Y5, Y5
+	VMAXPS       Y5, Y3, Y5
+	MOVQ         688(SP), R13
+	VMOVUPS      (R13), Y6
+	VBLENDVPS    Y6, Y4, Y3, Y4
+	MOVQ         688(SP), R13
+	VMOVUPS      32(R13), Y6
+	VBLENDVPS    Y6, Y5, Y3, Y5
+	VMOVUPS      short256const<>+32(SB), Y3
+	VMOVUPS      short256const<>+32(SB), Y6
+	VFMADD231PS  short256const<>+0(SB), Y4, Y3
+	VFMADD231PS  short256const<>+0(SB), Y5, Y6
+	VSUBPS       short256const<>+32(SB), Y3, Y7
+	VSUBPS       short256const<>+32(SB), Y6, Y8
+	VFMADD231PS  short256const<>+64(SB), Y7, Y4
+	VFMADD231PS  short256const<>+64(SB), Y8, Y5
+	VFMADD231PS  short256const<>+96(SB), Y7, Y4
+	VFMADD231PS  short256const<>+96(SB), Y8, Y5
+	VMOVUPS      short256const<>+128(SB), Y7
+	VMOVUPS      short256const<>+128(SB), Y8
+	VFMADD213PS  short256const<>+160(SB), Y4, Y7
+	VFMADD213PS  short256const<>+160(SB), Y5, Y8
+	VFMADD213PS  short256const<>+192(SB), Y4, Y7
+	VFMADD213PS  short256const<>+192(SB), Y5, Y8
+	VFMADD213PS  short256const<>+224(SB), Y4, Y7
+	VFMADD213PS  short256const<>+224(SB), Y5, Y8
+	VFMADD213PS  short256const<>+256(SB), Y4, Y7
+	VFMADD213PS  short256const<>+256(SB), Y5, Y8
+	VMULPS       Y4, Y4, Y9
+	VMULPS       Y5, Y5, Y10
+	VFMADD231PS  Y7, Y9, Y4
+	VFMADD231PS  Y8, Y10, Y5
+	VMOVUPS      Y4, 384(SP)
+	VMOVUPS      Y5, 416(SP)
+	VPBROADCASTD 524(SP), Y7
+	VPADDD       Y7, Y3, Y3
+	VPADDD       Y7, Y6, Y6
+	VPMAXSD      short256const<>+480(SB), Y3, Y3
+	VPMAXSD      short256const<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y7
+	VFMADD213PD  Y7, Y7, Y4
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    400(SP), Y3
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y3
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    432(SP), Y6
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y6, Y3, Y3
+	VADDPD       Y3, Y4, Y4
+	VMOVUPS      short256const<>+288(SB), Y3
+	VMOVUPS      (R12)(R10*1), Y5
+	VMULPS       608(SP), Y5, Y5
+	VMAXPS       Y5, Y3, Y5
+	VMOVUPS      32(R12)(R10*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VMAXPS       Y6, Y3, Y6
+	MOVQ         696(SP), R13
+	VMOVUPS      (R13), Y7
+	VBLENDVPS    Y7, Y5, Y3, Y5
+	MOVQ         696(SP), R13
+	VMOVUPS      32(R13), Y7
+	VBLENDVPS    Y7, Y6, Y3, Y6
+	VMOVUPS      short256const<>+32(SB), Y3
+	VMOVUPS      short256const<>+32(SB), Y7
+	VFMADD231PS  short256const<>+0(SB), Y5, Y3
+	VFMADD231PS  short256const<>+0(SB), Y6, Y7
+	VSUBPS       short256const<>+32(SB), Y3, Y8
+	VSUBPS       short256const<>+32(SB), Y7, Y9
+	VFMADD231PS  short256const<>+64(SB), Y8, Y5
+	VFMADD231PS  short256const<>+64(SB), Y9, Y6
+	VFMADD231PS  short256const<>+96(SB), Y8, Y5
+	VFMADD231PS  short256const<>+96(SB), Y9, Y6
+	VMOVUPS      short256const<>+128(SB), Y8
+	VMOVUPS      short256const<>+128(SB), Y9
+	VFMADD213PS  short256const<>+160(SB), Y5, Y8
+	VFMADD213PS  short256const<>+160(SB), Y6, Y9
+	VFMADD213PS  short256const<>+192(SB), Y5, Y8
+	VFMADD213PS  short256const<>+192(SB), Y6, Y9
+	VFMADD213PS  short256const<>+224(SB), Y5, Y8
+	VFMADD213PS  short256const<>+224(SB), Y6, Y9
+	VFMADD213PS  short256const<>+256(SB), Y5, Y8
+	VFMADD213PS  short256const<>+256(SB), Y6, Y9
+	VMULPS       Y5, Y5, Y10
+	VMULPS       Y6, Y6, Y11
+	VFMADD231PS  Y8, Y10, Y5
+	VFMADD231PS  Y9, Y11, Y6
+	VMOVUPS      Y5, 448(SP)
+	VMOVUPS      Y6, 480(SP)
+	VPBROADCASTD 540(SP), Y8
+	VPADDD       Y8, Y3, Y3
+	VPADDD       Y8, Y7, Y7
+	VPMAXSD      short256const<>+480(SB), Y3, Y3
+	VPMAXSD      short256const<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X3, Y8
+	VFMADD213PD  Y8, Y8, Y5
+	VEXTRACTF128 $0x01, Y3, X8
+	VCVTPS2PD    464(SP), Y3
+	VCVTPS2PD    X8, Y8
+	VFMADD213PD  Y8, Y8, Y3
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    496(SP), Y7
+	VCVTPS2PD    X8, Y8
+	VFMADD213PD  Y8, Y8, Y7
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y3, Y5, Y5
+	VPERM2F128   $0x20, Y5, Y4, Y3
+	VPERM2F128   $0x31, Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+
+	// The sums of the eight rows: lane 0 += lane 1, four rows side by side.
+	VUNPCKLPD Y1, Y0, Y4
+	VUNPCKHPD Y1, Y0, Y0
+	VADDPD    Y0, Y4, Y4
+	VUNPCKLPD Y3, Y2, Y0
+	VUNPCKHPD Y3, Y2, Y1
+	VADDPD    Y1, Y0, Y0
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD  $0x03, Y4, Y4, Y1
+	VCMPPD  $0x03, Y0, Y0, Y2
+	VORPD   Y2, Y1, Y1
+	VTESTPD Y1, Y1
+	JNZ     s256_ret
+
+	// 1/S for every row, split into float32 hi + lo, to the frame.
+	VCVTPS2PD  short256const<>+384(SB), Y1
+	VDIVPD     Y4, Y1, Y1
+	VCVTPD2PSY Y1, X3
+	VCVTPS2PD  X3, Y2
+	VSUBPD     Y2, Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMOVUPS    X3, 544(SP)
+	VMOVUPS    X1, 576(SP)
+	VCVTPS2PD  short256const<>+384(SB), Y1
+	VDIVPD     Y0, Y1, Y0
+	VCVTPD2PSY Y0, X2
+	VCVTPS2PD  X2, Y1
+	VSUBPD     Y1, Y0, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X2, 560(SP)
+	VMOVUPS    X0, 592(SP)
+
+	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(CX), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         640(SP), R15
+	VMOVUPS      (R15), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         640(SP), R15
+	VMOVUPS      32(R15), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VPBROADCASTD 512(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y2, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 544(SP), Y2
+	VBROADCASTSS 576(SP), Y3
+	VMOVUPS      (SP), Y4
+	VMOVUPS      32(SP), Y5
+	VMOVAPS      Y3, Y6
+	VFMADD213PS  Y3, Y4, Y6
+	VFMADD132PS  Y2, Y6, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVAPS      Y3, Y0
+	VFMADD213PS  Y3, Y5, Y0
+	VFMADD132PS  Y2, Y0, Y5
+	VADDPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y4, (R13)
+	VMOVUPS      Y5, 32(R13)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX)(R9*1), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(CX)(R9*1), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         648(SP), R15
+	VMOVUPS      (R15), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         648(SP), R15
+	VMOVUPS      32(R15), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VPBROADCASTD 528(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y2, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 552(SP), Y2
+	VBROADCASTSS 584(SP), Y3
+	VMOVUPS      64(SP), Y4
+	VMOVUPS      96(SP), Y5
+	VMOVAPS      Y3, Y6
+	VFMADD213PS  Y3, Y4, Y6
+	VFMADD132PS  Y2, Y6, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVAPS      Y3, Y0
+	VFMADD213PS  Y3, Y5, Y0
+	VFMADD132PS  Y2, Y0, Y5
+	VADDPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y4, (R13)(R9*1)
+	VMOVUPS      Y5, 32(R13)(R9*1)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX)(R9*2), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(CX)(R9*2), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         656(SP), R15
+	VMOVUPS      (R15), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         656(SP), R15
+	VMOVUPS      32(R15), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VPBROADCASTD 516(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y2, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 548(SP), Y2
+	VBROADCASTSS 580(SP), Y3
+	VMOVUPS      128(SP), Y4
+	VMOVUPS      160(SP), Y5
+	VMOVAPS      Y3, Y6
+	VFMADD213PS  Y3, Y4, Y6
+	VFMADD132PS  Y2, Y6, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVAPS      Y3, Y0
+	VFMADD213PS  Y3, Y5, Y0
+	VFMADD132PS  Y2, Y0, Y5
+	VADDPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y4, (R13)(R9*2)
+	VMOVUPS      Y5, 32(R13)(R9*2)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (CX)(R10*1), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(CX)(R10*1), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         664(SP), R15
+	VMOVUPS      (R15), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         664(SP), R15
+	VMOVUPS      32(R15), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VPBROADCASTD 532(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y2, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 556(SP), Y2
+	VBROADCASTSS 588(SP), Y3
+	VMOVUPS      192(SP), Y4
+	VMOVUPS      224(SP), Y5
+	VMOVAPS      Y3, Y6
+	VFMADD213PS  Y3, Y4, Y6
+	VFMADD132PS  Y2, Y6, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVAPS      Y3, Y0
+	VFMADD213PS  Y3, Y5, Y0
+	VFMADD132PS  Y2, Y0, Y5
+	VADDPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y4, (R13)(R10*1)
+	VMOVUPS      Y5, 32(R13)(R10*1)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (R12), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(R12), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         672(SP), R13
+	VMOVUPS      (R13), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         672(SP), R13
+	VMOVUPS      32(R13), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VPBROADCASTD 520(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y2, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 560(SP), Y2
+	VBROADCASTSS 592(SP), Y3
+	VMOVUPS      256(SP), Y4
+	VMOVUPS      288(SP), Y5
+	VMOVAPS      Y3, Y6
+	VFMADD213PS  Y3, Y4, Y6
+	VFMADD132PS  Y2, Y6, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVAPS      Y3, Y0
+	VFMADD213PS  Y3, Y5, Y0
+	VFMADD132PS  Y2, Y0, Y5
+	VADDPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y4, (R14)
+	VMOVUPS      Y5, 32(R14)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (R12)(R9*1), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(R12)(R9*1), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         680(SP), R13
+	VMOVUPS      (R13), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         680(SP), R13
+	VMOVUPS      32(R13), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VPBROADCASTD 536(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y2, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 568(SP), Y2
+	VBROADCASTSS 600(SP), Y3
+	VMOVUPS      320(SP), Y4
+	VMOVUPS      352(SP), Y5
+	VMOVAPS      Y3, Y6
+	VFMADD213PS  Y3, Y4, Y6
+	VFMADD132PS  Y2, Y6, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVAPS      Y3, Y0
+	VFMADD213PS  Y3, Y5, Y0
+	VFMADD132PS  Y2, Y0, Y5
+	VADDPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y4, (R14)(R9*1)
+	VMOVUPS      Y5, 32(R14)(R9*1)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (R12)(R9*2), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(R12)(R9*2), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         688(SP), R13
+	VMOVUPS      (R13), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         688(SP), R13
+	VMOVUPS      32(R13), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VPBROADCASTD 524(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y2, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 564(SP), Y2
+	VBROADCASTSS 596(SP), Y3
+	VMOVUPS      384(SP), Y4
+	VMOVUPS      416(SP), Y5
+	VMOVAPS      Y3, Y6
+	VFMADD213PS  Y3, Y4, Y6
+	VFMADD132PS  Y2, Y6, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVAPS      Y3, Y0
+	VFMADD213PS  Y3, Y5, Y0
+	VFMADD132PS  Y2, Y0, Y5
+	VADDPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y4, (R14)(R9*2)
+	VMOVUPS      Y5, 32(R14)(R9*2)
+	VMOVUPS      short256const<>+288(SB), Y0
+	VMOVUPS      (R12)(R10*1), Y1
+	VMULPS       608(SP), Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      32(R12)(R10*1), Y2
+	VMULPS       608(SP), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	MOVQ         696(SP), R12
+	VMOVUPS      (R12), Y3
+	VBLENDVPS    Y3, Y1, Y0, Y1
+	MOVQ         696(SP), R12
+	VMOVUPS      32(R12), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      short256const<>+32(SB), Y0
+	VFMADD231PS  short256const<>+0(SB), Y1, Y0
+	VMOVUPS      short256const<>+32(SB), Y1
+	VFMADD231PS  short256const<>+0(SB), Y2, Y1
+	VPBROADCASTD 540(SP), Y2
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y2, Y1, Y1
+	VPMAXSD      short256const<>+480(SB), Y0, Y0
+	VPMAXSD      short256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 572(SP), Y2
+	VBROADCASTSS 604(SP), Y3
+	VMOVUPS      448(SP), Y4
+	VMOVUPS      480(SP), Y5
+	VMOVAPS      Y3, Y6
+	VFMADD213PS  Y3, Y4, Y6
+	VFMADD132PS  Y2, Y6, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVAPS      Y3, Y0
+	VFMADD213PS  Y3, Y5, Y0
+	VFMADD132PS  Y2, Y0, Y5
+	VADDPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y4, (R14)(R10*1)
+	VMOVUPS      Y5, 32(R14)(R10*1)
+
+	// The group's rows, cols vectors, from the frame to dst.
+	MOVQ BX, R12
+	XORQ R13, R13
+
+s256_2_copy:
+	VMOVUPS (SP)(R13*1), Y0
+	VMOVUPS Y0, (AX)(R13*1)
+	ADDQ    $0x00000020, R13
+	DECQ    R12
+	JNZ     s256_2_copy
+	LEAQ    (CX)(R9*8), CX
+	LEAQ    (AX)(R9*8), AX
+	ADDQ    $0x00000008, 704(SP)
+	ADDQ    $0x00000008, SI
+	SUBQ    $0x00000008, DX
+	LEAQ    (BX)(BX*1), R12
+	SHLQ    $0x02, R12
+	SUBQ    R12, DI
+	JMP     s256_2_group
+
+s256_ret:
+	MOVQ SI, ret+80(FP)
+	VZEROUPPER
+	RET
