@@ -574,15 +574,15 @@ func scaledRowsAVX2(log bool, dst, src, mask []float32, scale float32, rows, col
 // rows of at most shortCols elements go through
 // CausalSoftmaxShortRowsAVX2, eight rows at a time, and the groups it
 // leaves (a row with a NaN or an infinity among its first k elements, or
-// with k = 0) through CausalSoftmaxRowsAVX2. A last group whose loads
-// would read past src, or of fewer than 8 rows (all of a block of 3 rows,
-// say) but for short ones, runs on a copy in a buffer padded with rows of
-// zeros to 8 rows: 5 rows or more, or 3 or more of at most 8 columns,
-// which the kernel then runs faster than the row kernel does (at 10
-// columns, 5 rows: 1.33x SoftmaxRowsAVX2 padded against 1.52x; 4 rows:
-// 1.65x against 1.55x; at 4 columns, 3 rows: 1.61x against 1.88x); the
-// last rows before that go through CausalSoftmaxRowsAVX2. Other batches
-// go through CausalSoftmaxRowsAVX2. offset is clamped as in causalKernel.
+// with k = 0) through CausalSoftmaxRowsAVX2. A last group of 8 rows
+// whose loads would read past src, and a last group of 5 to 7 rows (3 to
+// 7 of at most 8 columns: all of a block of 3 rows, say), run on a copy
+// in a buffer padded with rows of zeros to 8 rows, where the kernel runs
+// them faster than the row kernel does (at 10 columns, 5 rows: 1.33x
+// SoftmaxRowsAVX2 padded against 1.52x, but 4 rows: 1.65x against 1.55x;
+// at 4 columns, 3 rows: 1.61x against 1.88x); a shorter last group goes
+// through CausalSoftmaxRowsAVX2. Other batches go through
+// CausalSoftmaxRowsAVX2. offset is clamped as in causalKernel.
 //
 // Measured (ns per element, thread CPU time, the lower quartile of 101
 // alternating runs, scale 1/8, offset 0, against SoftmaxRowsAVX2's
