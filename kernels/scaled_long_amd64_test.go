@@ -108,3 +108,127 @@ func TestBitExactScaledLongThreshold(t *testing.T) {
 		}
 	})
 }
+
+// scaledGuessMasks returns masks for rows of n elements (rows rows, or
+// one broadcast row if bcast) that the fused pass of
+// ScaledSoftmaxLongRowsAVX512 tells apart: zeros; attention masks whose
+// -Inf and -1e30 elements (z clamped to -320, left out of the min the
+// guess checks) leave the guess holding; a first vector masked whole
+// (G from -Inf: the guess fails); -Inf at a row's start and end; a row
+// masked whole.
+func scaledGuessMasks(rng *rand.Rand, rows, n int, bcast bool) (names []string, masks [][]float32) {
+	m := rows * n
+	if bcast {
+		m = n
+	}
+	add := func(name string, f func(mask []float32)) {
+		mask := make([]float32, m)
+		f(mask)
+		names, masks = append(names, name), append(masks, mask)
+	}
+	add("zero", func([]float32) {})
+	add("attention", func(mask []float32) {
+		for i := range mask {
+			mask[i] = float32(0.5 * rng.NormFloat64())
+			switch rng.IntN(8) {
+			case 0:
+				mask[i] = ninf
+			case 1:
+				mask[i] = -1e30
+			}
+		}
+	})
+	add("first vector masked", func(mask []float32) {
+		for i := 0; i < m; i += n {
+			for j := range min(16, n) {
+				mask[i+j] = ninf
+			}
+		}
+	})
+	add("-Inf at start and end", func(mask []float32) {
+		for i := 0; i < m; i += n {
+			mask[i], mask[i+n-1] = ninf, ninf
+		}
+	})
+	add("row masked", func(mask []float32) {
+		r := rng.IntN(m / n)
+		for i := range n {
+			mask[r*n+i] = ninf
+		}
+	})
+	return names, masks
+}
+
+// TestBitExactScaledLongGuess runs ScaledSoftmaxLongRowsAVX512, whose
+// rows all start with the fused pass of passes 1 and 2 on the guess that
+// c = 0 (see fused in gen/amd64/softmax.go), on the row kinds of
+// longRowKinds (z = x at scale 1, and at scale 1/8 on 8x): rows where
+// the guess holds and rows where each of its checks fails, and rows of
+// fewer than 16 elements, with each mask of scaledGuessMasks, per row
+// and broadcast, each row alone and the batch of all kinds, out of
+// place and in place.
+func TestBitExactScaledLongGuess(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(85, 86))
+	lengths := []int{1, 5, 15, 16, 17, 24, 63, 64, 65, 100, 300, 8192 + 37, 32768, 65536 + 72}
+	if !testing.Short() {
+		lengths = append(lengths, 128256, 128256+9)
+	}
+	for _, n := range lengths {
+		var names []string
+		var rows [][]float32
+		if n >= 16 {
+			names, rows = longRowKinds(rng, n)
+		} else {
+			for _, off := range []float64{0, -150, 190, 300} {
+				names, rows = append(names, fmt.Sprintf("std 4 off %v", off)), append(rows, normalRow(rng, n, 4, off))
+			}
+		}
+		perm := rng.Perm(len(rows))
+		var x []float32
+		for _, r := range perm {
+			x = append(x, rows[r]...)
+		}
+		for _, scale := range []float32{1, 0.125} {
+			xs := x
+			if scale != 1 {
+				xs = make([]float32, len(x))
+				for i, v := range x {
+					xs[i] = v * 8
+				}
+			}
+			for _, bcast := range []bool{false, true} {
+				mnames, masks := scaledGuessMasks(rng, len(rows), n, bcast)
+				for mi, mask := range masks {
+					what := fmt.Sprintf("n=%d scale %v mask %s bcast %v", n, scale, mnames[mi], bcast)
+					want := make([]float32, len(xs))
+					fallback.ScaledSoftmaxRows(want, xs, mask, scale, n)
+					got := make([]float32, len(xs))
+					asm.ScaledSoftmaxLongRowsAVX512(got, xs, mask, scale, len(rows), n)
+					compareBits(t, what+" batch", xs, want, got)
+					y := append([]float32(nil), xs...)
+					asm.ScaledSoftmaxLongRowsAVX512(y, y, mask, scale, len(rows), n)
+					compareBits(t, what+" batch in place", xs, want, y)
+					for k, r := range perm {
+						row, w := xs[k*n:(k+1)*n], want[k*n:(k+1)*n]
+						m := mask
+						if !bcast {
+							m = mask[k*n : (k+1)*n]
+						}
+						got := make([]float32, n)
+						asm.ScaledSoftmaxLongRowsAVX512(got, row, m, scale, 1, n)
+						compareBits(t, what+" "+names[r], row, w, got)
+						y := append([]float32(nil), row...)
+						asm.ScaledSoftmaxLongRowsAVX512(y, y, m, scale, 1, n)
+						compareBits(t, what+" "+names[r]+" in place", row, w, y)
+					}
+					if t.Failed() {
+						return
+					}
+				}
+			}
+		}
+	}
+}

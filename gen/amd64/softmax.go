@@ -166,6 +166,11 @@ type sm512 struct {
 	// long, for SoftmaxRowsAVX512 alone, gives rows of at least longCols
 	// elements, which no cache holds, their own pass 3 (see longRows).
 	long bool
+	// fuse, without ahead (ScaledSoftmaxLongRowsAVX512, fused.go), runs
+	// every row's passes 1 and 2 as the fused pass of a long row (see
+	// fused), u kept in dst as pass 2 keeps it, the row's passes 1 and 2
+	// running after it where its guess fails.
+	fuse bool
 	// span, while the fused pass of a long row is emitted, holds the
 	// running max and min of x, which stage A updates.
 	span *[2]reg.VecVirtual
@@ -604,6 +609,17 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 	if s.span != nil {
 		for i := range r {
 			g.VMAXPS(r[i], s.span[0], s.span[0])
+			if s.fuse {
+				// The min of the elements above reduceLo alone (see fused).
+				above := g.K()
+				if km[i] == nil {
+					g.VCMPPS(U8(0x1e), k["reduceLo"], r[i], above) // GT_OQ
+				} else {
+					g.VCMPPS(U8(0x1e), k["reduceLo"], r[i], km[i], above)
+				}
+				g.VMINPS(r[i], s.span[1], above, s.span[1])
+				continue
+			}
 			if km[i] == nil {
 				g.VMINPS(r[i], s.span[1], s.span[1])
 			} else {
@@ -1234,6 +1250,10 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		g.JE(LabelRef(s.label("fused")))
 		g.Label(s.label("rowkind"))
 	}
+	if s.fuse {
+		g.JMP(LabelRef(s.label("fused")))
+		g.Label(s.label("rowkind"))
+	}
 	if s.ahead {
 		s.rowKind(m, early, early, s.label("masked"))
 	} else {
@@ -1252,6 +1272,16 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		if s.long {
 			s.fused(m, s.label("rowkind"), s.label("summed"))
 		}
+	} else if s.fuse {
+		s.acc[0], s.acc[1] = g.ZMM(), g.ZMM()
+		g.Comment("Pass 2: S, and u kept in dst unless dst is src.")
+		s.pass2AccInto(s.acc[0], s.acc[1])
+		g.Label(s.label("summed"))
+		sum := s.reduceSum(s.acc[0], s.acc[1])
+		g.VUCOMISD(sum, sum)
+		g.JP(LabelRef(nanrow))
+		out(sum)
+		s.fused(g.ZMM(), s.label("rowkind"), s.label("summed"))
 	} else {
 		sum := s.pass2()
 		g.VUCOMISD(sum, sum)
@@ -1545,6 +1575,12 @@ func (s *sm512) setLong() {
 // partly) and 2 as any row does. The checks on n_min and nLo guard
 // against terms far below S's last bit, so that no test of random rows
 // sees them fail; they keep the bits exact in the rare rounding ties.
+//
+// With fuse (ScaledSoftmaxLongRowsAVX512, on z), the min leaves out the
+// elements at or below reduceLo (-320), of an attention mask's -Inf or
+// -1e30: their n is nLo, like the lanes past the row, and by the check
+// on G their terms are 0 in both scalings. Checked on the min of every
+// element, every row with such an element would run passes 1 and 2 again.
 
 // nLo is round(-320*log2e): the n of an element clamped to reduceLo.
 const nLo = -462
@@ -1558,7 +1594,21 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 	g.Label(s.label("fused"))
 	// G: the n of the first vector's max; biasv = 127 - bits(t_G).
 	a := g.ZMM()
-	g.VMOVUPS(Mem{Base: s.src}, a)
+	if s.z == nil {
+		g.VMOVUPS(Mem{Base: s.src}, a)
+	} else {
+		// z of the first vector's elements in the row, -Inf past it.
+		kf, w, wm := g.K(), g.GP32(), g.GP32()
+		g.MOVL(U32(0xffff), w)
+		g.KMOVW(s.km, wm)
+		g.CMPQ(s.cols, U32(16))
+		g.CMOVLLT(wm, w)
+		g.KMOVW(w, kf)
+		z := g.ZMM()
+		s.loadIn(Mem{Base: s.src}, kf, z)
+		g.VBROADCASTSS(c.scalar("negInf"), a)
+		g.VBLENDMPS(z, a, kf, a)
+	}
 	s.foldAll(a, g.VMAXPS)
 	g.VMAXPS(k["reduceLo"], a, a)
 	tg := g.ZMM()
@@ -1568,15 +1618,25 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 	g.VPBROADCASTD(c.scalar("bias127"), b127)
 	g.VPSUBD(tg, b127, s.biasv)
 	g.VMOVAPS(s.zero, s.cv)
+	var ng reg.GPVirtual
+	if s.fuse {
+		// G's bits and 127 out of the vector registers, which the pass
+		// with z needs.
+		ng = g.GP32()
+		g.VMOVD(tg.AsX(), ng)
+	}
 	span := [2]reg.VecVirtual{m, g.ZMM()}
 	g.VBROADCASTSS(c.scalar("negInf"), span[0])
 	g.VBROADCASTSS(c.scalar("posInf"), span[1])
 	name, keepU := s.name, s.keepU
-	s.name, s.noSub, s.keepU, s.span = name+"f", true, false, &span
+	s.name, s.noSub, s.keepU, s.span = name+"f", true, s.fuse && keepU, &span
 	accLo, accHi := s.acc[0], s.acc[1]
 	g.VPXORQ(accLo, accLo, accLo)
 	g.VPXORQ(accHi, accHi, accHi)
 	g.MOVQ(s.src, s.p)
+	if s.keepU {
+		g.MOVQ(s.dst, s.q)
+	}
 	g.MOVQ(s.cols, s.i)
 	s.pipeline2(accLo, accHi)
 	g.Label(s.label("sumred"))
@@ -1596,10 +1656,16 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 	g.VMAXPS(k["reduceLo"], span[1], span[1])
 	g.VMOVAPS(k["magic"], tmin)
 	g.VFMADD231PS(k["log2e"], span[1], tmin)
-	nm, nmin, ng, w := g.GP32(), g.GP32(), g.GP32(), g.GP32()
+	nm, nmin := g.GP32(), g.GP32()
+	if !s.fuse {
+		ng = g.GP32()
+	}
+	w := g.GP32()
 	g.VMOVD(tm.AsX(), nm)
 	g.VMOVD(tmin.AsX(), nmin)
-	g.VMOVD(tg.AsX(), ng)
+	if !s.fuse {
+		g.VMOVD(tg.AsX(), ng)
+	}
 	g.MOVL(nm, w)
 	g.SUBL(nmin, w)
 	g.CMPL(w, U32(126))
@@ -1619,6 +1685,10 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 	g.VBROADCASTSD(f, fv)
 	g.VMULPD(fv, accLo, accLo)
 	g.VMULPD(fv, accHi, accHi)
+	if s.fuse {
+		b127 = g.ZMM()
+		g.VPBROADCASTD(c.scalar("bias127"), b127)
+	}
 	g.VPSUBD(tm, b127, s.biasv)
 	g.JMP(LabelRef(done))
 }
