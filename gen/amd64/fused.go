@@ -641,7 +641,9 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 // of SoftmaxRowsAVX2 and z stored in dst in pass 1, as the scaled kernels
 // run them. On AVX-512, package kernels runs rows of at
 // most 48 columns through the causal group kernels of short.go, and the
-// groups they leave through CausalSoftmaxRowsAVX512.
+// groups they leave through CausalSoftmaxRowsAVX512; on AVX2, rows of at
+// most 16 columns through CausalSoftmaxShortRowsAVX2 (short_avx2.go), and
+// the groups it leaves through CausalSoftmaxRowsAVX2.
 
 // causalRows is what the causal kernels need of sm512 and sm256.
 type causalRows interface {
