@@ -80,7 +80,16 @@ import (
 // SoftmaxRowsAVX512's time at 16384, 32000, 65536 and 128256 columns
 // against 1.19, 1.28, 1.34 and 1.49x for ScaledSoftmaxRowsAVX512, one
 // mask row per row; one mask row for every row 1.04, 1.09, 1.16 and
-// 1.40x against 1.09, 1.19, 1.28 and 1.40x.
+// 1.40x against 1.09, 1.19, 1.28 and 1.40x. With its passes 1 and 2
+// fused on the checked guess of SoftmaxRowsAVX512's long rows (sm512.fuse,
+// see sm512.fused) it measured 0.98, 0.99, 1.00 and 1.11x with one mask
+// row per row, 0.97, 0.93, 0.95 and 1.08x with one for every row (see
+// scaledLongAVX512).
+//
+// The AVX2 numbers above predate the row flags: ScaledSoftmaxRowsAVX2 and
+// CausalSoftmaxRowsAVX2 now run SoftmaxRowsAVX2's ahead, zeroC and
+// tailPipe, pass 1 a row ahead storing the next row's z in its dst (see
+// scaledAVX2 and causalAVX2 for their measurements).
 //
 // On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
 // 48 columns through the group kernels of short.go, and on AVX2 on rows of
