@@ -123,35 +123,6 @@ func TestBitExactSoftmaxRowsSpecials(t *testing.T) {
 		for c := 1; c <= 300; c++ {
 			cols = append(cols, c)
 		}
-		row := func(c int) []float32 {
-			x := make([]float32, c)
-			off := []float64{0, 3, -50, 250, -250, 1e4, -1e30}[rng.IntN(7)]
-			for i := range x {
-				x[i] = float32(rng.NormFloat64()*4 + off)
-			}
-			switch rng.IntN(8) {
-			case 0:
-				x[rng.IntN(c)] = nan
-			case 1:
-				x[rng.IntN(c)] = inf
-			case 2, 3:
-				for i := range x {
-					if i != 0 || rng.IntN(2) == 0 {
-						x[i] = ninf
-					}
-				}
-				if rng.IntN(3) == 0 {
-					x[rng.IntN(c)] = nan
-				}
-			case 4:
-				for i := range x {
-					if rng.IntN(4) != 0 {
-						x[i] = ninf
-					}
-				}
-			}
-			return x
-		}
 		for _, c := range cols {
 			rows := 2 + rng.IntN(14)
 			if c > 300 {
@@ -159,7 +130,7 @@ func TestBitExactSoftmaxRowsSpecials(t *testing.T) {
 			}
 			x := make([]float32, 0, rows*c)
 			for r := 0; r < rows; r++ {
-				x = append(x, row(c)...)
+				x = append(x, rowOfAnyKind(rng, c)...)
 			}
 			checkSoftmaxRows(t, im, x, rows, c)
 			if t.Failed() {

@@ -91,3 +91,38 @@ func bitsEqual(a, b []float32) (int, bool) {
 }
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(11, 12)) }
+
+// rowOfAnyKind returns a row of c elements of one of the kinds of
+// TestBitExactSoftmaxRowsSpecials, drawn at random: N(0, 4) around an
+// offset that makes c 0 or the max, then in one case of four a NaN or
+// +Inf somewhere, all -Inf (with a NaN in one case of three), or mostly
+// -Inf.
+func rowOfAnyKind(rng *rand.Rand, c int) []float32 {
+	x := make([]float32, c)
+	off := []float64{0, 3, -50, 250, -250, 1e4, -1e30}[rng.IntN(7)]
+	for i := range x {
+		x[i] = float32(rng.NormFloat64()*4 + off)
+	}
+	switch rng.IntN(8) {
+	case 0:
+		x[rng.IntN(c)] = nan
+	case 1:
+		x[rng.IntN(c)] = inf
+	case 2, 3:
+		for i := range x {
+			if i != 0 || rng.IntN(2) == 0 {
+				x[i] = ninf
+			}
+		}
+		if rng.IntN(3) == 0 {
+			x[rng.IntN(c)] = nan
+		}
+	case 4:
+		for i := range x {
+			if rng.IntN(4) != 0 {
+				x[i] = ninf
+			}
+		}
+	}
+	return x
+}

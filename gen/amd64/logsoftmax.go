@@ -322,21 +322,9 @@ func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsF
 	// x - c: float64(x) - 0 is float64(x), -0 and NaN included, and the
 	// row's c is 0 unless its max is above 208 in magnitude. It saves 2 of
 	// the 12 operations a vector.
-	pass3 := func(name string, src, dst Op, after string) {
-		if !s.zeroC {
-			s.pass3(name, src, dst, after, out)
-			return
-		}
-		w := g.GP64()
-		g.VMOVQ(cv64.AsX(), w) // float64(c)'s bits: 0 where c is
-		g.TESTQ(w, w)
-		g.JNZ(LabelRef(s.label(name + "c")))
-		noSub = true
-		s.pass3(name+"z", src, dst, after, out)
-		noSub = false
-		g.Label(s.label(name + "c"))
+	pass3 := zeroCPass3(g, s.zeroC, cv64, &noSub, s.label, func(name string, src, dst Op, after string) {
 		s.pass3(name, src, dst, after, out)
-	}
+	})
 	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VBROADCASTSS(c.scalar("negInf"), v) }, pass3)
 }
@@ -450,21 +438,9 @@ func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsF
 	}
 
 	// With zeroC, pass 3 is emitted twice, as logSoftmax512's is.
-	pass3 := func(name string, src, dst Op, after string) {
-		if !s.zeroC {
-			s.pass3(name, src, dst, after, out)
-			return
-		}
-		w := g.GP64()
-		g.VMOVQ(cv64.AsX(), w) // float64(c)'s bits: 0 where c is
-		g.TESTQ(w, w)
-		g.JNZ(LabelRef(s.label(name + "c")))
-		noSub = true
-		s.pass3(name+"z", src, dst, after, out)
-		noSub = false
-		g.Label(s.label(name + "c"))
+	pass3 := zeroCPass3(g, s.zeroC, cv64, &noSub, s.label, func(name string, src, dst Op, after string) {
 		s.pass3(name, src, dst, after, out)
-	}
+	})
 	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VMOVUPS(c.ymm("negInf"), v) }, pass3)
 }
@@ -634,4 +610,27 @@ func logSumExpAVX2(g *gen, c *constTable, t *log64Table) {
 	tb := *t
 	tb.blend = true
 	logSumExp(g, s, c, &tb)
+}
+
+// zeroCPass3 returns pass 3 of a LogSoftmax row kernel, emitted by pass3:
+// with zeroC twice, after a branch on float64(c)'s bits in cv64, the copy
+// for c = 0 (labels suffixed "z") with *noSub set, so that its out leaves
+// out x - c.
+func zeroCPass3(g *gen, zeroC bool, cv64 reg.VecVirtual, noSub *bool, label func(string) string,
+	pass3 func(name string, src, dst Op, after string)) func(name string, src, dst Op, after string) {
+	return func(name string, src, dst Op, after string) {
+		if !zeroC {
+			pass3(name, src, dst, after)
+			return
+		}
+		w := g.GP64()
+		g.VMOVQ(cv64.AsX(), w) // float64(c)'s bits: 0 where c is
+		g.TESTQ(w, w)
+		g.JNZ(LabelRef(label(name + "c")))
+		*noSub = true
+		pass3(name+"z", src, dst, after)
+		*noSub = false
+		g.Label(label(name + "c"))
+		pass3(name, src, dst, after)
+	}
 }
