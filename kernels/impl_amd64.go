@@ -323,8 +323,9 @@ func scaledRowsAVX512(dst, src, mask []float32, scale float32, rows, cols int) {
 }
 
 // scaledLongCols is the shortest row that ScaledSoftmaxRows with a mask
-// runs through ScaledSoftmaxLongRowsAVX512, which runs each row's three
-// passes one after the other, rather than ScaledSoftmaxRowsAVX512, which
+// runs through ScaledSoftmaxLongRowsAVX512, which runs each row's passes
+// one after the other (passes 1 and 2 fused into one, on a guess about
+// the row that it checks), rather than ScaledSoftmaxRowsAVX512, which
 // finds each row's max a row ahead and runs its last pass a row late
 // (see gen/amd64/fused.go): the same bits, and on long rows the row's x,
 // mask and u still in L2 when its last pass reads them. Measured (ns per
@@ -332,8 +333,9 @@ func scaledRowsAVX512(dst, src, mask []float32, scale float32, rows, cols int) {
 // 1 MiB batches, one mask row per row, long kernel against row kernel):
 // 0.354 against 0.326 at 512 columns, the same within the noise from
 // 1024 to 8192, 0.327 against 0.357 at 16384, 0.358 against 0.387 at
-// 32000. A variable, so that the tests can send every row through
-// either kernel.
+// 32000, before passes 1 and 2 were fused, which took the long kernel to
+// 0.98x SoftmaxRowsAVX512's time at 16384 columns and 0.99x at 32000. A
+// variable, so that the tests can send every row through either kernel.
 var scaledLongCols = 8192
 
 // causalSoftmaxRowsAVX512 is softmaxRowsAVX512 for CausalSoftmaxRows:
@@ -611,7 +613,7 @@ func causalSoftmaxRowsAVX2(dst, src []float32, scale float32, cols, offset int) 
 		n := min(8, rows-done)
 		d, s := dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols]
 		o := min(max(offset+done, -n-1), cols)
-		pad := n == 8 && len(src)-done*cols < 7*cols+shortCols || n >= 5 || cols <= 8 && n >= 3
+		pad := n == 8 && len(src)-done*cols < 7*cols+shortCols || n < 8 && (n >= 5 || cols <= 8 && n >= 3)
 		if !pad || !causalGroupCopyAVX2(d, s, scale, cols, offset+done) {
 			asm.CausalSoftmaxRowsAVX2(d, s, scale, n, cols, o)
 		}

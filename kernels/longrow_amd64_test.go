@@ -41,12 +41,12 @@ func longRowKinds(rng *rand.Rand, n int) (names []string, rows [][]float32) {
 	add("std 1 off 190", normalRow(rng, n, 1, 190))
 	x := normalRow(rng, n, 1, 0)
 	for i := range 16 {
-		x[i] = -60 // first vector's n 87 below the max's: G < nm
+		x[i] = -60 // first vector's n about 94 below the max's: G < nm
 	}
 	add("first vector low", x)
 	x = normalRow(rng, n, 1, 0)
 	for i := range 16 {
-		x[i] = -85 // nm - G > 127
+		x[i] = -85 // nm - G > 126: the n_min check refuses the guess
 	}
 	add("first vector too low", x)
 	x = normalRow(rng, n, 1, -180)

@@ -19,8 +19,10 @@ import (
 
 // TestBitExactScaledLongKernel runs the scaled tests with every masked
 // row kernel call sent to ScaledSoftmaxLongRowsAVX512 (scaledLongCols 1):
-// rows of every length 1..300 in batches and alone, at every offset, and
-// against guard pages.
+// the rows the short and medium kernels leave (those of more than 48
+// columns, and groups with a special row) in batches and alone, at every
+// offset, and against guard pages; TestBitExactScaledLongRowKinds calls
+// the kernel on every length directly.
 func TestBitExactScaledLongKernel(t *testing.T) {
 	if !avx512.supported() {
 		t.Skip("no AVX-512")
