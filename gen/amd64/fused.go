@@ -825,15 +825,8 @@ func causalAVX2(g *gen, c *constTable) {
 // address of the masks of its last lanes into mtab, in the registers
 // that hold them.
 func (s *sm256) loadCols(f Mem) {
-	g := s.g
-	g.MOVQ(f, s.cols)
-	g.MOVQ(s.cols, s.tailN)
-	g.ANDQ(U32(15), s.tailN)
-	off := g.GP64()
-	g.MOVQ(U32(16), off)
-	g.SUBQ(s.tailN, off) // 16 - cols%16
-	g.LEAQ(g.tailMask8(), s.mtab)
-	g.LEAQ(Mem{Base: s.mtab, Index: off, Scale: 4}, s.mtab)
+	s.g.MOVQ(f, s.cols)
+	s.setTail()
 }
 
 // statsRow is what StatsOf needs of sm512 and sm256.

@@ -1092,6 +1092,15 @@ type rowHooks struct {
 	nilDst  bool
 }
 
+// peekOr returns the peek hook's emitter for the next row at src, or one
+// that emits nothing without a peek hook.
+func (h *rowHooks) peekOr(src reg.GPVirtual) func() {
+	if h.peek == nil {
+		return func() {}
+	}
+	return h.peek(src)
+}
+
 // fillStart emits, with nilDst, a jump past the fill of a row if dst is
 // nil, and returns the label that the fill ends at.
 func (h *rowHooks) fillStart(g *gen, dst reg.GPVirtual, label func(string) string) string {
@@ -1188,12 +1197,7 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		if (s.hooks.begin != nil && s.hooks.peek == nil) || s.hooks.nilDst {
 			panic("ahead runs no hooks but begin with peek, and special")
 		}
-		peek := func(src reg.GPVirtual) func() {
-			if s.hooks.peek == nil {
-				return func() {}
-			}
-			return s.hooks.peek(src)
-		}
+		peek := s.hooks.peekOr
 		early = s.label("nanearly")
 		bytes = g.GP64()
 		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
@@ -2002,7 +2006,14 @@ func (s *sm256) setCols(cols reg.GPVirtual) {
 	s.cols = cols
 	s.mtab = g.GP64()
 	s.tailN = g.GP64()
-	g.MOVQ(cols, s.tailN)
+	s.setTail()
+}
+
+// setTail emits tailN = cols % 16 and mtab, the address of the
+// VMASKMOVPS masks of the row's last tailN lanes, from s.cols.
+func (s *sm256) setTail() {
+	g := s.g
+	g.MOVQ(s.cols, s.tailN)
 	g.ANDQ(U32(15), s.tailN)
 	off := g.GP64()
 	g.MOVQ(U32(16), off)
@@ -2865,12 +2876,7 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		}
 		// peek is sm512's: the scaled and causal kernels (fused.go) set
 		// up the next row's pass 1 with it.
-		peek := func(src reg.GPVirtual) func() {
-			if s.hooks.peek == nil {
-				return func() {}
-			}
-			return s.hooks.peek(src)
-		}
+		peek := s.hooks.peekOr
 		early = s.label("nanearly")
 		bytes = g.GP64()
 		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
