@@ -117,3 +117,62 @@ func TestBitExactCrossEntropyRowKernel(t *testing.T) {
 		})
 	}
 }
+
+// TestBitExactSoftmaxRowKernel runs SoftmaxRowsAVX512 directly, which
+// SoftmaxRows sends only some batches of short rows: every row count 0 to
+// 9 and batches of up to 24 rows, of every length 1..300 and lengths
+// around sCols in the generator (1024), up to which the kernel keeps each
+// row's s in two buffers of its frame, the current row's and the pending
+// row's, when dst is not src. Rows of every kind in a random order
+// (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
+// a NaN S, which keep no pending row, fall between rows that do; out of
+// place at an offset of 0 to 3 elements, and in place. Each batch also
+// runs on a new goroutine, whose small stack the kernel's frame makes
+// grow.
+func TestBitExactSoftmaxRowKernel(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("not supported by this CPU")
+	}
+	rng := rand.New(rand.NewPCG(75, 76))
+	cols := []int{511, 512, 1000, 1008, 1023, 1024, 1025, 1040, 2048}
+	for c := 1; c <= 300; c++ {
+		cols = append(cols, c)
+	}
+	for _, c := range cols {
+		for rep := 0; rep < 4; rep++ {
+			rows := rep
+			if rep == 3 {
+				rows = 3 + rng.IntN(22)
+			}
+			if c > 300 {
+				rows = 2*rep + 1
+			} else if rep == 0 {
+				rows = rng.IntN(10)
+			}
+			var x []float32
+			for r := 0; r < rows; r++ {
+				x = append(x, rowOfAnyKind(rng, c)...)
+			}
+			want := make([]float32, len(x))
+			generic.SoftmaxRows(want, x, c)
+			off := rng.IntN(4)
+			got := make([]float32, len(x)+off)[off:]
+			asm.SoftmaxRowsAVX512(got, x, rows, c)
+			what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
+			compareBits(t, what, x, want, got)
+			y := append(make([]float32, off), x...)[off:]
+			asm.SoftmaxRowsAVX512(y, y, rows, c)
+			compareBits(t, what+" in place", x, want, y)
+			done := make(chan []float32)
+			go func() {
+				z := make([]float32, len(x))
+				asm.SoftmaxRowsAVX512(z, x, rows, c)
+				done <- z
+			}()
+			compareBits(t, what+" on a new goroutine", x, want, <-done)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}

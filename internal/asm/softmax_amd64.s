@@ -136,7 +136,7 @@ GLOBL softmaxconst<>(SB), RODATA|NOPTR, $512
 
 // func SoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $48-64
+TEXT ·SoftmaxRowsAVX512(SB), $8336-64
 	VBROADCASTSS softmaxconst<>+0(SB), Z0
 	VBROADCASTSS softmaxconst<>+32(SB), Z1
 	VBROADCASTSS softmaxconst<>+64(SB), Z2
@@ -169,6 +169,20 @@ TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $48-64
 	MOVQ         $0x00000002, R9
 
 sm512_notlong:
+	LEAQ  143(SP), AX
+	ANDQ  $-64, AX
+	MOVQ  AX, 48(SP)
+	LEAQ  4096(AX), CX
+	XORQ  AX, CX
+	MOVQ  CX, 64(SP)
+	MOVQ  $0x00000000, 72(SP)
+	TESTQ R9, R9
+	JNZ   sm512_keeps
+	CMPQ  R8, $0x00000400
+	JA    sm512_keeps
+	MOVQ  $-1, 72(SP)
+
+sm512_keeps:
 	LEAQ (R8)(R8*1), R10
 	SHLQ $0x01, R10
 	CMPQ R9, $0x00000002
@@ -258,6 +272,9 @@ sm512_params:
 	VPXORQ       Z12, Z12, Z12
 	MOVQ         SI, AX
 	MOVQ         BX, CX
+	MOVQ         48(SP), R11
+	SUBQ         BX, R11
+	ANDQ         72(SP), R11
 	MOVQ         R8, DX
 	CMPQ         DX, $0x00000040
 	JB           sm512z_tailfirst
@@ -299,8 +316,14 @@ sm512_params:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_1
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_1
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_1:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_1:
 	VMOVUPS     128(AX), Z8
@@ -370,8 +393,14 @@ sm512z_sum64:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_2
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_2
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_2:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_2:
 	VMOVUPS          (AX), Z8
@@ -432,8 +461,14 @@ sm512z_nostore_2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_3
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_3
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_3:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_3:
 	VMOVUPS     128(AX), Z8
@@ -458,9 +493,9 @@ sm512z_nostore_3:
 sm512z_drain:
 	TESTQ DX, DX
 	JZ    sm512z_drainwhole
-	LEAQ  -1(DX), R11
-	ANDQ  $0x0000000f, R11
-	CMPQ  R11, $0x00000008
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
 	JAE   sm512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    sm512z_tailhalf2
@@ -510,8 +545,14 @@ sm512z_drain:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_4
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_4
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_4:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_4:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -556,7 +597,12 @@ sm512z_nostore_4:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_5
-	VMOVUPS          Z19, K2, (CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_5
+	VMOVUPS          Z25, K2, (CX)(R11*1)
+
+sm512z_nokeep_5:
+	VMOVUPS Z19, K2, (CX)
 
 sm512z_nostore_5:
 	ADDQ        $0x00000100, AX
@@ -621,8 +667,14 @@ sm512z_tailhalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_6
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_6
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_6:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_6:
 	VMOVUPS          (AX), Z8
@@ -684,8 +736,14 @@ sm512z_nostore_6:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_7
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, K2, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_7
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+
+sm512z_nokeep_7:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, K2, 64(CX)
 
 sm512z_nostore_7:
 	ADDQ          $0x00000100, AX
@@ -760,8 +818,14 @@ sm512z_tailhalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_8
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_8
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_8:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_8:
 	VMOVUPS          (AX), Z8
@@ -822,8 +886,14 @@ sm512z_nostore_8:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_9
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_9
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_9:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_9:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -871,7 +941,12 @@ sm512z_nostore_9:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_10
-	VMOVUPS          Z19, K2, -128(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_10
+	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+
+sm512z_nokeep_10:
+	VMOVUPS Z19, K2, -128(CX)
 
 sm512z_nostore_10:
 	VCVTPS2PD   Y19, Z8
@@ -928,8 +1003,14 @@ sm512z_tailhalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_11
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_11
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_11:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_11:
 	VMOVUPS          (AX), Z8
@@ -990,8 +1071,14 @@ sm512z_nostore_11:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_12
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_12
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_12:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_12:
 	VMOVUPS          128(AX), Z8
@@ -1056,8 +1143,14 @@ sm512z_nostore_12:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_13
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, K2, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_13
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+
+sm512z_nokeep_13:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, K2, -64(CX)
 
 sm512z_nostore_13:
 	VCVTPS2PD     Y19, Z8
@@ -1127,8 +1220,14 @@ sm512z_tailwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_14
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_14
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_14:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_14:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -1173,7 +1272,12 @@ sm512z_nostore_14:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_15
-	VMOVUPS          Z19, K2, (CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_15
+	VMOVUPS          Z25, K2, (CX)(R11*1)
+
+sm512z_nokeep_15:
+	VMOVUPS Z19, K2, (CX)
 
 sm512z_nostore_15:
 	ADDQ          $0x00000100, AX
@@ -1244,8 +1348,14 @@ sm512z_tail2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_16
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_16
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_16:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_16:
 	VMOVUPS          (AX), Z8
@@ -1307,8 +1417,14 @@ sm512z_nostore_16:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_17
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, K2, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_17
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+
+sm512z_nokeep_17:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, K2, 64(CX)
 
 sm512z_nostore_17:
 	ADDQ          $0x00000100, AX
@@ -1389,8 +1505,14 @@ sm512z_tail3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_18
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_18
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_18:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_18:
 	VMOVUPS          (AX), Z8
@@ -1451,8 +1573,14 @@ sm512z_nostore_18:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_19
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_19
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_19:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_19:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -1500,7 +1628,12 @@ sm512z_nostore_19:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_20
-	VMOVUPS          Z19, K2, -128(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_20
+	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+
+sm512z_nokeep_20:
+	VMOVUPS Z19, K2, -128(CX)
 
 sm512z_nostore_20:
 	VCVTPS2PD     Y19, Z8
@@ -1563,8 +1696,14 @@ sm512z_tail4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_21
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_21
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_21:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_21:
 	VMOVUPS          (AX), Z8
@@ -1625,8 +1764,14 @@ sm512z_nostore_21:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_22
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_22
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_22:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_22:
 	VMOVUPS          128(AX), Z8
@@ -1691,8 +1836,14 @@ sm512z_nostore_22:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_23
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, K2, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_23
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+
+sm512z_nokeep_23:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, K2, -64(CX)
 
 sm512z_nostore_23:
 	VCVTPS2PD     Y19, Z8
@@ -1720,9 +1871,9 @@ sm512z_nostore_23:
 	JMP           sm512z_sumred
 
 sm512z_tailfirst:
-	LEAQ -1(DX), R11
-	ANDQ $0x0000000f, R11
-	CMPQ R11, $0x00000008
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
 	JAE  sm512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   sm512z_firsthalf2
@@ -1748,7 +1899,12 @@ sm512z_tailfirst:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_24
-	VMOVUPS          Z19, K2, (CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_24
+	VMOVUPS          Z25, K2, (CX)(R11*1)
+
+sm512z_nokeep_24:
+	VMOVUPS Z19, K2, (CX)
 
 sm512z_nostore_24:
 	ADDQ        $0x00000100, AX
@@ -1806,8 +1962,14 @@ sm512z_firsthalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_25
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, K2, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_25
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+
+sm512z_nokeep_25:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, K2, 64(CX)
 
 sm512z_nostore_25:
 	ADDQ          $0x00000100, AX
@@ -1874,8 +2036,14 @@ sm512z_firsthalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_26
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_26
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_26:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_26:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -1923,7 +2091,12 @@ sm512z_nostore_26:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_27
-	VMOVUPS          Z19, K2, -128(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_27
+	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+
+sm512z_nokeep_27:
+	VMOVUPS Z19, K2, -128(CX)
 
 sm512z_nostore_27:
 	VCVTPS2PD   Y19, Z8
@@ -1972,8 +2145,14 @@ sm512z_firsthalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_28
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_28
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_28:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_28:
 	VMOVUPS          128(AX), Z8
@@ -2038,8 +2217,14 @@ sm512z_nostore_28:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_29
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, K2, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_29
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+
+sm512z_nokeep_29:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, K2, -64(CX)
 
 sm512z_nostore_29:
 	VCVTPS2PD     Y19, Z8
@@ -2085,7 +2270,12 @@ sm512z_firstwhole:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_30
-	VMOVUPS          Z19, K2, (CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_30
+	VMOVUPS          Z25, K2, (CX)(R11*1)
+
+sm512z_nokeep_30:
+	VMOVUPS Z19, K2, (CX)
 
 sm512z_nostore_30:
 	ADDQ          $0x00000100, AX
@@ -2149,8 +2339,14 @@ sm512z_first2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_31
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, K2, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_31
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+
+sm512z_nokeep_31:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, K2, 64(CX)
 
 sm512z_nostore_31:
 	ADDQ          $0x00000100, AX
@@ -2223,8 +2419,14 @@ sm512z_first3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_32
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_32
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_32:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_32:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -2272,7 +2474,12 @@ sm512z_nostore_32:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_33
-	VMOVUPS          Z19, K2, -128(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_33
+	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+
+sm512z_nokeep_33:
+	VMOVUPS Z19, K2, -128(CX)
 
 sm512z_nostore_33:
 	VCVTPS2PD     Y19, Z8
@@ -2327,8 +2534,14 @@ sm512z_first4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_34
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_34
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512z_nokeep_34:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512z_nostore_34:
 	VMOVUPS          128(AX), Z8
@@ -2393,8 +2606,14 @@ sm512z_nostore_34:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_35
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, K2, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_35
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+
+sm512z_nokeep_35:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, K2, -64(CX)
 
 sm512z_nostore_35:
 	VCVTPS2PD     Y19, Z8
@@ -2467,8 +2686,14 @@ sm512z_drainwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_36
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512z_nokeep_36
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512z_nokeep_36:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512z_nostore_36:
 	VCVTPS2PD     Y19, Z8
@@ -2502,6 +2727,9 @@ sm512_sumc:
 	VPXORQ Z12, Z12, Z12
 	MOVQ   SI, AX
 	MOVQ   BX, CX
+	MOVQ   48(SP), R11
+	SUBQ   BX, R11
+	ANDQ   72(SP), R11
 	MOVQ   R8, DX
 	CMPQ   DX, $0x00000040
 	JB     sm512_tailfirst
@@ -2545,8 +2773,14 @@ sm512_sumc:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_1
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_1
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_1:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_1:
 	VMOVUPS     128(AX), Z8
@@ -2618,8 +2852,14 @@ sm512_sum64:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_2
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_2
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_2:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_2:
 	VMOVUPS          (AX), Z8
@@ -2682,8 +2922,14 @@ sm512_nostore_2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_3
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_3
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_3:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_3:
 	VMOVUPS     128(AX), Z8
@@ -2710,9 +2956,9 @@ sm512_nostore_3:
 sm512_drain:
 	TESTQ DX, DX
 	JZ    sm512_drainwhole
-	LEAQ  -1(DX), R11
-	ANDQ  $0x0000000f, R11
-	CMPQ  R11, $0x00000008
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
 	JAE   sm512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    sm512_tailhalf2
@@ -2762,8 +3008,14 @@ sm512_drain:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_4
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_4
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_4:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_4:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -2809,7 +3061,12 @@ sm512_nostore_4:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_5
-	VMOVUPS          Z19, K2, (CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_5
+	VMOVUPS          Z25, K2, (CX)(R11*1)
+
+sm512_nokeep_5:
+	VMOVUPS Z19, K2, (CX)
 
 sm512_nostore_5:
 	ADDQ        $0x00000100, AX
@@ -2874,8 +3131,14 @@ sm512_tailhalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_6
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_6
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_6:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_6:
 	VMOVUPS          (AX), Z8
@@ -2939,8 +3202,14 @@ sm512_nostore_6:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_7
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, K2, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_7
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+
+sm512_nokeep_7:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, K2, 64(CX)
 
 sm512_nostore_7:
 	ADDQ          $0x00000100, AX
@@ -3015,8 +3284,14 @@ sm512_tailhalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_8
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_8
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_8:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_8:
 	VMOVUPS          (AX), Z8
@@ -3079,8 +3354,14 @@ sm512_nostore_8:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_9
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_9
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_9:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_9:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -3129,7 +3410,12 @@ sm512_nostore_9:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_10
-	VMOVUPS          Z19, K2, -128(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_10
+	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+
+sm512_nokeep_10:
+	VMOVUPS Z19, K2, -128(CX)
 
 sm512_nostore_10:
 	VCVTPS2PD   Y19, Z8
@@ -3186,8 +3472,14 @@ sm512_tailhalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_11
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_11
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_11:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_11:
 	VMOVUPS          (AX), Z8
@@ -3250,8 +3542,14 @@ sm512_nostore_11:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_12
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_12
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_12:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_12:
 	VMOVUPS          128(AX), Z8
@@ -3318,8 +3616,14 @@ sm512_nostore_12:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_13
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, K2, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_13
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+
+sm512_nokeep_13:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, K2, -64(CX)
 
 sm512_nostore_13:
 	VCVTPS2PD     Y19, Z8
@@ -3389,8 +3693,14 @@ sm512_tailwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_14
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_14
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_14:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_14:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -3436,7 +3746,12 @@ sm512_nostore_14:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_15
-	VMOVUPS          Z19, K2, (CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_15
+	VMOVUPS          Z25, K2, (CX)(R11*1)
+
+sm512_nokeep_15:
+	VMOVUPS Z19, K2, (CX)
 
 sm512_nostore_15:
 	ADDQ          $0x00000100, AX
@@ -3507,8 +3822,14 @@ sm512_tail2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_16
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_16
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_16:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_16:
 	VMOVUPS          (AX), Z8
@@ -3572,8 +3893,14 @@ sm512_nostore_16:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_17
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, K2, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_17
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+
+sm512_nokeep_17:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, K2, 64(CX)
 
 sm512_nostore_17:
 	ADDQ          $0x00000100, AX
@@ -3654,8 +3981,14 @@ sm512_tail3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_18
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_18
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_18:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_18:
 	VMOVUPS          (AX), Z8
@@ -3718,8 +4051,14 @@ sm512_nostore_18:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_19
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_19
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_19:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_19:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -3768,7 +4107,12 @@ sm512_nostore_19:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_20
-	VMOVUPS          Z19, K2, -128(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_20
+	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+
+sm512_nokeep_20:
+	VMOVUPS Z19, K2, -128(CX)
 
 sm512_nostore_20:
 	VCVTPS2PD     Y19, Z8
@@ -3831,8 +4175,14 @@ sm512_tail4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_21
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_21
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_21:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_21:
 	VMOVUPS          (AX), Z8
@@ -3895,8 +4245,14 @@ sm512_nostore_21:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_22
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_22
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_22:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_22:
 	VMOVUPS          128(AX), Z8
@@ -3963,8 +4319,14 @@ sm512_nostore_22:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_23
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, K2, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_23
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+
+sm512_nokeep_23:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, K2, -64(CX)
 
 sm512_nostore_23:
 	VCVTPS2PD     Y19, Z8
@@ -3992,9 +4354,9 @@ sm512_nostore_23:
 	JMP           sm512_sumred
 
 sm512_tailfirst:
-	LEAQ -1(DX), R11
-	ANDQ $0x0000000f, R11
-	CMPQ R11, $0x00000008
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
 	JAE  sm512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   sm512_firsthalf2
@@ -4021,7 +4383,12 @@ sm512_tailfirst:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_24
-	VMOVUPS          Z19, K2, (CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_24
+	VMOVUPS          Z25, K2, (CX)(R11*1)
+
+sm512_nokeep_24:
+	VMOVUPS Z19, K2, (CX)
 
 sm512_nostore_24:
 	ADDQ        $0x00000100, AX
@@ -4081,8 +4448,14 @@ sm512_firsthalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_25
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, K2, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_25
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+
+sm512_nokeep_25:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, K2, 64(CX)
 
 sm512_nostore_25:
 	ADDQ          $0x00000100, AX
@@ -4151,8 +4524,14 @@ sm512_firsthalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_26
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_26
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_26:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_26:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -4201,7 +4580,12 @@ sm512_nostore_26:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_27
-	VMOVUPS          Z19, K2, -128(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_27
+	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+
+sm512_nokeep_27:
+	VMOVUPS Z19, K2, -128(CX)
 
 sm512_nostore_27:
 	VCVTPS2PD   Y19, Z8
@@ -4252,8 +4636,14 @@ sm512_firsthalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_28
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_28
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_28:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_28:
 	VMOVUPS          128(AX), Z8
@@ -4320,8 +4710,14 @@ sm512_nostore_28:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_29
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, K2, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_29
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+
+sm512_nokeep_29:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, K2, -64(CX)
 
 sm512_nostore_29:
 	VCVTPS2PD     Y19, Z8
@@ -4368,7 +4764,12 @@ sm512_firstwhole:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_30
-	VMOVUPS          Z19, K2, (CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_30
+	VMOVUPS          Z25, K2, (CX)(R11*1)
+
+sm512_nokeep_30:
+	VMOVUPS Z19, K2, (CX)
 
 sm512_nostore_30:
 	ADDQ          $0x00000100, AX
@@ -4434,8 +4835,14 @@ sm512_first2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_31
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, K2, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_31
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+
+sm512_nokeep_31:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, K2, 64(CX)
 
 sm512_nostore_31:
 	ADDQ          $0x00000100, AX
@@ -4510,8 +4917,14 @@ sm512_first3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_32
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_32
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_32:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_32:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
@@ -4560,7 +4973,12 @@ sm512_nostore_32:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_33
-	VMOVUPS          Z19, K2, -128(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_33
+	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+
+sm512_nokeep_33:
+	VMOVUPS Z19, K2, -128(CX)
 
 sm512_nostore_33:
 	VCVTPS2PD     Y19, Z8
@@ -4617,8 +5035,14 @@ sm512_first4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_34
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_34
+	VMOVUPS          Z25, (CX)(R11*1)
+	VMOVUPS          Z26, 64(CX)(R11*1)
+
+sm512_nokeep_34:
+	VMOVUPS Z19, (CX)
+	VMOVUPS Z20, 64(CX)
 
 sm512_nostore_34:
 	VMOVUPS          128(AX), Z8
@@ -4685,8 +5109,14 @@ sm512_nostore_34:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_35
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, K2, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_35
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+
+sm512_nokeep_35:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, K2, -64(CX)
 
 sm512_nostore_35:
 	VCVTPS2PD     Y19, Z8
@@ -4759,8 +5189,14 @@ sm512_drainwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_36
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	TESTQ            R11, R11
+	JZ               sm512_nokeep_36
+	VMOVUPS          Z25, -128(CX)(R11*1)
+	VMOVUPS          Z26, -64(CX)(R11*1)
+
+sm512_nokeep_36:
+	VMOVUPS Z19, -128(CX)
+	VMOVUPS Z20, -64(CX)
 
 sm512_nostore_36:
 	VCVTPS2PD     Y19, Z8
@@ -4848,6 +5284,84 @@ sm512_ahead:
 	JE           sm512_prev
 	VBROADCASTSS (SP), Z8
 	VBROADCASTSS 4(SP), Z9
+	CMPQ         72(SP), $0x00000000
+	JE           sm512_outall
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 56(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+sm512_outs64:
+	CMPQ        DX, $0x00000040
+	JB          sm512_outs16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     (CX), Z17
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z9, Z19
+	VFMADD213PS Z9, Z17, Z19
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z18, Z20
+	VFMADD132PS Z8, Z19, Z17
+	VFMADD132PS Z8, Z20, Z18
+	VADDPS      Z8, Z17, Z17
+	VADDPS      Z8, Z18, Z18
+	VMULPS      Z6, Z17, Z17
+	VMULPS      Z7, Z18, Z18
+	VMOVUPS     Z17, (CX)
+	VMOVUPS     Z18, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     128(CX), Z17
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z9, Z19
+	VFMADD213PS Z9, Z17, Z19
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z18, Z20
+	VFMADD132PS Z8, Z19, Z17
+	VFMADD132PS Z8, Z20, Z18
+	VADDPS      Z8, Z17, Z17
+	VADDPS      Z8, Z18, Z18
+	VMULPS      Z6, Z17, Z17
+	VMULPS      Z7, Z18, Z18
+	VMOVUPS     Z17, 128(CX)
+	VMOVUPS     Z18, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm512_outs64
+
+sm512_outs16:
+	CMPQ        DX, $0x00000010
+	JB          sm512_outstail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     (CX), Z7
+	VMOVAPS     Z9, Z17
+	VFMADD213PS Z9, Z7, Z17
+	VFMADD132PS Z8, Z17, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm512_outs16
+
+sm512_outstail:
+	TESTQ       DX, DX
+	JZ          sm512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (CX), K1, Z7
+	VMOVAPS     Z9, Z17
+	VFMADD213PS Z9, Z7, Z17
+	VFMADD132PS Z8, Z17, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, K1, (CX)
+	JMP         sm512_prev
+
+sm512_outall:
 	VBROADCASTSS 8(SP), Z6
 	VPBROADCASTD 12(SP), Z7
 
@@ -5871,7 +6385,13 @@ sm512_prev:
 	MOVQ      AX, 8(SP)
 	MOVQ      SI, 16(SP)
 	MOVQ      BX, 24(SP)
-	JMP       sm512_next
+
+	// This row's s buffer is the pending row's; the next row takes the other.
+	MOVQ 48(SP), AX
+	MOVQ AX, 56(SP)
+	XORQ 64(SP), AX
+	MOVQ AX, 48(SP)
+	JMP  sm512_next
 
 	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
 sm512_fused:
@@ -8168,6 +8688,84 @@ sm512_next:
 	JE           sm512_flushed
 	VBROADCASTSS (SP), Z8
 	VBROADCASTSS 4(SP), Z9
+	CMPQ         72(SP), $0x00000000
+	JE           sm512_lastall
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 56(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+sm512_lasts64:
+	CMPQ        DX, $0x00000040
+	JB          sm512_lasts16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z9, Z4
+	VFMADD213PS Z9, Z2, Z4
+	VMOVAPS     Z9, Z5
+	VFMADD213PS Z9, Z3, Z5
+	VFMADD132PS Z8, Z4, Z2
+	VFMADD132PS Z8, Z5, Z3
+	VADDPS      Z8, Z2, Z2
+	VADDPS      Z8, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z9, Z4
+	VFMADD213PS Z9, Z2, Z4
+	VMOVAPS     Z9, Z5
+	VFMADD213PS Z9, Z3, Z5
+	VFMADD132PS Z8, Z4, Z2
+	VFMADD132PS Z8, Z5, Z3
+	VADDPS      Z8, Z2, Z2
+	VADDPS      Z8, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm512_lasts64
+
+sm512_lasts16:
+	CMPQ        DX, $0x00000010
+	JB          sm512_laststail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     (CX), Z1
+	VMOVAPS     Z9, Z2
+	VFMADD213PS Z9, Z1, Z2
+	VFMADD132PS Z8, Z2, Z1
+	VADDPS      Z8, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm512_lasts16
+
+sm512_laststail:
+	TESTQ       DX, DX
+	JZ          sm512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVAPS     Z9, Z2
+	VFMADD213PS Z9, Z1, Z2
+	VFMADD132PS Z8, Z2, Z1
+	VADDPS      Z8, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, K1, (CX)
+	JMP         sm512_flushed
+
+sm512_lastall:
 	VBROADCASTSS 8(SP), Z6
 	VPBROADCASTD 12(SP), Z7
 
