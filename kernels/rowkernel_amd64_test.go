@@ -176,3 +176,32 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardSoftmaxRowKernel runs SoftmaxRowsAVX512 directly on batches of
+// 1 to 9 rows that end right before, then start right after, an
+// inaccessible page (see checkGuards): pass 2 of each row also reads the
+// next row, or the row itself on the last one, under the mask of the
+// row's last vector.
+func TestGuardSoftmaxRowKernel(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("not supported by this CPU")
+	}
+	rng := rand.New(rand.NewPCG(77, 78))
+	cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025}
+	for c := 49; c <= 128; c++ {
+		cols = append(cols, c)
+	}
+	for _, c := range cols {
+		rows := 1 + rng.IntN(9)
+		var x []float32
+		for r := 0; r < rows; r++ {
+			x = append(x, rowOfAnyKind(rng, c)...)
+		}
+		want := make([]float32, len(x))
+		generic.SoftmaxRows(want, x, c)
+		checkGuards(t, x, want, func(dst, src []float32) { asm.SoftmaxRowsAVX512(dst, src, rows, c) }, nil)
+		if t.Failed() {
+			return
+		}
+	}
+}

@@ -272,74 +272,83 @@ sm512_params:
 	VPXORQ       Z12, Z12, Z12
 	MOVQ         SI, AX
 	MOVQ         BX, CX
-	MOVQ         48(SP), R11
-	SUBQ         BX, R11
-	ANDQ         72(SP), R11
+	XORQ         R11, R11
+	CMPQ         DI, $0x00000001
+	CMOVQNE      R10, R11
+	VBROADCASTSS softmaxconst<>+320(SB), Z10
+	VBROADCASTSS softmaxconst<>+320(SB), Z8
+	MOVQ         48(SP), R12
+	SUBQ         BX, R12
+	ANDQ         72(SP), R12
 	MOVQ         R8, DX
 	CMPQ         DX, $0x00000040
 	JB           sm512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_1
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_1
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_1:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_1:
-	VMOVUPS     128(AX), Z8
-	VMOVUPS     192(AX), Z9
-	VMAXPS      Z8, Z4, Z8
+	VMOVUPS     128(AX), Z9
+	VMOVUPS     192(AX), Z17
+	VMAXPS      128(AX)(R11*1), Z10, Z10
+	VMAXPS      192(AX)(R11*1), Z8, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z17
+	VMAXPS      Z17, Z4, Z17
 	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z8, Z17
+	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
-	VSUBPS      Z1, Z17, Z27
+	VFMADD231PS Z0, Z17, Z19
 	VSUBPS      Z1, Z18, Z28
-	VFMADD231PS Z2, Z27, Z8
+	VSUBPS      Z1, Z19, Z29
 	VFMADD231PS Z2, Z28, Z9
-	VFMADD231PS Z3, Z27, Z8
+	VFMADD231PS Z2, Z29, Z17
 	VFMADD231PS Z3, Z28, Z9
+	VFMADD231PS Z3, Z29, Z17
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -351,140 +360,144 @@ sm512z_sum64:
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_2
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_2
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512z_nokeep_2:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512z_nostore_2:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_3
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_3
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_3:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_3:
-	VMOVUPS     128(AX), Z8
-	VMOVUPS     192(AX), Z9
-	VMAXPS      Z8, Z4, Z8
+	VMOVUPS     128(AX), Z9
+	VMOVUPS     192(AX), Z17
+	VMAXPS      128(AX)(R11*1), Z10, Z10
+	VMAXPS      192(AX)(R11*1), Z8, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z17
+	VMAXPS      Z17, Z4, Z17
 	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z8, Z17
+	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
-	VSUBPS      Z1, Z17, Z27
+	VFMADD231PS Z0, Z17, Z19
 	VSUBPS      Z1, Z18, Z28
-	VFMADD231PS Z2, Z27, Z8
+	VSUBPS      Z1, Z19, Z29
 	VFMADD231PS Z2, Z28, Z9
-	VFMADD231PS Z3, Z27, Z8
+	VFMADD231PS Z2, Z29, Z17
 	VFMADD231PS Z3, Z28, Z9
+	VFMADD231PS Z3, Z29, Z17
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -493,9 +506,9 @@ sm512z_nostore_3:
 sm512z_drain:
 	TESTQ DX, DX
 	JZ    sm512z_drainwhole
-	LEAQ  -1(DX), R12
-	ANDQ  $0x0000000f, R12
-	CMPQ  R12, $0x00000008
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
 	JAE   sm512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    sm512z_tailhalf2
@@ -503,106 +516,107 @@ sm512z_drain:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
-	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
-	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
-	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
-	VPSLLD           $0x17, Z26, Z26
-	TESTQ            R9, R9
-	JNZ              sm512z_nostore_4
-	TESTQ            R11, R11
-	JZ               sm512z_nokeep_4
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
-
-sm512z_nokeep_4:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
-
-sm512z_nostore_4:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          (AX), K2, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
+	VCVTPS2PD        Y25, Z20
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
+	VMULPS           Z9, Z9, Z26
+	VMULPS           Z17, Z17, Z27
+	VFMADD213PS      Z9, Z26, Z20
+	VFMADD213PS      Z17, Z27, Z25
+	VPADDD           Z7, Z18, Z26
+	VPADDD           Z7, Z19, Z27
+	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z27, Z27
+	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_4
+	TESTQ            R12, R12
+	JZ               sm512z_nokeep_4
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
+
+sm512z_nokeep_4:
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
+
+sm512z_nostore_4:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          (AX), K2, Z9
+	VMAXPS           (AX)(R11*1), Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_5
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_5
-	VMOVUPS          Z25, K2, (CX)(R11*1)
+	VMOVUPS          Z26, K2, (CX)(R12*1)
 
 sm512z_nokeep_5:
-	VMOVUPS Z19, K2, (CX)
+	VMOVUPS Z20, K2, (CX)
 
 sm512z_nostore_5:
 	ADDQ        $0x00000100, AX
@@ -610,10 +624,10 @@ sm512z_nostore_5:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z13, Z13, Z13
 	VPXORQ      Z14, Z14, Z14
-	VCVTPS2PD   Y19, Z8
-	VCVTPS2PD   Y25, Z9
-	VFMADD213PD Z9, Z9, Z8
-	VADDPD      Z8, Z13, Z13
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y26, Z17
+	VFMADD213PD Z17, Z17, Z9
+	VADDPD      Z9, Z13, Z13
 	VADDPD      Z13, Z11, Z11
 	VADDPD      Z14, Z12, Z12
 	JMP         sm512z_sumred
@@ -625,125 +639,127 @@ sm512z_tailhalf2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_6
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_6
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512z_nokeep_6:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512z_nostore_6:
-	VMOVUPS          (AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          64(AX), K2, Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          64(AX), K2, Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, K2, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_7
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_7
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, K2, 64(CX)(R12*1)
 
 sm512z_nokeep_7:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, K2, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 
 sm512z_nostore_7:
 	ADDQ          $0x00000100, AX
@@ -751,20 +767,20 @@ sm512z_nostore_7:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VCVTPS2PD     Y26, Z9
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z8, Z13, Z13
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VCVTPS2PD     Y27, Z17
+	VFMADD213PD   Z17, Z17, Z9
+	VADDPD        Z9, Z13, Z13
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -776,183 +792,186 @@ sm512z_tailhalf3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_8
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_8
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512z_nokeep_8:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512z_nostore_8:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_9
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_9
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_9:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_9:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          128(AX), K2, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          128(AX), K2, Z9
+	VMAXPS           128(AX)(R11*1), Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
-	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_10
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_10
-	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -128(CX)(R12*1)
 
 sm512z_nokeep_10:
-	VMOVUPS Z19, K2, -128(CX)
+	VMOVUPS Z20, K2, -128(CX)
 
 sm512z_nostore_10:
-	VCVTPS2PD   Y19, Z8
-	VCVTPS2PD   Y25, Z9
-	VFMADD213PD Z9, Z9, Z8
-	VADDPD      Z8, Z13, Z13
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y26, Z17
+	VFMADD213PD Z17, Z17, Z9
+	VADDPD      Z9, Z13, Z13
 	VADDPD      Z13, Z11, Z11
 	VADDPD      Z14, Z12, Z12
 	JMP         sm512z_sumred
@@ -961,212 +980,216 @@ sm512z_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_11
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_11
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512z_nokeep_11:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512z_nostore_11:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_12
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_12
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_12:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_12:
-	VMOVUPS          128(AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          192(AX), K2, Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          128(AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          192(AX), K2, Z17
+	VMAXPS           128(AX)(R11*1), Z10, Z10
+	VMAXPS           192(AX)(R11*1), Z8, K2, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
+	VFMADD231PS      Z3, Z29, Z17
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_13
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_13
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, K2, -64(CX)(R12*1)
 
 sm512z_nokeep_13:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, K2, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, K2, -64(CX)
 
 sm512z_nostore_13:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VCVTPS2PD     Y26, Z9
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z8, Z13, Z13
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VCVTPS2PD     Y27, Z17
+	VFMADD213PD   Z17, Z17, Z9
+	VADDPD        Z9, Z13, Z13
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -1178,106 +1201,107 @@ sm512z_tailwhole:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
-	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
-	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
-	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
-	VPSLLD           $0x17, Z26, Z26
-	TESTQ            R9, R9
-	JNZ              sm512z_nostore_14
-	TESTQ            R11, R11
-	JZ               sm512z_nokeep_14
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
-
-sm512z_nokeep_14:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
-
-sm512z_nostore_14:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          (AX), K2, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
+	VCVTPS2PD        Y25, Z20
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
+	VMULPS           Z9, Z9, Z26
+	VMULPS           Z17, Z17, Z27
+	VFMADD213PS      Z9, Z26, Z20
+	VFMADD213PS      Z17, Z27, Z25
+	VPADDD           Z7, Z18, Z26
+	VPADDD           Z7, Z19, Z27
+	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z27, Z27
+	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_14
+	TESTQ            R12, R12
+	JZ               sm512z_nokeep_14
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
+
+sm512z_nokeep_14:
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
+
+sm512z_nostore_14:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          (AX), K2, Z9
+	VMAXPS           (AX)(R11*1), Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_15
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_15
-	VMOVUPS          Z25, K2, (CX)(R11*1)
+	VMOVUPS          Z26, K2, (CX)(R12*1)
 
 sm512z_nokeep_15:
-	VMOVUPS Z19, K2, (CX)
+	VMOVUPS Z20, K2, (CX)
 
 sm512z_nostore_15:
 	ADDQ          $0x00000100, AX
@@ -1285,16 +1309,16 @@ sm512z_nostore_15:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -1306,125 +1330,127 @@ sm512z_tail2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_16
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_16
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512z_nokeep_16:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512z_nostore_16:
-	VMOVUPS          (AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          64(AX), K2, Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          64(AX), K2, Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, K2, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_17
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_17
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, K2, 64(CX)(R12*1)
 
 sm512z_nokeep_17:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, K2, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 
 sm512z_nostore_17:
 	ADDQ          $0x00000100, AX
@@ -1432,26 +1458,26 @@ sm512z_nostore_17:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -1463,189 +1489,192 @@ sm512z_tail3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_18
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_18
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512z_nokeep_18:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512z_nostore_18:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_19
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_19
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_19:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_19:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          128(AX), K2, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          128(AX), K2, Z9
+	VMAXPS           128(AX)(R11*1), Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
-	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_20
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_20
-	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -128(CX)(R12*1)
 
 sm512z_nokeep_20:
-	VMOVUPS Z19, K2, -128(CX)
+	VMOVUPS Z20, K2, -128(CX)
 
 sm512z_nostore_20:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -1654,257 +1683,262 @@ sm512z_tail4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_21
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_21
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512z_nokeep_21:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512z_nostore_21:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_22
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_22
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_22:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_22:
-	VMOVUPS          128(AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          192(AX), K2, Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          128(AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          192(AX), K2, Z17
+	VMAXPS           128(AX)(R11*1), Z10, Z10
+	VMAXPS           192(AX)(R11*1), Z8, K2, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
+	VFMADD231PS      Z3, Z29, Z17
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_23
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_23
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, K2, -64(CX)(R12*1)
 
 sm512z_nokeep_23:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, K2, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, K2, -64(CX)
 
 sm512z_nostore_23:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
 
 sm512z_tailfirst:
-	LEAQ -1(DX), R12
-	ANDQ $0x0000000f, R12
-	CMPQ R12, $0x00000008
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
 	JAE  sm512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   sm512z_firsthalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          (AX), K2, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          (AX), K2, Z9
+	VMAXPS           (AX)(R11*1), Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_24
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_24
-	VMOVUPS          Z25, K2, (CX)(R11*1)
+	VMOVUPS          Z26, K2, (CX)(R12*1)
 
 sm512z_nokeep_24:
-	VMOVUPS Z19, K2, (CX)
+	VMOVUPS Z20, K2, (CX)
 
 sm512z_nostore_24:
 	ADDQ        $0x00000100, AX
@@ -1912,10 +1946,10 @@ sm512z_nostore_24:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z13, Z13, Z13
 	VPXORQ      Z14, Z14, Z14
-	VCVTPS2PD   Y19, Z8
-	VCVTPS2PD   Y25, Z9
-	VFMADD213PD Z9, Z9, Z8
-	VADDPD      Z8, Z13, Z13
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y26, Z17
+	VFMADD213PD Z17, Z17, Z9
+	VADDPD      Z9, Z13, Z13
 	VADDPD      Z13, Z11, Z11
 	VADDPD      Z14, Z12, Z12
 	JMP         sm512z_sumred
@@ -1925,51 +1959,53 @@ sm512z_firsthalf2:
 	JA   sm512z_firsthalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          64(AX), K2, Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          64(AX), K2, Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, K2, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_25
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_25
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, K2, 64(CX)(R12*1)
 
 sm512z_nokeep_25:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, K2, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 
 sm512z_nostore_25:
 	ADDQ          $0x00000100, AX
@@ -1977,20 +2013,20 @@ sm512z_nostore_25:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VCVTPS2PD     Y26, Z9
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z8, Z13, Z13
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VCVTPS2PD     Y27, Z17
+	VFMADD213PD   Z17, Z17, Z9
+	VADDPD        Z9, Z13, Z13
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -2000,247 +2036,254 @@ sm512z_firsthalf3:
 	JA   sm512z_firsthalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_26
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_26
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_26:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_26:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          128(AX), K2, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          128(AX), K2, Z9
+	VMAXPS           128(AX)(R11*1), Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
-	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_27
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_27
-	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -128(CX)(R12*1)
 
 sm512z_nokeep_27:
-	VMOVUPS Z19, K2, -128(CX)
+	VMOVUPS Z20, K2, -128(CX)
 
 sm512z_nostore_27:
-	VCVTPS2PD   Y19, Z8
-	VCVTPS2PD   Y25, Z9
-	VFMADD213PD Z9, Z9, Z8
-	VADDPD      Z8, Z13, Z13
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y26, Z17
+	VFMADD213PD Z17, Z17, Z9
+	VADDPD      Z9, Z13, Z13
 	VADDPD      Z13, Z11, Z11
 	VADDPD      Z14, Z12, Z12
 	JMP         sm512z_sumred
 
 sm512z_firsthalf4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_28
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_28
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_28:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_28:
-	VMOVUPS          128(AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          192(AX), K2, Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          128(AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          192(AX), K2, Z17
+	VMAXPS           128(AX)(R11*1), Z10, Z10
+	VMAXPS           192(AX)(R11*1), Z8, K2, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
+	VFMADD231PS      Z3, Z29, Z17
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_29
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_29
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, K2, -64(CX)(R12*1)
 
 sm512z_nokeep_29:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, K2, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, K2, -64(CX)
 
 sm512z_nostore_29:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VCVTPS2PD     Y26, Z9
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z8, Z13, Z13
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VCVTPS2PD     Y27, Z17
+	VFMADD213PD   Z17, Z17, Z9
+	VADDPD        Z9, Z13, Z13
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -2250,32 +2293,33 @@ sm512z_firstwhole:
 	JA   sm512z_first2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          (AX), K2, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          (AX), K2, Z9
+	VMAXPS           (AX)(R11*1), Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_30
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_30
-	VMOVUPS          Z25, K2, (CX)(R11*1)
+	VMOVUPS          Z26, K2, (CX)(R12*1)
 
 sm512z_nokeep_30:
-	VMOVUPS Z19, K2, (CX)
+	VMOVUPS Z20, K2, (CX)
 
 sm512z_nostore_30:
 	ADDQ          $0x00000100, AX
@@ -2283,16 +2327,16 @@ sm512z_nostore_30:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -2302,51 +2346,53 @@ sm512z_first2:
 	JA   sm512z_first3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          64(AX), K2, Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          64(AX), K2, Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, K2, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_31
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_31
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, K2, 64(CX)(R12*1)
 
 sm512z_nokeep_31:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, K2, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 
 sm512z_nostore_31:
 	ADDQ          $0x00000100, AX
@@ -2354,26 +2400,26 @@ sm512z_nostore_31:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -2383,259 +2429,266 @@ sm512z_first3:
 	JA   sm512z_first4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_32
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_32
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_32:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_32:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          128(AX), K2, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          128(AX), K2, Z9
+	VMAXPS           128(AX)(R11*1), Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
-	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_33
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_33
-	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -128(CX)(R12*1)
 
 sm512z_nokeep_33:
-	VMOVUPS Z19, K2, -128(CX)
+	VMOVUPS Z20, K2, -128(CX)
 
 sm512z_nostore_33:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
 
 sm512z_first4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_34
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_34
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512z_nokeep_34:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512z_nostore_34:
-	VMOVUPS          128(AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          192(AX), K2, Z9
-	VMAXPS           Z8, Z4, Z8
+	VMOVUPS          128(AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          192(AX), K2, Z17
+	VMAXPS           128(AX)(R11*1), Z10, Z10
+	VMAXPS           192(AX)(R11*1), Z8, K2, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
+	VFMADD231PS      Z3, Z29, Z17
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_35
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_35
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, K2, -64(CX)(R12*1)
 
 sm512z_nokeep_35:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, K2, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, K2, -64(CX)
 
 sm512z_nostore_35:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
@@ -2644,161 +2697,180 @@ sm512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z13, Z13
+	VADDPD           Z28, Z13, Z13
 	VADDPD           Z20, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z25, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_36
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512z_nokeep_36
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512z_nokeep_36:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512z_nostore_36:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z17, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 
 sm512z_sumred:
-	JMP sm512_sumdone
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z8, Z10, Z10
+	VSHUFF32X4 $0x4e, Z10, Z10, Z8
+	VMAXPS     Z8, Z10, Z10
+	VSHUFF32X4 $0xb1, Z10, Z10, Z8
+	VMAXPS     Z8, Z10, Z10
+	VPERMILPS  $0x4e, Z10, Z8
+	VMAXPS     Z8, Z10, Z10
+	VPERMILPS  $0xb1, Z10, Z8
+	VMAXPS     Z8, Z10, Z10
+	JMP        sm512_sumdone
 
 sm512_sumc:
-	VPXORQ Z11, Z11, Z11
-	VPXORQ Z12, Z12, Z12
-	MOVQ   SI, AX
-	MOVQ   BX, CX
-	MOVQ   48(SP), R11
-	SUBQ   BX, R11
-	ANDQ   72(SP), R11
-	MOVQ   R8, DX
-	CMPQ   DX, $0x00000040
-	JB     sm512_tailfirst
+	VPXORQ       Z11, Z11, Z11
+	VPXORQ       Z12, Z12, Z12
+	MOVQ         SI, AX
+	MOVQ         BX, CX
+	XORQ         R11, R11
+	CMPQ         DI, $0x00000001
+	CMOVQNE      R10, R11
+	VBROADCASTSS softmaxconst<>+320(SB), Z10
+	VBROADCASTSS softmaxconst<>+320(SB), Z8
+	MOVQ         48(SP), R12
+	SUBQ         BX, R12
+	ANDQ         72(SP), R12
+	MOVQ         R8, DX
+	CMPQ         DX, $0x00000040
+	JB           sm512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_1
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_1
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_1:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_1:
-	VMOVUPS     128(AX), Z8
-	VMOVUPS     192(AX), Z9
-	VSUBPS      Z6, Z8, Z8
+	VMOVUPS     128(AX), Z9
+	VMOVUPS     192(AX), Z17
+	VMAXPS      128(AX)(R11*1), Z10, Z10
+	VMAXPS      192(AX)(R11*1), Z8, Z8
 	VSUBPS      Z6, Z9, Z9
-	VMAXPS      Z8, Z4, Z8
+	VSUBPS      Z6, Z17, Z17
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z17
+	VMAXPS      Z17, Z4, Z17
 	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z8, Z17
+	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
-	VSUBPS      Z1, Z17, Z27
+	VFMADD231PS Z0, Z17, Z19
 	VSUBPS      Z1, Z18, Z28
-	VFMADD231PS Z2, Z27, Z8
+	VSUBPS      Z1, Z19, Z29
 	VFMADD231PS Z2, Z28, Z9
-	VFMADD231PS Z3, Z27, Z8
+	VFMADD231PS Z2, Z29, Z17
 	VFMADD231PS Z3, Z28, Z9
+	VFMADD231PS Z3, Z29, Z17
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2810,144 +2882,148 @@ sm512_sum64:
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_2
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_2
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512_nokeep_2:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512_nostore_2:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_3
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_3
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_3:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_3:
-	VMOVUPS     128(AX), Z8
-	VMOVUPS     192(AX), Z9
-	VSUBPS      Z6, Z8, Z8
+	VMOVUPS     128(AX), Z9
+	VMOVUPS     192(AX), Z17
+	VMAXPS      128(AX)(R11*1), Z10, Z10
+	VMAXPS      192(AX)(R11*1), Z8, Z8
 	VSUBPS      Z6, Z9, Z9
-	VMAXPS      Z8, Z4, Z8
+	VSUBPS      Z6, Z17, Z17
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z17
+	VMAXPS      Z17, Z4, Z17
 	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z8, Z17
+	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
-	VSUBPS      Z1, Z17, Z27
+	VFMADD231PS Z0, Z17, Z19
 	VSUBPS      Z1, Z18, Z28
-	VFMADD231PS Z2, Z27, Z8
+	VSUBPS      Z1, Z19, Z29
 	VFMADD231PS Z2, Z28, Z9
-	VFMADD231PS Z3, Z27, Z8
+	VFMADD231PS Z2, Z29, Z17
 	VFMADD231PS Z3, Z28, Z9
+	VFMADD231PS Z3, Z29, Z17
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2956,9 +3032,9 @@ sm512_nostore_3:
 sm512_drain:
 	TESTQ DX, DX
 	JZ    sm512_drainwhole
-	LEAQ  -1(DX), R12
-	ANDQ  $0x0000000f, R12
-	CMPQ  R12, $0x00000008
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
 	JAE   sm512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    sm512_tailhalf2
@@ -2966,107 +3042,108 @@ sm512_drain:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
-	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
-	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
-	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
-	VPSLLD           $0x17, Z26, Z26
-	TESTQ            R9, R9
-	JNZ              sm512_nostore_4
-	TESTQ            R11, R11
-	JZ               sm512_nokeep_4
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
-
-sm512_nokeep_4:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
-
-sm512_nostore_4:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          (AX), K2, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
+	VCVTPS2PD        Y25, Z20
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
+	VMULPS           Z9, Z9, Z26
+	VMULPS           Z17, Z17, Z27
+	VFMADD213PS      Z9, Z26, Z20
+	VFMADD213PS      Z17, Z27, Z25
+	VPADDD           Z7, Z18, Z26
+	VPADDD           Z7, Z19, Z27
+	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z27, Z27
+	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_4
+	TESTQ            R12, R12
+	JZ               sm512_nokeep_4
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
+
+sm512_nokeep_4:
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
+
+sm512_nostore_4:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          (AX), K2, Z9
+	VMAXPS           (AX)(R11*1), Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_5
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_5
-	VMOVUPS          Z25, K2, (CX)(R11*1)
+	VMOVUPS          Z26, K2, (CX)(R12*1)
 
 sm512_nokeep_5:
-	VMOVUPS Z19, K2, (CX)
+	VMOVUPS Z20, K2, (CX)
 
 sm512_nostore_5:
 	ADDQ        $0x00000100, AX
@@ -3074,10 +3151,10 @@ sm512_nostore_5:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z15, Z15, Z15
 	VPXORQ      Z16, Z16, Z16
-	VCVTPS2PD   Y19, Z8
-	VCVTPS2PD   Y25, Z9
-	VFMADD213PD Z9, Z9, Z8
-	VADDPD      Z8, Z15, Z15
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y26, Z17
+	VFMADD213PD Z17, Z17, Z9
+	VADDPD      Z9, Z15, Z15
 	VADDPD      Z15, Z11, Z11
 	VADDPD      Z16, Z12, Z12
 	JMP         sm512_sumred
@@ -3089,127 +3166,129 @@ sm512_tailhalf2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_6
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_6
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512_nokeep_6:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512_nostore_6:
-	VMOVUPS          (AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          64(AX), K2, Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          64(AX), K2, Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, K2, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_7
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_7
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, K2, 64(CX)(R12*1)
 
 sm512_nokeep_7:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, K2, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 
 sm512_nostore_7:
 	ADDQ          $0x00000100, AX
@@ -3217,20 +3296,20 @@ sm512_nostore_7:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VCVTPS2PD     Y26, Z9
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z8, Z15, Z15
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VCVTPS2PD     Y27, Z17
+	VFMADD213PD   Z17, Z17, Z9
+	VADDPD        Z9, Z15, Z15
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -3242,186 +3321,189 @@ sm512_tailhalf3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_8
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_8
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512_nokeep_8:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512_nostore_8:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_9
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_9
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_9:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_9:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          128(AX), K2, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          128(AX), K2, Z9
+	VMAXPS           128(AX)(R11*1), Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
-	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_10
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_10
-	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -128(CX)(R12*1)
 
 sm512_nokeep_10:
-	VMOVUPS Z19, K2, -128(CX)
+	VMOVUPS Z20, K2, -128(CX)
 
 sm512_nostore_10:
-	VCVTPS2PD   Y19, Z8
-	VCVTPS2PD   Y25, Z9
-	VFMADD213PD Z9, Z9, Z8
-	VADDPD      Z8, Z15, Z15
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y26, Z17
+	VFMADD213PD Z17, Z17, Z9
+	VADDPD      Z9, Z15, Z15
 	VADDPD      Z15, Z11, Z11
 	VADDPD      Z16, Z12, Z12
 	JMP         sm512_sumred
@@ -3430,216 +3512,220 @@ sm512_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_11
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_11
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512_nokeep_11:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512_nostore_11:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_12
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_12
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_12:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_12:
-	VMOVUPS          128(AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          192(AX), K2, Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          128(AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          192(AX), K2, Z17
+	VMAXPS           128(AX)(R11*1), Z10, Z10
+	VMAXPS           192(AX)(R11*1), Z8, K2, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
+	VFMADD231PS      Z3, Z29, Z17
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_13
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_13
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, K2, -64(CX)(R12*1)
 
 sm512_nokeep_13:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, K2, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, K2, -64(CX)
 
 sm512_nostore_13:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VCVTPS2PD     Y26, Z9
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z8, Z15, Z15
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VCVTPS2PD     Y27, Z17
+	VFMADD213PD   Z17, Z17, Z9
+	VADDPD        Z9, Z15, Z15
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -3651,107 +3737,108 @@ sm512_tailwhole:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
-	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
-	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
-	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
-	VPSLLD           $0x17, Z26, Z26
-	TESTQ            R9, R9
-	JNZ              sm512_nostore_14
-	TESTQ            R11, R11
-	JZ               sm512_nokeep_14
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
-
-sm512_nokeep_14:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
-
-sm512_nostore_14:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          (AX), K2, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
+	VCVTPS2PD        Y25, Z20
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
+	VMULPS           Z9, Z9, Z26
+	VMULPS           Z17, Z17, Z27
+	VFMADD213PS      Z9, Z26, Z20
+	VFMADD213PS      Z17, Z27, Z25
+	VPADDD           Z7, Z18, Z26
+	VPADDD           Z7, Z19, Z27
+	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z27, Z27
+	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_14
+	TESTQ            R12, R12
+	JZ               sm512_nokeep_14
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
+
+sm512_nokeep_14:
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
+
+sm512_nostore_14:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          (AX), K2, Z9
+	VMAXPS           (AX)(R11*1), Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_15
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_15
-	VMOVUPS          Z25, K2, (CX)(R11*1)
+	VMOVUPS          Z26, K2, (CX)(R12*1)
 
 sm512_nokeep_15:
-	VMOVUPS Z19, K2, (CX)
+	VMOVUPS Z20, K2, (CX)
 
 sm512_nostore_15:
 	ADDQ          $0x00000100, AX
@@ -3759,16 +3846,16 @@ sm512_nostore_15:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -3780,127 +3867,129 @@ sm512_tail2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_16
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_16
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512_nokeep_16:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512_nostore_16:
-	VMOVUPS          (AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          64(AX), K2, Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          64(AX), K2, Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, K2, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_17
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_17
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, K2, 64(CX)(R12*1)
 
 sm512_nokeep_17:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, K2, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 
 sm512_nostore_17:
 	ADDQ          $0x00000100, AX
@@ -3908,26 +3997,26 @@ sm512_nostore_17:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -3939,192 +4028,195 @@ sm512_tail3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_18
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_18
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512_nokeep_18:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512_nostore_18:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_19
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_19
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_19:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_19:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          128(AX), K2, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          128(AX), K2, Z9
+	VMAXPS           128(AX)(R11*1), Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
-	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_20
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_20
-	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -128(CX)(R12*1)
 
 sm512_nokeep_20:
-	VMOVUPS Z19, K2, -128(CX)
+	VMOVUPS Z20, K2, -128(CX)
 
 sm512_nostore_20:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -4133,262 +4225,267 @@ sm512_tail4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_21
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_21
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512_nokeep_21:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512_nostore_21:
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VFMADD231PS      Z3, Z29, Z17
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VADDPD           Z15, Z11, Z11
 	VADDPD           Z16, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_22
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_22
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_22:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_22:
-	VMOVUPS          128(AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          192(AX), K2, Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          128(AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          192(AX), K2, Z17
+	VMAXPS           128(AX)(R11*1), Z10, Z10
+	VMAXPS           192(AX)(R11*1), Z8, K2, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
+	VFMADD231PS      Z3, Z29, Z17
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_23
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_23
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, K2, -64(CX)(R12*1)
 
 sm512_nokeep_23:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, K2, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, K2, -64(CX)
 
 sm512_nostore_23:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tailfirst:
-	LEAQ -1(DX), R12
-	ANDQ $0x0000000f, R12
-	CMPQ R12, $0x00000008
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
 	JAE  sm512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   sm512_firsthalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          (AX), K2, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          (AX), K2, Z9
+	VMAXPS           (AX)(R11*1), Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_24
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_24
-	VMOVUPS          Z25, K2, (CX)(R11*1)
+	VMOVUPS          Z26, K2, (CX)(R12*1)
 
 sm512_nokeep_24:
-	VMOVUPS Z19, K2, (CX)
+	VMOVUPS Z20, K2, (CX)
 
 sm512_nostore_24:
 	ADDQ        $0x00000100, AX
@@ -4396,10 +4493,10 @@ sm512_nostore_24:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z15, Z15, Z15
 	VPXORQ      Z16, Z16, Z16
-	VCVTPS2PD   Y19, Z8
-	VCVTPS2PD   Y25, Z9
-	VFMADD213PD Z9, Z9, Z8
-	VADDPD      Z8, Z15, Z15
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y26, Z17
+	VFMADD213PD Z17, Z17, Z9
+	VADDPD      Z9, Z15, Z15
 	VADDPD      Z15, Z11, Z11
 	VADDPD      Z16, Z12, Z12
 	JMP         sm512_sumred
@@ -4409,53 +4506,55 @@ sm512_firsthalf2:
 	JA   sm512_firsthalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          64(AX), K2, Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          64(AX), K2, Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, K2, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_25
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_25
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, K2, 64(CX)(R12*1)
 
 sm512_nokeep_25:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, K2, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 
 sm512_nostore_25:
 	ADDQ          $0x00000100, AX
@@ -4463,20 +4562,20 @@ sm512_nostore_25:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VCVTPS2PD     Y26, Z9
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z8, Z15, Z15
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VCVTPS2PD     Y27, Z17
+	VFMADD213PD   Z17, Z17, Z9
+	VADDPD        Z9, Z15, Z15
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -4486,254 +4585,261 @@ sm512_firsthalf3:
 	JA   sm512_firsthalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_26
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_26
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_26:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_26:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          128(AX), K2, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          128(AX), K2, Z9
+	VMAXPS           128(AX)(R11*1), Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
-	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_27
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_27
-	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -128(CX)(R12*1)
 
 sm512_nokeep_27:
-	VMOVUPS Z19, K2, -128(CX)
+	VMOVUPS Z20, K2, -128(CX)
 
 sm512_nostore_27:
-	VCVTPS2PD   Y19, Z8
-	VCVTPS2PD   Y25, Z9
-	VFMADD213PD Z9, Z9, Z8
-	VADDPD      Z8, Z15, Z15
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y26, Z17
+	VFMADD213PD Z17, Z17, Z9
+	VADDPD      Z9, Z15, Z15
 	VADDPD      Z15, Z11, Z11
 	VADDPD      Z16, Z12, Z12
 	JMP         sm512_sumred
 
 sm512_firsthalf4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_28
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_28
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_28:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_28:
-	VMOVUPS          128(AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          192(AX), K2, Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          128(AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          192(AX), K2, Z17
+	VMAXPS           128(AX)(R11*1), Z10, Z10
+	VMAXPS           192(AX)(R11*1), Z8, K2, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
+	VFMADD231PS      Z3, Z29, Z17
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_29
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_29
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, K2, -64(CX)(R12*1)
 
 sm512_nokeep_29:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, K2, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, K2, -64(CX)
 
 sm512_nostore_29:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VCVTPS2PD     Y26, Z9
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z8, Z15, Z15
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VCVTPS2PD     Y27, Z17
+	VFMADD213PD   Z17, Z17, Z9
+	VADDPD        Z9, Z15, Z15
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -4743,33 +4849,34 @@ sm512_firstwhole:
 	JA   sm512_first2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          (AX), K2, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          (AX), K2, Z9
+	VMAXPS           (AX)(R11*1), Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_30
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_30
-	VMOVUPS          Z25, K2, (CX)(R11*1)
+	VMOVUPS          Z26, K2, (CX)(R12*1)
 
 sm512_nokeep_30:
-	VMOVUPS Z19, K2, (CX)
+	VMOVUPS Z20, K2, (CX)
 
 sm512_nostore_30:
 	ADDQ          $0x00000100, AX
@@ -4777,16 +4884,16 @@ sm512_nostore_30:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -4796,53 +4903,55 @@ sm512_first2:
 	JA   sm512_first3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          64(AX), K2, Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          64(AX), K2, Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, K2, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_31
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_31
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, K2, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, K2, 64(CX)(R12*1)
 
 sm512_nokeep_31:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, K2, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 
 sm512_nostore_31:
 	ADDQ          $0x00000100, AX
@@ -4850,26 +4959,26 @@ sm512_nostore_31:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -4879,266 +4988,273 @@ sm512_first3:
 	JA   sm512_first4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_32
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_32
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_32:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_32:
-	VBROADCASTSS     softmaxconst<>+320(SB), Z8
-	VMOVUPS          128(AX), K2, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z8, Z17
-	VSUBPS           Z1, Z17, Z9
-	VFMADD231PS      Z2, Z9, Z8
-	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          128(AX), K2, Z9
+	VMAXPS           128(AX)(R11*1), Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z17
+	VFMADD231PS      Z2, Z17, Z9
+	VFMADD231PS      Z3, Z17, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z9
-	VEXTRACTF64X4    $0x01, Z19, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y25, Z19
-	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y26, Z20
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z26, Z26, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y25, Z17
+	VEXTRACTF64X4    $0x01, Z25, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y27, Z20
+	VEXTRACTF64X4    $0x01, Z27, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z25, Z25, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VCVTPS2PD        Y20, Z9
-	VEXTRACTF64X4    $0x01, Z20, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y26, Z19
-	VEXTRACTF64X4    $0x01, Z26, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z19, Z19, Z9
-	VFMADD213PD      Z20, Z20, Z18
-	VADDPD           Z9, Z15, Z15
-	VADDPD           Z18, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z19
-	VPADDD           Z7, Z17, Z25
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z25, Z25
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z25, Z25, Z19
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z17
+	VFMADD213PS      Z9, Z17, Z20
+	VPADDD           Z7, Z18, Z26
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_33
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_33
-	VMOVUPS          Z25, K2, -128(CX)(R11*1)
+	VMOVUPS          Z26, K2, -128(CX)(R12*1)
 
 sm512_nokeep_33:
-	VMOVUPS Z19, K2, -128(CX)
+	VMOVUPS Z20, K2, -128(CX)
 
 sm512_nostore_33:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_first4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z8
-	VMOVUPS          64(AX), Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          (AX), Z9
+	VMOVUPS          64(AX), Z17
+	VMAXPS           (AX)(R11*1), Z10, Z10
+	VMAXPS           64(AX)(R11*1), Z8, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
+	VSUBPS           Z1, Z19, Z25
 	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z2, Z25, Z17
 	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD231PS      Z3, Z25, Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_34
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_34
-	VMOVUPS          Z25, (CX)(R11*1)
-	VMOVUPS          Z26, 64(CX)(R11*1)
+	VMOVUPS          Z26, (CX)(R12*1)
+	VMOVUPS          Z27, 64(CX)(R12*1)
 
 sm512_nokeep_34:
-	VMOVUPS Z19, (CX)
-	VMOVUPS Z20, 64(CX)
+	VMOVUPS Z20, (CX)
+	VMOVUPS Z25, 64(CX)
 
 sm512_nostore_34:
-	VMOVUPS          128(AX), Z8
-	VBROADCASTSS     softmaxconst<>+320(SB), Z9
-	VMOVUPS          192(AX), K2, Z9
-	VSUBPS           Z6, Z8, Z8
+	VMOVUPS          128(AX), Z9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z17
+	VMOVUPS          192(AX), K2, Z17
+	VMAXPS           128(AX)(R11*1), Z10, Z10
+	VMAXPS           192(AX)(R11*1), Z8, K2, Z8
 	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z8, Z4, Z8
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z27
+	VFMADD231PS      Z0, Z17, Z19
 	VSUBPS           Z1, Z18, Z28
-	VFMADD231PS      Z2, Z27, Z8
+	VSUBPS           Z1, Z19, Z29
 	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z2, Z29, Z17
 	VFMADD231PS      Z3, Z28, Z9
+	VFMADD231PS      Z3, Z29, Z17
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_35
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_35
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, K2, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, K2, -64(CX)(R12*1)
 
 sm512_nokeep_35:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, K2, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, K2, -64(CX)
 
 sm512_nostore_35:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
@@ -5147,126 +5263,84 @@ sm512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y19, Z27
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z28
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z25, Z25, Z19
-	VADDPD           Z27, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y20, Z28
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z25
+	VCVTPS2PD        Y26, Z29
 	VEXTRACTF64X4    $0x01, Z26, Y26
 	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z25, Z25, Z19
+	VFMADD213PD      Z29, Z29, Z28
 	VFMADD213PD      Z26, Z26, Z20
-	VADDPD           Z19, Z15, Z15
+	VADDPD           Z28, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VCVTPS2PD        Y27, Z26
+	VEXTRACTF64X4    $0x01, Z27, Y27
+	VCVTPS2PD        Y27, Z27
+	VFMADD213PD      Z26, Z26, Z20
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z25, Z16, Z16
 	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z25
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z25
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z25
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z25
 	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z25, Z19
+	VMULPS           Z17, Z17, Z27
 	VFMADD213PS      Z9, Z26, Z20
-	VPADDD           Z7, Z17, Z25
+	VFMADD213PS      Z17, Z27, Z25
 	VPADDD           Z7, Z18, Z26
-	VPMAXSD          Z5, Z25, Z25
+	VPADDD           Z7, Z19, Z27
 	VPMAXSD          Z5, Z26, Z26
-	VPSLLD           $0x17, Z25, Z25
+	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_36
-	TESTQ            R11, R11
+	TESTQ            R12, R12
 	JZ               sm512_nokeep_36
-	VMOVUPS          Z25, -128(CX)(R11*1)
-	VMOVUPS          Z26, -64(CX)(R11*1)
+	VMOVUPS          Z26, -128(CX)(R12*1)
+	VMOVUPS          Z27, -64(CX)(R12*1)
 
 sm512_nokeep_36:
-	VMOVUPS Z19, -128(CX)
-	VMOVUPS Z20, -64(CX)
+	VMOVUPS Z20, -128(CX)
+	VMOVUPS Z25, -64(CX)
 
 sm512_nostore_36:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y25, Z17
-	VEXTRACTF64X4 $0x01, Z25, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y26, Z18
+	VEXTRACTF64X4 $0x01, Z26, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z17
-	VEXTRACTF64X4 $0x01, Z26, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y25, Z9
+	VEXTRACTF64X4 $0x01, Z25, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y27, Z18
+	VEXTRACTF64X4 $0x01, Z27, Y19
+	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z19, Z19, Z17
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z17, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 
 sm512_sumred:
-sm512_sumdone:
-sm512_summed:
-	CMPQ R9, $0x00000002
-	JE   sm512_ahead
-	CMPQ DI, $0x00000001
-	JE   sm512_ahead
-	LEAQ (SI)(R10*1), AX
-
-	// Pass 1: m = max(x).
-	VBROADCASTSS softmaxconst<>+320(SB), Z10
-	VBROADCASTSS softmaxconst<>+320(SB), Z8
-	VBROADCASTSS softmaxconst<>+320(SB), Z9
-	VBROADCASTSS softmaxconst<>+320(SB), Z17
-	MOVQ         R8, DX
-
-sm512_max64ahead:
-	CMPQ   DX, $0x00000040
-	JB     sm512_max16ahead
-	VMAXPS (AX), Z10, Z10
-	VMAXPS 64(AX), Z8, Z8
-	VMAXPS 128(AX), Z9, Z9
-	VMAXPS 192(AX), Z17, Z17
-	ADDQ   $0x00000100, AX
-	SUBQ   $0x00000040, DX
-	JMP    sm512_max64ahead
-
-sm512_max16ahead:
-	CMPQ   DX, $0x00000010
-	JB     sm512_maxtailahead
-	VMAXPS (AX), Z10, Z10
-	ADDQ   $0x00000040, AX
-	SUBQ   $0x00000010, DX
-	JMP    sm512_max16ahead
-
-sm512_maxtailahead:
-	TESTQ     DX, DX
-	JZ        sm512_maxredahead
-	VMOVUPS.Z (AX), K1, Z18
-	VMAXPS    Z18, Z8, K1, Z8
-
-sm512_maxredahead:
+	// Pass 1 of the next row, found in pass 2: m = max(x).
 	VMAXPS     Z8, Z10, Z10
-	VMAXPS     Z17, Z9, Z9
-	VMAXPS     Z9, Z10, Z10
 	VSHUFF32X4 $0x4e, Z10, Z10, Z8
 	VMAXPS     Z8, Z10, Z10
 	VSHUFF32X4 $0xb1, Z10, Z10, Z8
@@ -5275,6 +5349,13 @@ sm512_maxredahead:
 	VMAXPS     Z8, Z10, Z10
 	VPERMILPS  $0xb1, Z10, Z8
 	VMAXPS     Z8, Z10, Z10
+
+sm512_sumdone:
+sm512_summed:
+	CMPQ R9, $0x00000002
+	JE   sm512_ahead
+	CMPQ DI, $0x00000001
+	JE   sm512_ahead
 
 sm512_ahead:
 	// Keep this row's c and bias; pass 3 runs a row late.
