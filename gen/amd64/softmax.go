@@ -26,7 +26,9 @@ import (
 //	        u is kept in dst, unless dst is src.
 //	pass 3  a NaN S gives a row of NaN. 1/S is split into float32 hi + lo,
 //	        and y = (hi + fma(u, hi, fma(u, lo, lo))) * s, with u loaded
-//	        from dst, or recomputed when dst is src.
+//	        from dst, or recomputed when dst is src; s recomputed from x,
+//	        or, in SoftmaxRowsAVX512, loaded from where pass 2 kept it
+//	        (keepS).
 //
 // Every NaN written is the canonical NaN 0x7fc00000. Lanes past the end of
 // a row are loaded as zeros and never stored; in pass 2 their s is zero, so
