@@ -123,7 +123,8 @@ func TestBitExactCrossEntropyRowKernel(t *testing.T) {
 // 9 and batches of up to 24 rows, of every length 1..300 and lengths
 // around sCols in the generator (1024), up to which the kernel keeps each
 // row's s in two buffers of its frame, the current row's and the pending
-// row's, when dst is not src. Rows of every kind in a random order
+// row's, when dst is not src (in place, u as well, up to 512). Rows of
+// every kind in a random order
 // (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
 // a NaN S, which keep no pending row, fall between rows that do; out of
 // place at an offset of 0 to 3 elements, and in place. Each batch also
@@ -134,7 +135,7 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 		t.Skip("not supported by this CPU")
 	}
 	rng := rand.New(rand.NewPCG(75, 76))
-	cols := []int{511, 512, 1000, 1008, 1023, 1024, 1025, 1040, 2048}
+	cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2048}
 	for c := 1; c <= 300; c++ {
 		cols = append(cols, c)
 	}

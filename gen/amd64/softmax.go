@@ -26,9 +26,9 @@ import (
 //	        u is kept in dst, unless dst is src.
 //	pass 3  a NaN S gives a row of NaN. 1/S is split into float32 hi + lo,
 //	        and y = (hi + fma(u, hi, fma(u, lo, lo))) * s, with u loaded
-//	        from dst, or recomputed when dst is src; s recomputed from x,
-//	        or, in SoftmaxRowsAVX512, loaded from where pass 2 kept it
-//	        (keepS).
+//	        from dst, or recomputed when dst is src; s recomputed from x.
+//	        SoftmaxRowsAVX512 loads s, and u in place, from where pass 2
+//	        kept them (keepS).
 //
 // Every NaN written is the canonical NaN 0x7fc00000. Lanes past the end of
 // a row are loaded as zeros and never stored; in pass 2 their s is zero, so
@@ -181,10 +181,11 @@ type sm512 struct {
 	// s as well as u when dst is not src and the rows have at most sCols
 	// elements: stage B stores it to one of two buffers in the frame, a
 	// row's at the same offsets as its u in dst, and pass 3 loads it
-	// there instead of recomputing it from x (see sCols). sf is the
-	// frame's part for it; sDelta, during pass 2, the buffer's address
-	// less dst's, or 0 where s is not kept: s is then stored where u is,
-	// and u over it.
+	// there instead of recomputing it from x (see sCols). In place, for
+	// rows of at most sCols/2 elements, pass 2 keeps u in the buffer too,
+	// s sfInS bytes after it, and pass 3 recomputes neither. sf is the
+	// frame's part for it; sDelta, during pass 2, where s goes relative
+	// to u, or 0 where s is not kept (its stores are then skipped).
 	keepS  bool
 	sf     Mem
 	sDelta reg.GPVirtual
@@ -1020,6 +1021,13 @@ func (s *sm512) pass2Into(accLo, accHi reg.VecVirtual) {
 		g.SUBQ(s.dst, s.sDelta)
 		g.ANDQ(s.sf.Offset(sfUse), s.sDelta)
 		defer func() { s.sDelta = nil }()
+		// In place, u goes to the buffer, and s after it.
+		out := uniqueLabel(s.label("outplace"))
+		g.CMPQ(s.sf.Offset(sfIn), U32(0))
+		g.JE(LabelRef(out))
+		g.MOVQ(s.sf.Offset(sfCur), q)
+		g.MOVQ(U32(sfInS), s.sDelta)
+		g.Label(out)
 	}
 	g.MOVQ(s.cols, i)
 	s.pipeline2(accLo, accHi)
@@ -1491,7 +1499,11 @@ func softmaxAVX512(g *gen, c *constTable) {
 // columns, 0.326 against 0.339 at 64, 0.266 against 0.279 at 128, 0.266
 // against 0.280 at 200, 0.264 against 0.280 at 300, 0.258 against 0.273
 // at 1024; 0.298 against 0.296 at 4096 and 0.316 against 0.313 at 32000,
-// where s is not kept (the branch around its stores); in place the same.
+// where s is not kept (the branch around its stores). In place, with u
+// kept as well (the lower quartile of 300 runs, on top of nextMax): 0.292
+// against 0.390 at 100 columns, 0.313 against 0.389 at 64, 0.260 against
+// 0.352 at 128, 0.236 against 0.337 at 300, 0.39 against 0.51 at 512;
+// the same at 513 and 1024, where it keeps neither.
 const sCols = 1024
 
 // The frame of keepS (sm512.sf): the current row's buffer, the pending
@@ -1503,8 +1515,13 @@ const (
 	sfPend = 8
 	sfSwap = 16
 	sfUse  = 24
-	sfBufs = 32
+	sfIn   = 32
+	sfBufs = 40
 )
+
+// sfInS is where s starts in a buffer in place (sfIn), u filling the
+// bytes before it: rows of up to sCols/2 elements.
+const sfInS = 2 * sCols
 
 // setKeepS emits, at the start of SoftmaxRowsAVX512, the frame of keepS.
 func (s *sm512) setKeepS() {
@@ -1517,12 +1534,25 @@ func (s *sm512) setKeepS() {
 	g.XORQ(b, w)
 	g.MOVQ(w, s.sf.Offset(sfSwap))
 	g.MOVQ(U32(0), s.sf.Offset(sfUse))
-	done := s.label("keeps")
+	g.MOVQ(U32(0), s.sf.Offset(sfIn))
+	done, in := s.label("keeps"), s.label("keepsin")
 	g.TESTQ(s.inPlace, s.inPlace)
-	g.JNZ(LabelRef(done))
+	g.JNZ(LabelRef(in))
 	g.CMPQ(s.cols, U32(sCols))
 	g.JA(LabelRef(done))
 	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
+	g.JMP(LabelRef(done))
+	g.Label(in)
+	// In place (not long), pass 2 keeps u too, in the buffer: pass 3 then
+	// neither recomputes u nor s. inPlace is then 0, so that pass 2
+	// stores.
+	g.CMPQ(s.inPlace, U32(1))
+	g.JNE(LabelRef(done))
+	g.CMPQ(s.cols, U32(sCols/2))
+	g.JA(LabelRef(done))
+	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
+	g.MOVQ(I32(-1), s.sf.Offset(sfIn))
+	g.XORQ(s.inPlace, s.inPlace)
 	g.Label(done)
 }
 
@@ -1532,6 +1562,16 @@ func (s *sm512) outKeptS(hiv, lov reg.VecVirtual) func(p, q Mem, n int, mask reg
 	return func(p, q Mem, n int, mask reg.Register) {
 		sc := s.load(p, n, mask)
 		u := s.load(q, n, mask)
+		s.normalize(u, sc, hiv, lov)
+		s.store(u, q, mask)
+	}
+}
+
+// outKeptIn is outKeptS in place (sfIn): u at p, s at p + sfInS.
+func (s *sm512) outKeptIn(hiv, lov reg.VecVirtual) func(p, q Mem, n int, mask reg.Register) {
+	return func(p, q Mem, n int, mask reg.Register) {
+		u := s.load(p, n, mask)
+		sc := s.load(p.Offset(sfInS), n, mask)
 		s.normalize(u, sc, hiv, lov)
 		s.store(u, q, mask)
 	}
@@ -1578,13 +1618,13 @@ func (s *sm512) softmaxRows() {
 	pend, cur := frame, frame.Offset(32)
 	g.MOVQ(U32(0), pend.Offset(24))
 	moffs := frame.Offset(48) // the current row's mask offset, then the pending one's
-	var outKept func(p, q Mem, n int, mask reg.Register)
+	var outKept, outKeptIn func(p, q Mem, n int, mask reg.Register)
 	if s.keepS {
 		if !s.ahead || s.z != nil {
 			panic("keepS needs ahead, and no z")
 		}
 		s.sf = g.AllocLocal(sfBufs + 2*4*sCols + 64)
-		outKept = s.outKeptS(hiv, lov)
+		outKept, outKeptIn = s.outKeptS(hiv, lov), s.outKeptIn(hiv, lov)
 	}
 	late := func(name, after string) {
 		g.CMPQ(pend.Offset(24), U32(0))
@@ -1595,8 +1635,14 @@ func (s *sm512) softmaxRows() {
 			kept := s.label(name + "all")
 			g.CMPQ(s.sf.Offset(sfUse), U32(0))
 			g.JE(LabelRef(kept))
+			in := s.label(name + "in")
+			g.CMPQ(s.sf.Offset(sfIn), U32(0))
+			g.JNE(LabelRef(in))
 			g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.")
 			s.pass3(name+"s", s.sf.Offset(sfPend), pend.Offset(24), after, outKept)
+			g.Label(in)
+			g.Comment("Pass 3 in place: u and s from the frame.")
+			s.pass3(name+"i", s.sf.Offset(sfPend), pend.Offset(24), after, outKeptIn)
 			g.Label(kept)
 		}
 		g.VBROADCASTSS(pend.Offset(8), s.cv)

@@ -136,7 +136,7 @@ GLOBL softmaxconst<>(SB), RODATA|NOPTR, $512
 
 // func SoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·SoftmaxRowsAVX512(SB), $8336-64
+TEXT ·SoftmaxRowsAVX512(SB), $8344-64
 	VBROADCASTSS softmaxconst<>+0(SB), Z0
 	VBROADCASTSS softmaxconst<>+32(SB), Z1
 	VBROADCASTSS softmaxconst<>+64(SB), Z2
@@ -169,18 +169,29 @@ TEXT ·SoftmaxRowsAVX512(SB), $8336-64
 	MOVQ         $0x00000002, R9
 
 sm512_notlong:
-	LEAQ  143(SP), AX
+	LEAQ  151(SP), AX
 	ANDQ  $-64, AX
 	MOVQ  AX, 48(SP)
 	LEAQ  4096(AX), CX
 	XORQ  AX, CX
 	MOVQ  CX, 64(SP)
 	MOVQ  $0x00000000, 72(SP)
+	MOVQ  $0x00000000, 80(SP)
 	TESTQ R9, R9
-	JNZ   sm512_keeps
+	JNZ   sm512_keepsin
 	CMPQ  R8, $0x00000400
 	JA    sm512_keeps
 	MOVQ  $-1, 72(SP)
+	JMP   sm512_keeps
+
+sm512_keepsin:
+	CMPQ R9, $0x00000001
+	JNE  sm512_keeps
+	CMPQ R8, $0x00000200
+	JA   sm512_keeps
+	MOVQ $-1, 72(SP)
+	MOVQ $-1, 80(SP)
+	XORQ R9, R9
 
 sm512_keeps:
 	LEAQ (R8)(R8*1), R10
@@ -280,9 +291,15 @@ sm512_params:
 	MOVQ         48(SP), R12
 	SUBQ         BX, R12
 	ANDQ         72(SP), R12
-	MOVQ         R8, DX
-	CMPQ         DX, $0x00000040
-	JB           sm512z_tailfirst
+	CMPQ         80(SP), $0x00000000
+	JE           sm512z_outplace_1
+	MOVQ         48(SP), CX
+	MOVQ         $0x00000800, R12
+
+sm512z_outplace_1:
+	MOVQ R8, DX
+	CMPQ DX, $0x00000040
+	JB   sm512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z9
@@ -2798,9 +2815,15 @@ sm512_sumc:
 	MOVQ         48(SP), R12
 	SUBQ         BX, R12
 	ANDQ         72(SP), R12
-	MOVQ         R8, DX
-	CMPQ         DX, $0x00000040
-	JB           sm512_tailfirst
+	CMPQ         80(SP), $0x00000000
+	JE           sm512_outplace_1
+	MOVQ         48(SP), CX
+	MOVQ         $0x00000800, R12
+
+sm512_outplace_1:
+	MOVQ R8, DX
+	CMPQ DX, $0x00000040
+	JB   sm512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z9
@@ -5367,6 +5390,8 @@ sm512_ahead:
 	VBROADCASTSS 4(SP), Z9
 	CMPQ         72(SP), $0x00000000
 	JE           sm512_outall
+	CMPQ         80(SP), $0x00000000
+	JNE          sm512_outin
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
 	MOVQ 56(SP), AX
@@ -5440,6 +5465,81 @@ sm512_outstail:
 	VADDPS      Z8, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
+	JMP         sm512_prev
+
+sm512_outin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 56(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+sm512_outi64:
+	CMPQ        DX, $0x00000040
+	JB          sm512_outi16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     2048(AX), Z17
+	VMOVUPS     2112(AX), Z18
+	VMOVAPS     Z9, Z19
+	VFMADD213PS Z9, Z6, Z19
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z7, Z20
+	VFMADD132PS Z8, Z19, Z6
+	VFMADD132PS Z8, Z20, Z7
+	VADDPS      Z8, Z6, Z6
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z17, Z6, Z6
+	VMULPS      Z18, Z7, Z7
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z7, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     2176(AX), Z17
+	VMOVUPS     2240(AX), Z18
+	VMOVAPS     Z9, Z19
+	VFMADD213PS Z9, Z6, Z19
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z7, Z20
+	VFMADD132PS Z8, Z19, Z6
+	VFMADD132PS Z8, Z20, Z7
+	VADDPS      Z8, Z6, Z6
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z17, Z6, Z6
+	VMULPS      Z18, Z7, Z7
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z7, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm512_outi64
+
+sm512_outi16:
+	CMPQ        DX, $0x00000010
+	JB          sm512_outitail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     2048(AX), Z7
+	VMOVAPS     Z9, Z17
+	VFMADD213PS Z9, Z6, Z17
+	VFMADD132PS Z8, Z17, Z6
+	VADDPS      Z8, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm512_outi16
+
+sm512_outitail:
+	TESTQ       DX, DX
+	JZ          sm512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   2048(AX), K1, Z7
+	VMOVAPS     Z9, Z17
+	VFMADD213PS Z9, Z6, Z17
+	VFMADD132PS Z8, Z17, Z6
+	VADDPS      Z8, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
 	JMP         sm512_prev
 
 sm512_outall:
@@ -8771,6 +8871,8 @@ sm512_next:
 	VBROADCASTSS 4(SP), Z9
 	CMPQ         72(SP), $0x00000000
 	JE           sm512_lastall
+	CMPQ         80(SP), $0x00000000
+	JNE          sm512_lastin
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
 	MOVQ 56(SP), AX
@@ -8844,6 +8946,81 @@ sm512_laststail:
 	VADDPS      Z8, Z1, Z1
 	VMULPS      Z0, Z1, Z1
 	VMOVUPS     Z1, K1, (CX)
+	JMP         sm512_flushed
+
+sm512_lastin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 56(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+sm512_lasti64:
+	CMPQ        DX, $0x00000040
+	JB          sm512_lasti16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     2048(AX), Z2
+	VMOVUPS     2112(AX), Z3
+	VMOVAPS     Z9, Z4
+	VFMADD213PS Z9, Z0, Z4
+	VMOVAPS     Z9, Z5
+	VFMADD213PS Z9, Z1, Z5
+	VFMADD132PS Z8, Z4, Z0
+	VFMADD132PS Z8, Z5, Z1
+	VADDPS      Z8, Z0, Z0
+	VADDPS      Z8, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, (CX)
+	VMOVUPS     Z1, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     2176(AX), Z2
+	VMOVUPS     2240(AX), Z3
+	VMOVAPS     Z9, Z4
+	VFMADD213PS Z9, Z0, Z4
+	VMOVAPS     Z9, Z5
+	VFMADD213PS Z9, Z1, Z5
+	VFMADD132PS Z8, Z4, Z0
+	VFMADD132PS Z8, Z5, Z1
+	VADDPS      Z8, Z0, Z0
+	VADDPS      Z8, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, 128(CX)
+	VMOVUPS     Z1, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm512_lasti64
+
+sm512_lasti16:
+	CMPQ        DX, $0x00000010
+	JB          sm512_lastitail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     2048(AX), Z1
+	VMOVAPS     Z9, Z2
+	VFMADD213PS Z9, Z0, Z2
+	VFMADD132PS Z8, Z2, Z0
+	VADDPS      Z8, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm512_lasti16
+
+sm512_lastitail:
+	TESTQ       DX, DX
+	JZ          sm512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   2048(AX), K1, Z1
+	VMOVAPS     Z9, Z2
+	VFMADD213PS Z9, Z0, Z2
+	VFMADD132PS Z8, Z2, Z0
+	VADDPS      Z8, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
 	JMP         sm512_flushed
 
 sm512_lastall:
