@@ -45,9 +45,12 @@ import (
 // finite: they add +0 to the sums. Pass 3 computes garbage in them, which
 // is never stored to dst.
 //
-// Pass 2 keeps each row's u in the frame; pass 3 reloads x to recompute s
-// (the frame has no room for the eight rows' s as well: a NOSPLIT
-// function's frame is limited), and writes its rows, 64 bytes each (32
+// Pass 2 keeps each row's u and s in the frame, and pass 3 reads both
+// back, where it reloaded x (and recomputed z) to recompute s before
+// (10% of SoftmaxShortRowsAVX2's time at 10 columns, 13% of
+// ScaledSoftmaxShortRowsAVX2's). The frame, over 1 KiB, is then more
+// than a NOSPLIT function may have: these kernels check the stack on
+// entry as Go functions do. Pass 3 writes its rows, 64 bytes each (32
 // when cols <= 8), to the same frame at 4*cols bytes apart, in row order:
 // each row's lanes past cols land on the next row's place, which that
 // row's store then overwrites, and never on a u not yet loaded. The
@@ -91,11 +94,11 @@ import (
 // columns in the same groups, bit for bit fallback.CausalSoftmaxRows:
 // z = scale*x is computed in every lane, as the scaled forms do, and
 // each row's lanes past its first k (clamp(offset+r+1, 0, cols)) are
-// blended to -Inf (pass 1) or -320 (passes 2 and 3) under the mask of
-// its first k lanes, in both halves, read from tailMask8 at an address
-// computed once a group per row (causalMask) and kept in the frame. In
-// pass 3 those lanes' s is then 0, and they are stored as the +0 that
-// the fallback writes there. A row of k = 0 has a max of -Inf, which
+// blended to -Inf (pass 1) or -320 (pass 2) under the mask of its first
+// k lanes, in both halves, read from tailMask8 at an address computed
+// once a group per row (causalMask) and kept in the frame. Those lanes'
+// s, kept for pass 3, is then 0, and they are stored as the +0 that the
+// fallback writes there. A row of k = 0 has a max of -Inf, which
 // leaves its group to CausalSoftmaxRowsAVX2. Measured as in
 // kernels/impl_amd64.go's causalSoftmaxRowsAVX2 (thread CPU time, scale
 // 1/8, offset 0): 1.29x SoftmaxRowsAVX2 on square blocks of 10 rows,
@@ -117,7 +120,7 @@ func short256SumPos(r int) int { return 4*(r/4) + []int{0, 2, 1, 3}[r%4] }
 func generateShortAVX2(g *gen) {
 	c := g.constTable("short256const", short256Consts())
 	for _, in := range []groupIn{inX, inMaskRows, inMaskBcast, inScaled, inCausal} {
-		shortRowsAVX2(g, c, short256{in: in, name: in.name256(), doc: in.doc256(), out: softmaxOut256})
+		shortRowsAVX2(g, c, short256{in: in, name: in.name256(), doc: in.doc256(), out: softmaxOut256, keepS: true})
 	}
 }
 
@@ -187,6 +190,9 @@ type short256 struct {
 	out  func(q *group256, sums [2]reg.VecVirtual)
 	late lateOut
 	ce   *ceOut256
+	// keepS: pass 2 keeps each row's s in the frame as well (sAt), and
+	// softmaxOut256's pass 3 reads it there.
+	keepS bool
 }
 
 // z256 is what an AVX2 short kernel needs to compute z: scale in the
@@ -248,7 +254,8 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	// The frame: each row's u (64 bytes; then the rows of y, 4*cols bytes
 	// apart), the biases (8 int32, in the order of the max tree), and 64
 	// bytes for out: hi and lo (8 float32 each, in the order of the sum
-	// tree) in SoftmaxShortRowsAVX2.
+	// tree) in SoftmaxShortRowsAVX2; then what the kernel's form needs,
+	// and last each row's s (64 bytes) with keepS.
 	fsize := 64*shortAVX2Group + 96
 	if in != inX {
 		fsize += 32 // scale
@@ -270,6 +277,14 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	pendAt := fsize
 	if k.late != nil {
 		fsize += 40
+	}
+	sAt := 0
+	if k.keepS {
+		sAt = fsize
+		fsize += 64 * shortAVX2Group
+		// More than a NOSPLIT function may have (about 800 bytes): the
+		// kernel checks the stack on entry.
+		g.Attributes(0)
 	}
 	frame := g.AllocLocal(fsize)
 	pendBias, pendFlag := frame.Offset(pendAt), frame.Offset(pendAt+32)
@@ -346,6 +361,7 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 		g.JB(LabelRef(exit))
 		q := newGroup256(g, c, halves, regs, z, frame)
 		q.fail = exit
+		q.sOff = sAt
 		q.maxima()
 		sums := q.sums()
 		if k.late == nil {
@@ -484,6 +500,7 @@ type group256 struct {
 	last     int           // the half that holds the row's last lanes
 	lastMask Mem           // its lanes within the row
 	fail     string        // where a group that fails a check goes
+	sOff     int           // where the rows' s are in the frame; 0: not kept
 }
 
 // newGroup256 emits the group's row addresses.
@@ -505,6 +522,9 @@ func (q *group256) uAt(r, h int) Mem { return q.frame.Offset(64*r + 32*h) }
 func (q *group256) biasAt(r int) Mem { return q.frame.Offset(512 + 4*short256MaxPos(r)) }
 func (q *group256) hiAt(r int) Mem   { return q.frame.Offset(544 + 4*short256SumPos(r)) }
 func (q *group256) loAt(r int) Mem   { return q.frame.Offset(576 + 4*short256SumPos(r)) }
+
+// sAt is half h of row r's s in the frame, when kept (sOff != 0).
+func (q *group256) sAt(r, h int) Mem { return q.frame.Offset(q.sOff + 64*r + 32*h) }
 
 // rowAt returns half h of row r of the group at base, base4 four rows on.
 func (q *group256) rowAt(base, base4 reg.GPVirtual, r, h int) Mem {
@@ -631,7 +651,7 @@ func (q *group256) loadD(r int, blend bool) []reg.VecVirtual {
 		g.VMAXPS(zAt(r, h), lo, d[h]) // NaN kept
 	}
 	if q.z.in == inCausal {
-		// Every half, in pass 3 too: the lanes past k are stored, as +0.
+		// Every half: pass 3 stores the lanes past k, as +0 (s = 0).
 		for h := range d {
 			g.VBLENDVPS(q.kMask(r, h), d[h], lo, d[h])
 		}
@@ -708,6 +728,11 @@ func (q *group256) sums() [2]reg.VecVirtual {
 		b := g.YMM()
 		g.VPBROADCASTD(biasAt(r), b)
 		scale(t, b)
+		if q.sOff != 0 {
+			for h := range t {
+				g.VMOVUPS(t[h], q.sAt(r, h))
+			}
+		}
 		// The terms u*s + s of lanes 0-3, 4-7 (and 8-11, 12-15).
 		terms := make([]reg.VecVirtual, 0, 2*halves)
 		for h := range d {
@@ -787,22 +812,36 @@ func softmaxOut256(q *group256, sums [2]reg.VecVirtual) {
 		g.VMOVUPS(lo, frame.Offset(576+16*i))
 	}
 
-	g.Comment("Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.")
+	if q.sOff != 0 {
+		g.Comment("Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.")
+	} else {
+		g.Comment("Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.")
+	}
 	fb := g.GP64()
 	g.LEAQ(frame, fb)
 	fb4 := g.GP64()
 	g.LEAQ(Mem{Base: fb, Index: stride, Scale: 4}, fb4)
 	for r := range shortAVX2Group {
-		d := loadD(r, false) // lanes past cols are never stored
-		ts := make([]reg.VecVirtual, halves)
-		for h := range d {
-			ts[h] = g.YMM()
-			g.VMOVUPS(c.ymm("magic"), ts[h])
-			g.VFMADD231PS(c.ymm("log2e"), d[h], ts[h])
+		ts := make([]Op, halves)
+		if q.sOff != 0 {
+			for h := range ts {
+				ts[h] = q.sAt(r, h)
+			}
+		} else {
+			d := loadD(r, false) // lanes past cols are never stored
+			tv := make([]reg.VecVirtual, halves)
+			for h := range d {
+				tv[h] = g.YMM()
+				g.VMOVUPS(c.ymm("magic"), tv[h])
+				g.VFMADD231PS(c.ymm("log2e"), d[h], tv[h])
+			}
+			b := g.YMM()
+			g.VPBROADCASTD(q.biasAt(r), b)
+			scale(tv, b)
+			for h, t := range tv {
+				ts[h] = t
+			}
 		}
-		b := g.YMM()
-		g.VPBROADCASTD(q.biasAt(r), b)
-		scale(ts, b)
 		hiv, lov := g.YMM(), g.YMM()
 		g.VBROADCASTSS(hiAt(r), hiv)
 		g.VBROADCASTSS(loAt(r), lov)

@@ -152,7 +152,7 @@ GLOBL short256const<>(SB), RODATA|NOPTR, $576
 
 // func SoftmaxShortRowsAVX2(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxShortRowsAVX2(SB), NOSPLIT, $608-72
+TEXT ·SoftmaxShortRowsAVX2(SB), $1120-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+48(FP), DX
@@ -262,6 +262,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 608(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -291,6 +292,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 672(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -323,6 +325,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 736(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -352,6 +355,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 800(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -384,6 +388,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 864(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -413,6 +418,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 928(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -445,6 +451,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 992(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -474,6 +481,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1056(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -519,145 +527,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       608(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*2), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       672(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R10*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       736(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       800(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R9*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       864(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R9*2), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       928(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R10*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       992(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1056(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -795,6 +739,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 608(SP)
+	VMOVUPS      Y3, 640(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -850,6 +796,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 672(SP)
+	VMOVUPS      Y4, 704(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -908,6 +856,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 736(SP)
+	VMOVUPS      Y4, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -963,6 +913,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 800(SP)
+	VMOVUPS      Y5, 832(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -1021,6 +973,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 864(SP)
+	VMOVUPS      Y5, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -1076,6 +1030,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 928(SP)
+	VMOVUPS      Y6, 960(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -1134,6 +1090,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 992(SP)
+	VMOVUPS      Y6, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -1189,6 +1147,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1056(SP)
+	VMOVUPS      Y7, 1088(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -1243,249 +1203,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX), Y0, Y1
-	VMAXPS       32(CX), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)
-	VMOVUPS      Y5, 32(R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*1), Y0, Y1
-	VMAXPS       32(CX)(R9*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       608(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       640(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, 32(R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*1)
-	VMOVUPS      Y5, 32(R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*2), Y0, Y1
-	VMAXPS       32(CX)(R9*2), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       672(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       704(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*1)
+	VMOVUPS      Y3, 32(R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*2)
-	VMOVUPS      Y5, 32(R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R10*1), Y0, Y1
-	VMAXPS       32(CX)(R10*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       736(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       768(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*2)
+	VMOVUPS      Y3, 32(R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R10*1)
-	VMOVUPS      Y5, 32(R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12), Y0, Y1
-	VMAXPS       32(R12), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       800(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       832(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R10*1)
+	VMOVUPS      Y3, 32(R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R9*1), Y0, Y1
-	VMAXPS       32(R12)(R9*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       864(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       896(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*1)
-	VMOVUPS      Y5, 32(R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R9*2), Y0, Y1
-	VMAXPS       32(R12)(R9*2), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       928(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       960(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*2)
-	VMOVUPS      Y5, 32(R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R10*1), Y0, Y1
-	VMAXPS       32(R12)(R10*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       992(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1024(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1056(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1088(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -1547,7 +1395,7 @@ GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxShortRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, CMOV, FMA3, SSE
-TEXT ·ScaledSoftmaxShortRowsAVX2(SB), NOSPLIT, $640-104
+TEXT ·ScaledSoftmaxShortRowsAVX2(SB), $1152-104
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+80(FP), DX
@@ -1692,6 +1540,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 640(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -1724,6 +1573,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 704(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -1759,6 +1609,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -1791,6 +1642,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 832(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -1826,6 +1678,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -1858,6 +1711,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 960(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -1893,6 +1747,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -1925,6 +1780,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1088(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -1970,169 +1826,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R15
-	LEAQ         (R15)(R9*4), BP
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (R12), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMOVUPS      (R12)(R9*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       640(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y2
-	VMOVUPS      (R12)(R9*2), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y2
-	VMOVUPS      (R12)(R10*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13), Y2
-	VMOVUPS      (R14), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (BP)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R9*1), Y2
-	VMOVUPS      (R14)(R9*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (BP)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R9*2), Y2
-	VMOVUPS      (R14)(R9*2), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (BP)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R10*1), Y2
-	VMOVUPS      (R14)(R10*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (BP)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R13
@@ -2326,6 +2094,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 640(SP)
+	VMOVUPS      Y3, 672(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -2387,6 +2157,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 704(SP)
+	VMOVUPS      Y4, 736(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -2451,6 +2223,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 768(SP)
+	VMOVUPS      Y4, 800(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -2512,6 +2286,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 832(SP)
+	VMOVUPS      Y5, 864(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -2576,6 +2352,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 896(SP)
+	VMOVUPS      Y5, 928(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -2637,6 +2415,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 960(SP)
+	VMOVUPS      Y6, 992(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -2701,6 +2481,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1024(SP)
+	VMOVUPS      Y6, 1056(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -2762,6 +2544,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1088(SP)
+	VMOVUPS      Y7, 1120(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -2816,297 +2600,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R15
-	LEAQ         (R15)(R9*4), BP
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (R12), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      32(R12), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)
-	VMOVUPS      Y5, 32(R15)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMOVUPS      (R12)(R9*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMOVUPS      32(R12)(R9*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       640(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       672(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R9*1)
-	VMOVUPS      Y5, 32(R15)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y2
-	VMOVUPS      (R12)(R9*2), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMOVUPS      32(R12)(R9*2), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       736(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R9*2)
-	VMOVUPS      Y5, 32(R15)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y2
-	VMOVUPS      (R12)(R10*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R10*1), Y3
-	VMOVUPS      32(R12)(R10*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       800(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R10*1)
-	VMOVUPS      Y5, 32(R15)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13), Y2
-	VMOVUPS      (R14), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R13), Y3
-	VMOVUPS      32(R14), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       864(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (BP)
-	VMOVUPS      Y5, 32(BP)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R9*1), Y2
-	VMOVUPS      (R14)(R9*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R13)(R9*1), Y3
-	VMOVUPS      32(R14)(R9*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       928(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)
+	VMOVUPS      Y3, 32(R14)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (BP)(R9*1)
-	VMOVUPS      Y5, 32(BP)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R9*2), Y2
-	VMOVUPS      (R14)(R9*2), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R13)(R9*2), Y3
-	VMOVUPS      32(R14)(R9*2), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       992(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R9*1)
+	VMOVUPS      Y3, 32(R14)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (BP)(R9*2)
-	VMOVUPS      Y5, 32(BP)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R10*1), Y2
-	VMOVUPS      (R14)(R10*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R13)(R10*1), Y3
-	VMOVUPS      32(R14)(R10*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1056(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R9*2)
+	VMOVUPS      Y3, 32(R14)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (BP)(R10*1)
-	VMOVUPS      Y5, 32(BP)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1120(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R10*1)
+	VMOVUPS      Y3, 32(R14)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R13
@@ -3135,7 +2759,7 @@ s256_ret:
 
 // func ScaledSoftmaxShortRowsBcastAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·ScaledSoftmaxShortRowsBcastAVX2(SB), NOSPLIT, $704-104
+TEXT ·ScaledSoftmaxShortRowsBcastAVX2(SB), $1216-104
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+80(FP), DX
@@ -3317,6 +2941,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 704(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -3349,6 +2974,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -3384,6 +3010,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 832(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -3416,6 +3043,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -3451,6 +3079,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 960(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -3483,6 +3112,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -3518,6 +3148,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1088(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -3550,6 +3181,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1152(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -3595,169 +3227,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1152(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -3949,6 +3493,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 704(SP)
+	VMOVUPS      Y3, 736(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -4010,6 +3556,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 768(SP)
+	VMOVUPS      Y4, 800(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -4074,6 +3622,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 832(SP)
+	VMOVUPS      Y4, 864(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -4135,6 +3685,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 896(SP)
+	VMOVUPS      Y5, 928(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -4199,6 +3751,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 960(SP)
+	VMOVUPS      Y5, 992(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -4260,6 +3814,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 1024(SP)
+	VMOVUPS      Y6, 1056(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -4324,6 +3880,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1088(SP)
+	VMOVUPS      Y6, 1120(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -4385,6 +3943,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1152(SP)
+	VMOVUPS      Y7, 1184(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -4439,297 +3999,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)
-	VMOVUPS      Y5, 32(R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       736(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, 32(R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*1)
-	VMOVUPS      Y5, 32(R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       800(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*1)
+	VMOVUPS      Y3, 32(R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*2)
-	VMOVUPS      Y5, 32(R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R10*1), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       864(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*2)
+	VMOVUPS      Y3, 32(R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R10*1)
-	VMOVUPS      Y5, 32(R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       928(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R10*1)
+	VMOVUPS      Y3, 32(R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*1), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       992(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*1)
-	VMOVUPS      Y5, 32(R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*2), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1056(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*2)
-	VMOVUPS      Y5, 32(R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R10*1), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1120(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1152(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1184(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -4757,7 +4157,7 @@ s256_ret:
 
 // func ScaledSoftmaxShortRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·ScaledSoftmaxShortRowsNoMaskAVX2(SB), NOSPLIT, $640-80
+TEXT ·ScaledSoftmaxShortRowsNoMaskAVX2(SB), $1152-80
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+56(FP), DX
@@ -4888,6 +4288,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 640(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -4919,6 +4320,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 704(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -4953,6 +4355,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -4984,6 +4387,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 832(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -5018,6 +4422,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -5049,6 +4454,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 960(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -5083,6 +4489,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -5114,6 +4521,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1088(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -5159,161 +4567,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       640(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -5487,6 +4815,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 640(SP)
+	VMOVUPS      Y3, 672(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -5546,6 +4876,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 704(SP)
+	VMOVUPS      Y4, 736(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -5608,6 +4940,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 768(SP)
+	VMOVUPS      Y4, 800(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -5667,6 +5001,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 832(SP)
+	VMOVUPS      Y5, 864(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -5729,6 +5065,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 896(SP)
+	VMOVUPS      Y5, 928(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -5788,6 +5126,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 960(SP)
+	VMOVUPS      Y6, 992(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -5850,6 +5190,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1024(SP)
+	VMOVUPS      Y6, 1056(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -5909,6 +5251,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1088(SP)
+	VMOVUPS      Y7, 1120(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -5963,281 +5307,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)
-	VMOVUPS      Y5, 32(R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       640(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       672(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, 32(R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*1)
-	VMOVUPS      Y5, 32(R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       736(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*1)
+	VMOVUPS      Y3, 32(R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*2)
-	VMOVUPS      Y5, 32(R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R10*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       800(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*2)
+	VMOVUPS      Y3, 32(R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R10*1)
-	VMOVUPS      Y5, 32(R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       864(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R10*1)
+	VMOVUPS      Y3, 32(R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       928(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*1)
-	VMOVUPS      Y5, 32(R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       992(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*2)
-	VMOVUPS      Y5, 32(R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R10*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1056(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1120(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -6265,7 +5465,7 @@ s256_ret:
 
 // func CausalSoftmaxShortRowsAVX2(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int
 // Requires: AVX, AVX2, CMOV, FMA3, SSE
-TEXT ·CausalSoftmaxShortRowsAVX2(SB), NOSPLIT, $712-88
+TEXT ·CausalSoftmaxShortRowsAVX2(SB), $1224-88
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+56(FP), DX
@@ -6486,6 +5686,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 712(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -6518,6 +5719,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 776(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -6553,6 +5755,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 840(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -6585,6 +5788,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 904(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -6620,6 +5824,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 968(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -6652,6 +5857,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 1032(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -6687,6 +5893,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1096(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -6699,8 +5906,8 @@ s256_1_group:
 	VMOVUPS      (R12)(R10*1), Y5
 	VMULPS       608(SP), Y5, Y5
 	VMAXPS       Y5, Y3, Y5
-	MOVQ         696(SP), R13
-	VMOVUPS      (R13), Y6
+	MOVQ         696(SP), R12
+	VMOVUPS      (R12), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
 	VFMADD231PS  short256const<>+0(SB), Y5, Y3
@@ -6719,6 +5926,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1160(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -6764,185 +5972,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         640(SP), R15
-	VMOVUPS      (R15), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 512(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 544(SP), Y1
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         648(SP), R15
-	VMOVUPS      (R15), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 528(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 552(SP), Y1
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         656(SP), R15
-	VMOVUPS      (R15), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 516(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 548(SP), Y1
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         664(SP), R15
-	VMOVUPS      (R15), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 532(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 556(SP), Y1
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         672(SP), R13
-	VMOVUPS      (R13), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 520(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 560(SP), Y1
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         680(SP), R13
-	VMOVUPS      (R13), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 536(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 568(SP), Y1
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         688(SP), R13
-	VMOVUPS      (R13), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 524(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 564(SP), Y1
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         696(SP), R12
-	VMOVUPS      (R12), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 540(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 572(SP), Y1
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
+	VBROADCASTSS 544(SP), Y0
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       712(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)
+	VBROADCASTSS 552(SP), Y0
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       776(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*1)
+	VBROADCASTSS 548(SP), Y0
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       840(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*2)
+	VBROADCASTSS 556(SP), Y0
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       904(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R10*1)
+	VBROADCASTSS 560(SP), Y0
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       968(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
+	VBROADCASTSS 568(SP), Y0
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1032(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
+	VBROADCASTSS 564(SP), Y0
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1096(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
+	VBROADCASTSS 572(SP), Y0
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1160(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -7240,6 +6344,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 712(SP)
+	VMOVUPS      Y3, 744(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -7303,6 +6409,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 776(SP)
+	VMOVUPS      Y4, 808(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -7369,6 +6477,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 840(SP)
+	VMOVUPS      Y4, 872(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -7432,6 +6542,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 904(SP)
+	VMOVUPS      Y5, 936(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -7498,6 +6610,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 968(SP)
+	VMOVUPS      Y5, 1000(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -7561,6 +6675,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 1032(SP)
+	VMOVUPS      Y6, 1064(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -7627,6 +6743,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1096(SP)
+	VMOVUPS      Y6, 1128(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -7651,11 +6769,11 @@ s256_2_group:
 	VMOVUPS      32(R12)(R10*1), Y6
 	VMULPS       608(SP), Y6, Y6
 	VMAXPS       Y6, Y3, Y6
-	MOVQ         696(SP), R13
-	VMOVUPS      (R13), Y7
+	MOVQ         696(SP), R12
+	VMOVUPS      (R12), Y7
 	VBLENDVPS    Y7, Y5, Y3, Y5
-	MOVQ         696(SP), R13
-	VMOVUPS      32(R13), Y7
+	MOVQ         696(SP), R12
+	VMOVUPS      32(R12), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      short256const<>+32(SB), Y3
 	VMOVUPS      short256const<>+32(SB), Y7
@@ -7690,6 +6808,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1160(SP)
+	VMOVUPS      Y7, 1192(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -7744,329 +6864,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         640(SP), R15
-	VMOVUPS      (R15), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         640(SP), R15
-	VMOVUPS      32(R15), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 512(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 544(SP), Y2
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)
-	VMOVUPS      Y5, 32(R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         648(SP), R15
-	VMOVUPS      (R15), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         648(SP), R15
-	VMOVUPS      32(R15), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 528(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 552(SP), Y2
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*1)
-	VMOVUPS      Y5, 32(R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         656(SP), R15
-	VMOVUPS      (R15), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         656(SP), R15
-	VMOVUPS      32(R15), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 516(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 548(SP), Y2
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*2)
-	VMOVUPS      Y5, 32(R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R10*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         664(SP), R15
-	VMOVUPS      (R15), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         664(SP), R15
-	VMOVUPS      32(R15), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 532(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 556(SP), Y2
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R10*1)
-	VMOVUPS      Y5, 32(R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         672(SP), R13
-	VMOVUPS      (R13), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         672(SP), R13
-	VMOVUPS      32(R13), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 520(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 560(SP), Y2
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         680(SP), R13
-	VMOVUPS      (R13), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         680(SP), R13
-	VMOVUPS      32(R13), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 536(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 568(SP), Y2
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*1)
-	VMOVUPS      Y5, 32(R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         688(SP), R13
-	VMOVUPS      (R13), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         688(SP), R13
-	VMOVUPS      32(R13), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 524(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 564(SP), Y2
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*2)
-	VMOVUPS      Y5, 32(R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R10*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         696(SP), R12
-	VMOVUPS      (R12), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         696(SP), R12
-	VMOVUPS      32(R12), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 540(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 572(SP), Y2
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
+	VBROADCASTSS 544(SP), Y0
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       712(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       744(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, 32(R12)
+	VBROADCASTSS 552(SP), Y0
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       776(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       808(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*1)
+	VMOVUPS      Y3, 32(R12)(R9*1)
+	VBROADCASTSS 548(SP), Y0
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       840(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       872(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*2)
+	VMOVUPS      Y3, 32(R12)(R9*2)
+	VBROADCASTSS 556(SP), Y0
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       904(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       936(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R10*1)
+	VMOVUPS      Y3, 32(R12)(R10*1)
+	VBROADCASTSS 560(SP), Y0
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       968(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1000(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
+	VBROADCASTSS 568(SP), Y0
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1032(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1064(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
+	VBROADCASTSS 564(SP), Y0
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1096(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1128(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
+	VBROADCASTSS 572(SP), Y0
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1160(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1192(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
