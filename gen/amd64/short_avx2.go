@@ -77,8 +77,11 @@ import (
 // copied to the frame with zeros after it) and
 // ScaledSoftmaxShortRowsNoMaskAVX2 run ScaledSoftmaxRows's rows z
 // (fused.go) in the same groups, bit for bit fallback.ScaledSoftmaxRows.
-// z = fma(scale, x, m), or scale*x, is computed wherever the kernel loads
-// x (zAt below), in every lane; the lanes past a row are then blended to
+// z = fma(scale, x, m), or scale*x, is computed in pass 1 (zAt below),
+// in every lane, and kept in the frame where pass 2 then keeps s: pass 2
+// reads it back, where it loaded x and the mask again and computed z
+// (7% of ScaledSoftmaxShortRowsAVX2's time at 10 and at 16 columns; the
+// causal kernel does the same). The lanes past a row are blended to
 // -Inf (pass 1) or -320 (pass 2), or not stored (pass 3), as x's are, so
 // that a 0, infinite or NaN scale leaves them alone. The checks are made
 // on z: a group with a row that z makes special (fully masked, or a NaN
@@ -501,6 +504,7 @@ type group256 struct {
 	lastMask Mem           // its lanes within the row
 	fail     string        // where a group that fails a check goes
 	sOff     int           // where the rows' s are in the frame; 0: not kept
+	zKept    bool          // pass 1 has left the rows' z there (see maxima)
 }
 
 // newGroup256 emits the group's row addresses.
@@ -535,12 +539,16 @@ func (q *group256) rowAt(base, base4 reg.GPVirtual, r, h int) Mem {
 
 // zAt returns half h of row r's input: x itself, a memory operand, or z
 // in a new register, computed in every lane (those past cols are never
-// let through: the passes blend them away or do not store them).
+// let through: the passes blend them away or do not store them), or,
+// once pass 1 has kept it (zKept), z in the frame.
 func (q *group256) zAt(r, h int) Op {
 	g, z := q.g, q.z
 	p := q.rowAt(q.a.src, q.src4, r, h)
 	if z.in == inX {
 		return p
+	}
+	if q.zKept {
+		return q.sAt(r, h)
 	}
 	v := g.YMM()
 	if z.in == inScaled || z.in == inCausal {
@@ -562,7 +570,18 @@ func (q *group256) zAt(r, h int) Op {
 // maxima emits pass 1 and the group's first check, and leaves the rows'
 // biases in the frame.
 func (q *group256) maxima() {
-	g, c, halves, last, lastMask, zAt := q.g, q.c, q.halves, q.last, q.lastMask, q.zAt
+	g, c, halves, last, lastMask := q.g, q.c, q.halves, q.last, q.lastMask
+	// With a place for s, z goes there for pass 2 (which then stores s
+	// over it): a load where it loaded x (and the mask) and computed z.
+	keep := q.sOff != 0 && q.z.in != inX
+	zAt := func(r, h int) Op {
+		v := q.zAt(r, h)
+		if keep {
+			g.VMOVUPS(v, q.sAt(r, h))
+		}
+		return v
+	}
+	defer func() { q.zKept = keep }()
 	g.Comment("Pass 1: the eight rows' maxima, -Inf past cols.")
 	mx := make([]reg.VecVirtual, shortAVX2Group)
 	for r := range mx {

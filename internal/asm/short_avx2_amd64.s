@@ -1435,48 +1435,56 @@ s256_1_group:
 	VMOVUPS     (CX), Y3
 	VMOVUPS     (R12), Y2
 	VFMADD231PS 608(SP), Y3, Y2
+	VMOVUPS     Y2, 640(SP)
 	VBLENDVPS   Y0, Y2, Y1, Y0
 	VMOVUPS     (R11), Y1
 	VMOVUPS     short256const<>+320(SB), Y2
 	VMOVUPS     (CX)(R9*1), Y4
 	VMOVUPS     (R12)(R9*1), Y3
 	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     Y3, 704(SP)
 	VBLENDVPS   Y1, Y3, Y2, Y1
 	VMOVUPS     (R11), Y2
 	VMOVUPS     short256const<>+320(SB), Y3
 	VMOVUPS     (CX)(R9*2), Y5
 	VMOVUPS     (R12)(R9*2), Y4
 	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     Y4, 768(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
 	VMOVUPS     (R11), Y3
 	VMOVUPS     short256const<>+320(SB), Y4
 	VMOVUPS     (CX)(R10*1), Y6
 	VMOVUPS     (R12)(R10*1), Y5
 	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     Y5, 832(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
 	VMOVUPS     (R11), Y4
 	VMOVUPS     short256const<>+320(SB), Y5
 	VMOVUPS     (R13), Y7
 	VMOVUPS     (R14), Y6
 	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     Y6, 896(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
 	VMOVUPS     (R11), Y5
 	VMOVUPS     short256const<>+320(SB), Y6
 	VMOVUPS     (R13)(R9*1), Y8
 	VMOVUPS     (R14)(R9*1), Y7
 	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     Y7, 960(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
 	VMOVUPS     (R11), Y6
 	VMOVUPS     short256const<>+320(SB), Y7
 	VMOVUPS     (R13)(R9*2), Y9
 	VMOVUPS     (R14)(R9*2), Y8
 	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     Y8, 1024(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
 	VMOVUPS     (R11), Y7
 	VMOVUPS     short256const<>+320(SB), Y8
 	VMOVUPS     (R13)(R10*1), Y10
 	VMOVUPS     (R14)(R10*1), Y9
 	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     Y9, 1088(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
 	VPERM2F128  $0x20, Y1, Y0, Y8
 	VPERM2F128  $0x31, Y1, Y0, Y0
@@ -1504,8 +1512,8 @@ s256_1_group:
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R15
-	CMPL      R15, $0x000000ff
+	VMOVMSKPS Y0, R13
+	CMPL      R13, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -1517,10 +1525,7 @@ s256_1_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (R12), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
+	VMAXPS       640(SP), Y0, Y1
 	VMOVUPS      (R11), Y2
 	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -1550,10 +1555,7 @@ s256_1_group:
 	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      (R12)(R9*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       704(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -1586,10 +1588,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      (R12)(R9*2), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y1, Y2
+	VMAXPS       768(SP), Y1, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y1, Y2
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -1619,10 +1618,7 @@ s256_1_group:
 	VFMADD213PD  Y3, Y3, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y4
-	VMOVUPS      (R12)(R10*1), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       832(SP), Y1, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -1655,10 +1651,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R13), Y4
-	VMOVUPS      (R14), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       896(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -1688,10 +1681,7 @@ s256_1_group:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R13)(R9*1), Y5
-	VMOVUPS      (R14)(R9*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       960(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -1724,10 +1714,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R9*2), Y5
-	VMOVUPS      (R14)(R9*2), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       1024(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -1757,10 +1744,7 @@ s256_1_group:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R10*1), Y6
-	VMOVUPS      (R14)(R10*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1088(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -1937,80 +1921,96 @@ s256_2_group:
 	VMOVUPS     32(CX), Y3
 	VMOVUPS     32(R12), Y2
 	VFMADD231PS 608(SP), Y3, Y2
+	VMOVUPS     Y2, 672(SP)
 	VBLENDVPS   Y0, Y2, Y1, Y0
 	VMOVUPS     (CX), Y2
 	VMOVUPS     (R12), Y1
 	VFMADD231PS 608(SP), Y2, Y1
+	VMOVUPS     Y1, 640(SP)
 	VMAXPS      Y1, Y0, Y0
 	VMOVUPS     32(R11), Y1
 	VMOVUPS     short256const<>+320(SB), Y2
 	VMOVUPS     32(CX)(R9*1), Y4
 	VMOVUPS     32(R12)(R9*1), Y3
 	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     Y3, 736(SP)
 	VBLENDVPS   Y1, Y3, Y2, Y1
 	VMOVUPS     (CX)(R9*1), Y3
 	VMOVUPS     (R12)(R9*1), Y2
 	VFMADD231PS 608(SP), Y3, Y2
+	VMOVUPS     Y2, 704(SP)
 	VMAXPS      Y2, Y1, Y1
 	VMOVUPS     32(R11), Y2
 	VMOVUPS     short256const<>+320(SB), Y3
 	VMOVUPS     32(CX)(R9*2), Y5
 	VMOVUPS     32(R12)(R9*2), Y4
 	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     Y4, 800(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
 	VMOVUPS     (CX)(R9*2), Y4
 	VMOVUPS     (R12)(R9*2), Y3
 	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     Y3, 768(SP)
 	VMAXPS      Y3, Y2, Y2
 	VMOVUPS     32(R11), Y3
 	VMOVUPS     short256const<>+320(SB), Y4
 	VMOVUPS     32(CX)(R10*1), Y6
 	VMOVUPS     32(R12)(R10*1), Y5
 	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     Y5, 864(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
 	VMOVUPS     (CX)(R10*1), Y5
 	VMOVUPS     (R12)(R10*1), Y4
 	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     Y4, 832(SP)
 	VMAXPS      Y4, Y3, Y3
 	VMOVUPS     32(R11), Y4
 	VMOVUPS     short256const<>+320(SB), Y5
 	VMOVUPS     32(R13), Y7
 	VMOVUPS     32(R14), Y6
 	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     Y6, 928(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
 	VMOVUPS     (R13), Y6
 	VMOVUPS     (R14), Y5
 	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     Y5, 896(SP)
 	VMAXPS      Y5, Y4, Y4
 	VMOVUPS     32(R11), Y5
 	VMOVUPS     short256const<>+320(SB), Y6
 	VMOVUPS     32(R13)(R9*1), Y8
 	VMOVUPS     32(R14)(R9*1), Y7
 	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     Y7, 992(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
 	VMOVUPS     (R13)(R9*1), Y7
 	VMOVUPS     (R14)(R9*1), Y6
 	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     Y6, 960(SP)
 	VMAXPS      Y6, Y5, Y5
 	VMOVUPS     32(R11), Y6
 	VMOVUPS     short256const<>+320(SB), Y7
 	VMOVUPS     32(R13)(R9*2), Y9
 	VMOVUPS     32(R14)(R9*2), Y8
 	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     Y8, 1056(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
 	VMOVUPS     (R13)(R9*2), Y8
 	VMOVUPS     (R14)(R9*2), Y7
 	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     Y7, 1024(SP)
 	VMAXPS      Y7, Y6, Y6
 	VMOVUPS     32(R11), Y7
 	VMOVUPS     short256const<>+320(SB), Y8
 	VMOVUPS     32(R13)(R10*1), Y10
 	VMOVUPS     32(R14)(R10*1), Y9
 	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     Y9, 1120(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
 	VMOVUPS     (R13)(R10*1), Y9
 	VMOVUPS     (R14)(R10*1), Y8
 	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     Y8, 1088(SP)
 	VMAXPS      Y8, Y7, Y7
 	VPERM2F128  $0x20, Y1, Y0, Y8
 	VPERM2F128  $0x31, Y1, Y0, Y0
@@ -2038,8 +2038,8 @@ s256_2_group:
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R15
-	CMPL      R15, $0x000000ff
+	VMOVMSKPS Y0, R13
+	CMPL      R13, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -2051,14 +2051,8 @@ s256_2_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (R12), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      32(R12), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       640(SP), Y0, Y1
+	VMAXPS       672(SP), Y0, Y2
 	VMOVUPS      32(R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -2114,14 +2108,8 @@ s256_2_group:
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      (R12)(R9*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX)(R9*1), Y4
-	VMOVUPS      32(R12)(R9*1), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       704(SP), Y0, Y2
+	VMAXPS       736(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -2180,14 +2168,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      (R12)(R9*2), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y1, Y2
-	VMOVUPS      32(CX)(R9*2), Y4
-	VMOVUPS      32(R12)(R9*2), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       768(SP), Y1, Y2
+	VMAXPS       800(SP), Y1, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -2243,14 +2225,8 @@ s256_2_group:
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y4
-	VMOVUPS      (R12)(R10*1), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      32(CX)(R10*1), Y5
-	VMOVUPS      32(R12)(R10*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y1, Y4
+	VMAXPS       832(SP), Y1, Y3
+	VMAXPS       864(SP), Y1, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y1, Y4
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -2309,14 +2285,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R13), Y4
-	VMOVUPS      (R14), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(R13), Y5
-	VMOVUPS      32(R14), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       896(SP), Y2, Y3
+	VMAXPS       928(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -2372,14 +2342,8 @@ s256_2_group:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R13)(R9*1), Y5
-	VMOVUPS      (R14)(R9*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(R13)(R9*1), Y6
-	VMOVUPS      32(R14)(R9*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       960(SP), Y2, Y4
+	VMAXPS       992(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -2438,14 +2402,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R9*2), Y5
-	VMOVUPS      (R14)(R9*2), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R13)(R9*2), Y6
-	VMOVUPS      32(R14)(R9*2), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1024(SP), Y3, Y4
+	VMAXPS       1056(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -2501,14 +2459,8 @@ s256_2_group:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R10*1), Y6
-	VMOVUPS      (R14)(R10*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R13)(R10*1), Y7
-	VMOVUPS      32(R14)(R10*1), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1088(SP), Y3, Y5
+	VMAXPS       1120(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -2836,48 +2788,56 @@ s256_1_group:
 	VMOVUPS     (CX), Y3
 	VMOVUPS     640(SP), Y2
 	VFMADD231PS 608(SP), Y3, Y2
+	VMOVUPS     Y2, 704(SP)
 	VBLENDVPS   Y0, Y2, Y1, Y0
 	VMOVUPS     (R11), Y1
 	VMOVUPS     short256const<>+320(SB), Y2
 	VMOVUPS     (CX)(R9*1), Y4
 	VMOVUPS     640(SP), Y3
 	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     Y3, 768(SP)
 	VBLENDVPS   Y1, Y3, Y2, Y1
 	VMOVUPS     (R11), Y2
 	VMOVUPS     short256const<>+320(SB), Y3
 	VMOVUPS     (CX)(R9*2), Y5
 	VMOVUPS     640(SP), Y4
 	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     Y4, 832(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
 	VMOVUPS     (R11), Y3
 	VMOVUPS     short256const<>+320(SB), Y4
 	VMOVUPS     (CX)(R10*1), Y6
 	VMOVUPS     640(SP), Y5
 	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     Y5, 896(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
 	VMOVUPS     (R11), Y4
 	VMOVUPS     short256const<>+320(SB), Y5
 	VMOVUPS     (R12), Y7
 	VMOVUPS     640(SP), Y6
 	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     Y6, 960(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
 	VMOVUPS     (R11), Y5
 	VMOVUPS     short256const<>+320(SB), Y6
 	VMOVUPS     (R12)(R9*1), Y8
 	VMOVUPS     640(SP), Y7
 	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     Y7, 1024(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
 	VMOVUPS     (R11), Y6
 	VMOVUPS     short256const<>+320(SB), Y7
 	VMOVUPS     (R12)(R9*2), Y9
 	VMOVUPS     640(SP), Y8
 	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     Y8, 1088(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
 	VMOVUPS     (R11), Y7
 	VMOVUPS     short256const<>+320(SB), Y8
 	VMOVUPS     (R12)(R10*1), Y10
 	VMOVUPS     640(SP), Y9
 	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     Y9, 1152(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
 	VPERM2F128  $0x20, Y1, Y0, Y8
 	VPERM2F128  $0x31, Y1, Y0, Y0
@@ -2905,8 +2865,8 @@ s256_1_group:
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -2918,10 +2878,7 @@ s256_1_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
+	VMAXPS       704(SP), Y0, Y1
 	VMOVUPS      (R11), Y2
 	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -2951,10 +2908,7 @@ s256_1_group:
 	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       768(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -2987,10 +2941,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y1, Y2
+	VMAXPS       832(SP), Y1, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y1, Y2
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -3020,10 +2971,7 @@ s256_1_group:
 	VFMADD213PD  Y3, Y3, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       896(SP), Y1, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -3056,10 +3004,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       960(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -3089,10 +3034,7 @@ s256_1_group:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       1024(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -3125,10 +3067,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       1088(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -3158,10 +3097,7 @@ s256_1_group:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y6
-	VMOVUPS      640(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1152(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -3336,80 +3272,96 @@ s256_2_group:
 	VMOVUPS     32(CX), Y3
 	VMOVUPS     672(SP), Y2
 	VFMADD231PS 608(SP), Y3, Y2
+	VMOVUPS     Y2, 736(SP)
 	VBLENDVPS   Y0, Y2, Y1, Y0
 	VMOVUPS     (CX), Y2
 	VMOVUPS     640(SP), Y1
 	VFMADD231PS 608(SP), Y2, Y1
+	VMOVUPS     Y1, 704(SP)
 	VMAXPS      Y1, Y0, Y0
 	VMOVUPS     32(R11), Y1
 	VMOVUPS     short256const<>+320(SB), Y2
 	VMOVUPS     32(CX)(R9*1), Y4
 	VMOVUPS     672(SP), Y3
 	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     Y3, 800(SP)
 	VBLENDVPS   Y1, Y3, Y2, Y1
 	VMOVUPS     (CX)(R9*1), Y3
 	VMOVUPS     640(SP), Y2
 	VFMADD231PS 608(SP), Y3, Y2
+	VMOVUPS     Y2, 768(SP)
 	VMAXPS      Y2, Y1, Y1
 	VMOVUPS     32(R11), Y2
 	VMOVUPS     short256const<>+320(SB), Y3
 	VMOVUPS     32(CX)(R9*2), Y5
 	VMOVUPS     672(SP), Y4
 	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     Y4, 864(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
 	VMOVUPS     (CX)(R9*2), Y4
 	VMOVUPS     640(SP), Y3
 	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     Y3, 832(SP)
 	VMAXPS      Y3, Y2, Y2
 	VMOVUPS     32(R11), Y3
 	VMOVUPS     short256const<>+320(SB), Y4
 	VMOVUPS     32(CX)(R10*1), Y6
 	VMOVUPS     672(SP), Y5
 	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     Y5, 928(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
 	VMOVUPS     (CX)(R10*1), Y5
 	VMOVUPS     640(SP), Y4
 	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     Y4, 896(SP)
 	VMAXPS      Y4, Y3, Y3
 	VMOVUPS     32(R11), Y4
 	VMOVUPS     short256const<>+320(SB), Y5
 	VMOVUPS     32(R12), Y7
 	VMOVUPS     672(SP), Y6
 	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     Y6, 992(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
 	VMOVUPS     (R12), Y6
 	VMOVUPS     640(SP), Y5
 	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     Y5, 960(SP)
 	VMAXPS      Y5, Y4, Y4
 	VMOVUPS     32(R11), Y5
 	VMOVUPS     short256const<>+320(SB), Y6
 	VMOVUPS     32(R12)(R9*1), Y8
 	VMOVUPS     672(SP), Y7
 	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     Y7, 1056(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
 	VMOVUPS     (R12)(R9*1), Y7
 	VMOVUPS     640(SP), Y6
 	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     Y6, 1024(SP)
 	VMAXPS      Y6, Y5, Y5
 	VMOVUPS     32(R11), Y6
 	VMOVUPS     short256const<>+320(SB), Y7
 	VMOVUPS     32(R12)(R9*2), Y9
 	VMOVUPS     672(SP), Y8
 	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     Y8, 1120(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
 	VMOVUPS     (R12)(R9*2), Y8
 	VMOVUPS     640(SP), Y7
 	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     Y7, 1088(SP)
 	VMAXPS      Y7, Y6, Y6
 	VMOVUPS     32(R11), Y7
 	VMOVUPS     short256const<>+320(SB), Y8
 	VMOVUPS     32(R12)(R10*1), Y10
 	VMOVUPS     672(SP), Y9
 	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     Y9, 1184(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
 	VMOVUPS     (R12)(R10*1), Y9
 	VMOVUPS     640(SP), Y8
 	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     Y8, 1152(SP)
 	VMAXPS      Y8, Y7, Y7
 	VPERM2F128  $0x20, Y1, Y0, Y8
 	VPERM2F128  $0x31, Y1, Y0, Y0
@@ -3437,8 +3389,8 @@ s256_2_group:
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -3450,14 +3402,8 @@ s256_2_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       704(SP), Y0, Y1
+	VMAXPS       736(SP), Y0, Y2
 	VMOVUPS      32(R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -3513,14 +3459,8 @@ s256_2_group:
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX)(R9*1), Y4
-	VMOVUPS      672(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       768(SP), Y0, Y2
+	VMAXPS       800(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -3579,14 +3519,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y1, Y2
-	VMOVUPS      32(CX)(R9*2), Y4
-	VMOVUPS      672(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       832(SP), Y1, Y2
+	VMAXPS       864(SP), Y1, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -3642,14 +3576,8 @@ s256_2_group:
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      32(CX)(R10*1), Y5
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y1, Y4
+	VMAXPS       896(SP), Y1, Y3
+	VMAXPS       928(SP), Y1, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y1, Y4
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -3708,14 +3636,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(R12), Y5
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       960(SP), Y2, Y3
+	VMAXPS       992(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -3771,14 +3693,8 @@ s256_2_group:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(R12)(R9*1), Y6
-	VMOVUPS      672(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       1024(SP), Y2, Y4
+	VMAXPS       1056(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -3837,14 +3753,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R12)(R9*2), Y6
-	VMOVUPS      672(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1088(SP), Y3, Y4
+	VMAXPS       1120(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -3900,14 +3810,8 @@ s256_2_group:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y6
-	VMOVUPS      640(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R12)(R10*1), Y7
-	VMOVUPS      672(SP), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1152(SP), Y3, Y5
+	VMAXPS       1184(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -4191,41 +4095,49 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y1
 	VMOVUPS    (CX), Y2
 	VMULPS     608(SP), Y2, Y2
+	VMOVUPS    Y2, 640(SP)
 	VBLENDVPS  Y0, Y2, Y1, Y0
 	VMOVUPS    (R11), Y1
 	VMOVUPS    short256const<>+320(SB), Y2
 	VMOVUPS    (CX)(R9*1), Y3
 	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    Y3, 704(SP)
 	VBLENDVPS  Y1, Y3, Y2, Y1
 	VMOVUPS    (R11), Y2
 	VMOVUPS    short256const<>+320(SB), Y3
 	VMOVUPS    (CX)(R9*2), Y4
 	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    Y4, 768(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
 	VMOVUPS    (R11), Y3
 	VMOVUPS    short256const<>+320(SB), Y4
 	VMOVUPS    (CX)(R10*1), Y5
 	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    Y5, 832(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
 	VMOVUPS    (R11), Y4
 	VMOVUPS    short256const<>+320(SB), Y5
 	VMOVUPS    (R12), Y6
 	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    Y6, 896(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
 	VMOVUPS    (R11), Y5
 	VMOVUPS    short256const<>+320(SB), Y6
 	VMOVUPS    (R12)(R9*1), Y7
 	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    Y7, 960(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
 	VMOVUPS    (R11), Y6
 	VMOVUPS    short256const<>+320(SB), Y7
 	VMOVUPS    (R12)(R9*2), Y8
 	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    Y8, 1024(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
 	VMOVUPS    (R11), Y7
 	VMOVUPS    short256const<>+320(SB), Y8
 	VMOVUPS    (R12)(R10*1), Y9
 	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    Y9, 1088(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
 	VPERM2F128 $0x20, Y1, Y0, Y8
 	VPERM2F128 $0x31, Y1, Y0, Y0
@@ -4253,8 +4165,8 @@ s256_1_group:
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -4266,9 +4178,7 @@ s256_1_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
+	VMAXPS       640(SP), Y0, Y1
 	VMOVUPS      (R11), Y2
 	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -4298,9 +4208,7 @@ s256_1_group:
 	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       704(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -4333,9 +4241,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y1, Y2
+	VMAXPS       768(SP), Y1, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y1, Y2
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -4365,9 +4271,7 @@ s256_1_group:
 	VFMADD213PD  Y3, Y3, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       832(SP), Y1, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -4400,9 +4304,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       896(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -4432,9 +4334,7 @@ s256_1_group:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       960(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -4467,9 +4367,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       1024(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -4499,9 +4397,7 @@ s256_1_group:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1088(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -4675,65 +4571,81 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y1
 	VMOVUPS    32(CX), Y2
 	VMULPS     608(SP), Y2, Y2
+	VMOVUPS    Y2, 672(SP)
 	VBLENDVPS  Y0, Y2, Y1, Y0
 	VMOVUPS    (CX), Y1
 	VMULPS     608(SP), Y1, Y1
+	VMOVUPS    Y1, 640(SP)
 	VMAXPS     Y1, Y0, Y0
 	VMOVUPS    32(R11), Y1
 	VMOVUPS    short256const<>+320(SB), Y2
 	VMOVUPS    32(CX)(R9*1), Y3
 	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    Y3, 736(SP)
 	VBLENDVPS  Y1, Y3, Y2, Y1
 	VMOVUPS    (CX)(R9*1), Y2
 	VMULPS     608(SP), Y2, Y2
+	VMOVUPS    Y2, 704(SP)
 	VMAXPS     Y2, Y1, Y1
 	VMOVUPS    32(R11), Y2
 	VMOVUPS    short256const<>+320(SB), Y3
 	VMOVUPS    32(CX)(R9*2), Y4
 	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    Y4, 800(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
 	VMOVUPS    (CX)(R9*2), Y3
 	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    Y3, 768(SP)
 	VMAXPS     Y3, Y2, Y2
 	VMOVUPS    32(R11), Y3
 	VMOVUPS    short256const<>+320(SB), Y4
 	VMOVUPS    32(CX)(R10*1), Y5
 	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    Y5, 864(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
 	VMOVUPS    (CX)(R10*1), Y4
 	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    Y4, 832(SP)
 	VMAXPS     Y4, Y3, Y3
 	VMOVUPS    32(R11), Y4
 	VMOVUPS    short256const<>+320(SB), Y5
 	VMOVUPS    32(R12), Y6
 	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    Y6, 928(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
 	VMOVUPS    (R12), Y5
 	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    Y5, 896(SP)
 	VMAXPS     Y5, Y4, Y4
 	VMOVUPS    32(R11), Y5
 	VMOVUPS    short256const<>+320(SB), Y6
 	VMOVUPS    32(R12)(R9*1), Y7
 	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    Y7, 992(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
 	VMOVUPS    (R12)(R9*1), Y6
 	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    Y6, 960(SP)
 	VMAXPS     Y6, Y5, Y5
 	VMOVUPS    32(R11), Y6
 	VMOVUPS    short256const<>+320(SB), Y7
 	VMOVUPS    32(R12)(R9*2), Y8
 	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    Y8, 1056(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
 	VMOVUPS    (R12)(R9*2), Y7
 	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    Y7, 1024(SP)
 	VMAXPS     Y7, Y6, Y6
 	VMOVUPS    32(R11), Y7
 	VMOVUPS    short256const<>+320(SB), Y8
 	VMOVUPS    32(R12)(R10*1), Y9
 	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    Y9, 1120(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
 	VMOVUPS    (R12)(R10*1), Y8
 	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    Y8, 1088(SP)
 	VMAXPS     Y8, Y7, Y7
 	VPERM2F128 $0x20, Y1, Y0, Y8
 	VPERM2F128 $0x31, Y1, Y0, Y0
@@ -4761,8 +4673,8 @@ s256_2_group:
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -4774,12 +4686,8 @@ s256_2_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       640(SP), Y0, Y1
+	VMAXPS       672(SP), Y0, Y2
 	VMOVUPS      32(R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -4835,12 +4743,8 @@ s256_2_group:
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       704(SP), Y0, Y2
+	VMAXPS       736(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -4899,12 +4803,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y1, Y2
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       768(SP), Y1, Y2
+	VMAXPS       800(SP), Y1, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -4960,12 +4860,8 @@ s256_2_group:
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      32(CX)(R10*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y1, Y4
+	VMAXPS       832(SP), Y1, Y3
+	VMAXPS       864(SP), Y1, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y1, Y4
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -5024,12 +4920,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(R12), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       896(SP), Y2, Y3
+	VMAXPS       928(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -5085,12 +4977,8 @@ s256_2_group:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(R12)(R9*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       960(SP), Y2, Y4
+	VMAXPS       992(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -5149,12 +5037,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R12)(R9*2), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1024(SP), Y3, Y4
+	VMAXPS       1056(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -5210,12 +5094,8 @@ s256_2_group:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R12)(R10*1), Y6
-	VMULPS       608(SP), Y6, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1088(SP), Y3, Y5
+	VMAXPS       1120(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -5511,6 +5391,7 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y1
 	VMOVUPS    (CX), Y2
 	VMULPS     608(SP), Y2, Y2
+	VMOVUPS    Y2, 712(SP)
 	VBLENDVPS  Y0, Y2, Y1, Y0
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000001, R13
@@ -5527,6 +5408,7 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y2
 	VMOVUPS    (CX)(R9*1), Y3
 	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    Y3, 776(SP)
 	VBLENDVPS  Y1, Y3, Y2, Y1
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000002, R13
@@ -5543,6 +5425,7 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y3
 	VMOVUPS    (CX)(R9*2), Y4
 	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    Y4, 840(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000003, R13
@@ -5559,6 +5442,7 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y4
 	VMOVUPS    (CX)(R10*1), Y5
 	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    Y5, 904(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000004, R13
@@ -5575,6 +5459,7 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y5
 	VMOVUPS    (R12), Y6
 	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    Y6, 968(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000005, R13
@@ -5591,6 +5476,7 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y6
 	VMOVUPS    (R12)(R9*1), Y7
 	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    Y7, 1032(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000006, R13
@@ -5607,6 +5493,7 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y7
 	VMOVUPS    (R12)(R9*2), Y8
 	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    Y8, 1096(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000007, R13
@@ -5623,6 +5510,7 @@ s256_1_group:
 	VMOVUPS    short256const<>+320(SB), Y8
 	VMOVUPS    (R12)(R10*1), Y9
 	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    Y9, 1160(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
 	VPERM2F128 $0x20, Y1, Y0, Y8
 	VPERM2F128 $0x31, Y1, Y0, Y0
@@ -5650,8 +5538,8 @@ s256_1_group:
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -5663,11 +5551,9 @@ s256_1_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         640(SP), R13
-	VMOVUPS      (R13), Y2
+	VMAXPS       712(SP), Y0, Y1
+	MOVQ         640(SP), R12
+	VMOVUPS      (R12), Y2
 	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      short256const<>+32(SB), Y0
 	VFMADD231PS  short256const<>+0(SB), Y1, Y0
@@ -5696,11 +5582,9 @@ s256_1_group:
 	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         648(SP), R13
-	VMOVUPS      (R13), Y3
+	VMAXPS       776(SP), Y0, Y2
+	MOVQ         648(SP), R12
+	VMOVUPS      (R12), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
 	VFMADD231PS  short256const<>+0(SB), Y2, Y0
@@ -5732,11 +5616,9 @@ s256_1_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y1, Y2
-	MOVQ         656(SP), R13
-	VMOVUPS      (R13), Y3
+	VMAXPS       840(SP), Y1, Y2
+	MOVQ         656(SP), R12
+	VMOVUPS      (R12), Y3
 	VBLENDVPS    Y3, Y2, Y1, Y2
 	VMOVUPS      short256const<>+32(SB), Y1
 	VFMADD231PS  short256const<>+0(SB), Y2, Y1
@@ -5765,11 +5647,9 @@ s256_1_group:
 	VFMADD213PD  Y3, Y3, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
-	MOVQ         664(SP), R13
-	VMOVUPS      (R13), Y4
+	VMAXPS       904(SP), Y1, Y3
+	MOVQ         664(SP), R12
+	VMOVUPS      (R12), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
 	VFMADD231PS  short256const<>+0(SB), Y3, Y1
@@ -5801,11 +5681,9 @@ s256_1_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
-	MOVQ         672(SP), R13
-	VMOVUPS      (R13), Y4
+	VMAXPS       968(SP), Y2, Y3
+	MOVQ         672(SP), R12
+	VMOVUPS      (R12), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      short256const<>+32(SB), Y2
 	VFMADD231PS  short256const<>+0(SB), Y3, Y2
@@ -5834,11 +5712,9 @@ s256_1_group:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	MOVQ         680(SP), R13
-	VMOVUPS      (R13), Y5
+	VMAXPS       1032(SP), Y2, Y4
+	MOVQ         680(SP), R12
+	VMOVUPS      (R12), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
 	VFMADD231PS  short256const<>+0(SB), Y4, Y2
@@ -5870,11 +5746,9 @@ s256_1_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
-	MOVQ         688(SP), R13
-	VMOVUPS      (R13), Y5
+	VMAXPS       1096(SP), Y3, Y4
+	MOVQ         688(SP), R12
+	VMOVUPS      (R12), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      short256const<>+32(SB), Y3
 	VFMADD231PS  short256const<>+0(SB), Y4, Y3
@@ -5903,9 +5777,7 @@ s256_1_group:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1160(SP), Y3, Y5
 	MOVQ         696(SP), R12
 	VMOVUPS      (R12), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
@@ -6091,12 +5963,14 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y1
 	VMOVUPS    (CX), Y2
 	VMULPS     608(SP), Y2, Y2
+	VMOVUPS    Y2, 712(SP)
 	VBLENDVPS  Y0, Y2, Y1, Y0
 	MOVQ       640(SP), R13
 	VMOVUPS    32(R13), Y1
 	VMOVUPS    short256const<>+320(SB), Y2
 	VMOVUPS    32(CX), Y3
 	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    Y3, 744(SP)
 	VBLENDVPS  Y1, Y3, Y2, Y1
 	VMAXPS     Y1, Y0, Y0
 	MOVQ       704(SP), R13
@@ -6114,12 +5988,14 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y2
 	VMOVUPS    (CX)(R9*1), Y3
 	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    Y3, 776(SP)
 	VBLENDVPS  Y1, Y3, Y2, Y1
 	MOVQ       648(SP), R13
 	VMOVUPS    32(R13), Y2
 	VMOVUPS    short256const<>+320(SB), Y3
 	VMOVUPS    32(CX)(R9*1), Y4
 	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    Y4, 808(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
 	VMAXPS     Y2, Y1, Y1
 	MOVQ       704(SP), R13
@@ -6137,12 +6013,14 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y3
 	VMOVUPS    (CX)(R9*2), Y4
 	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    Y4, 840(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
 	MOVQ       656(SP), R13
 	VMOVUPS    32(R13), Y3
 	VMOVUPS    short256const<>+320(SB), Y4
 	VMOVUPS    32(CX)(R9*2), Y5
 	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    Y5, 872(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
 	VMAXPS     Y3, Y2, Y2
 	MOVQ       704(SP), R13
@@ -6160,12 +6038,14 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y4
 	VMOVUPS    (CX)(R10*1), Y5
 	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    Y5, 904(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
 	MOVQ       664(SP), R13
 	VMOVUPS    32(R13), Y4
 	VMOVUPS    short256const<>+320(SB), Y5
 	VMOVUPS    32(CX)(R10*1), Y6
 	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    Y6, 936(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
 	VMAXPS     Y4, Y3, Y3
 	MOVQ       704(SP), R13
@@ -6183,12 +6063,14 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y5
 	VMOVUPS    (R12), Y6
 	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    Y6, 968(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
 	MOVQ       672(SP), R13
 	VMOVUPS    32(R13), Y5
 	VMOVUPS    short256const<>+320(SB), Y6
 	VMOVUPS    32(R12), Y7
 	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    Y7, 1000(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
 	VMAXPS     Y5, Y4, Y4
 	MOVQ       704(SP), R13
@@ -6206,12 +6088,14 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y6
 	VMOVUPS    (R12)(R9*1), Y7
 	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    Y7, 1032(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
 	MOVQ       680(SP), R13
 	VMOVUPS    32(R13), Y6
 	VMOVUPS    short256const<>+320(SB), Y7
 	VMOVUPS    32(R12)(R9*1), Y8
 	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    Y8, 1064(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
 	VMAXPS     Y6, Y5, Y5
 	MOVQ       704(SP), R13
@@ -6229,12 +6113,14 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y7
 	VMOVUPS    (R12)(R9*2), Y8
 	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    Y8, 1096(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
 	MOVQ       688(SP), R13
 	VMOVUPS    32(R13), Y7
 	VMOVUPS    short256const<>+320(SB), Y8
 	VMOVUPS    32(R12)(R9*2), Y9
 	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    Y9, 1128(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
 	VMAXPS     Y7, Y6, Y6
 	MOVQ       704(SP), R13
@@ -6252,12 +6138,14 @@ s256_2_group:
 	VMOVUPS    short256const<>+320(SB), Y8
 	VMOVUPS    (R12)(R10*1), Y9
 	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    Y9, 1160(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
 	MOVQ       696(SP), R13
 	VMOVUPS    32(R13), Y8
 	VMOVUPS    short256const<>+320(SB), Y9
 	VMOVUPS    32(R12)(R10*1), Y10
 	VMULPS     608(SP), Y10, Y10
+	VMOVUPS    Y10, 1192(SP)
 	VBLENDVPS  Y8, Y10, Y9, Y8
 	VMAXPS     Y8, Y7, Y7
 	VPERM2F128 $0x20, Y1, Y0, Y8
@@ -6286,8 +6174,8 @@ s256_2_group:
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -6299,17 +6187,13 @@ s256_2_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         640(SP), R13
-	VMOVUPS      (R13), Y3
+	VMAXPS       712(SP), Y0, Y1
+	VMAXPS       744(SP), Y0, Y2
+	MOVQ         640(SP), R12
+	VMOVUPS      (R12), Y3
 	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         640(SP), R13
-	VMOVUPS      32(R13), Y3
+	MOVQ         640(SP), R12
+	VMOVUPS      32(R12), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -6364,17 +6248,13 @@ s256_2_group:
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y0, Y3
-	MOVQ         648(SP), R13
-	VMOVUPS      (R13), Y4
+	VMAXPS       776(SP), Y0, Y2
+	VMAXPS       808(SP), Y0, Y3
+	MOVQ         648(SP), R12
+	VMOVUPS      (R12), Y4
 	VBLENDVPS    Y4, Y2, Y0, Y2
-	MOVQ         648(SP), R13
-	VMOVUPS      32(R13), Y4
+	MOVQ         648(SP), R12
+	VMOVUPS      32(R12), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      short256const<>+32(SB), Y0
 	VMOVUPS      short256const<>+32(SB), Y4
@@ -6432,17 +6312,13 @@ s256_2_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y1, Y2
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
-	MOVQ         656(SP), R13
-	VMOVUPS      (R13), Y4
+	VMAXPS       840(SP), Y1, Y2
+	VMAXPS       872(SP), Y1, Y3
+	MOVQ         656(SP), R12
+	VMOVUPS      (R12), Y4
 	VBLENDVPS    Y4, Y2, Y1, Y2
-	MOVQ         656(SP), R13
-	VMOVUPS      32(R13), Y4
+	MOVQ         656(SP), R12
+	VMOVUPS      32(R12), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
 	VMOVUPS      short256const<>+32(SB), Y4
@@ -6497,17 +6373,13 @@ s256_2_group:
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      32(CX)(R10*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y1, Y4
-	MOVQ         664(SP), R13
-	VMOVUPS      (R13), Y5
+	VMAXPS       904(SP), Y1, Y3
+	VMAXPS       936(SP), Y1, Y4
+	MOVQ         664(SP), R12
+	VMOVUPS      (R12), Y5
 	VBLENDVPS    Y5, Y3, Y1, Y3
-	MOVQ         664(SP), R13
-	VMOVUPS      32(R13), Y5
+	MOVQ         664(SP), R12
+	VMOVUPS      32(R12), Y5
 	VBLENDVPS    Y5, Y4, Y1, Y4
 	VMOVUPS      short256const<>+32(SB), Y1
 	VMOVUPS      short256const<>+32(SB), Y5
@@ -6565,17 +6437,13 @@ s256_2_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(R12), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	MOVQ         672(SP), R13
-	VMOVUPS      (R13), Y5
+	VMAXPS       968(SP), Y2, Y3
+	VMAXPS       1000(SP), Y2, Y4
+	MOVQ         672(SP), R12
+	VMOVUPS      (R12), Y5
 	VBLENDVPS    Y5, Y3, Y2, Y3
-	MOVQ         672(SP), R13
-	VMOVUPS      32(R13), Y5
+	MOVQ         672(SP), R12
+	VMOVUPS      32(R12), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
 	VMOVUPS      short256const<>+32(SB), Y5
@@ -6630,17 +6498,13 @@ s256_2_group:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(R12)(R9*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y2, Y5
-	MOVQ         680(SP), R13
-	VMOVUPS      (R13), Y6
+	VMAXPS       1032(SP), Y2, Y4
+	VMAXPS       1064(SP), Y2, Y5
+	MOVQ         680(SP), R12
+	VMOVUPS      (R12), Y6
 	VBLENDVPS    Y6, Y4, Y2, Y4
-	MOVQ         680(SP), R13
-	VMOVUPS      32(R13), Y6
+	MOVQ         680(SP), R12
+	VMOVUPS      32(R12), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      short256const<>+32(SB), Y2
 	VMOVUPS      short256const<>+32(SB), Y6
@@ -6698,17 +6562,13 @@ s256_2_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R12)(R9*2), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
-	MOVQ         688(SP), R13
-	VMOVUPS      (R13), Y6
+	VMAXPS       1096(SP), Y3, Y4
+	VMAXPS       1128(SP), Y3, Y5
+	MOVQ         688(SP), R12
+	VMOVUPS      (R12), Y6
 	VBLENDVPS    Y6, Y4, Y3, Y4
-	MOVQ         688(SP), R13
-	VMOVUPS      32(R13), Y6
+	MOVQ         688(SP), R12
+	VMOVUPS      32(R12), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
 	VMOVUPS      short256const<>+32(SB), Y6
@@ -6763,12 +6623,8 @@ s256_2_group:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R12)(R10*1), Y6
-	VMULPS       608(SP), Y6, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1160(SP), Y3, Y5
+	VMAXPS       1192(SP), Y3, Y6
 	MOVQ         696(SP), R12
 	VMOVUPS      (R12), Y7
 	VBLENDVPS    Y7, Y5, Y3, Y5
