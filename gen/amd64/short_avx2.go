@@ -505,6 +505,8 @@ type group256 struct {
 	fail     string        // where a group that fails a check goes
 	sOff     int           // where the rows' s are in the frame; 0: not kept
 	zKept    bool          // pass 1 has left the rows' z there (see maxima)
+	scaleReg Op            // scale in a register for zAt; nil: from the frame
+	mrowReg  []Op          // inMaskBcast: the mask's row in registers for zAt
 }
 
 // newGroup256 emits the group's row addresses.
@@ -550,20 +552,32 @@ func (q *group256) zAt(r, h int) Op {
 	if q.zKept {
 		return q.sAt(r, h)
 	}
+	var sc Op = z.scale
+	if q.scaleReg != nil {
+		sc = q.scaleReg
+	}
 	v := g.YMM()
 	if z.in == inScaled || z.in == inCausal {
 		g.VMOVUPS(p, v)
-		g.VMULPS(z.scale, v, v) // z = x*scale
+		g.VMULPS(sc, v, v) // z = x*scale
 		return v
 	}
-	m := z.mrow.Offset(32 * h)
+	var m Op = z.mrow.Offset(32 * h)
 	if z.in == inMaskRows {
 		m = q.rowAt(z.mask, z.mask4, r, h)
+	}
+	if q.mrowReg != nil {
+		m = q.mrowReg[h]
+	}
+	if q.scaleReg != nil {
+		g.VMOVUPS(p, v)
+		g.VFMADD213PS(m, sc, v) // z = x*scale + m
+		return v
 	}
 	x := g.YMM()
 	g.VMOVUPS(p, x)
 	g.VMOVUPS(m, v)
-	g.VFMADD231PS(z.scale, x, v) // z = x*scale + m
+	g.VFMADD231PS(sc, x, v) // z = x*scale + m
 	return v
 }
 
@@ -581,7 +595,27 @@ func (q *group256) maxima() {
 		}
 		return v
 	}
-	defer func() { q.zKept = keep }()
+	if keep {
+		// Pass 1 is then the only one to compute z, and does so with
+		// scale, and the mask's row of inMaskBcast, in registers: z is
+		// a load of x and an FMA with at most one memory operand.
+		// Measured (ns per element, thread CPU time, against scale
+		// from the frame): 1.058 against 1.149 with a mask per row at
+		// 10 columns, 0.662 against 0.693 at 16; with one mask row,
+		// 1.203 against 1.253 at 10 columns for the mask's row in
+		// registers as well, the same at 16.
+		sc := g.YMM()
+		g.VMOVUPS(q.z.scale, sc)
+		q.scaleReg = sc
+		if q.z.in == inMaskBcast {
+			for h := range halves {
+				m := g.YMM()
+				g.VMOVUPS(q.z.mrow.Offset(32*h), m)
+				q.mrowReg = append(q.mrowReg, m)
+			}
+		}
+	}
+	defer func() { q.zKept, q.scaleReg, q.mrowReg = keep, nil, nil }()
 	g.Comment("Pass 1: the eight rows' maxima, -Inf past cols.")
 	mx := make([]reg.VecVirtual, shortAVX2Group)
 	for r := range mx {
