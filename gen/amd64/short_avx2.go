@@ -67,8 +67,10 @@ import (
 // Measured on Zen 5 (ns per element, batches of 2^18 elements of N(0, 4),
 // the thread's CPU time, the least of interleaved runs): 1.08 against
 // 2.31 with SoftmaxRowsAVX2 alone at 10 columns, 0.69 at 16 (avx512 0.60
-// and 0.40). A group of 9 to 16 columns is about 800 vector
-// instructions, 600 of them arithmetic, against about 360 in
+// and 0.40), before pass 3 read s from the frame; 0.98 and 0.61 since
+// (the lower quartile of interleaved runs). A group of 9 to 16 columns
+// is about 680 vector instructions, 510 of them arithmetic (780 and 590
+// before), against about 360 in
 // SoftmaxShortRowsAVX512's: each row is two ymm registers where it is one
 // zmm, and without opmasks or broadcast operands.
 
@@ -86,12 +88,18 @@ import (
 // that a 0, infinite or NaN scale leaves them alone. The checks are made
 // on z: a group with a row that z makes special (fully masked, or a NaN
 // or infinite scale) is left to ScaledSoftmaxRowsAVX2. A mask per row is
-// read as far past the group as src, within len(mask). Measured as above,
-// scale 1/8, a mask of N(0, 1/4) with one element in 8 -Inf: 1.39 ns per
-// element at 10 columns with a mask per row or one mask row, 1.27
-// without (2.59, 2.46 and 2.32 through ScaledSoftmaxRowsAVX2 alone;
-// SoftmaxRows 1.10); at 16 columns 0.83, 0.84 and 0.77 (1.31, 1.31 and
-// 1.28; SoftmaxRows 0.64).
+// read as far past the group as src, within len(mask).
+//
+// Measured as above (the lower quartile of 300 interleaved runs), scale
+// 1/8, a mask of N(0, 1/4) with one element in 8 -Inf: 1.11 ns per
+// element at 10 columns with a mask per row, 1.04 with one mask row and
+// 1.04 without, SoftmaxRows 1.03 (1.46, 1.43, 1.33 and 1.16 before pass
+// 1 kept z and pass 2 kept s in the frame; 2.59, 2.46 and 2.32 through
+// ScaledSoftmaxRowsAVX2 alone); at 16 columns 0.66, 0.64 and 0.63,
+// SoftmaxRows 0.62 (0.85, 0.84, 0.78 and 0.68). Against SoftmaxRows, the
+// median of each run's ratio: 1.09x, 1.04x and 1.04x at 10 and at 12
+// columns, 1.07x, 1.03x and 1.03x at 16 (1.18x, 1.17x and 1.11x at 10
+// columns before).
 
 // CausalSoftmaxShortRowsAVX2 runs CausalSoftmaxRows's rows of at most 16
 // columns in the same groups, bit for bit fallback.CausalSoftmaxRows:
