@@ -548,12 +548,13 @@ func TestBitExactCausalShortRowsAVX2(t *testing.T) {
 	}
 }
 
-// TestShortKernelsAVX2StackGrowth runs the AVX2 short Softmax kernels,
-// whose frames are larger than a NOSPLIT function may have, so that they
-// check the stack on entry, below recursions of every depth from 0 to
-// 300 in new goroutines: at some depths the kernel's own check grows the
-// stack, and its arguments move with it. The two groups done must have
-// the fallback's bits every time.
+// TestShortKernelsAVX2StackGrowth runs the AVX2 short Softmax kernels
+// and CrossEntropyShortRowsAVX2 (its gradient), whose frames are larger
+// than a NOSPLIT function may have, so that they check the stack on
+// entry, below recursions of every depth from 0 to 300 in new
+// goroutines: at some depths the kernel's own check grows the stack, and
+// its arguments move with it. The two groups done must have the
+// fallback's bits every time.
 func TestShortKernelsAVX2StackGrowth(t *testing.T) {
 	if !avx2.supported() {
 		t.Skip("no AVX2")
@@ -573,6 +574,20 @@ func TestShortKernelsAVX2StackGrowth(t *testing.T) {
 			func(d []float32) int { return asm.CausalSoftmaxShortRowsAVX2(d, x, 0.5, rows, cols, 3) },
 			func(d []float32) { fallback.CausalSoftmaxRows(d, x, 0.5, cols, 3) }},
 	}
+	targets := make([]int32, rows)
+	for i := range targets {
+		targets[i] = int32(rng.IntN(cols))
+	}
+	kernels = append(kernels, struct {
+		name string
+		run  func(dst []float32) int
+		want func(dst []float32)
+	}{"CrossEntropyShortRowsAVX2",
+		func(d []float32) int {
+			n, _ := asm.CrossEntropyShortRowsAVX2(d, x, targets, rows, cols, 0)
+			return n
+		},
+		func(d []float32) { fallback.CrossEntropyRows(d, x, targets, cols) }})
 	for kind := range 3 {
 		mask := scaledGroupMask(rng, kind, rows, cols, false)
 		kernels = append(kernels, struct {
