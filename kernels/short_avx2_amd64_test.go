@@ -547,3 +547,89 @@ func TestBitExactCausalShortRowsAVX2(t *testing.T) {
 		}
 	}
 }
+
+// TestShortKernelsAVX2StackGrowth runs the AVX2 short Softmax kernels
+// and CrossEntropyShortRowsAVX2 (its gradient), whose frames are larger
+// than a NOSPLIT function may have, so that they check the stack on
+// entry, below recursions of every depth from 0 to 300 in new
+// goroutines: at some depths the kernel's own check grows the stack, and
+// its arguments move with it. The two groups done must have the
+// fallback's bits every time.
+func TestShortKernelsAVX2StackGrowth(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(81, 82))
+	const rows, cols, done = 24, 10, 16 // the last group's loads pass the end
+	x := shortBatch(rng, rows, cols)
+	kernels := []struct {
+		name string
+		run  func(dst []float32) int
+		want func(dst []float32)
+	}{
+		{"SoftmaxShortRowsAVX2",
+			func(d []float32) int { return asm.SoftmaxShortRowsAVX2(d, x, rows, cols) },
+			func(d []float32) { fallback.SoftmaxRows(d, x, cols) }},
+		{"CausalSoftmaxShortRowsAVX2",
+			func(d []float32) int { return asm.CausalSoftmaxShortRowsAVX2(d, x, 0.5, rows, cols, 3) },
+			func(d []float32) { fallback.CausalSoftmaxRows(d, x, 0.5, cols, 3) }},
+	}
+	targets := make([]int32, rows)
+	for i := range targets {
+		targets[i] = int32(rng.IntN(cols))
+	}
+	kernels = append(kernels, struct {
+		name string
+		run  func(dst []float32) int
+		want func(dst []float32)
+	}{"CrossEntropyShortRowsAVX2",
+		func(d []float32) int {
+			n, _ := asm.CrossEntropyShortRowsAVX2(d, x, targets, rows, cols, 0)
+			return n
+		},
+		func(d []float32) { fallback.CrossEntropyRows(d, x, targets, cols) }})
+	for kind := range 3 {
+		mask := scaledGroupMask(rng, kind, rows, cols, false)
+		kernels = append(kernels, struct {
+			name string
+			run  func(dst []float32) int
+			want func(dst []float32)
+		}{fmt.Sprintf("ScaledSoftmaxRows's, mask kind %d", kind),
+			func(d []float32) int { return scaledShortAVX2(false, d, x, mask, 0.5, rows, cols) },
+			func(d []float32) { fallback.ScaledSoftmaxRows(d, x, mask, 0.5, cols) }})
+	}
+	for _, k := range kernels {
+		want := make([]float32, len(x))
+		k.want(want)
+		for depth := range 300 {
+			got := make([]float32, len(x))
+			n := -1
+			ch := make(chan struct{})
+			go func() {
+				defer close(ch)
+				n = belowFrames(depth, func() int { return k.run(got) })
+			}()
+			<-ch
+			what := fmt.Sprintf("%s below %d frames", k.name, depth)
+			if n != done {
+				t.Fatalf("%s: %d rows done, want %d", what, n, done)
+			}
+			compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+			if t.Failed() {
+				return
+			}
+		}
+	}
+}
+
+// belowFrames returns f(), called below depth frames of its own, of
+// about 100 bytes each.
+//
+//go:noinline
+func belowFrames(depth int, f func() int) int {
+	var pad [8]int
+	if depth == 0 {
+		return f()
+	}
+	return belowFrames(depth-1, f) + pad[depth%8]
+}

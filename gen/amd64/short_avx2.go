@@ -45,9 +45,12 @@ import (
 // finite: they add +0 to the sums. Pass 3 computes garbage in them, which
 // is never stored to dst.
 //
-// Pass 2 keeps each row's u in the frame; pass 3 reloads x to recompute s
-// (the frame has no room for the eight rows' s as well: a NOSPLIT
-// function's frame is limited), and writes its rows, 64 bytes each (32
+// Pass 2 keeps each row's u and s in the frame, and pass 3 reads both
+// back, where it reloaded x (and recomputed z) to recompute s before
+// (10% of SoftmaxShortRowsAVX2's time at 10 columns, 13% of
+// ScaledSoftmaxShortRowsAVX2's). The frame, over 1 KiB, is then more
+// than a NOSPLIT function may have: these kernels check the stack on
+// entry as Go functions do. Pass 3 writes its rows, 64 bytes each (32
 // when cols <= 8), to the same frame at 4*cols bytes apart, in row order:
 // each row's lanes past cols land on the next row's place, which that
 // row's store then overwrites, and never on a u not yet loaded. The
@@ -64,8 +67,10 @@ import (
 // Measured on Zen 5 (ns per element, batches of 2^18 elements of N(0, 4),
 // the thread's CPU time, the least of interleaved runs): 1.08 against
 // 2.31 with SoftmaxRowsAVX2 alone at 10 columns, 0.69 at 16 (avx512 0.60
-// and 0.40). A group of 9 to 16 columns is about 800 vector
-// instructions, 600 of them arithmetic, against about 360 in
+// and 0.40), before pass 3 read s from the frame; 0.98 and 0.61 since
+// (the lower quartile of interleaved runs). A group of 9 to 16 columns
+// is about 680 vector instructions, 510 of them arithmetic (780 and 590
+// before), against about 360 in
 // SoftmaxShortRowsAVX512's: each row is two ymm registers where it is one
 // zmm, and without opmasks or broadcast operands.
 
@@ -74,28 +79,37 @@ import (
 // copied to the frame with zeros after it) and
 // ScaledSoftmaxShortRowsNoMaskAVX2 run ScaledSoftmaxRows's rows z
 // (fused.go) in the same groups, bit for bit fallback.ScaledSoftmaxRows.
-// z = fma(scale, x, m), or scale*x, is computed wherever the kernel loads
-// x (zAt below), in every lane; the lanes past a row are then blended to
+// z = fma(scale, x, m), or scale*x, is computed in pass 1 (zAt below),
+// in every lane, and kept in the frame where pass 2 then keeps s: pass 2
+// reads it back, where it loaded x and the mask again and computed z
+// (7% of ScaledSoftmaxShortRowsAVX2's time at 10 and at 16 columns; the
+// causal kernel does the same). The lanes past a row are blended to
 // -Inf (pass 1) or -320 (pass 2), or not stored (pass 3), as x's are, so
 // that a 0, infinite or NaN scale leaves them alone. The checks are made
 // on z: a group with a row that z makes special (fully masked, or a NaN
 // or infinite scale) is left to ScaledSoftmaxRowsAVX2. A mask per row is
-// read as far past the group as src, within len(mask). Measured as above,
-// scale 1/8, a mask of N(0, 1/4) with one element in 8 -Inf: 1.39 ns per
-// element at 10 columns with a mask per row or one mask row, 1.27
-// without (2.59, 2.46 and 2.32 through ScaledSoftmaxRowsAVX2 alone;
-// SoftmaxRows 1.10); at 16 columns 0.83, 0.84 and 0.77 (1.31, 1.31 and
-// 1.28; SoftmaxRows 0.64).
+// read as far past the group as src, within len(mask).
+//
+// Measured as above (the lower quartile of 300 interleaved runs), scale
+// 1/8, a mask of N(0, 1/4) with one element in 8 -Inf: 1.11 ns per
+// element at 10 columns with a mask per row, 1.04 with one mask row and
+// 1.04 without, SoftmaxRows 1.03 (1.46, 1.43, 1.33 and 1.16 before pass
+// 1 kept z and pass 2 kept s in the frame; 2.59, 2.46 and 2.32 through
+// ScaledSoftmaxRowsAVX2 alone); at 16 columns 0.66, 0.64 and 0.63,
+// SoftmaxRows 0.62 (0.85, 0.84, 0.78 and 0.68). Against SoftmaxRows, the
+// median of each run's ratio: 1.09x, 1.04x and 1.04x at 10 and at 12
+// columns, 1.07x, 1.03x and 1.03x at 16 (1.18x, 1.17x and 1.11x at 10
+// columns before).
 
 // CausalSoftmaxShortRowsAVX2 runs CausalSoftmaxRows's rows of at most 16
 // columns in the same groups, bit for bit fallback.CausalSoftmaxRows:
 // z = scale*x is computed in every lane, as the scaled forms do, and
 // each row's lanes past its first k (clamp(offset+r+1, 0, cols)) are
-// blended to -Inf (pass 1) or -320 (passes 2 and 3) under the mask of
-// its first k lanes, in both halves, read from tailMask8 at an address
-// computed once a group per row (causalMask) and kept in the frame. In
-// pass 3 those lanes' s is then 0, and they are stored as the +0 that
-// the fallback writes there. A row of k = 0 has a max of -Inf, which
+// blended to -Inf (pass 1) or -320 (pass 2) under the mask of its first
+// k lanes, in both halves, read from tailMask8 at an address computed
+// once a group per row (causalMask) and kept in the frame. Those lanes'
+// s, kept for pass 3, is then 0, and they are stored as the +0 that the
+// fallback writes there. A row of k = 0 has a max of -Inf, which
 // leaves its group to CausalSoftmaxRowsAVX2. Measured as in
 // kernels/impl_amd64.go's causalSoftmaxRowsAVX2 (thread CPU time, scale
 // 1/8, offset 0): 1.29x SoftmaxRowsAVX2 on square blocks of 10 rows,
@@ -117,7 +131,7 @@ func short256SumPos(r int) int { return 4*(r/4) + []int{0, 2, 1, 3}[r%4] }
 func generateShortAVX2(g *gen) {
 	c := g.constTable("short256const", short256Consts())
 	for _, in := range []groupIn{inX, inMaskRows, inMaskBcast, inScaled, inCausal} {
-		shortRowsAVX2(g, c, short256{in: in, name: in.name256(), doc: in.doc256(), out: softmaxOut256})
+		shortRowsAVX2(g, c, short256{in: in, name: in.name256(), doc: in.doc256(), out: softmaxOut256, keepS: true})
 	}
 }
 
@@ -187,6 +201,9 @@ type short256 struct {
 	out  func(q *group256, sums [2]reg.VecVirtual)
 	late lateOut
 	ce   *ceOut256
+	// keepS: pass 2 keeps each row's s in the frame as well (sAt), and
+	// softmaxOut256's pass 3 reads it there.
+	keepS bool
 }
 
 // z256 is what an AVX2 short kernel needs to compute z: scale in the
@@ -248,7 +265,8 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	// The frame: each row's u (64 bytes; then the rows of y, 4*cols bytes
 	// apart), the biases (8 int32, in the order of the max tree), and 64
 	// bytes for out: hi and lo (8 float32 each, in the order of the sum
-	// tree) in SoftmaxShortRowsAVX2.
+	// tree) in SoftmaxShortRowsAVX2; then what the kernel's form needs,
+	// and last each row's s (64 bytes) with keepS.
 	fsize := 64*shortAVX2Group + 96
 	if in != inX {
 		fsize += 32 // scale
@@ -270,6 +288,14 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	pendAt := fsize
 	if k.late != nil {
 		fsize += 40
+	}
+	sAt := 0
+	if k.keepS {
+		sAt = fsize
+		fsize += 64 * shortAVX2Group
+		// More than a NOSPLIT function may have (about 800 bytes): the
+		// kernel checks the stack on entry.
+		g.Attributes(0)
 	}
 	frame := g.AllocLocal(fsize)
 	pendBias, pendFlag := frame.Offset(pendAt), frame.Offset(pendAt+32)
@@ -346,6 +372,7 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 		g.JB(LabelRef(exit))
 		q := newGroup256(g, c, halves, regs, z, frame)
 		q.fail = exit
+		q.sOff = sAt
 		q.maxima()
 		sums := q.sums()
 		if k.late == nil {
@@ -484,6 +511,10 @@ type group256 struct {
 	last     int           // the half that holds the row's last lanes
 	lastMask Mem           // its lanes within the row
 	fail     string        // where a group that fails a check goes
+	sOff     int           // where the rows' s are in the frame; 0: not kept
+	zKept    bool          // pass 1 has left the rows' z there (see maxima)
+	scaleReg Op            // scale in a register for zAt; nil: from the frame
+	mrowReg  []Op          // inMaskBcast: the mask's row in registers for zAt
 }
 
 // newGroup256 emits the group's row addresses.
@@ -506,6 +537,9 @@ func (q *group256) biasAt(r int) Mem { return q.frame.Offset(512 + 4*short256Max
 func (q *group256) hiAt(r int) Mem   { return q.frame.Offset(544 + 4*short256SumPos(r)) }
 func (q *group256) loAt(r int) Mem   { return q.frame.Offset(576 + 4*short256SumPos(r)) }
 
+// sAt is half h of row r's s in the frame, when kept (sOff != 0).
+func (q *group256) sAt(r, h int) Mem { return q.frame.Offset(q.sOff + 64*r + 32*h) }
+
 // rowAt returns half h of row r of the group at base, base4 four rows on.
 func (q *group256) rowAt(base, base4 reg.GPVirtual, r, h int) Mem {
 	m := groupRow(base, base4, q.a.stride, q.a.stride3, r)
@@ -515,34 +549,81 @@ func (q *group256) rowAt(base, base4 reg.GPVirtual, r, h int) Mem {
 
 // zAt returns half h of row r's input: x itself, a memory operand, or z
 // in a new register, computed in every lane (those past cols are never
-// let through: the passes blend them away or do not store them).
+// let through: the passes blend them away or do not store them), or,
+// once pass 1 has kept it (zKept), z in the frame.
 func (q *group256) zAt(r, h int) Op {
 	g, z := q.g, q.z
 	p := q.rowAt(q.a.src, q.src4, r, h)
 	if z.in == inX {
 		return p
 	}
+	if q.zKept {
+		return q.sAt(r, h)
+	}
+	var sc Op = z.scale
+	if q.scaleReg != nil {
+		sc = q.scaleReg
+	}
 	v := g.YMM()
 	if z.in == inScaled || z.in == inCausal {
 		g.VMOVUPS(p, v)
-		g.VMULPS(z.scale, v, v) // z = x*scale
+		g.VMULPS(sc, v, v) // z = x*scale
 		return v
 	}
-	m := z.mrow.Offset(32 * h)
+	var m Op = z.mrow.Offset(32 * h)
 	if z.in == inMaskRows {
 		m = q.rowAt(z.mask, z.mask4, r, h)
+	}
+	if q.mrowReg != nil {
+		m = q.mrowReg[h]
+	}
+	if q.scaleReg != nil {
+		g.VMOVUPS(p, v)
+		g.VFMADD213PS(m, sc, v) // z = x*scale + m
+		return v
 	}
 	x := g.YMM()
 	g.VMOVUPS(p, x)
 	g.VMOVUPS(m, v)
-	g.VFMADD231PS(z.scale, x, v) // z = x*scale + m
+	g.VFMADD231PS(sc, x, v) // z = x*scale + m
 	return v
 }
 
 // maxima emits pass 1 and the group's first check, and leaves the rows'
 // biases in the frame.
 func (q *group256) maxima() {
-	g, c, halves, last, lastMask, zAt := q.g, q.c, q.halves, q.last, q.lastMask, q.zAt
+	g, c, halves, last, lastMask := q.g, q.c, q.halves, q.last, q.lastMask
+	// With a place for s, z goes there for pass 2 (which then stores s
+	// over it): a load where it loaded x (and the mask) and computed z.
+	keep := q.sOff != 0 && q.z.in != inX
+	zAt := func(r, h int) Op {
+		v := q.zAt(r, h)
+		if keep {
+			g.VMOVUPS(v, q.sAt(r, h))
+		}
+		return v
+	}
+	if keep {
+		// Pass 1 is then the only one to compute z, and does so with
+		// scale, and the mask's row of inMaskBcast, in registers: z is
+		// a load of x and an FMA with at most one memory operand.
+		// Measured (ns per element, thread CPU time, against scale
+		// from the frame): 1.058 against 1.149 with a mask per row at
+		// 10 columns, 0.662 against 0.693 at 16; with one mask row,
+		// 1.203 against 1.253 at 10 columns for the mask's row in
+		// registers as well, the same at 16.
+		sc := g.YMM()
+		g.VMOVUPS(q.z.scale, sc)
+		q.scaleReg = sc
+		if q.z.in == inMaskBcast {
+			for h := range halves {
+				m := g.YMM()
+				g.VMOVUPS(q.z.mrow.Offset(32*h), m)
+				q.mrowReg = append(q.mrowReg, m)
+			}
+		}
+	}
+	defer func() { q.zKept, q.scaleReg, q.mrowReg = keep, nil, nil }()
 	g.Comment("Pass 1: the eight rows' maxima, -Inf past cols.")
 	mx := make([]reg.VecVirtual, shortAVX2Group)
 	for r := range mx {
@@ -631,7 +712,7 @@ func (q *group256) loadD(r int, blend bool) []reg.VecVirtual {
 		g.VMAXPS(zAt(r, h), lo, d[h]) // NaN kept
 	}
 	if q.z.in == inCausal {
-		// Every half, in pass 3 too: the lanes past k are stored, as +0.
+		// Every half: pass 3 stores the lanes past k, as +0 (s = 0).
 		for h := range d {
 			g.VBLENDVPS(q.kMask(r, h), d[h], lo, d[h])
 		}
@@ -708,6 +789,11 @@ func (q *group256) sums() [2]reg.VecVirtual {
 		b := g.YMM()
 		g.VPBROADCASTD(biasAt(r), b)
 		scale(t, b)
+		if q.sOff != 0 {
+			for h := range t {
+				g.VMOVUPS(t[h], q.sAt(r, h))
+			}
+		}
 		// The terms u*s + s of lanes 0-3, 4-7 (and 8-11, 12-15).
 		terms := make([]reg.VecVirtual, 0, 2*halves)
 		for h := range d {
@@ -787,22 +873,36 @@ func softmaxOut256(q *group256, sums [2]reg.VecVirtual) {
 		g.VMOVUPS(lo, frame.Offset(576+16*i))
 	}
 
-	g.Comment("Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.")
+	if q.sOff != 0 {
+		g.Comment("Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.")
+	} else {
+		g.Comment("Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.")
+	}
 	fb := g.GP64()
 	g.LEAQ(frame, fb)
 	fb4 := g.GP64()
 	g.LEAQ(Mem{Base: fb, Index: stride, Scale: 4}, fb4)
 	for r := range shortAVX2Group {
-		d := loadD(r, false) // lanes past cols are never stored
-		ts := make([]reg.VecVirtual, halves)
-		for h := range d {
-			ts[h] = g.YMM()
-			g.VMOVUPS(c.ymm("magic"), ts[h])
-			g.VFMADD231PS(c.ymm("log2e"), d[h], ts[h])
+		ts := make([]Op, halves)
+		if q.sOff != 0 {
+			for h := range ts {
+				ts[h] = q.sAt(r, h)
+			}
+		} else {
+			d := loadD(r, false) // lanes past cols are never stored
+			tv := make([]reg.VecVirtual, halves)
+			for h := range d {
+				tv[h] = g.YMM()
+				g.VMOVUPS(c.ymm("magic"), tv[h])
+				g.VFMADD231PS(c.ymm("log2e"), d[h], tv[h])
+			}
+			b := g.YMM()
+			g.VPBROADCASTD(q.biasAt(r), b)
+			scale(tv, b)
+			for h, t := range tv {
+				ts[h] = t
+			}
 		}
-		b := g.YMM()
-		g.VPBROADCASTD(q.biasAt(r), b)
-		scale(ts, b)
 		hiv, lov := g.YMM(), g.YMM()
 		g.VBROADCASTSS(hiAt(r), hiv)
 		g.VBROADCASTSS(loAt(r), lov)

@@ -45,12 +45,19 @@ import (
 // columns, 1.12 against 1.96 without a gradient; 0.88 against 1.45 at 16
 // (0.70 against 1.11); 1.26 against 3.30 at 8 (1.00 against 2.40).
 // SoftmaxRows took 1.04, 0.64 and 0.79 on the same rows.
+//
+// With a gradient, pass 2 keeps each row's s in the frame for pass 3, as
+// SoftmaxShortRowsAVX2 does (short256.keepS; the frame is then over
+// 1 KiB, and the kernel checks the stack on entry): 1.54 against 1.69 ns
+// per element at 10 columns, 1.03 against 1.10 at 16 (the lower
+// quartile of 200 interleaved runs, SoftmaxRows 1.09 and 0.71 in them).
+// Without a gradient there is no pass 3.
 
 func generateShortCEAVX2(g *gen) {
 	c := g.constTable("shortce256const", short256Consts())
 	t := &ceTables{g.log64Table(), g.log64VecTable()}
 	for _, grad := range []bool{true, false} {
-		k := short256{in: inX, ce: &ceOut256{t: t, grad: grad}}
+		k := short256{in: inX, ce: &ceOut256{t: t, grad: grad}, keepS: grad}
 		k.out = k.ce.out
 		if grad {
 			k.name = "CrossEntropyShortRowsAVX2"

@@ -152,7 +152,7 @@ GLOBL short256const<>(SB), RODATA|NOPTR, $576
 
 // func SoftmaxShortRowsAVX2(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxShortRowsAVX2(SB), NOSPLIT, $608-72
+TEXT ·SoftmaxShortRowsAVX2(SB), $1120-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+48(FP), DX
@@ -262,6 +262,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 608(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -291,6 +292,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 672(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -323,6 +325,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 736(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -352,6 +355,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 800(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -384,6 +388,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 864(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -413,6 +418,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 928(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -445,6 +451,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 992(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -474,6 +481,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1056(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -519,145 +527,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       608(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*2), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       672(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R10*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       736(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       800(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R9*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       864(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R9*2), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       928(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R10*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       992(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1056(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -795,6 +739,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 608(SP)
+	VMOVUPS      Y3, 640(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -850,6 +796,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 672(SP)
+	VMOVUPS      Y4, 704(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -908,6 +856,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 736(SP)
+	VMOVUPS      Y4, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -963,6 +913,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 800(SP)
+	VMOVUPS      Y5, 832(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -1021,6 +973,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 864(SP)
+	VMOVUPS      Y5, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -1076,6 +1030,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 928(SP)
+	VMOVUPS      Y6, 960(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -1134,6 +1090,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 992(SP)
+	VMOVUPS      Y6, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -1189,6 +1147,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1056(SP)
+	VMOVUPS      Y7, 1088(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -1243,249 +1203,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX), Y0, Y1
-	VMAXPS       32(CX), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)
-	VMOVUPS      Y5, 32(R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*1), Y0, Y1
-	VMAXPS       32(CX)(R9*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       608(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       640(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, 32(R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*1)
-	VMOVUPS      Y5, 32(R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*2), Y0, Y1
-	VMAXPS       32(CX)(R9*2), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       672(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       704(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*1)
+	VMOVUPS      Y3, 32(R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*2)
-	VMOVUPS      Y5, 32(R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (CX)(R10*1), Y0, Y1
-	VMAXPS       32(CX)(R10*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       736(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       768(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*2)
+	VMOVUPS      Y3, 32(R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R10*1)
-	VMOVUPS      Y5, 32(R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12), Y0, Y1
-	VMAXPS       32(R12), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       800(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       832(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R10*1)
+	VMOVUPS      Y3, 32(R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R9*1), Y0, Y1
-	VMAXPS       32(R12)(R9*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       864(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       896(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*1)
-	VMOVUPS      Y5, 32(R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R9*2), Y0, Y1
-	VMAXPS       32(R12)(R9*2), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       928(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       960(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*2)
-	VMOVUPS      Y5, 32(R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMAXPS       (R12)(R10*1), Y0, Y1
-	VMAXPS       32(R12)(R10*1), Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       992(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1024(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1056(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1088(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -1547,7 +1395,7 @@ GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxShortRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, CMOV, FMA3, SSE
-TEXT ·ScaledSoftmaxShortRowsAVX2(SB), NOSPLIT, $640-104
+TEXT ·ScaledSoftmaxShortRowsAVX2(SB), $1152-104
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+80(FP), DX
@@ -1574,105 +1422,103 @@ TEXT ·ScaledSoftmaxShortRowsAVX2(SB), NOSPLIT, $640-104
 	JA           s256_two
 
 s256_1_group:
-	CMPQ DX, $0x00000008
-	JB   s256_ret
-	CMPQ DI, R8
-	JB   s256_ret
-	LEAQ (CX)(R9*4), R13
-	LEAQ (R12)(R9*4), R14
+	CMPQ    DX, $0x00000008
+	JB      s256_ret
+	CMPQ    DI, R8
+	JB      s256_ret
+	LEAQ    (CX)(R9*4), R13
+	LEAQ    (R12)(R9*4), R14
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS     (R11), Y0
-	VMOVUPS     short256const<>+320(SB), Y1
-	VMOVUPS     (CX), Y3
-	VMOVUPS     (R12), Y2
-	VFMADD231PS 608(SP), Y3, Y2
-	VBLENDVPS   Y0, Y2, Y1, Y0
 	VMOVUPS     (R11), Y1
 	VMOVUPS     short256const<>+320(SB), Y2
-	VMOVUPS     (CX)(R9*1), Y4
-	VMOVUPS     (R12)(R9*1), Y3
-	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     (CX), Y3
+	VFMADD213PS (R12), Y0, Y3
+	VMOVUPS     Y3, 640(SP)
 	VBLENDVPS   Y1, Y3, Y2, Y1
 	VMOVUPS     (R11), Y2
 	VMOVUPS     short256const<>+320(SB), Y3
-	VMOVUPS     (CX)(R9*2), Y5
-	VMOVUPS     (R12)(R9*2), Y4
-	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     (CX)(R9*1), Y4
+	VFMADD213PS (R12)(R9*1), Y0, Y4
+	VMOVUPS     Y4, 704(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
 	VMOVUPS     (R11), Y3
 	VMOVUPS     short256const<>+320(SB), Y4
-	VMOVUPS     (CX)(R10*1), Y6
-	VMOVUPS     (R12)(R10*1), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     (CX)(R9*2), Y5
+	VFMADD213PS (R12)(R9*2), Y0, Y5
+	VMOVUPS     Y5, 768(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
 	VMOVUPS     (R11), Y4
 	VMOVUPS     short256const<>+320(SB), Y5
-	VMOVUPS     (R13), Y7
-	VMOVUPS     (R14), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     (CX)(R10*1), Y6
+	VFMADD213PS (R12)(R10*1), Y0, Y6
+	VMOVUPS     Y6, 832(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
 	VMOVUPS     (R11), Y5
 	VMOVUPS     short256const<>+320(SB), Y6
-	VMOVUPS     (R13)(R9*1), Y8
-	VMOVUPS     (R14)(R9*1), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     (R13), Y7
+	VFMADD213PS (R14), Y0, Y7
+	VMOVUPS     Y7, 896(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
 	VMOVUPS     (R11), Y6
 	VMOVUPS     short256const<>+320(SB), Y7
-	VMOVUPS     (R13)(R9*2), Y9
-	VMOVUPS     (R14)(R9*2), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     (R13)(R9*1), Y8
+	VFMADD213PS (R14)(R9*1), Y0, Y8
+	VMOVUPS     Y8, 960(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
 	VMOVUPS     (R11), Y7
 	VMOVUPS     short256const<>+320(SB), Y8
-	VMOVUPS     (R13)(R10*1), Y10
-	VMOVUPS     (R14)(R10*1), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     (R13)(R9*2), Y9
+	VFMADD213PS (R14)(R9*2), Y0, Y9
+	VMOVUPS     Y9, 1024(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
-	VPERM2F128  $0x20, Y1, Y0, Y8
-	VPERM2F128  $0x31, Y1, Y0, Y0
-	VMAXPS      Y0, Y8, Y8
-	VPERM2F128  $0x20, Y3, Y2, Y0
-	VPERM2F128  $0x31, Y3, Y2, Y1
-	VMAXPS      Y1, Y0, Y0
-	VPERM2F128  $0x20, Y5, Y4, Y1
-	VPERM2F128  $0x31, Y5, Y4, Y2
+	VMOVUPS     (R11), Y8
+	VMOVUPS     short256const<>+320(SB), Y9
+	VMOVUPS     (R13)(R10*1), Y10
+	VFMADD213PS (R14)(R10*1), Y0, Y10
+	VMOVUPS     Y10, 1088(SP)
+	VBLENDVPS   Y8, Y10, Y9, Y0
+	VPERM2F128  $0x20, Y2, Y1, Y8
+	VPERM2F128  $0x31, Y2, Y1, Y1
+	VMAXPS      Y1, Y8, Y8
+	VPERM2F128  $0x20, Y4, Y3, Y1
+	VPERM2F128  $0x31, Y4, Y3, Y2
 	VMAXPS      Y2, Y1, Y1
-	VPERM2F128  $0x20, Y7, Y6, Y2
-	VPERM2F128  $0x31, Y7, Y6, Y3
+	VPERM2F128  $0x20, Y6, Y5, Y2
+	VPERM2F128  $0x31, Y6, Y5, Y3
 	VMAXPS      Y3, Y2, Y2
-	VSHUFPS     $0x44, Y0, Y8, Y3
-	VSHUFPS     $0xee, Y0, Y8, Y0
+	VPERM2F128  $0x20, Y0, Y7, Y3
+	VPERM2F128  $0x31, Y0, Y7, Y0
 	VMAXPS      Y0, Y3, Y3
-	VSHUFPS     $0x44, Y2, Y1, Y0
-	VSHUFPS     $0xee, Y2, Y1, Y1
+	VSHUFPS     $0x44, Y1, Y8, Y0
+	VSHUFPS     $0xee, Y1, Y8, Y1
 	VMAXPS      Y1, Y0, Y0
-	VSHUFPS     $0x88, Y0, Y3, Y1
-	VSHUFPS     $0xdd, Y0, Y3, Y0
-	VMAXPS      Y0, Y1, Y1
+	VSHUFPS     $0x44, Y3, Y2, Y1
+	VSHUFPS     $0xee, Y3, Y2, Y2
+	VMAXPS      Y2, Y1, Y1
+	VSHUFPS     $0x88, Y1, Y0, Y2
+	VSHUFPS     $0xdd, Y1, Y0, Y0
+	VMAXPS      Y0, Y2, Y2
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
-	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
-	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R15
-	CMPL      R15, $0x000000ff
+	VCMPPS    $0x12, short256const<>+512(SB), Y2, Y0
+	VCMPPS    $0x1d, short256const<>+544(SB), Y2, Y1
+	VANDPS    Y1, Y0, Y0
+	VMOVMSKPS Y0, R13
+	CMPL      R13, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     short256const<>+32(SB), Y0
-	VFMADD231PS short256const<>+0(SB), Y1, Y0
+	VFMADD231PS short256const<>+0(SB), Y2, Y0
 	VMOVDQU     short256const<>+448(SB), Y1
 	VPSUBD      Y0, Y1, Y1
 	VMOVDQU     Y1, 512(SP)
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (R12), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
+	VMAXPS       640(SP), Y0, Y1
 	VMOVUPS      (R11), Y2
 	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -1692,6 +1538,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 640(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -1701,10 +1548,7 @@ s256_1_group:
 	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      (R12)(R9*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       704(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -1724,6 +1568,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 704(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -1736,10 +1581,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      (R12)(R9*2), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y1, Y2
+	VMAXPS       768(SP), Y1, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y1, Y2
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -1759,6 +1601,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -1768,10 +1611,7 @@ s256_1_group:
 	VFMADD213PD  Y3, Y3, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y4
-	VMOVUPS      (R12)(R10*1), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       832(SP), Y1, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -1791,6 +1631,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 832(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -1803,10 +1644,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R13), Y4
-	VMOVUPS      (R14), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       896(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -1826,6 +1664,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -1835,10 +1674,7 @@ s256_1_group:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R13)(R9*1), Y5
-	VMOVUPS      (R14)(R9*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       960(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -1858,6 +1694,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 960(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -1870,10 +1707,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R9*2), Y5
-	VMOVUPS      (R14)(R9*2), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       1024(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -1893,6 +1727,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -1902,10 +1737,7 @@ s256_1_group:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R10*1), Y6
-	VMOVUPS      (R14)(R10*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1088(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -1925,6 +1757,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1088(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -1970,169 +1803,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R15
-	LEAQ         (R15)(R9*4), BP
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (R12), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMOVUPS      (R12)(R9*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       640(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y2
-	VMOVUPS      (R12)(R9*2), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y2
-	VMOVUPS      (R12)(R10*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13), Y2
-	VMOVUPS      (R14), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (BP)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R9*1), Y2
-	VMOVUPS      (R14)(R9*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (BP)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R9*2), Y2
-	VMOVUPS      (R14)(R9*2), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (BP)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R10*1), Y2
-	VMOVUPS      (R14)(R10*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (BP)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R13
@@ -2156,122 +1901,123 @@ s256_1_copy:
 
 s256_two:
 s256_2_group:
-	CMPQ DX, $0x00000008
-	JB   s256_ret
-	CMPQ DI, R8
-	JB   s256_ret
-	LEAQ (CX)(R9*4), R13
-	LEAQ (R12)(R9*4), R14
+	CMPQ    DX, $0x00000008
+	JB      s256_ret
+	CMPQ    DI, R8
+	JB      s256_ret
+	LEAQ    (CX)(R9*4), R13
+	LEAQ    (R12)(R9*4), R14
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS     32(R11), Y0
-	VMOVUPS     short256const<>+320(SB), Y1
-	VMOVUPS     32(CX), Y3
-	VMOVUPS     32(R12), Y2
-	VFMADD231PS 608(SP), Y3, Y2
-	VBLENDVPS   Y0, Y2, Y1, Y0
-	VMOVUPS     (CX), Y2
-	VMOVUPS     (R12), Y1
-	VFMADD231PS 608(SP), Y2, Y1
-	VMAXPS      Y1, Y0, Y0
 	VMOVUPS     32(R11), Y1
 	VMOVUPS     short256const<>+320(SB), Y2
-	VMOVUPS     32(CX)(R9*1), Y4
-	VMOVUPS     32(R12)(R9*1), Y3
-	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     32(CX), Y3
+	VFMADD213PS 32(R12), Y0, Y3
+	VMOVUPS     Y3, 672(SP)
 	VBLENDVPS   Y1, Y3, Y2, Y1
-	VMOVUPS     (CX)(R9*1), Y3
-	VMOVUPS     (R12)(R9*1), Y2
-	VFMADD231PS 608(SP), Y3, Y2
+	VMOVUPS     (CX), Y2
+	VFMADD213PS (R12), Y0, Y2
+	VMOVUPS     Y2, 640(SP)
 	VMAXPS      Y2, Y1, Y1
 	VMOVUPS     32(R11), Y2
 	VMOVUPS     short256const<>+320(SB), Y3
-	VMOVUPS     32(CX)(R9*2), Y5
-	VMOVUPS     32(R12)(R9*2), Y4
-	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     32(CX)(R9*1), Y4
+	VFMADD213PS 32(R12)(R9*1), Y0, Y4
+	VMOVUPS     Y4, 736(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
-	VMOVUPS     (CX)(R9*2), Y4
-	VMOVUPS     (R12)(R9*2), Y3
-	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     (CX)(R9*1), Y3
+	VFMADD213PS (R12)(R9*1), Y0, Y3
+	VMOVUPS     Y3, 704(SP)
 	VMAXPS      Y3, Y2, Y2
 	VMOVUPS     32(R11), Y3
 	VMOVUPS     short256const<>+320(SB), Y4
-	VMOVUPS     32(CX)(R10*1), Y6
-	VMOVUPS     32(R12)(R10*1), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     32(CX)(R9*2), Y5
+	VFMADD213PS 32(R12)(R9*2), Y0, Y5
+	VMOVUPS     Y5, 800(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
-	VMOVUPS     (CX)(R10*1), Y5
-	VMOVUPS     (R12)(R10*1), Y4
-	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     (CX)(R9*2), Y4
+	VFMADD213PS (R12)(R9*2), Y0, Y4
+	VMOVUPS     Y4, 768(SP)
 	VMAXPS      Y4, Y3, Y3
 	VMOVUPS     32(R11), Y4
 	VMOVUPS     short256const<>+320(SB), Y5
-	VMOVUPS     32(R13), Y7
-	VMOVUPS     32(R14), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     32(CX)(R10*1), Y6
+	VFMADD213PS 32(R12)(R10*1), Y0, Y6
+	VMOVUPS     Y6, 864(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
-	VMOVUPS     (R13), Y6
-	VMOVUPS     (R14), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     (CX)(R10*1), Y5
+	VFMADD213PS (R12)(R10*1), Y0, Y5
+	VMOVUPS     Y5, 832(SP)
 	VMAXPS      Y5, Y4, Y4
 	VMOVUPS     32(R11), Y5
 	VMOVUPS     short256const<>+320(SB), Y6
-	VMOVUPS     32(R13)(R9*1), Y8
-	VMOVUPS     32(R14)(R9*1), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     32(R13), Y7
+	VFMADD213PS 32(R14), Y0, Y7
+	VMOVUPS     Y7, 928(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
-	VMOVUPS     (R13)(R9*1), Y7
-	VMOVUPS     (R14)(R9*1), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     (R13), Y6
+	VFMADD213PS (R14), Y0, Y6
+	VMOVUPS     Y6, 896(SP)
 	VMAXPS      Y6, Y5, Y5
 	VMOVUPS     32(R11), Y6
 	VMOVUPS     short256const<>+320(SB), Y7
-	VMOVUPS     32(R13)(R9*2), Y9
-	VMOVUPS     32(R14)(R9*2), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     32(R13)(R9*1), Y8
+	VFMADD213PS 32(R14)(R9*1), Y0, Y8
+	VMOVUPS     Y8, 992(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
-	VMOVUPS     (R13)(R9*2), Y8
-	VMOVUPS     (R14)(R9*2), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     (R13)(R9*1), Y7
+	VFMADD213PS (R14)(R9*1), Y0, Y7
+	VMOVUPS     Y7, 960(SP)
 	VMAXPS      Y7, Y6, Y6
 	VMOVUPS     32(R11), Y7
 	VMOVUPS     short256const<>+320(SB), Y8
-	VMOVUPS     32(R13)(R10*1), Y10
-	VMOVUPS     32(R14)(R10*1), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     32(R13)(R9*2), Y9
+	VFMADD213PS 32(R14)(R9*2), Y0, Y9
+	VMOVUPS     Y9, 1056(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
-	VMOVUPS     (R13)(R10*1), Y9
-	VMOVUPS     (R14)(R10*1), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     (R13)(R9*2), Y8
+	VFMADD213PS (R14)(R9*2), Y0, Y8
+	VMOVUPS     Y8, 1024(SP)
 	VMAXPS      Y8, Y7, Y7
-	VPERM2F128  $0x20, Y1, Y0, Y8
-	VPERM2F128  $0x31, Y1, Y0, Y0
-	VMAXPS      Y0, Y8, Y8
-	VPERM2F128  $0x20, Y3, Y2, Y0
-	VPERM2F128  $0x31, Y3, Y2, Y1
+	VMOVUPS     32(R11), Y8
+	VMOVUPS     short256const<>+320(SB), Y9
+	VMOVUPS     32(R13)(R10*1), Y10
+	VFMADD213PS 32(R14)(R10*1), Y0, Y10
+	VMOVUPS     Y10, 1120(SP)
+	VBLENDVPS   Y8, Y10, Y9, Y8
+	VMOVUPS     (R13)(R10*1), Y9
+	VFMADD213PS (R14)(R10*1), Y0, Y9
+	VMOVUPS     Y9, 1088(SP)
+	VMAXPS      Y9, Y8, Y8
+	VPERM2F128  $0x20, Y2, Y1, Y0
+	VPERM2F128  $0x31, Y2, Y1, Y1
 	VMAXPS      Y1, Y0, Y0
-	VPERM2F128  $0x20, Y5, Y4, Y1
-	VPERM2F128  $0x31, Y5, Y4, Y2
+	VPERM2F128  $0x20, Y4, Y3, Y1
+	VPERM2F128  $0x31, Y4, Y3, Y2
 	VMAXPS      Y2, Y1, Y1
-	VPERM2F128  $0x20, Y7, Y6, Y2
-	VPERM2F128  $0x31, Y7, Y6, Y3
+	VPERM2F128  $0x20, Y6, Y5, Y2
+	VPERM2F128  $0x31, Y6, Y5, Y3
 	VMAXPS      Y3, Y2, Y2
-	VSHUFPS     $0x44, Y0, Y8, Y3
-	VSHUFPS     $0xee, Y0, Y8, Y0
-	VMAXPS      Y0, Y3, Y3
-	VSHUFPS     $0x44, Y2, Y1, Y0
-	VSHUFPS     $0xee, Y2, Y1, Y1
+	VPERM2F128  $0x20, Y8, Y7, Y3
+	VPERM2F128  $0x31, Y8, Y7, Y4
+	VMAXPS      Y4, Y3, Y3
+	VSHUFPS     $0x44, Y1, Y0, Y4
+	VSHUFPS     $0xee, Y1, Y0, Y0
+	VMAXPS      Y0, Y4, Y4
+	VSHUFPS     $0x44, Y3, Y2, Y0
+	VSHUFPS     $0xee, Y3, Y2, Y1
 	VMAXPS      Y1, Y0, Y0
-	VSHUFPS     $0x88, Y0, Y3, Y1
-	VSHUFPS     $0xdd, Y0, Y3, Y0
+	VSHUFPS     $0x88, Y0, Y4, Y1
+	VSHUFPS     $0xdd, Y0, Y4, Y0
 	VMAXPS      Y0, Y1, Y1
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R15
-	CMPL      R15, $0x000000ff
+	VMOVMSKPS Y0, R13
+	CMPL      R13, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -2283,14 +2029,8 @@ s256_2_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (R12), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      32(R12), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       640(SP), Y0, Y1
+	VMAXPS       672(SP), Y0, Y2
 	VMOVUPS      32(R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -2326,6 +2066,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 640(SP)
+	VMOVUPS      Y3, 672(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -2344,14 +2086,8 @@ s256_2_group:
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      (R12)(R9*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX)(R9*1), Y4
-	VMOVUPS      32(R12)(R9*1), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       704(SP), Y0, Y2
+	VMAXPS       736(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -2387,6 +2123,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 704(SP)
+	VMOVUPS      Y4, 736(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -2408,14 +2146,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      (R12)(R9*2), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y1, Y2
-	VMOVUPS      32(CX)(R9*2), Y4
-	VMOVUPS      32(R12)(R9*2), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       768(SP), Y1, Y2
+	VMAXPS       800(SP), Y1, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -2451,6 +2183,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 768(SP)
+	VMOVUPS      Y4, 800(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -2469,14 +2203,8 @@ s256_2_group:
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y4
-	VMOVUPS      (R12)(R10*1), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      32(CX)(R10*1), Y5
-	VMOVUPS      32(R12)(R10*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y1, Y4
+	VMAXPS       832(SP), Y1, Y3
+	VMAXPS       864(SP), Y1, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y1, Y4
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -2512,6 +2240,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 832(SP)
+	VMOVUPS      Y5, 864(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -2533,14 +2263,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R13), Y4
-	VMOVUPS      (R14), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(R13), Y5
-	VMOVUPS      32(R14), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       896(SP), Y2, Y3
+	VMAXPS       928(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -2576,6 +2300,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 896(SP)
+	VMOVUPS      Y5, 928(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -2594,14 +2320,8 @@ s256_2_group:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R13)(R9*1), Y5
-	VMOVUPS      (R14)(R9*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(R13)(R9*1), Y6
-	VMOVUPS      32(R14)(R9*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       960(SP), Y2, Y4
+	VMAXPS       992(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -2637,6 +2357,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 960(SP)
+	VMOVUPS      Y6, 992(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -2658,14 +2380,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R9*2), Y5
-	VMOVUPS      (R14)(R9*2), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R13)(R9*2), Y6
-	VMOVUPS      32(R14)(R9*2), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1024(SP), Y3, Y4
+	VMAXPS       1056(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -2701,6 +2417,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1024(SP)
+	VMOVUPS      Y6, 1056(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -2719,14 +2437,8 @@ s256_2_group:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R10*1), Y6
-	VMOVUPS      (R14)(R10*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R13)(R10*1), Y7
-	VMOVUPS      32(R14)(R10*1), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1088(SP), Y3, Y5
+	VMAXPS       1120(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -2762,6 +2474,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1088(SP)
+	VMOVUPS      Y7, 1120(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -2816,297 +2530,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R15
-	LEAQ         (R15)(R9*4), BP
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (R12), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      32(R12), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)
-	VMOVUPS      Y5, 32(R15)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMOVUPS      (R12)(R9*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMOVUPS      32(R12)(R9*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       640(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       672(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R9*1)
-	VMOVUPS      Y5, 32(R15)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y2
-	VMOVUPS      (R12)(R9*2), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMOVUPS      32(R12)(R9*2), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       736(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R9*2)
-	VMOVUPS      Y5, 32(R15)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y2
-	VMOVUPS      (R12)(R10*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R10*1), Y3
-	VMOVUPS      32(R12)(R10*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       800(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R10*1)
-	VMOVUPS      Y5, 32(R15)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13), Y2
-	VMOVUPS      (R14), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R13), Y3
-	VMOVUPS      32(R14), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       864(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (BP)
-	VMOVUPS      Y5, 32(BP)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R9*1), Y2
-	VMOVUPS      (R14)(R9*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R13)(R9*1), Y3
-	VMOVUPS      32(R14)(R9*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       928(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)
+	VMOVUPS      Y3, 32(R14)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (BP)(R9*1)
-	VMOVUPS      Y5, 32(BP)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R9*2), Y2
-	VMOVUPS      (R14)(R9*2), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R13)(R9*2), Y3
-	VMOVUPS      32(R14)(R9*2), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       992(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R9*1)
+	VMOVUPS      Y3, 32(R14)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (BP)(R9*2)
-	VMOVUPS      Y5, 32(BP)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R13)(R10*1), Y2
-	VMOVUPS      (R14)(R10*1), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R13)(R10*1), Y3
-	VMOVUPS      32(R14)(R10*1), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1056(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R9*2)
+	VMOVUPS      Y3, 32(R14)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (BP)(R10*1)
-	VMOVUPS      Y5, 32(BP)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1120(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R10*1)
+	VMOVUPS      Y3, 32(R14)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R13
@@ -3135,7 +2689,7 @@ s256_ret:
 
 // func ScaledSoftmaxShortRowsBcastAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·ScaledSoftmaxShortRowsBcastAVX2(SB), NOSPLIT, $704-104
+TEXT ·ScaledSoftmaxShortRowsBcastAVX2(SB), $1216-104
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+80(FP), DX
@@ -3200,104 +2754,103 @@ s256_mdone:
 	JA   s256_two
 
 s256_1_group:
-	CMPQ DX, $0x00000008
-	JB   s256_ret
-	CMPQ DI, R8
-	JB   s256_ret
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_ret
+	CMPQ    DI, R8
+	JB      s256_ret
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
+	VMOVUPS 640(SP), Y1
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS     (R11), Y0
-	VMOVUPS     short256const<>+320(SB), Y1
-	VMOVUPS     (CX), Y3
-	VMOVUPS     640(SP), Y2
-	VFMADD231PS 608(SP), Y3, Y2
-	VBLENDVPS   Y0, Y2, Y1, Y0
-	VMOVUPS     (R11), Y1
-	VMOVUPS     short256const<>+320(SB), Y2
-	VMOVUPS     (CX)(R9*1), Y4
-	VMOVUPS     640(SP), Y3
-	VFMADD231PS 608(SP), Y4, Y3
-	VBLENDVPS   Y1, Y3, Y2, Y1
 	VMOVUPS     (R11), Y2
 	VMOVUPS     short256const<>+320(SB), Y3
-	VMOVUPS     (CX)(R9*2), Y5
-	VMOVUPS     640(SP), Y4
-	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     (CX), Y4
+	VFMADD213PS Y1, Y0, Y4
+	VMOVUPS     Y4, 704(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
 	VMOVUPS     (R11), Y3
 	VMOVUPS     short256const<>+320(SB), Y4
-	VMOVUPS     (CX)(R10*1), Y6
-	VMOVUPS     640(SP), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     (CX)(R9*1), Y5
+	VFMADD213PS Y1, Y0, Y5
+	VMOVUPS     Y5, 768(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
 	VMOVUPS     (R11), Y4
 	VMOVUPS     short256const<>+320(SB), Y5
-	VMOVUPS     (R12), Y7
-	VMOVUPS     640(SP), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     (CX)(R9*2), Y6
+	VFMADD213PS Y1, Y0, Y6
+	VMOVUPS     Y6, 832(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
 	VMOVUPS     (R11), Y5
 	VMOVUPS     short256const<>+320(SB), Y6
-	VMOVUPS     (R12)(R9*1), Y8
-	VMOVUPS     640(SP), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     (CX)(R10*1), Y7
+	VFMADD213PS Y1, Y0, Y7
+	VMOVUPS     Y7, 896(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
 	VMOVUPS     (R11), Y6
 	VMOVUPS     short256const<>+320(SB), Y7
-	VMOVUPS     (R12)(R9*2), Y9
-	VMOVUPS     640(SP), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     (R12), Y8
+	VFMADD213PS Y1, Y0, Y8
+	VMOVUPS     Y8, 960(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
 	VMOVUPS     (R11), Y7
 	VMOVUPS     short256const<>+320(SB), Y8
-	VMOVUPS     (R12)(R10*1), Y10
-	VMOVUPS     640(SP), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     (R12)(R9*1), Y9
+	VFMADD213PS Y1, Y0, Y9
+	VMOVUPS     Y9, 1024(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
-	VPERM2F128  $0x20, Y1, Y0, Y8
-	VPERM2F128  $0x31, Y1, Y0, Y0
-	VMAXPS      Y0, Y8, Y8
-	VPERM2F128  $0x20, Y3, Y2, Y0
-	VPERM2F128  $0x31, Y3, Y2, Y1
-	VMAXPS      Y1, Y0, Y0
-	VPERM2F128  $0x20, Y5, Y4, Y1
-	VPERM2F128  $0x31, Y5, Y4, Y2
+	VMOVUPS     (R11), Y8
+	VMOVUPS     short256const<>+320(SB), Y9
+	VMOVUPS     (R12)(R9*2), Y10
+	VFMADD213PS Y1, Y0, Y10
+	VMOVUPS     Y10, 1088(SP)
+	VBLENDVPS   Y8, Y10, Y9, Y8
+	VMOVUPS     (R11), Y9
+	VMOVUPS     short256const<>+320(SB), Y10
+	VMOVUPS     (R12)(R10*1), Y11
+	VFMADD213PS Y1, Y0, Y11
+	VMOVUPS     Y11, 1152(SP)
+	VBLENDVPS   Y9, Y11, Y10, Y0
+	VPERM2F128  $0x20, Y3, Y2, Y1
+	VPERM2F128  $0x31, Y3, Y2, Y2
 	VMAXPS      Y2, Y1, Y1
-	VPERM2F128  $0x20, Y7, Y6, Y2
-	VPERM2F128  $0x31, Y7, Y6, Y3
+	VPERM2F128  $0x20, Y5, Y4, Y2
+	VPERM2F128  $0x31, Y5, Y4, Y3
 	VMAXPS      Y3, Y2, Y2
-	VSHUFPS     $0x44, Y0, Y8, Y3
-	VSHUFPS     $0xee, Y0, Y8, Y0
-	VMAXPS      Y0, Y3, Y3
+	VPERM2F128  $0x20, Y7, Y6, Y3
+	VPERM2F128  $0x31, Y7, Y6, Y4
+	VMAXPS      Y4, Y3, Y3
+	VPERM2F128  $0x20, Y0, Y8, Y4
+	VPERM2F128  $0x31, Y0, Y8, Y0
+	VMAXPS      Y0, Y4, Y4
 	VSHUFPS     $0x44, Y2, Y1, Y0
 	VSHUFPS     $0xee, Y2, Y1, Y1
 	VMAXPS      Y1, Y0, Y0
-	VSHUFPS     $0x88, Y0, Y3, Y1
-	VSHUFPS     $0xdd, Y0, Y3, Y0
-	VMAXPS      Y0, Y1, Y1
+	VSHUFPS     $0x44, Y4, Y3, Y1
+	VSHUFPS     $0xee, Y4, Y3, Y2
+	VMAXPS      Y2, Y1, Y1
+	VSHUFPS     $0x88, Y1, Y0, Y2
+	VSHUFPS     $0xdd, Y1, Y0, Y0
+	VMAXPS      Y0, Y2, Y2
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
-	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
-	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VCMPPS    $0x12, short256const<>+512(SB), Y2, Y0
+	VCMPPS    $0x1d, short256const<>+544(SB), Y2, Y1
+	VANDPS    Y1, Y0, Y0
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     short256const<>+32(SB), Y0
-	VFMADD231PS short256const<>+0(SB), Y1, Y0
+	VFMADD231PS short256const<>+0(SB), Y2, Y0
 	VMOVDQU     short256const<>+448(SB), Y1
 	VPSUBD      Y0, Y1, Y1
 	VMOVDQU     Y1, 512(SP)
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
+	VMAXPS       704(SP), Y0, Y1
 	VMOVUPS      (R11), Y2
 	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -3317,6 +2870,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 704(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -3326,10 +2880,7 @@ s256_1_group:
 	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       768(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -3349,6 +2900,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -3361,10 +2913,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y1, Y2
+	VMAXPS       832(SP), Y1, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y1, Y2
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -3384,6 +2933,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 832(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -3393,10 +2943,7 @@ s256_1_group:
 	VFMADD213PD  Y3, Y3, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       896(SP), Y1, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -3416,6 +2963,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -3428,10 +2976,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       960(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -3451,6 +2996,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 960(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -3460,10 +3006,7 @@ s256_1_group:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       1024(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -3483,6 +3026,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -3495,10 +3039,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       1088(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -3518,6 +3059,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1088(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -3527,10 +3069,7 @@ s256_1_group:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y6
-	VMOVUPS      640(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1152(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -3550,6 +3089,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1152(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -3595,169 +3135,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1152(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -3780,121 +3232,124 @@ s256_1_copy:
 
 s256_two:
 s256_2_group:
-	CMPQ DX, $0x00000008
-	JB   s256_ret
-	CMPQ DI, R8
-	JB   s256_ret
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_ret
+	CMPQ    DI, R8
+	JB      s256_ret
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
+	VMOVUPS 640(SP), Y1
+	VMOVUPS 672(SP), Y2
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS     32(R11), Y0
-	VMOVUPS     short256const<>+320(SB), Y1
-	VMOVUPS     32(CX), Y3
-	VMOVUPS     672(SP), Y2
-	VFMADD231PS 608(SP), Y3, Y2
-	VBLENDVPS   Y0, Y2, Y1, Y0
-	VMOVUPS     (CX), Y2
-	VMOVUPS     640(SP), Y1
-	VFMADD231PS 608(SP), Y2, Y1
-	VMAXPS      Y1, Y0, Y0
-	VMOVUPS     32(R11), Y1
-	VMOVUPS     short256const<>+320(SB), Y2
-	VMOVUPS     32(CX)(R9*1), Y4
-	VMOVUPS     672(SP), Y3
-	VFMADD231PS 608(SP), Y4, Y3
-	VBLENDVPS   Y1, Y3, Y2, Y1
-	VMOVUPS     (CX)(R9*1), Y3
-	VMOVUPS     640(SP), Y2
-	VFMADD231PS 608(SP), Y3, Y2
-	VMAXPS      Y2, Y1, Y1
-	VMOVUPS     32(R11), Y2
-	VMOVUPS     short256const<>+320(SB), Y3
-	VMOVUPS     32(CX)(R9*2), Y5
-	VMOVUPS     672(SP), Y4
-	VFMADD231PS 608(SP), Y5, Y4
-	VBLENDVPS   Y2, Y4, Y3, Y2
-	VMOVUPS     (CX)(R9*2), Y4
-	VMOVUPS     640(SP), Y3
-	VFMADD231PS 608(SP), Y4, Y3
-	VMAXPS      Y3, Y2, Y2
 	VMOVUPS     32(R11), Y3
 	VMOVUPS     short256const<>+320(SB), Y4
-	VMOVUPS     32(CX)(R10*1), Y6
-	VMOVUPS     672(SP), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     32(CX), Y5
+	VFMADD213PS Y2, Y0, Y5
+	VMOVUPS     Y5, 736(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
-	VMOVUPS     (CX)(R10*1), Y5
-	VMOVUPS     640(SP), Y4
-	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     (CX), Y4
+	VFMADD213PS Y1, Y0, Y4
+	VMOVUPS     Y4, 704(SP)
 	VMAXPS      Y4, Y3, Y3
 	VMOVUPS     32(R11), Y4
 	VMOVUPS     short256const<>+320(SB), Y5
-	VMOVUPS     32(R12), Y7
-	VMOVUPS     672(SP), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     32(CX)(R9*1), Y6
+	VFMADD213PS Y2, Y0, Y6
+	VMOVUPS     Y6, 800(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
-	VMOVUPS     (R12), Y6
-	VMOVUPS     640(SP), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     (CX)(R9*1), Y5
+	VFMADD213PS Y1, Y0, Y5
+	VMOVUPS     Y5, 768(SP)
 	VMAXPS      Y5, Y4, Y4
 	VMOVUPS     32(R11), Y5
 	VMOVUPS     short256const<>+320(SB), Y6
-	VMOVUPS     32(R12)(R9*1), Y8
-	VMOVUPS     672(SP), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     32(CX)(R9*2), Y7
+	VFMADD213PS Y2, Y0, Y7
+	VMOVUPS     Y7, 864(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
-	VMOVUPS     (R12)(R9*1), Y7
-	VMOVUPS     640(SP), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     (CX)(R9*2), Y6
+	VFMADD213PS Y1, Y0, Y6
+	VMOVUPS     Y6, 832(SP)
 	VMAXPS      Y6, Y5, Y5
 	VMOVUPS     32(R11), Y6
 	VMOVUPS     short256const<>+320(SB), Y7
-	VMOVUPS     32(R12)(R9*2), Y9
-	VMOVUPS     672(SP), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     32(CX)(R10*1), Y8
+	VFMADD213PS Y2, Y0, Y8
+	VMOVUPS     Y8, 928(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
-	VMOVUPS     (R12)(R9*2), Y8
-	VMOVUPS     640(SP), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     (CX)(R10*1), Y7
+	VFMADD213PS Y1, Y0, Y7
+	VMOVUPS     Y7, 896(SP)
 	VMAXPS      Y7, Y6, Y6
 	VMOVUPS     32(R11), Y7
 	VMOVUPS     short256const<>+320(SB), Y8
-	VMOVUPS     32(R12)(R10*1), Y10
-	VMOVUPS     672(SP), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     32(R12), Y9
+	VFMADD213PS Y2, Y0, Y9
+	VMOVUPS     Y9, 992(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
-	VMOVUPS     (R12)(R10*1), Y9
-	VMOVUPS     640(SP), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     (R12), Y8
+	VFMADD213PS Y1, Y0, Y8
+	VMOVUPS     Y8, 960(SP)
 	VMAXPS      Y8, Y7, Y7
-	VPERM2F128  $0x20, Y1, Y0, Y8
-	VPERM2F128  $0x31, Y1, Y0, Y0
-	VMAXPS      Y0, Y8, Y8
-	VPERM2F128  $0x20, Y3, Y2, Y0
-	VPERM2F128  $0x31, Y3, Y2, Y1
+	VMOVUPS     32(R11), Y8
+	VMOVUPS     short256const<>+320(SB), Y9
+	VMOVUPS     32(R12)(R9*1), Y10
+	VFMADD213PS Y2, Y0, Y10
+	VMOVUPS     Y10, 1056(SP)
+	VBLENDVPS   Y8, Y10, Y9, Y8
+	VMOVUPS     (R12)(R9*1), Y9
+	VFMADD213PS Y1, Y0, Y9
+	VMOVUPS     Y9, 1024(SP)
+	VMAXPS      Y9, Y8, Y8
+	VMOVUPS     32(R11), Y9
+	VMOVUPS     short256const<>+320(SB), Y10
+	VMOVUPS     32(R12)(R9*2), Y11
+	VFMADD213PS Y2, Y0, Y11
+	VMOVUPS     Y11, 1120(SP)
+	VBLENDVPS   Y9, Y11, Y10, Y9
+	VMOVUPS     (R12)(R9*2), Y10
+	VFMADD213PS Y1, Y0, Y10
+	VMOVUPS     Y10, 1088(SP)
+	VMAXPS      Y10, Y9, Y9
+	VMOVUPS     32(R11), Y10
+	VMOVUPS     short256const<>+320(SB), Y11
+	VMOVUPS     32(R12)(R10*1), Y12
+	VFMADD213PS Y2, Y0, Y12
+	VMOVUPS     Y12, 1184(SP)
+	VBLENDVPS   Y10, Y12, Y11, Y2
+	VMOVUPS     (R12)(R10*1), Y10
+	VFMADD213PS Y1, Y0, Y10
+	VMOVUPS     Y10, 1152(SP)
+	VMAXPS      Y10, Y2, Y2
+	VPERM2F128  $0x20, Y4, Y3, Y0
+	VPERM2F128  $0x31, Y4, Y3, Y1
 	VMAXPS      Y1, Y0, Y0
-	VPERM2F128  $0x20, Y5, Y4, Y1
-	VPERM2F128  $0x31, Y5, Y4, Y2
-	VMAXPS      Y2, Y1, Y1
-	VPERM2F128  $0x20, Y7, Y6, Y2
-	VPERM2F128  $0x31, Y7, Y6, Y3
-	VMAXPS      Y3, Y2, Y2
-	VSHUFPS     $0x44, Y0, Y8, Y3
-	VSHUFPS     $0xee, Y0, Y8, Y0
-	VMAXPS      Y0, Y3, Y3
-	VSHUFPS     $0x44, Y2, Y1, Y0
-	VSHUFPS     $0xee, Y2, Y1, Y1
+	VPERM2F128  $0x20, Y6, Y5, Y1
+	VPERM2F128  $0x31, Y6, Y5, Y3
+	VMAXPS      Y3, Y1, Y1
+	VPERM2F128  $0x20, Y8, Y7, Y3
+	VPERM2F128  $0x31, Y8, Y7, Y4
+	VMAXPS      Y4, Y3, Y3
+	VPERM2F128  $0x20, Y2, Y9, Y4
+	VPERM2F128  $0x31, Y2, Y9, Y2
+	VMAXPS      Y2, Y4, Y4
+	VSHUFPS     $0x44, Y1, Y0, Y2
+	VSHUFPS     $0xee, Y1, Y0, Y0
+	VMAXPS      Y0, Y2, Y2
+	VSHUFPS     $0x44, Y4, Y3, Y0
+	VSHUFPS     $0xee, Y4, Y3, Y1
 	VMAXPS      Y1, Y0, Y0
-	VSHUFPS     $0x88, Y0, Y3, Y1
-	VSHUFPS     $0xdd, Y0, Y3, Y0
+	VSHUFPS     $0x88, Y0, Y2, Y1
+	VSHUFPS     $0xdd, Y0, Y2, Y0
 	VMAXPS      Y0, Y1, Y1
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -3906,14 +3361,8 @@ s256_2_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       704(SP), Y0, Y1
+	VMAXPS       736(SP), Y0, Y2
 	VMOVUPS      32(R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -3949,6 +3398,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 704(SP)
+	VMOVUPS      Y3, 736(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -3967,14 +3418,8 @@ s256_2_group:
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX)(R9*1), Y4
-	VMOVUPS      672(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       768(SP), Y0, Y2
+	VMAXPS       800(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -4010,6 +3455,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 768(SP)
+	VMOVUPS      Y4, 800(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -4031,14 +3478,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y1, Y2
-	VMOVUPS      32(CX)(R9*2), Y4
-	VMOVUPS      672(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       832(SP), Y1, Y2
+	VMAXPS       864(SP), Y1, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -4074,6 +3515,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 832(SP)
+	VMOVUPS      Y4, 864(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -4092,14 +3535,8 @@ s256_2_group:
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      32(CX)(R10*1), Y5
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y1, Y4
+	VMAXPS       896(SP), Y1, Y3
+	VMAXPS       928(SP), Y1, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y1, Y4
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -4135,6 +3572,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 896(SP)
+	VMOVUPS      Y5, 928(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -4156,14 +3595,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(R12), Y5
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       960(SP), Y2, Y3
+	VMAXPS       992(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -4199,6 +3632,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 960(SP)
+	VMOVUPS      Y5, 992(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -4217,14 +3652,8 @@ s256_2_group:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(R12)(R9*1), Y6
-	VMOVUPS      672(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       1024(SP), Y2, Y4
+	VMAXPS       1056(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -4260,6 +3689,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 1024(SP)
+	VMOVUPS      Y6, 1056(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -4281,14 +3712,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R12)(R9*2), Y6
-	VMOVUPS      672(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1088(SP), Y3, Y4
+	VMAXPS       1120(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -4324,6 +3749,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1088(SP)
+	VMOVUPS      Y6, 1120(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -4342,14 +3769,8 @@ s256_2_group:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y6
-	VMOVUPS      640(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R12)(R10*1), Y7
-	VMOVUPS      672(SP), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1152(SP), Y3, Y5
+	VMAXPS       1184(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -4385,6 +3806,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1152(SP)
+	VMOVUPS      Y7, 1184(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -4439,297 +3862,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)
-	VMOVUPS      Y5, 32(R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       736(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, 32(R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*1)
-	VMOVUPS      Y5, 32(R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       800(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*1)
+	VMOVUPS      Y3, 32(R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*2)
-	VMOVUPS      Y5, 32(R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R10*1), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       864(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*2)
+	VMOVUPS      Y3, 32(R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R10*1)
-	VMOVUPS      Y5, 32(R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       928(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R10*1)
+	VMOVUPS      Y3, 32(R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*1), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       992(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*1)
-	VMOVUPS      Y5, 32(R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*2), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1056(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*2)
-	VMOVUPS      Y5, 32(R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y2
-	VMOVUPS      640(SP), Y1
-	VFMADD231PS  608(SP), Y2, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R10*1), Y3
-	VMOVUPS      672(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1120(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1152(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1184(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -4757,7 +4020,7 @@ s256_ret:
 
 // func ScaledSoftmaxShortRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·ScaledSoftmaxShortRowsNoMaskAVX2(SB), NOSPLIT, $640-80
+TEXT ·ScaledSoftmaxShortRowsNoMaskAVX2(SB), $1152-80
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+56(FP), DX
@@ -4780,95 +4043,102 @@ TEXT ·ScaledSoftmaxShortRowsNoMaskAVX2(SB), NOSPLIT, $640-80
 	JA           s256_two
 
 s256_1_group:
-	CMPQ DX, $0x00000008
-	JB   s256_ret
-	CMPQ DI, R8
-	JB   s256_ret
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_ret
+	CMPQ    DI, R8
+	JB      s256_ret
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS    (R11), Y0
-	VMOVUPS    short256const<>+320(SB), Y1
-	VMOVUPS    (CX), Y2
-	VMULPS     608(SP), Y2, Y2
-	VBLENDVPS  Y0, Y2, Y1, Y0
 	VMOVUPS    (R11), Y1
 	VMOVUPS    short256const<>+320(SB), Y2
-	VMOVUPS    (CX)(R9*1), Y3
-	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    (CX), Y3
+	VMULPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 640(SP)
 	VBLENDVPS  Y1, Y3, Y2, Y1
 	VMOVUPS    (R11), Y2
 	VMOVUPS    short256const<>+320(SB), Y3
-	VMOVUPS    (CX)(R9*2), Y4
-	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    (CX)(R9*1), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 704(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
 	VMOVUPS    (R11), Y3
 	VMOVUPS    short256const<>+320(SB), Y4
-	VMOVUPS    (CX)(R10*1), Y5
-	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    (CX)(R9*2), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 768(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
 	VMOVUPS    (R11), Y4
 	VMOVUPS    short256const<>+320(SB), Y5
-	VMOVUPS    (R12), Y6
-	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    (CX)(R10*1), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 832(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
 	VMOVUPS    (R11), Y5
 	VMOVUPS    short256const<>+320(SB), Y6
-	VMOVUPS    (R12)(R9*1), Y7
-	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    (R12), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 896(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
 	VMOVUPS    (R11), Y6
 	VMOVUPS    short256const<>+320(SB), Y7
-	VMOVUPS    (R12)(R9*2), Y8
-	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    (R12)(R9*1), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 960(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
 	VMOVUPS    (R11), Y7
 	VMOVUPS    short256const<>+320(SB), Y8
-	VMOVUPS    (R12)(R10*1), Y9
-	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    (R12)(R9*2), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1024(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
-	VPERM2F128 $0x20, Y1, Y0, Y8
-	VPERM2F128 $0x31, Y1, Y0, Y0
-	VMAXPS     Y0, Y8, Y8
-	VPERM2F128 $0x20, Y3, Y2, Y0
-	VPERM2F128 $0x31, Y3, Y2, Y1
-	VMAXPS     Y1, Y0, Y0
-	VPERM2F128 $0x20, Y5, Y4, Y1
-	VPERM2F128 $0x31, Y5, Y4, Y2
+	VMOVUPS    (R11), Y8
+	VMOVUPS    short256const<>+320(SB), Y9
+	VMOVUPS    (R12)(R10*1), Y10
+	VMULPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 1088(SP)
+	VBLENDVPS  Y8, Y10, Y9, Y0
+	VPERM2F128 $0x20, Y2, Y1, Y8
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VMAXPS     Y1, Y8, Y8
+	VPERM2F128 $0x20, Y4, Y3, Y1
+	VPERM2F128 $0x31, Y4, Y3, Y2
 	VMAXPS     Y2, Y1, Y1
-	VPERM2F128 $0x20, Y7, Y6, Y2
-	VPERM2F128 $0x31, Y7, Y6, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y2
+	VPERM2F128 $0x31, Y6, Y5, Y3
 	VMAXPS     Y3, Y2, Y2
-	VSHUFPS    $0x44, Y0, Y8, Y3
-	VSHUFPS    $0xee, Y0, Y8, Y0
+	VPERM2F128 $0x20, Y0, Y7, Y3
+	VPERM2F128 $0x31, Y0, Y7, Y0
 	VMAXPS     Y0, Y3, Y3
-	VSHUFPS    $0x44, Y2, Y1, Y0
-	VSHUFPS    $0xee, Y2, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y8, Y0
+	VSHUFPS    $0xee, Y1, Y8, Y1
 	VMAXPS     Y1, Y0, Y0
-	VSHUFPS    $0x88, Y0, Y3, Y1
-	VSHUFPS    $0xdd, Y0, Y3, Y0
-	VMAXPS     Y0, Y1, Y1
+	VSHUFPS    $0x44, Y3, Y2, Y1
+	VSHUFPS    $0xee, Y3, Y2, Y2
+	VMAXPS     Y2, Y1, Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VMAXPS     Y0, Y2, Y2
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
-	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
-	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VCMPPS    $0x12, short256const<>+512(SB), Y2, Y0
+	VCMPPS    $0x1d, short256const<>+544(SB), Y2, Y1
+	VANDPS    Y1, Y0, Y0
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     short256const<>+32(SB), Y0
-	VFMADD231PS short256const<>+0(SB), Y1, Y0
+	VFMADD231PS short256const<>+0(SB), Y2, Y0
 	VMOVDQU     short256const<>+448(SB), Y1
 	VPSUBD      Y0, Y1, Y1
 	VMOVDQU     Y1, 512(SP)
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
+	VMAXPS       640(SP), Y0, Y1
 	VMOVUPS      (R11), Y2
 	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -4888,6 +4158,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 640(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -4897,9 +4168,7 @@ s256_1_group:
 	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       704(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -4919,6 +4188,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 704(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -4931,9 +4201,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y1, Y2
+	VMAXPS       768(SP), Y1, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y1, Y2
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -4953,6 +4221,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -4962,9 +4231,7 @@ s256_1_group:
 	VFMADD213PD  Y3, Y3, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       832(SP), Y1, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -4984,6 +4251,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 832(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -4996,9 +4264,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       896(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -5018,6 +4284,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -5027,9 +4294,7 @@ s256_1_group:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       960(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -5049,6 +4314,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 960(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -5061,9 +4327,7 @@ s256_1_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       1024(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -5083,6 +4347,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -5092,9 +4357,7 @@ s256_1_group:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1088(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -5114,6 +4377,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1088(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -5159,161 +4423,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       640(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -5336,105 +4520,122 @@ s256_1_copy:
 
 s256_two:
 s256_2_group:
-	CMPQ DX, $0x00000008
-	JB   s256_ret
-	CMPQ DI, R8
-	JB   s256_ret
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_ret
+	CMPQ    DI, R8
+	JB      s256_ret
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS    32(R11), Y0
-	VMOVUPS    short256const<>+320(SB), Y1
-	VMOVUPS    32(CX), Y2
-	VMULPS     608(SP), Y2, Y2
-	VBLENDVPS  Y0, Y2, Y1, Y0
-	VMOVUPS    (CX), Y1
-	VMULPS     608(SP), Y1, Y1
-	VMAXPS     Y1, Y0, Y0
 	VMOVUPS    32(R11), Y1
 	VMOVUPS    short256const<>+320(SB), Y2
-	VMOVUPS    32(CX)(R9*1), Y3
-	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    32(CX), Y3
+	VMULPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 672(SP)
 	VBLENDVPS  Y1, Y3, Y2, Y1
-	VMOVUPS    (CX)(R9*1), Y2
-	VMULPS     608(SP), Y2, Y2
+	VMOVUPS    (CX), Y2
+	VMULPS     Y0, Y2, Y2
+	VMOVUPS    Y2, 640(SP)
 	VMAXPS     Y2, Y1, Y1
 	VMOVUPS    32(R11), Y2
 	VMOVUPS    short256const<>+320(SB), Y3
-	VMOVUPS    32(CX)(R9*2), Y4
-	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    32(CX)(R9*1), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 736(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
-	VMOVUPS    (CX)(R9*2), Y3
-	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    (CX)(R9*1), Y3
+	VMULPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 704(SP)
 	VMAXPS     Y3, Y2, Y2
 	VMOVUPS    32(R11), Y3
 	VMOVUPS    short256const<>+320(SB), Y4
-	VMOVUPS    32(CX)(R10*1), Y5
-	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    32(CX)(R9*2), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 800(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
-	VMOVUPS    (CX)(R10*1), Y4
-	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    (CX)(R9*2), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 768(SP)
 	VMAXPS     Y4, Y3, Y3
 	VMOVUPS    32(R11), Y4
 	VMOVUPS    short256const<>+320(SB), Y5
-	VMOVUPS    32(R12), Y6
-	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    32(CX)(R10*1), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 864(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
-	VMOVUPS    (R12), Y5
-	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    (CX)(R10*1), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 832(SP)
 	VMAXPS     Y5, Y4, Y4
 	VMOVUPS    32(R11), Y5
 	VMOVUPS    short256const<>+320(SB), Y6
-	VMOVUPS    32(R12)(R9*1), Y7
-	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    32(R12), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 928(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
-	VMOVUPS    (R12)(R9*1), Y6
-	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    (R12), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 896(SP)
 	VMAXPS     Y6, Y5, Y5
 	VMOVUPS    32(R11), Y6
 	VMOVUPS    short256const<>+320(SB), Y7
-	VMOVUPS    32(R12)(R9*2), Y8
-	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    32(R12)(R9*1), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 992(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
-	VMOVUPS    (R12)(R9*2), Y7
-	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    (R12)(R9*1), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 960(SP)
 	VMAXPS     Y7, Y6, Y6
 	VMOVUPS    32(R11), Y7
 	VMOVUPS    short256const<>+320(SB), Y8
-	VMOVUPS    32(R12)(R10*1), Y9
-	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    32(R12)(R9*2), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1056(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
-	VMOVUPS    (R12)(R10*1), Y8
-	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    (R12)(R9*2), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 1024(SP)
 	VMAXPS     Y8, Y7, Y7
-	VPERM2F128 $0x20, Y1, Y0, Y8
-	VPERM2F128 $0x31, Y1, Y0, Y0
-	VMAXPS     Y0, Y8, Y8
-	VPERM2F128 $0x20, Y3, Y2, Y0
-	VPERM2F128 $0x31, Y3, Y2, Y1
+	VMOVUPS    32(R11), Y8
+	VMOVUPS    short256const<>+320(SB), Y9
+	VMOVUPS    32(R12)(R10*1), Y10
+	VMULPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 1120(SP)
+	VBLENDVPS  Y8, Y10, Y9, Y8
+	VMOVUPS    (R12)(R10*1), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1088(SP)
+	VMAXPS     Y9, Y8, Y8
+	VPERM2F128 $0x20, Y2, Y1, Y0
+	VPERM2F128 $0x31, Y2, Y1, Y1
 	VMAXPS     Y1, Y0, Y0
-	VPERM2F128 $0x20, Y5, Y4, Y1
-	VPERM2F128 $0x31, Y5, Y4, Y2
+	VPERM2F128 $0x20, Y4, Y3, Y1
+	VPERM2F128 $0x31, Y4, Y3, Y2
 	VMAXPS     Y2, Y1, Y1
-	VPERM2F128 $0x20, Y7, Y6, Y2
-	VPERM2F128 $0x31, Y7, Y6, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y2
+	VPERM2F128 $0x31, Y6, Y5, Y3
 	VMAXPS     Y3, Y2, Y2
-	VSHUFPS    $0x44, Y0, Y8, Y3
-	VSHUFPS    $0xee, Y0, Y8, Y0
-	VMAXPS     Y0, Y3, Y3
-	VSHUFPS    $0x44, Y2, Y1, Y0
-	VSHUFPS    $0xee, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y8, Y7, Y3
+	VPERM2F128 $0x31, Y8, Y7, Y4
+	VMAXPS     Y4, Y3, Y3
+	VSHUFPS    $0x44, Y1, Y0, Y4
+	VSHUFPS    $0xee, Y1, Y0, Y0
+	VMAXPS     Y0, Y4, Y4
+	VSHUFPS    $0x44, Y3, Y2, Y0
+	VSHUFPS    $0xee, Y3, Y2, Y1
 	VMAXPS     Y1, Y0, Y0
-	VSHUFPS    $0x88, Y0, Y3, Y1
-	VSHUFPS    $0xdd, Y0, Y3, Y0
+	VSHUFPS    $0x88, Y0, Y4, Y1
+	VSHUFPS    $0xdd, Y0, Y4, Y0
 	VMAXPS     Y0, Y1, Y1
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -5446,12 +4647,8 @@ s256_2_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       640(SP), Y0, Y1
+	VMAXPS       672(SP), Y0, Y2
 	VMOVUPS      32(R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -5487,6 +4684,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 640(SP)
+	VMOVUPS      Y3, 672(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -5505,12 +4704,8 @@ s256_2_group:
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       704(SP), Y0, Y2
+	VMAXPS       736(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      short256const<>+32(SB), Y0
@@ -5546,6 +4741,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 704(SP)
+	VMOVUPS      Y4, 736(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -5567,12 +4764,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y1, Y2
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
+	VMAXPS       768(SP), Y1, Y2
+	VMAXPS       800(SP), Y1, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -5608,6 +4801,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 768(SP)
+	VMOVUPS      Y4, 800(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -5626,12 +4821,8 @@ s256_2_group:
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      32(CX)(R10*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y1, Y4
+	VMAXPS       832(SP), Y1, Y3
+	VMAXPS       864(SP), Y1, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y1, Y4
 	VMOVUPS      short256const<>+32(SB), Y1
@@ -5667,6 +4858,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 832(SP)
+	VMOVUPS      Y5, 864(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -5688,12 +4881,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(R12), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       896(SP), Y2, Y3
+	VMAXPS       928(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -5729,6 +4918,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 896(SP)
+	VMOVUPS      Y5, 928(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -5747,12 +4938,8 @@ s256_2_group:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(R12)(R9*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       960(SP), Y2, Y4
+	VMAXPS       992(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      short256const<>+32(SB), Y2
@@ -5788,6 +4975,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 960(SP)
+	VMOVUPS      Y6, 992(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -5809,12 +4998,8 @@ s256_2_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R12)(R9*2), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1024(SP), Y3, Y4
+	VMAXPS       1056(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -5850,6 +5035,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1024(SP)
+	VMOVUPS      Y6, 1056(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -5868,12 +5055,8 @@ s256_2_group:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R12)(R10*1), Y6
-	VMULPS       608(SP), Y6, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1088(SP), Y3, Y5
+	VMAXPS       1120(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -5909,6 +5092,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1088(SP)
+	VMOVUPS      Y7, 1120(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -5963,281 +5148,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)
-	VMOVUPS      Y5, 32(R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       640(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       672(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, 32(R12)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*1)
-	VMOVUPS      Y5, 32(R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       704(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       736(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*1)
+	VMOVUPS      Y3, 32(R12)(R9*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*2)
-	VMOVUPS      Y5, 32(R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R10*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       768(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       800(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*2)
+	VMOVUPS      Y3, 32(R12)(R9*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R10*1)
-	VMOVUPS      Y5, 32(R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       832(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       864(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R10*1)
+	VMOVUPS      Y3, 32(R12)(R10*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       896(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       928(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*1)
-	VMOVUPS      Y5, 32(R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       960(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       992(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*2)
-	VMOVUPS      Y5, 32(R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R10*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y0
-	VMOVUPS      short256const<>+32(SB), Y2
-	VFMADD231PS  short256const<>+0(SB), Y1, Y2
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y2, Y2
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1024(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1056(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1088(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1120(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -6265,7 +5306,7 @@ s256_ret:
 
 // func CausalSoftmaxShortRowsAVX2(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int
 // Requires: AVX, AVX2, CMOV, FMA3, SSE
-TEXT ·CausalSoftmaxShortRowsAVX2(SB), NOSPLIT, $712-88
+TEXT ·CausalSoftmaxShortRowsAVX2(SB), $1224-88
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+56(FP), DX
@@ -6290,11 +5331,12 @@ TEXT ·CausalSoftmaxShortRowsAVX2(SB), NOSPLIT, $712-88
 	JA           s256_two
 
 s256_1_group:
-	CMPQ DX, $0x00000008
-	JB   s256_ret
-	CMPQ DI, R8
-	JB   s256_ret
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_ret
+	CMPQ    DI, R8
+	JB      s256_ret
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
 	MOVQ       704(SP), R13
@@ -6307,11 +5349,12 @@ s256_1_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 640(SP)
 	MOVQ       640(SP), R13
-	VMOVUPS    (R13), Y0
-	VMOVUPS    short256const<>+320(SB), Y1
-	VMOVUPS    (CX), Y2
-	VMULPS     608(SP), Y2, Y2
-	VBLENDVPS  Y0, Y2, Y1, Y0
+	VMOVUPS    (R13), Y1
+	VMOVUPS    short256const<>+320(SB), Y2
+	VMOVUPS    (CX), Y3
+	VMULPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 712(SP)
+	VBLENDVPS  Y1, Y3, Y2, Y1
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000001, R13
 	XORQ       R14, R14
@@ -6323,11 +5366,12 @@ s256_1_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 648(SP)
 	MOVQ       648(SP), R13
-	VMOVUPS    (R13), Y1
-	VMOVUPS    short256const<>+320(SB), Y2
-	VMOVUPS    (CX)(R9*1), Y3
-	VMULPS     608(SP), Y3, Y3
-	VBLENDVPS  Y1, Y3, Y2, Y1
+	VMOVUPS    (R13), Y2
+	VMOVUPS    short256const<>+320(SB), Y3
+	VMOVUPS    (CX)(R9*1), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 776(SP)
+	VBLENDVPS  Y2, Y4, Y3, Y2
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000002, R13
 	XORQ       R14, R14
@@ -6339,11 +5383,12 @@ s256_1_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 656(SP)
 	MOVQ       656(SP), R13
-	VMOVUPS    (R13), Y2
-	VMOVUPS    short256const<>+320(SB), Y3
-	VMOVUPS    (CX)(R9*2), Y4
-	VMULPS     608(SP), Y4, Y4
-	VBLENDVPS  Y2, Y4, Y3, Y2
+	VMOVUPS    (R13), Y3
+	VMOVUPS    short256const<>+320(SB), Y4
+	VMOVUPS    (CX)(R9*2), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 840(SP)
+	VBLENDVPS  Y3, Y5, Y4, Y3
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000003, R13
 	XORQ       R14, R14
@@ -6355,11 +5400,12 @@ s256_1_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 664(SP)
 	MOVQ       664(SP), R13
-	VMOVUPS    (R13), Y3
-	VMOVUPS    short256const<>+320(SB), Y4
-	VMOVUPS    (CX)(R10*1), Y5
-	VMULPS     608(SP), Y5, Y5
-	VBLENDVPS  Y3, Y5, Y4, Y3
+	VMOVUPS    (R13), Y4
+	VMOVUPS    short256const<>+320(SB), Y5
+	VMOVUPS    (CX)(R10*1), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 904(SP)
+	VBLENDVPS  Y4, Y6, Y5, Y4
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000004, R13
 	XORQ       R14, R14
@@ -6371,11 +5417,12 @@ s256_1_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 672(SP)
 	MOVQ       672(SP), R13
-	VMOVUPS    (R13), Y4
-	VMOVUPS    short256const<>+320(SB), Y5
-	VMOVUPS    (R12), Y6
-	VMULPS     608(SP), Y6, Y6
-	VBLENDVPS  Y4, Y6, Y5, Y4
+	VMOVUPS    (R13), Y5
+	VMOVUPS    short256const<>+320(SB), Y6
+	VMOVUPS    (R12), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 968(SP)
+	VBLENDVPS  Y5, Y7, Y6, Y5
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000005, R13
 	XORQ       R14, R14
@@ -6387,11 +5434,12 @@ s256_1_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 680(SP)
 	MOVQ       680(SP), R13
-	VMOVUPS    (R13), Y5
-	VMOVUPS    short256const<>+320(SB), Y6
-	VMOVUPS    (R12)(R9*1), Y7
-	VMULPS     608(SP), Y7, Y7
-	VBLENDVPS  Y5, Y7, Y6, Y5
+	VMOVUPS    (R13), Y6
+	VMOVUPS    short256const<>+320(SB), Y7
+	VMOVUPS    (R12)(R9*1), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 1032(SP)
+	VBLENDVPS  Y6, Y8, Y7, Y6
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000006, R13
 	XORQ       R14, R14
@@ -6403,11 +5451,12 @@ s256_1_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 688(SP)
 	MOVQ       688(SP), R13
-	VMOVUPS    (R13), Y6
-	VMOVUPS    short256const<>+320(SB), Y7
-	VMOVUPS    (R12)(R9*2), Y8
-	VMULPS     608(SP), Y8, Y8
-	VBLENDVPS  Y6, Y8, Y7, Y6
+	VMOVUPS    (R13), Y7
+	VMOVUPS    short256const<>+320(SB), Y8
+	VMOVUPS    (R12)(R9*2), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1096(SP)
+	VBLENDVPS  Y7, Y9, Y8, Y7
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000007, R13
 	XORQ       R14, R14
@@ -6419,55 +5468,54 @@ s256_1_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 696(SP)
 	MOVQ       696(SP), R13
-	VMOVUPS    (R13), Y7
-	VMOVUPS    short256const<>+320(SB), Y8
-	VMOVUPS    (R12)(R10*1), Y9
-	VMULPS     608(SP), Y9, Y9
-	VBLENDVPS  Y7, Y9, Y8, Y7
-	VPERM2F128 $0x20, Y1, Y0, Y8
-	VPERM2F128 $0x31, Y1, Y0, Y0
-	VMAXPS     Y0, Y8, Y8
-	VPERM2F128 $0x20, Y3, Y2, Y0
-	VPERM2F128 $0x31, Y3, Y2, Y1
-	VMAXPS     Y1, Y0, Y0
-	VPERM2F128 $0x20, Y5, Y4, Y1
-	VPERM2F128 $0x31, Y5, Y4, Y2
+	VMOVUPS    (R13), Y8
+	VMOVUPS    short256const<>+320(SB), Y9
+	VMOVUPS    (R12)(R10*1), Y10
+	VMULPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 1160(SP)
+	VBLENDVPS  Y8, Y10, Y9, Y0
+	VPERM2F128 $0x20, Y2, Y1, Y8
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VMAXPS     Y1, Y8, Y8
+	VPERM2F128 $0x20, Y4, Y3, Y1
+	VPERM2F128 $0x31, Y4, Y3, Y2
 	VMAXPS     Y2, Y1, Y1
-	VPERM2F128 $0x20, Y7, Y6, Y2
-	VPERM2F128 $0x31, Y7, Y6, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y2
+	VPERM2F128 $0x31, Y6, Y5, Y3
 	VMAXPS     Y3, Y2, Y2
-	VSHUFPS    $0x44, Y0, Y8, Y3
-	VSHUFPS    $0xee, Y0, Y8, Y0
+	VPERM2F128 $0x20, Y0, Y7, Y3
+	VPERM2F128 $0x31, Y0, Y7, Y0
 	VMAXPS     Y0, Y3, Y3
-	VSHUFPS    $0x44, Y2, Y1, Y0
-	VSHUFPS    $0xee, Y2, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y8, Y0
+	VSHUFPS    $0xee, Y1, Y8, Y1
 	VMAXPS     Y1, Y0, Y0
-	VSHUFPS    $0x88, Y0, Y3, Y1
-	VSHUFPS    $0xdd, Y0, Y3, Y0
-	VMAXPS     Y0, Y1, Y1
+	VSHUFPS    $0x44, Y3, Y2, Y1
+	VSHUFPS    $0xee, Y3, Y2, Y2
+	VMAXPS     Y2, Y1, Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VMAXPS     Y0, Y2, Y2
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
-	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
-	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VCMPPS    $0x12, short256const<>+512(SB), Y2, Y0
+	VCMPPS    $0x1d, short256const<>+544(SB), Y2, Y1
+	VANDPS    Y1, Y0, Y0
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     short256const<>+32(SB), Y0
-	VFMADD231PS short256const<>+0(SB), Y1, Y0
+	VFMADD231PS short256const<>+0(SB), Y2, Y0
 	VMOVDQU     short256const<>+448(SB), Y1
 	VPSUBD      Y0, Y1, Y1
 	VMOVDQU     Y1, 512(SP)
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         640(SP), R13
-	VMOVUPS      (R13), Y2
+	VMAXPS       712(SP), Y0, Y1
+	MOVQ         640(SP), R12
+	VMOVUPS      (R12), Y2
 	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      short256const<>+32(SB), Y0
 	VFMADD231PS  short256const<>+0(SB), Y1, Y0
@@ -6486,6 +5534,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 712(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -6495,11 +5544,9 @@ s256_1_group:
 	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         648(SP), R13
-	VMOVUPS      (R13), Y3
+	VMAXPS       776(SP), Y0, Y2
+	MOVQ         648(SP), R12
+	VMOVUPS      (R12), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
 	VFMADD231PS  short256const<>+0(SB), Y2, Y0
@@ -6518,6 +5565,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      short256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 776(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -6530,11 +5578,9 @@ s256_1_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y1, Y2
-	MOVQ         656(SP), R13
-	VMOVUPS      (R13), Y3
+	VMAXPS       840(SP), Y1, Y2
+	MOVQ         656(SP), R12
+	VMOVUPS      (R12), Y3
 	VBLENDVPS    Y3, Y2, Y1, Y2
 	VMOVUPS      short256const<>+32(SB), Y1
 	VFMADD231PS  short256const<>+0(SB), Y2, Y1
@@ -6553,6 +5599,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 840(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -6562,11 +5609,9 @@ s256_1_group:
 	VFMADD213PD  Y3, Y3, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
-	MOVQ         664(SP), R13
-	VMOVUPS      (R13), Y4
+	VMAXPS       904(SP), Y1, Y3
+	MOVQ         664(SP), R12
+	VMOVUPS      (R12), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
 	VFMADD231PS  short256const<>+0(SB), Y3, Y1
@@ -6585,6 +5630,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      short256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 904(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -6597,11 +5643,9 @@ s256_1_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
-	MOVQ         672(SP), R13
-	VMOVUPS      (R13), Y4
+	VMAXPS       968(SP), Y2, Y3
+	MOVQ         672(SP), R12
+	VMOVUPS      (R12), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      short256const<>+32(SB), Y2
 	VFMADD231PS  short256const<>+0(SB), Y3, Y2
@@ -6620,6 +5664,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 968(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -6629,11 +5674,9 @@ s256_1_group:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	MOVQ         680(SP), R13
-	VMOVUPS      (R13), Y5
+	VMAXPS       1032(SP), Y2, Y4
+	MOVQ         680(SP), R12
+	VMOVUPS      (R12), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
 	VFMADD231PS  short256const<>+0(SB), Y4, Y2
@@ -6652,6 +5695,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      short256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 1032(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -6664,11 +5708,9 @@ s256_1_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
-	MOVQ         688(SP), R13
-	VMOVUPS      (R13), Y5
+	VMAXPS       1096(SP), Y3, Y4
+	MOVQ         688(SP), R12
+	VMOVUPS      (R12), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      short256const<>+32(SB), Y3
 	VFMADD231PS  short256const<>+0(SB), Y4, Y3
@@ -6687,6 +5729,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1096(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -6696,11 +5739,9 @@ s256_1_group:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
-	MOVQ         696(SP), R13
-	VMOVUPS      (R13), Y6
+	VMAXPS       1160(SP), Y3, Y5
+	MOVQ         696(SP), R12
+	VMOVUPS      (R12), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
 	VFMADD231PS  short256const<>+0(SB), Y5, Y3
@@ -6719,6 +5760,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1160(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -6764,185 +5806,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         640(SP), R15
-	VMOVUPS      (R15), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 512(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 544(SP), Y1
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         648(SP), R15
-	VMOVUPS      (R15), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 528(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 552(SP), Y1
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         656(SP), R15
-	VMOVUPS      (R15), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 516(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 548(SP), Y1
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         664(SP), R15
-	VMOVUPS      (R15), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 532(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 556(SP), Y1
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         672(SP), R13
-	VMOVUPS      (R13), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 520(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 560(SP), Y1
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         680(SP), R13
-	VMOVUPS      (R13), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 536(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 568(SP), Y1
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         688(SP), R13
-	VMOVUPS      (R13), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 524(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 564(SP), Y1
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	MOVQ         696(SP), R12
-	VMOVUPS      (R12), Y2
-	VBLENDVPS    Y2, Y1, Y0, Y1
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VPBROADCASTD 540(SP), Y1
-	VPADDD       Y1, Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VBROADCASTSS 572(SP), Y1
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y1, Y4, Y3
-	VADDPS       Y1, Y3, Y3
-	VMULPS       Y0, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
+	VBROADCASTSS 544(SP), Y0
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       712(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)
+	VBROADCASTSS 552(SP), Y0
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       776(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*1)
+	VBROADCASTSS 548(SP), Y0
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       840(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R9*2)
+	VBROADCASTSS 556(SP), Y0
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       904(SP), Y2, Y2
+	VMOVUPS      Y2, (R12)(R10*1)
+	VBROADCASTSS 560(SP), Y0
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       968(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
+	VBROADCASTSS 568(SP), Y0
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1032(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
+	VBROADCASTSS 564(SP), Y0
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1096(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
+	VBROADCASTSS 572(SP), Y0
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1160(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12
@@ -6966,11 +5904,12 @@ s256_1_copy:
 
 s256_two:
 s256_2_group:
-	CMPQ DX, $0x00000008
-	JB   s256_ret
-	CMPQ DI, R8
-	JB   s256_ret
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_ret
+	CMPQ    DI, R8
+	JB      s256_ret
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
 	MOVQ       704(SP), R13
@@ -6983,18 +5922,20 @@ s256_2_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 640(SP)
 	MOVQ       640(SP), R13
-	VMOVUPS    (R13), Y0
-	VMOVUPS    short256const<>+320(SB), Y1
-	VMOVUPS    (CX), Y2
-	VMULPS     608(SP), Y2, Y2
-	VBLENDVPS  Y0, Y2, Y1, Y0
-	MOVQ       640(SP), R13
-	VMOVUPS    32(R13), Y1
+	VMOVUPS    (R13), Y1
 	VMOVUPS    short256const<>+320(SB), Y2
-	VMOVUPS    32(CX), Y3
-	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    (CX), Y3
+	VMULPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 712(SP)
 	VBLENDVPS  Y1, Y3, Y2, Y1
-	VMAXPS     Y1, Y0, Y0
+	MOVQ       640(SP), R13
+	VMOVUPS    32(R13), Y2
+	VMOVUPS    short256const<>+320(SB), Y3
+	VMOVUPS    32(CX), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 744(SP)
+	VBLENDVPS  Y2, Y4, Y3, Y2
+	VMAXPS     Y2, Y1, Y1
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000001, R13
 	XORQ       R14, R14
@@ -7006,18 +5947,20 @@ s256_2_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 648(SP)
 	MOVQ       648(SP), R13
-	VMOVUPS    (R13), Y1
-	VMOVUPS    short256const<>+320(SB), Y2
-	VMOVUPS    (CX)(R9*1), Y3
-	VMULPS     608(SP), Y3, Y3
-	VBLENDVPS  Y1, Y3, Y2, Y1
-	MOVQ       648(SP), R13
-	VMOVUPS    32(R13), Y2
+	VMOVUPS    (R13), Y2
 	VMOVUPS    short256const<>+320(SB), Y3
-	VMOVUPS    32(CX)(R9*1), Y4
-	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    (CX)(R9*1), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 776(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
-	VMAXPS     Y2, Y1, Y1
+	MOVQ       648(SP), R13
+	VMOVUPS    32(R13), Y3
+	VMOVUPS    short256const<>+320(SB), Y4
+	VMOVUPS    32(CX)(R9*1), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 808(SP)
+	VBLENDVPS  Y3, Y5, Y4, Y3
+	VMAXPS     Y3, Y2, Y2
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000002, R13
 	XORQ       R14, R14
@@ -7029,18 +5972,20 @@ s256_2_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 656(SP)
 	MOVQ       656(SP), R13
-	VMOVUPS    (R13), Y2
-	VMOVUPS    short256const<>+320(SB), Y3
-	VMOVUPS    (CX)(R9*2), Y4
-	VMULPS     608(SP), Y4, Y4
-	VBLENDVPS  Y2, Y4, Y3, Y2
-	MOVQ       656(SP), R13
-	VMOVUPS    32(R13), Y3
+	VMOVUPS    (R13), Y3
 	VMOVUPS    short256const<>+320(SB), Y4
-	VMOVUPS    32(CX)(R9*2), Y5
-	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    (CX)(R9*2), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 840(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
-	VMAXPS     Y3, Y2, Y2
+	MOVQ       656(SP), R13
+	VMOVUPS    32(R13), Y4
+	VMOVUPS    short256const<>+320(SB), Y5
+	VMOVUPS    32(CX)(R9*2), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 872(SP)
+	VBLENDVPS  Y4, Y6, Y5, Y4
+	VMAXPS     Y4, Y3, Y3
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000003, R13
 	XORQ       R14, R14
@@ -7052,18 +5997,20 @@ s256_2_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 664(SP)
 	MOVQ       664(SP), R13
-	VMOVUPS    (R13), Y3
-	VMOVUPS    short256const<>+320(SB), Y4
-	VMOVUPS    (CX)(R10*1), Y5
-	VMULPS     608(SP), Y5, Y5
-	VBLENDVPS  Y3, Y5, Y4, Y3
-	MOVQ       664(SP), R13
-	VMOVUPS    32(R13), Y4
+	VMOVUPS    (R13), Y4
 	VMOVUPS    short256const<>+320(SB), Y5
-	VMOVUPS    32(CX)(R10*1), Y6
-	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    (CX)(R10*1), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 904(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
-	VMAXPS     Y4, Y3, Y3
+	MOVQ       664(SP), R13
+	VMOVUPS    32(R13), Y5
+	VMOVUPS    short256const<>+320(SB), Y6
+	VMOVUPS    32(CX)(R10*1), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 936(SP)
+	VBLENDVPS  Y5, Y7, Y6, Y5
+	VMAXPS     Y5, Y4, Y4
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000004, R13
 	XORQ       R14, R14
@@ -7075,18 +6022,20 @@ s256_2_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 672(SP)
 	MOVQ       672(SP), R13
-	VMOVUPS    (R13), Y4
-	VMOVUPS    short256const<>+320(SB), Y5
-	VMOVUPS    (R12), Y6
-	VMULPS     608(SP), Y6, Y6
-	VBLENDVPS  Y4, Y6, Y5, Y4
-	MOVQ       672(SP), R13
-	VMOVUPS    32(R13), Y5
+	VMOVUPS    (R13), Y5
 	VMOVUPS    short256const<>+320(SB), Y6
-	VMOVUPS    32(R12), Y7
-	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    (R12), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 968(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
-	VMAXPS     Y5, Y4, Y4
+	MOVQ       672(SP), R13
+	VMOVUPS    32(R13), Y6
+	VMOVUPS    short256const<>+320(SB), Y7
+	VMOVUPS    32(R12), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 1000(SP)
+	VBLENDVPS  Y6, Y8, Y7, Y6
+	VMAXPS     Y6, Y5, Y5
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000005, R13
 	XORQ       R14, R14
@@ -7098,18 +6047,20 @@ s256_2_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 680(SP)
 	MOVQ       680(SP), R13
-	VMOVUPS    (R13), Y5
-	VMOVUPS    short256const<>+320(SB), Y6
-	VMOVUPS    (R12)(R9*1), Y7
-	VMULPS     608(SP), Y7, Y7
-	VBLENDVPS  Y5, Y7, Y6, Y5
-	MOVQ       680(SP), R13
-	VMOVUPS    32(R13), Y6
+	VMOVUPS    (R13), Y6
 	VMOVUPS    short256const<>+320(SB), Y7
-	VMOVUPS    32(R12)(R9*1), Y8
-	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    (R12)(R9*1), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 1032(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
-	VMAXPS     Y6, Y5, Y5
+	MOVQ       680(SP), R13
+	VMOVUPS    32(R13), Y7
+	VMOVUPS    short256const<>+320(SB), Y8
+	VMOVUPS    32(R12)(R9*1), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1064(SP)
+	VBLENDVPS  Y7, Y9, Y8, Y7
+	VMAXPS     Y7, Y6, Y6
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000006, R13
 	XORQ       R14, R14
@@ -7121,18 +6072,20 @@ s256_2_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 688(SP)
 	MOVQ       688(SP), R13
-	VMOVUPS    (R13), Y6
-	VMOVUPS    short256const<>+320(SB), Y7
-	VMOVUPS    (R12)(R9*2), Y8
-	VMULPS     608(SP), Y8, Y8
-	VBLENDVPS  Y6, Y8, Y7, Y6
-	MOVQ       688(SP), R13
-	VMOVUPS    32(R13), Y7
+	VMOVUPS    (R13), Y7
 	VMOVUPS    short256const<>+320(SB), Y8
-	VMOVUPS    32(R12)(R9*2), Y9
-	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    (R12)(R9*2), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1096(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
-	VMAXPS     Y7, Y6, Y6
+	MOVQ       688(SP), R13
+	VMOVUPS    32(R13), Y8
+	VMOVUPS    short256const<>+320(SB), Y9
+	VMOVUPS    32(R12)(R9*2), Y10
+	VMULPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 1128(SP)
+	VBLENDVPS  Y8, Y10, Y9, Y8
+	VMAXPS     Y8, Y7, Y7
 	MOVQ       704(SP), R13
 	ADDQ       $0x00000007, R13
 	XORQ       R14, R14
@@ -7144,46 +6097,48 @@ s256_2_group:
 	LEAQ       (R11)(R13*4), R13
 	MOVQ       R13, 696(SP)
 	MOVQ       696(SP), R13
-	VMOVUPS    (R13), Y7
-	VMOVUPS    short256const<>+320(SB), Y8
-	VMOVUPS    (R12)(R10*1), Y9
-	VMULPS     608(SP), Y9, Y9
-	VBLENDVPS  Y7, Y9, Y8, Y7
-	MOVQ       696(SP), R13
-	VMOVUPS    32(R13), Y8
+	VMOVUPS    (R13), Y8
 	VMOVUPS    short256const<>+320(SB), Y9
-	VMOVUPS    32(R12)(R10*1), Y10
-	VMULPS     608(SP), Y10, Y10
+	VMOVUPS    (R12)(R10*1), Y10
+	VMULPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 1160(SP)
 	VBLENDVPS  Y8, Y10, Y9, Y8
-	VMAXPS     Y8, Y7, Y7
-	VPERM2F128 $0x20, Y1, Y0, Y8
-	VPERM2F128 $0x31, Y1, Y0, Y0
+	MOVQ       696(SP), R13
+	VMOVUPS    32(R13), Y9
+	VMOVUPS    short256const<>+320(SB), Y10
+	VMOVUPS    32(R12)(R10*1), Y11
+	VMULPS     Y0, Y11, Y11
+	VMOVUPS    Y11, 1192(SP)
+	VBLENDVPS  Y9, Y11, Y10, Y0
 	VMAXPS     Y0, Y8, Y8
-	VPERM2F128 $0x20, Y3, Y2, Y0
-	VPERM2F128 $0x31, Y3, Y2, Y1
+	VPERM2F128 $0x20, Y2, Y1, Y0
+	VPERM2F128 $0x31, Y2, Y1, Y1
 	VMAXPS     Y1, Y0, Y0
-	VPERM2F128 $0x20, Y5, Y4, Y1
-	VPERM2F128 $0x31, Y5, Y4, Y2
+	VPERM2F128 $0x20, Y4, Y3, Y1
+	VPERM2F128 $0x31, Y4, Y3, Y2
 	VMAXPS     Y2, Y1, Y1
-	VPERM2F128 $0x20, Y7, Y6, Y2
-	VPERM2F128 $0x31, Y7, Y6, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y2
+	VPERM2F128 $0x31, Y6, Y5, Y3
 	VMAXPS     Y3, Y2, Y2
-	VSHUFPS    $0x44, Y0, Y8, Y3
-	VSHUFPS    $0xee, Y0, Y8, Y0
-	VMAXPS     Y0, Y3, Y3
-	VSHUFPS    $0x44, Y2, Y1, Y0
-	VSHUFPS    $0xee, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y8, Y7, Y3
+	VPERM2F128 $0x31, Y8, Y7, Y4
+	VMAXPS     Y4, Y3, Y3
+	VSHUFPS    $0x44, Y1, Y0, Y4
+	VSHUFPS    $0xee, Y1, Y0, Y0
+	VMAXPS     Y0, Y4, Y4
+	VSHUFPS    $0x44, Y3, Y2, Y0
+	VSHUFPS    $0xee, Y3, Y2, Y1
 	VMAXPS     Y1, Y0, Y0
-	VSHUFPS    $0x88, Y0, Y3, Y1
-	VSHUFPS    $0xdd, Y0, Y3, Y0
+	VSHUFPS    $0x88, Y0, Y4, Y1
+	VSHUFPS    $0xdd, Y0, Y4, Y0
 	VMAXPS     Y0, Y1, Y1
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, short256const<>+512(SB), Y1, Y0
 	VCMPPS    $0x1d, short256const<>+544(SB), Y1, Y2
 	VANDPS    Y2, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_ret
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -7195,17 +6150,13 @@ s256_2_group:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         640(SP), R13
-	VMOVUPS      (R13), Y3
+	VMAXPS       712(SP), Y0, Y1
+	VMAXPS       744(SP), Y0, Y2
+	MOVQ         640(SP), R12
+	VMOVUPS      (R12), Y3
 	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         640(SP), R13
-	VMOVUPS      32(R13), Y3
+	MOVQ         640(SP), R12
+	VMOVUPS      32(R12), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      short256const<>+32(SB), Y0
 	VMOVUPS      short256const<>+32(SB), Y3
@@ -7240,6 +6191,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 712(SP)
+	VMOVUPS      Y3, 744(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -7258,17 +6211,13 @@ s256_2_group:
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y0, Y3
-	MOVQ         648(SP), R13
-	VMOVUPS      (R13), Y4
+	VMAXPS       776(SP), Y0, Y2
+	VMAXPS       808(SP), Y0, Y3
+	MOVQ         648(SP), R12
+	VMOVUPS      (R12), Y4
 	VBLENDVPS    Y4, Y2, Y0, Y2
-	MOVQ         648(SP), R13
-	VMOVUPS      32(R13), Y4
+	MOVQ         648(SP), R12
+	VMOVUPS      32(R12), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      short256const<>+32(SB), Y0
 	VMOVUPS      short256const<>+32(SB), Y4
@@ -7303,6 +6252,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 776(SP)
+	VMOVUPS      Y4, 808(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -7324,17 +6275,13 @@ s256_2_group:
 	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y1, Y2
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
-	MOVQ         656(SP), R13
-	VMOVUPS      (R13), Y4
+	VMAXPS       840(SP), Y1, Y2
+	VMAXPS       872(SP), Y1, Y3
+	MOVQ         656(SP), R12
+	VMOVUPS      (R12), Y4
 	VBLENDVPS    Y4, Y2, Y1, Y2
-	MOVQ         656(SP), R13
-	VMOVUPS      32(R13), Y4
+	MOVQ         656(SP), R12
+	VMOVUPS      32(R12), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      short256const<>+32(SB), Y1
 	VMOVUPS      short256const<>+32(SB), Y4
@@ -7369,6 +6316,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 840(SP)
+	VMOVUPS      Y4, 872(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -7387,17 +6336,13 @@ s256_2_group:
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y1
-	VMOVUPS      (CX)(R10*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      32(CX)(R10*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y1, Y4
-	MOVQ         664(SP), R13
-	VMOVUPS      (R13), Y5
+	VMAXPS       904(SP), Y1, Y3
+	VMAXPS       936(SP), Y1, Y4
+	MOVQ         664(SP), R12
+	VMOVUPS      (R12), Y5
 	VBLENDVPS    Y5, Y3, Y1, Y3
-	MOVQ         664(SP), R13
-	VMOVUPS      32(R13), Y5
+	MOVQ         664(SP), R12
+	VMOVUPS      32(R12), Y5
 	VBLENDVPS    Y5, Y4, Y1, Y4
 	VMOVUPS      short256const<>+32(SB), Y1
 	VMOVUPS      short256const<>+32(SB), Y5
@@ -7432,6 +6377,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 904(SP)
+	VMOVUPS      Y5, 936(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -7453,17 +6400,13 @@ s256_2_group:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y1, Y1
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(R12), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	MOVQ         672(SP), R13
-	VMOVUPS      (R13), Y5
+	VMAXPS       968(SP), Y2, Y3
+	VMAXPS       1000(SP), Y2, Y4
+	MOVQ         672(SP), R12
+	VMOVUPS      (R12), Y5
 	VBLENDVPS    Y5, Y3, Y2, Y3
-	MOVQ         672(SP), R13
-	VMOVUPS      32(R13), Y5
+	MOVQ         672(SP), R12
+	VMOVUPS      32(R12), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      short256const<>+32(SB), Y2
 	VMOVUPS      short256const<>+32(SB), Y5
@@ -7498,6 +6441,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 968(SP)
+	VMOVUPS      Y5, 1000(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -7516,17 +6461,13 @@ s256_2_group:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      short256const<>+288(SB), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(R12)(R9*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y2, Y5
-	MOVQ         680(SP), R13
-	VMOVUPS      (R13), Y6
+	VMAXPS       1032(SP), Y2, Y4
+	VMAXPS       1064(SP), Y2, Y5
+	MOVQ         680(SP), R12
+	VMOVUPS      (R12), Y6
 	VBLENDVPS    Y6, Y4, Y2, Y4
-	MOVQ         680(SP), R13
-	VMOVUPS      32(R13), Y6
+	MOVQ         680(SP), R12
+	VMOVUPS      32(R12), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      short256const<>+32(SB), Y2
 	VMOVUPS      short256const<>+32(SB), Y6
@@ -7561,6 +6502,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 1032(SP)
+	VMOVUPS      Y6, 1064(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -7582,17 +6525,13 @@ s256_2_group:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R12)(R9*2), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
-	MOVQ         688(SP), R13
-	VMOVUPS      (R13), Y6
+	VMAXPS       1096(SP), Y3, Y4
+	VMAXPS       1128(SP), Y3, Y5
+	MOVQ         688(SP), R12
+	VMOVUPS      (R12), Y6
 	VBLENDVPS    Y6, Y4, Y3, Y4
-	MOVQ         688(SP), R13
-	VMOVUPS      32(R13), Y6
+	MOVQ         688(SP), R12
+	VMOVUPS      32(R12), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      short256const<>+32(SB), Y3
 	VMOVUPS      short256const<>+32(SB), Y6
@@ -7627,6 +6566,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1096(SP)
+	VMOVUPS      Y6, 1128(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -7645,17 +6586,13 @@ s256_2_group:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      short256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R12)(R10*1), Y6
-	VMULPS       608(SP), Y6, Y6
-	VMAXPS       Y6, Y3, Y6
-	MOVQ         696(SP), R13
-	VMOVUPS      (R13), Y7
+	VMAXPS       1160(SP), Y3, Y5
+	VMAXPS       1192(SP), Y3, Y6
+	MOVQ         696(SP), R12
+	VMOVUPS      (R12), Y7
 	VBLENDVPS    Y7, Y5, Y3, Y5
-	MOVQ         696(SP), R13
-	VMOVUPS      32(R13), Y7
+	MOVQ         696(SP), R12
+	VMOVUPS      32(R12), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      short256const<>+32(SB), Y3
 	VMOVUPS      short256const<>+32(SB), Y7
@@ -7690,6 +6627,8 @@ s256_2_group:
 	VPMAXSD      short256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1160(SP)
+	VMOVUPS      Y7, 1192(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -7744,329 +6683,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         640(SP), R15
-	VMOVUPS      (R15), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         640(SP), R15
-	VMOVUPS      32(R15), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 512(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 544(SP), Y2
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)
-	VMOVUPS      Y5, 32(R13)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         648(SP), R15
-	VMOVUPS      (R15), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         648(SP), R15
-	VMOVUPS      32(R15), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 528(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 552(SP), Y2
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*1)
-	VMOVUPS      Y5, 32(R13)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         656(SP), R15
-	VMOVUPS      (R15), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         656(SP), R15
-	VMOVUPS      32(R15), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 516(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 548(SP), Y2
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R9*2)
-	VMOVUPS      Y5, 32(R13)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(CX)(R10*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         664(SP), R15
-	VMOVUPS      (R15), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         664(SP), R15
-	VMOVUPS      32(R15), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 532(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 556(SP), Y2
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R13)(R10*1)
-	VMOVUPS      Y5, 32(R13)(R10*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         672(SP), R13
-	VMOVUPS      (R13), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         672(SP), R13
-	VMOVUPS      32(R13), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 520(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 560(SP), Y2
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         680(SP), R13
-	VMOVUPS      (R13), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         680(SP), R13
-	VMOVUPS      32(R13), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 536(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 568(SP), Y2
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*1)
-	VMOVUPS      Y5, 32(R14)(R9*1)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R9*2), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R9*2), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         688(SP), R13
-	VMOVUPS      (R13), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         688(SP), R13
-	VMOVUPS      32(R13), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 524(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 564(SP), Y2
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R9*2)
-	VMOVUPS      Y5, 32(R14)(R9*2)
-	VMOVUPS      short256const<>+288(SB), Y0
-	VMOVUPS      (R12)(R10*1), Y1
-	VMULPS       608(SP), Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      32(R12)(R10*1), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	MOVQ         696(SP), R12
-	VMOVUPS      (R12), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
-	MOVQ         696(SP), R12
-	VMOVUPS      32(R12), Y3
-	VBLENDVPS    Y3, Y2, Y0, Y2
-	VMOVUPS      short256const<>+32(SB), Y0
-	VFMADD231PS  short256const<>+0(SB), Y1, Y0
-	VMOVUPS      short256const<>+32(SB), Y1
-	VFMADD231PS  short256const<>+0(SB), Y2, Y1
-	VPBROADCASTD 540(SP), Y2
-	VPADDD       Y2, Y0, Y0
-	VPADDD       Y2, Y1, Y1
-	VPMAXSD      short256const<>+480(SB), Y0, Y0
-	VPMAXSD      short256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y1, Y1
-	VBROADCASTSS 572(SP), Y2
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y2, Y6, Y4
-	VADDPS       Y2, Y4, Y4
-	VMULPS       Y0, Y4, Y4
-	VMOVAPS      Y3, Y0
-	VFMADD213PS  Y3, Y5, Y0
-	VFMADD132PS  Y2, Y0, Y5
-	VADDPS       Y2, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R12
+	LEAQ         (R12)(R9*4), R13
+	VBROADCASTSS 544(SP), Y0
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       712(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       744(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, 32(R12)
+	VBROADCASTSS 552(SP), Y0
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       776(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       808(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*1)
+	VMOVUPS      Y3, 32(R12)(R9*1)
+	VBROADCASTSS 548(SP), Y0
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       840(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       872(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R9*2)
+	VMOVUPS      Y3, 32(R12)(R9*2)
+	VBROADCASTSS 556(SP), Y0
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       904(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       936(SP), Y3, Y3
+	VMOVUPS      Y2, (R12)(R10*1)
+	VMOVUPS      Y3, 32(R12)(R10*1)
+	VBROADCASTSS 560(SP), Y0
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       968(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1000(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
+	VBROADCASTSS 568(SP), Y0
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1032(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1064(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*1)
+	VMOVUPS      Y3, 32(R13)(R9*1)
+	VBROADCASTSS 564(SP), Y0
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1096(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1128(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R9*2)
+	VMOVUPS      Y3, 32(R13)(R9*2)
+	VBROADCASTSS 572(SP), Y0
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1160(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1192(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 
 	// The group's rows, cols vectors, from the frame to dst.
 	MOVQ BX, R12

@@ -177,7 +177,7 @@ GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
 
 // func CrossEntropyShortRowsAVX2(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
 // Requires: AVX, AVX2, FMA3, SSE2
-TEXT ·CrossEntropyShortRowsAVX2(SB), NOSPLIT, $672-112
+TEXT ·CrossEntropyShortRowsAVX2(SB), $1184-112
 	MOVQ   dst_base+0(FP), AX
 	MOVQ   src_base+24(FP), CX
 	MOVQ   rows+72(FP), DX
@@ -290,6 +290,7 @@ s256_1_group:
 	VPADDD       Y2, Y0, Y0
 	VPMAXSD      shortce256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 672(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y2
 	VFMADD213PD  Y2, Y2, Y1
@@ -319,6 +320,7 @@ s256_1_group:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      shortce256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 736(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -351,6 +353,7 @@ s256_1_group:
 	VPADDD       Y3, Y1, Y1
 	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 800(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -380,6 +383,7 @@ s256_1_group:
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      Y1, 864(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -412,6 +416,7 @@ s256_1_group:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 928(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -441,6 +446,7 @@ s256_1_group:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 992(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -473,6 +479,7 @@ s256_1_group:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      shortce256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1056(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -502,6 +509,7 @@ s256_1_group:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      shortce256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1120(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -683,145 +691,81 @@ s256_1_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R14
-	LEAQ         (R14)(R10*4), R15
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (CX), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R10*4), R14
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y2
-	VMOVUPS      (SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (CX)(R10*1), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       672(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y2
-	VMOVUPS      64(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (CX)(R10*2), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       736(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y2
-	VMOVUPS      128(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R10*2)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (CX)(R11*1), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       800(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R10*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y2
-	VMOVUPS      192(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R14)(R11*1)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (R13), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       864(SP), Y2, Y2
+	VMOVUPS      Y2, (R13)(R11*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y2
-	VMOVUPS      256(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (R13)(R10*1), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       928(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y2
-	VMOVUPS      320(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R10*1)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (R13)(R10*2), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       992(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R10*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y2
-	VMOVUPS      384(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R10*2)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (R13)(R11*1), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1056(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R10*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y2
-	VMOVUPS      448(SP), Y3
-	VMOVAPS      Y2, Y4
-	VFMADD213PS  Y2, Y3, Y4
-	VFMADD132PS  Y0, Y4, Y3
-	VADDPS       Y0, Y3, Y3
-	VMULPS       Y1, Y3, Y3
-	VMOVUPS      Y3, (R15)(R11*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVAPS      Y1, Y3
+	VFMADD213PS  Y1, Y2, Y3
+	VFMADD132PS  Y0, Y3, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1120(SP), Y2, Y2
+	VMOVUPS      Y2, (R14)(R11*1)
 
 	// Each row's x_t from src to the frame, in the order of the sum tree; y[t] - 1 in the frame's rows.
 	XORQ    R13, R13
@@ -1051,6 +995,8 @@ s256_2_group:
 	VPMAXSD      shortce256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y0, 672(SP)
+	VMOVUPS      Y3, 704(SP)
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y1
@@ -1106,6 +1052,8 @@ s256_2_group:
 	VPMAXSD      shortce256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 736(SP)
+	VMOVUPS      Y4, 768(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -1164,6 +1112,8 @@ s256_2_group:
 	VPMAXSD      shortce256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y1, 800(SP)
+	VMOVUPS      Y4, 832(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -1219,6 +1169,8 @@ s256_2_group:
 	VPMAXSD      shortce256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y1, 864(SP)
+	VMOVUPS      Y5, 896(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -1277,6 +1229,8 @@ s256_2_group:
 	VPMAXSD      shortce256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 928(SP)
+	VMOVUPS      Y5, 960(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -1332,6 +1286,8 @@ s256_2_group:
 	VPMAXSD      shortce256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 992(SP)
+	VMOVUPS      Y6, 1024(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -1390,6 +1346,8 @@ s256_2_group:
 	VPMAXSD      shortce256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1056(SP)
+	VMOVUPS      Y6, 1088(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -1445,6 +1403,8 @@ s256_2_group:
 	VPMAXSD      shortce256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1120(SP)
+	VMOVUPS      Y7, 1152(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -1635,249 +1595,137 @@ s256_2_group:
 	VMOVUPS    X2, 560(SP)
 	VMOVUPS    X0, 592(SP)
 
-	// Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
-	LEAQ         (SP), R14
-	LEAQ         (R14)(R10*4), R15
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (CX), Y0, Y1
-	VMAXPS       32(CX), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y2
-	VFMADD231PS  shortce256const<>+0(SB), Y1, Y2
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 512(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	// Pass 3: s from the frame; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R10*4), R14
 	VBROADCASTSS 544(SP), Y0
-	VBROADCASTSS 576(SP), Y3
-	VMOVUPS      (SP), Y4
-	VMOVUPS      32(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y5, 32(R14)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (CX)(R10*1), Y0, Y1
-	VMAXPS       32(CX)(R10*1), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y2
-	VFMADD231PS  shortce256const<>+0(SB), Y1, Y2
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 528(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 576(SP), Y1
+	VMOVUPS      (SP), Y2
+	VMOVUPS      32(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       672(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       704(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)
+	VMOVUPS      Y3, 32(R13)
 	VBROADCASTSS 552(SP), Y0
-	VBROADCASTSS 584(SP), Y3
-	VMOVUPS      64(SP), Y4
-	VMOVUPS      96(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*1)
-	VMOVUPS      Y5, 32(R14)(R10*1)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (CX)(R10*2), Y0, Y1
-	VMAXPS       32(CX)(R10*2), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y2
-	VFMADD231PS  shortce256const<>+0(SB), Y1, Y2
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 516(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 584(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       736(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       768(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*1)
+	VMOVUPS      Y3, 32(R13)(R10*1)
 	VBROADCASTSS 548(SP), Y0
-	VBROADCASTSS 580(SP), Y3
-	VMOVUPS      128(SP), Y4
-	VMOVUPS      160(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R10*2)
-	VMOVUPS      Y5, 32(R14)(R10*2)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (CX)(R11*1), Y0, Y1
-	VMAXPS       32(CX)(R11*1), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y2
-	VFMADD231PS  shortce256const<>+0(SB), Y1, Y2
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 532(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 580(SP), Y1
+	VMOVUPS      128(SP), Y2
+	VMOVUPS      160(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       800(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       832(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R10*2)
+	VMOVUPS      Y3, 32(R13)(R10*2)
 	VBROADCASTSS 556(SP), Y0
-	VBROADCASTSS 588(SP), Y3
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R14)(R11*1)
-	VMOVUPS      Y5, 32(R14)(R11*1)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (R13), Y0, Y1
-	VMAXPS       32(R13), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y2
-	VFMADD231PS  shortce256const<>+0(SB), Y1, Y2
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 520(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 588(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       864(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       896(SP), Y3, Y3
+	VMOVUPS      Y2, (R13)(R11*1)
+	VMOVUPS      Y3, 32(R13)(R11*1)
 	VBROADCASTSS 560(SP), Y0
-	VBROADCASTSS 592(SP), Y3
-	VMOVUPS      256(SP), Y4
-	VMOVUPS      288(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)
-	VMOVUPS      Y5, 32(R15)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (R13)(R10*1), Y0, Y1
-	VMAXPS       32(R13)(R10*1), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y2
-	VFMADD231PS  shortce256const<>+0(SB), Y1, Y2
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 536(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 592(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       928(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       960(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)
+	VMOVUPS      Y3, 32(R14)
 	VBROADCASTSS 568(SP), Y0
-	VBROADCASTSS 600(SP), Y3
-	VMOVUPS      320(SP), Y4
-	VMOVUPS      352(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R10*1)
-	VMOVUPS      Y5, 32(R15)(R10*1)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (R13)(R10*2), Y0, Y1
-	VMAXPS       32(R13)(R10*2), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y2
-	VFMADD231PS  shortce256const<>+0(SB), Y1, Y2
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 524(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 600(SP), Y1
+	VMOVUPS      320(SP), Y2
+	VMOVUPS      352(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       992(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1024(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R10*1)
+	VMOVUPS      Y3, 32(R14)(R10*1)
 	VBROADCASTSS 564(SP), Y0
-	VBROADCASTSS 596(SP), Y3
-	VMOVUPS      384(SP), Y4
-	VMOVUPS      416(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R10*2)
-	VMOVUPS      Y5, 32(R15)(R10*2)
-	VMOVUPS      shortce256const<>+288(SB), Y0
-	VMAXPS       (R13)(R11*1), Y0, Y1
-	VMAXPS       32(R13)(R11*1), Y0, Y0
-	VMOVUPS      shortce256const<>+32(SB), Y2
-	VFMADD231PS  shortce256const<>+0(SB), Y1, Y2
-	VMOVUPS      shortce256const<>+32(SB), Y1
-	VFMADD231PS  shortce256const<>+0(SB), Y0, Y1
-	VPBROADCASTD 540(SP), Y0
-	VPADDD       Y0, Y2, Y2
-	VPADDD       Y0, Y1, Y1
-	VPMAXSD      shortce256const<>+480(SB), Y2, Y2
-	VPMAXSD      shortce256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y1, Y1
+	VBROADCASTSS 596(SP), Y1
+	VMOVUPS      384(SP), Y2
+	VMOVUPS      416(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1056(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1088(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R10*2)
+	VMOVUPS      Y3, 32(R14)(R10*2)
 	VBROADCASTSS 572(SP), Y0
-	VBROADCASTSS 604(SP), Y3
-	VMOVUPS      448(SP), Y4
-	VMOVUPS      480(SP), Y5
-	VMOVAPS      Y3, Y6
-	VFMADD213PS  Y3, Y4, Y6
-	VFMADD132PS  Y0, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMOVAPS      Y3, Y2
-	VFMADD213PS  Y3, Y5, Y2
-	VFMADD132PS  Y0, Y2, Y5
-	VADDPS       Y0, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VMOVUPS      Y4, (R15)(R11*1)
-	VMOVUPS      Y5, 32(R15)(R11*1)
+	VBROADCASTSS 604(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VFMADD132PS  Y0, Y4, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       1120(SP), Y2, Y2
+	VMOVAPS      Y1, Y4
+	VFMADD213PS  Y1, Y3, Y4
+	VFMADD132PS  Y0, Y4, Y3
+	VADDPS       Y0, Y3, Y3
+	VMULPS       1152(SP), Y3, Y3
+	VMOVUPS      Y2, (R14)(R11*1)
+	VMOVUPS      Y3, 32(R14)(R11*1)
 
 	// Each row's x_t from src to the frame, in the order of the sum tree; y[t] - 1 in the frame's rows.
 	XORQ    R13, R13
