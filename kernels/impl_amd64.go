@@ -567,10 +567,23 @@ func scaledRowsAVX2(log bool, dst, src, mask []float32, scale float32, rows, col
 		asm.ScaledLogSoftmaxRowsAVX2(dst, src, mask, scale, rows, cols)
 	case len(mask) == 0:
 		asm.ScaledSoftmaxRowsNoMaskAVX2(dst, src, scale, rows, cols)
+	case cols >= scaledLongColsAVX2:
+		asm.ScaledSoftmaxLongRowsAVX2(dst, src, mask, scale, rows, cols)
 	default:
 		asm.ScaledSoftmaxRowsAVX2(dst, src, mask, scale, rows, cols)
 	}
 }
+
+// scaledLongColsAVX2 is scaledLongCols for AVX2: the shortest row that
+// ScaledSoftmaxRows with a mask runs through ScaledSoftmaxLongRowsAVX2
+// rather than ScaledSoftmaxRowsAVX2: 8192 as on AVX-512, where it
+// measured (thread CPU time, the lower quartile of 200 alternating runs of
+// 1 MiB batches, one mask row per row, against SoftmaxRowsAVX2) 1.11x
+// against 1.17x for ScaledSoftmaxRowsAVX2, 1.10x against 1.20x at 16384,
+// 1.17x against 1.24x at 128256 (see scaledLongAVX2 in
+// gen/amd64/fused256.go). A variable, so that the tests can send every
+// row through either kernel.
+var scaledLongColsAVX2 = 8192
 
 // causalSoftmaxRowsAVX2 is causalSoftmaxRowsAVX512 for AVX2: batches of
 // rows of at most shortCols elements go through

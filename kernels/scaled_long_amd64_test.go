@@ -13,29 +13,53 @@ import (
 
 // ScaledSoftmaxRows with a mask runs rows of at least scaledLongCols
 // elements through ScaledSoftmaxLongRowsAVX512 on AVX-512, shorter ones
-// through ScaledSoftmaxRowsAVX512: the tests below check the long kernel
+// through ScaledSoftmaxRowsAVX512, and on AVX2 rows of at least
+// scaledLongColsAVX2 through ScaledSoftmaxLongRowsAVX2, shorter ones
+// through ScaledSoftmaxRowsAVX2: the tests below check each long kernel
 // on rows of every length, and the dispatch on both sides of its
 // threshold.
 
+// scaledLongKernel is a long-row scaled kernel and the implementation
+// whose dispatch runs it.
+type scaledLongKernel struct {
+	im *Implementation
+	f  func(dst, src, mask []float32, scale float32, rows, cols int)
+}
+
+var scaledLongKernels = []scaledLongKernel{
+	{avx512, asm.ScaledSoftmaxLongRowsAVX512},
+	{avx2, asm.ScaledSoftmaxLongRowsAVX2},
+}
+
+// forEachLong runs f as a subtest for each long kernel the CPU supports.
+func forEachLong(t *testing.T, f func(t *testing.T, long func(dst, src, mask []float32, scale float32, rows, cols int))) {
+	for _, k := range scaledLongKernels {
+		t.Run(k.im.Name(), func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported")
+			}
+			f(t, k.f)
+		})
+	}
+}
+
 // TestBitExactScaledLongKernel runs the scaled tests with every masked
-// row kernel call sent to ScaledSoftmaxLongRowsAVX512 (scaledLongCols 1):
+// row kernel call sent to ScaledSoftmaxLongRowsAVX512 and
+// ScaledSoftmaxLongRowsAVX2 (scaledLongCols and scaledLongColsAVX2 1):
 // the rows the short and medium kernels leave (those of more than 48
 // columns, and groups with a special row) in batches and alone, at every
 // offset, and against guard pages; TestBitExactScaledLongRowKinds calls
 // the kernel on every length directly.
 func TestBitExactScaledLongKernel(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
-	defer func(c int) { scaledLongCols = c }(scaledLongCols)
-	scaledLongCols = 1
+	defer func(c, c2 int) { scaledLongCols, scaledLongColsAVX2 = c, c2 }(scaledLongCols, scaledLongColsAVX2)
+	scaledLongCols, scaledLongColsAVX2 = 1, 1
 	t.Run("Rows", TestBitExactScaledRows)
 	t.Run("Batches", TestBitExactScaledBatches)
 	t.Run("Offsets", TestBitExactScaledOffsets)
 	t.Run("Guard", TestGuardScaled)
 }
 
-// TestBitExactScaledLongRowKinds runs ScaledSoftmaxLongRowsAVX512 directly
+// TestBitExactScaledLongRowKinds runs each long kernel directly
 // on batches whose rows are of every kind of specialRow (offset far from 0,
 // so c is not 0; fully masked, NaN, +Inf) among ordinary ones, in every
 // position, with per-row masks that now and then mask a whole row and
@@ -44,9 +68,10 @@ func TestBitExactScaledLongKernel(t *testing.T) {
 // longest row whose pass 2 prefetches the next one, 32768 in
 // gen/amd64/softmax.go).
 func TestBitExactScaledLongRowKinds(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
+	forEachLong(t, testScaledLongRowKinds)
+}
+
+func testScaledLongRowKinds(t *testing.T, long func(dst, src, mask []float32, scale float32, rows, cols int)) {
 	rng := rand.New(rand.NewPCG(81, 82))
 	var cols []int
 	for c := 1; c <= 300; c++ {
@@ -78,11 +103,11 @@ func TestBitExactScaledLongRowKinds(t *testing.T) {
 			fallback.ScaledSoftmaxRows(want, x, mask, scale, c)
 			off := rng.IntN(4)
 			got := make([]float32, len(x)+off)[off:]
-			asm.ScaledSoftmaxLongRowsAVX512(got, x, mask, scale, rows, c)
+			long(got, x, mask, scale, rows, c)
 			what := fmt.Sprintf("%dx%d mask kind %d scale %v", rows, c, kind, scale)
 			compareBits(t, what, x, want, got)
 			y := append(make([]float32, off), x...)[off:]
-			asm.ScaledSoftmaxLongRowsAVX512(y, y, mask, scale, rows, c)
+			long(y, y, mask, scale, rows, c)
 			compareBits(t, what+" in place", x, want, y)
 		}
 		if t.Failed() {
@@ -92,11 +117,16 @@ func TestBitExactScaledLongRowKinds(t *testing.T) {
 }
 
 // TestBitExactScaledLongThreshold runs ScaledSoftmaxRows on rows on both
-// sides of scaledLongCols, with each mask kind, through the public API.
+// sides of scaledLongCols and scaledLongColsAVX2, with each mask kind,
+// through the public API.
 func TestBitExactScaledLongThreshold(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(83, 84))
-		for _, c := range []int{scaledLongCols - 1, scaledLongCols, scaledLongCols + 1} {
+		var cols []int
+		for _, l := range []int{scaledLongCols, scaledLongColsAVX2} {
+			cols = append(cols, l-1, l, l+1)
+		}
+		for _, c := range cols {
 			for kind := 0; kind < 3; kind++ {
 				rows := 3 + rng.IntN(3)
 				var x []float32
@@ -113,7 +143,7 @@ func TestBitExactScaledLongThreshold(t *testing.T) {
 
 // scaledGuessMasks returns masks for rows of n elements (rows rows, or
 // one broadcast row if bcast) that the fused pass of
-// ScaledSoftmaxLongRowsAVX512 tells apart: zeros; attention masks whose
+// the long kernels tell apart: zeros; attention masks whose
 // -Inf and -1e30 elements (z clamped to -320, left out of the min the
 // guess checks) leave the guess holding; a first vector masked whole
 // (G from -Inf: the guess fails); -Inf at a row's start and end; a row
@@ -161,7 +191,7 @@ func scaledGuessMasks(rng *rand.Rand, rows, n int, bcast bool) (names []string, 
 	return names, masks
 }
 
-// TestBitExactScaledLongGuess runs ScaledSoftmaxLongRowsAVX512, whose
+// TestBitExactScaledLongGuess runs each long kernel, whose
 // rows all start with the fused pass of passes 1 and 2 on the guess that
 // c = 0 (see fused in gen/amd64/softmax.go), on the row kinds of
 // longRowKinds (z = x at scale 1, and at scale 1/8 on 8x): rows where
@@ -170,9 +200,10 @@ func scaledGuessMasks(rng *rand.Rand, rows, n int, bcast bool) (names []string, 
 // and broadcast, each row alone and the batch of all kinds, out of
 // place and in place.
 func TestBitExactScaledLongGuess(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
+	forEachLong(t, testScaledLongGuess)
+}
+
+func testScaledLongGuess(t *testing.T, long func(dst, src, mask []float32, scale float32, rows, cols int)) {
 	rng := rand.New(rand.NewPCG(85, 86))
 	lengths := []int{1, 5, 15, 16, 17, 24, 63, 64, 65, 100, 300, 8192 + 37, 32768, 65536 + 72}
 	if !testing.Short() {
@@ -208,10 +239,10 @@ func TestBitExactScaledLongGuess(t *testing.T) {
 					want := make([]float32, len(xs))
 					fallback.ScaledSoftmaxRows(want, xs, mask, scale, n)
 					got := make([]float32, len(xs))
-					asm.ScaledSoftmaxLongRowsAVX512(got, xs, mask, scale, len(rows), n)
+					long(got, xs, mask, scale, len(rows), n)
 					compareBits(t, what+" batch", xs, want, got)
 					y := append([]float32(nil), xs...)
-					asm.ScaledSoftmaxLongRowsAVX512(y, y, mask, scale, len(rows), n)
+					long(y, y, mask, scale, len(rows), n)
 					compareBits(t, what+" batch in place", xs, want, y)
 					for k, r := range perm {
 						row, w := xs[k*n:(k+1)*n], want[k*n:(k+1)*n]
@@ -220,10 +251,10 @@ func TestBitExactScaledLongGuess(t *testing.T) {
 							m = mask[k*n : (k+1)*n]
 						}
 						got := make([]float32, n)
-						asm.ScaledSoftmaxLongRowsAVX512(got, row, m, scale, 1, n)
+						long(got, row, m, scale, 1, n)
 						compareBits(t, what+" "+names[r], row, w, got)
 						y := append([]float32(nil), row...)
-						asm.ScaledSoftmaxLongRowsAVX512(y, y, m, scale, 1, n)
+						long(y, y, m, scale, 1, n)
 						compareBits(t, what+" "+names[r]+" in place", row, w, y)
 					}
 					if t.Failed() {

@@ -2139,9 +2139,9 @@ type sm256 struct {
 	// CausalSoftmaxRowsAVX2 (see pipeline2Tail).
 	tailPipe bool
 
-	// regOut, for CrossEntropyRowsAVX2 alone, makes softmaxOut's pass 3
-	// keep its constants in registers, as SoftmaxRowsAVX2's does (see
-	// outStoredRegs).
+	// regOut, for CrossEntropyRowsAVX2 and ScaledSoftmaxLongRowsAVX2,
+	// makes softmaxOut's pass 3 keep its constants in registers, as
+	// SoftmaxRowsAVX2's does (see outStoredRegs), and with z scale too.
 	regOut bool
 
 	// logOut, for LogSoftmaxRowsAVX2 alone, makes its pass 3 store whole
@@ -2155,6 +2155,13 @@ type sm256 struct {
 	prefetch bool
 	pf       Mem
 	pfMask   bool // with a mask: pf+8 holds the distance to its next row
+
+	// fuse is sm512's, for ScaledSoftmaxLongRowsAVX2 (see fused256.go);
+	// span, while its fused pass is emitted, is the frame's 96 bytes
+	// that hold the running max and min of the terms' exponents, which
+	// stage B updates, and the row's bias - 1 (see spanUpdate).
+	fuse bool
+	span *Mem
 }
 
 // prefetchNext is sm512.prefetchNext for pass 2 of a kernel with zDst,
@@ -2712,7 +2719,7 @@ func (s *sm256) pipeA(p Mem, r, t []reg.VecVirtual, masked ...bool) {
 	var x []reg.VecVirtual
 	if len(masked) > 0 && masked[0] {
 		m := s.masks()[:len(r)]
-		x = s.load(p, m)
+		x = s.loadX(p, m)
 		ni := g.YMM()
 		g.VMOVUPS(c.ymm("negInf"), ni)
 		for h := range x {
@@ -2765,6 +2772,9 @@ func (s *sm256) pipeB(q Mem, r, t, u, sc []reg.VecVirtual, masked ...bool) {
 	}
 	for h := range t {
 		g.VPADDD(s.biasv, t[h], sc[h])
+	}
+	if s.span != nil {
+		s.spanUpdate(t)
 	}
 	for h := range sc {
 		g.VPMAXSD(c.ymm("zero"), sc[h], sc[h])
@@ -3160,6 +3170,17 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		back()
 		ahead("ahead")
 		out(nil)
+	} else if s.fuse {
+		g.JMP(LabelRef(s.label("fused")))
+		g.Label(s.label("rowkind"))
+		s.pass1(nanrow, nanrow, s.label("masked"))
+		s.pass2Acc()
+		g.Label(s.label("summed"))
+		sum := s.reduceSum()
+		g.UCOMISD(sum, sum)
+		g.JP(LabelRef(nanrow))
+		out(sum)
+		s.fused(s.label("rowkind"), s.label("summed"))
 	} else {
 		s.pass1(nanrow, nanrow, s.label("masked"))
 		back := s.readZ()
@@ -3295,10 +3316,14 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 			pass3 := func() {
 				g.TESTQ(s.inPlace, s.inPlace)
 				g.JNZ(LabelRef(s.label("re")))
+				back := s.scaleInReg()
 				k := s.outConsts(hiv, lov)
 				s.pass3("out", s.src, s.dst, after, s.outStoredRegs(k))
+				back()
 				g.Label(s.label("re"))
+				back = s.scaleInReg()
 				s.pass3("re", s.src, s.dst, after, re)
+				back()
 			}
 			if s.zeroC {
 				s.ifZeroC("out", pass3)

@@ -57,6 +57,11 @@ func ScaledLogSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32,
 //go:noescape
 func ScaledSoftmaxLongRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 
+// ScaledSoftmaxLongRowsAVX2 is ScaledSoftmaxLongRowsAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func ScaledSoftmaxLongRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
+
 // CausalSoftmaxRowsAVX512 sets row r of the rows rows of cols elements
 // of dst to the softmax of scale*x over the first k elements of row r
 // of src, k = offset+r+1 clamped to [0, cols], and its other elements

@@ -59489,6 +59489,24586 @@ sl512_ret:
 	VZEROUPPER
 	RET
 
+// func ScaledSoftmaxLongRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
+// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
+TEXT ·ScaledSoftmaxLongRowsAVX2(SB), NOSPLIT, $472-96
+	MOVSS        scale+72(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, 256(SP)
+	MOVQ         mask_base+48(FP), AX
+	MOVQ         AX, 288(SP)
+	MOVQ         mask_len+56(FP), AX
+	MOVQ         cols+88(FP), CX
+	SHLQ         $0x02, AX
+	SHLQ         $0x02, CX
+	XORQ         DX, DX
+	CMPQ         AX, CX
+	CMOVQEQ      DX, CX
+	MOVQ         CX, 296(SP)
+	MOVQ         dst_base+0(FP), SI
+	MOVQ         src_base+24(FP), DI
+	MOVQ         rows+80(FP), R8
+	MOVQ         cols+88(FP), R9
+	TESTQ        R8, R8
+	JZ           sl256_ret
+	MOVQ         R9, R11
+	ANDQ         $0x0000000f, R11
+	MOVQ         $0x00000010, AX
+	SUBQ         R11, AX
+	LEAQ         tailmask8<>+0(SB), R10
+	LEAQ         (R10)(AX*4), R10
+	XORQ         R12, R12
+	CMPQ         SI, DI
+	SETEQ        R12
+
+sl256_row:
+	MOVQ 288(SP), BX
+	SUBQ DI, BX
+	MOVQ 296(SP), AX
+	ADDQ AX, 288(SP)
+	JMP  sl256_fused
+
+sl256_rowkind:
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
+	MOVQ    DI, AX
+	MOVQ    R9, DX
+
+sl256_max32:
+	CMPQ        DX, $0x00000020
+	JB          sl256_max16
+	VMOVUPS     (AX), Y6
+	VFMADD213PS (AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y0, Y0
+	VMOVUPS     32(AX), Y6
+	VFMADD213PS 32(AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y2, Y2
+	VMOVUPS     64(AX), Y6
+	VFMADD213PS 64(AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y3, Y3
+	VMOVUPS     96(AX), Y6
+	VFMADD213PS 96(AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y4, Y4
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, DX
+	JMP         sl256_max32
+
+sl256_max16:
+	CMPQ        DX, $0x00000010
+	JB          sl256_maxtail
+	VMOVUPS     (AX), Y6
+	VFMADD213PS (AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y0, Y0
+	VMOVUPS     32(AX), Y6
+	VFMADD213PS 32(AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y2, Y2
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+
+sl256_maxtail:
+	TESTQ      DX, DX
+	JZ         sl256_maxred
+	VMOVDQU    (R10), Y6
+	VMOVDQU    32(R10), Y7
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         sl256_tailcopy_1
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        sl256_tailloaded_1
+
+sl256_tailcopy_1:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_1_8
+	VMOVUPS (AX)(CX*1), Y8
+	VMOVUPS Y8, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+sl256_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_1_4
+	VMOVUPS (AX)(CX*1), X8
+	VMOVUPS X8, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+sl256_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+sl256_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_1_1
+	MOVL  (AX)(CX*1), DX
+	MOVL  DX, 192(SP)(CX*1)
+
+sl256_copy_1_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+
+sl256_tailloaded_1:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         sl256_tailcopy_2
+	VMASKMOVPS (AX), Y6, Y10
+	VMASKMOVPS 32(AX), Y7, Y11
+	JMP        sl256_tailloaded_2
+
+sl256_tailcopy_2:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_2_8
+	VMOVUPS (AX)(CX*1), Y10
+	VMOVUPS Y10, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+sl256_copy_2_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_2_4
+	VMOVUPS (AX)(CX*1), X10
+	VMOVUPS X10, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+sl256_copy_2_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_2_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+sl256_copy_2_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_2_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+sl256_copy_2_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+sl256_tailloaded_2:
+	VFMADD231PS Y5, Y8, Y10
+	VFMADD231PS Y5, Y9, Y11
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y6, Y10, Y5, Y10
+	VMAXPS      Y10, Y3, Y3
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y7, Y11, Y5, Y11
+	VMAXPS      Y11, Y4, Y4
+
+sl256_maxred:
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VMAXPS       X2, X0, X2
+	VPERMILPS    $0x4e, X2, X0
+	VMAXPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VMAXPS       X0, X2, X0
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	UCOMISS X0, X0
+	JP      sl256_nanrow
+	UCOMISS fusedconst<>+352(SB), X0
+	JE      sl256_nanrow
+	UCOMISS fusedconst<>+320(SB), X0
+	JE      sl256_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X0, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          sl256_large
+	VXORPS       Y2, Y2, Y2
+	VMOVUPS      Y2, (SP)
+	VBROADCASTSS X0, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y0
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y0
+	JMP          sl256_params
+
+sl256_large:
+	VBROADCASTSS X0, Y2
+	VMOVUPS      Y2, (SP)
+	VMOVUPS      fusedconst<>+32(SB), Y0
+
+sl256_params:
+	VMOVDQU fusedconst<>+448(SB), Y2
+	VPSUBD  Y0, Y2, Y2
+	VMOVDQU Y2, 32(SP)
+
+	// Pass 2: S, and u kept in dst unless dst is src.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     sl256_sumc
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      sl256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_1
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_1:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_2
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_2:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_3
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_3:
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sl256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   sl256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_4
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_4:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_5:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_6:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_7:
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl256z_sum64
+
+sl256z_drain:
+	TESTQ DX, DX
+	JNZ   sl256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   sl256z_tailwhole
+	CMPQ R13, $0x00000008
+	JA   sl256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   sl256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_9:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_1
+	VMASKMOVPS (AX), Y2, Y3
+	JMP        sl256z_tailloaded_1
+
+sl256z_tailcopy_1:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_1_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_1_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_1_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_1_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_1_1:
+	VMOVUPS 192(SP), Y3
+
+sl256z_tailloaded_1:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_2
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256z_tailloaded_2
+
+sl256z_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_2_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_2_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_2_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_2_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_2_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_2_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_2_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+sl256z_tailloaded_2:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_10
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+
+sl256z_nostore_10:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   sl256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_11:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_12:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_3
+	VMASKMOVPS 64(AX), Y2, Y3
+	JMP        sl256z_tailloaded_3
+
+sl256z_tailcopy_3:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_3_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_3_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_3_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_3_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_3_1:
+	VMOVUPS 192(SP), Y3
+
+sl256z_tailloaded_3:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_4
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256z_tailloaded_4
+
+sl256z_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_4_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_4_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_4_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_4_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+sl256z_tailloaded_4:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_13
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+sl256z_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   sl256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_14:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_15:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_16:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_5
+	VMASKMOVPS 128(AX), Y2, Y3
+	JMP        sl256z_tailloaded_5
+
+sl256z_tailcopy_5:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_5_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_5_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_5_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_5_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_5_1:
+	VMOVUPS 192(SP), Y3
+
+sl256z_tailloaded_5:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_6
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256z_tailloaded_6
+
+sl256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_6_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_6_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_6_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_6_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+
+sl256z_tailloaded_6:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_17
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+sl256z_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_18:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_19:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_20:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_21:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_7
+	VMASKMOVPS 192(AX), Y2, Y3
+	JMP        sl256z_tailloaded_7
+
+sl256z_tailcopy_7:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_7_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_7_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_7_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_7_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_7_1:
+	VMOVUPS 192(SP), Y3
+
+sl256z_tailloaded_7:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_8
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256z_tailloaded_8
+
+sl256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_8_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_8_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_8_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_8_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+
+sl256z_tailloaded_8:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_22
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+sl256z_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   sl256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_23:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_9
+	VMASKMOVPS (AX), Y3, Y13
+	VMASKMOVPS 32(AX), Y4, Y14
+	JMP        sl256z_tailloaded_9
+
+sl256z_tailcopy_9:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_9_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_9_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_9_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_9_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_9_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256z_tailloaded_9:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_10
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256z_tailloaded_10
+
+sl256z_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_10_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_10_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_10_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_10_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_10_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256z_tailloaded_10:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_24
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+sl256z_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   sl256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_25:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_26:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_11
+	VMASKMOVPS 64(AX), Y3, Y13
+	VMASKMOVPS 96(AX), Y4, Y14
+	JMP        sl256z_tailloaded_11
+
+sl256z_tailcopy_11:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_11_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_11_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_11_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_11_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_11_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256z_tailloaded_11:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_12
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256z_tailloaded_12
+
+sl256z_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_12_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_12_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_12_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_12_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_12_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256z_tailloaded_12:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_27
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+sl256z_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   sl256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_28:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_29:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_30:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_13
+	VMASKMOVPS 128(AX), Y3, Y13
+	VMASKMOVPS 160(AX), Y4, Y14
+	JMP        sl256z_tailloaded_13
+
+sl256z_tailcopy_13:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_13_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_13_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_13_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_13_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_13_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256z_tailloaded_13:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_14
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256z_tailloaded_14
+
+sl256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_14_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_14_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_14_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_14_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256z_tailloaded_14:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_31
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+sl256z_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_32:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_33:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_34:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_35:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_15
+	VMASKMOVPS 192(AX), Y3, Y13
+	VMASKMOVPS 224(AX), Y4, Y14
+	JMP        sl256z_tailloaded_15
+
+sl256z_tailcopy_15:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_15_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_15_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_15_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_15_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_15_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256z_tailloaded_15:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_16
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256z_tailloaded_16
+
+sl256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_16_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_16_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_16_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_16_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256z_tailloaded_16:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_36
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+sl256z_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sl256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_37:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   sl256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_39:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_40:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   sl256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_42:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_43:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_44:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256z_nostore_46:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256z_nostore_47:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_48:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_49:
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	LEAQ         192(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+sl256z_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_tailfirst:
+	TESTQ DX, DX
+	JZ    sl256z_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    sl256z_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    sl256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    sl256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_17
+	VMASKMOVPS (AX), Y2, Y3
+	JMP        sl256z_tailloaded_17
+
+sl256z_tailcopy_17:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_17_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_17_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_17_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_17_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_17_1:
+	VMOVUPS 192(SP), Y3
+
+sl256z_tailloaded_17:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_18
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256z_tailloaded_18
+
+sl256z_tailcopy_18:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_18_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_18_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_18_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_18_1:
+	VMOVUPS 192(SP), Y0
+
+sl256z_tailloaded_18:
+	VFMADD231PS 256(SP), Y3, Y0
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_51
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+sl256z_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sl256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_52:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_19
+	VMASKMOVPS 64(AX), Y2, Y3
+	JMP        sl256z_tailloaded_19
+
+sl256z_tailcopy_19:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_19_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_19_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_19_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_19_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_19_1:
+	VMOVUPS 192(SP), Y3
+
+sl256z_tailloaded_19:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_20
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256z_tailloaded_20
+
+sl256z_tailcopy_20:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_20_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_20_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_20_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_20_1:
+	VMOVUPS 192(SP), Y0
+
+sl256z_tailloaded_20:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_53
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+sl256z_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sl256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_54:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_55:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_21
+	VMASKMOVPS 128(AX), Y2, Y3
+	JMP        sl256z_tailloaded_21
+
+sl256z_tailcopy_21:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_21_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_21_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_21_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_21_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_21_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_21_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_21_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_21_1:
+	VMOVUPS 192(SP), Y3
+
+sl256z_tailloaded_21:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_22
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256z_tailloaded_22
+
+sl256z_tailcopy_22:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_22_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_22_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_22_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_22_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_22_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_22_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_22_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_22_1:
+	VMOVUPS 192(SP), Y0
+
+sl256z_tailloaded_22:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_56
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+sl256z_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_57:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_58:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_59:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_23
+	VMASKMOVPS 192(AX), Y2, Y3
+	JMP        sl256z_tailloaded_23
+
+sl256z_tailcopy_23:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_23_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_23_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_23_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_23_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_23_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_23_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_23_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_23_1:
+	VMOVUPS 192(SP), Y3
+
+sl256z_tailloaded_23:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_24
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256z_tailloaded_24
+
+sl256z_tailcopy_24:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_24_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_24_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_24_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_24_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_24_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_24_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_24_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_24_1:
+	VMOVUPS 192(SP), Y0
+
+sl256z_tailloaded_24:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_60
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+sl256z_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   sl256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_25
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        sl256z_tailloaded_25
+
+sl256z_tailcopy_25:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_25_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_25_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_25_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_25_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_25_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_25_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_25_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_25_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+sl256z_tailloaded_25:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_26
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256z_tailloaded_26
+
+sl256z_tailcopy_26:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_26_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_26_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_26_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_26_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_26_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_26_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_26_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_26_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256z_tailloaded_26:
+	VFMADD231PS 256(SP), Y5, Y0
+	VFMADD231PS 256(SP), Y6, Y2
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_61
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+sl256z_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   sl256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_62:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_27
+	VMASKMOVPS 64(AX), Y3, Y13
+	VMASKMOVPS 96(AX), Y4, Y14
+	JMP        sl256z_tailloaded_27
+
+sl256z_tailcopy_27:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_27_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_27_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_27_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_27_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_27_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_27_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_27_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_27_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256z_tailloaded_27:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_28
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256z_tailloaded_28
+
+sl256z_tailcopy_28:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_28_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_28_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_28_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_28_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_28_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_28_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_28_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_28_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256z_tailloaded_28:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_63
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+sl256z_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   sl256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_64:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_65:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_29
+	VMASKMOVPS 128(AX), Y3, Y13
+	VMASKMOVPS 160(AX), Y4, Y14
+	JMP        sl256z_tailloaded_29
+
+sl256z_tailcopy_29:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_29_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_29_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_29_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_29_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_29_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_29_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_29_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_29_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256z_tailloaded_29:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_30
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256z_tailloaded_30
+
+sl256z_tailcopy_30:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_30_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_30_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_30_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_30_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_30_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_30_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_30_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_30_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256z_tailloaded_30:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_66
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+sl256z_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_67:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_68:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_69:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_31
+	VMASKMOVPS 192(AX), Y3, Y13
+	VMASKMOVPS 224(AX), Y4, Y14
+	JMP        sl256z_tailloaded_31
+
+sl256z_tailcopy_31:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_31_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_31_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_31_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_31_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_31_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_31_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_31_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_31_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256z_tailloaded_31:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_32
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256z_tailloaded_32
+
+sl256z_tailcopy_32:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_32_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_32_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_32_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_32_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_32_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_32_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_32_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_32_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256z_tailloaded_32:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_70
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+sl256z_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   sl256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), AX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   sl256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_72:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   sl256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_74:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_75:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256z_sumred
+
+sl256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256z_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256z_nostore_77:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256z_nostore_78:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256z_nostore_79:
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	LEAQ         192(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256z_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+sl256z_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+sl256z_sumred:
+	JMP sl256_sumdone
+
+sl256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      sl256_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_1
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_1:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_2
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_2:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_3
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_3:
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sl256_sum64:
+	CMPQ DX, $0x00000040
+	JB   sl256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_4
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_4:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_5:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_6:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_7:
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl256_sum64
+
+sl256_drain:
+	TESTQ DX, DX
+	JNZ   sl256_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   sl256_tailwhole
+	CMPQ R13, $0x00000008
+	JA   sl256_tailfull
+	CMPQ DX, $0x00000010
+	JA   sl256_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_9:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_3
+	VMASKMOVPS (AX), Y2, Y3
+	JMP        sl256_tailloaded_3
+
+sl256_tailcopy_3:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_3_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_3_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_3_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_3_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_3_1:
+	VMOVUPS 192(SP), Y3
+
+sl256_tailloaded_3:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_4
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256_tailloaded_4
+
+sl256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_4_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_4_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_4_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_4_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+sl256_tailloaded_4:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_10
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+
+sl256_nostore_10:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   sl256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_11:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_12:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_5
+	VMASKMOVPS 64(AX), Y2, Y3
+	JMP        sl256_tailloaded_5
+
+sl256_tailcopy_5:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_5_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_5_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_5_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_5_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_5_1:
+	VMOVUPS 192(SP), Y3
+
+sl256_tailloaded_5:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_6
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256_tailloaded_6
+
+sl256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_6_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_6_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_6_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_6_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+
+sl256_tailloaded_6:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_13
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+sl256_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   sl256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_14:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_15:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_16:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_7
+	VMASKMOVPS 128(AX), Y2, Y3
+	JMP        sl256_tailloaded_7
+
+sl256_tailcopy_7:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_7_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_7_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_7_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_7_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_7_1:
+	VMOVUPS 192(SP), Y3
+
+sl256_tailloaded_7:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_8
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256_tailloaded_8
+
+sl256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_8_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_8_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_8_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_8_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+
+sl256_tailloaded_8:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_17
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+sl256_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_18:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_19:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_20:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_21:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_9
+	VMASKMOVPS 192(AX), Y2, Y3
+	JMP        sl256_tailloaded_9
+
+sl256_tailcopy_9:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_9_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_9_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_9_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_9_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_9_1:
+	VMOVUPS 192(SP), Y3
+
+sl256_tailloaded_9:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_10
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256_tailloaded_10
+
+sl256_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_10_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_10_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_10_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_10_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+sl256_tailloaded_10:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_22
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+sl256_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   sl256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_23:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_11
+	VMASKMOVPS (AX), Y3, Y13
+	VMASKMOVPS 32(AX), Y4, Y14
+	JMP        sl256_tailloaded_11
+
+sl256_tailcopy_11:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_11_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_11_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_11_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_11_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_11_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256_tailloaded_11:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_12
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256_tailloaded_12
+
+sl256_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_12_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_12_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_12_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_12_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_12_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256_tailloaded_12:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_24
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+sl256_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   sl256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_25:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_26:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_13
+	VMASKMOVPS 64(AX), Y3, Y13
+	VMASKMOVPS 96(AX), Y4, Y14
+	JMP        sl256_tailloaded_13
+
+sl256_tailcopy_13:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_13_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_13_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_13_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_13_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_13_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256_tailloaded_13:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_14
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256_tailloaded_14
+
+sl256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_14_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_14_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_14_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_14_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256_tailloaded_14:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_27
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+sl256_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   sl256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_28:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_29:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_30:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_15
+	VMASKMOVPS 128(AX), Y3, Y13
+	VMASKMOVPS 160(AX), Y4, Y14
+	JMP        sl256_tailloaded_15
+
+sl256_tailcopy_15:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_15_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_15_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_15_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_15_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_15_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256_tailloaded_15:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_16
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256_tailloaded_16
+
+sl256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_16_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_16_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_16_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_16_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256_tailloaded_16:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_31
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+sl256_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_32:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_33:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_34:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_35:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_17
+	VMASKMOVPS 192(AX), Y3, Y13
+	VMASKMOVPS 224(AX), Y4, Y14
+	JMP        sl256_tailloaded_17
+
+sl256_tailcopy_17:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_17_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_17_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_17_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_17_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_17_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256_tailloaded_17:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_18
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256_tailloaded_18
+
+sl256_tailcopy_18:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_18_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_18_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_18_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_18_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256_tailloaded_18:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_36
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+sl256_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sl256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_37:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   sl256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_39:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_40:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   sl256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_42:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_43:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_44:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256_nostore_46:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256_nostore_47:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_48:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_49:
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	LEAQ         192(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+sl256_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_tailfirst:
+	TESTQ DX, DX
+	JZ    sl256_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    sl256_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    sl256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    sl256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_19
+	VMASKMOVPS (AX), Y2, Y3
+	JMP        sl256_tailloaded_19
+
+sl256_tailcopy_19:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_19_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_19_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_19_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_19_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_19_1:
+	VMOVUPS 192(SP), Y3
+
+sl256_tailloaded_19:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_20
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256_tailloaded_20
+
+sl256_tailcopy_20:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_20_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_20_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_20_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_20_1:
+	VMOVUPS 192(SP), Y0
+
+sl256_tailloaded_20:
+	VFMADD231PS 256(SP), Y3, Y0
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_51
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+sl256_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sl256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_52:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_21
+	VMASKMOVPS 64(AX), Y2, Y3
+	JMP        sl256_tailloaded_21
+
+sl256_tailcopy_21:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_21_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_21_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_21_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_21_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_21_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_21_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_21_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_21_1:
+	VMOVUPS 192(SP), Y3
+
+sl256_tailloaded_21:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_22
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256_tailloaded_22
+
+sl256_tailcopy_22:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_22_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_22_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_22_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_22_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_22_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_22_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_22_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_22_1:
+	VMOVUPS 192(SP), Y0
+
+sl256_tailloaded_22:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_53
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+sl256_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sl256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_54:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_55:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_23
+	VMASKMOVPS 128(AX), Y2, Y3
+	JMP        sl256_tailloaded_23
+
+sl256_tailcopy_23:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_23_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_23_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_23_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_23_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_23_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_23_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_23_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_23_1:
+	VMOVUPS 192(SP), Y3
+
+sl256_tailloaded_23:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_24
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256_tailloaded_24
+
+sl256_tailcopy_24:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_24_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_24_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_24_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_24_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_24_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_24_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_24_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_24_1:
+	VMOVUPS 192(SP), Y0
+
+sl256_tailloaded_24:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_56
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+sl256_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_57:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_58:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_59:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_25
+	VMASKMOVPS 192(AX), Y2, Y3
+	JMP        sl256_tailloaded_25
+
+sl256_tailcopy_25:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_25_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_25_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_25_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_25_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_25_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_25_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_25_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_25_1:
+	VMOVUPS 192(SP), Y3
+
+sl256_tailloaded_25:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_26
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256_tailloaded_26
+
+sl256_tailcopy_26:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_26_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_26_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_26_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_26_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_26_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_26_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_26_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_26_1:
+	VMOVUPS 192(SP), Y0
+
+sl256_tailloaded_26:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_60
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+sl256_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   sl256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_27
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        sl256_tailloaded_27
+
+sl256_tailcopy_27:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_27_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_27_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_27_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_27_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_27_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_27_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_27_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_27_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+sl256_tailloaded_27:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_28
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256_tailloaded_28
+
+sl256_tailcopy_28:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_28_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_28_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_28_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_28_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_28_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_28_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_28_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_28_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256_tailloaded_28:
+	VFMADD231PS 256(SP), Y5, Y0
+	VFMADD231PS 256(SP), Y6, Y2
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_61
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+sl256_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   sl256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_62:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_29
+	VMASKMOVPS 64(AX), Y3, Y13
+	VMASKMOVPS 96(AX), Y4, Y14
+	JMP        sl256_tailloaded_29
+
+sl256_tailcopy_29:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_29_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_29_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_29_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_29_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_29_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_29_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_29_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_29_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256_tailloaded_29:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_30
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256_tailloaded_30
+
+sl256_tailcopy_30:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_30_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_30_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_30_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_30_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_30_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_30_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_30_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_30_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256_tailloaded_30:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_63
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+sl256_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   sl256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_64:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_65:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_31
+	VMASKMOVPS 128(AX), Y3, Y13
+	VMASKMOVPS 160(AX), Y4, Y14
+	JMP        sl256_tailloaded_31
+
+sl256_tailcopy_31:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_31_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_31_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_31_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_31_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_31_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_31_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_31_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_31_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256_tailloaded_31:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_32
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256_tailloaded_32
+
+sl256_tailcopy_32:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_32_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_32_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_32_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_32_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_32_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_32_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_32_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_32_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256_tailloaded_32:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_66
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+sl256_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_67:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_68:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_69:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_33
+	VMASKMOVPS 192(AX), Y3, Y13
+	VMASKMOVPS 224(AX), Y4, Y14
+	JMP        sl256_tailloaded_33
+
+sl256_tailcopy_33:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_33_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_33_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_33_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_33_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_33_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_33_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_33_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_33_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256_tailloaded_33:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_34
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256_tailloaded_34
+
+sl256_tailcopy_34:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_34_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_34_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_34_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_34_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_34_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_34_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_34_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_34_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256_tailloaded_34:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_70
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+sl256_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   sl256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), AX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   sl256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_72:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   sl256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_74:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_75:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256_sumred
+
+sl256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256_nostore_77:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256_nostore_78:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256_nostore_79:
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	LEAQ         192(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+sl256_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+sl256_sumred:
+sl256_sumdone:
+sl256_summed:
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y2
+	VADDPD       160(SP), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPD       X2, X0, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X0
+	UCOMISD      X0, X0
+	JP           sl256_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X1, X1
+	VDIVSD       X0, X1, X0
+	VCVTSD2SS    X0, X0, X2
+	VCVTSS2SD    X2, X2, X3
+	VSUBSD       X3, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 304(SP)
+	VBROADCASTSS X0, Y2
+	VMOVUPS      Y2, 336(SP)
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     sl256_outc
+	TESTQ   R12, R12
+	JNZ     sl256z_re
+	VMOVUPS 256(SP), Y0
+	VMOVUPS fusedconst<>+288(SB), Y2
+	VMOVUPS fusedconst<>+32(SB), Y3
+	VMOVUPS fusedconst<>+0(SB), Y4
+	VMOVUPS 32(SP), Y5
+	VMOVUPS 304(SP), Y6
+	VMOVUPS 336(SP), Y7
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+
+sl256z_out64:
+	CMPQ        DX, $0x00000040
+	JB          sl256z_out16
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VFMADD213PS (AX)(BX*1), Y0, Y8
+	VFMADD213PS 32(AX)(BX*1), Y0, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VFMADD213PS 64(AX)(BX*1), Y0, Y8
+	VFMADD213PS 96(AX)(BX*1), Y0, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VFMADD213PS 128(AX)(BX*1), Y0, Y8
+	VFMADD213PS 160(AX)(BX*1), Y0, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VFMADD213PS 192(AX)(BX*1), Y0, Y8
+	VFMADD213PS 224(AX)(BX*1), Y0, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl256z_out64
+
+sl256z_out16:
+	CMPQ        DX, $0x00000010
+	JB          sl256z_outtail
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VFMADD213PS (AX)(BX*1), Y0, Y8
+	VFMADD213PS 32(AX)(BX*1), Y0, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sl256z_out16
+
+sl256z_outtail:
+	TESTQ      DX, DX
+	JZ         sl256_next
+	VMOVDQU    (R10), Y8
+	VMOVDQU    32(R10), Y9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_33
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
+	JMP        sl256z_tailloaded_33
+
+sl256z_tailcopy_33:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_33_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_33_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_33_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_33_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_33_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_33_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_33_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_33_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+sl256z_tailloaded_33:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_34
+	VMASKMOVPS (AX), Y8, Y12
+	VMASKMOVPS 32(AX), Y9, Y13
+	JMP        sl256z_tailloaded_34
+
+sl256z_tailcopy_34:
+	VXORPS  Y12, Y12, Y12
+	VMOVUPS Y12, 192(SP)
+	VMOVUPS Y12, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_34_8
+	VMOVUPS (AX)(DX*1), Y12
+	VMOVUPS Y12, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_34_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_34_4
+	VMOVUPS (AX)(DX*1), X12
+	VMOVUPS X12, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_34_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_34_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_34_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_34_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_34_1:
+	VMOVUPS 192(SP), Y12
+	VMOVUPS 224(SP), Y13
+
+sl256z_tailloaded_34:
+	VFMADD231PS Y0, Y10, Y12
+	VFMADD231PS Y0, Y11, Y13
+	VMAXPS      Y12, Y2, Y12
+	VMAXPS      Y13, Y2, Y13
+	VMOVAPS     Y3, Y0
+	VFMADD231PS Y4, Y12, Y0
+	VMOVAPS     Y3, Y2
+	VFMADD231PS Y4, Y13, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          sl256z_tailcopy_35
+	VMASKMOVPS  (CX), Y8, Y3
+	VMASKMOVPS  32(CX), Y9, Y4
+	JMP         sl256z_tailloaded_35
+
+sl256z_tailcopy_35:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_35_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+sl256z_copy_35_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_35_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+sl256z_copy_35_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_35_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+sl256z_copy_35_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_35_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+sl256z_copy_35_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+sl256z_tailloaded_35:
+	VPADDD      Y5, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y5, Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y7, Y5
+	VFMADD213PS Y7, Y3, Y5
+	VFMADD132PS Y6, Y5, Y3
+	VADDPS      Y6, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y7, Y0
+	VFMADD213PS Y7, Y4, Y0
+	VFMADD132PS Y6, Y0, Y4
+	VADDPS      Y6, Y4, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y3, Y8, (CX)
+	VMASKMOVPS  Y4, Y9, 32(CX)
+	JMP         sl256_next
+
+sl256z_re:
+	VMOVUPS 256(SP), Y0
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+
+sl256z_re64:
+	CMPQ        DX, $0x00000040
+	JB          sl256z_re16
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VFMADD213PS (AX)(BX*1), Y0, Y2
+	VFMADD213PS 32(AX)(BX*1), Y0, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(AX), Y2
+	VMOVUPS     96(AX), Y3
+	VFMADD213PS 64(AX)(BX*1), Y0, Y2
+	VFMADD213PS 96(AX)(BX*1), Y0, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(AX), Y2
+	VMOVUPS     160(AX), Y3
+	VFMADD213PS 128(AX)(BX*1), Y0, Y2
+	VFMADD213PS 160(AX)(BX*1), Y0, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(AX), Y2
+	VMOVUPS     224(AX), Y3
+	VFMADD213PS 192(AX)(BX*1), Y0, Y2
+	VFMADD213PS 224(AX)(BX*1), Y0, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl256z_re64
+
+sl256z_re16:
+	CMPQ        DX, $0x00000010
+	JB          sl256z_retail
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VFMADD213PS (AX)(BX*1), Y0, Y2
+	VFMADD213PS 32(AX)(BX*1), Y0, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sl256z_re16
+
+sl256z_retail:
+	TESTQ      DX, DX
+	JZ         sl256_next
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_36
+	VMASKMOVPS (AX), Y2, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        sl256z_tailloaded_36
+
+sl256z_tailcopy_36:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_36_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_36_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_36_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_36_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_36_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_36_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_36_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256z_copy_36_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+sl256z_tailloaded_36:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256z_tailcopy_37
+	VMASKMOVPS (AX), Y2, Y6
+	VMASKMOVPS 32(AX), Y3, Y7
+	JMP        sl256z_tailloaded_37
+
+sl256z_tailcopy_37:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256z_copy_37_8
+	VMOVUPS (AX)(DX*1), Y6
+	VMOVUPS Y6, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256z_copy_37_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256z_copy_37_4
+	VMOVUPS (AX)(DX*1), X6
+	VMOVUPS X6, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256z_copy_37_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256z_copy_37_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256z_copy_37_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256z_copy_37_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256z_copy_37_1:
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+
+sl256z_tailloaded_37:
+	VFMADD231PS Y0, Y4, Y6
+	VFMADD231PS Y0, Y5, Y7
+	VMOVUPS     fusedconst<>+288(SB), Y0
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y6, Y0
+	VFMADD231PS fusedconst<>+0(SB), Y7, Y4
+	VSUBPS      fusedconst<>+32(SB), Y0, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y8
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y8, Y7
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y6
+	VFMADD231PS fusedconst<>+96(SB), Y8, Y7
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y8
+	VFMADD213PS fusedconst<>+160(SB), Y6, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y7, Y8
+	VFMADD213PS fusedconst<>+192(SB), Y6, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y7, Y8
+	VFMADD213PS fusedconst<>+224(SB), Y6, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y7, Y8
+	VFMADD213PS fusedconst<>+256(SB), Y6, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y7, Y8
+	VMULPS      Y6, Y6, Y9
+	VMULPS      Y7, Y7, Y10
+	VFMADD231PS Y5, Y9, Y6
+	VFMADD231PS Y8, Y10, Y7
+	VMOVAPS     Y6, Y5
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y7, Y6
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y0, Y0
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y0, Y0
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y5, Y7
+	VMOVUPS     336(SP), Y8
+	VFMADD213PS 336(SP), Y6, Y8
+	VFMADD132PS 304(SP), Y7, Y5
+	VFMADD132PS 304(SP), Y8, Y6
+	VADDPS      304(SP), Y5, Y5
+	VADDPS      304(SP), Y6, Y6
+	VMULPS      Y0, Y5, Y5
+	VMULPS      Y4, Y6, Y6
+	VMASKMOVPS  Y5, Y2, (CX)
+	VMASKMOVPS  Y6, Y3, 32(CX)
+	JMP         sl256_next
+	JMP sl256_outdone
+
+sl256_outc:
+	TESTQ   R12, R12
+	JNZ     sl256_re
+	VMOVUPS 256(SP), Y0
+	VMOVUPS (SP), Y2
+	VMOVUPS fusedconst<>+288(SB), Y3
+	VMOVUPS fusedconst<>+32(SB), Y4
+	VMOVUPS fusedconst<>+0(SB), Y5
+	VMOVUPS 32(SP), Y6
+	VMOVUPS 304(SP), Y7
+	VMOVUPS 336(SP), Y8
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+
+sl256_out64:
+	CMPQ        DX, $0x00000040
+	JB          sl256_out16
+	VMOVUPS     (AX), Y9
+	VMOVUPS     32(AX), Y10
+	VFMADD213PS (AX)(BX*1), Y0, Y9
+	VFMADD213PS 32(AX)(BX*1), Y0, Y10
+	VSUBPS      Y2, Y9, Y9
+	VSUBPS      Y2, Y10, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMAXPS      Y10, Y3, Y10
+	VMOVAPS     Y4, Y11
+	VFMADD231PS Y5, Y9, Y11
+	VMOVAPS     Y4, Y9
+	VFMADD231PS Y5, Y10, Y9
+	VMOVUPS     (CX), Y10
+	VMOVUPS     32(CX), Y12
+	VPADDD      Y6, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y6, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y8, Y13
+	VFMADD213PS Y8, Y10, Y13
+	VFMADD132PS Y7, Y13, Y10
+	VADDPS      Y7, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y8, Y11
+	VFMADD213PS Y8, Y12, Y11
+	VFMADD132PS Y7, Y11, Y12
+	VADDPS      Y7, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, (CX)
+	VMOVUPS     Y12, 32(CX)
+	VMOVUPS     64(AX), Y9
+	VMOVUPS     96(AX), Y10
+	VFMADD213PS 64(AX)(BX*1), Y0, Y9
+	VFMADD213PS 96(AX)(BX*1), Y0, Y10
+	VSUBPS      Y2, Y9, Y9
+	VSUBPS      Y2, Y10, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMAXPS      Y10, Y3, Y10
+	VMOVAPS     Y4, Y11
+	VFMADD231PS Y5, Y9, Y11
+	VMOVAPS     Y4, Y9
+	VFMADD231PS Y5, Y10, Y9
+	VMOVUPS     64(CX), Y10
+	VMOVUPS     96(CX), Y12
+	VPADDD      Y6, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y6, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y8, Y13
+	VFMADD213PS Y8, Y10, Y13
+	VFMADD132PS Y7, Y13, Y10
+	VADDPS      Y7, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y8, Y11
+	VFMADD213PS Y8, Y12, Y11
+	VFMADD132PS Y7, Y11, Y12
+	VADDPS      Y7, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 64(CX)
+	VMOVUPS     Y12, 96(CX)
+	VMOVUPS     128(AX), Y9
+	VMOVUPS     160(AX), Y10
+	VFMADD213PS 128(AX)(BX*1), Y0, Y9
+	VFMADD213PS 160(AX)(BX*1), Y0, Y10
+	VSUBPS      Y2, Y9, Y9
+	VSUBPS      Y2, Y10, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMAXPS      Y10, Y3, Y10
+	VMOVAPS     Y4, Y11
+	VFMADD231PS Y5, Y9, Y11
+	VMOVAPS     Y4, Y9
+	VFMADD231PS Y5, Y10, Y9
+	VMOVUPS     128(CX), Y10
+	VMOVUPS     160(CX), Y12
+	VPADDD      Y6, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y6, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y8, Y13
+	VFMADD213PS Y8, Y10, Y13
+	VFMADD132PS Y7, Y13, Y10
+	VADDPS      Y7, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y8, Y11
+	VFMADD213PS Y8, Y12, Y11
+	VFMADD132PS Y7, Y11, Y12
+	VADDPS      Y7, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 128(CX)
+	VMOVUPS     Y12, 160(CX)
+	VMOVUPS     192(AX), Y9
+	VMOVUPS     224(AX), Y10
+	VFMADD213PS 192(AX)(BX*1), Y0, Y9
+	VFMADD213PS 224(AX)(BX*1), Y0, Y10
+	VSUBPS      Y2, Y9, Y9
+	VSUBPS      Y2, Y10, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMAXPS      Y10, Y3, Y10
+	VMOVAPS     Y4, Y11
+	VFMADD231PS Y5, Y9, Y11
+	VMOVAPS     Y4, Y9
+	VFMADD231PS Y5, Y10, Y9
+	VMOVUPS     192(CX), Y10
+	VMOVUPS     224(CX), Y12
+	VPADDD      Y6, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y6, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y8, Y13
+	VFMADD213PS Y8, Y10, Y13
+	VFMADD132PS Y7, Y13, Y10
+	VADDPS      Y7, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y8, Y11
+	VFMADD213PS Y8, Y12, Y11
+	VFMADD132PS Y7, Y11, Y12
+	VADDPS      Y7, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 192(CX)
+	VMOVUPS     Y12, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl256_out64
+
+sl256_out16:
+	CMPQ        DX, $0x00000010
+	JB          sl256_outtail
+	VMOVUPS     (AX), Y9
+	VMOVUPS     32(AX), Y10
+	VFMADD213PS (AX)(BX*1), Y0, Y9
+	VFMADD213PS 32(AX)(BX*1), Y0, Y10
+	VSUBPS      Y2, Y9, Y9
+	VSUBPS      Y2, Y10, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMAXPS      Y10, Y3, Y10
+	VMOVAPS     Y4, Y11
+	VFMADD231PS Y5, Y9, Y11
+	VMOVAPS     Y4, Y9
+	VFMADD231PS Y5, Y10, Y9
+	VMOVUPS     (CX), Y10
+	VMOVUPS     32(CX), Y12
+	VPADDD      Y6, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y6, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y8, Y13
+	VFMADD213PS Y8, Y10, Y13
+	VFMADD132PS Y7, Y13, Y10
+	VADDPS      Y7, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y8, Y11
+	VFMADD213PS Y8, Y12, Y11
+	VFMADD132PS Y7, Y11, Y12
+	VADDPS      Y7, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, (CX)
+	VMOVUPS     Y12, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sl256_out16
+
+sl256_outtail:
+	TESTQ      DX, DX
+	JZ         sl256_next
+	VMOVDQU    (R10), Y9
+	VMOVDQU    32(R10), Y10
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_35
+	VMASKMOVPS (AX), Y9, Y11
+	VMASKMOVPS 32(AX), Y10, Y12
+	JMP        sl256_tailloaded_35
+
+sl256_tailcopy_35:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, 192(SP)
+	VMOVUPS Y11, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_35_8
+	VMOVUPS (AX)(DX*1), Y11
+	VMOVUPS Y11, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_35_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_35_4
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_35_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_35_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_35_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_35_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_35_1:
+	VMOVUPS 192(SP), Y11
+	VMOVUPS 224(SP), Y12
+
+sl256_tailloaded_35:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_36
+	VMASKMOVPS (AX), Y9, Y13
+	VMASKMOVPS 32(AX), Y10, Y14
+	JMP        sl256_tailloaded_36
+
+sl256_tailcopy_36:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_36_8
+	VMOVUPS (AX)(DX*1), Y13
+	VMOVUPS Y13, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_36_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_36_4
+	VMOVUPS (AX)(DX*1), X13
+	VMOVUPS X13, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_36_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_36_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_36_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_36_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_36_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256_tailloaded_36:
+	VFMADD231PS Y0, Y11, Y13
+	VFMADD231PS Y0, Y12, Y14
+	VSUBPS      Y2, Y13, Y13
+	VSUBPS      Y2, Y14, Y14
+	VMAXPS      Y13, Y3, Y13
+	VMAXPS      Y14, Y3, Y14
+	VMOVAPS     Y4, Y0
+	VFMADD231PS Y5, Y13, Y0
+	VMOVAPS     Y4, Y2
+	VFMADD231PS Y5, Y14, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          sl256_tailcopy_37
+	VMASKMOVPS  (CX), Y9, Y3
+	VMASKMOVPS  32(CX), Y10, Y4
+	JMP         sl256_tailloaded_37
+
+sl256_tailcopy_37:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_37_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+sl256_copy_37_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_37_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+sl256_copy_37_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_37_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+sl256_copy_37_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_37_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+sl256_copy_37_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+sl256_tailloaded_37:
+	VPADDD      Y6, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y6, Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y8, Y5
+	VFMADD213PS Y8, Y3, Y5
+	VFMADD132PS Y7, Y5, Y3
+	VADDPS      Y7, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y8, Y0
+	VFMADD213PS Y8, Y4, Y0
+	VFMADD132PS Y7, Y0, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y3, Y9, (CX)
+	VMASKMOVPS  Y4, Y10, 32(CX)
+	JMP         sl256_next
+
+sl256_re:
+	VMOVUPS 256(SP), Y0
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+
+sl256_re64:
+	CMPQ        DX, $0x00000040
+	JB          sl256_re16
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VFMADD213PS (AX)(BX*1), Y0, Y2
+	VFMADD213PS 32(AX)(BX*1), Y0, Y3
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(AX), Y2
+	VMOVUPS     96(AX), Y3
+	VFMADD213PS 64(AX)(BX*1), Y0, Y2
+	VFMADD213PS 96(AX)(BX*1), Y0, Y3
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(AX), Y2
+	VMOVUPS     160(AX), Y3
+	VFMADD213PS 128(AX)(BX*1), Y0, Y2
+	VFMADD213PS 160(AX)(BX*1), Y0, Y3
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(AX), Y2
+	VMOVUPS     224(AX), Y3
+	VFMADD213PS 192(AX)(BX*1), Y0, Y2
+	VFMADD213PS 224(AX)(BX*1), Y0, Y3
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl256_re64
+
+sl256_re16:
+	CMPQ        DX, $0x00000010
+	JB          sl256_retail
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VFMADD213PS (AX)(BX*1), Y0, Y2
+	VFMADD213PS 32(AX)(BX*1), Y0, Y3
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y3, Y7
+	VFMADD132PS 304(SP), Y6, Y2
+	VFMADD132PS 304(SP), Y7, Y3
+	VADDPS      304(SP), Y2, Y2
+	VADDPS      304(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sl256_re16
+
+sl256_retail:
+	TESTQ      DX, DX
+	JZ         sl256_next
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_38
+	VMASKMOVPS (AX), Y2, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        sl256_tailloaded_38
+
+sl256_tailcopy_38:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_38_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_38_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_38_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_38_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_38_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_38_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_38_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256_copy_38_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+sl256_tailloaded_38:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256_tailcopy_39
+	VMASKMOVPS (AX), Y2, Y6
+	VMASKMOVPS 32(AX), Y3, Y7
+	JMP        sl256_tailloaded_39
+
+sl256_tailcopy_39:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_39_8
+	VMOVUPS (AX)(DX*1), Y6
+	VMOVUPS Y6, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256_copy_39_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_39_4
+	VMOVUPS (AX)(DX*1), X6
+	VMOVUPS X6, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256_copy_39_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_39_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256_copy_39_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_39_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256_copy_39_1:
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+
+sl256_tailloaded_39:
+	VFMADD231PS Y0, Y4, Y6
+	VFMADD231PS Y0, Y5, Y7
+	VSUBPS      (SP), Y6, Y6
+	VSUBPS      (SP), Y7, Y7
+	VMOVUPS     fusedconst<>+288(SB), Y0
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y6, Y0
+	VFMADD231PS fusedconst<>+0(SB), Y7, Y4
+	VSUBPS      fusedconst<>+32(SB), Y0, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y8
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y8, Y7
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y6
+	VFMADD231PS fusedconst<>+96(SB), Y8, Y7
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y8
+	VFMADD213PS fusedconst<>+160(SB), Y6, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y7, Y8
+	VFMADD213PS fusedconst<>+192(SB), Y6, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y7, Y8
+	VFMADD213PS fusedconst<>+224(SB), Y6, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y7, Y8
+	VFMADD213PS fusedconst<>+256(SB), Y6, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y7, Y8
+	VMULPS      Y6, Y6, Y9
+	VMULPS      Y7, Y7, Y10
+	VFMADD231PS Y5, Y9, Y6
+	VFMADD231PS Y8, Y10, Y7
+	VMOVAPS     Y6, Y5
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y7, Y6
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y0, Y0
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y0, Y0
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     336(SP), Y7
+	VFMADD213PS 336(SP), Y5, Y7
+	VMOVUPS     336(SP), Y8
+	VFMADD213PS 336(SP), Y6, Y8
+	VFMADD132PS 304(SP), Y7, Y5
+	VFMADD132PS 304(SP), Y8, Y6
+	VADDPS      304(SP), Y5, Y5
+	VADDPS      304(SP), Y6, Y6
+	VMULPS      Y0, Y5, Y5
+	VMULPS      Y4, Y6, Y6
+	VMASKMOVPS  Y5, Y2, (CX)
+	VMASKMOVPS  Y6, Y3, 32(CX)
+	JMP         sl256_next
+
+sl256_outdone:
+	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
+sl256_fused:
+	// G: the n of the max of z over the row's first vector (-Inf past the row).
+	CMPQ       R9, $0x00000010
+	JAE        sl256_fusedfull
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	LEAQ       (DI), AX
+	ANDQ       $0x00000fff, AX
+	CMPQ       AX, $0x00000fc0
+	JA         sl256_tailcopy_40
+	VMASKMOVPS (DI), Y0, Y3
+	VMASKMOVPS 32(DI), Y2, Y4
+	JMP        sl256_tailloaded_40
+
+sl256_tailcopy_40:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_40_8
+	VMOVUPS (DI)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+sl256_copy_40_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_40_4
+	VMOVUPS (DI)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+sl256_copy_40_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_40_2
+	MOVQ  (DI)(AX*1), CX
+	MOVQ  CX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+sl256_copy_40_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_40_1
+	MOVL  (DI)(AX*1), CX
+	MOVL  CX, 192(SP)(AX*1)
+
+sl256_copy_40_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+sl256_tailloaded_40:
+	LEAQ       (DI)(BX*1), AX
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         sl256_tailcopy_41
+	VMASKMOVPS (AX), Y0, Y5
+	VMASKMOVPS 32(AX), Y2, Y6
+	JMP        sl256_tailloaded_41
+
+sl256_tailcopy_41:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_41_8
+	VMOVUPS (AX)(CX*1), Y5
+	VMOVUPS Y5, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+sl256_copy_41_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_41_4
+	VMOVUPS (AX)(CX*1), X5
+	VMOVUPS X5, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+sl256_copy_41_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_41_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+sl256_copy_41_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_41_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+sl256_copy_41_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+sl256_tailloaded_41:
+	VFMADD231PS 256(SP), Y3, Y5
+	VFMADD231PS 256(SP), Y4, Y6
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y0, Y5, Y3, Y5
+	VBLENDVPS   Y2, Y6, Y3, Y6
+	VMAXPS      Y6, Y5, Y0
+	JMP         sl256_fusedfirst
+
+sl256_fusedfull:
+	VMOVUPS     (DI), Y0
+	VMOVUPS     32(DI), Y2
+	LEAQ        (DI)(BX*1), AX
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	VFMADD231PS 256(SP), Y0, Y3
+	VFMADD231PS 256(SP), Y2, Y4
+	VMAXPS      Y4, Y3, Y0
+
+sl256_fusedfirst:
+	VEXTRACTF128 $0x01, Y0, X2
+	VMAXPS       X2, X0, X2
+	VPERMILPS    $0x4e, X2, X0
+	VMAXPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VMAXPS       X0, X2, X2
+	VMAXSS       fusedconst<>+288(SB), X2, X2
+	VMOVSS       fusedconst<>+32(SB), X0
+	VFMADD231SS  fusedconst<>+0(SB), X2, X0
+	VMOVD        X0, AX
+	MOVL         AX, 464(SP)
+	VPBROADCASTD X0, Y0
+	VMOVDQU      fusedconst<>+448(SB), Y2
+	VPSUBD       Y0, Y2, Y2
+	VMOVDQU      Y2, 32(SP)
+	VPCMPEQD     Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VMOVDQU      Y2, 432(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPS      Y2, (SP)
+	VMOVUPS      fusedconst<>+320(SB), Y2
+	VMOVDQU      Y2, 368(SP)
+	VMOVDQU      Y0, 400(SP)
+	VXORPD       Y0, Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VMOVUPD      Y0, 96(SP)
+	VMOVUPD      Y0, 128(SP)
+	VMOVUPD      Y0, 160(SP)
+	MOVQ         DI, AX
+	MOVQ         SI, CX
+	MOVQ         R9, DX
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	CMPQ         DX, $0x00000040
+	JB           sl256f_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_1
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_1:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_2
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_2:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_3
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_3:
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sl256f_sum64:
+	CMPQ DX, $0x00000040
+	JB   sl256f_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_4
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_4:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_5:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_6:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_7:
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl256f_sum64
+
+sl256f_drain:
+	TESTQ DX, DX
+	JNZ   sl256f_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   sl256f_tailwhole
+	CMPQ R13, $0x00000008
+	JA   sl256f_tailfull
+	CMPQ DX, $0x00000010
+	JA   sl256f_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_9:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_1
+	VMASKMOVPS (AX), Y2, Y3
+	JMP        sl256f_tailloaded_1
+
+sl256f_tailcopy_1:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_1_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_1_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_1_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_1_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_1_1:
+	VMOVUPS 192(SP), Y3
+
+sl256f_tailloaded_1:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_2
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256f_tailloaded_2
+
+sl256f_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_2_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_2_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_2_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_2_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_2_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_2_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_2_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+sl256f_tailloaded_2:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       432(SP), Y3, Y0
+	VMOVDQA      Y0, Y2
+	VPMAXSD      368(SP), Y2, Y2
+	VMOVDQU      Y2, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_10
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+
+sl256f_nostore_10:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   sl256f_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_11:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_12:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_3
+	VMASKMOVPS 64(AX), Y2, Y3
+	JMP        sl256f_tailloaded_3
+
+sl256f_tailcopy_3:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_3_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_3_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_3_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_3_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_3_1:
+	VMOVUPS 192(SP), Y3
+
+sl256f_tailloaded_3:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_4
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256f_tailloaded_4
+
+sl256f_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_4_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_4_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_4_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_4_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+sl256f_tailloaded_4:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       432(SP), Y3, Y0
+	VMOVDQA      Y0, Y2
+	VPMAXSD      368(SP), Y2, Y2
+	VMOVDQU      Y2, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_13
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+sl256f_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   sl256f_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_14:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_15:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_16:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_5
+	VMASKMOVPS 128(AX), Y2, Y3
+	JMP        sl256f_tailloaded_5
+
+sl256f_tailcopy_5:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_5_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_5_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_5_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_5_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_5_1:
+	VMOVUPS 192(SP), Y3
+
+sl256f_tailloaded_5:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_6
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256f_tailloaded_6
+
+sl256f_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_6_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_6_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_6_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_6_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_6_1:
+	VMOVUPS 192(SP), Y0
+
+sl256f_tailloaded_6:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       432(SP), Y3, Y0
+	VMOVDQA      Y0, Y2
+	VPMAXSD      368(SP), Y2, Y2
+	VMOVDQU      Y2, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_17
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+sl256f_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_18:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_19:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_20:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_21:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_7
+	VMASKMOVPS 192(AX), Y2, Y3
+	JMP        sl256f_tailloaded_7
+
+sl256f_tailcopy_7:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_7_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_7_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_7_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_7_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_7_1:
+	VMOVUPS 192(SP), Y3
+
+sl256f_tailloaded_7:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_8
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256f_tailloaded_8
+
+sl256f_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_8_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_8_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_8_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_8_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_8_1:
+	VMOVUPS 192(SP), Y0
+
+sl256f_tailloaded_8:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       432(SP), Y3, Y0
+	VMOVDQA      Y0, Y2
+	VPMAXSD      368(SP), Y2, Y2
+	VMOVDQU      Y2, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_22
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+sl256f_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailfull:
+	CMPQ DX, $0x00000010
+	JA   sl256f_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_23:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_9
+	VMASKMOVPS (AX), Y3, Y13
+	VMASKMOVPS 32(AX), Y4, Y14
+	JMP        sl256f_tailloaded_9
+
+sl256f_tailcopy_9:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_9_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_9_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_9_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_9_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_9_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256f_tailloaded_9:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_10
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256f_tailloaded_10
+
+sl256f_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_10_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_10_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_10_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_10_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_10_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256f_tailloaded_10:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_24
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+sl256f_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   sl256f_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_25:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_26:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_11
+	VMASKMOVPS 64(AX), Y3, Y13
+	VMASKMOVPS 96(AX), Y4, Y14
+	JMP        sl256f_tailloaded_11
+
+sl256f_tailcopy_11:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_11_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_11_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_11_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_11_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_11_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256f_tailloaded_11:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_12
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256f_tailloaded_12
+
+sl256f_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_12_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_12_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_12_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_12_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_12_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256f_tailloaded_12:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_27
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+sl256f_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   sl256f_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_28:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_29:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_30:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_13
+	VMASKMOVPS 128(AX), Y3, Y13
+	VMASKMOVPS 160(AX), Y4, Y14
+	JMP        sl256f_tailloaded_13
+
+sl256f_tailcopy_13:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_13_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_13_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_13_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_13_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_13_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256f_tailloaded_13:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_14
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256f_tailloaded_14
+
+sl256f_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_14_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_14_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_14_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_14_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256f_tailloaded_14:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_31
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+sl256f_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_32:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_33:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_34:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_35:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_15
+	VMASKMOVPS 192(AX), Y3, Y13
+	VMASKMOVPS 224(AX), Y4, Y14
+	JMP        sl256f_tailloaded_15
+
+sl256f_tailcopy_15:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_15_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_15_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_15_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_15_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_15_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256f_tailloaded_15:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_16
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256f_tailloaded_16
+
+sl256f_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_16_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_16_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_16_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_16_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256f_tailloaded_16:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_36
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+sl256f_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sl256f_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_37:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   sl256f_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_39:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_40:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   sl256f_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_42:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_43:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_44:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+sl256f_nostore_46:
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+sl256f_nostore_47:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_48:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_49:
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	LEAQ         192(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+sl256f_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_tailfirst:
+	TESTQ DX, DX
+	JZ    sl256f_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    sl256f_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    sl256f_firstfull
+	CMPQ  DX, $0x00000010
+	JA    sl256f_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_17
+	VMASKMOVPS (AX), Y2, Y3
+	JMP        sl256f_tailloaded_17
+
+sl256f_tailcopy_17:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_17_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_17_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_17_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_17_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_17_1:
+	VMOVUPS 192(SP), Y3
+
+sl256f_tailloaded_17:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_18
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256f_tailloaded_18
+
+sl256f_tailcopy_18:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_18_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_18_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_18_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_18_1:
+	VMOVUPS 192(SP), Y0
+
+sl256f_tailloaded_18:
+	VFMADD231PS 256(SP), Y3, Y0
+	VMOVUPS     fusedconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VSUBPS      fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      432(SP), Y3, Y0
+	VMOVDQA     Y0, Y2
+	VPMAXSD     368(SP), Y2, Y2
+	VMOVDQU     Y2, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_51
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+sl256f_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sl256f_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_52:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_19
+	VMASKMOVPS 64(AX), Y2, Y3
+	JMP        sl256f_tailloaded_19
+
+sl256f_tailcopy_19:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_19_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_19_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_19_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_19_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_19_1:
+	VMOVUPS 192(SP), Y3
+
+sl256f_tailloaded_19:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_20
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256f_tailloaded_20
+
+sl256f_tailcopy_20:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_20_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_20_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_20_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_20_1:
+	VMOVUPS 192(SP), Y0
+
+sl256f_tailloaded_20:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       432(SP), Y3, Y0
+	VMOVDQA      Y0, Y2
+	VPMAXSD      368(SP), Y2, Y2
+	VMOVDQU      Y2, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_53
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+sl256f_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sl256f_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_54:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_55:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_21
+	VMASKMOVPS 128(AX), Y2, Y3
+	JMP        sl256f_tailloaded_21
+
+sl256f_tailcopy_21:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_21_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_21_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_21_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_21_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_21_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_21_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_21_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_21_1:
+	VMOVUPS 192(SP), Y3
+
+sl256f_tailloaded_21:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_22
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256f_tailloaded_22
+
+sl256f_tailcopy_22:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_22_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_22_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_22_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_22_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_22_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_22_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_22_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_22_1:
+	VMOVUPS 192(SP), Y0
+
+sl256f_tailloaded_22:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       432(SP), Y3, Y0
+	VMOVDQA      Y0, Y2
+	VPMAXSD      368(SP), Y2, Y2
+	VMOVDQU      Y2, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_56
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+sl256f_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_57:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_58:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_59:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_23
+	VMASKMOVPS 192(AX), Y2, Y3
+	JMP        sl256f_tailloaded_23
+
+sl256f_tailcopy_23:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_23_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_23_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_23_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_23_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_23_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_23_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_23_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_23_1:
+	VMOVUPS 192(SP), Y3
+
+sl256f_tailloaded_23:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_24
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        sl256f_tailloaded_24
+
+sl256f_tailcopy_24:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_24_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_24_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_24_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_24_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_24_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_24_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_24_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_24_1:
+	VMOVUPS 192(SP), Y0
+
+sl256f_tailloaded_24:
+	VFMADD231PS  256(SP), Y3, Y0
+	VMOVUPS      fusedconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      fusedconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VSUBPS       fusedconst<>+32(SB), Y3, Y2
+	VFMADD231PS  fusedconst<>+64(SB), Y2, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       432(SP), Y3, Y0
+	VMOVDQA      Y0, Y2
+	VPMAXSD      368(SP), Y2, Y2
+	VMOVDQU      Y2, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_60
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+sl256f_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firstfull:
+	CMPQ DX, $0x00000010
+	JA   sl256f_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_25
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        sl256f_tailloaded_25
+
+sl256f_tailcopy_25:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_25_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_25_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_25_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_25_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_25_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_25_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_25_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_25_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+sl256f_tailloaded_25:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_26
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256f_tailloaded_26
+
+sl256f_tailcopy_26:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_26_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_26_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_26_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_26_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_26_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_26_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_26_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_26_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256f_tailloaded_26:
+	VFMADD231PS 256(SP), Y5, Y0
+	VFMADD231PS 256(SP), Y6, Y2
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_61
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+sl256f_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   sl256f_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_62:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_27
+	VMASKMOVPS 64(AX), Y3, Y13
+	VMASKMOVPS 96(AX), Y4, Y14
+	JMP        sl256f_tailloaded_27
+
+sl256f_tailcopy_27:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_27_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_27_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_27_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_27_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_27_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_27_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_27_1
+	MOVL  64(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_27_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256f_tailloaded_27:
+	LEAQ       64(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_28
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256f_tailloaded_28
+
+sl256f_tailcopy_28:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_28_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_28_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_28_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_28_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_28_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_28_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_28_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_28_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256f_tailloaded_28:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_63
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+sl256f_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   sl256f_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_64:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_65:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_29
+	VMASKMOVPS 128(AX), Y3, Y13
+	VMASKMOVPS 160(AX), Y4, Y14
+	JMP        sl256f_tailloaded_29
+
+sl256f_tailcopy_29:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_29_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_29_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_29_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_29_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_29_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_29_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_29_1
+	MOVL  128(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_29_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256f_tailloaded_29:
+	LEAQ       128(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_30
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256f_tailloaded_30
+
+sl256f_tailcopy_30:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_30_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_30_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_30_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_30_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_30_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_30_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_30_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_30_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256f_tailloaded_30:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_66
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+sl256f_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_67:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_68:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_69:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_31
+	VMASKMOVPS 192(AX), Y3, Y13
+	VMASKMOVPS 224(AX), Y4, Y14
+	JMP        sl256f_tailloaded_31
+
+sl256f_tailcopy_31:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_31_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_31_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_31_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_31_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_31_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_31_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_31_1
+	MOVL  192(AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sl256f_copy_31_1:
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
+
+sl256f_tailloaded_31:
+	LEAQ       192(AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sl256f_tailcopy_32
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        sl256f_tailloaded_32
+
+sl256f_tailcopy_32:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      sl256f_copy_32_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sl256f_copy_32_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256f_copy_32_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sl256f_copy_32_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256f_copy_32_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sl256f_copy_32_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256f_copy_32_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sl256f_copy_32_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+sl256f_tailloaded_32:
+	VFMADD231PS  256(SP), Y13, Y0
+	VFMADD231PS  256(SP), Y14, Y2
+	VMOVUPS      fusedconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_70
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+sl256f_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   sl256f_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), AX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   sl256f_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_72:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   sl256f_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_74:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_75:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sl256f_sumred
+
+sl256f_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	LEAQ        (AX)(BX*1), DX
+	VMOVUPS     (DX), Y0
+	VMOVUPS     32(DX), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      432(SP), Y3, Y0
+	VPADDD      432(SP), Y4, Y2
+	VPMAXSD     Y2, Y0, Y3
+	VPMINUD     Y2, Y0, Y0
+	VPMAXSD     368(SP), Y3, Y3
+	VMOVDQU     Y3, 368(SP)
+	VPMINUD     400(SP), Y0, Y0
+	VMOVDQU     Y0, 400(SP)
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         sl256f_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+sl256f_nostore_77:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+sl256f_nostore_78:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), DX
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+sl256f_nostore_79:
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	LEAQ         192(AX)(BX*1), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       432(SP), Y3, Y0
+	VPADDD       432(SP), Y4, Y2
+	VPMAXSD      Y2, Y0, Y3
+	VPMINUD      Y2, Y0, Y0
+	VPMAXSD      368(SP), Y3, Y3
+	VMOVDQU      Y3, 368(SP)
+	VPMINUD      400(SP), Y0, Y0
+	VMOVDQU      Y0, 400(SP)
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          sl256f_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+sl256f_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+sl256f_sumred:
+	// The checks of the guess (see sm512.fused and spanUpdate).
+	VMOVDQU      368(SP), Y0
+	VMOVDQU      400(SP), Y2
+	VEXTRACTI128 $0x01, Y0, X3
+	VPMAXSD      X3, X0, X3
+	VPSHUFD      $0x4e, X3, X0
+	VPMAXSD      X0, X3, X3
+	VPSHUFD      $0xb1, X3, X0
+	VPMAXSD      X0, X3, X3
+	VMOVD        X3, AX
+	VEXTRACTI128 $0x01, Y2, X0
+	VPMINUD      X0, X2, X0
+	VPSHUFD      $0x4e, X0, X2
+	VPMINUD      X2, X0, X0
+	VPSHUFD      $0xb1, X0, X2
+	VPMINUD      X2, X0, X0
+	VMOVD        X0, CX
+	MOVL         AX, DX
+	SUBL         CX, DX
+	CMPL         DX, $0x0000007e
+	JG           sl256_rowkind
+
+	// nm = wmax - 126 + G, |nm| <= 299: then |m| < 208, and c = 0.
+	MOVL 464(SP), CX
+	SUBL $0x4b40007e, CX
+	ADDL AX, CX
+	LEAL 299(CX), DX
+	CMPL DX, $0x00000256
+	JA   sl256_rowkind
+
+	// The guess holds: S's accumulators times 2^(G - nm), and the row's bias.
+	MOVL         $0x0000047d, DX
+	SUBL         AX, DX
+	SHLQ         $0x34, DX
+	VMOVQ        DX, X0
+	VBROADCASTSD X0, Y0
+	VMULPD       64(SP), Y0, Y2
+	VMOVUPD      Y2, 64(SP)
+	VMULPD       96(SP), Y0, Y2
+	VMOVUPD      Y2, 96(SP)
+	VMULPD       128(SP), Y0, Y2
+	VMOVUPD      Y2, 128(SP)
+	VMULPD       160(SP), Y0, Y0
+	VMOVUPD      Y0, 160(SP)
+
+	// bias = 127 - bits(t_m), t_m's bits magic's plus nm.
+	ADDL         $0x4b3fff81, CX
+	NEGL         CX
+	VMOVD        CX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU      Y0, 32(SP)
+	JMP          sl256_summed
+
+	// A row of -Inf, or of -Inf and NaN.
+sl256_masked:
+	MOVQ DI, AX
+	MOVQ R9, DX
+
+sl256_scan_1_16:
+	CMPQ        DX, $0x00000010
+	JB          sl256_scan_1_tail
+	VMOVUPS     (AX)(BX*1), Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS 256(SP), Y2, Y0
+	VCMPPS      $0x03, Y0, Y0, Y0
+	VTESTPS     Y0, Y0
+	JNZ         sl256_nanrow
+	VMOVUPS     32(AX)(BX*1), Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 256(SP), Y2, Y0
+	VCMPPS      $0x03, Y0, Y0, Y0
+	VTESTPS     Y0, Y0
+	JNZ         sl256_nanrow
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         sl256_scan_1_16
+
+sl256_scan_1_tail:
+	TESTQ      DX, DX
+	JZ         sl256_scan_1_done
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         sl256_tailcopy_42
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        sl256_tailloaded_42
+
+sl256_tailcopy_42:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_42_8
+	VMOVUPS (AX)(CX*1), Y3
+	VMOVUPS Y3, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+sl256_copy_42_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_42_4
+	VMOVUPS (AX)(CX*1), X3
+	VMOVUPS X3, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+sl256_copy_42_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_42_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+sl256_copy_42_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_42_1
+	MOVL  (AX)(CX*1), DX
+	MOVL  DX, 192(SP)(CX*1)
+
+sl256_copy_42_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+sl256_tailloaded_42:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         sl256_tailcopy_43
+	VMASKMOVPS (AX), Y0, Y5
+	VMASKMOVPS 32(AX), Y2, Y6
+	JMP        sl256_tailloaded_43
+
+sl256_tailcopy_43:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      sl256_copy_43_8
+	VMOVUPS (AX)(CX*1), Y5
+	VMOVUPS Y5, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+sl256_copy_43_8:
+	TESTQ   $0x00000004, R11
+	JZ      sl256_copy_43_4
+	VMOVUPS (AX)(CX*1), X5
+	VMOVUPS X5, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+sl256_copy_43_4:
+	TESTQ $0x00000002, R11
+	JZ    sl256_copy_43_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+sl256_copy_43_2:
+	TESTQ $0x00000001, R11
+	JZ    sl256_copy_43_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+sl256_copy_43_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+sl256_tailloaded_43:
+	VFMADD231PS 256(SP), Y3, Y5
+	VFMADD231PS 256(SP), Y4, Y6
+	VCMPPS      $0x03, Y5, Y5, Y5
+	VANDPS      Y0, Y5, Y5
+	VTESTPS     Y5, Y5
+	JNZ         sl256_nanrow
+	VCMPPS      $0x03, Y6, Y6, Y6
+	VANDPS      Y2, Y6, Y6
+	VTESTPS     Y6, Y6
+	JNZ         sl256_nanrow
+
+sl256_scan_1_done:
+	VXORPS Y0, Y0, Y0
+	JMP    sl256_fill
+
+sl256_nanrow:
+	VMOVUPS fusedconst<>+416(SB), Y0
+
+sl256_fill:
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+sl256_fill16:
+	CMPQ    DX, $0x00000010
+	JB      sl256_filltail
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y0, 32(CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     sl256_fill16
+
+sl256_filltail:
+	TESTQ      DX, DX
+	JZ         sl256_next
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	VMASKMOVPS Y0, Y2, (CX)
+	VMASKMOVPS Y0, Y3, 32(CX)
+
+sl256_next:
+	LEAQ (R9)(R9*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, DI
+	ADDQ AX, SI
+	DECQ R8
+	JNZ  sl256_row
+
+sl256_ret:
+	VZEROUPPER
+	RET
+
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
