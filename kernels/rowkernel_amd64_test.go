@@ -20,7 +20,9 @@ import (
 // at an offset of 0 to 3 elements, and in place. The kernels run each
 // row's max a row ahead and each row's last pass a finite row late, and
 // branch on c = 0 in both passes, so neighbours of different kinds check
-// that no state leaks from one row to the next.
+// that no state leaks from one row to the next; pass 2 of
+// LogSoftmaxRowsAVX512 also finds the max of the next row, or of the row
+// itself on the last one, so batches of 0 to 9 rows run as well.
 func TestBitExactLogRowKernel(t *testing.T) {
 	for _, k := range []struct {
 		im   *Implementation
@@ -40,6 +42,8 @@ func TestBitExactLogRowKernel(t *testing.T) {
 					rows := 5 + rng.IntN(8)
 					if c > 300 {
 						rows = 6
+					} else if rep == 0 {
+						rows = rng.IntN(10) // 0, 1 and 2 rows too
 					}
 					var x []float32
 					for r := 0; r < rows; r++ {
@@ -62,6 +66,35 @@ func TestBitExactLogRowKernel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGuardLogRowKernel runs LogSoftmaxRowsAVX512 directly on batches of
+// 1 to 9 rows that end right before, then start right after, an
+// inaccessible page (see checkGuards): pass 2 of each row also reads the
+// next row, or the row itself on the last one, under the mask of the
+// row's last vector.
+func TestGuardLogRowKernel(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("not supported by this CPU")
+	}
+	rng := rand.New(rand.NewPCG(79, 80))
+	cols := []int{1, 7, 16, 17, 33, 1023, 1024, 1025}
+	for c := 49; c <= 300; c++ {
+		cols = append(cols, c)
+	}
+	for _, c := range cols {
+		rows := 1 + rng.IntN(9)
+		var x []float32
+		for r := 0; r < rows; r++ {
+			x = append(x, rowOfAnyKind(rng, c)...)
+		}
+		want := make([]float32, len(x))
+		generic.LogSoftmaxRows(want, x, c)
+		checkGuards(t, x, want, func(dst, src []float32) { asm.LogSoftmaxRowsAVX512(dst, src, rows, c) }, nil)
+		if t.Failed() {
+			return
+		}
 	}
 }
 

@@ -183,7 +183,7 @@ TEXT ·LogSoftmaxRowsAVX512(SB), NOSPLIT, $32-64
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z8
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z9
 	MOVQ         SI, AX
 	MOVQ         R8, DX
 
@@ -193,7 +193,7 @@ lsm512_max64first:
 	VMAXPS (AX), Z8, Z8
 	VMAXPS 64(AX), Z6, Z6
 	VMAXPS 128(AX), Z7, Z7
-	VMAXPS 192(AX), Z11, Z11
+	VMAXPS 192(AX), Z9, Z9
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, DX
 	JMP    lsm512_max64first
@@ -214,7 +214,7 @@ lsm512_maxtailfirst:
 
 lsm512_maxredfirst:
 	VMAXPS     Z6, Z8, Z8
-	VMAXPS     Z11, Z7, Z7
+	VMAXPS     Z9, Z7, Z7
 	VMAXPS     Z7, Z8, Z8
 	VSHUFF32X4 $0x4e, Z8, Z8, Z6
 	VMAXPS     Z6, Z8, Z8
@@ -249,69 +249,78 @@ lsm512_large:
 	VMOVAPS Z1, Z7
 
 lsm512_params:
-	VPBROADCASTD logsoftmaxconst<>+448(SB), Z11
-	VPSUBD       Z7, Z11, Z7
+	VPBROADCASTD logsoftmaxconst<>+448(SB), Z8
+	VPSUBD       Z7, Z8, Z7
 
 	// Pass 2: S.
-	VMOVD  X6, AX
-	TESTL  AX, AX
-	JNZ    lsm512_sumc
-	VPXORQ Z9, Z9, Z9
-	VPXORQ Z10, Z10, Z10
-	MOVQ   SI, AX
-	MOVQ   R8, DX
-	CMPQ   DX, $0x00000040
-	JB     lsm512z_tailfirst
+	VMOVD        X6, AX
+	TESTL        AX, AX
+	JNZ          lsm512_sumc
+	VPXORQ       Z10, Z10, Z10
+	VPXORQ       Z11, Z11, Z11
+	MOVQ         SI, AX
+	XORQ         CX, CX
+	CMPQ         DI, $0x00000001
+	CMOVQNE      R9, CX
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z8
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z9
+	MOVQ         R8, DX
+	CMPQ         DX, $0x00000040
+	JB           lsm512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VMOVUPS          192(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 
@@ -320,118 +329,122 @@ lsm512z_sum64:
 	JB   lsm512z_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z17, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z21, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VMOVUPS          192(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 	JMP              lsm512z_sum64
@@ -439,106 +452,107 @@ lsm512z_sum64:
 lsm512z_drain:
 	TESTQ DX, DX
 	JZ    lsm512z_drainwhole
-	LEAQ  -1(DX), CX
-	ANDQ  $0x0000000f, CX
-	CMPQ  CX, $0x00000008
+	LEAQ  -1(DX), R10
+	ANDQ  $0x0000000f, R10
+	CMPQ  R10, $0x00000008
 	JAE   lsm512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    lsm512z_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          (AX), K2, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z17, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z18
+	VMULPS           Z13, Z13, Z19
+	VFMADD213PS      Z12, Z18, Z16
+	VFMADD213PS      Z13, Z19, Z17
+	VPADDD           Z7, Z14, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           (AX)(CX*1), Z8, K2, Z8
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
+	VADDPD           Z21, Z11, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z11
-	VCVTPS2PD        Y17, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z19, Z9, Z9
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z12
+	VCVTPS2PD        Y18, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z20, Z20
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_tailhalf2:
@@ -546,125 +560,127 @@ lsm512z_tailhalf2:
 	JA   lsm512z_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          64(AX), K2, Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, K2, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z17, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z21, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VCVTPS2PD        Y18, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VCVTPS2PD        Y19, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z20, Z20
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_tailhalf3:
@@ -672,329 +688,336 @@ lsm512z_tailhalf3:
 	JA   lsm512z_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z17, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z21, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          128(AX), K2, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           128(AX)(CX*1), Z8, K2, Z8
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
-	VEXTRACTF64X4    $0x01, Z17, Y17
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y15, Z11
-	VCVTPS2PD        Y17, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z19, Z9, Z9
+	VCVTPS2PD        Y18, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z20, Z20
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z17, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z21, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          192(AX), K2, Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, K2, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VCVTPS2PD        Y18, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VCVTPS2PD        Y19, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z20, Z20
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_tailwhole:
@@ -1002,104 +1025,105 @@ lsm512z_tailwhole:
 	JA   lsm512z_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          (AX), K2, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z17, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z18
+	VMULPS           Z13, Z13, Z19
+	VFMADD213PS      Z12, Z18, Z16
+	VFMADD213PS      Z13, Z19, Z17
+	VPADDD           Z7, Z14, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           (AX)(CX*1), Z8, K2, Z8
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
+	VADDPD           Z21, Z11, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_tail2:
@@ -1107,131 +1131,133 @@ lsm512z_tail2:
 	JA   lsm512z_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          64(AX), K2, Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, K2, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z17, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z21, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_tail3:
@@ -1239,380 +1265,388 @@ lsm512z_tail3:
 	JA   lsm512z_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z17, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z21, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          128(AX), K2, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           128(AX)(CX*1), Z8, K2, Z8
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
 	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z17, Z21, Z21
 	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z21, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          192(AX), K2, Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, K2, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_tailfirst:
-	LEAQ -1(DX), CX
-	ANDQ $0x0000000f, CX
-	CMPQ CX, $0x00000008
+	LEAQ -1(DX), R10
+	ANDQ $0x0000000f, R10
+	CMPQ R10, $0x00000008
 	JAE  lsm512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   lsm512z_firsthalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          (AX), K2, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           (AX)(CX*1), Z8, K2, Z8
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z11
-	VCVTPS2PD        Y17, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z19, Z9, Z9
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z12
+	VCVTPS2PD        Y18, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z20, Z20
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_firsthalf2:
@@ -1620,61 +1654,63 @@ lsm512z_firsthalf2:
 	JA   lsm512z_firsthalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          64(AX), K2, Z12
-	VMAXPS           Z11, Z4, Z11
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, K2, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VCVTPS2PD        Y18, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VCVTPS2PD        Y19, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z20, Z20
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_firsthalf3:
@@ -1682,201 +1718,208 @@ lsm512z_firsthalf3:
 	JA   lsm512z_firsthalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          128(AX), K2, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           128(AX)(CX*1), Z8, K2, Z8
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
-	VEXTRACTF64X4    $0x01, Z17, Y17
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y15, Z11
-	VCVTPS2PD        Y17, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z19, Z9, Z9
+	VCVTPS2PD        Y18, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z20, Z20
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_firsthalf4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          192(AX), K2, Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, K2, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VCVTPS2PD        Y18, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VCVTPS2PD        Y19, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z20, Z20
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_firstwhole:
@@ -1884,40 +1927,41 @@ lsm512z_firstwhole:
 	JA   lsm512z_first2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          (AX), K2, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           (AX)(CX*1), Z8, K2, Z8
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_first2:
@@ -1925,67 +1969,69 @@ lsm512z_first2:
 	JA   lsm512z_first3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          64(AX), K2, Z12
-	VMAXPS           Z11, Z4, Z11
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, K2, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_first3:
@@ -1993,346 +2039,372 @@ lsm512z_first3:
 	JA   lsm512z_first4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          128(AX), K2, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           128(AX)(CX*1), Z8, K2, Z8
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
 	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_first4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VMAXPS           Z11, Z4, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          192(AX), K2, Z12
-	VMAXPS           Z11, Z4, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, K2, Z9
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 	JMP              lsm512z_sumred
 
 lsm512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z19, Z19, Z19
 	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z21, Z21, Z21
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z21, Z21
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z21, Z21
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z13, Z21, Z21
 	VADDPD           Z20, Z10, Z10
+	VADDPD           Z21, Z11, Z11
 
 lsm512z_sumred:
-	JMP lsm512_sumdone
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z9, Z8, Z8
+	VSHUFF32X4 $0x4e, Z8, Z8, Z9
+	VMAXPS     Z9, Z8, Z8
+	VSHUFF32X4 $0xb1, Z8, Z8, Z9
+	VMAXPS     Z9, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z9
+	VMAXPS     Z9, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z9
+	VMAXPS     Z9, Z8, Z8
+	JMP        lsm512_sumdone
 
 lsm512_sumc:
-	VPXORQ Z9, Z9, Z9
-	VPXORQ Z10, Z10, Z10
-	MOVQ   SI, AX
-	MOVQ   R8, DX
-	CMPQ   DX, $0x00000040
-	JB     lsm512_tailfirst
+	VPXORQ       Z10, Z10, Z10
+	VPXORQ       Z11, Z11, Z11
+	MOVQ         SI, AX
+	XORQ         CX, CX
+	CMPQ         DI, $0x00000001
+	CMOVQNE      R9, CX
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z8
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z9
+	MOVQ         R8, DX
+	CMPQ         DX, $0x00000040
+	JB           lsm512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VMOVUPS          192(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 
@@ -2341,122 +2413,126 @@ lsm512_sum64:
 	JB   lsm512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z17, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z25, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VMOVUPS          192(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 	JMP              lsm512_sum64
@@ -2464,107 +2540,108 @@ lsm512_sum64:
 lsm512_drain:
 	TESTQ DX, DX
 	JZ    lsm512_drainwhole
-	LEAQ  -1(DX), CX
-	ANDQ  $0x0000000f, CX
-	CMPQ  CX, $0x00000008
+	LEAQ  -1(DX), R10
+	ANDQ  $0x0000000f, R10
+	CMPQ  R10, $0x00000008
 	JAE   lsm512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    lsm512_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
-	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          (AX), K2, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z17, Z25, Z25
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z18
+	VMULPS           Z13, Z13, Z19
+	VFMADD213PS      Z12, Z18, Z16
+	VFMADD213PS      Z13, Z19, Z17
+	VPADDD           Z7, Z14, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           (AX)(CX*1), Z8, K2, Z8
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
+	VADDPD           Z25, Z11, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z11
-	VCVTPS2PD        Y17, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z23, Z23
-	VADDPD           Z23, Z9, Z9
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z12
+	VCVTPS2PD        Y18, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z24, Z24
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_tailhalf2:
@@ -2572,127 +2649,129 @@ lsm512_tailhalf2:
 	JA   lsm512_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          64(AX), K2, Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, K2, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z17, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z25, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VCVTPS2PD        Y18, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z23, Z23
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VCVTPS2PD        Y19, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z24, Z24
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_tailhalf3:
@@ -2700,336 +2779,343 @@ lsm512_tailhalf3:
 	JA   lsm512_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z17, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z25, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          128(AX), K2, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           128(AX)(CX*1), Z8, K2, Z8
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
-	VEXTRACTF64X4    $0x01, Z17, Y17
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y15, Z11
-	VCVTPS2PD        Y17, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z23, Z23
-	VADDPD           Z23, Z9, Z9
+	VCVTPS2PD        Y18, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z24, Z24
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z17, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z25, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          192(AX), K2, Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, K2, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VCVTPS2PD        Y18, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z23, Z23
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VCVTPS2PD        Y19, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z24, Z24
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_tailwhole:
@@ -3037,105 +3123,106 @@ lsm512_tailwhole:
 	JA   lsm512_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
-	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          (AX), K2, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z17, Z25, Z25
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z18
+	VMULPS           Z13, Z13, Z19
+	VFMADD213PS      Z12, Z18, Z16
+	VFMADD213PS      Z13, Z19, Z17
+	VPADDD           Z7, Z14, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           (AX)(CX*1), Z8, K2, Z8
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
+	VADDPD           Z25, Z11, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_tail2:
@@ -3143,133 +3230,135 @@ lsm512_tail2:
 	JA   lsm512_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          64(AX), K2, Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, K2, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z17, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z25, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_tail3:
@@ -3277,388 +3366,396 @@ lsm512_tail3:
 	JA   lsm512_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z17, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z25, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          128(AX), K2, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           128(AX)(CX*1), Z8, K2, Z8
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
 	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VFMADD231PS      Z3, Z23, Z13
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z17, Z25, Z25
 	VADDPD           Z24, Z10, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z25, Z11, Z11
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          192(AX), K2, Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, K2, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_tailfirst:
-	LEAQ -1(DX), CX
-	ANDQ $0x0000000f, CX
-	CMPQ CX, $0x00000008
+	LEAQ -1(DX), R10
+	ANDQ $0x0000000f, R10
+	CMPQ R10, $0x00000008
 	JAE  lsm512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   lsm512_firsthalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          (AX), K2, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           (AX)(CX*1), Z8, K2, Z8
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z11
-	VCVTPS2PD        Y17, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z23, Z23
-	VADDPD           Z23, Z9, Z9
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z12
+	VCVTPS2PD        Y18, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z24, Z24
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_firsthalf2:
@@ -3666,63 +3763,65 @@ lsm512_firsthalf2:
 	JA   lsm512_firsthalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          64(AX), K2, Z12
-	VSUBPS           Z6, Z11, Z11
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, K2, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VCVTPS2PD        Y18, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z23, Z23
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VCVTPS2PD        Y19, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z24, Z24
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_firsthalf3:
@@ -3730,208 +3829,215 @@ lsm512_firsthalf3:
 	JA   lsm512_firsthalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          128(AX), K2, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           128(AX)(CX*1), Z8, K2, Z8
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
-	VEXTRACTF64X4    $0x01, Z17, Y17
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y15, Z11
-	VCVTPS2PD        Y17, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z23, Z23
-	VADDPD           Z23, Z9, Z9
+	VCVTPS2PD        Y18, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z24, Z24
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_firsthalf4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          192(AX), K2, Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, K2, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VCVTPS2PD        Y18, Z12
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z11, Z23, Z23
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VCVTPS2PD        Y19, Z13
+	VFMADD213PD      Z13, Z13, Z12
+	VADDPD           Z12, Z24, Z24
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_firstwhole:
@@ -3939,41 +4045,42 @@ lsm512_firstwhole:
 	JA   lsm512_first2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          (AX), K2, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           (AX)(CX*1), Z8, K2, Z8
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_first2:
@@ -3981,69 +4088,71 @@ lsm512_first2:
 	JA   lsm512_first3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          64(AX), K2, Z12
-	VSUBPS           Z6, Z11, Z11
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, K2, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_first3:
@@ -4051,358 +4160,330 @@ lsm512_first3:
 	JA   lsm512_first4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
-	VMOVUPS          128(AX), K2, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z13, Z12
-	VFMADD231PS      Z2, Z12, Z11
-	VFMADD231PS      Z3, Z12, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           128(AX)(CX*1), Z8, K2, Z8
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z12
-	VEXTRACTF64X4    $0x01, Z15, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y17, Z15
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z17, Z17, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y18, Z15
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z12, Z23, Z23
-	VADDPD           Z14, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z12
-	VFMADD213PS      Z11, Z12, Z15
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y18, Z16
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z18, Z18, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
 	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y19, Z16
+	VEXTRACTF64X4    $0x01, Z19, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z24, Z24
+	VADDPD           Z15, Z25, Z25
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_first4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z11
-	VMOVUPS          64(AX), Z12
-	VSUBPS           Z6, Z11, Z11
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           (AX)(CX*1), Z8, Z8
+	VMAXPS           64(AX)(CX*1), Z9, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
+	VSUBPS           Z1, Z15, Z17
 	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z2, Z17, Z13
 	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD231PS      Z3, Z17, Z13
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
-	VMOVUPS          192(AX), K2, Z12
-	VSUBPS           Z6, Z11, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           128(AX)(CX*1), Z8, Z8
+	VMAXPS           192(AX)(CX*1), Z9, K2, Z9
 	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
+	VSUBPS           Z6, Z13, Z13
 	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
+	VMAXPS           Z13, Z4, Z13
 	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
+	VMOVAPS          Z1, Z15
 	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z0, Z13, Z15
 	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
+	VSUBPS           Z1, Z15, Z23
 	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z2, Z23, Z13
 	VFMADD231PS      Z3, Z22, Z12
+	VFMADD231PS      Z3, Z23, Z13
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 	JMP              lsm512_sumred
 
 lsm512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z23, Z23, Z23
 	VPXORQ           Z24, Z24, Z24
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z23, Z23
-	VADDPD           Z15, Z24, Z24
-	VCVTPS2PD        Y16, Z15
+	VPXORQ           Z25, Z25, Z25
+	VCVTPS2PD        Y16, Z22
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y18, Z17
+	VCVTPS2PD        Y18, Z23
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z23, Z23, Z22
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z16, Z25, Z25
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
 	VADDPD           Z16, Z24, Z24
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VADDPD           Z17, Z25, Z25
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
 	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
+	VMULPS           Z13, Z13, Z19
 	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
+	VFMADD213PS      Z13, Z19, Z17
 	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z15, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y17, Z13
-	VEXTRACTF64X4    $0x01, Z17, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
-	VCVTPS2PD        Y18, Z13
-	VEXTRACTF64X4    $0x01, Z18, Y14
-	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z13, Z25, Z25
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y19, Z14
+	VEXTRACTF64X4    $0x01, Z19, Y15
+	VCVTPS2PD        Y15, Z15
 	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z23, Z23
+	VFMADD213PD      Z15, Z15, Z13
 	VADDPD           Z12, Z24, Z24
-	VADDPD           Z23, Z9, Z9
+	VADDPD           Z13, Z25, Z25
 	VADDPD           Z24, Z10, Z10
+	VADDPD           Z25, Z11, Z11
 
 lsm512_sumred:
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z9, Z8, Z8
+	VSHUFF32X4 $0x4e, Z8, Z8, Z9
+	VMAXPS     Z9, Z8, Z8
+	VSHUFF32X4 $0xb1, Z8, Z8, Z9
+	VMAXPS     Z9, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z9
+	VMAXPS     Z9, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z9
+	VMAXPS     Z9, Z8, Z8
+
 lsm512_sumdone:
 	CMPQ DI, $0x00000001
 	JE   lsm512_ahead
-	LEAQ (SI)(R9*1), AX
-
-	// Pass 1: m = max(x).
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z8
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z12
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z13
-	MOVQ         R8, DX
-
-lsm512_max64ahead:
-	CMPQ   DX, $0x00000040
-	JB     lsm512_max16ahead
-	VMAXPS (AX), Z8, Z8
-	VMAXPS 64(AX), Z11, Z11
-	VMAXPS 128(AX), Z12, Z12
-	VMAXPS 192(AX), Z13, Z13
-	ADDQ   $0x00000100, AX
-	SUBQ   $0x00000040, DX
-	JMP    lsm512_max64ahead
-
-lsm512_max16ahead:
-	CMPQ   DX, $0x00000010
-	JB     lsm512_maxtailahead
-	VMAXPS (AX), Z8, Z8
-	ADDQ   $0x00000040, AX
-	SUBQ   $0x00000010, DX
-	JMP    lsm512_max16ahead
-
-lsm512_maxtailahead:
-	TESTQ     DX, DX
-	JZ        lsm512_maxredahead
-	VMOVUPS.Z (AX), K1, Z14
-	VMAXPS    Z14, Z11, K1, Z11
-
-lsm512_maxredahead:
-	VMAXPS     Z11, Z8, Z8
-	VMAXPS     Z13, Z12, Z12
-	VMAXPS     Z12, Z8, Z8
-	VSHUFF32X4 $0x4e, Z8, Z8, Z11
-	VMAXPS     Z11, Z8, Z8
-	VSHUFF32X4 $0xb1, Z8, Z8, Z11
-	VMAXPS     Z11, Z8, Z8
-	VPERMILPS  $0x4e, Z8, Z11
-	VMAXPS     Z11, Z8, Z8
-	VPERMILPS  $0xb1, Z8, Z11
-	VMAXPS     Z11, Z8, Z8
 
 lsm512_ahead:
-	VADDPD     Z10, Z9, Z9
-	VSHUFF64X2 $0xee, Z9, Z9, Z11
-	VADDPD     Z11, Z9, Z9
-	VSHUFF64X2 $0x01, Z9, Z9, Z11
-	VADDPD     Z11, Z9, Z9
-	VPERMILPD  $0x01, Z9, Z11
-	VADDSD     X11, X9, X11
-	VUCOMISD   X11, X11
+	VADDPD     Z11, Z10, Z10
+	VSHUFF64X2 $0xee, Z10, Z10, Z9
+	VADDPD     Z9, Z10, Z10
+	VSHUFF64X2 $0x01, Z10, Z10, Z9
+	VADDPD     Z9, Z10, Z10
+	VPERMILPD  $0x01, Z10, Z9
+	VADDSD     X9, X10, X9
+	VUCOMISD   X9, X9
 	JP         lsm512_nanrow
 
 	// l = float64(nm)*ln2 + log64(S).
 	VMOVD      X7, AX
 	NEGL       AX
 	SUBL       $0x4b3fff81, AX
-	VCVTSI2SDL AX, X11, X7
+	VCVTSI2SDL AX, X9, X7
 	VMULSD     log64const<>+16(SB), X7, X7
-	VMOVQ      X11, AX
+	VMOVQ      X9, AX
 	MOVQ       AX, CX
 	SHRQ       $0x34, CX
 	SUBQ       $0x000003ff, CX
@@ -4410,16 +4491,16 @@ lsm512_ahead:
 	ANDQ       DX, AX
 	MOVQ       $0x3ff0000000000000, DX
 	ORQ        DX, AX
-	VMOVQ      AX, X11
+	VMOVQ      AX, X9
 	MOVQ       AX, DX
 	BTCQ       $0x34, DX
 	LEAQ       1(CX), R10
-	VUCOMISD   log64const<>+0(SB), X11
+	VUCOMISD   log64const<>+0(SB), X9
 	CMOVQHI    DX, AX
 	CMOVQHI    R10, CX
-	VMOVQ      AX, X11
-	VSUBSD     log64const<>+8(SB), X11, X12
-	VADDSD     log64const<>+8(SB), X11, X13
+	VMOVQ      AX, X9
+	VSUBSD     log64const<>+8(SB), X9, X12
+	VADDSD     log64const<>+8(SB), X9, X13
 	VDIVSD     X13, X12, X12
 	VMULSD     X12, X12, X13
 	VMOVSD     log64const<>+24(SB), X14
@@ -4447,16 +4528,16 @@ lsm512_ahead:
 	VADDSD     log64const<>+112(SB), X14, X14
 	VMULSD     X12, X14, X14
 	VADDSD     X14, X14, X14
-	VCVTSI2SDQ CX, X11, X11
-	VMULSD     log64const<>+16(SB), X11, X11
-	VADDSD     X14, X11, X11
-	VADDSD     X11, X7, X7
+	VCVTSI2SDQ CX, X9, X9
+	VMULSD     log64const<>+16(SB), X9, X9
+	VADDSD     X14, X9, X9
+	VADDSD     X9, X7, X7
 	VCVTSS2SD  X6, X6, X12
 
 	// Pass 3 of the previous finite row, while l is computed.
 	CMPQ         24(SP), $0x00000000
 	JE           lsm512_prev
-	VBROADCASTSD (SP), Z11
+	VBROADCASTSD (SP), Z9
 	VBROADCASTSD 8(SP), Z6
 	VMOVQ        X6, AX
 	TESTQ        AX, AX
@@ -4472,43 +4553,43 @@ lsm512_outz64:
 	VCVTPS2PD    32(AX), Z13
 	VCVTPS2PD    64(AX), Z14
 	VCVTPS2PD    96(AX), Z15
-	VSUBPD       Z11, Z6, Z6
-	VSUBPD       Z11, Z13, Z13
-	VSUBPD       Z11, Z14, Z14
-	VSUBPD       Z11, Z15, Z15
+	VSUBPD       Z9, Z6, Z6
+	VSUBPD       Z9, Z13, Z13
+	VSUBPD       Z9, Z14, Z14
+	VSUBPD       Z9, Z15, Z15
 	VPSUBQ       Z16, Z16, Z16
 	VMINPD       Z6, Z16, Z6
 	VMINPD       Z13, Z16, Z13
 	VMINPD       Z14, Z16, Z14
 	VMINPD       Z15, Z16, Z15
-	VCVTPD2PS    Z6, Y25
+	VCVTPD2PS    Z6, Y26
 	VCVTPD2PS    Z13, Y6
-	VCVTPD2PS    Z14, Y26
+	VCVTPD2PS    Z14, Y27
 	VCVTPD2PS    Z15, Y13
-	VINSERTF64X4 $0x01, Y6, Z25, Z6
+	VINSERTF64X4 $0x01, Y6, Z26, Z6
 	VMOVUPS      Z6, (CX)
-	VINSERTF64X4 $0x01, Y13, Z26, Z6
+	VINSERTF64X4 $0x01, Y13, Z27, Z6
 	VMOVUPS      Z6, 64(CX)
 	VCVTPS2PD    128(AX), Z6
 	VCVTPS2PD    160(AX), Z13
 	VCVTPS2PD    192(AX), Z14
 	VCVTPS2PD    224(AX), Z15
-	VSUBPD       Z11, Z6, Z6
-	VSUBPD       Z11, Z13, Z13
-	VSUBPD       Z11, Z14, Z14
-	VSUBPD       Z11, Z15, Z15
+	VSUBPD       Z9, Z6, Z6
+	VSUBPD       Z9, Z13, Z13
+	VSUBPD       Z9, Z14, Z14
+	VSUBPD       Z9, Z15, Z15
 	VPSUBQ       Z16, Z16, Z16
 	VMINPD       Z6, Z16, Z6
 	VMINPD       Z13, Z16, Z13
 	VMINPD       Z14, Z16, Z14
 	VMINPD       Z15, Z16, Z15
-	VCVTPD2PS    Z6, Y25
+	VCVTPD2PS    Z6, Y26
 	VCVTPD2PS    Z13, Y6
-	VCVTPD2PS    Z14, Y26
+	VCVTPD2PS    Z14, Y27
 	VCVTPD2PS    Z15, Y13
-	VINSERTF64X4 $0x01, Y6, Z25, Z6
+	VINSERTF64X4 $0x01, Y6, Z26, Z6
 	VMOVUPS      Z6, 128(CX)
-	VINSERTF64X4 $0x01, Y13, Z26, Z6
+	VINSERTF64X4 $0x01, Y13, Z27, Z6
 	VMOVUPS      Z6, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -4520,14 +4601,14 @@ lsm512_outz16:
 	JB           lsm512_outztail
 	VCVTPS2PD    (AX), Z6
 	VCVTPS2PD    32(AX), Z13
-	VSUBPD       Z11, Z6, Z6
-	VSUBPD       Z11, Z13, Z13
+	VSUBPD       Z9, Z6, Z6
+	VSUBPD       Z9, Z13, Z13
 	VPSUBQ       Z14, Z14, Z14
 	VMINPD       Z6, Z14, Z6
 	VMINPD       Z13, Z14, Z13
-	VCVTPD2PS    Z6, Y25
+	VCVTPD2PS    Z6, Y26
 	VCVTPD2PS    Z13, Y6
-	VINSERTF64X4 $0x01, Y6, Z25, Z6
+	VINSERTF64X4 $0x01, Y6, Z26, Z6
 	VMOVUPS      Z6, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -4541,14 +4622,14 @@ lsm512_outztail:
 	VCVTPS2PD     Y13, Z6
 	VEXTRACTF64X4 $0x01, Z13, Y13
 	VCVTPS2PD     Y13, Z13
-	VSUBPD        Z11, Z6, Z6
-	VSUBPD        Z11, Z13, Z13
-	VPSUBQ        Z11, Z11, Z11
-	VMINPD        Z6, Z11, Z6
-	VMINPD        Z13, Z11, Z13
-	VCVTPD2PS     Z6, Y25
+	VSUBPD        Z9, Z6, Z6
+	VSUBPD        Z9, Z13, Z13
+	VPSUBQ        Z9, Z9, Z9
+	VMINPD        Z6, Z9, Z6
+	VMINPD        Z13, Z9, Z13
+	VCVTPD2PS     Z6, Y26
 	VCVTPD2PS     Z13, Y6
-	VINSERTF64X4  $0x01, Y6, Z25, Z6
+	VINSERTF64X4  $0x01, Y6, Z26, Z6
 	VMOVUPS       Z6, K1, (CX)
 	JMP           lsm512_prev
 
@@ -4568,22 +4649,22 @@ lsm512_out64:
 	VSUBPD       Z6, Z14, Z14
 	VSUBPD       Z6, Z15, Z15
 	VSUBPD       Z6, Z16, Z16
-	VSUBPD       Z11, Z13, Z13
-	VSUBPD       Z11, Z14, Z14
-	VSUBPD       Z11, Z15, Z15
-	VSUBPD       Z11, Z16, Z16
+	VSUBPD       Z9, Z13, Z13
+	VSUBPD       Z9, Z14, Z14
+	VSUBPD       Z9, Z15, Z15
+	VSUBPD       Z9, Z16, Z16
 	VPSUBQ       Z17, Z17, Z17
 	VMINPD       Z13, Z17, Z13
 	VMINPD       Z14, Z17, Z14
 	VMINPD       Z15, Z17, Z15
 	VMINPD       Z16, Z17, Z16
-	VCVTPD2PS    Z13, Y25
+	VCVTPD2PS    Z13, Y26
 	VCVTPD2PS    Z14, Y13
-	VCVTPD2PS    Z15, Y26
+	VCVTPD2PS    Z15, Y27
 	VCVTPD2PS    Z16, Y14
-	VINSERTF64X4 $0x01, Y13, Z25, Z13
+	VINSERTF64X4 $0x01, Y13, Z26, Z13
 	VMOVUPS      Z13, (CX)
-	VINSERTF64X4 $0x01, Y14, Z26, Z13
+	VINSERTF64X4 $0x01, Y14, Z27, Z13
 	VMOVUPS      Z13, 64(CX)
 	VCVTPS2PD    128(AX), Z13
 	VCVTPS2PD    160(AX), Z14
@@ -4593,22 +4674,22 @@ lsm512_out64:
 	VSUBPD       Z6, Z14, Z14
 	VSUBPD       Z6, Z15, Z15
 	VSUBPD       Z6, Z16, Z16
-	VSUBPD       Z11, Z13, Z13
-	VSUBPD       Z11, Z14, Z14
-	VSUBPD       Z11, Z15, Z15
-	VSUBPD       Z11, Z16, Z16
+	VSUBPD       Z9, Z13, Z13
+	VSUBPD       Z9, Z14, Z14
+	VSUBPD       Z9, Z15, Z15
+	VSUBPD       Z9, Z16, Z16
 	VPSUBQ       Z17, Z17, Z17
 	VMINPD       Z13, Z17, Z13
 	VMINPD       Z14, Z17, Z14
 	VMINPD       Z15, Z17, Z15
 	VMINPD       Z16, Z17, Z16
-	VCVTPD2PS    Z13, Y25
+	VCVTPD2PS    Z13, Y26
 	VCVTPD2PS    Z14, Y13
-	VCVTPD2PS    Z15, Y26
+	VCVTPD2PS    Z15, Y27
 	VCVTPD2PS    Z16, Y14
-	VINSERTF64X4 $0x01, Y13, Z25, Z13
+	VINSERTF64X4 $0x01, Y13, Z26, Z13
 	VMOVUPS      Z13, 128(CX)
-	VINSERTF64X4 $0x01, Y14, Z26, Z13
+	VINSERTF64X4 $0x01, Y14, Z27, Z13
 	VMOVUPS      Z13, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -4622,14 +4703,14 @@ lsm512_out16:
 	VCVTPS2PD    32(AX), Z14
 	VSUBPD       Z6, Z13, Z13
 	VSUBPD       Z6, Z14, Z14
-	VSUBPD       Z11, Z13, Z13
-	VSUBPD       Z11, Z14, Z14
+	VSUBPD       Z9, Z13, Z13
+	VSUBPD       Z9, Z14, Z14
 	VPSUBQ       Z15, Z15, Z15
 	VMINPD       Z13, Z15, Z13
 	VMINPD       Z14, Z15, Z14
-	VCVTPD2PS    Z13, Y25
+	VCVTPD2PS    Z13, Y26
 	VCVTPD2PS    Z14, Y13
-	VINSERTF64X4 $0x01, Y13, Z25, Z13
+	VINSERTF64X4 $0x01, Y13, Z26, Z13
 	VMOVUPS      Z13, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -4645,14 +4726,14 @@ lsm512_outtail:
 	VCVTPS2PD     Y14, Z14
 	VSUBPD        Z6, Z13, Z13
 	VSUBPD        Z6, Z14, Z14
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
+	VSUBPD        Z9, Z13, Z13
+	VSUBPD        Z9, Z14, Z14
 	VPSUBQ        Z6, Z6, Z6
 	VMINPD        Z13, Z6, Z13
 	VMINPD        Z14, Z6, Z14
-	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z13, Y26
 	VCVTPD2PS     Z14, Y6
-	VINSERTF64X4  $0x01, Y6, Z25, Z6
+	VINSERTF64X4  $0x01, Y6, Z26, Z6
 	VMOVUPS       Z6, K1, (CX)
 
 lsm512_prev:
@@ -4701,7 +4782,7 @@ lsm512_fillahead:
 	// Pass 1: m = max(x).
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z8
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z9
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z12
 	MOVQ         R8, DX
 
@@ -4710,7 +4791,7 @@ lsm512_max64aheadfill:
 	JB     lsm512_max16aheadfill
 	VMAXPS (AX), Z8, Z8
 	VMAXPS 64(AX), Z7, Z7
-	VMAXPS 128(AX), Z11, Z11
+	VMAXPS 128(AX), Z9, Z9
 	VMAXPS 192(AX), Z12, Z12
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, DX
@@ -4732,8 +4813,8 @@ lsm512_maxtailaheadfill:
 
 lsm512_maxredaheadfill:
 	VMAXPS     Z7, Z8, Z8
-	VMAXPS     Z12, Z11, Z11
-	VMAXPS     Z11, Z8, Z8
+	VMAXPS     Z12, Z9, Z9
+	VMAXPS     Z9, Z8, Z8
 	VSHUFF32X4 $0x4e, Z8, Z8, Z7
 	VMAXPS     Z7, Z8, Z8
 	VSHUFF32X4 $0xb1, Z8, Z8, Z7
@@ -4775,7 +4856,7 @@ lsm512_next:
 	// Pass 3 of the last finite row.
 	CMPQ         24(SP), $0x00000000
 	JE           lsm512_flushed
-	VBROADCASTSD (SP), Z11
+	VBROADCASTSD (SP), Z9
 	VBROADCASTSD 8(SP), Z6
 	VMOVQ        X6, AX
 	TESTQ        AX, AX
@@ -4791,43 +4872,43 @@ lsm512_lastz64:
 	VCVTPS2PD    32(AX), Z1
 	VCVTPS2PD    64(AX), Z2
 	VCVTPS2PD    96(AX), Z3
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
-	VSUBPD       Z11, Z2, Z2
-	VSUBPD       Z11, Z3, Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
 	VMINPD       Z0, Z4, Z0
 	VMINPD       Z1, Z4, Z1
 	VMINPD       Z2, Z4, Z2
 	VMINPD       Z3, Z4, Z3
-	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
-	VCVTPD2PS    Z2, Y26
+	VCVTPD2PS    Z2, Y27
 	VCVTPD2PS    Z3, Y1
-	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
 	VMOVUPS      Z0, (CX)
-	VINSERTF64X4 $0x01, Y1, Z26, Z0
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
 	VMOVUPS      Z0, 64(CX)
 	VCVTPS2PD    128(AX), Z0
 	VCVTPS2PD    160(AX), Z1
 	VCVTPS2PD    192(AX), Z2
 	VCVTPS2PD    224(AX), Z3
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
-	VSUBPD       Z11, Z2, Z2
-	VSUBPD       Z11, Z3, Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
 	VMINPD       Z0, Z4, Z0
 	VMINPD       Z1, Z4, Z1
 	VMINPD       Z2, Z4, Z2
 	VMINPD       Z3, Z4, Z3
-	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
-	VCVTPD2PS    Z2, Y26
+	VCVTPD2PS    Z2, Y27
 	VCVTPD2PS    Z3, Y1
-	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
 	VMOVUPS      Z0, 128(CX)
-	VINSERTF64X4 $0x01, Y1, Z26, Z0
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
 	VMOVUPS      Z0, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -4839,14 +4920,14 @@ lsm512_lastz16:
 	JB           lsm512_lastztail
 	VCVTPS2PD    (AX), Z0
 	VCVTPS2PD    32(AX), Z1
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
 	VPSUBQ       Z2, Z2, Z2
 	VMINPD       Z0, Z2, Z0
 	VMINPD       Z1, Z2, Z1
-	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
-	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -4860,14 +4941,14 @@ lsm512_lastztail:
 	VCVTPS2PD     Y1, Z0
 	VEXTRACTF64X4 $0x01, Z1, Y1
 	VCVTPS2PD     Y1, Z1
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z9, Z0, Z0
+	VSUBPD        Z9, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
 	VMINPD        Z0, Z2, Z0
 	VMINPD        Z1, Z2, Z1
-	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z0, Y26
 	VCVTPD2PS     Z1, Y0
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VINSERTF64X4  $0x01, Y0, Z26, Z0
 	VMOVUPS       Z0, K1, (CX)
 	JMP           lsm512_flushed
 
@@ -4887,22 +4968,22 @@ lsm512_last64:
 	VSUBPD       Z6, Z1, Z1
 	VSUBPD       Z6, Z2, Z2
 	VSUBPD       Z6, Z3, Z3
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
-	VSUBPD       Z11, Z2, Z2
-	VSUBPD       Z11, Z3, Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
 	VMINPD       Z0, Z4, Z0
 	VMINPD       Z1, Z4, Z1
 	VMINPD       Z2, Z4, Z2
 	VMINPD       Z3, Z4, Z3
-	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
-	VCVTPD2PS    Z2, Y26
+	VCVTPD2PS    Z2, Y27
 	VCVTPD2PS    Z3, Y1
-	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
 	VMOVUPS      Z0, (CX)
-	VINSERTF64X4 $0x01, Y1, Z26, Z0
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
 	VMOVUPS      Z0, 64(CX)
 	VCVTPS2PD    128(AX), Z0
 	VCVTPS2PD    160(AX), Z1
@@ -4912,22 +4993,22 @@ lsm512_last64:
 	VSUBPD       Z6, Z1, Z1
 	VSUBPD       Z6, Z2, Z2
 	VSUBPD       Z6, Z3, Z3
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
-	VSUBPD       Z11, Z2, Z2
-	VSUBPD       Z11, Z3, Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
 	VMINPD       Z0, Z4, Z0
 	VMINPD       Z1, Z4, Z1
 	VMINPD       Z2, Z4, Z2
 	VMINPD       Z3, Z4, Z3
-	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
-	VCVTPD2PS    Z2, Y26
+	VCVTPD2PS    Z2, Y27
 	VCVTPD2PS    Z3, Y1
-	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
 	VMOVUPS      Z0, 128(CX)
-	VINSERTF64X4 $0x01, Y1, Z26, Z0
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
 	VMOVUPS      Z0, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -4941,14 +5022,14 @@ lsm512_last16:
 	VCVTPS2PD    32(AX), Z1
 	VSUBPD       Z6, Z0, Z0
 	VSUBPD       Z6, Z1, Z1
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
 	VPSUBQ       Z2, Z2, Z2
 	VMINPD       Z0, Z2, Z0
 	VMINPD       Z1, Z2, Z1
-	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
-	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -4964,14 +5045,14 @@ lsm512_lasttail:
 	VCVTPS2PD     Y1, Z1
 	VSUBPD        Z6, Z0, Z0
 	VSUBPD        Z6, Z1, Z1
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z9, Z0, Z0
+	VSUBPD        Z9, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
 	VMINPD        Z0, Z2, Z0
 	VMINPD        Z1, Z2, Z1
-	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z0, Y26
 	VCVTPD2PS     Z1, Y0
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VINSERTF64X4  $0x01, Y0, Z26, Z0
 	VMOVUPS       Z0, K1, (CX)
 
 lsm512_flushed:
