@@ -132,7 +132,9 @@ type softmaxRowKernel struct {
 // softmaxRowKernels are SoftmaxRowsAVX512 and ScaledSoftmaxRowsAVX512 with
 // a mask row per row, one mask row for every row, and without a mask
 // (ScaledSoftmaxRowsNoMaskAVX512), whose pass 2 also computes the next
-// row's z at the offset of the current row's, its mask row's included.
+// row's z at the offset of the current row's, its mask row's included,
+// and CausalSoftmaxRowsAVX512 (keepS alone) with full rows, rows of
+// 0 to cols elements and a random offset.
 var softmaxRowKernels = []softmaxRowKernel{
 	{"SoftmaxRows", func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		return func(dst, src []float32) { asm.SoftmaxRowsAVX512(dst, src, rows, cols) },
@@ -144,6 +146,12 @@ var softmaxRowKernels = []softmaxRowKernel{
 		scale := scaleOf(rng)
 		return func(dst, src []float32) { asm.ScaledSoftmaxRowsNoMaskAVX512(dst, src, scale, rows, cols) },
 			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, nil, scale, cols) }
+	}},
+	{"CausalSoftmaxRows", func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		scale := scaleOf(rng)
+		offset := []int{cols, -rows - 1, rng.IntN(cols+rows+2) - rows - 1}[rng.IntN(3)]
+		return func(dst, src []float32) { asm.CausalSoftmaxRowsAVX512(dst, src, scale, rows, cols, offset) },
+			func(dst, src []float32) { generic.CausalSoftmaxRows(dst, src, scale, cols, offset) }
 	}},
 }
 

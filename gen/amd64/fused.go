@@ -805,6 +805,17 @@ func causalAVX512(g *gen, c *constTable) {
 	// runs, 0.36 against 0.42 ns per element at 100 columns, 0.36 against
 	// 0.40 at 64, 0.31 against 0.33 at 1024, the same at 4096 and 32000.
 	s.tailPipe, s.halfTail, s.zeroC, s.ahead, s.prefetch = true, true, true, true, true
+	// Then SoftmaxRowsAVX512's keepS (pass 3 loads s from the frame, and
+	// computes no z, on rows of at most sCols elements; the late pass 3
+	// restores the row's k first). Thread CPU time against
+	// SoftmaxRowsAVX512 in the same run, the lower quartile of 300
+	// alternating runs of 1 MiB batches, scale 1/8, full rows: 1.145-1.15x
+	// against 1.20x at 100 columns, 1.15-1.16x against 1.24x at 256,
+	// 1.12x against 1.22x at 1024, and 1.10x at 4096 as before (offset 0:
+	// 1.14x against 1.19x at 100, 1.10-1.11x against 1.18x at 256). Its
+	// nextMax would need the next row's k, one more than this row's.
+	s.keepS = true
+	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols)
 	s.softmaxRows()
 }
 

@@ -1653,8 +1653,8 @@ func (s *sm512) softmaxRows() {
 	moffs := frame.Offset(48) // the current row's mask offset, then the pending one's
 	var outKept, outKeptIn func(p, q Mem, n int, mask reg.Register)
 	if s.keepS {
-		if !s.ahead || (s.z != nil && s.z.rows != nil) {
-			panic("keepS needs ahead, and no causal rows")
+		if !s.ahead {
+			panic("keepS needs ahead")
 		}
 		s.sf = g.AllocLocal(sfBufs + 2*4*sCols + 64)
 		outKept, outKeptIn = s.outKeptS(hiv, lov), s.outKeptIn(hiv, lov)
@@ -1664,6 +1664,7 @@ func (s *sm512) softmaxRows() {
 		g.JE(LabelRef(after))
 		g.VBROADCASTSS(pend, hiv)
 		g.VBROADCASTSS(pend.Offset(4), lov)
+		s.z.restore(g, moffs.Offset(8)) // the causal kernel's k, which pass 3 with keepS needs too
 		if s.keepS {
 			kept := s.label(name + "all")
 			g.CMPQ(s.sf.Offset(sfUse), U32(0))
@@ -1680,7 +1681,6 @@ func (s *sm512) softmaxRows() {
 		}
 		g.VBROADCASTSS(pend.Offset(8), s.cv)
 		g.VPBROADCASTD(pend.Offset(12), s.biasv)
-		s.z.restore(g, moffs.Offset(8))
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		pass3 := func() {
 			if s.long {

@@ -6179,6 +6179,7 @@ ss512_ahead:
 	JE           ss512_prev
 	VBROADCASTSS 16(SP), Z9
 	VBROADCASTSS 20(SP), Z10
+	MOVQ         72(SP), BX
 	CMPQ         104(SP), $0x00000000
 	JE           ss512_outall
 	CMPQ         112(SP), $0x00000000
@@ -6336,7 +6337,6 @@ ss512_outitail:
 ss512_outall:
 	VBROADCASTSS 24(SP), Z6
 	VPBROADCASTD 28(SP), Z7
-	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	VMOVD X6, AX
@@ -7103,6 +7103,7 @@ ss512_next:
 	JE           ss512_flushed
 	VBROADCASTSS 16(SP), Z9
 	VBROADCASTSS 20(SP), Z10
+	MOVQ         72(SP), BX
 	CMPQ         104(SP), $0x00000000
 	JE           ss512_lastall
 	CMPQ         112(SP), $0x00000000
@@ -7260,7 +7261,6 @@ ss512_lastitail:
 ss512_lastall:
 	VBROADCASTSS 24(SP), Z6
 	VPBROADCASTD 28(SP), Z7
-	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	VMOVD X6, AX
@@ -61568,7 +61568,7 @@ sl512_ret:
 
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
+TEXT ·CausalSoftmaxRowsAVX512(SB), $8368-80
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -61600,11 +61600,36 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	XORQ         R8, R8
 	CMPQ         BX, SI
 	SETEQ        R8
-	LEAQ         (AX)(AX*1), R9
-	SHLQ         $0x01, R9
-	XORQ         R10, R10
-	CMPQ         AX, $0x00008000
-	CMOVQLS      R9, R10
+	LEAQ         175(SP), CX
+	ANDQ         $-64, CX
+	MOVQ         CX, 72(SP)
+	LEAQ         4096(CX), DX
+	XORQ         CX, DX
+	MOVQ         DX, 88(SP)
+	MOVQ         $0x00000000, 96(SP)
+	MOVQ         $0x00000000, 104(SP)
+	TESTQ        R8, R8
+	JNZ          cs512_keepsin
+	CMPQ         AX, $0x00000400
+	JA           cs512_keeps
+	MOVQ         $-1, 96(SP)
+	JMP          cs512_keeps
+
+cs512_keepsin:
+	CMPQ R8, $0x00000001
+	JNE  cs512_keeps
+	CMPQ AX, $0x00000200
+	JA   cs512_keeps
+	MOVQ $-1, 96(SP)
+	MOVQ $-1, 104(SP)
+	XORQ R8, R8
+
+cs512_keeps:
+	LEAQ    (AX)(AX*1), R9
+	SHLQ    $0x01, R9
+	XORQ    R10, R10
+	CMPQ    AX, $0x00008000
+	CMOVQLS R9, R10
 
 	// The next row's k, for its pass 1.
 	MOVQ    cols+64(FP), AX
@@ -61730,9 +61755,18 @@ cs512_params:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
-	MOVQ   R12, DX
-	CMPQ   DX, $0x00000040
-	JB     cs512z_tailfirst
+	MOVQ   72(SP), R13
+	SUBQ   BX, R13
+	ANDQ   96(SP), R13
+	CMPQ   104(SP), $0x00000000
+	JE     cs512z_outplace_1
+	MOVQ   72(SP), CX
+	MOVQ   $0x00000800, R13
+
+cs512z_outplace_1:
+	MOVQ R12, DX
+	CMPQ DX, $0x00000040
+	JB   cs512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
@@ -61773,8 +61807,14 @@ cs512_params:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_1
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_1
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_1:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_1:
 	VMOVUPS     128(AX), Z10
@@ -61793,11 +61833,11 @@ cs512z_nostore_1:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
-	LEAQ        (AX)(R10*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	LEAQ        (AX)(R10*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -61851,8 +61891,14 @@ cs512z_sum64:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_2
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_2
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_2:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_2:
 	VMOVUPS          (AX), Z10
@@ -61915,8 +61961,14 @@ cs512z_nostore_2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_3
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_3
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_3:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_3:
 	VMOVUPS     128(AX), Z10
@@ -61935,11 +61987,11 @@ cs512z_nostore_3:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
-	LEAQ        (AX)(R10*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	LEAQ        (AX)(R10*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -61948,9 +62000,9 @@ cs512z_nostore_3:
 cs512z_drain:
 	TESTQ DX, DX
 	JZ    cs512z_drainwhole
-	LEAQ  -1(DX), R13
-	ANDQ  $0x0000000f, R13
-	CMPQ  R13, $0x00000008
+	LEAQ  -1(DX), R14
+	ANDQ  $0x0000000f, R14
+	CMPQ  R14, $0x00000008
 	JAE   cs512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    cs512z_tailhalf2
@@ -62000,8 +62052,14 @@ cs512z_drain:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_4
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_4
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_4:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_4:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -62048,7 +62106,12 @@ cs512z_nostore_4:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_5
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_5
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512z_nokeep_5:
+	VMOVUPS Z21, K2, (CX)
 
 cs512z_nostore_5:
 	LEAQ        (AX)(R10*1), R13
@@ -62118,8 +62181,14 @@ cs512z_tailhalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_6
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_6
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_6:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_6:
 	VMOVUPS          (AX), Z10
@@ -62184,8 +62253,14 @@ cs512z_nostore_6:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_7
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_7
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512z_nokeep_7:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512z_nostore_7:
 	LEAQ          (AX)(R10*1), R13
@@ -62265,8 +62340,14 @@ cs512z_tailhalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_8
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_8
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_8:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_8:
 	VMOVUPS          (AX), Z10
@@ -62329,8 +62410,14 @@ cs512z_nostore_8:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_9
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_9
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_9:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_9:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -62343,11 +62430,11 @@ cs512z_nostore_9:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -62385,7 +62472,12 @@ cs512z_nostore_9:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_10
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_10
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512z_nokeep_10:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512z_nostore_10:
 	VCVTPS2PD   Y21, Z10
@@ -62442,8 +62534,14 @@ cs512z_tailhalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_11
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_11
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_11:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_11:
 	VMOVUPS          (AX), Z10
@@ -62506,8 +62604,14 @@ cs512z_nostore_11:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_12
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_12
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_12:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_12:
 	VMOVUPS          128(AX), Z10
@@ -62528,11 +62632,11 @@ cs512z_nostore_12:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -62580,8 +62684,14 @@ cs512z_nostore_12:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_13
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_13
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512z_nokeep_13:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512z_nostore_13:
 	VCVTPS2PD     Y21, Z10
@@ -62651,8 +62761,14 @@ cs512z_tailwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_14
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_14
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_14:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_14:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -62699,7 +62815,12 @@ cs512z_nostore_14:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_15
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_15
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512z_nokeep_15:
+	VMOVUPS Z21, K2, (CX)
 
 cs512z_nostore_15:
 	LEAQ          (AX)(R10*1), R13
@@ -62775,8 +62896,14 @@ cs512z_tail2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_16
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_16
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_16:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_16:
 	VMOVUPS          (AX), Z10
@@ -62841,8 +62968,14 @@ cs512z_nostore_16:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_17
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_17
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512z_nokeep_17:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512z_nostore_17:
 	LEAQ          (AX)(R10*1), R13
@@ -62928,8 +63061,14 @@ cs512z_tail3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_18
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_18
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_18:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_18:
 	VMOVUPS          (AX), Z10
@@ -62992,8 +63131,14 @@ cs512z_nostore_18:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_19
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_19
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_19:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_19:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -63006,11 +63151,11 @@ cs512z_nostore_19:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -63048,7 +63193,12 @@ cs512z_nostore_19:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_20
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_20
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512z_nokeep_20:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512z_nostore_20:
 	VCVTPS2PD     Y21, Z10
@@ -63111,8 +63261,14 @@ cs512z_tail4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_21
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_21
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_21:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_21:
 	VMOVUPS          (AX), Z10
@@ -63175,8 +63331,14 @@ cs512z_nostore_21:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_22
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_22
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_22:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_22:
 	VMOVUPS          128(AX), Z10
@@ -63197,11 +63359,11 @@ cs512z_nostore_22:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -63249,8 +63411,14 @@ cs512z_nostore_22:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_23
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_23
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512z_nokeep_23:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512z_nostore_23:
 	VCVTPS2PD     Y21, Z10
@@ -63278,9 +63446,9 @@ cs512z_nostore_23:
 	JMP           cs512z_sumred
 
 cs512z_tailfirst:
-	LEAQ -1(DX), R13
-	ANDQ $0x0000000f, R13
-	CMPQ R13, $0x00000008
+	LEAQ -1(DX), R14
+	ANDQ $0x0000000f, R14
+	CMPQ R14, $0x00000008
 	JAE  cs512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   cs512z_firsthalf2
@@ -63308,7 +63476,12 @@ cs512z_tailfirst:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_24
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_24
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512z_nokeep_24:
+	VMOVUPS Z21, K2, (CX)
 
 cs512z_nostore_24:
 	LEAQ        (AX)(R10*1), R13
@@ -63374,8 +63547,14 @@ cs512z_firsthalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_25
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_25
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512z_nokeep_25:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512z_nostore_25:
 	LEAQ          (AX)(R10*1), R13
@@ -63449,8 +63628,14 @@ cs512z_firsthalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_26
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_26
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_26:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_26:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -63463,11 +63648,11 @@ cs512z_nostore_26:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -63505,7 +63690,12 @@ cs512z_nostore_26:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_27
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_27
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512z_nokeep_27:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512z_nostore_27:
 	VCVTPS2PD   Y21, Z10
@@ -63556,8 +63746,14 @@ cs512z_firsthalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_28
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_28
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_28:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_28:
 	VMOVUPS          128(AX), Z10
@@ -63578,11 +63774,11 @@ cs512z_nostore_28:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -63630,8 +63826,14 @@ cs512z_nostore_28:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_29
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_29
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512z_nokeep_29:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512z_nostore_29:
 	VCVTPS2PD     Y21, Z10
@@ -63679,7 +63881,12 @@ cs512z_firstwhole:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_30
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_30
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512z_nokeep_30:
+	VMOVUPS Z21, K2, (CX)
 
 cs512z_nostore_30:
 	LEAQ          (AX)(R10*1), R13
@@ -63751,8 +63958,14 @@ cs512z_first2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_31
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_31
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512z_nokeep_31:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512z_nostore_31:
 	LEAQ          (AX)(R10*1), R13
@@ -63832,8 +64045,14 @@ cs512z_first3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_32
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_32
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_32:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_32:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -63846,11 +64065,11 @@ cs512z_nostore_32:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -63888,7 +64107,12 @@ cs512z_nostore_32:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_33
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_33
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512z_nokeep_33:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512z_nostore_33:
 	VCVTPS2PD     Y21, Z10
@@ -63945,8 +64169,14 @@ cs512z_first4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_34
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_34
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_34:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_34:
 	VMOVUPS          128(AX), Z10
@@ -63967,11 +64197,11 @@ cs512z_nostore_34:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -64019,8 +64249,14 @@ cs512z_nostore_34:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_35
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_35
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512z_nokeep_35:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512z_nostore_35:
 	VCVTPS2PD     Y21, Z10
@@ -64093,8 +64329,14 @@ cs512z_drainwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_36
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_36
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_36:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_36:
 	VCVTPS2PD     Y21, Z10
@@ -64128,9 +64370,18 @@ cs512_sumc:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
-	MOVQ   R12, DX
-	CMPQ   DX, $0x00000040
-	JB     cs512_tailfirst
+	MOVQ   72(SP), R13
+	SUBQ   BX, R13
+	ANDQ   96(SP), R13
+	CMPQ   104(SP), $0x00000000
+	JE     cs512_outplace_1
+	MOVQ   72(SP), CX
+	MOVQ   $0x00000800, R13
+
+cs512_outplace_1:
+	MOVQ R12, DX
+	CMPQ DX, $0x00000040
+	JB   cs512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
@@ -64173,8 +64424,14 @@ cs512_sumc:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_1
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_1
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_1:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_1:
 	VMOVUPS     128(AX), Z10
@@ -64195,11 +64452,11 @@ cs512_nostore_1:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
-	LEAQ        (AX)(R10*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	LEAQ        (AX)(R10*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -64253,8 +64510,14 @@ cs512_sum64:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_2
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_2
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_2:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_2:
 	VMOVUPS          (AX), Z10
@@ -64319,8 +64582,14 @@ cs512_nostore_2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_3
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_3
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_3:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_3:
 	VMOVUPS     128(AX), Z10
@@ -64341,11 +64610,11 @@ cs512_nostore_3:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
-	LEAQ        (AX)(R10*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	LEAQ        (AX)(R10*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -64354,9 +64623,9 @@ cs512_nostore_3:
 cs512_drain:
 	TESTQ DX, DX
 	JZ    cs512_drainwhole
-	LEAQ  -1(DX), R13
-	ANDQ  $0x0000000f, R13
-	CMPQ  R13, $0x00000008
+	LEAQ  -1(DX), R14
+	ANDQ  $0x0000000f, R14
+	CMPQ  R14, $0x00000008
 	JAE   cs512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    cs512_tailhalf2
@@ -64406,8 +64675,14 @@ cs512_drain:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_4
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_4
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_4:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_4:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -64455,7 +64730,12 @@ cs512_nostore_4:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_5
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_5
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512_nokeep_5:
+	VMOVUPS Z21, K2, (CX)
 
 cs512_nostore_5:
 	LEAQ        (AX)(R10*1), R13
@@ -64525,8 +64805,14 @@ cs512_tailhalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_6
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_6
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_6:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_6:
 	VMOVUPS          (AX), Z10
@@ -64593,8 +64879,14 @@ cs512_nostore_6:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_7
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_7
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512_nokeep_7:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512_nostore_7:
 	LEAQ          (AX)(R10*1), R13
@@ -64674,8 +64966,14 @@ cs512_tailhalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_8
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_8
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_8:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_8:
 	VMOVUPS          (AX), Z10
@@ -64740,8 +65038,14 @@ cs512_nostore_8:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_9
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_9
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_9:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_9:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -64755,11 +65059,11 @@ cs512_nostore_9:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -64797,7 +65101,12 @@ cs512_nostore_9:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_10
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_10
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512_nokeep_10:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512_nostore_10:
 	VCVTPS2PD   Y21, Z10
@@ -64854,8 +65163,14 @@ cs512_tailhalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_11
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_11
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_11:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_11:
 	VMOVUPS          (AX), Z10
@@ -64920,8 +65235,14 @@ cs512_nostore_11:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_12
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_12
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_12:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_12:
 	VMOVUPS          128(AX), Z10
@@ -64944,11 +65265,11 @@ cs512_nostore_12:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -64996,8 +65317,14 @@ cs512_nostore_12:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_13
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_13
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512_nokeep_13:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512_nostore_13:
 	VCVTPS2PD     Y21, Z10
@@ -65067,8 +65394,14 @@ cs512_tailwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_14
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_14
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_14:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_14:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -65116,7 +65449,12 @@ cs512_nostore_14:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_15
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_15
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512_nokeep_15:
+	VMOVUPS Z21, K2, (CX)
 
 cs512_nostore_15:
 	LEAQ          (AX)(R10*1), R13
@@ -65192,8 +65530,14 @@ cs512_tail2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_16
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_16
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_16:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_16:
 	VMOVUPS          (AX), Z10
@@ -65260,8 +65604,14 @@ cs512_nostore_16:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_17
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_17
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512_nokeep_17:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512_nostore_17:
 	LEAQ          (AX)(R10*1), R13
@@ -65347,8 +65697,14 @@ cs512_tail3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_18
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_18
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_18:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_18:
 	VMOVUPS          (AX), Z10
@@ -65413,8 +65769,14 @@ cs512_nostore_18:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_19
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_19
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_19:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_19:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -65428,11 +65790,11 @@ cs512_nostore_19:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -65470,7 +65832,12 @@ cs512_nostore_19:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_20
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_20
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512_nokeep_20:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512_nostore_20:
 	VCVTPS2PD     Y21, Z10
@@ -65533,8 +65900,14 @@ cs512_tail4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_21
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_21
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_21:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_21:
 	VMOVUPS          (AX), Z10
@@ -65599,8 +65972,14 @@ cs512_nostore_21:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_22
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_22
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_22:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_22:
 	VMOVUPS          128(AX), Z10
@@ -65623,11 +66002,11 @@ cs512_nostore_22:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -65675,8 +66054,14 @@ cs512_nostore_22:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_23
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_23
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512_nokeep_23:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512_nostore_23:
 	VCVTPS2PD     Y21, Z10
@@ -65704,9 +66089,9 @@ cs512_nostore_23:
 	JMP           cs512_sumred
 
 cs512_tailfirst:
-	LEAQ -1(DX), R13
-	ANDQ $0x0000000f, R13
-	CMPQ R13, $0x00000008
+	LEAQ -1(DX), R14
+	ANDQ $0x0000000f, R14
+	CMPQ R14, $0x00000008
 	JAE  cs512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   cs512_firsthalf2
@@ -65735,7 +66120,12 @@ cs512_tailfirst:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_24
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_24
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512_nokeep_24:
+	VMOVUPS Z21, K2, (CX)
 
 cs512_nostore_24:
 	LEAQ        (AX)(R10*1), R13
@@ -65803,8 +66193,14 @@ cs512_firsthalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_25
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_25
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512_nokeep_25:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512_nostore_25:
 	LEAQ          (AX)(R10*1), R13
@@ -65880,8 +66276,14 @@ cs512_firsthalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_26
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_26
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_26:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_26:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -65895,11 +66297,11 @@ cs512_nostore_26:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -65937,7 +66339,12 @@ cs512_nostore_26:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_27
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_27
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512_nokeep_27:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512_nostore_27:
 	VCVTPS2PD   Y21, Z10
@@ -65990,8 +66397,14 @@ cs512_firsthalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_28
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_28
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_28:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_28:
 	VMOVUPS          128(AX), Z10
@@ -66014,11 +66427,11 @@ cs512_nostore_28:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -66066,8 +66479,14 @@ cs512_nostore_28:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_29
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_29
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512_nokeep_29:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512_nostore_29:
 	VCVTPS2PD     Y21, Z10
@@ -66116,7 +66535,12 @@ cs512_firstwhole:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_30
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_30
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512_nokeep_30:
+	VMOVUPS Z21, K2, (CX)
 
 cs512_nostore_30:
 	LEAQ          (AX)(R10*1), R13
@@ -66190,8 +66614,14 @@ cs512_first2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_31
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_31
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512_nokeep_31:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512_nostore_31:
 	LEAQ          (AX)(R10*1), R13
@@ -66273,8 +66703,14 @@ cs512_first3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_32
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_32
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_32:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_32:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -66288,11 +66724,11 @@ cs512_nostore_32:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -66330,7 +66766,12 @@ cs512_nostore_32:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_33
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_33
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512_nokeep_33:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512_nostore_33:
 	VCVTPS2PD     Y21, Z10
@@ -66389,8 +66830,14 @@ cs512_first4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_34
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_34
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_34:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_34:
 	VMOVUPS          128(AX), Z10
@@ -66413,11 +66860,11 @@ cs512_nostore_34:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -66465,8 +66912,14 @@ cs512_nostore_34:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_35
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_35
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512_nokeep_35:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512_nostore_35:
 	VCVTPS2PD     Y21, Z10
@@ -66539,8 +66992,14 @@ cs512_drainwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_36
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_36
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_36:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_36:
 	VCVTPS2PD     Y21, Z10
@@ -66674,13 +67133,168 @@ cs512_zeroed:
 	JE           cs512_prev
 	VBROADCASTSS 8(SP), Z10
 	VBROADCASTSS 12(SP), Z11
-	VBROADCASTSS 16(SP), Z6
-	VPBROADCASTD 20(SP), Z7
 	MOVQ         64(SP), R12
 	MOVQ         R12, AX
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	CMPQ         96(SP), $0x00000000
+	JE           cs512_outall
+	CMPQ         104(SP), $0x00000000
+	JNE          cs512_outin
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 80(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512_outs64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_outs16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     (CX), Z19
+	VMOVUPS     64(CX), Z20
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z19, Z21
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z20, Z22
+	VFMADD132PS Z10, Z21, Z19
+	VFMADD132PS Z10, Z22, Z20
+	VADDPS      Z10, Z19, Z19
+	VADDPS      Z10, Z20, Z20
+	VMULPS      Z6, Z19, Z19
+	VMULPS      Z7, Z20, Z20
+	VMOVUPS     Z19, (CX)
+	VMOVUPS     Z20, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     128(CX), Z19
+	VMOVUPS     192(CX), Z20
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z19, Z21
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z20, Z22
+	VFMADD132PS Z10, Z21, Z19
+	VFMADD132PS Z10, Z22, Z20
+	VADDPS      Z10, Z19, Z19
+	VADDPS      Z10, Z20, Z20
+	VMULPS      Z6, Z19, Z19
+	VMULPS      Z7, Z20, Z20
+	VMOVUPS     Z19, 128(CX)
+	VMOVUPS     Z20, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_outs64
+
+cs512_outs16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_outstail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     (CX), Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z7, Z19
+	VFMADD132PS Z10, Z19, Z7
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_outs16
+
+cs512_outstail:
+	TESTQ       DX, DX
+	JZ          cs512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (CX), K1, Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z7, Z19
+	VFMADD132PS Z10, Z19, Z7
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, K1, (CX)
+	JMP         cs512_prev
+
+cs512_outin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 80(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512_outi64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_outi16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     2048(AX), Z19
+	VMOVUPS     2112(AX), Z20
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z6, Z21
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z7, Z22
+	VFMADD132PS Z10, Z21, Z6
+	VFMADD132PS Z10, Z22, Z7
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z7, Z7
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z7, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     2176(AX), Z19
+	VMOVUPS     2240(AX), Z20
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z6, Z21
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z7, Z22
+	VFMADD132PS Z10, Z21, Z6
+	VFMADD132PS Z10, Z22, Z7
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z7, Z7
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z7, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_outi64
+
+cs512_outi16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_outitail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     2048(AX), Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z6, Z19
+	VFMADD132PS Z10, Z19, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_outi16
+
+cs512_outitail:
+	TESTQ       DX, DX
+	JZ          cs512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   2048(AX), K1, Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z6, Z19
+	VFMADD132PS Z10, Z19, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         cs512_prev
+
+cs512_outall:
+	VBROADCASTSS 16(SP), Z6
+	VPBROADCASTD 20(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	VMOVD X6, AX
@@ -67309,7 +67923,13 @@ cs512_prev:
 	MOVQ      AX, 64(SP)
 	MOVQ      SI, 24(SP)
 	MOVQ      BX, 32(SP)
-	JMP       cs512_next
+
+	// This row's s buffer is the pending row's; the next row takes the other.
+	MOVQ 72(SP), AX
+	MOVQ AX, 80(SP)
+	XORQ 88(SP), AX
+	MOVQ AX, 72(SP)
+	JMP  cs512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 cs512_masked:
@@ -67475,13 +68095,168 @@ cs512_next:
 	JE           cs512_flushed
 	VBROADCASTSS 8(SP), Z10
 	VBROADCASTSS 12(SP), Z11
-	VBROADCASTSS 16(SP), Z6
-	VPBROADCASTD 20(SP), Z7
 	MOVQ         64(SP), R12
 	MOVQ         R12, AX
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	CMPQ         96(SP), $0x00000000
+	JE           cs512_lastall
+	CMPQ         104(SP), $0x00000000
+	JNE          cs512_lastin
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 80(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512_lasts64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_lasts16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z11, Z4
+	VFMADD213PS Z11, Z2, Z4
+	VMOVAPS     Z11, Z5
+	VFMADD213PS Z11, Z3, Z5
+	VFMADD132PS Z10, Z4, Z2
+	VFMADD132PS Z10, Z5, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z11, Z4
+	VFMADD213PS Z11, Z2, Z4
+	VMOVAPS     Z11, Z5
+	VFMADD213PS Z11, Z3, Z5
+	VFMADD132PS Z10, Z4, Z2
+	VFMADD132PS Z10, Z5, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_lasts64
+
+cs512_lasts16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_laststail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     (CX), Z1
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z1, Z2
+	VFMADD132PS Z10, Z2, Z1
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_lasts16
+
+cs512_laststail:
+	TESTQ       DX, DX
+	JZ          cs512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z1, Z2
+	VFMADD132PS Z10, Z2, Z1
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, K1, (CX)
+	JMP         cs512_flushed
+
+cs512_lastin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 80(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512_lasti64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_lasti16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     2048(AX), Z2
+	VMOVUPS     2112(AX), Z3
+	VMOVAPS     Z11, Z4
+	VFMADD213PS Z11, Z0, Z4
+	VMOVAPS     Z11, Z5
+	VFMADD213PS Z11, Z1, Z5
+	VFMADD132PS Z10, Z4, Z0
+	VFMADD132PS Z10, Z5, Z1
+	VADDPS      Z10, Z0, Z0
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, (CX)
+	VMOVUPS     Z1, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     2176(AX), Z2
+	VMOVUPS     2240(AX), Z3
+	VMOVAPS     Z11, Z4
+	VFMADD213PS Z11, Z0, Z4
+	VMOVAPS     Z11, Z5
+	VFMADD213PS Z11, Z1, Z5
+	VFMADD132PS Z10, Z4, Z0
+	VFMADD132PS Z10, Z5, Z1
+	VADDPS      Z10, Z0, Z0
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, 128(CX)
+	VMOVUPS     Z1, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_lasti64
+
+cs512_lasti16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_lastitail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     2048(AX), Z1
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z0, Z2
+	VFMADD132PS Z10, Z2, Z0
+	VADDPS      Z10, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_lasti16
+
+cs512_lastitail:
+	TESTQ       DX, DX
+	JZ          cs512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   2048(AX), K1, Z1
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z0, Z2
+	VFMADD132PS Z10, Z2, Z0
+	VADDPS      Z10, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         cs512_flushed
+
+cs512_lastall:
+	VBROADCASTSS 16(SP), Z6
+	VPBROADCASTD 20(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	VMOVD X6, AX
