@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -151,11 +152,82 @@ func TestBitExactCrossEntropyRowKernel(t *testing.T) {
 	}
 }
 
-// TestBitExactSoftmaxRowKernel runs SoftmaxRowsAVX512 directly, which
-// SoftmaxRows sends only some batches of short rows: every row count 0 to
+// softmaxRowKernel is one of the AVX-512 row kernels that run
+// SoftmaxRowsAVX512's passes (keepS, nextMax), with its reference: of
+// returns both for a batch of rows rows of cols elements, drawing what
+// else the kernel takes (a mask, a scale) from rng, the mask in a slice
+// that alloc returns.
+type softmaxRowKernel struct {
+	name string
+	of   func(rng *rand.Rand, rows, cols int, alloc func(n int) []float32) (run, want func(dst, src []float32))
+}
+
+// softmaxRowKernels are SoftmaxRowsAVX512 and ScaledSoftmaxRowsAVX512 with
+// a mask row per row, one mask row for every row, and without a mask
+// (ScaledSoftmaxRowsNoMaskAVX512), whose pass 2 also computes the next
+// row's z at the offset of the current row's, its mask row's included,
+// and CausalSoftmaxRowsAVX512 (keepS alone) with full rows, rows of
+// 0 to cols elements and a random offset.
+var softmaxRowKernels = []softmaxRowKernel{
+	{"SoftmaxRows", func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		return func(dst, src []float32) { asm.SoftmaxRowsAVX512(dst, src, rows, cols) },
+			func(dst, src []float32) { generic.SoftmaxRows(dst, src, cols) }
+	}},
+	{"ScaledSoftmaxRows mask per row", scaledRowKernel(true)},
+	{"ScaledSoftmaxRows broadcast mask", scaledRowKernel(false)},
+	{"ScaledSoftmaxRows no mask", func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		scale := scaleOf(rng)
+		return func(dst, src []float32) { asm.ScaledSoftmaxRowsNoMaskAVX512(dst, src, scale, rows, cols) },
+			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, nil, scale, cols) }
+	}},
+	{"CausalSoftmaxRows", func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		scale := scaleOf(rng)
+		offset := []int{cols, -rows - 1, rng.IntN(cols+rows+2) - rows - 1}[rng.IntN(3)]
+		return func(dst, src []float32) { asm.CausalSoftmaxRowsAVX512(dst, src, scale, rows, cols, offset) },
+			func(dst, src []float32) { generic.CausalSoftmaxRows(dst, src, scale, cols, offset) }
+	}},
+}
+
+// scaleOf draws a scale: mostly 1/8, or -1/2, 1 or 3.
+func scaleOf(rng *rand.Rand) float32 {
+	return []float32{0.125, 0.125, -0.5, 1, 3}[rng.IntN(5)]
+}
+
+// scaledRowKernel returns softmaxRowKernel.of for ScaledSoftmaxRowsAVX512
+// with a mask row per row, or one for every row: N(0, 1) values with one
+// -Inf in 8, and now and then a row of any kind (rowOfAnyKind).
+func scaledRowKernel(perRow bool) func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
+	return func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
+		n := cols
+		if perRow {
+			n = rows * cols
+		}
+		mask := alloc(n)
+		for r := 0; r < n; r += cols {
+			if rng.IntN(10) == 0 {
+				copy(mask[r:r+cols], rowOfAnyKind(rng, cols))
+				continue
+			}
+			for j := r; j < r+cols; j++ {
+				mask[j] = float32(rng.NormFloat64())
+				if rng.IntN(8) == 0 {
+					mask[j] = float32(math.Inf(-1))
+				}
+			}
+		}
+		scale := scaleOf(rng)
+		return func(dst, src []float32) { asm.ScaledSoftmaxRowsAVX512(dst, src, mask, scale, rows, cols) },
+			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, mask, scale, cols) }
+	}
+}
+
+// TestBitExactSoftmaxRowKernel runs the kernels of softmaxRowKernels
+// directly, which SoftmaxRows and ScaledSoftmaxRows send only some batches
+// (the short kernels take short rows, the long scaled kernel long rows
+// with a mask): every row count 0 to
 // 9 and batches of up to 24 rows, of every length 1..300 and lengths
-// around sCols in the generator (1024), up to which the kernel keeps each
-// row's s in two buffers of its frame, the current row's and the pending
+// around sCols in the generator (1024), up to which the kernels keep each
+// row's s in two buffers of their frame, the current row's and the pending
 // row's, when dst is not src (in place, u as well, up to 512). Rows of
 // every kind in a random order
 // (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
@@ -167,75 +239,90 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 	if !avx512.supported() {
 		t.Skip("not supported by this CPU")
 	}
-	rng := rand.New(rand.NewPCG(75, 76))
-	cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2048}
-	for c := 1; c <= 300; c++ {
-		cols = append(cols, c)
-	}
-	for _, c := range cols {
-		for rep := 0; rep < 4; rep++ {
-			rows := rep
-			if rep == 3 {
-				rows = 3 + rng.IntN(22)
+	for ki, k := range softmaxRowKernels {
+		t.Run(k.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(75, 76+uint64(ki)))
+			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2048}
+			for c := 1; c <= 300; c++ {
+				cols = append(cols, c)
 			}
-			if c > 300 {
-				rows = 2*rep + 1
-			} else if rep == 0 {
-				rows = rng.IntN(10)
+			for _, c := range cols {
+				for rep := 0; rep < 4; rep++ {
+					rows := rep
+					if rep == 3 {
+						rows = 3 + rng.IntN(22)
+					}
+					if c > 300 {
+						rows = 2*rep + 1
+					} else if rep == 0 {
+						rows = rng.IntN(10)
+					}
+					var x []float32
+					for r := 0; r < rows; r++ {
+						x = append(x, rowOfAnyKind(rng, c)...)
+					}
+					run, ref := k.of(rng, rows, c, func(n int) []float32 { return make([]float32, n) })
+					want := make([]float32, len(x))
+					ref(want, x)
+					off := rng.IntN(4)
+					got := make([]float32, len(x)+off)[off:]
+					run(got, x)
+					what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
+					compareBits(t, what, x, want, got)
+					y := append(make([]float32, off), x...)[off:]
+					run(y, y)
+					compareBits(t, what+" in place", x, want, y)
+					done := make(chan []float32)
+					go func() {
+						z := make([]float32, len(x))
+						run(z, x)
+						done <- z
+					}()
+					compareBits(t, what+" on a new goroutine", x, want, <-done)
+				}
+				if t.Failed() {
+					return
+				}
 			}
-			var x []float32
-			for r := 0; r < rows; r++ {
-				x = append(x, rowOfAnyKind(rng, c)...)
-			}
-			want := make([]float32, len(x))
-			generic.SoftmaxRows(want, x, c)
-			off := rng.IntN(4)
-			got := make([]float32, len(x)+off)[off:]
-			asm.SoftmaxRowsAVX512(got, x, rows, c)
-			what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
-			compareBits(t, what, x, want, got)
-			y := append(make([]float32, off), x...)[off:]
-			asm.SoftmaxRowsAVX512(y, y, rows, c)
-			compareBits(t, what+" in place", x, want, y)
-			done := make(chan []float32)
-			go func() {
-				z := make([]float32, len(x))
-				asm.SoftmaxRowsAVX512(z, x, rows, c)
-				done <- z
-			}()
-			compareBits(t, what+" on a new goroutine", x, want, <-done)
-		}
-		if t.Failed() {
-			return
-		}
+		})
 	}
 }
 
-// TestGuardSoftmaxRowKernel runs SoftmaxRowsAVX512 directly on batches of
-// 1 to 9 rows that end right before, then start right after, an
-// inaccessible page (see checkGuards): pass 2 of each row also reads the
-// next row, or the row itself on the last one, under the mask of the
-// row's last vector.
+// TestGuardSoftmaxRowKernel runs the kernels of softmaxRowKernels directly
+// on batches of 1 to 9 rows that end right before, then start right after,
+// an inaccessible page (see checkGuards), the mask too, at the end of a
+// page for odd lengths and at the start of one for even lengths: pass 2
+// of each row also reads the next row, and its mask row, or the row
+// itself on the last one, under the mask of the row's last vector.
 func TestGuardSoftmaxRowKernel(t *testing.T) {
 	if !avx512.supported() {
 		t.Skip("not supported by this CPU")
 	}
-	rng := rand.New(rand.NewPCG(77, 78))
-	cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025}
-	for c := 49; c <= 128; c++ {
-		cols = append(cols, c)
-	}
-	for _, c := range cols {
-		rows := 1 + rng.IntN(9)
-		var x []float32
-		for r := 0; r < rows; r++ {
-			x = append(x, rowOfAnyKind(rng, c)...)
-		}
-		want := make([]float32, len(x))
-		generic.SoftmaxRows(want, x, c)
-		checkGuards(t, x, want, func(dst, src []float32) { asm.SoftmaxRowsAVX512(dst, src, rows, c) }, nil)
-		if t.Failed() {
-			return
-		}
+	for ki, k := range softmaxRowKernels {
+		t.Run(k.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(77, 78+uint64(ki)))
+			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025}
+			for c := 49; c <= 128; c++ {
+				cols = append(cols, c)
+			}
+			for _, c := range cols {
+				rows := 1 + rng.IntN(9)
+				var x []float32
+				for r := 0; r < rows; r++ {
+					x = append(x, rowOfAnyKind(rng, c)...)
+				}
+				alloc := func(n int) []float32 { return endAtGuard(t, n) }
+				if c%2 == 0 {
+					alloc = func(n int) []float32 { return startAfterGuard(t, n) }
+				}
+				run, ref := k.of(rng, rows, c, alloc)
+				want := make([]float32, len(x))
+				ref(want, x)
+				checkGuards(t, x, want, run, nil)
+				if t.Failed() {
+					return
+				}
+			}
+		})
 	}
 }

@@ -14,7 +14,9 @@ import (
 // computation of z (zin below): in pass 1, pass 2, pass 3 and the NaN
 // scan of a row of -Inf. z is never stored, but by
 // ScaledSoftmaxRowsAVX2 (below); Softmax's pass 2 keeps u in dst as for
-// SoftmaxRows, and pass 3 recomputes z from src and the mask.
+// SoftmaxRows, and pass 3 recomputes z from src and the mask, but in
+// ScaledSoftmaxRowsAVX512 and its NoMask form on rows of at most sCols
+// elements, whose pass 3 loads s as SoftmaxRowsAVX512's does (keepS).
 //
 // ScaledSoftmaxRowsAVX2 and its NoMask form (and CausalSoftmaxRowsAVX2)
 // store z in dst in pass 1
@@ -498,8 +500,26 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	// columns it measured 0.48 against 0.47, one mask row per row: the
 	// next row's 500 KiB, and its mask's, evict the current row's before
 	// pass 3, so longer rows than prefetchCols do not run it.
+	//
+	// Then SoftmaxRowsAVX512's keepS (pass 3 loads s from the frame, and
+	// computes no z, on rows of at most sCols elements) and nextMax (pass
+	// 2 computes the next row's z, its mask row's included, at the offset
+	// of the current row's, and takes its max). Thread CPU time against
+	// SoftmaxRowsAVX512 in the same run, the lower quartile of 200
+	// alternating runs of 1 MiB batches, scale 1/8, at 100, 1024, 4096,
+	// and 32000 columns (above 8192 with a mask package kernels runs the
+	// long kernel, scaledLongAVX512): one mask row per row 1.19-1.22,
+	// 1.11-1.23, 1.15-1.16x against 1.27-1.29, 1.26-1.27, 1.28x before;
+	// one mask row for every row 1.13-1.15, 1.08, 1.10-1.11x against 1.20,
+	// 1.23-1.25, 1.19x; no mask 1.06-1.08, 1.05-1.07, 1.07-1.08, 1.06-1.08x
+	// against 1.15, 1.19, 1.08, 1.10x. Without the prefetch (which
+	// nextMax's loads of the next row could make redundant) it measured
+	// the same within the noise (1.21-1.23, 1.11-1.23, 1.15-1.17x, one
+	// mask row per row), so the prefetch stays.
 	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 	s.prefetch = true
+	s.keepS, s.nextMax = true, true
+	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols)
 	s.softmaxRows()
 }
 
@@ -792,6 +812,17 @@ func causalAVX512(g *gen, c *constTable) {
 	// runs, 0.36 against 0.42 ns per element at 100 columns, 0.36 against
 	// 0.40 at 64, 0.31 against 0.33 at 1024, the same at 4096 and 32000.
 	s.tailPipe, s.halfTail, s.zeroC, s.ahead, s.prefetch = true, true, true, true, true
+	// Then SoftmaxRowsAVX512's keepS (pass 3 loads s from the frame, and
+	// computes no z, on rows of at most sCols elements; the late pass 3
+	// restores the row's k first). Thread CPU time against
+	// SoftmaxRowsAVX512 in the same run, the lower quartile of 300
+	// alternating runs of 1 MiB batches, scale 1/8, full rows: 1.145-1.15x
+	// against 1.20x at 100 columns, 1.15-1.16x against 1.24x at 256,
+	// 1.12x against 1.22x at 1024, and 1.10x at 4096 as before (offset 0:
+	// 1.14x against 1.19x at 100, 1.10-1.11x against 1.18x at 256). Its
+	// nextMax would need the next row's k, one more than this row's.
+	s.keepS = true
+	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols)
 	s.softmaxRows()
 }
 

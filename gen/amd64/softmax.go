@@ -177,7 +177,8 @@ type sm512 struct {
 	// running max and min of x, which stage A updates.
 	span *[2]reg.VecVirtual
 
-	// keepS, with keepU and ahead (SoftmaxRowsAVX512), makes pass 2 keep
+	// keepS, with keepU and ahead (SoftmaxRowsAVX512 and the scaled row
+	// kernels, fused.go, whose pass 3 then computes no z), makes pass 2 keep
 	// s as well as u when dst is not src and the rows have at most sCols
 	// elements: stage B stores it to one of two buffers in the frame, a
 	// row's at the same offsets as its u in dst, and pass 3 loads it
@@ -190,7 +191,9 @@ type sm512 struct {
 	sf     Mem
 	sDelta reg.GPVirtual
 
-	// nextMax, with ahead (SoftmaxRowsAVX512), finds the next row's max
+	// nextMax, with ahead (SoftmaxRowsAVX512 and the scaled row kernels,
+	// fused.go, where stage A computes the next row's z: its x, scaled,
+	// plus its mask row at nextMoff), finds the next row's max
 	// in pass 2 of the current row rather than in a loop after it: stage
 	// A takes the max of the next row's vector at the offset of the one
 	// it loads, into two accumulators (nm, m's register and another;
@@ -210,6 +213,7 @@ type sm512 struct {
 	nm          []reg.VecVirtual
 	nm1         reg.VecVirtual
 	nextOff     reg.GPVirtual
+	nextMoff    reg.GPVirtual // with a mask (fused.go), the next row's mask's offset from this row's x
 	rows, bytes reg.GPVirtual
 	mAhead      reg.VecVirtual
 }
@@ -647,7 +651,27 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 	if s.nm != nil {
 		for i := range r {
 			a := s.nm[i%2]
-			next := Mem{Base: p.Base, Index: s.nextOff, Scale: 1, Disp: p.Disp + 64*i}
+			var next Op = Mem{Base: p.Base, Index: s.nextOff, Scale: 1, Disp: p.Disp + 64*i}
+			if s.z != nil {
+				// The next row's z: its x, and its mask at nextMoff.
+				v := g.ZMM()
+				if km[i] == nil {
+					g.VMOVUPS(next, v)
+				} else {
+					g.VMOVUPS_Z(next, km[i], v)
+				}
+				if s.z.moff == nil {
+					g.VMULPS(s.z.scale, v, v)
+				} else {
+					nmask := Mem{Base: p.Base, Index: s.nextMoff, Scale: 1, Disp: p.Disp + 64*i}
+					if km[i] == nil {
+						g.VFMADD213PS(nmask, s.z.scale, v)
+					} else {
+						g.VFMADD213PS(nmask, s.z.scale, km[i], v)
+					}
+				}
+				next = v
+			}
 			if km[i] == nil {
 				g.VMAXPS(next, a, a)
 			} else {
@@ -1009,6 +1033,15 @@ func (s *sm512) pass2Into(accLo, accHi reg.VecVirtual) {
 		g.XORQ(s.nextOff, s.nextOff)
 		g.CMPQ(s.rows, U32(1))
 		g.CMOVQNE(s.bytes, s.nextOff)
+		if s.z != nil && s.z.moff != nil {
+			// The next row's mask, from this row's x: moff plus the
+			// mask's step (0 or the row's bytes, as nextOff), or moff
+			// on the last row.
+			s.nextMoff = g.GP64()
+			g.MOVQ(s.z.step, s.nextMoff)
+			g.ANDQ(s.nextOff, s.nextMoff)
+			g.ADDQ(s.z.moff, s.nextMoff)
+		}
 		s.nm = []reg.VecVirtual{s.mAhead, s.nm1}
 		for _, a := range s.nm {
 			g.VBROADCASTSS(s.c.scalar("negInf"), a)
@@ -1620,8 +1653,8 @@ func (s *sm512) softmaxRows() {
 	moffs := frame.Offset(48) // the current row's mask offset, then the pending one's
 	var outKept, outKeptIn func(p, q Mem, n int, mask reg.Register)
 	if s.keepS {
-		if !s.ahead || s.z != nil {
-			panic("keepS needs ahead, and no z")
+		if !s.ahead {
+			panic("keepS needs ahead")
 		}
 		s.sf = g.AllocLocal(sfBufs + 2*4*sCols + 64)
 		outKept, outKeptIn = s.outKeptS(hiv, lov), s.outKeptIn(hiv, lov)
@@ -1631,6 +1664,7 @@ func (s *sm512) softmaxRows() {
 		g.JE(LabelRef(after))
 		g.VBROADCASTSS(pend, hiv)
 		g.VBROADCASTSS(pend.Offset(4), lov)
+		s.z.restore(g, moffs.Offset(8)) // the causal kernel's k, which pass 3 with keepS needs too
 		if s.keepS {
 			kept := s.label(name + "all")
 			g.CMPQ(s.sf.Offset(sfUse), U32(0))
@@ -1647,7 +1681,6 @@ func (s *sm512) softmaxRows() {
 		}
 		g.VBROADCASTSS(pend.Offset(8), s.cv)
 		g.VPBROADCASTD(pend.Offset(12), s.biasv)
-		s.z.restore(g, moffs.Offset(8))
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		pass3 := func() {
 			if s.long {

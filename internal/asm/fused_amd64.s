@@ -153,7 +153,7 @@ GLOBL log64const<>(SB), RODATA|NOPTR, $120
 
 // func ScaledSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
+TEXT ·ScaledSoftmaxRowsAVX512(SB), $8376-96
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -191,13 +191,38 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
 	XORQ         R10, R10
 	CMPQ         SI, DI
 	SETEQ        R10
-	LEAQ         (R9)(R9*1), R11
-	SHLQ         $0x01, R11
-	XORQ         R12, R12
-	CMPQ         R9, $0x00008000
-	CMOVQLS      R11, R12
-	MOVQ         (SP), CX
-	SUBQ         DI, CX
+	LEAQ         183(SP), AX
+	ANDQ         $-64, AX
+	MOVQ         AX, 80(SP)
+	LEAQ         4096(AX), CX
+	XORQ         AX, CX
+	MOVQ         CX, 96(SP)
+	MOVQ         $0x00000000, 104(SP)
+	MOVQ         $0x00000000, 112(SP)
+	TESTQ        R10, R10
+	JNZ          ss512_keepsin
+	CMPQ         R9, $0x00000400
+	JA           ss512_keeps
+	MOVQ         $-1, 104(SP)
+	JMP          ss512_keeps
+
+ss512_keepsin:
+	CMPQ R10, $0x00000001
+	JNE  ss512_keeps
+	CMPQ R9, $0x00000200
+	JA   ss512_keeps
+	MOVQ $-1, 104(SP)
+	MOVQ $-1, 112(SP)
+	XORQ R10, R10
+
+ss512_keeps:
+	LEAQ    (R9)(R9*1), R11
+	SHLQ    $0x01, R11
+	XORQ    R12, R12
+	CMPQ    R9, $0x00008000
+	CMOVQLS R11, R12
+	MOVQ    (SP), CX
+	SUBQ    DI, CX
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS fusedconst<>+320(SB), Z11
@@ -290,87 +315,122 @@ ss512_params:
 	VPSUBD       Z7, Z9, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
-	VMOVD  X6, AX
-	TESTL  AX, AX
-	JNZ    ss512_sumc
-	VPXORQ Z12, Z12, Z12
-	VPXORQ Z13, Z13, Z13
-	MOVQ   DI, AX
-	MOVQ   SI, CX
-	MOVQ   R9, DX
-	CMPQ   DX, $0x00000040
-	JB     ss512z_tailfirst
+	VMOVD        X6, AX
+	TESTL        AX, AX
+	JNZ          ss512_sumc
+	VPXORQ       Z12, Z12, Z12
+	VPXORQ       Z13, Z13, Z13
+	MOVQ         DI, AX
+	MOVQ         SI, CX
+	XORQ         R13, R13
+	CMPQ         R8, $0x00000001
+	CMOVQNE      R11, R13
+	MOVQ         8(SP), R14
+	ANDQ         R13, R14
+	ADDQ         BX, R14
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         80(SP), R15
+	SUBQ         SI, R15
+	ANDQ         104(SP), R15
+	CMPQ         112(SP), $0x00000000
+	JE           ss512z_outplace_1
+	MOVQ         80(SP), CX
+	MOVQ         $0x00000800, R15
+
+ss512z_outplace_1:
+	MOVQ R9, DX
+	CMPQ DX, $0x00000040
+	JB   ss512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_1
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_1
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_1:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_1:
-	VMOVUPS     128(AX), Z9
-	VFMADD213PS 128(AX)(BX*1), Z8, Z9
-	VMOVUPS     192(AX), Z10
-	VFMADD213PS 192(AX)(BX*1), Z8, Z10
-	VMAXPS      Z9, Z4, Z9
+	VMOVUPS     128(AX), Z10
+	VFMADD213PS 128(AX)(BX*1), Z8, Z10
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMOVUPS     128(AX)(R13*1), Z19
+	VFMADD213PS 128(AX)(R14*1), Z8, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     192(AX)(R13*1), Z19
+	VFMADD213PS 192(AX)(R14*1), Z8, Z19
+	VMAXPS      Z19, Z9, Z9
 	VMAXPS      Z10, Z4, Z10
-	VMOVAPS     Z1, Z18
+	VMAXPS      Z18, Z4, Z18
 	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z9, Z18
+	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z0, Z18, Z20
 	VSUBPS      Z1, Z19, Z27
-	VFMADD231PS Z2, Z26, Z9
+	VSUBPS      Z1, Z20, Z28
 	VFMADD231PS Z2, Z27, Z10
-	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z2, Z28, Z18
 	VFMADD231PS Z3, Z27, Z10
-	LEAQ        (AX)(R12*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
-	MOVQ        8(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)(BX*1)
-	PREFETCHT0  64(R13)(BX*1)
-	PREFETCHT0  128(R13)(BX*1)
-	PREFETCHT0  192(R13)(BX*1)
+	VFMADD231PS Z3, Z28, Z18
+	LEAQ        (AX)(R12*1), BP
+	PREFETCHT0  (BP)
+	PREFETCHT0  64(BP)
+	PREFETCHT0  128(BP)
+	PREFETCHT0  192(BP)
+	MOVQ        8(SP), BP
+	ADDQ        AX, BP
+	PREFETCHT0  (BP)(BX*1)
+	PREFETCHT0  64(BP)(BX*1)
+	PREFETCHT0  128(BP)(BX*1)
+	PREFETCHT0  192(BP)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -382,143 +442,167 @@ ss512z_sum64:
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_2
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_2
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_2:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_2:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_3
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_3
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_3:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_3:
-	VMOVUPS     128(AX), Z9
-	VFMADD213PS 128(AX)(BX*1), Z8, Z9
-	VMOVUPS     192(AX), Z10
-	VFMADD213PS 192(AX)(BX*1), Z8, Z10
-	VMAXPS      Z9, Z4, Z9
+	VMOVUPS     128(AX), Z10
+	VFMADD213PS 128(AX)(BX*1), Z8, Z10
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMOVUPS     128(AX)(R13*1), Z19
+	VFMADD213PS 128(AX)(R14*1), Z8, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     192(AX)(R13*1), Z19
+	VFMADD213PS 192(AX)(R14*1), Z8, Z19
+	VMAXPS      Z19, Z9, Z9
 	VMAXPS      Z10, Z4, Z10
-	VMOVAPS     Z1, Z18
+	VMAXPS      Z18, Z4, Z18
 	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z9, Z18
+	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z0, Z18, Z20
 	VSUBPS      Z1, Z19, Z27
-	VFMADD231PS Z2, Z26, Z9
+	VSUBPS      Z1, Z20, Z28
 	VFMADD231PS Z2, Z27, Z10
-	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z2, Z28, Z18
 	VFMADD231PS Z3, Z27, Z10
-	LEAQ        (AX)(R12*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
-	MOVQ        8(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)(BX*1)
-	PREFETCHT0  64(R13)(BX*1)
-	PREFETCHT0  128(R13)(BX*1)
-	PREFETCHT0  192(R13)(BX*1)
+	VFMADD231PS Z3, Z28, Z18
+	LEAQ        (AX)(R12*1), BP
+	PREFETCHT0  (BP)
+	PREFETCHT0  64(BP)
+	PREFETCHT0  128(BP)
+	PREFETCHT0  192(BP)
+	MOVQ        8(SP), BP
+	ADDQ        AX, BP
+	PREFETCHT0  (BP)(BX*1)
+	PREFETCHT0  64(BP)(BX*1)
+	PREFETCHT0  128(BP)(BX*1)
+	PREFETCHT0  192(BP)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -527,9 +611,9 @@ ss512z_nostore_3:
 ss512z_drain:
 	TESTQ DX, DX
 	JZ    ss512z_drainwhole
-	LEAQ  -1(DX), R13
-	ANDQ  $0x0000000f, R13
-	CMPQ  R13, $0x00000008
+	LEAQ  -1(DX), BP
+	ANDQ  $0x0000000f, BP
+	CMPQ  BP, $0x00000008
 	JAE   ss512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512z_tailhalf2
@@ -537,98 +621,112 @@ ss512z_drain:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
-	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
-	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
-	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R10, R10
-	JNZ              ss512z_nostore_4
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
-
-ss512z_nostore_4:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMOVUPS.Z        (AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
+	VCVTPS2PD        Y24, Z21
 	VEXTRACTF64X4    $0x01, Z24, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z18, Z26, Z24
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_4
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_4
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_4:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
+
+ss512z_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMOVUPS.Z        (AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R13*1), K2, Z18
+	VFMADD213PS      (AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_5
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_5
+	VMOVUPS          Z25, K2, (CX)(R15*1)
+
+ss512z_nokeep_5:
+	VMOVUPS Z21, K2, (CX)
 
 ss512z_nostore_5:
 	LEAQ        (AX)(R12*1), R13
@@ -647,10 +745,10 @@ ss512z_nostore_5:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z14, Z14, Z14
 	VPXORQ      Z15, Z15, Z15
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z14, Z14
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z14, Z14
 	VADDPD      Z14, Z12, Z12
 	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
@@ -662,117 +760,135 @@ ss512z_tailhalf2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_6
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_6
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_6:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_6:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R13*1), K2, Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_7
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_7
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, K2, 64(CX)(R15*1)
+
+ss512z_nokeep_7:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512z_nostore_7:
 	LEAQ          (AX)(R12*1), R13
@@ -791,20 +907,20 @@ ss512z_nostore_7:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z14, Z14
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -816,127 +932,148 @@ ss512z_tailhalf3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_8
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_8
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_8:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_8:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_9
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_9
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_9:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_9:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R13*1), K2, Z18
+	VFMADD213PS      128(AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -953,45 +1090,50 @@ ss512z_nostore_9:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_10
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_10
+	VMOVUPS          Z25, K2, -128(CX)(R15*1)
+
+ss512z_nokeep_10:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512z_nostore_10:
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z14, Z14
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z14, Z14
 	VADDPD      Z14, Z12, Z12
 	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
@@ -1000,135 +1142,159 @@ ss512z_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_11
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_11
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_11:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_11:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_12
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_12
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_12:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_12:
-	VMOVUPS          128(AX), Z9
-	VFMADD213PS      128(AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          128(AX), Z10
+	VFMADD213PS      128(AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R13*1), Z19
+	VFMADD213PS      128(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R13*1), K2, Z19
+	VFMADD213PS      192(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -1145,66 +1311,72 @@ ss512z_nostore_12:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_13
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_13
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, K2, -64(CX)(R15*1)
+
+ss512z_nokeep_13:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512z_nostore_13:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z14, Z14
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -1216,98 +1388,112 @@ ss512z_tailwhole:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
-	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
-	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
-	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R10, R10
-	JNZ              ss512z_nostore_14
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
-
-ss512z_nostore_14:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMOVUPS.Z        (AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
+	VCVTPS2PD        Y24, Z21
 	VEXTRACTF64X4    $0x01, Z24, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z18, Z26, Z24
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_14
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_14
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_14:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
+
+ss512z_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMOVUPS.Z        (AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R13*1), K2, Z18
+	VFMADD213PS      (AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_15
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_15
+	VMOVUPS          Z25, K2, (CX)(R15*1)
+
+ss512z_nokeep_15:
+	VMOVUPS Z21, K2, (CX)
 
 ss512z_nostore_15:
 	LEAQ          (AX)(R12*1), R13
@@ -1326,16 +1512,16 @@ ss512z_nostore_15:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -1347,117 +1533,135 @@ ss512z_tail2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_16
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_16
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_16:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_16:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R13*1), K2, Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_17
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_17
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, K2, 64(CX)(R15*1)
+
+ss512z_nokeep_17:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512z_nostore_17:
 	LEAQ          (AX)(R12*1), R13
@@ -1476,26 +1680,26 @@ ss512z_nostore_17:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -1507,127 +1711,148 @@ ss512z_tail3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_18
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_18
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_18:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_18:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_19
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_19
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_19:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_19:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R13*1), K2, Z18
+	VFMADD213PS      128(AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -1644,51 +1869,56 @@ ss512z_nostore_19:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_20
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_20
+	VMOVUPS          Z25, K2, -128(CX)(R15*1)
+
+ss512z_nokeep_20:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512z_nostore_20:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -1697,135 +1927,159 @@ ss512z_tail4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_21
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_21
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_21:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_21:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_22
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_22
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_22:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_22:
-	VMOVUPS          128(AX), Z9
-	VFMADD213PS      128(AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          128(AX), Z10
+	VFMADD213PS      128(AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R13*1), Z19
+	VFMADD213PS      128(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R13*1), K2, Z19
+	VFMADD213PS      192(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -1842,109 +2096,123 @@ ss512z_nostore_22:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_23
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_23
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, K2, -64(CX)(R15*1)
+
+ss512z_nokeep_23:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512z_nostore_23:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tailfirst:
-	LEAQ -1(DX), R13
-	ANDQ $0x0000000f, R13
-	CMPQ R13, $0x00000008
+	LEAQ -1(DX), BP
+	ANDQ $0x0000000f, BP
+	CMPQ BP, $0x00000008
 	JAE  ss512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512z_firsthalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMOVUPS.Z        (AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMOVUPS.Z        (AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R13*1), K2, Z18
+	VFMADD213PS      (AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_24
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_24
+	VMOVUPS          Z25, K2, (CX)(R15*1)
+
+ss512z_nokeep_24:
+	VMOVUPS Z21, K2, (CX)
 
 ss512z_nostore_24:
 	LEAQ        (AX)(R12*1), R13
@@ -1963,10 +2231,10 @@ ss512z_nostore_24:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z14, Z14, Z14
 	VPXORQ      Z15, Z15, Z15
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z14, Z14
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z14, Z14
 	VADDPD      Z14, Z12, Z12
 	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
@@ -1976,49 +2244,61 @@ ss512z_firsthalf2:
 	JA   ss512z_firsthalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R13*1), K2, Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_25
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_25
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, K2, 64(CX)(R15*1)
+
+ss512z_nokeep_25:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512z_nostore_25:
 	LEAQ          (AX)(R12*1), R13
@@ -2037,20 +2317,20 @@ ss512z_nostore_25:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z14, Z14
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -2060,59 +2340,74 @@ ss512z_firsthalf3:
 	JA   ss512z_firsthalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_26
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_26
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_26:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_26:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R13*1), K2, Z18
+	VFMADD213PS      128(AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -2129,112 +2424,135 @@ ss512z_nostore_26:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_27
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_27
+	VMOVUPS          Z25, K2, -128(CX)(R15*1)
+
+ss512z_nokeep_27:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512z_nostore_27:
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z14, Z14
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z14, Z14
 	VADDPD      Z14, Z12, Z12
 	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_firsthalf4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_28
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_28
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_28:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_28:
-	VMOVUPS          128(AX), Z9
-	VFMADD213PS      128(AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          128(AX), Z10
+	VFMADD213PS      128(AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R13*1), Z19
+	VFMADD213PS      128(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R13*1), K2, Z19
+	VFMADD213PS      192(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -2251,66 +2569,72 @@ ss512z_nostore_28:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_29
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_29
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, K2, -64(CX)(R15*1)
+
+ss512z_nokeep_29:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512z_nostore_29:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z14, Z14
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -2320,30 +2644,38 @@ ss512z_firstwhole:
 	JA   ss512z_first2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMOVUPS.Z        (AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMOVUPS.Z        (AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R13*1), K2, Z18
+	VFMADD213PS      (AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_30
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_30
+	VMOVUPS          Z25, K2, (CX)(R15*1)
+
+ss512z_nokeep_30:
+	VMOVUPS Z21, K2, (CX)
 
 ss512z_nostore_30:
 	LEAQ          (AX)(R12*1), R13
@@ -2362,16 +2694,16 @@ ss512z_nostore_30:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -2381,49 +2713,61 @@ ss512z_first2:
 	JA   ss512z_first3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R13*1), K2, Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_31
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_31
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, K2, 64(CX)(R15*1)
+
+ss512z_nokeep_31:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512z_nostore_31:
 	LEAQ          (AX)(R12*1), R13
@@ -2442,26 +2786,26 @@ ss512z_nostore_31:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -2471,59 +2815,74 @@ ss512z_first3:
 	JA   ss512z_first4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_32
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_32
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_32:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_32:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R13*1), K2, Z18
+	VFMADD213PS      128(AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -2540,118 +2899,141 @@ ss512z_nostore_32:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_33
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_33
+	VMOVUPS          Z25, K2, -128(CX)(R15*1)
+
+ss512z_nokeep_33:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512z_nostore_33:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_first4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_34
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_34
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512z_nokeep_34:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_34:
-	VMOVUPS          128(AX), Z9
-	VFMADD213PS      128(AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          128(AX), Z10
+	VFMADD213PS      128(AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R13*1), Z19
+	VFMADD213PS      128(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R13*1), K2, Z19
+	VFMADD213PS      192(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -2668,72 +3050,78 @@ ss512z_nostore_34:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_35
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_35
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, K2, -64(CX)(R15*1)
+
+ss512z_nokeep_35:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512z_nostore_35:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -2742,161 +3130,212 @@ ss512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_36
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512z_nokeep_36
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512z_nokeep_36:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_36:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 
 ss512z_sumred:
-	JMP ss512_sumdone
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z9, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	JMP        ss512_sumdone
 
 ss512_sumc:
-	VPXORQ Z12, Z12, Z12
-	VPXORQ Z13, Z13, Z13
-	MOVQ   DI, AX
-	MOVQ   SI, CX
-	MOVQ   R9, DX
-	CMPQ   DX, $0x00000040
-	JB     ss512_tailfirst
+	VPXORQ       Z12, Z12, Z12
+	VPXORQ       Z13, Z13, Z13
+	MOVQ         DI, AX
+	MOVQ         SI, CX
+	XORQ         R13, R13
+	CMPQ         R8, $0x00000001
+	CMOVQNE      R11, R13
+	MOVQ         8(SP), R14
+	ANDQ         R13, R14
+	ADDQ         BX, R14
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         80(SP), R15
+	SUBQ         SI, R15
+	ANDQ         104(SP), R15
+	CMPQ         112(SP), $0x00000000
+	JE           ss512_outplace_1
+	MOVQ         80(SP), CX
+	MOVQ         $0x00000800, R15
+
+ss512_outplace_1:
+	MOVQ R9, DX
+	CMPQ DX, $0x00000040
+	JB   ss512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_1
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_1
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_1:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_1:
-	VMOVUPS     128(AX), Z9
-	VFMADD213PS 128(AX)(BX*1), Z8, Z9
-	VMOVUPS     192(AX), Z10
-	VFMADD213PS 192(AX)(BX*1), Z8, Z10
-	VSUBPS      Z6, Z9, Z9
+	VMOVUPS     128(AX), Z10
+	VFMADD213PS 128(AX)(BX*1), Z8, Z10
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMOVUPS     128(AX)(R13*1), Z19
+	VFMADD213PS 128(AX)(R14*1), Z8, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     192(AX)(R13*1), Z19
+	VFMADD213PS 192(AX)(R14*1), Z8, Z19
+	VMAXPS      Z19, Z9, Z9
 	VSUBPS      Z6, Z10, Z10
-	VMAXPS      Z9, Z4, Z9
+	VSUBPS      Z6, Z18, Z18
 	VMAXPS      Z10, Z4, Z10
-	VMOVAPS     Z1, Z18
+	VMAXPS      Z18, Z4, Z18
 	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z9, Z18
+	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z0, Z18, Z20
 	VSUBPS      Z1, Z19, Z27
-	VFMADD231PS Z2, Z26, Z9
+	VSUBPS      Z1, Z20, Z28
 	VFMADD231PS Z2, Z27, Z10
-	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z2, Z28, Z18
 	VFMADD231PS Z3, Z27, Z10
-	LEAQ        (AX)(R12*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
-	MOVQ        8(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)(BX*1)
-	PREFETCHT0  64(R13)(BX*1)
-	PREFETCHT0  128(R13)(BX*1)
-	PREFETCHT0  192(R13)(BX*1)
+	VFMADD231PS Z3, Z28, Z18
+	LEAQ        (AX)(R12*1), BP
+	PREFETCHT0  (BP)
+	PREFETCHT0  64(BP)
+	PREFETCHT0  128(BP)
+	PREFETCHT0  192(BP)
+	MOVQ        8(SP), BP
+	ADDQ        AX, BP
+	PREFETCHT0  (BP)(BX*1)
+	PREFETCHT0  64(BP)(BX*1)
+	PREFETCHT0  128(BP)(BX*1)
+	PREFETCHT0  192(BP)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2908,147 +3347,171 @@ ss512_sum64:
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_2
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_2
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_2:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_2:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_3
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_3
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_3:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_3:
-	VMOVUPS     128(AX), Z9
-	VFMADD213PS 128(AX)(BX*1), Z8, Z9
-	VMOVUPS     192(AX), Z10
-	VFMADD213PS 192(AX)(BX*1), Z8, Z10
-	VSUBPS      Z6, Z9, Z9
+	VMOVUPS     128(AX), Z10
+	VFMADD213PS 128(AX)(BX*1), Z8, Z10
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMOVUPS     128(AX)(R13*1), Z19
+	VFMADD213PS 128(AX)(R14*1), Z8, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     192(AX)(R13*1), Z19
+	VFMADD213PS 192(AX)(R14*1), Z8, Z19
+	VMAXPS      Z19, Z9, Z9
 	VSUBPS      Z6, Z10, Z10
-	VMAXPS      Z9, Z4, Z9
+	VSUBPS      Z6, Z18, Z18
 	VMAXPS      Z10, Z4, Z10
-	VMOVAPS     Z1, Z18
+	VMAXPS      Z18, Z4, Z18
 	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z9, Z18
+	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z0, Z18, Z20
 	VSUBPS      Z1, Z19, Z27
-	VFMADD231PS Z2, Z26, Z9
+	VSUBPS      Z1, Z20, Z28
 	VFMADD231PS Z2, Z27, Z10
-	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z2, Z28, Z18
 	VFMADD231PS Z3, Z27, Z10
-	LEAQ        (AX)(R12*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
-	MOVQ        8(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)(BX*1)
-	PREFETCHT0  64(R13)(BX*1)
-	PREFETCHT0  128(R13)(BX*1)
-	PREFETCHT0  192(R13)(BX*1)
+	VFMADD231PS Z3, Z28, Z18
+	LEAQ        (AX)(R12*1), BP
+	PREFETCHT0  (BP)
+	PREFETCHT0  64(BP)
+	PREFETCHT0  128(BP)
+	PREFETCHT0  192(BP)
+	MOVQ        8(SP), BP
+	ADDQ        AX, BP
+	PREFETCHT0  (BP)(BX*1)
+	PREFETCHT0  64(BP)(BX*1)
+	PREFETCHT0  128(BP)(BX*1)
+	PREFETCHT0  192(BP)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -3057,9 +3520,9 @@ ss512_nostore_3:
 ss512_drain:
 	TESTQ DX, DX
 	JZ    ss512_drainwhole
-	LEAQ  -1(DX), R13
-	ANDQ  $0x0000000f, R13
-	CMPQ  R13, $0x00000008
+	LEAQ  -1(DX), BP
+	ANDQ  $0x0000000f, BP
+	CMPQ  BP, $0x00000008
 	JAE   ss512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512_tailhalf2
@@ -3067,99 +3530,113 @@ ss512_drain:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
-	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
-	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
-	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R10, R10
-	JNZ              ss512_nostore_4
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
-
-ss512_nostore_4:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMOVUPS.Z        (AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
+	VCVTPS2PD        Y24, Z21
 	VEXTRACTF64X4    $0x01, Z24, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z18, Z26, Z24
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_4
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_4
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_4:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
+
+ss512_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMOVUPS.Z        (AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R13*1), K2, Z18
+	VFMADD213PS      (AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_5
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_5
+	VMOVUPS          Z25, K2, (CX)(R15*1)
+
+ss512_nokeep_5:
+	VMOVUPS Z21, K2, (CX)
 
 ss512_nostore_5:
 	LEAQ        (AX)(R12*1), R13
@@ -3178,10 +3655,10 @@ ss512_nostore_5:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z16, Z16, Z16
 	VPXORQ      Z17, Z17, Z17
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z16, Z16
 	VADDPD      Z16, Z12, Z12
 	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
@@ -3193,119 +3670,137 @@ ss512_tailhalf2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_6
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_6
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_6:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_6:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R13*1), K2, Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_7
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_7
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, K2, 64(CX)(R15*1)
+
+ss512_nokeep_7:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512_nostore_7:
 	LEAQ          (AX)(R12*1), R13
@@ -3324,20 +3819,20 @@ ss512_nostore_7:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z16, Z16
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -3349,130 +3844,151 @@ ss512_tailhalf3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_8
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_8
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_8:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_8:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_9
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_9
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_9:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_9:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R13*1), K2, Z18
+	VFMADD213PS      128(AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -3489,45 +4005,50 @@ ss512_nostore_9:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_10
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_10
+	VMOVUPS          Z25, K2, -128(CX)(R15*1)
+
+ss512_nokeep_10:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512_nostore_10:
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z16, Z16
 	VADDPD      Z16, Z12, Z12
 	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
@@ -3536,139 +4057,163 @@ ss512_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_11
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_11
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_11:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_11:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_12
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_12
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_12:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_12:
-	VMOVUPS          128(AX), Z9
-	VFMADD213PS      128(AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          128(AX), Z10
+	VFMADD213PS      128(AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R13*1), Z19
+	VFMADD213PS      128(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R13*1), K2, Z19
+	VFMADD213PS      192(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -3685,66 +4230,72 @@ ss512_nostore_12:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_13
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_13
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, K2, -64(CX)(R15*1)
+
+ss512_nokeep_13:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512_nostore_13:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z16, Z16
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -3756,99 +4307,113 @@ ss512_tailwhole:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
-	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
-	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
-	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R10, R10
-	JNZ              ss512_nostore_14
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
-
-ss512_nostore_14:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMOVUPS.Z        (AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
+	VCVTPS2PD        Y24, Z21
 	VEXTRACTF64X4    $0x01, Z24, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z18, Z26, Z24
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_14
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_14
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_14:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
+
+ss512_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMOVUPS.Z        (AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R13*1), K2, Z18
+	VFMADD213PS      (AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_15
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_15
+	VMOVUPS          Z25, K2, (CX)(R15*1)
+
+ss512_nokeep_15:
+	VMOVUPS Z21, K2, (CX)
 
 ss512_nostore_15:
 	LEAQ          (AX)(R12*1), R13
@@ -3867,16 +4432,16 @@ ss512_nostore_15:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -3888,119 +4453,137 @@ ss512_tail2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_16
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_16
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_16:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_16:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R13*1), K2, Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_17
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_17
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, K2, 64(CX)(R15*1)
+
+ss512_nokeep_17:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512_nostore_17:
 	LEAQ          (AX)(R12*1), R13
@@ -4019,26 +4602,26 @@ ss512_nostore_17:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -4050,130 +4633,151 @@ ss512_tail3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_18
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_18
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_18:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_18:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_19
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_19
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_19:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_19:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R13*1), K2, Z18
+	VFMADD213PS      128(AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -4190,51 +4794,56 @@ ss512_nostore_19:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_20
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_20
+	VMOVUPS          Z25, K2, -128(CX)(R15*1)
+
+ss512_nokeep_20:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512_nostore_20:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -4243,139 +4852,163 @@ ss512_tail4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_21
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_21
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_21:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_21:
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_22
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_22
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_22:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_22:
-	VMOVUPS          128(AX), Z9
-	VFMADD213PS      128(AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          128(AX), Z10
+	VFMADD213PS      128(AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R13*1), Z19
+	VFMADD213PS      128(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R13*1), K2, Z19
+	VFMADD213PS      192(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -4392,110 +5025,124 @@ ss512_nostore_22:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_23
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_23
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, K2, -64(CX)(R15*1)
+
+ss512_nokeep_23:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512_nostore_23:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tailfirst:
-	LEAQ -1(DX), R13
-	ANDQ $0x0000000f, R13
-	CMPQ R13, $0x00000008
+	LEAQ -1(DX), BP
+	ANDQ $0x0000000f, BP
+	CMPQ BP, $0x00000008
 	JAE  ss512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512_firsthalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMOVUPS.Z        (AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMOVUPS.Z        (AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R13*1), K2, Z18
+	VFMADD213PS      (AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_24
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_24
+	VMOVUPS          Z25, K2, (CX)(R15*1)
+
+ss512_nokeep_24:
+	VMOVUPS Z21, K2, (CX)
 
 ss512_nostore_24:
 	LEAQ        (AX)(R12*1), R13
@@ -4514,10 +5161,10 @@ ss512_nostore_24:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z16, Z16, Z16
 	VPXORQ      Z17, Z17, Z17
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z16, Z16
 	VADDPD      Z16, Z12, Z12
 	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
@@ -4527,51 +5174,63 @@ ss512_firsthalf2:
 	JA   ss512_firsthalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R13*1), K2, Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_25
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_25
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, K2, 64(CX)(R15*1)
+
+ss512_nokeep_25:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512_nostore_25:
 	LEAQ          (AX)(R12*1), R13
@@ -4590,20 +5249,20 @@ ss512_nostore_25:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z16, Z16
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -4613,62 +5272,77 @@ ss512_firsthalf3:
 	JA   ss512_firsthalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_26
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_26
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_26:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_26:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R13*1), K2, Z18
+	VFMADD213PS      128(AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -4685,116 +5359,139 @@ ss512_nostore_26:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_27
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_27
+	VMOVUPS          Z25, K2, -128(CX)(R15*1)
+
+ss512_nokeep_27:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512_nostore_27:
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z16, Z16
 	VADDPD      Z16, Z12, Z12
 	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_firsthalf4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_28
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_28
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_28:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_28:
-	VMOVUPS          128(AX), Z9
-	VFMADD213PS      128(AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          128(AX), Z10
+	VFMADD213PS      128(AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R13*1), Z19
+	VFMADD213PS      128(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R13*1), K2, Z19
+	VFMADD213PS      192(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -4811,66 +5508,72 @@ ss512_nostore_28:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_29
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_29
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, K2, -64(CX)(R15*1)
+
+ss512_nokeep_29:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512_nostore_29:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z16, Z16
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -4880,31 +5583,39 @@ ss512_firstwhole:
 	JA   ss512_first2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMOVUPS.Z        (AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMOVUPS.Z        (AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R13*1), K2, Z18
+	VFMADD213PS      (AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_30
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_30
+	VMOVUPS          Z25, K2, (CX)(R15*1)
+
+ss512_nokeep_30:
+	VMOVUPS Z21, K2, (CX)
 
 ss512_nostore_30:
 	LEAQ          (AX)(R12*1), R13
@@ -4923,16 +5634,16 @@ ss512_nostore_30:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -4942,51 +5653,63 @@ ss512_first2:
 	JA   ss512_first3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R13*1), K2, Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_31
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_31
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, K2, 64(CX)(R15*1)
+
+ss512_nokeep_31:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512_nostore_31:
 	LEAQ          (AX)(R12*1), R13
@@ -5005,26 +5728,26 @@ ss512_nostore_31:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -5034,62 +5757,77 @@ ss512_first3:
 	JA   ss512_first4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_32
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_32
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_32:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_32:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
-	VFMADD213PS      Z18, Z8, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R13*1), K2, Z18
+	VFMADD213PS      128(AX)(R14*1), Z8, K2, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -5106,122 +5844,145 @@ ss512_nostore_32:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_33
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_33
+	VMOVUPS          Z25, K2, -128(CX)(R15*1)
+
+ss512_nokeep_33:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512_nostore_33:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_first4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VFMADD213PS      (AX)(BX*1), Z8, Z9
-	VMOVUPS          64(AX), Z10
-	VFMADD213PS      64(AX)(BX*1), Z8, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VFMADD213PS      (AX)(BX*1), Z8, Z10
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMOVUPS          (AX)(R13*1), Z19
+	VFMADD213PS      (AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R13*1), Z19
+	VFMADD213PS      64(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_34
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_34
+	VMOVUPS          Z25, (CX)(R15*1)
+	VMOVUPS          Z26, 64(CX)(R15*1)
+
+ss512_nokeep_34:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_34:
-	VMOVUPS          128(AX), Z9
-	VFMADD213PS      128(AX)(BX*1), Z8, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
-	VFMADD213PS      Z19, Z8, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          128(AX), Z10
+	VFMADD213PS      128(AX)(BX*1), Z8, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z20
+	VFMADD213PS      Z20, Z8, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R13*1), Z19
+	VFMADD213PS      128(AX)(R14*1), Z8, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R13*1), K2, Z19
+	VFMADD213PS      192(AX)(R14*1), Z8, K2, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R12*1), R13
 	PREFETCHT0       (R13)
 	PREFETCHT0       64(R13)
@@ -5238,72 +5999,78 @@ ss512_nostore_34:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_35
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_35
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, K2, -64(CX)(R15*1)
+
+ss512_nokeep_35:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512_nostore_35:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -5312,131 +6079,84 @@ ss512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_36
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R15, R15
+	JZ               ss512_nokeep_36
+	VMOVUPS          Z25, -128(CX)(R15*1)
+	VMOVUPS          Z26, -64(CX)(R15*1)
+
+ss512_nokeep_36:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_36:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 
 ss512_sumred:
-ss512_sumdone:
-	CMPQ R8, $0x00000001
-	JE   ss512_ahead
-	LEAQ (DI)(R11*1), AX
-	MOVQ (SP), CX
-	SUBQ AX, CX
-
-	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z11
-	VBROADCASTSS fusedconst<>+320(SB), Z9
-	VBROADCASTSS fusedconst<>+320(SB), Z10
-	VBROADCASTSS fusedconst<>+320(SB), Z18
-	MOVQ         R9, DX
-
-ss512_max64ahead:
-	CMPQ        DX, $0x00000040
-	JB          ss512_max16ahead
-	VMOVUPS     (AX), Z19
-	VFMADD213PS (AX)(CX*1), Z8, Z19
-	VMAXPS      Z19, Z11, Z11
-	VMOVUPS     64(AX), Z19
-	VFMADD213PS 64(AX)(CX*1), Z8, Z19
-	VMAXPS      Z19, Z9, Z9
-	VMOVUPS     128(AX), Z19
-	VFMADD213PS 128(AX)(CX*1), Z8, Z19
-	VMAXPS      Z19, Z10, Z10
-	VMOVUPS     192(AX), Z19
-	VFMADD213PS 192(AX)(CX*1), Z8, Z19
-	VMAXPS      Z19, Z18, Z18
-	ADDQ        $0x00000100, AX
-	SUBQ        $0x00000040, DX
-	JMP         ss512_max64ahead
-
-ss512_max16ahead:
-	CMPQ        DX, $0x00000010
-	JB          ss512_maxtailahead
-	VMOVUPS     (AX), Z19
-	VFMADD213PS (AX)(CX*1), Z8, Z19
-	VMAXPS      Z19, Z11, Z11
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DX
-	JMP         ss512_max16ahead
-
-ss512_maxtailahead:
-	TESTQ       DX, DX
-	JZ          ss512_maxredahead
-	VMOVUPS.Z   (AX), K1, Z19
-	VMOVUPS.Z   (AX)(CX*1), K1, Z20
-	VFMADD213PS Z20, Z8, Z19
-	VMAXPS      Z19, Z9, K1, Z9
-
-ss512_maxredahead:
+	// Pass 1 of the next row, found in pass 2: m = max(x).
 	VMAXPS     Z9, Z11, Z11
-	VMAXPS     Z18, Z10, Z10
-	VMAXPS     Z10, Z11, Z11
 	VSHUFF32X4 $0x4e, Z11, Z11, Z9
 	VMAXPS     Z9, Z11, Z11
 	VSHUFF32X4 $0xb1, Z11, Z11, Z9
@@ -5445,6 +6165,10 @@ ss512_maxredahead:
 	VMAXPS     Z9, Z11, Z11
 	VPERMILPS  $0xb1, Z11, Z9
 	VMAXPS     Z9, Z11, Z11
+
+ss512_sumdone:
+	CMPQ R8, $0x00000001
+	JE   ss512_ahead
 
 ss512_ahead:
 	// Keep this row's c and bias; pass 3 runs a row late.
@@ -5455,9 +6179,164 @@ ss512_ahead:
 	JE           ss512_prev
 	VBROADCASTSS 16(SP), Z9
 	VBROADCASTSS 20(SP), Z10
+	MOVQ         72(SP), BX
+	CMPQ         104(SP), $0x00000000
+	JE           ss512_outall
+	CMPQ         112(SP), $0x00000000
+	JNE          ss512_outin
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 88(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512_outs64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_outs16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     (CX), Z18
+	VMOVUPS     64(CX), Z19
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z19, Z21
+	VFMADD132PS Z9, Z20, Z18
+	VFMADD132PS Z9, Z21, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z6, Z18, Z18
+	VMULPS      Z7, Z19, Z19
+	VMOVUPS     Z18, (CX)
+	VMOVUPS     Z19, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     128(CX), Z18
+	VMOVUPS     192(CX), Z19
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z19, Z21
+	VFMADD132PS Z9, Z20, Z18
+	VFMADD132PS Z9, Z21, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z6, Z18, Z18
+	VMULPS      Z7, Z19, Z19
+	VMOVUPS     Z18, 128(CX)
+	VMOVUPS     Z19, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_outs64
+
+ss512_outs16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_outstail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     (CX), Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z7, Z18
+	VFMADD132PS Z9, Z18, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_outs16
+
+ss512_outstail:
+	TESTQ       DX, DX
+	JZ          ss512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (CX), K1, Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z7, Z18
+	VFMADD132PS Z9, Z18, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, K1, (CX)
+	JMP         ss512_prev
+
+ss512_outin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 88(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512_outi64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_outi16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     2048(AX), Z18
+	VMOVUPS     2112(AX), Z19
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z6, Z20
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z7, Z21
+	VFMADD132PS Z9, Z20, Z6
+	VFMADD132PS Z9, Z21, Z7
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z18, Z6, Z6
+	VMULPS      Z19, Z7, Z7
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z7, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     2176(AX), Z18
+	VMOVUPS     2240(AX), Z19
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z6, Z20
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z7, Z21
+	VFMADD132PS Z9, Z20, Z6
+	VFMADD132PS Z9, Z21, Z7
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z18, Z6, Z6
+	VMULPS      Z19, Z7, Z7
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z7, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_outi64
+
+ss512_outi16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_outitail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     2048(AX), Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z6, Z18
+	VFMADD132PS Z9, Z18, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_outi16
+
+ss512_outitail:
+	TESTQ       DX, DX
+	JZ          ss512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   2048(AX), K1, Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z6, Z18
+	VFMADD132PS Z9, Z18, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         ss512_prev
+
+ss512_outall:
 	VBROADCASTSS 24(SP), Z6
 	VPBROADCASTD 28(SP), Z7
-	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	VMOVD X6, AX
@@ -6084,7 +6963,13 @@ ss512_prev:
 	MOVQ      AX, 72(SP)
 	MOVQ      DI, 32(SP)
 	MOVQ      SI, 40(SP)
-	JMP       ss512_next
+
+	// This row's s buffer is the pending row's; the next row takes the other.
+	MOVQ 80(SP), AX
+	MOVQ AX, 88(SP)
+	XORQ 96(SP), AX
+	MOVQ AX, 80(SP)
+	JMP  ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -6218,9 +7103,164 @@ ss512_next:
 	JE           ss512_flushed
 	VBROADCASTSS 16(SP), Z9
 	VBROADCASTSS 20(SP), Z10
+	MOVQ         72(SP), BX
+	CMPQ         104(SP), $0x00000000
+	JE           ss512_lastall
+	CMPQ         112(SP), $0x00000000
+	JNE          ss512_lastin
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 88(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512_lasts64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_lasts16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z10, Z4
+	VFMADD213PS Z10, Z2, Z4
+	VMOVAPS     Z10, Z5
+	VFMADD213PS Z10, Z3, Z5
+	VFMADD132PS Z9, Z4, Z2
+	VFMADD132PS Z9, Z5, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z10, Z4
+	VFMADD213PS Z10, Z2, Z4
+	VMOVAPS     Z10, Z5
+	VFMADD213PS Z10, Z3, Z5
+	VFMADD132PS Z9, Z4, Z2
+	VFMADD132PS Z9, Z5, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_lasts64
+
+ss512_lasts16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_laststail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     (CX), Z1
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z1, Z2
+	VFMADD132PS Z9, Z2, Z1
+	VADDPS      Z9, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_lasts16
+
+ss512_laststail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z1, Z2
+	VFMADD132PS Z9, Z2, Z1
+	VADDPS      Z9, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, K1, (CX)
+	JMP         ss512_flushed
+
+ss512_lastin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 88(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512_lasti64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_lasti16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     2048(AX), Z2
+	VMOVUPS     2112(AX), Z3
+	VMOVAPS     Z10, Z4
+	VFMADD213PS Z10, Z0, Z4
+	VMOVAPS     Z10, Z5
+	VFMADD213PS Z10, Z1, Z5
+	VFMADD132PS Z9, Z4, Z0
+	VFMADD132PS Z9, Z5, Z1
+	VADDPS      Z9, Z0, Z0
+	VADDPS      Z9, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, (CX)
+	VMOVUPS     Z1, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     2176(AX), Z2
+	VMOVUPS     2240(AX), Z3
+	VMOVAPS     Z10, Z4
+	VFMADD213PS Z10, Z0, Z4
+	VMOVAPS     Z10, Z5
+	VFMADD213PS Z10, Z1, Z5
+	VFMADD132PS Z9, Z4, Z0
+	VFMADD132PS Z9, Z5, Z1
+	VADDPS      Z9, Z0, Z0
+	VADDPS      Z9, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, 128(CX)
+	VMOVUPS     Z1, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_lasti64
+
+ss512_lasti16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_lastitail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     2048(AX), Z1
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_lasti16
+
+ss512_lastitail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   2048(AX), K1, Z1
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ss512_flushed
+
+ss512_lastall:
 	VBROADCASTSS 24(SP), Z6
 	VPBROADCASTD 28(SP), Z7
-	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	VMOVD X6, AX
@@ -23235,7 +24275,7 @@ GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
+TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $8344-72
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -23263,11 +24303,36 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	XORQ         R9, R9
 	CMPQ         BX, SI
 	SETEQ        R9
-	LEAQ         (R8)(R8*1), R10
-	SHLQ         $0x01, R10
-	XORQ         R11, R11
-	CMPQ         R8, $0x00008000
-	CMOVQLS      R10, R11
+	LEAQ         151(SP), AX
+	ANDQ         $-64, AX
+	MOVQ         AX, 48(SP)
+	LEAQ         4096(AX), CX
+	XORQ         AX, CX
+	MOVQ         CX, 64(SP)
+	MOVQ         $0x00000000, 72(SP)
+	MOVQ         $0x00000000, 80(SP)
+	TESTQ        R9, R9
+	JNZ          ss512_keepsin
+	CMPQ         R8, $0x00000400
+	JA           ss512_keeps
+	MOVQ         $-1, 72(SP)
+	JMP          ss512_keeps
+
+ss512_keepsin:
+	CMPQ R9, $0x00000001
+	JNE  ss512_keeps
+	CMPQ R8, $0x00000200
+	JA   ss512_keeps
+	MOVQ $-1, 72(SP)
+	MOVQ $-1, 80(SP)
+	XORQ R9, R9
+
+ss512_keeps:
+	LEAQ    (R8)(R8*1), R10
+	SHLQ    $0x01, R10
+	XORQ    R11, R11
+	CMPQ    R8, $0x00008000
+	CMOVQLS R10, R11
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS fusedconst<>+320(SB), Z11
@@ -23354,81 +24419,113 @@ ss512_params:
 	VPSUBD       Z7, Z9, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
-	VMOVD  X6, AX
-	TESTL  AX, AX
-	JNZ    ss512_sumc
-	VPXORQ Z12, Z12, Z12
-	VPXORQ Z13, Z13, Z13
-	MOVQ   SI, AX
-	MOVQ   BX, CX
-	MOVQ   R8, DX
-	CMPQ   DX, $0x00000040
-	JB     ss512z_tailfirst
+	VMOVD        X6, AX
+	TESTL        AX, AX
+	JNZ          ss512_sumc
+	VPXORQ       Z12, Z12, Z12
+	VPXORQ       Z13, Z13, Z13
+	MOVQ         SI, AX
+	MOVQ         BX, CX
+	XORQ         R12, R12
+	CMPQ         DI, $0x00000001
+	CMOVQNE      R10, R12
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         48(SP), R13
+	SUBQ         BX, R13
+	ANDQ         72(SP), R13
+	CMPQ         80(SP), $0x00000000
+	JE           ss512z_outplace_2
+	MOVQ         48(SP), CX
+	MOVQ         $0x00000800, R13
+
+ss512z_outplace_2:
+	MOVQ R8, DX
+	CMPQ DX, $0x00000040
+	JB   ss512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_37
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_37
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_37:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_37:
-	VMOVUPS     128(AX), Z9
-	VMULPS      Z8, Z9, Z9
-	VMOVUPS     192(AX), Z10
+	VMOVUPS     128(AX), Z10
 	VMULPS      Z8, Z10, Z10
-	VMAXPS      Z9, Z4, Z9
+	VMOVUPS     192(AX), Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     128(AX)(R12*1), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     192(AX)(R12*1), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z19, Z9, Z9
 	VMAXPS      Z10, Z4, Z10
-	VMOVAPS     Z1, Z18
+	VMAXPS      Z18, Z4, Z18
 	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z9, Z18
+	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z0, Z18, Z20
 	VSUBPS      Z1, Z19, Z27
-	VFMADD231PS Z2, Z26, Z9
+	VSUBPS      Z1, Z20, Z28
 	VFMADD231PS Z2, Z27, Z10
-	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z2, Z28, Z18
 	VFMADD231PS Z3, Z27, Z10
-	LEAQ        (AX)(R11*1), R12
-	PREFETCHT0  (R12)
-	PREFETCHT0  64(R12)
-	PREFETCHT0  128(R12)
-	PREFETCHT0  192(R12)
+	VFMADD231PS Z3, Z28, Z18
+	LEAQ        (AX)(R11*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -23440,137 +24537,161 @@ ss512z_sum64:
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_38
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_38
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_38:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_38:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_39
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_39
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_39:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_39:
-	VMOVUPS     128(AX), Z9
-	VMULPS      Z8, Z9, Z9
-	VMOVUPS     192(AX), Z10
+	VMOVUPS     128(AX), Z10
 	VMULPS      Z8, Z10, Z10
-	VMAXPS      Z9, Z4, Z9
+	VMOVUPS     192(AX), Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     128(AX)(R12*1), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     192(AX)(R12*1), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z19, Z9, Z9
 	VMAXPS      Z10, Z4, Z10
-	VMOVAPS     Z1, Z18
+	VMAXPS      Z18, Z4, Z18
 	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z9, Z18
+	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z0, Z18, Z20
 	VSUBPS      Z1, Z19, Z27
-	VFMADD231PS Z2, Z26, Z9
+	VSUBPS      Z1, Z20, Z28
 	VFMADD231PS Z2, Z27, Z10
-	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z2, Z28, Z18
 	VFMADD231PS Z3, Z27, Z10
-	LEAQ        (AX)(R11*1), R12
-	PREFETCHT0  (R12)
-	PREFETCHT0  64(R12)
-	PREFETCHT0  128(R12)
-	PREFETCHT0  192(R12)
+	VFMADD231PS Z3, Z28, Z18
+	LEAQ        (AX)(R11*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -23579,9 +24700,9 @@ ss512z_nostore_39:
 ss512z_drain:
 	TESTQ DX, DX
 	JZ    ss512z_drainwhole
-	LEAQ  -1(DX), R12
-	ANDQ  $0x0000000f, R12
-	CMPQ  R12, $0x00000008
+	LEAQ  -1(DX), R14
+	ANDQ  $0x0000000f, R14
+	CMPQ  R14, $0x00000008
 	JAE   ss512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512z_tailhalf2
@@ -23589,97 +24710,111 @@ ss512z_drain:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
-	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
-	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
-	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
-	JNZ              ss512z_nostore_40
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
-
-ss512z_nostore_40:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
+	VCVTPS2PD        Y24, Z21
 	VEXTRACTF64X4    $0x01, Z24, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z18, Z26, Z24
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_40
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_40
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_40:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
+
+ss512z_nostore_40:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_41
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_41
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+ss512z_nokeep_41:
+	VMOVUPS Z21, K2, (CX)
 
 ss512z_nostore_41:
 	LEAQ        (AX)(R11*1), R12
@@ -23692,10 +24827,10 @@ ss512z_nostore_41:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z14, Z14, Z14
 	VPXORQ      Z15, Z15, Z15
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z14, Z14
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z14, Z14
 	VADDPD      Z14, Z12, Z12
 	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
@@ -23707,116 +24842,134 @@ ss512z_tailhalf2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_42
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_42
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_42:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_42:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_43
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_43
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+ss512z_nokeep_43:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512z_nostore_43:
 	LEAQ          (AX)(R11*1), R12
@@ -23829,20 +24982,20 @@ ss512z_nostore_43:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z14, Z14
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -23854,126 +25007,147 @@ ss512z_tailhalf3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_44
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_44
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_44:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_44:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_45
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_45
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_45:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_45:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -23984,45 +25158,50 @@ ss512z_nostore_45:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_46
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_46
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+ss512z_nokeep_46:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512z_nostore_46:
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z14, Z14
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z14, Z14
 	VADDPD      Z14, Z12, Z12
 	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
@@ -24031,134 +25210,158 @@ ss512z_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_47
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_47
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_47:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_47:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_48
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_48
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_48:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_48:
-	VMOVUPS          128(AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -24169,66 +25372,72 @@ ss512z_nostore_48:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_49
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_49
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+ss512z_nokeep_49:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512z_nostore_49:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z14, Z14
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -24240,97 +25449,111 @@ ss512z_tailwhole:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
-	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
-	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
-	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
-	JNZ              ss512z_nostore_50
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
-
-ss512z_nostore_50:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
+	VCVTPS2PD        Y24, Z21
 	VEXTRACTF64X4    $0x01, Z24, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z18, Z26, Z24
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_50
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_50
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_50:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
+
+ss512z_nostore_50:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_51
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_51
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+ss512z_nokeep_51:
+	VMOVUPS Z21, K2, (CX)
 
 ss512z_nostore_51:
 	LEAQ          (AX)(R11*1), R12
@@ -24343,16 +25566,16 @@ ss512z_nostore_51:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -24364,116 +25587,134 @@ ss512z_tail2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_52
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_52
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_52:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_52:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_53
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_53
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+ss512z_nokeep_53:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512z_nostore_53:
 	LEAQ          (AX)(R11*1), R12
@@ -24486,26 +25727,26 @@ ss512z_nostore_53:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -24517,126 +25758,147 @@ ss512z_tail3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_54
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_54
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_54:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_54:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_55
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_55
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_55:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_55:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -24647,51 +25909,56 @@ ss512z_nostore_55:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_56
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_56
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+ss512z_nokeep_56:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512z_nostore_56:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -24700,134 +25967,158 @@ ss512z_tail4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_57
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_57
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_57:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_57:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VADDPD           Z14, Z12, Z12
 	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_58
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_58
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_58:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_58:
-	VMOVUPS          128(AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -24838,108 +26129,122 @@ ss512z_nostore_58:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_59
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_59
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+ss512z_nokeep_59:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512z_nostore_59:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tailfirst:
-	LEAQ -1(DX), R12
-	ANDQ $0x0000000f, R12
-	CMPQ R12, $0x00000008
+	LEAQ -1(DX), R14
+	ANDQ $0x0000000f, R14
+	CMPQ R14, $0x00000008
 	JAE  ss512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512z_firsthalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_60
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_60
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+ss512z_nokeep_60:
+	VMOVUPS Z21, K2, (CX)
 
 ss512z_nostore_60:
 	LEAQ        (AX)(R11*1), R12
@@ -24952,10 +26257,10 @@ ss512z_nostore_60:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z14, Z14, Z14
 	VPXORQ      Z15, Z15, Z15
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z14, Z14
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z14, Z14
 	VADDPD      Z14, Z12, Z12
 	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
@@ -24965,48 +26270,60 @@ ss512z_firsthalf2:
 	JA   ss512z_firsthalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_61
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_61
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+ss512z_nokeep_61:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512z_nostore_61:
 	LEAQ          (AX)(R11*1), R12
@@ -25019,20 +26336,20 @@ ss512z_nostore_61:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z14, Z14
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -25042,58 +26359,73 @@ ss512z_firsthalf3:
 	JA   ss512z_firsthalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_62
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_62
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_62:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_62:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -25104,111 +26436,134 @@ ss512z_nostore_62:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_63
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_63
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+ss512z_nokeep_63:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512z_nostore_63:
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z14, Z14
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z14, Z14
 	VADDPD      Z14, Z12, Z12
 	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_firsthalf4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_64
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_64
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_64:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_64:
-	VMOVUPS          128(AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -25219,66 +26574,72 @@ ss512z_nostore_64:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_65
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_65
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+ss512z_nokeep_65:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512z_nostore_65:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z14, Z14
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z14, Z14
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -25288,29 +26649,37 @@ ss512z_firstwhole:
 	JA   ss512z_first2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_66
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_66
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+ss512z_nokeep_66:
+	VMOVUPS Z21, K2, (CX)
 
 ss512z_nostore_66:
 	LEAQ          (AX)(R11*1), R12
@@ -25323,16 +26692,16 @@ ss512z_nostore_66:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -25342,48 +26711,60 @@ ss512z_first2:
 	JA   ss512z_first3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_67
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_67
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+ss512z_nokeep_67:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512z_nostore_67:
 	LEAQ          (AX)(R11*1), R12
@@ -25396,26 +26777,26 @@ ss512z_nostore_67:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -25425,58 +26806,73 @@ ss512z_first3:
 	JA   ss512z_first4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_68
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_68
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_68:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_68:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -25487,117 +26883,140 @@ ss512z_nostore_68:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_69
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_69
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+ss512z_nokeep_69:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512z_nostore_69:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_first4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_70
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_70
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512z_nokeep_70:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512z_nostore_70:
-	VMOVUPS          128(AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VMAXPS           Z9, Z4, Z9
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -25608,72 +27027,78 @@ ss512z_nostore_70:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_71
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_71
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+ss512z_nokeep_71:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512z_nostore_71:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
@@ -25682,155 +27107,203 @@ ss512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
 	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z27, Z14, Z14
 	VADDPD           Z21, Z15, Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z24, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_72
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512z_nokeep_72
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512z_nokeep_72:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512z_nostore_72:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z10, Z15, Z15
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z18, Z15, Z15
 	VADDPD        Z14, Z12, Z12
 	VADDPD        Z15, Z13, Z13
 
 ss512z_sumred:
-	JMP ss512_sumdone
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z9, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	JMP        ss512_sumdone
 
 ss512_sumc:
-	VPXORQ Z12, Z12, Z12
-	VPXORQ Z13, Z13, Z13
-	MOVQ   SI, AX
-	MOVQ   BX, CX
-	MOVQ   R8, DX
-	CMPQ   DX, $0x00000040
-	JB     ss512_tailfirst
+	VPXORQ       Z12, Z12, Z12
+	VPXORQ       Z13, Z13, Z13
+	MOVQ         SI, AX
+	MOVQ         BX, CX
+	XORQ         R12, R12
+	CMPQ         DI, $0x00000001
+	CMOVQNE      R10, R12
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         48(SP), R13
+	SUBQ         BX, R13
+	ANDQ         72(SP), R13
+	CMPQ         80(SP), $0x00000000
+	JE           ss512_outplace_2
+	MOVQ         48(SP), CX
+	MOVQ         $0x00000800, R13
+
+ss512_outplace_2:
+	MOVQ R8, DX
+	CMPQ DX, $0x00000040
+	JB   ss512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_37
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_37
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_37:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_37:
-	VMOVUPS     128(AX), Z9
-	VMULPS      Z8, Z9, Z9
-	VMOVUPS     192(AX), Z10
+	VMOVUPS     128(AX), Z10
 	VMULPS      Z8, Z10, Z10
-	VSUBPS      Z6, Z9, Z9
+	VMOVUPS     192(AX), Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     128(AX)(R12*1), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     192(AX)(R12*1), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z19, Z9, Z9
 	VSUBPS      Z6, Z10, Z10
-	VMAXPS      Z9, Z4, Z9
+	VSUBPS      Z6, Z18, Z18
 	VMAXPS      Z10, Z4, Z10
-	VMOVAPS     Z1, Z18
+	VMAXPS      Z18, Z4, Z18
 	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z9, Z18
+	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z0, Z18, Z20
 	VSUBPS      Z1, Z19, Z27
-	VFMADD231PS Z2, Z26, Z9
+	VSUBPS      Z1, Z20, Z28
 	VFMADD231PS Z2, Z27, Z10
-	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z2, Z28, Z18
 	VFMADD231PS Z3, Z27, Z10
-	LEAQ        (AX)(R11*1), R12
-	PREFETCHT0  (R12)
-	PREFETCHT0  64(R12)
-	PREFETCHT0  128(R12)
-	PREFETCHT0  192(R12)
+	VFMADD231PS Z3, Z28, Z18
+	LEAQ        (AX)(R11*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -25842,141 +27315,165 @@ ss512_sum64:
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_38
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_38
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_38:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_38:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_39
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_39
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_39:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_39:
-	VMOVUPS     128(AX), Z9
-	VMULPS      Z8, Z9, Z9
-	VMOVUPS     192(AX), Z10
+	VMOVUPS     128(AX), Z10
 	VMULPS      Z8, Z10, Z10
-	VSUBPS      Z6, Z9, Z9
+	VMOVUPS     192(AX), Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     128(AX)(R12*1), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     192(AX)(R12*1), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z19, Z9, Z9
 	VSUBPS      Z6, Z10, Z10
-	VMAXPS      Z9, Z4, Z9
+	VSUBPS      Z6, Z18, Z18
 	VMAXPS      Z10, Z4, Z10
-	VMOVAPS     Z1, Z18
+	VMAXPS      Z18, Z4, Z18
 	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z9, Z18
+	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z0, Z18, Z20
 	VSUBPS      Z1, Z19, Z27
-	VFMADD231PS Z2, Z26, Z9
+	VSUBPS      Z1, Z20, Z28
 	VFMADD231PS Z2, Z27, Z10
-	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z2, Z28, Z18
 	VFMADD231PS Z3, Z27, Z10
-	LEAQ        (AX)(R11*1), R12
-	PREFETCHT0  (R12)
-	PREFETCHT0  64(R12)
-	PREFETCHT0  128(R12)
-	PREFETCHT0  192(R12)
+	VFMADD231PS Z3, Z28, Z18
+	LEAQ        (AX)(R11*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -25985,9 +27482,9 @@ ss512_nostore_39:
 ss512_drain:
 	TESTQ DX, DX
 	JZ    ss512_drainwhole
-	LEAQ  -1(DX), R12
-	ANDQ  $0x0000000f, R12
-	CMPQ  R12, $0x00000008
+	LEAQ  -1(DX), R14
+	ANDQ  $0x0000000f, R14
+	CMPQ  R14, $0x00000008
 	JAE   ss512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512_tailhalf2
@@ -25995,98 +27492,112 @@ ss512_drain:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
-	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
-	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
-	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
-	JNZ              ss512_nostore_40
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
-
-ss512_nostore_40:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
+	VCVTPS2PD        Y24, Z21
 	VEXTRACTF64X4    $0x01, Z24, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z18, Z26, Z24
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_40
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_40
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_40:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
+
+ss512_nostore_40:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_41
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_41
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+ss512_nokeep_41:
+	VMOVUPS Z21, K2, (CX)
 
 ss512_nostore_41:
 	LEAQ        (AX)(R11*1), R12
@@ -26099,10 +27610,10 @@ ss512_nostore_41:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z16, Z16, Z16
 	VPXORQ      Z17, Z17, Z17
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z16, Z16
 	VADDPD      Z16, Z12, Z12
 	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
@@ -26114,118 +27625,136 @@ ss512_tailhalf2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_42
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_42
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_42:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_42:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_43
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_43
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+ss512_nokeep_43:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512_nostore_43:
 	LEAQ          (AX)(R11*1), R12
@@ -26238,20 +27767,20 @@ ss512_nostore_43:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z16, Z16
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -26263,129 +27792,150 @@ ss512_tailhalf3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_44
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_44
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_44:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_44:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_45
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_45
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_45:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_45:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -26396,45 +27946,50 @@ ss512_nostore_45:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_46
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_46
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+ss512_nokeep_46:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512_nostore_46:
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z16, Z16
 	VADDPD      Z16, Z12, Z12
 	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
@@ -26443,138 +27998,162 @@ ss512_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_47
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_47
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_47:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_47:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_48
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_48
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_48:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_48:
-	VMOVUPS          128(AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -26585,66 +28164,72 @@ ss512_nostore_48:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_49
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_49
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+ss512_nokeep_49:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512_nostore_49:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z16, Z16
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -26656,98 +28241,112 @@ ss512_tailwhole:
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
-	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
-	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
-	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
-	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
-	JNZ              ss512_nostore_50
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
-
-ss512_nostore_50:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
+	VCVTPS2PD        Y24, Z21
 	VEXTRACTF64X4    $0x01, Z24, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z18, Z26, Z24
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_50
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_50
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_50:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
+
+ss512_nostore_50:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_51
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_51
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+ss512_nokeep_51:
+	VMOVUPS Z21, K2, (CX)
 
 ss512_nostore_51:
 	LEAQ          (AX)(R11*1), R12
@@ -26760,16 +28359,16 @@ ss512_nostore_51:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -26781,118 +28380,136 @@ ss512_tail2:
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_52
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_52
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_52:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_52:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_53
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_53
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+ss512_nokeep_53:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512_nostore_53:
 	LEAQ          (AX)(R11*1), R12
@@ -26905,26 +28522,26 @@ ss512_nostore_53:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -26936,129 +28553,150 @@ ss512_tail3:
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_54
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_54
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_54:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_54:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_55
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_55
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_55:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_55:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -27069,51 +28707,56 @@ ss512_nostore_55:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_56
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_56
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+ss512_nokeep_56:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512_nostore_56:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -27122,138 +28765,162 @@ ss512_tail4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_57
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_57
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_57:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_57:
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VFMADD231PS      Z3, Z28, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_58
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_58
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_58:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_58:
-	VMOVUPS          128(AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -27264,109 +28931,123 @@ ss512_nostore_58:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_59
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_59
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+ss512_nokeep_59:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512_nostore_59:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tailfirst:
-	LEAQ -1(DX), R12
-	ANDQ $0x0000000f, R12
-	CMPQ R12, $0x00000008
+	LEAQ -1(DX), R14
+	ANDQ $0x0000000f, R14
+	CMPQ R14, $0x00000008
 	JAE  ss512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512_firsthalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_60
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_60
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+ss512_nokeep_60:
+	VMOVUPS Z21, K2, (CX)
 
 ss512_nostore_60:
 	LEAQ        (AX)(R11*1), R12
@@ -27379,10 +29060,10 @@ ss512_nostore_60:
 	SUBQ        $0x00000040, DX
 	VPXORQ      Z16, Z16, Z16
 	VPXORQ      Z17, Z17, Z17
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z16, Z16
 	VADDPD      Z16, Z12, Z12
 	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
@@ -27392,50 +29073,62 @@ ss512_firsthalf2:
 	JA   ss512_firsthalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_61
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_61
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+ss512_nokeep_61:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512_nostore_61:
 	LEAQ          (AX)(R11*1), R12
@@ -27448,20 +29141,20 @@ ss512_nostore_61:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z16, Z16
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -27471,61 +29164,76 @@ ss512_firsthalf3:
 	JA   ss512_firsthalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_62
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_62
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_62:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_62:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -27536,115 +29244,138 @@ ss512_nostore_62:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_63
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_63
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+ss512_nokeep_63:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512_nostore_63:
-	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y24, Z10
-	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z18
+	VFMADD213PD Z18, Z18, Z10
+	VADDPD      Z10, Z16, Z16
 	VADDPD      Z16, Z12, Z12
 	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_firsthalf4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_64
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_64
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_64:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_64:
-	VMOVUPS          128(AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -27655,66 +29386,72 @@ ss512_nostore_64:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_65
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_65
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+ss512_nokeep_65:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512_nostore_65:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y25, Z10
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z16, Z16
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y26, Z18
+	VFMADD213PD   Z18, Z18, Z10
+	VADDPD        Z10, Z16, Z16
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -27724,30 +29461,38 @@ ss512_firstwhole:
 	JA   ss512_first2
 
 	// The row's last 1 vectors, the last under kl.
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        (AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        (AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_66
-	VMOVUPS          Z20, K2, (CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_66
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+ss512_nokeep_66:
+	VMOVUPS Z21, K2, (CX)
 
 ss512_nostore_66:
 	LEAQ          (AX)(R11*1), R12
@@ -27760,16 +29505,16 @@ ss512_nostore_66:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -27779,50 +29524,62 @@ ss512_first2:
 	JA   ss512_first3
 
 	// The row's last 2 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        64(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        64(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_67
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_67
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+ss512_nokeep_67:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, K2, 64(CX)
 
 ss512_nostore_67:
 	LEAQ          (AX)(R11*1), R12
@@ -27835,26 +29592,26 @@ ss512_nostore_67:
 	SUBQ          $0x00000040, DX
 	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -27864,61 +29621,76 @@ ss512_first3:
 	JA   ss512_first4
 
 	// The row's last 3 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_68
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_68
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_68:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_68:
-	VBROADCASTSS     fusedconst<>+320(SB), Z9
-	VMOVUPS.Z        128(AX), K2, Z10
-	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z9, K2, Z9
-	VSUBPS           Z6, Z9, Z9
-	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z18, Z10
-	VFMADD231PS      Z2, Z10, Z9
-	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMOVUPS.Z        128(AX)(R12*1), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z18, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z18
+	VFMADD231PS      Z2, Z18, Z10
+	VFMADD231PS      Z3, Z18, Z10
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -27929,121 +29701,144 @@ ss512_nostore_68:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z10
-	VEXTRACTF64X4    $0x01, Z20, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y21, Z18
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y24, Z18
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y24
 	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z24, Z24, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VCVTPS2PD        Y21, Z10
-	VEXTRACTF64X4    $0x01, Z21, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y25, Z20
-	VEXTRACTF64X4    $0x01, Z25, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
-	VMULPS           Z9, Z9, Z10
-	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z18
+	VFMADD213PS      Z10, Z18, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_69
-	VMOVUPS          Z20, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_69
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+ss512_nokeep_69:
+	VMOVUPS Z21, K2, -128(CX)
 
 ss512_nostore_69:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_first4:
 	// The row's last 4 vectors, the last under kl.
-	VMOVUPS          (AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VMOVUPS          64(AX), Z10
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMOVUPS          (AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS          64(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VFMADD231PS      Z2, Z20, Z9
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z10
-	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_70
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_70
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+ss512_nokeep_70:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z24, 64(CX)
 
 ss512_nostore_70:
-	VMOVUPS          128(AX), Z9
-	VMULPS           Z8, Z9, Z9
-	VBROADCASTSS     fusedconst<>+320(SB), Z10
-	VMOVUPS.Z        192(AX), K2, Z18
-	VMULPS           Z8, Z18, Z18
-	VBLENDMPS        Z18, Z10, K2, Z10
-	VSUBPS           Z6, Z9, Z9
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z18
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z18, K2, Z18
+	VMOVUPS          128(AX)(R12*1), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z11, Z11
+	VMOVUPS.Z        192(AX)(R12*1), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z19, Z9, K2, Z9
 	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z9, Z4, Z9
+	VSUBPS           Z6, Z18, Z18
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z18
+	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z9, Z18
+	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z27
-	VFMADD231PS      Z2, Z26, Z9
+	VSUBPS           Z1, Z20, Z28
 	VFMADD231PS      Z2, Z27, Z10
-	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z2, Z28, Z18
 	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z18
 	LEAQ             (AX)(R11*1), R12
 	PREFETCHT0       (R12)
 	PREFETCHT0       64(R12)
@@ -28054,72 +29849,78 @@ ss512_nostore_70:
 	SUBQ             $0x00000040, DX
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_71
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_71
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+ss512_nokeep_71:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, K2, -64(CX)
 
 ss512_nostore_71:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
@@ -28128,128 +29929,84 @@ ss512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
 	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y20, Z26
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VCVTPS2PD        Y21, Z20
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y25, Z24
+	VCVTPS2PD        Y25, Z28
 	VEXTRACTF64X4    $0x01, Z25, Y25
 	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z28, Z28, Z27
 	VFMADD213PD      Z25, Z25, Z21
-	VADDPD           Z20, Z16, Z16
+	VADDPD           Z27, Z16, Z16
 	VADDPD           Z21, Z17, Z17
-	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z24, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
 	VMULPS           Z10, Z10, Z25
-	VFMADD213PS      Z9, Z24, Z20
+	VMULPS           Z18, Z18, Z26
 	VFMADD213PS      Z10, Z25, Z21
-	VPADDD           Z7, Z18, Z24
+	VFMADD213PS      Z18, Z26, Z24
 	VPADDD           Z7, Z19, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_72
-	VMOVUPS          Z20, -128(CX)
-	VMOVUPS          Z21, -64(CX)
+	TESTQ            R13, R13
+	JZ               ss512_nokeep_72
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+ss512_nokeep_72:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z24, -64(CX)
 
 ss512_nostore_72:
-	VCVTPS2PD     Y20, Z9
-	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y24, Z18
-	VEXTRACTF64X4 $0x01, Z24, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y25, Z18
-	VEXTRACTF64X4 $0x01, Z25, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
+	VCVTPS2PD     Y24, Z10
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VFMADD213PD   Z20, Z20, Z18
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z18, Z17, Z17
 	VADDPD        Z16, Z12, Z12
 	VADDPD        Z17, Z13, Z13
 
 ss512_sumred:
-ss512_sumdone:
-	CMPQ DI, $0x00000001
-	JE   ss512_ahead
-	LEAQ (SI)(R10*1), AX
-
-	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z11
-	VBROADCASTSS fusedconst<>+320(SB), Z9
-	VBROADCASTSS fusedconst<>+320(SB), Z10
-	VBROADCASTSS fusedconst<>+320(SB), Z18
-	MOVQ         R8, DX
-
-ss512_max64ahead:
-	CMPQ    DX, $0x00000040
-	JB      ss512_max16ahead
-	VMOVUPS (AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z11, Z11
-	VMOVUPS 64(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z9, Z9
-	VMOVUPS 128(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z10, Z10
-	VMOVUPS 192(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z18, Z18
-	ADDQ    $0x00000100, AX
-	SUBQ    $0x00000040, DX
-	JMP     ss512_max64ahead
-
-ss512_max16ahead:
-	CMPQ    DX, $0x00000010
-	JB      ss512_maxtailahead
-	VMOVUPS (AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z11, Z11
-	ADDQ    $0x00000040, AX
-	SUBQ    $0x00000010, DX
-	JMP     ss512_max16ahead
-
-ss512_maxtailahead:
-	TESTQ     DX, DX
-	JZ        ss512_maxredahead
-	VMOVUPS.Z (AX), K1, Z19
-	VMULPS    Z8, Z19, Z19
-	VMAXPS    Z19, Z9, K1, Z9
-
-ss512_maxredahead:
+	// Pass 1 of the next row, found in pass 2: m = max(x).
 	VMAXPS     Z9, Z11, Z11
-	VMAXPS     Z18, Z10, Z10
-	VMAXPS     Z10, Z11, Z11
 	VSHUFF32X4 $0x4e, Z11, Z11, Z9
 	VMAXPS     Z9, Z11, Z11
 	VSHUFF32X4 $0xb1, Z11, Z11, Z9
@@ -28259,6 +30016,10 @@ ss512_maxredahead:
 	VPERMILPS  $0xb1, Z11, Z9
 	VMAXPS     Z9, Z11, Z11
 
+ss512_sumdone:
+	CMPQ DI, $0x00000001
+	JE   ss512_ahead
+
 ss512_ahead:
 	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS       X6, 40(SP)
@@ -28267,6 +30028,161 @@ ss512_ahead:
 	JE           ss512_prev
 	VBROADCASTSS (SP), Z9
 	VBROADCASTSS 4(SP), Z10
+	CMPQ         72(SP), $0x00000000
+	JE           ss512_outall
+	CMPQ         80(SP), $0x00000000
+	JNE          ss512_outin
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 56(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512_outs64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_outs16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     (CX), Z18
+	VMOVUPS     64(CX), Z19
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z19, Z21
+	VFMADD132PS Z9, Z20, Z18
+	VFMADD132PS Z9, Z21, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z6, Z18, Z18
+	VMULPS      Z7, Z19, Z19
+	VMOVUPS     Z18, (CX)
+	VMOVUPS     Z19, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     128(CX), Z18
+	VMOVUPS     192(CX), Z19
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z19, Z21
+	VFMADD132PS Z9, Z20, Z18
+	VFMADD132PS Z9, Z21, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z6, Z18, Z18
+	VMULPS      Z7, Z19, Z19
+	VMOVUPS     Z18, 128(CX)
+	VMOVUPS     Z19, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_outs64
+
+ss512_outs16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_outstail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     (CX), Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z7, Z18
+	VFMADD132PS Z9, Z18, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_outs16
+
+ss512_outstail:
+	TESTQ       DX, DX
+	JZ          ss512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (CX), K1, Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z7, Z18
+	VFMADD132PS Z9, Z18, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, K1, (CX)
+	JMP         ss512_prev
+
+ss512_outin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 56(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512_outi64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_outi16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     2048(AX), Z18
+	VMOVUPS     2112(AX), Z19
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z6, Z20
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z7, Z21
+	VFMADD132PS Z9, Z20, Z6
+	VFMADD132PS Z9, Z21, Z7
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z18, Z6, Z6
+	VMULPS      Z19, Z7, Z7
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z7, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     2176(AX), Z18
+	VMOVUPS     2240(AX), Z19
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z6, Z20
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z7, Z21
+	VFMADD132PS Z9, Z20, Z6
+	VFMADD132PS Z9, Z21, Z7
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z18, Z6, Z6
+	VMULPS      Z19, Z7, Z7
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z7, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_outi64
+
+ss512_outi16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_outitail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     2048(AX), Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z6, Z18
+	VFMADD132PS Z9, Z18, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_outi16
+
+ss512_outitail:
+	TESTQ       DX, DX
+	JZ          ss512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   2048(AX), K1, Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z6, Z18
+	VFMADD132PS Z9, Z18, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         ss512_prev
+
+ss512_outall:
 	VBROADCASTSS 8(SP), Z6
 	VPBROADCASTD 12(SP), Z7
 
@@ -28889,7 +30805,13 @@ ss512_prev:
 	MOVQ      AX, 8(SP)
 	MOVQ      SI, 16(SP)
 	MOVQ      BX, 24(SP)
-	JMP       ss512_next
+
+	// This row's s buffer is the pending row's; the next row takes the other.
+	MOVQ 48(SP), AX
+	MOVQ AX, 56(SP)
+	XORQ 64(SP), AX
+	MOVQ AX, 48(SP)
+	JMP  ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -29019,6 +30941,161 @@ ss512_next:
 	JE           ss512_flushed
 	VBROADCASTSS (SP), Z9
 	VBROADCASTSS 4(SP), Z10
+	CMPQ         72(SP), $0x00000000
+	JE           ss512_lastall
+	CMPQ         80(SP), $0x00000000
+	JNE          ss512_lastin
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 56(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512_lasts64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_lasts16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z10, Z4
+	VFMADD213PS Z10, Z2, Z4
+	VMOVAPS     Z10, Z5
+	VFMADD213PS Z10, Z3, Z5
+	VFMADD132PS Z9, Z4, Z2
+	VFMADD132PS Z9, Z5, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z10, Z4
+	VFMADD213PS Z10, Z2, Z4
+	VMOVAPS     Z10, Z5
+	VFMADD213PS Z10, Z3, Z5
+	VFMADD132PS Z9, Z4, Z2
+	VFMADD132PS Z9, Z5, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_lasts64
+
+ss512_lasts16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_laststail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     (CX), Z1
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z1, Z2
+	VFMADD132PS Z9, Z2, Z1
+	VADDPS      Z9, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_lasts16
+
+ss512_laststail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z1, Z2
+	VFMADD132PS Z9, Z2, Z1
+	VADDPS      Z9, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, K1, (CX)
+	JMP         ss512_flushed
+
+ss512_lastin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 56(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512_lasti64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_lasti16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     2048(AX), Z2
+	VMOVUPS     2112(AX), Z3
+	VMOVAPS     Z10, Z4
+	VFMADD213PS Z10, Z0, Z4
+	VMOVAPS     Z10, Z5
+	VFMADD213PS Z10, Z1, Z5
+	VFMADD132PS Z9, Z4, Z0
+	VFMADD132PS Z9, Z5, Z1
+	VADDPS      Z9, Z0, Z0
+	VADDPS      Z9, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, (CX)
+	VMOVUPS     Z1, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     2176(AX), Z2
+	VMOVUPS     2240(AX), Z3
+	VMOVAPS     Z10, Z4
+	VFMADD213PS Z10, Z0, Z4
+	VMOVAPS     Z10, Z5
+	VFMADD213PS Z10, Z1, Z5
+	VFMADD132PS Z9, Z4, Z0
+	VFMADD132PS Z9, Z5, Z1
+	VADDPS      Z9, Z0, Z0
+	VADDPS      Z9, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, 128(CX)
+	VMOVUPS     Z1, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_lasti64
+
+ss512_lasti16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_lastitail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     2048(AX), Z1
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_lasti16
+
+ss512_lastitail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   2048(AX), K1, Z1
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ss512_flushed
+
+ss512_lastall:
 	VBROADCASTSS 8(SP), Z6
 	VPBROADCASTD 12(SP), Z7
 
@@ -84071,7 +86148,7 @@ sl256_ret:
 
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
+TEXT ·CausalSoftmaxRowsAVX512(SB), $8368-80
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -84103,11 +86180,36 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	XORQ         R8, R8
 	CMPQ         BX, SI
 	SETEQ        R8
-	LEAQ         (AX)(AX*1), R9
-	SHLQ         $0x01, R9
-	XORQ         R10, R10
-	CMPQ         AX, $0x00008000
-	CMOVQLS      R9, R10
+	LEAQ         175(SP), CX
+	ANDQ         $-64, CX
+	MOVQ         CX, 72(SP)
+	LEAQ         4096(CX), DX
+	XORQ         CX, DX
+	MOVQ         DX, 88(SP)
+	MOVQ         $0x00000000, 96(SP)
+	MOVQ         $0x00000000, 104(SP)
+	TESTQ        R8, R8
+	JNZ          cs512_keepsin
+	CMPQ         AX, $0x00000400
+	JA           cs512_keeps
+	MOVQ         $-1, 96(SP)
+	JMP          cs512_keeps
+
+cs512_keepsin:
+	CMPQ R8, $0x00000001
+	JNE  cs512_keeps
+	CMPQ AX, $0x00000200
+	JA   cs512_keeps
+	MOVQ $-1, 96(SP)
+	MOVQ $-1, 104(SP)
+	XORQ R8, R8
+
+cs512_keeps:
+	LEAQ    (AX)(AX*1), R9
+	SHLQ    $0x01, R9
+	XORQ    R10, R10
+	CMPQ    AX, $0x00008000
+	CMOVQLS R9, R10
 
 	// The next row's k, for its pass 1.
 	MOVQ    cols+64(FP), AX
@@ -84233,9 +86335,18 @@ cs512_params:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
-	MOVQ   R12, DX
-	CMPQ   DX, $0x00000040
-	JB     cs512z_tailfirst
+	MOVQ   72(SP), R13
+	SUBQ   BX, R13
+	ANDQ   96(SP), R13
+	CMPQ   104(SP), $0x00000000
+	JE     cs512z_outplace_1
+	MOVQ   72(SP), CX
+	MOVQ   $0x00000800, R13
+
+cs512z_outplace_1:
+	MOVQ R12, DX
+	CMPQ DX, $0x00000040
+	JB   cs512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
@@ -84276,8 +86387,14 @@ cs512_params:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_1
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_1
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_1:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_1:
 	VMOVUPS     128(AX), Z10
@@ -84296,11 +86413,11 @@ cs512z_nostore_1:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
-	LEAQ        (AX)(R10*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	LEAQ        (AX)(R10*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -84354,8 +86471,14 @@ cs512z_sum64:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_2
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_2
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_2:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_2:
 	VMOVUPS          (AX), Z10
@@ -84418,8 +86541,14 @@ cs512z_nostore_2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_3
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_3
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_3:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_3:
 	VMOVUPS     128(AX), Z10
@@ -84438,11 +86567,11 @@ cs512z_nostore_3:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
-	LEAQ        (AX)(R10*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	LEAQ        (AX)(R10*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -84451,9 +86580,9 @@ cs512z_nostore_3:
 cs512z_drain:
 	TESTQ DX, DX
 	JZ    cs512z_drainwhole
-	LEAQ  -1(DX), R13
-	ANDQ  $0x0000000f, R13
-	CMPQ  R13, $0x00000008
+	LEAQ  -1(DX), R14
+	ANDQ  $0x0000000f, R14
+	CMPQ  R14, $0x00000008
 	JAE   cs512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    cs512z_tailhalf2
@@ -84503,8 +86632,14 @@ cs512z_drain:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_4
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_4
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_4:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_4:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -84551,7 +86686,12 @@ cs512z_nostore_4:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_5
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_5
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512z_nokeep_5:
+	VMOVUPS Z21, K2, (CX)
 
 cs512z_nostore_5:
 	LEAQ        (AX)(R10*1), R13
@@ -84621,8 +86761,14 @@ cs512z_tailhalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_6
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_6
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_6:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_6:
 	VMOVUPS          (AX), Z10
@@ -84687,8 +86833,14 @@ cs512z_nostore_6:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_7
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_7
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512z_nokeep_7:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512z_nostore_7:
 	LEAQ          (AX)(R10*1), R13
@@ -84768,8 +86920,14 @@ cs512z_tailhalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_8
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_8
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_8:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_8:
 	VMOVUPS          (AX), Z10
@@ -84832,8 +86990,14 @@ cs512z_nostore_8:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_9
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_9
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_9:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_9:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -84846,11 +87010,11 @@ cs512z_nostore_9:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -84888,7 +87052,12 @@ cs512z_nostore_9:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_10
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_10
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512z_nokeep_10:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512z_nostore_10:
 	VCVTPS2PD   Y21, Z10
@@ -84945,8 +87114,14 @@ cs512z_tailhalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_11
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_11
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_11:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_11:
 	VMOVUPS          (AX), Z10
@@ -85009,8 +87184,14 @@ cs512z_nostore_11:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_12
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_12
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_12:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_12:
 	VMOVUPS          128(AX), Z10
@@ -85031,11 +87212,11 @@ cs512z_nostore_12:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -85083,8 +87264,14 @@ cs512z_nostore_12:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_13
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_13
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512z_nokeep_13:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512z_nostore_13:
 	VCVTPS2PD     Y21, Z10
@@ -85154,8 +87341,14 @@ cs512z_tailwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_14
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_14
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_14:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_14:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -85202,7 +87395,12 @@ cs512z_nostore_14:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_15
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_15
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512z_nokeep_15:
+	VMOVUPS Z21, K2, (CX)
 
 cs512z_nostore_15:
 	LEAQ          (AX)(R10*1), R13
@@ -85278,8 +87476,14 @@ cs512z_tail2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_16
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_16
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_16:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_16:
 	VMOVUPS          (AX), Z10
@@ -85344,8 +87548,14 @@ cs512z_nostore_16:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_17
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_17
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512z_nokeep_17:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512z_nostore_17:
 	LEAQ          (AX)(R10*1), R13
@@ -85431,8 +87641,14 @@ cs512z_tail3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_18
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_18
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_18:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_18:
 	VMOVUPS          (AX), Z10
@@ -85495,8 +87711,14 @@ cs512z_nostore_18:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_19
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_19
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_19:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_19:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -85509,11 +87731,11 @@ cs512z_nostore_19:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -85551,7 +87773,12 @@ cs512z_nostore_19:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_20
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_20
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512z_nokeep_20:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512z_nostore_20:
 	VCVTPS2PD     Y21, Z10
@@ -85614,8 +87841,14 @@ cs512z_tail4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_21
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_21
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_21:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_21:
 	VMOVUPS          (AX), Z10
@@ -85678,8 +87911,14 @@ cs512z_nostore_21:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_22
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_22
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_22:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_22:
 	VMOVUPS          128(AX), Z10
@@ -85700,11 +87939,11 @@ cs512z_nostore_22:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -85752,8 +87991,14 @@ cs512z_nostore_22:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_23
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_23
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512z_nokeep_23:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512z_nostore_23:
 	VCVTPS2PD     Y21, Z10
@@ -85781,9 +88026,9 @@ cs512z_nostore_23:
 	JMP           cs512z_sumred
 
 cs512z_tailfirst:
-	LEAQ -1(DX), R13
-	ANDQ $0x0000000f, R13
-	CMPQ R13, $0x00000008
+	LEAQ -1(DX), R14
+	ANDQ $0x0000000f, R14
+	CMPQ R14, $0x00000008
 	JAE  cs512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   cs512z_firsthalf2
@@ -85811,7 +88056,12 @@ cs512z_tailfirst:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_24
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_24
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512z_nokeep_24:
+	VMOVUPS Z21, K2, (CX)
 
 cs512z_nostore_24:
 	LEAQ        (AX)(R10*1), R13
@@ -85877,8 +88127,14 @@ cs512z_firsthalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_25
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_25
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512z_nokeep_25:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512z_nostore_25:
 	LEAQ          (AX)(R10*1), R13
@@ -85952,8 +88208,14 @@ cs512z_firsthalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_26
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_26
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_26:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_26:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -85966,11 +88228,11 @@ cs512z_nostore_26:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -86008,7 +88270,12 @@ cs512z_nostore_26:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_27
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_27
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512z_nokeep_27:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512z_nostore_27:
 	VCVTPS2PD   Y21, Z10
@@ -86059,8 +88326,14 @@ cs512z_firsthalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_28
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_28
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_28:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_28:
 	VMOVUPS          128(AX), Z10
@@ -86081,11 +88354,11 @@ cs512z_nostore_28:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -86133,8 +88406,14 @@ cs512z_nostore_28:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_29
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_29
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512z_nokeep_29:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512z_nostore_29:
 	VCVTPS2PD     Y21, Z10
@@ -86182,7 +88461,12 @@ cs512z_firstwhole:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_30
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_30
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512z_nokeep_30:
+	VMOVUPS Z21, K2, (CX)
 
 cs512z_nostore_30:
 	LEAQ          (AX)(R10*1), R13
@@ -86254,8 +88538,14 @@ cs512z_first2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_31
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_31
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512z_nokeep_31:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512z_nostore_31:
 	LEAQ          (AX)(R10*1), R13
@@ -86335,8 +88625,14 @@ cs512z_first3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_32
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_32
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_32:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_32:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -86349,11 +88645,11 @@ cs512z_nostore_32:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -86391,7 +88687,12 @@ cs512z_nostore_32:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_33
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_33
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512z_nokeep_33:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512z_nostore_33:
 	VCVTPS2PD     Y21, Z10
@@ -86448,8 +88749,14 @@ cs512z_first4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_34
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_34
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512z_nokeep_34:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512z_nostore_34:
 	VMOVUPS          128(AX), Z10
@@ -86470,11 +88777,11 @@ cs512z_nostore_34:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -86522,8 +88829,14 @@ cs512z_nostore_34:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_35
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_35
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512z_nokeep_35:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512z_nostore_35:
 	VCVTPS2PD     Y21, Z10
@@ -86596,8 +88909,14 @@ cs512z_drainwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512z_nostore_36
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512z_nokeep_36
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512z_nokeep_36:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512z_nostore_36:
 	VCVTPS2PD     Y21, Z10
@@ -86631,9 +88950,18 @@ cs512_sumc:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
-	MOVQ   R12, DX
-	CMPQ   DX, $0x00000040
-	JB     cs512_tailfirst
+	MOVQ   72(SP), R13
+	SUBQ   BX, R13
+	ANDQ   96(SP), R13
+	CMPQ   104(SP), $0x00000000
+	JE     cs512_outplace_1
+	MOVQ   72(SP), CX
+	MOVQ   $0x00000800, R13
+
+cs512_outplace_1:
+	MOVQ R12, DX
+	CMPQ DX, $0x00000040
+	JB   cs512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
@@ -86676,8 +89004,14 @@ cs512_sumc:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_1
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_1
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_1:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_1:
 	VMOVUPS     128(AX), Z10
@@ -86698,11 +89032,11 @@ cs512_nostore_1:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
-	LEAQ        (AX)(R10*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	LEAQ        (AX)(R10*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -86756,8 +89090,14 @@ cs512_sum64:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_2
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_2
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_2:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_2:
 	VMOVUPS          (AX), Z10
@@ -86822,8 +89162,14 @@ cs512_nostore_2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_3
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_3
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_3:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_3:
 	VMOVUPS     128(AX), Z10
@@ -86844,11 +89190,11 @@ cs512_nostore_3:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
-	LEAQ        (AX)(R10*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	LEAQ        (AX)(R10*1), R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -86857,9 +89203,9 @@ cs512_nostore_3:
 cs512_drain:
 	TESTQ DX, DX
 	JZ    cs512_drainwhole
-	LEAQ  -1(DX), R13
-	ANDQ  $0x0000000f, R13
-	CMPQ  R13, $0x00000008
+	LEAQ  -1(DX), R14
+	ANDQ  $0x0000000f, R14
+	CMPQ  R14, $0x00000008
 	JAE   cs512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    cs512_tailhalf2
@@ -86909,8 +89255,14 @@ cs512_drain:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_4
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_4
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_4:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_4:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -86958,7 +89310,12 @@ cs512_nostore_4:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_5
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_5
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512_nokeep_5:
+	VMOVUPS Z21, K2, (CX)
 
 cs512_nostore_5:
 	LEAQ        (AX)(R10*1), R13
@@ -87028,8 +89385,14 @@ cs512_tailhalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_6
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_6
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_6:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_6:
 	VMOVUPS          (AX), Z10
@@ -87096,8 +89459,14 @@ cs512_nostore_6:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_7
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_7
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512_nokeep_7:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512_nostore_7:
 	LEAQ          (AX)(R10*1), R13
@@ -87177,8 +89546,14 @@ cs512_tailhalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_8
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_8
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_8:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_8:
 	VMOVUPS          (AX), Z10
@@ -87243,8 +89618,14 @@ cs512_nostore_8:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_9
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_9
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_9:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_9:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -87258,11 +89639,11 @@ cs512_nostore_9:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -87300,7 +89681,12 @@ cs512_nostore_9:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_10
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_10
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512_nokeep_10:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512_nostore_10:
 	VCVTPS2PD   Y21, Z10
@@ -87357,8 +89743,14 @@ cs512_tailhalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_11
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_11
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_11:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_11:
 	VMOVUPS          (AX), Z10
@@ -87423,8 +89815,14 @@ cs512_nostore_11:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_12
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_12
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_12:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_12:
 	VMOVUPS          128(AX), Z10
@@ -87447,11 +89845,11 @@ cs512_nostore_12:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -87499,8 +89897,14 @@ cs512_nostore_12:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_13
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_13
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512_nokeep_13:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512_nostore_13:
 	VCVTPS2PD     Y21, Z10
@@ -87570,8 +89974,14 @@ cs512_tailwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_14
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_14
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_14:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_14:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -87619,7 +90029,12 @@ cs512_nostore_14:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_15
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_15
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512_nokeep_15:
+	VMOVUPS Z21, K2, (CX)
 
 cs512_nostore_15:
 	LEAQ          (AX)(R10*1), R13
@@ -87695,8 +90110,14 @@ cs512_tail2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_16
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_16
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_16:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_16:
 	VMOVUPS          (AX), Z10
@@ -87763,8 +90184,14 @@ cs512_nostore_16:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_17
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_17
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512_nokeep_17:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512_nostore_17:
 	LEAQ          (AX)(R10*1), R13
@@ -87850,8 +90277,14 @@ cs512_tail3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_18
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_18
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_18:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_18:
 	VMOVUPS          (AX), Z10
@@ -87916,8 +90349,14 @@ cs512_nostore_18:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_19
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_19
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_19:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_19:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -87931,11 +90370,11 @@ cs512_nostore_19:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -87973,7 +90412,12 @@ cs512_nostore_19:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_20
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_20
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512_nokeep_20:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512_nostore_20:
 	VCVTPS2PD     Y21, Z10
@@ -88036,8 +90480,14 @@ cs512_tail4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_21
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_21
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_21:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_21:
 	VMOVUPS          (AX), Z10
@@ -88102,8 +90552,14 @@ cs512_nostore_21:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_22
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_22
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_22:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_22:
 	VMOVUPS          128(AX), Z10
@@ -88126,11 +90582,11 @@ cs512_nostore_22:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -88178,8 +90634,14 @@ cs512_nostore_22:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_23
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_23
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512_nokeep_23:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512_nostore_23:
 	VCVTPS2PD     Y21, Z10
@@ -88207,9 +90669,9 @@ cs512_nostore_23:
 	JMP           cs512_sumred
 
 cs512_tailfirst:
-	LEAQ -1(DX), R13
-	ANDQ $0x0000000f, R13
-	CMPQ R13, $0x00000008
+	LEAQ -1(DX), R14
+	ANDQ $0x0000000f, R14
+	CMPQ R14, $0x00000008
 	JAE  cs512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   cs512_firsthalf2
@@ -88238,7 +90700,12 @@ cs512_tailfirst:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_24
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_24
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512_nokeep_24:
+	VMOVUPS Z21, K2, (CX)
 
 cs512_nostore_24:
 	LEAQ        (AX)(R10*1), R13
@@ -88306,8 +90773,14 @@ cs512_firsthalf2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_25
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_25
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512_nokeep_25:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512_nostore_25:
 	LEAQ          (AX)(R10*1), R13
@@ -88383,8 +90856,14 @@ cs512_firsthalf3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_26
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_26
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_26:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_26:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -88398,11 +90877,11 @@ cs512_nostore_26:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -88440,7 +90919,12 @@ cs512_nostore_26:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_27
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_27
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512_nokeep_27:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512_nostore_27:
 	VCVTPS2PD   Y21, Z10
@@ -88493,8 +90977,14 @@ cs512_firsthalf4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_28
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_28
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_28:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_28:
 	VMOVUPS          128(AX), Z10
@@ -88517,11 +91007,11 @@ cs512_nostore_28:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -88569,8 +91059,14 @@ cs512_nostore_28:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_29
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_29
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512_nokeep_29:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512_nostore_29:
 	VCVTPS2PD     Y21, Z10
@@ -88619,7 +91115,12 @@ cs512_firstwhole:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_30
-	VMOVUPS          Z21, K2, (CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_30
+	VMOVUPS          Z25, K2, (CX)(R13*1)
+
+cs512_nokeep_30:
+	VMOVUPS Z21, K2, (CX)
 
 cs512_nostore_30:
 	LEAQ          (AX)(R10*1), R13
@@ -88693,8 +91194,14 @@ cs512_first2:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_31
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_31
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, K2, 64(CX)(R13*1)
+
+cs512_nokeep_31:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, K2, 64(CX)
 
 cs512_nostore_31:
 	LEAQ          (AX)(R10*1), R13
@@ -88776,8 +91283,14 @@ cs512_first3:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_32
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_32
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_32:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_32:
 	VBROADCASTSS     fusedconst<>+320(SB), Z10
@@ -88791,11 +91304,11 @@ cs512_nostore_32:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -88833,7 +91346,12 @@ cs512_nostore_32:
 	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_33
-	VMOVUPS          Z21, K2, -128(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_33
+	VMOVUPS          Z25, K2, -128(CX)(R13*1)
+
+cs512_nokeep_33:
+	VMOVUPS Z21, K2, -128(CX)
 
 cs512_nostore_33:
 	VCVTPS2PD     Y21, Z10
@@ -88892,8 +91410,14 @@ cs512_first4:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_34
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_34
+	VMOVUPS          Z25, (CX)(R13*1)
+	VMOVUPS          Z26, 64(CX)(R13*1)
+
+cs512_nokeep_34:
+	VMOVUPS Z21, (CX)
+	VMOVUPS Z22, 64(CX)
 
 cs512_nostore_34:
 	VMOVUPS          128(AX), Z10
@@ -88916,11 +91440,11 @@ cs512_nostore_34:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
-	LEAQ             (AX)(R10*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
+	LEAQ             (AX)(R10*1), R14
+	PREFETCHT0       (R14)
+	PREFETCHT0       64(R14)
+	PREFETCHT0       128(R14)
+	PREFETCHT0       192(R14)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -88968,8 +91492,14 @@ cs512_nostore_34:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_35
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_35
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, K2, -64(CX)(R13*1)
+
+cs512_nokeep_35:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, K2, -64(CX)
 
 cs512_nostore_35:
 	VCVTPS2PD     Y21, Z10
@@ -89042,8 +91572,14 @@ cs512_drainwhole:
 	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R8, R8
 	JNZ              cs512_nostore_36
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	TESTQ            R13, R13
+	JZ               cs512_nokeep_36
+	VMOVUPS          Z25, -128(CX)(R13*1)
+	VMOVUPS          Z26, -64(CX)(R13*1)
+
+cs512_nokeep_36:
+	VMOVUPS Z21, -128(CX)
+	VMOVUPS Z22, -64(CX)
 
 cs512_nostore_36:
 	VCVTPS2PD     Y21, Z10
@@ -89177,13 +91713,168 @@ cs512_zeroed:
 	JE           cs512_prev
 	VBROADCASTSS 8(SP), Z10
 	VBROADCASTSS 12(SP), Z11
-	VBROADCASTSS 16(SP), Z6
-	VPBROADCASTD 20(SP), Z7
 	MOVQ         64(SP), R12
 	MOVQ         R12, AX
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	CMPQ         96(SP), $0x00000000
+	JE           cs512_outall
+	CMPQ         104(SP), $0x00000000
+	JNE          cs512_outin
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 80(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512_outs64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_outs16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     (CX), Z19
+	VMOVUPS     64(CX), Z20
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z19, Z21
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z20, Z22
+	VFMADD132PS Z10, Z21, Z19
+	VFMADD132PS Z10, Z22, Z20
+	VADDPS      Z10, Z19, Z19
+	VADDPS      Z10, Z20, Z20
+	VMULPS      Z6, Z19, Z19
+	VMULPS      Z7, Z20, Z20
+	VMOVUPS     Z19, (CX)
+	VMOVUPS     Z20, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     128(CX), Z19
+	VMOVUPS     192(CX), Z20
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z19, Z21
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z20, Z22
+	VFMADD132PS Z10, Z21, Z19
+	VFMADD132PS Z10, Z22, Z20
+	VADDPS      Z10, Z19, Z19
+	VADDPS      Z10, Z20, Z20
+	VMULPS      Z6, Z19, Z19
+	VMULPS      Z7, Z20, Z20
+	VMOVUPS     Z19, 128(CX)
+	VMOVUPS     Z20, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_outs64
+
+cs512_outs16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_outstail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     (CX), Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z7, Z19
+	VFMADD132PS Z10, Z19, Z7
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_outs16
+
+cs512_outstail:
+	TESTQ       DX, DX
+	JZ          cs512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (CX), K1, Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z7, Z19
+	VFMADD132PS Z10, Z19, Z7
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, K1, (CX)
+	JMP         cs512_prev
+
+cs512_outin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 80(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512_outi64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_outi16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z7
+	VMOVUPS     2048(AX), Z19
+	VMOVUPS     2112(AX), Z20
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z6, Z21
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z7, Z22
+	VFMADD132PS Z10, Z21, Z6
+	VFMADD132PS Z10, Z22, Z7
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z7, Z7
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z7, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z7
+	VMOVUPS     2176(AX), Z19
+	VMOVUPS     2240(AX), Z20
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z6, Z21
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z7, Z22
+	VFMADD132PS Z10, Z21, Z6
+	VFMADD132PS Z10, Z22, Z7
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z7, Z7
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z7, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_outi64
+
+cs512_outi16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_outitail
+	VMOVUPS     (AX), Z6
+	VMOVUPS     2048(AX), Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z6, Z19
+	VFMADD132PS Z10, Z19, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_outi16
+
+cs512_outitail:
+	TESTQ       DX, DX
+	JZ          cs512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   2048(AX), K1, Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z6, Z19
+	VFMADD132PS Z10, Z19, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z7, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         cs512_prev
+
+cs512_outall:
+	VBROADCASTSS 16(SP), Z6
+	VPBROADCASTD 20(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	VMOVD X6, AX
@@ -89812,7 +92503,13 @@ cs512_prev:
 	MOVQ      AX, 64(SP)
 	MOVQ      SI, 24(SP)
 	MOVQ      BX, 32(SP)
-	JMP       cs512_next
+
+	// This row's s buffer is the pending row's; the next row takes the other.
+	MOVQ 72(SP), AX
+	MOVQ AX, 80(SP)
+	XORQ 88(SP), AX
+	MOVQ AX, 72(SP)
+	JMP  cs512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 cs512_masked:
@@ -89978,13 +92675,168 @@ cs512_next:
 	JE           cs512_flushed
 	VBROADCASTSS 8(SP), Z10
 	VBROADCASTSS 12(SP), Z11
-	VBROADCASTSS 16(SP), Z6
-	VPBROADCASTD 20(SP), Z7
 	MOVQ         64(SP), R12
 	MOVQ         R12, AX
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	CMPQ         96(SP), $0x00000000
+	JE           cs512_lastall
+	CMPQ         104(SP), $0x00000000
+	JNE          cs512_lastin
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 80(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512_lasts64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_lasts16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z11, Z4
+	VFMADD213PS Z11, Z2, Z4
+	VMOVAPS     Z11, Z5
+	VFMADD213PS Z11, Z3, Z5
+	VFMADD132PS Z10, Z4, Z2
+	VFMADD132PS Z10, Z5, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z11, Z4
+	VFMADD213PS Z11, Z2, Z4
+	VMOVAPS     Z11, Z5
+	VFMADD213PS Z11, Z3, Z5
+	VFMADD132PS Z10, Z4, Z2
+	VFMADD132PS Z10, Z5, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z0, Z2, Z2
+	VMULPS      Z1, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_lasts64
+
+cs512_lasts16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_laststail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     (CX), Z1
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z1, Z2
+	VFMADD132PS Z10, Z2, Z1
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_lasts16
+
+cs512_laststail:
+	TESTQ       DX, DX
+	JZ          cs512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z1, Z2
+	VFMADD132PS Z10, Z2, Z1
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+	VMOVUPS     Z1, K1, (CX)
+	JMP         cs512_flushed
+
+cs512_lastin:
+	// Pass 3 in place: u and s from the frame.
+	MOVQ 80(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512_lasti64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_lasti16
+	VMOVUPS     (AX), Z0
+	VMOVUPS     64(AX), Z1
+	VMOVUPS     2048(AX), Z2
+	VMOVUPS     2112(AX), Z3
+	VMOVAPS     Z11, Z4
+	VFMADD213PS Z11, Z0, Z4
+	VMOVAPS     Z11, Z5
+	VFMADD213PS Z11, Z1, Z5
+	VFMADD132PS Z10, Z4, Z0
+	VFMADD132PS Z10, Z5, Z1
+	VADDPS      Z10, Z0, Z0
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, (CX)
+	VMOVUPS     Z1, 64(CX)
+	VMOVUPS     128(AX), Z0
+	VMOVUPS     192(AX), Z1
+	VMOVUPS     2176(AX), Z2
+	VMOVUPS     2240(AX), Z3
+	VMOVAPS     Z11, Z4
+	VFMADD213PS Z11, Z0, Z4
+	VMOVAPS     Z11, Z5
+	VFMADD213PS Z11, Z1, Z5
+	VFMADD132PS Z10, Z4, Z0
+	VFMADD132PS Z10, Z5, Z1
+	VADDPS      Z10, Z0, Z0
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z2, Z0, Z0
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z0, 128(CX)
+	VMOVUPS     Z1, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_lasti64
+
+cs512_lasti16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_lastitail
+	VMOVUPS     (AX), Z0
+	VMOVUPS     2048(AX), Z1
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z0, Z2
+	VFMADD132PS Z10, Z2, Z0
+	VADDPS      Z10, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_lasti16
+
+cs512_lastitail:
+	TESTQ       DX, DX
+	JZ          cs512_flushed
+	VMOVUPS.Z   (AX), K1, Z0
+	VMOVUPS.Z   2048(AX), K1, Z1
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z0, Z2
+	VFMADD132PS Z10, Z2, Z0
+	VADDPS      Z10, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         cs512_flushed
+
+cs512_lastall:
+	VBROADCASTSS 16(SP), Z6
+	VPBROADCASTD 20(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	VMOVD X6, AX
