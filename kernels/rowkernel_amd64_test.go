@@ -118,22 +118,37 @@ func TestBitExactCrossEntropyRowKernel(t *testing.T) {
 	}
 }
 
-// TestBitExactSoftmaxRowKernel runs SoftmaxRowsAVX512 directly, which
-// SoftmaxRows sends only some batches of short rows: every row count 0 to
-// 9 and batches of up to 24 rows, of every length 1..300 and lengths
-// around sCols in the generator (1024), up to which the kernel keeps each
-// row's s in two buffers of its frame, the current row's and the pending
-// row's, when dst is not src (in place, u as well, up to 512). Rows of
-// every kind in a random order
-// (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
-// a NaN S, which keep no pending row, fall between rows that do; out of
-// place at an offset of 0 to 3 elements, and in place. Each batch also
-// runs on a new goroutine, whose small stack the kernel's frame makes
-// grow.
+// softmaxRowKernels are the SoftmaxRows row kernels that the tests below
+// run directly, each with the implementation that must support it.
+var softmaxRowKernels = []struct {
+	im   *Implementation
+	rows func(dst, src []float32, rows, cols int)
+}{{avx512, asm.SoftmaxRowsAVX512}, {avx2, asm.SoftmaxRowsAVX2}}
+
+// TestBitExactSoftmaxRowKernel runs SoftmaxRowsAVX512 and SoftmaxRowsAVX2
+// directly, which SoftmaxRows sends only some batches of short rows:
+// every row count 0 to 9 and batches of up to 24 rows, of every length
+// 1..300 and lengths around sCols in the generator (1024), up to which
+// the kernels keep each row's s in two buffers of their frames, the
+// current row's and the pending row's, when dst is not src (in place,
+// SoftmaxRowsAVX512 keeps u as well, up to 512). Rows of every kind in a
+// random order (rowOfAnyKind), so that rows filled early (NaN, +Inf,
+// -Inf) and rows of a NaN S, which keep no pending row, fall between rows
+// that do; out of place at an offset of 0 to 3 elements, and in place.
+// Each batch also runs on a new goroutine, whose small stack the kernel's
+// frame makes grow.
 func TestBitExactSoftmaxRowKernel(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("not supported by this CPU")
+	for _, k := range softmaxRowKernels {
+		t.Run(k.im.Name(), func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
+			bitExactSoftmaxRowKernel(t, k.rows)
+		})
 	}
+}
+
+func bitExactSoftmaxRowKernel(t *testing.T, kernel func(dst, src []float32, rows, cols int)) {
 	rng := rand.New(rand.NewPCG(75, 76))
 	cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2048}
 	for c := 1; c <= 300; c++ {
@@ -158,16 +173,16 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 			generic.SoftmaxRows(want, x, c)
 			off := rng.IntN(4)
 			got := make([]float32, len(x)+off)[off:]
-			asm.SoftmaxRowsAVX512(got, x, rows, c)
+			kernel(got, x, rows, c)
 			what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
 			compareBits(t, what, x, want, got)
 			y := append(make([]float32, off), x...)[off:]
-			asm.SoftmaxRowsAVX512(y, y, rows, c)
+			kernel(y, y, rows, c)
 			compareBits(t, what+" in place", x, want, y)
 			done := make(chan []float32)
 			go func() {
 				z := make([]float32, len(x))
-				asm.SoftmaxRowsAVX512(z, x, rows, c)
+				kernel(z, x, rows, c)
 				done <- z
 			}()
 			compareBits(t, what+" on a new goroutine", x, want, <-done)
@@ -178,31 +193,35 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 	}
 }
 
-// TestGuardSoftmaxRowKernel runs SoftmaxRowsAVX512 directly on batches of
-// 1 to 9 rows that end right before, then start right after, an
-// inaccessible page (see checkGuards): pass 2 of each row also reads the
-// next row, or the row itself on the last one, under the mask of the
-// row's last vector.
+// TestGuardSoftmaxRowKernel runs SoftmaxRowsAVX512 and SoftmaxRowsAVX2
+// directly on batches of 1 to 9 rows that end right before, then start
+// right after, an inaccessible page (see checkGuards): pass 2 of each row
+// of SoftmaxRowsAVX512 also reads the next row, or the row itself on the
+// last one, under the mask of the row's last vector.
 func TestGuardSoftmaxRowKernel(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("not supported by this CPU")
-	}
-	rng := rand.New(rand.NewPCG(77, 78))
-	cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025}
-	for c := 49; c <= 128; c++ {
-		cols = append(cols, c)
-	}
-	for _, c := range cols {
-		rows := 1 + rng.IntN(9)
-		var x []float32
-		for r := 0; r < rows; r++ {
-			x = append(x, rowOfAnyKind(rng, c)...)
-		}
-		want := make([]float32, len(x))
-		generic.SoftmaxRows(want, x, c)
-		checkGuards(t, x, want, func(dst, src []float32) { asm.SoftmaxRowsAVX512(dst, src, rows, c) }, nil)
-		if t.Failed() {
-			return
-		}
+	for _, k := range softmaxRowKernels {
+		t.Run(k.im.Name(), func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
+			rng := rand.New(rand.NewPCG(77, 78))
+			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025}
+			for c := 49; c <= 128; c++ {
+				cols = append(cols, c)
+			}
+			for _, c := range cols {
+				rows := 1 + rng.IntN(9)
+				var x []float32
+				for r := 0; r < rows; r++ {
+					x = append(x, rowOfAnyKind(rng, c)...)
+				}
+				want := make([]float32, len(x))
+				generic.SoftmaxRows(want, x, c)
+				checkGuards(t, x, want, func(dst, src []float32) { k.rows(dst, src, rows, c) }, nil)
+				if t.Failed() {
+					return
+				}
+			}
+		})
 	}
 }
