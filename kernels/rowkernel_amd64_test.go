@@ -159,28 +159,34 @@ func TestBitExactCrossEntropyRowKernel(t *testing.T) {
 // that alloc returns.
 type softmaxRowKernel struct {
 	name string
+	im   *Implementation // the implementation that must support it
 	of   func(rng *rand.Rand, rows, cols int, alloc func(n int) []float32) (run, want func(dst, src []float32))
 }
 
-// softmaxRowKernels are SoftmaxRowsAVX512 and ScaledSoftmaxRowsAVX512 with
+// softmaxRowKernels are SoftmaxRowsAVX512, SoftmaxRowsAVX2 (keepS alone),
+// and ScaledSoftmaxRowsAVX512 with
 // a mask row per row, one mask row for every row, and without a mask
 // (ScaledSoftmaxRowsNoMaskAVX512), whose pass 2 also computes the next
 // row's z at the offset of the current row's, its mask row's included,
 // and CausalSoftmaxRowsAVX512 (keepS alone) with full rows, rows of
 // 0 to cols elements and a random offset.
 var softmaxRowKernels = []softmaxRowKernel{
-	{"SoftmaxRows", func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+	{"SoftmaxRows", avx512, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		return func(dst, src []float32) { asm.SoftmaxRowsAVX512(dst, src, rows, cols) },
 			func(dst, src []float32) { generic.SoftmaxRows(dst, src, cols) }
 	}},
-	{"ScaledSoftmaxRows mask per row", scaledRowKernel(true)},
-	{"ScaledSoftmaxRows broadcast mask", scaledRowKernel(false)},
-	{"ScaledSoftmaxRows no mask", func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+	{"SoftmaxRowsAVX2", avx2, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		return func(dst, src []float32) { asm.SoftmaxRowsAVX2(dst, src, rows, cols) },
+			func(dst, src []float32) { generic.SoftmaxRows(dst, src, cols) }
+	}},
+	{"ScaledSoftmaxRows mask per row", avx512, scaledRowKernel(true)},
+	{"ScaledSoftmaxRows broadcast mask", avx512, scaledRowKernel(false)},
+	{"ScaledSoftmaxRows no mask", avx512, func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		scale := scaleOf(rng)
 		return func(dst, src []float32) { asm.ScaledSoftmaxRowsNoMaskAVX512(dst, src, scale, rows, cols) },
 			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, nil, scale, cols) }
 	}},
-	{"CausalSoftmaxRows", func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+	{"CausalSoftmaxRows", avx512, func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		scale := scaleOf(rng)
 		offset := []int{cols, -rows - 1, rng.IntN(cols+rows+2) - rows - 1}[rng.IntN(3)]
 		return func(dst, src []float32) { asm.CausalSoftmaxRowsAVX512(dst, src, scale, rows, cols, offset) },
@@ -236,11 +242,11 @@ func scaledRowKernel(perRow bool) func(rng *rand.Rand, rows, cols int, alloc fun
 // runs on a new goroutine, whose small stack the kernel's frame makes
 // grow.
 func TestBitExactSoftmaxRowKernel(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("not supported by this CPU")
-	}
 	for ki, k := range softmaxRowKernels {
 		t.Run(k.name, func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
 			rng := rand.New(rand.NewPCG(75, 76+uint64(ki)))
 			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2048}
 			for c := 1; c <= 300; c++ {
@@ -295,11 +301,11 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 // of each row also reads the next row, and its mask row, or the row
 // itself on the last one, under the mask of the row's last vector.
 func TestGuardSoftmaxRowKernel(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("not supported by this CPU")
-	}
 	for ki, k := range softmaxRowKernels {
 		t.Run(k.name, func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
 			rng := rand.New(rand.NewPCG(77, 78+uint64(ki)))
 			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025}
 			for c := 49; c <= 128; c++ {

@@ -10046,7 +10046,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func SoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·SoftmaxRowsAVX2(SB), NOSPLIT, $464-64
+TEXT ·SoftmaxRowsAVX2(SB), $8760-64
 	MOVQ  $0x00000000, 456(SP)
 	MOVQ  dst_base+0(FP), BX
 	MOVQ  src_base+24(FP), SI
@@ -10063,8 +10063,22 @@ TEXT ·SoftmaxRowsAVX2(SB), NOSPLIT, $464-64
 	XORQ  R11, R11
 	CMPQ  BX, SI
 	SETEQ R11
-	LEAQ  (R8)(R8*1), R12
-	SHLQ  $0x01, R12
+	LEAQ  567(SP), AX
+	ANDQ  $-64, AX
+	MOVQ  AX, 464(SP)
+	LEAQ  4096(AX), CX
+	XORQ  AX, CX
+	MOVQ  CX, 480(SP)
+	MOVQ  $0x00000000, 488(SP)
+	TESTQ R11, R11
+	JNZ   sm256_keeps
+	CMPQ  R8, $0x00000400
+	JA    sm256_keeps
+	MOVQ  $-1, 488(SP)
+
+sm256_keeps:
+	LEAQ (R8)(R8*1), R12
+	SHLQ $0x01, R12
 
 	// Pass 1: m = max(x).
 	VMOVUPS softmaxconst<>+320(SB), Y0
@@ -10205,6 +10219,9 @@ sm256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    BX, CX
+	MOVQ    464(SP), R13
+	SUBQ    BX, R13
+	ANDQ    488(SP), R13
 	MOVQ    R8, DX
 	VXORPD  Y8, Y8, Y8
 	VXORPD  Y10, Y10, Y10
@@ -10257,8 +10274,14 @@ sm256_params:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_1
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_1
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_1:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_1:
 	VMOVUPS      64(AX), Y0
@@ -10320,8 +10343,14 @@ sm256z_nostore_1:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_2
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_2
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_2:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_2:
 	VMOVUPS      128(AX), Y0
@@ -10383,8 +10412,14 @@ sm256z_nostore_2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_3
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_3
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_3:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_3:
 	VMOVUPS     192(AX), Y0
@@ -10455,8 +10490,14 @@ sm256z_sum64:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_4
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_4
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_4:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_4:
 	VMOVUPS      (AX), Y0
@@ -10530,8 +10571,14 @@ sm256z_nostore_4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_5
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_5
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_5:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_5:
 	VMOVUPS      64(AX), Y0
@@ -10593,8 +10640,14 @@ sm256z_nostore_5:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_6
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_6
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_6:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_6:
 	VMOVUPS      128(AX), Y0
@@ -10656,8 +10709,14 @@ sm256z_nostore_6:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_7
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_7
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_7:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_7:
 	VMOVUPS     192(AX), Y0
@@ -10729,8 +10788,14 @@ sm256z_drain:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_8
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_8
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_8:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_8:
 	VCVTPS2PD    X4, Y0
@@ -10764,10 +10829,10 @@ sm256z_nostore_8:
 	JMP          sm256z_sumred
 
 sm256z_tail:
-	MOVQ DX, R13
-	ANDQ $0x0000000f, R13
+	MOVQ DX, R14
+	ANDQ $0x0000000f, R14
 	JZ   sm256z_tailwhole
-	CMPQ R13, $0x00000008
+	CMPQ R14, $0x00000008
 	JA   sm256z_tailfull
 	CMPQ DX, $0x00000010
 	JA   sm256z_tailhalf2
@@ -10815,8 +10880,14 @@ sm256z_tail:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_9
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_9
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_9:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_9:
 	VMOVDQU    (R9), Y1
@@ -10849,8 +10920,8 @@ sm256z_copy_1_8:
 sm256z_copy_1_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_1_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_1_2:
@@ -10917,9 +10988,14 @@ sm256z_tailloaded_1:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_10
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, (CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_10
+	VMOVUPS      Y6, (CX)(R13*1)
+
+sm256z_nokeep_10:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, (CX)
 
 sm256z_nostore_10:
 	VCVTPS2PD    X4, Y0
@@ -10989,8 +11065,14 @@ sm256z_tailhalf2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_11
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_11
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_11:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_11:
 	VMOVUPS      (AX), Y0
@@ -11064,8 +11146,14 @@ sm256z_nostore_11:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_12
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_12
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_12:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_12:
 	VMOVDQU    (R9), Y1
@@ -11098,8 +11186,8 @@ sm256z_copy_2_8:
 sm256z_copy_2_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_2_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_2_2:
@@ -11154,9 +11242,14 @@ sm256z_tailloaded_2:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_13
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 64(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_13
+	VMOVUPS      Y6, 64(CX)(R13*1)
+
+sm256z_nokeep_13:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 64(CX)
 
 sm256z_nostore_13:
 	VCVTPS2PD    X4, Y0
@@ -11226,8 +11319,14 @@ sm256z_tailhalf3:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_14
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_14
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_14:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_14:
 	VMOVUPS      (AX), Y0
@@ -11301,8 +11400,14 @@ sm256z_nostore_14:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_15
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_15
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_15:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_15:
 	VMOVUPS      64(AX), Y0
@@ -11364,8 +11469,14 @@ sm256z_nostore_15:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_16
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_16
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_16:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_16:
 	VMOVDQU    (R9), Y1
@@ -11398,8 +11509,8 @@ sm256z_copy_3_8:
 sm256z_copy_3_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_3_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_3_2:
@@ -11454,9 +11565,14 @@ sm256z_tailloaded_3:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_17
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 128(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_17
+	VMOVUPS      Y6, 128(CX)(R13*1)
+
+sm256z_nokeep_17:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 128(CX)
 
 sm256z_nostore_17:
 	VCVTPS2PD    X4, Y0
@@ -11523,8 +11639,14 @@ sm256z_tailhalf4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_18
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_18
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_18:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_18:
 	VMOVUPS      (AX), Y0
@@ -11598,8 +11720,14 @@ sm256z_nostore_18:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_19
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_19
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_19:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_19:
 	VMOVUPS      64(AX), Y0
@@ -11661,8 +11789,14 @@ sm256z_nostore_19:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_20
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_20
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_20:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_20:
 	VMOVUPS      128(AX), Y0
@@ -11724,8 +11858,14 @@ sm256z_nostore_20:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_21
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_21
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_21:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_21:
 	VMOVDQU    (R9), Y1
@@ -11758,8 +11898,8 @@ sm256z_copy_4_8:
 sm256z_copy_4_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_4_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_4_2:
@@ -11814,9 +11954,14 @@ sm256z_tailloaded_4:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_22
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 192(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_22
+	VMOVUPS      Y6, 192(CX)(R13*1)
+
+sm256z_nokeep_22:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 192(CX)
 
 sm256z_nostore_22:
 	VCVTPS2PD    X4, Y0
@@ -11886,8 +12031,14 @@ sm256z_tailfull:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_23
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_23
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_23:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_23:
 	VMOVDQU    (R9), Y2
@@ -11921,8 +12072,8 @@ sm256z_copy_5_8:
 sm256z_copy_5_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_5_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_5_2:
@@ -12008,10 +12159,16 @@ sm256z_tailloaded_5:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_24
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, (CX)
-	VMASKMOVPS   Y5, Y1, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_24
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_24:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, (CX)
+	VMASKMOVPS Y5, Y1, 32(CX)
 
 sm256z_nostore_24:
 	VCVTPS2PD    X4, Y0
@@ -12091,8 +12248,14 @@ sm256z_tailfull2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_25
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_25
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_25:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_25:
 	VMOVUPS      (AX), Y0
@@ -12166,8 +12329,14 @@ sm256z_nostore_25:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_26
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_26
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_26:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_26:
 	VMOVDQU    (R9), Y2
@@ -12201,8 +12370,8 @@ sm256z_copy_6_8:
 sm256z_copy_6_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_6_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_6_2:
@@ -12276,10 +12445,16 @@ sm256z_tailloaded_6:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_27
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 64(CX)
-	VMASKMOVPS   Y5, Y1, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_27
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_27:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 64(CX)
+	VMASKMOVPS Y5, Y1, 96(CX)
 
 sm256z_nostore_27:
 	VCVTPS2PD    X4, Y0
@@ -12359,8 +12534,14 @@ sm256z_tailfull3:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_28
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_28
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_28:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_28:
 	VMOVUPS      (AX), Y0
@@ -12434,8 +12615,14 @@ sm256z_nostore_28:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_29
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_29
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_29:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_29:
 	VMOVUPS      64(AX), Y0
@@ -12497,8 +12684,14 @@ sm256z_nostore_29:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_30
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_30
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_30:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_30:
 	VMOVDQU    (R9), Y2
@@ -12532,8 +12725,8 @@ sm256z_copy_7_8:
 sm256z_copy_7_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_7_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_7_2:
@@ -12607,10 +12800,16 @@ sm256z_tailloaded_7:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_31
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 128(CX)
-	VMASKMOVPS   Y5, Y1, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_31
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_31:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 128(CX)
+	VMASKMOVPS Y5, Y1, 160(CX)
 
 sm256z_nostore_31:
 	VCVTPS2PD    X4, Y0
@@ -12687,8 +12886,14 @@ sm256z_tailfull4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_32
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_32
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_32:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_32:
 	VMOVUPS      (AX), Y0
@@ -12762,8 +12967,14 @@ sm256z_nostore_32:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_33
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_33
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_33:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_33:
 	VMOVUPS      64(AX), Y0
@@ -12825,8 +13036,14 @@ sm256z_nostore_33:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_34
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_34
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_34:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_34:
 	VMOVUPS      128(AX), Y0
@@ -12888,8 +13105,14 @@ sm256z_nostore_34:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_35
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_35
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_35:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_35:
 	VMOVDQU    (R9), Y2
@@ -12923,8 +13146,8 @@ sm256z_copy_8_8:
 sm256z_copy_8_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_8_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_8_2:
@@ -12998,10 +13221,16 @@ sm256z_tailloaded_8:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_36
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 192(CX)
-	VMASKMOVPS   Y5, Y1, 224(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_36
+	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 224(CX)(R13*1)
+
+sm256z_nokeep_36:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 192(CX)
+	VMASKMOVPS Y5, Y1, 224(CX)
 
 sm256z_nostore_36:
 	VCVTPS2PD    X4, Y0
@@ -13081,8 +13310,14 @@ sm256z_tailwhole:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_37
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_37
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_37:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_37:
 	VMOVUPS      (AX), Y0
@@ -13156,8 +13391,14 @@ sm256z_nostore_37:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_38
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_38
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_38:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_38:
 	VCVTPS2PD    X4, Y0
@@ -13237,8 +13478,14 @@ sm256z_tailwhole2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_39
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_39
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_39:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_39:
 	VMOVUPS      (AX), Y0
@@ -13312,8 +13559,14 @@ sm256z_nostore_39:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_40
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_40
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_40:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_40:
 	VMOVUPS      64(AX), Y0
@@ -13375,8 +13628,14 @@ sm256z_nostore_40:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_41
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_41
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_41:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_41:
 	VCVTPS2PD    X4, Y0
@@ -13456,8 +13715,14 @@ sm256z_tailwhole3:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_42
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_42
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_42:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_42:
 	VMOVUPS      (AX), Y0
@@ -13531,8 +13796,14 @@ sm256z_nostore_42:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_43
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_43
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_43:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_43:
 	VMOVUPS      64(AX), Y0
@@ -13594,8 +13865,14 @@ sm256z_nostore_43:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_44
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_44
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_44:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_44:
 	VMOVUPS      128(AX), Y0
@@ -13657,8 +13934,14 @@ sm256z_nostore_44:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_45
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_45
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_45:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_45:
 	VCVTPS2PD    X4, Y0
@@ -13735,8 +14018,14 @@ sm256z_tailwhole4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_46
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_46
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256z_nokeep_46:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256z_nostore_46:
 	VMOVUPS      (AX), Y0
@@ -13810,8 +14099,14 @@ sm256z_nostore_46:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_47
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_47
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_47:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_47:
 	VMOVUPS      64(AX), Y0
@@ -13873,8 +14168,14 @@ sm256z_nostore_47:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_48
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_48
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_48:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_48:
 	VMOVUPS      128(AX), Y0
@@ -13936,8 +14237,14 @@ sm256z_nostore_48:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_49
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_49
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_49:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_49:
 	VMOVUPS      192(AX), Y0
@@ -13999,8 +14306,14 @@ sm256z_nostore_49:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_50
-	VMOVUPS      Y4, 192(CX)
-	VMOVUPS      Y5, 224(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_50
+	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 224(CX)(R13*1)
+
+sm256z_nokeep_50:
+	VMOVUPS Y4, 192(CX)
+	VMOVUPS Y5, 224(CX)
 
 sm256z_nostore_50:
 	VCVTPS2PD    X4, Y0
@@ -14036,10 +14349,10 @@ sm256z_nostore_50:
 sm256z_tailfirst:
 	TESTQ DX, DX
 	JZ    sm256z_sumred
-	MOVQ  DX, R13
-	ANDQ  $0x0000000f, R13
+	MOVQ  DX, R14
+	ANDQ  $0x0000000f, R14
 	JZ    sm256z_firstwhole
-	CMPQ  R13, $0x00000008
+	CMPQ  R14, $0x00000008
 	JA    sm256z_firstfull
 	CMPQ  DX, $0x00000010
 	JA    sm256z_firsthalf2
@@ -14079,8 +14392,8 @@ sm256z_copy_9_8:
 sm256z_copy_9_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_9_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_9_2:
@@ -14115,9 +14428,14 @@ sm256z_tailloaded_9:
 	VPSLLD      $0x17, Y6, Y6
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_51
-	VMOVDQU     (R9), Y0
-	VMOVDQU     32(R9), Y1
-	VMASKMOVPS  Y4, Y0, (CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_51
+	VMOVUPS     Y6, (CX)(R13*1)
+
+sm256z_nokeep_51:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, (CX)
 
 sm256z_nostore_51:
 	VCVTPS2PD    X4, Y0
@@ -14188,8 +14506,14 @@ sm256z_firsthalf2:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_52
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_52
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_52:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_52:
 	VMOVDQU    (R9), Y1
@@ -14222,8 +14546,8 @@ sm256z_copy_10_8:
 sm256z_copy_10_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_10_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_10_2:
@@ -14278,9 +14602,14 @@ sm256z_tailloaded_10:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_53
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 64(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_53
+	VMOVUPS      Y6, 64(CX)(R13*1)
+
+sm256z_nokeep_53:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 64(CX)
 
 sm256z_nostore_53:
 	VCVTPS2PD    X4, Y0
@@ -14351,8 +14680,14 @@ sm256z_firsthalf3:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_54
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_54
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_54:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_54:
 	VMOVUPS      64(AX), Y0
@@ -14414,8 +14749,14 @@ sm256z_nostore_54:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_55
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_55
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_55:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_55:
 	VMOVDQU    (R9), Y1
@@ -14448,8 +14789,8 @@ sm256z_copy_11_8:
 sm256z_copy_11_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_11_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_11_2:
@@ -14504,9 +14845,14 @@ sm256z_tailloaded_11:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_56
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 128(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_56
+	VMOVUPS      Y6, 128(CX)(R13*1)
+
+sm256z_nokeep_56:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 128(CX)
 
 sm256z_nostore_56:
 	VCVTPS2PD    X4, Y0
@@ -14574,8 +14920,14 @@ sm256z_firsthalf4:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_57
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_57
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_57:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_57:
 	VMOVUPS      64(AX), Y0
@@ -14637,8 +14989,14 @@ sm256z_nostore_57:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_58
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_58
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_58:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_58:
 	VMOVUPS      128(AX), Y0
@@ -14700,8 +15058,14 @@ sm256z_nostore_58:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_59
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_59
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_59:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_59:
 	VMOVDQU    (R9), Y1
@@ -14734,8 +15098,8 @@ sm256z_copy_12_8:
 sm256z_copy_12_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_12_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_12_2:
@@ -14790,9 +15154,14 @@ sm256z_tailloaded_12:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_60
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 192(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_60
+	VMOVUPS      Y6, 192(CX)(R13*1)
+
+sm256z_nokeep_60:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 192(CX)
 
 sm256z_nostore_60:
 	VCVTPS2PD    X4, Y0
@@ -14855,8 +15224,8 @@ sm256z_copy_13_8:
 sm256z_copy_13_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_13_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_13_2:
@@ -14910,10 +15279,16 @@ sm256z_tailloaded_13:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_61
-	VMOVDQU     (R9), Y0
-	VMOVDQU     32(R9), Y1
-	VMASKMOVPS  Y4, Y0, (CX)
-	VMASKMOVPS  Y5, Y1, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_61
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_61:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, (CX)
+	VMASKMOVPS Y5, Y1, 32(CX)
 
 sm256z_nostore_61:
 	VCVTPS2PD    X4, Y0
@@ -14994,8 +15369,14 @@ sm256z_firstfull2:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_62
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_62
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_62:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_62:
 	VMOVDQU    (R9), Y2
@@ -15029,8 +15410,8 @@ sm256z_copy_14_8:
 sm256z_copy_14_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_14_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_14_2:
@@ -15104,10 +15485,16 @@ sm256z_tailloaded_14:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_63
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 64(CX)
-	VMASKMOVPS   Y5, Y1, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_63
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_63:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 64(CX)
+	VMASKMOVPS Y5, Y1, 96(CX)
 
 sm256z_nostore_63:
 	VCVTPS2PD    X4, Y0
@@ -15188,8 +15575,14 @@ sm256z_firstfull3:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_64
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_64
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_64:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_64:
 	VMOVUPS      64(AX), Y0
@@ -15251,8 +15644,14 @@ sm256z_nostore_64:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_65
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_65
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_65:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_65:
 	VMOVDQU    (R9), Y2
@@ -15286,8 +15685,8 @@ sm256z_copy_15_8:
 sm256z_copy_15_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_15_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_15_2:
@@ -15361,10 +15760,16 @@ sm256z_tailloaded_15:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_66
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 128(CX)
-	VMASKMOVPS   Y5, Y1, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_66
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_66:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 128(CX)
+	VMASKMOVPS Y5, Y1, 160(CX)
 
 sm256z_nostore_66:
 	VCVTPS2PD    X4, Y0
@@ -15442,8 +15847,14 @@ sm256z_firstfull4:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_67
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_67
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_67:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_67:
 	VMOVUPS      64(AX), Y0
@@ -15505,8 +15916,14 @@ sm256z_nostore_67:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_68
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_68
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_68:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_68:
 	VMOVUPS      128(AX), Y0
@@ -15568,8 +15985,14 @@ sm256z_nostore_68:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_69
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_69
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_69:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_69:
 	VMOVDQU    (R9), Y2
@@ -15603,8 +16026,8 @@ sm256z_copy_16_8:
 sm256z_copy_16_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_16_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_16_2:
@@ -15678,10 +16101,16 @@ sm256z_tailloaded_16:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_70
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 192(CX)
-	VMASKMOVPS   Y5, Y1, 224(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_70
+	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 224(CX)(R13*1)
+
+sm256z_nokeep_70:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 192(CX)
+	VMASKMOVPS Y5, Y1, 224(CX)
 
 sm256z_nostore_70:
 	VCVTPS2PD    X4, Y0
@@ -15762,8 +16191,14 @@ sm256z_firstwhole:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_71
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_71
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_71:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_71:
 	VCVTPS2PD    X4, Y0
@@ -15844,8 +16279,14 @@ sm256z_firstwhole2:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_72
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_72
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_72:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_72:
 	VMOVUPS      64(AX), Y0
@@ -15907,8 +16348,14 @@ sm256z_nostore_72:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_73
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_73
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_73:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_73:
 	VCVTPS2PD    X4, Y0
@@ -15989,8 +16436,14 @@ sm256z_firstwhole3:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_74
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_74
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_74:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_74:
 	VMOVUPS      64(AX), Y0
@@ -16052,8 +16505,14 @@ sm256z_nostore_74:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_75
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_75
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_75:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_75:
 	VMOVUPS      128(AX), Y0
@@ -16115,8 +16574,14 @@ sm256z_nostore_75:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_76
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_76
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_76:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_76:
 	VCVTPS2PD    X4, Y0
@@ -16194,8 +16659,14 @@ sm256z_firstwhole4:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_77
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256z_nokeep_77
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256z_nokeep_77:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256z_nostore_77:
 	VMOVUPS      64(AX), Y0
@@ -16257,8 +16728,14 @@ sm256z_nostore_77:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_78
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_78
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256z_nokeep_78:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256z_nostore_78:
 	VMOVUPS      128(AX), Y0
@@ -16320,8 +16797,14 @@ sm256z_nostore_78:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_79
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_79
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256z_nokeep_79:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256z_nostore_79:
 	VMOVUPS      192(AX), Y0
@@ -16383,8 +16866,14 @@ sm256z_nostore_79:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_80
-	VMOVUPS      Y4, 192(CX)
-	VMOVUPS      Y5, 224(CX)
+	TESTQ        R13, R13
+	JZ           sm256z_nokeep_80
+	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 224(CX)(R13*1)
+
+sm256z_nokeep_80:
+	VMOVUPS Y4, 192(CX)
+	VMOVUPS Y5, 224(CX)
 
 sm256z_nostore_80:
 	VCVTPS2PD    X4, Y0
@@ -16427,6 +16916,9 @@ sm256_sumc:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    BX, CX
+	MOVQ    464(SP), R13
+	SUBQ    BX, R13
+	ANDQ    488(SP), R13
 	MOVQ    R8, DX
 	VXORPD  Y8, Y8, Y8
 	VXORPD  Y10, Y10, Y10
@@ -16481,8 +16973,14 @@ sm256_sumc:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_1
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_1
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_1:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_1:
 	VMOVUPS      64(AX), Y0
@@ -16546,8 +17044,14 @@ sm256_nostore_1:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_2
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_2
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_2:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_2:
 	VMOVUPS      128(AX), Y0
@@ -16611,8 +17115,14 @@ sm256_nostore_2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_3
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_3
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_3:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_3:
 	VMOVUPS     192(AX), Y0
@@ -16685,8 +17195,14 @@ sm256_sum64:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_4
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_4
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_4:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_4:
 	VMOVUPS      (AX), Y0
@@ -16762,8 +17278,14 @@ sm256_nostore_4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_5
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_5
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_5:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_5:
 	VMOVUPS      64(AX), Y0
@@ -16827,8 +17349,14 @@ sm256_nostore_5:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_6
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_6
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_6:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_6:
 	VMOVUPS      128(AX), Y0
@@ -16892,8 +17420,14 @@ sm256_nostore_6:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_7
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_7
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_7:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_7:
 	VMOVUPS     192(AX), Y0
@@ -16967,8 +17501,14 @@ sm256_drain:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_8
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_8
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_8:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_8:
 	VCVTPS2PD    X4, Y0
@@ -17002,10 +17542,10 @@ sm256_nostore_8:
 	JMP          sm256_sumred
 
 sm256_tail:
-	MOVQ DX, R13
-	ANDQ $0x0000000f, R13
+	MOVQ DX, R14
+	ANDQ $0x0000000f, R14
 	JZ   sm256_tailwhole
-	CMPQ R13, $0x00000008
+	CMPQ R14, $0x00000008
 	JA   sm256_tailfull
 	CMPQ DX, $0x00000010
 	JA   sm256_tailhalf2
@@ -17053,8 +17593,14 @@ sm256_tail:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_9
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_9
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_9:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_9:
 	VMOVDQU    (R9), Y1
@@ -17087,8 +17633,8 @@ sm256_copy_2_8:
 sm256_copy_2_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_2_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_2_2:
@@ -17156,9 +17702,14 @@ sm256_tailloaded_2:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_10
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, (CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_10
+	VMOVUPS      Y6, (CX)(R13*1)
+
+sm256_nokeep_10:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, (CX)
 
 sm256_nostore_10:
 	VCVTPS2PD    X4, Y0
@@ -17228,8 +17779,14 @@ sm256_tailhalf2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_11
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_11
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_11:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_11:
 	VMOVUPS      (AX), Y0
@@ -17305,8 +17862,14 @@ sm256_nostore_11:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_12
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_12
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_12:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_12:
 	VMOVDQU    (R9), Y1
@@ -17339,8 +17902,8 @@ sm256_copy_3_8:
 sm256_copy_3_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_3_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_3_2:
@@ -17396,9 +17959,14 @@ sm256_tailloaded_3:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_13
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 64(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_13
+	VMOVUPS      Y6, 64(CX)(R13*1)
+
+sm256_nokeep_13:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 64(CX)
 
 sm256_nostore_13:
 	VCVTPS2PD    X4, Y0
@@ -17468,8 +18036,14 @@ sm256_tailhalf3:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_14
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_14
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_14:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_14:
 	VMOVUPS      (AX), Y0
@@ -17545,8 +18119,14 @@ sm256_nostore_14:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_15
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_15
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_15:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_15:
 	VMOVUPS      64(AX), Y0
@@ -17610,8 +18190,14 @@ sm256_nostore_15:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_16
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_16
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_16:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_16:
 	VMOVDQU    (R9), Y1
@@ -17644,8 +18230,8 @@ sm256_copy_4_8:
 sm256_copy_4_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_4_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_4_2:
@@ -17701,9 +18287,14 @@ sm256_tailloaded_4:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_17
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 128(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_17
+	VMOVUPS      Y6, 128(CX)(R13*1)
+
+sm256_nokeep_17:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 128(CX)
 
 sm256_nostore_17:
 	VCVTPS2PD    X4, Y0
@@ -17770,8 +18361,14 @@ sm256_tailhalf4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_18
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_18
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_18:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_18:
 	VMOVUPS      (AX), Y0
@@ -17847,8 +18444,14 @@ sm256_nostore_18:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_19
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_19
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_19:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_19:
 	VMOVUPS      64(AX), Y0
@@ -17912,8 +18515,14 @@ sm256_nostore_19:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_20
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_20
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_20:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_20:
 	VMOVUPS      128(AX), Y0
@@ -17977,8 +18586,14 @@ sm256_nostore_20:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_21
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_21
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_21:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_21:
 	VMOVDQU    (R9), Y1
@@ -18011,8 +18626,8 @@ sm256_copy_5_8:
 sm256_copy_5_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_5_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_5_2:
@@ -18068,9 +18683,14 @@ sm256_tailloaded_5:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_22
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 192(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_22
+	VMOVUPS      Y6, 192(CX)(R13*1)
+
+sm256_nokeep_22:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 192(CX)
 
 sm256_nostore_22:
 	VCVTPS2PD    X4, Y0
@@ -18140,8 +18760,14 @@ sm256_tailfull:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_23
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_23
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_23:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_23:
 	VMOVDQU    (R9), Y2
@@ -18175,8 +18801,8 @@ sm256_copy_6_8:
 sm256_copy_6_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_6_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_6_2:
@@ -18264,10 +18890,16 @@ sm256_tailloaded_6:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_24
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, (CX)
-	VMASKMOVPS   Y5, Y1, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_24
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_24:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, (CX)
+	VMASKMOVPS Y5, Y1, 32(CX)
 
 sm256_nostore_24:
 	VCVTPS2PD    X4, Y0
@@ -18347,8 +18979,14 @@ sm256_tailfull2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_25
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_25
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_25:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_25:
 	VMOVUPS      (AX), Y0
@@ -18424,8 +19062,14 @@ sm256_nostore_25:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_26
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_26
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_26:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_26:
 	VMOVDQU    (R9), Y2
@@ -18459,8 +19103,8 @@ sm256_copy_7_8:
 sm256_copy_7_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_7_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_7_2:
@@ -18536,10 +19180,16 @@ sm256_tailloaded_7:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_27
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 64(CX)
-	VMASKMOVPS   Y5, Y1, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_27
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_27:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 64(CX)
+	VMASKMOVPS Y5, Y1, 96(CX)
 
 sm256_nostore_27:
 	VCVTPS2PD    X4, Y0
@@ -18619,8 +19269,14 @@ sm256_tailfull3:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_28
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_28
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_28:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_28:
 	VMOVUPS      (AX), Y0
@@ -18696,8 +19352,14 @@ sm256_nostore_28:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_29
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_29
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_29:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_29:
 	VMOVUPS      64(AX), Y0
@@ -18761,8 +19423,14 @@ sm256_nostore_29:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_30
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_30
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_30:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_30:
 	VMOVDQU    (R9), Y2
@@ -18796,8 +19464,8 @@ sm256_copy_8_8:
 sm256_copy_8_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_8_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_8_2:
@@ -18873,10 +19541,16 @@ sm256_tailloaded_8:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_31
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 128(CX)
-	VMASKMOVPS   Y5, Y1, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_31
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_31:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 128(CX)
+	VMASKMOVPS Y5, Y1, 160(CX)
 
 sm256_nostore_31:
 	VCVTPS2PD    X4, Y0
@@ -18953,8 +19627,14 @@ sm256_tailfull4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_32
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_32
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_32:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_32:
 	VMOVUPS      (AX), Y0
@@ -19030,8 +19710,14 @@ sm256_nostore_32:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_33
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_33
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_33:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_33:
 	VMOVUPS      64(AX), Y0
@@ -19095,8 +19781,14 @@ sm256_nostore_33:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_34
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_34
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_34:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_34:
 	VMOVUPS      128(AX), Y0
@@ -19160,8 +19852,14 @@ sm256_nostore_34:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_35
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_35
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_35:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_35:
 	VMOVDQU    (R9), Y2
@@ -19195,8 +19893,8 @@ sm256_copy_9_8:
 sm256_copy_9_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_9_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_9_2:
@@ -19272,10 +19970,16 @@ sm256_tailloaded_9:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_36
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 192(CX)
-	VMASKMOVPS   Y5, Y1, 224(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_36
+	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 224(CX)(R13*1)
+
+sm256_nokeep_36:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 192(CX)
+	VMASKMOVPS Y5, Y1, 224(CX)
 
 sm256_nostore_36:
 	VCVTPS2PD    X4, Y0
@@ -19355,8 +20059,14 @@ sm256_tailwhole:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_37
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_37
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_37:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_37:
 	VMOVUPS      (AX), Y0
@@ -19432,8 +20142,14 @@ sm256_nostore_37:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_38
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_38
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_38:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_38:
 	VCVTPS2PD    X4, Y0
@@ -19513,8 +20229,14 @@ sm256_tailwhole2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_39
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_39
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_39:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_39:
 	VMOVUPS      (AX), Y0
@@ -19590,8 +20312,14 @@ sm256_nostore_39:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_40
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_40
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_40:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_40:
 	VMOVUPS      64(AX), Y0
@@ -19655,8 +20383,14 @@ sm256_nostore_40:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_41
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_41
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_41:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_41:
 	VCVTPS2PD    X4, Y0
@@ -19736,8 +20470,14 @@ sm256_tailwhole3:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_42
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_42
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_42:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_42:
 	VMOVUPS      (AX), Y0
@@ -19813,8 +20553,14 @@ sm256_nostore_42:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_43
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_43
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_43:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_43:
 	VMOVUPS      64(AX), Y0
@@ -19878,8 +20624,14 @@ sm256_nostore_43:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_44
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_44
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_44:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_44:
 	VMOVUPS      128(AX), Y0
@@ -19943,8 +20695,14 @@ sm256_nostore_44:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_45
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_45
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_45:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_45:
 	VCVTPS2PD    X4, Y0
@@ -20021,8 +20779,14 @@ sm256_tailwhole4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_46
-	VMOVUPS      Y4, -64(CX)
-	VMOVUPS      Y5, -32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_46
+	VMOVUPS      Y6, -64(CX)(R13*1)
+	VMOVUPS      Y7, -32(CX)(R13*1)
+
+sm256_nokeep_46:
+	VMOVUPS Y4, -64(CX)
+	VMOVUPS Y5, -32(CX)
 
 sm256_nostore_46:
 	VMOVUPS      (AX), Y0
@@ -20098,8 +20862,14 @@ sm256_nostore_46:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_47
-	VMOVUPS      Y4, (CX)
-	VMOVUPS      Y5, 32(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_47
+	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, 32(CX)(R13*1)
+
+sm256_nokeep_47:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_47:
 	VMOVUPS      64(AX), Y0
@@ -20163,8 +20933,14 @@ sm256_nostore_47:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_48
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_48
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_48:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_48:
 	VMOVUPS      128(AX), Y0
@@ -20228,8 +21004,14 @@ sm256_nostore_48:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_49
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_49
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_49:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_49:
 	VMOVUPS      192(AX), Y0
@@ -20293,8 +21075,14 @@ sm256_nostore_49:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_50
-	VMOVUPS      Y4, 192(CX)
-	VMOVUPS      Y5, 224(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_50
+	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 224(CX)(R13*1)
+
+sm256_nokeep_50:
+	VMOVUPS Y4, 192(CX)
+	VMOVUPS Y5, 224(CX)
 
 sm256_nostore_50:
 	VCVTPS2PD    X4, Y0
@@ -20330,10 +21118,10 @@ sm256_nostore_50:
 sm256_tailfirst:
 	TESTQ DX, DX
 	JZ    sm256_sumred
-	MOVQ  DX, R13
-	ANDQ  $0x0000000f, R13
+	MOVQ  DX, R14
+	ANDQ  $0x0000000f, R14
 	JZ    sm256_firstwhole
-	CMPQ  R13, $0x00000008
+	CMPQ  R14, $0x00000008
 	JA    sm256_firstfull
 	CMPQ  DX, $0x00000010
 	JA    sm256_firsthalf2
@@ -20373,8 +21161,8 @@ sm256_copy_10_8:
 sm256_copy_10_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_10_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_10_2:
@@ -20410,9 +21198,14 @@ sm256_tailloaded_10:
 	VPSLLD      $0x17, Y6, Y6
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_51
-	VMOVDQU     (R9), Y0
-	VMOVDQU     32(R9), Y1
-	VMASKMOVPS  Y4, Y0, (CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_51
+	VMOVUPS     Y6, (CX)(R13*1)
+
+sm256_nokeep_51:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, (CX)
 
 sm256_nostore_51:
 	VCVTPS2PD    X4, Y0
@@ -20485,8 +21278,14 @@ sm256_firsthalf2:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_52
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_52
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_52:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_52:
 	VMOVDQU    (R9), Y1
@@ -20519,8 +21318,8 @@ sm256_copy_11_8:
 sm256_copy_11_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_11_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_11_2:
@@ -20576,9 +21375,14 @@ sm256_tailloaded_11:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_53
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 64(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_53
+	VMOVUPS      Y6, 64(CX)(R13*1)
+
+sm256_nokeep_53:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 64(CX)
 
 sm256_nostore_53:
 	VCVTPS2PD    X4, Y0
@@ -20651,8 +21455,14 @@ sm256_firsthalf3:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_54
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_54
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_54:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_54:
 	VMOVUPS      64(AX), Y0
@@ -20716,8 +21526,14 @@ sm256_nostore_54:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_55
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_55
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_55:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_55:
 	VMOVDQU    (R9), Y1
@@ -20750,8 +21566,8 @@ sm256_copy_12_8:
 sm256_copy_12_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_12_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_12_2:
@@ -20807,9 +21623,14 @@ sm256_tailloaded_12:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_56
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 128(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_56
+	VMOVUPS      Y6, 128(CX)(R13*1)
+
+sm256_nokeep_56:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 128(CX)
 
 sm256_nostore_56:
 	VCVTPS2PD    X4, Y0
@@ -20879,8 +21700,14 @@ sm256_firsthalf4:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_57
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_57
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_57:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_57:
 	VMOVUPS      64(AX), Y0
@@ -20944,8 +21771,14 @@ sm256_nostore_57:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_58
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_58
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_58:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_58:
 	VMOVUPS      128(AX), Y0
@@ -21009,8 +21842,14 @@ sm256_nostore_58:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_59
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_59
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_59:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_59:
 	VMOVDQU    (R9), Y1
@@ -21043,8 +21882,8 @@ sm256_copy_13_8:
 sm256_copy_13_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_13_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_13_2:
@@ -21100,9 +21939,14 @@ sm256_tailloaded_13:
 	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_60
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 192(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_60
+	VMOVUPS      Y6, 192(CX)(R13*1)
+
+sm256_nokeep_60:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 192(CX)
 
 sm256_nostore_60:
 	VCVTPS2PD    X4, Y0
@@ -21165,8 +22009,8 @@ sm256_copy_14_8:
 sm256_copy_14_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_14_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_14_2:
@@ -21222,10 +22066,16 @@ sm256_tailloaded_14:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_61
-	VMOVDQU     (R9), Y0
-	VMOVDQU     32(R9), Y1
-	VMASKMOVPS  Y4, Y0, (CX)
-	VMASKMOVPS  Y5, Y1, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_61
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_61:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, (CX)
+	VMASKMOVPS Y5, Y1, 32(CX)
 
 sm256_nostore_61:
 	VCVTPS2PD    X4, Y0
@@ -21308,8 +22158,14 @@ sm256_firstfull2:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_62
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_62
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_62:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_62:
 	VMOVDQU    (R9), Y2
@@ -21343,8 +22199,8 @@ sm256_copy_15_8:
 sm256_copy_15_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_15_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_15_2:
@@ -21420,10 +22276,16 @@ sm256_tailloaded_15:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_63
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 64(CX)
-	VMASKMOVPS   Y5, Y1, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_63
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_63:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 64(CX)
+	VMASKMOVPS Y5, Y1, 96(CX)
 
 sm256_nostore_63:
 	VCVTPS2PD    X4, Y0
@@ -21506,8 +22368,14 @@ sm256_firstfull3:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_64
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_64
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_64:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_64:
 	VMOVUPS      64(AX), Y0
@@ -21571,8 +22439,14 @@ sm256_nostore_64:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_65
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_65
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_65:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_65:
 	VMOVDQU    (R9), Y2
@@ -21606,8 +22480,8 @@ sm256_copy_16_8:
 sm256_copy_16_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_16_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_16_2:
@@ -21683,10 +22557,16 @@ sm256_tailloaded_16:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_66
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 128(CX)
-	VMASKMOVPS   Y5, Y1, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_66
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_66:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 128(CX)
+	VMASKMOVPS Y5, Y1, 160(CX)
 
 sm256_nostore_66:
 	VCVTPS2PD    X4, Y0
@@ -21766,8 +22646,14 @@ sm256_firstfull4:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_67
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_67
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_67:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_67:
 	VMOVUPS      64(AX), Y0
@@ -21831,8 +22717,14 @@ sm256_nostore_67:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_68
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_68
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_68:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_68:
 	VMOVUPS      128(AX), Y0
@@ -21896,8 +22788,14 @@ sm256_nostore_68:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_69
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_69
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_69:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_69:
 	VMOVDQU    (R9), Y2
@@ -21931,8 +22829,8 @@ sm256_copy_17_8:
 sm256_copy_17_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_17_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_17_2:
@@ -22008,10 +22906,16 @@ sm256_tailloaded_17:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_70
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y1
-	VMASKMOVPS   Y4, Y0, 192(CX)
-	VMASKMOVPS   Y5, Y1, 224(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_70
+	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 224(CX)(R13*1)
+
+sm256_nokeep_70:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	VMASKMOVPS Y4, Y0, 192(CX)
+	VMASKMOVPS Y5, Y1, 224(CX)
 
 sm256_nostore_70:
 	VCVTPS2PD    X4, Y0
@@ -22094,8 +22998,14 @@ sm256_firstwhole:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_71
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_71
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_71:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_71:
 	VCVTPS2PD    X4, Y0
@@ -22178,8 +23088,14 @@ sm256_firstwhole2:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_72
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_72
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_72:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_72:
 	VMOVUPS      64(AX), Y0
@@ -22243,8 +23159,14 @@ sm256_nostore_72:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_73
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_73
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_73:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_73:
 	VCVTPS2PD    X4, Y0
@@ -22327,8 +23249,14 @@ sm256_firstwhole3:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_74
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_74
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_74:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_74:
 	VMOVUPS      64(AX), Y0
@@ -22392,8 +23320,14 @@ sm256_nostore_74:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_75
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_75
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_75:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_75:
 	VMOVUPS      128(AX), Y0
@@ -22457,8 +23391,14 @@ sm256_nostore_75:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_76
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_76
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_76:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_76:
 	VCVTPS2PD    X4, Y0
@@ -22538,8 +23478,14 @@ sm256_firstwhole4:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_77
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
+	TESTQ       R13, R13
+	JZ          sm256_nokeep_77
+	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, 32(CX)(R13*1)
+
+sm256_nokeep_77:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 
 sm256_nostore_77:
 	VMOVUPS      64(AX), Y0
@@ -22603,8 +23549,14 @@ sm256_nostore_77:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_78
-	VMOVUPS      Y4, 64(CX)
-	VMOVUPS      Y5, 96(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_78
+	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 96(CX)(R13*1)
+
+sm256_nokeep_78:
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
 
 sm256_nostore_78:
 	VMOVUPS      128(AX), Y0
@@ -22668,8 +23620,14 @@ sm256_nostore_78:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_79
-	VMOVUPS      Y4, 128(CX)
-	VMOVUPS      Y5, 160(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_79
+	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 160(CX)(R13*1)
+
+sm256_nokeep_79:
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
 
 sm256_nostore_79:
 	VMOVUPS      192(AX), Y0
@@ -22733,8 +23691,14 @@ sm256_nostore_79:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_80
-	VMOVUPS      Y4, 192(CX)
-	VMOVUPS      Y5, 224(CX)
+	TESTQ        R13, R13
+	JZ           sm256_nokeep_80
+	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 224(CX)(R13*1)
+
+sm256_nokeep_80:
+	VMOVUPS Y4, 192(CX)
+	VMOVUPS Y5, 224(CX)
 
 sm256_nostore_80:
 	VCVTPS2PD    X4, Y0
@@ -22869,7 +23833,166 @@ sm256_maxredahead:
 sm256_ahead:
 	CMPQ 456(SP), $0x00000000
 	JE   sm256_prev
+	CMPQ 488(SP), $0x00000000
+	JE   sm256_outall
 
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	VMOVUPS 320(SP), Y0
+	VMOVUPS 352(SP), Y1
+	MOVQ    472(SP), AX
+	MOVQ    456(SP), CX
+	MOVQ    R8, DX
+
+sm256_outs64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_outs16
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(CX), Y2
+	VMOVUPS     96(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      64(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      96(AX), Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(CX), Y2
+	VMOVUPS     160(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      128(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      160(AX), Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(CX), Y2
+	VMOVUPS     224(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      224(AX), Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_outs64
+
+sm256_outs16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_outstail
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_outs16
+
+sm256_outstail:
+	TESTQ      DX, DX
+	JZ         sm256_prev
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (CX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_19
+	VMASKMOVPS (CX), Y2, Y4
+	VMASKMOVPS 32(CX), Y3, Y5
+	JMP        sm256_tailloaded_19
+
+sm256_tailcopy_19:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_19_8
+	VMOVUPS (CX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_19_4
+	VMOVUPS (CX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_19_2
+	MOVQ  (CX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_19_1
+	MOVL  (CX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sm256_copy_19_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+sm256_tailloaded_19:
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y4, Y6
+	VFMADD132PS Y0, Y6, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      (AX), Y4, Y4
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y5, Y6
+	VFMADD132PS Y0, Y6, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      32(AX), Y5, Y5
+	VMASKMOVPS  Y4, Y2, (CX)
+	VMASKMOVPS  Y5, Y3, 32(CX)
+	JMP         sm256_prev
+
+sm256_outall:
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	MOVL    384(SP), AX
 	TESTL   AX, AX
@@ -23726,47 +24849,47 @@ sm256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_19
+	JA         sm256_tailcopy_20
 	VMASKMOVPS (AX), Y7, Y10
 	VMASKMOVPS 32(AX), Y8, Y11
-	JMP        sm256_tailloaded_19
+	JMP        sm256_tailloaded_20
 
-sm256_tailcopy_19:
+sm256_tailcopy_20:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_19_8
+	JZ      sm256_copy_20_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_19_8:
+sm256_copy_20_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_19_4
+	JZ      sm256_copy_20_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_19_4:
+sm256_copy_20_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_19_2
+	JZ    sm256_copy_20_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_19_2:
+sm256_copy_20_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_19_1
+	JZ    sm256_copy_20_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_19_1:
+sm256_copy_20_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-sm256_tailloaded_19:
+sm256_tailloaded_20:
 	VSUBPS      Y0, Y10, Y10
 	VSUBPS      Y0, Y11, Y11
 	VMAXPS      Y10, Y1, Y10
@@ -23778,47 +24901,47 @@ sm256_tailloaded_19:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          sm256_tailcopy_20
+	JA          sm256_tailcopy_21
 	VMASKMOVPS  (CX), Y7, Y2
 	VMASKMOVPS  32(CX), Y8, Y3
-	JMP         sm256_tailloaded_20
+	JMP         sm256_tailloaded_21
 
-sm256_tailcopy_20:
+sm256_tailcopy_21:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_20_8
+	JZ      sm256_copy_21_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-sm256_copy_20_8:
+sm256_copy_21_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_20_4
+	JZ      sm256_copy_21_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-sm256_copy_20_4:
+sm256_copy_21_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_20_2
+	JZ    sm256_copy_21_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-sm256_copy_20_2:
+sm256_copy_21_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_20_1
+	JZ    sm256_copy_21_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-sm256_copy_20_1:
+sm256_copy_21_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_20:
+sm256_tailloaded_21:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -24133,47 +25256,47 @@ sm256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_21
+	JA         sm256_tailcopy_22
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        sm256_tailloaded_21
+	JMP        sm256_tailloaded_22
 
-sm256_tailcopy_21:
+sm256_tailcopy_22:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_21_8
+	JZ      sm256_copy_22_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_21_8:
+sm256_copy_22_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_21_4
+	JZ      sm256_copy_22_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_21_4:
+sm256_copy_22_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_21_2
+	JZ    sm256_copy_22_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_21_2:
+sm256_copy_22_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_21_1
+	JZ    sm256_copy_22_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_21_1:
+sm256_copy_22_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_21:
+sm256_tailloaded_22:
 	VSUBPS      384(SP), Y2, Y2
 	VSUBPS      384(SP), Y3, Y3
 	VMOVUPS     softmaxconst<>+288(SB), Y4
@@ -24262,7 +25385,13 @@ sm256_prev:
 	VMOVUPS Y0, 416(SP)
 	MOVQ    SI, 448(SP)
 	MOVQ    BX, 456(SP)
-	JMP     sm256_next
+
+	// This row's s buffer is the pending row's; the next row takes the other.
+	MOVQ 464(SP), AX
+	MOVQ AX, 472(SP)
+	XORQ 480(SP), AX
+	MOVQ AX, 464(SP)
+	JMP  sm256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 sm256_masked:
@@ -24292,47 +25421,47 @@ sm256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         sm256_tailcopy_22
+	JA         sm256_tailcopy_23
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        sm256_tailloaded_22
+	JMP        sm256_tailloaded_23
 
-sm256_tailcopy_22:
+sm256_tailcopy_23:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_22_8
+	JZ      sm256_copy_23_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-sm256_copy_22_8:
+sm256_copy_23_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_22_4
+	JZ      sm256_copy_23_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-sm256_copy_22_4:
+sm256_copy_23_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_22_2
+	JZ    sm256_copy_23_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-sm256_copy_22_2:
+sm256_copy_23_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_22_1
+	JZ    sm256_copy_23_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-sm256_copy_22_1:
+sm256_copy_23_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-sm256_tailloaded_22:
+sm256_tailloaded_23:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     sm256_nanearly
@@ -24386,47 +25515,47 @@ sm256_maxtailaheadfill:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         sm256_tailcopy_23
+	JA         sm256_tailcopy_24
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        sm256_tailloaded_23
+	JMP        sm256_tailloaded_24
 
-sm256_tailcopy_23:
+sm256_tailcopy_24:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_23_8
+	JZ      sm256_copy_24_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-sm256_copy_23_8:
+sm256_copy_24_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_23_4
+	JZ      sm256_copy_24_4
 	VMOVUPS (AX)(CX*1), X7
 	VMOVUPS X7, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-sm256_copy_23_4:
+sm256_copy_24_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_23_2
+	JZ    sm256_copy_24_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-sm256_copy_23_2:
+sm256_copy_24_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_23_1
+	JZ    sm256_copy_24_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-sm256_copy_23_1:
+sm256_copy_24_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-sm256_tailloaded_23:
+sm256_tailloaded_24:
 	VMOVUPS   softmaxconst<>+320(SB), Y10
 	VBLENDVPS Y5, Y7, Y10, Y7
 	VMAXPS    Y7, Y3, Y3
@@ -24482,7 +25611,166 @@ sm256_next:
 	// Pass 3 of the last finite row.
 	CMPQ 456(SP), $0x00000000
 	JE   sm256_flushed
+	CMPQ 488(SP), $0x00000000
+	JE   sm256_lastall
 
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	VMOVUPS 320(SP), Y0
+	VMOVUPS 352(SP), Y1
+	MOVQ    472(SP), AX
+	MOVQ    456(SP), CX
+	MOVQ    R8, DX
+
+sm256_lasts64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_lasts16
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(CX), Y2
+	VMOVUPS     96(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      64(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      96(AX), Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(CX), Y2
+	VMOVUPS     160(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      128(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      160(AX), Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(CX), Y2
+	VMOVUPS     224(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      224(AX), Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_lasts64
+
+sm256_lasts16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_laststail
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_lasts16
+
+sm256_laststail:
+	TESTQ      DX, DX
+	JZ         sm256_flushed
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (CX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_25
+	VMASKMOVPS (CX), Y2, Y4
+	VMASKMOVPS 32(CX), Y3, Y5
+	JMP        sm256_tailloaded_25
+
+sm256_tailcopy_25:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_25_8
+	VMOVUPS (CX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_25_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_25_4
+	VMOVUPS (CX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_25_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_25_2
+	MOVQ  (CX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_25_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_25_1
+	MOVL  (CX)(DX*1), BX
+	MOVL  BX, 192(SP)(DX*1)
+
+sm256_copy_25_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+sm256_tailloaded_25:
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y4, Y6
+	VFMADD132PS Y0, Y6, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      (AX), Y4, Y4
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y5, Y6
+	VFMADD132PS Y0, Y6, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      32(AX), Y5, Y5
+	VMASKMOVPS  Y4, Y2, (CX)
+	VMASKMOVPS  Y5, Y3, 32(CX)
+	JMP         sm256_flushed
+
+sm256_lastall:
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	MOVL    384(SP), AX
 	TESTL   AX, AX
@@ -25339,47 +26627,47 @@ sm256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_24
+	JA         sm256_tailcopy_26
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        sm256_tailloaded_24
+	JMP        sm256_tailloaded_26
 
-sm256_tailcopy_24:
+sm256_tailcopy_26:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_24_8
+	JZ      sm256_copy_26_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_24_8:
+sm256_copy_26_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_24_4
+	JZ      sm256_copy_26_4
 	VMOVUPS (AX)(DX*1), X9
 	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_24_4:
+sm256_copy_26_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_24_2
+	JZ    sm256_copy_26_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_24_2:
+sm256_copy_26_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_24_1
+	JZ    sm256_copy_26_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_24_1:
+sm256_copy_26_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-sm256_tailloaded_24:
+sm256_tailloaded_26:
 	VSUBPS      Y0, Y9, Y9
 	VSUBPS      Y0, Y10, Y10
 	VMAXPS      Y9, Y1, Y9
@@ -25391,47 +26679,47 @@ sm256_tailloaded_24:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          sm256_tailcopy_25
+	JA          sm256_tailcopy_27
 	VMASKMOVPS  (CX), Y7, Y2
 	VMASKMOVPS  32(CX), Y8, Y3
-	JMP         sm256_tailloaded_25
+	JMP         sm256_tailloaded_27
 
-sm256_tailcopy_25:
+sm256_tailcopy_27:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_25_8
+	JZ      sm256_copy_27_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-sm256_copy_25_8:
+sm256_copy_27_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_25_4
+	JZ      sm256_copy_27_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-sm256_copy_25_4:
+sm256_copy_27_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_25_2
+	JZ    sm256_copy_27_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-sm256_copy_25_2:
+sm256_copy_27_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_25_1
+	JZ    sm256_copy_27_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-sm256_copy_25_1:
+sm256_copy_27_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_25:
+sm256_tailloaded_27:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -25746,47 +27034,47 @@ sm256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_26
+	JA         sm256_tailcopy_28
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        sm256_tailloaded_26
+	JMP        sm256_tailloaded_28
 
-sm256_tailcopy_26:
+sm256_tailcopy_28:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_26_8
+	JZ      sm256_copy_28_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_26_8:
+sm256_copy_28_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_26_4
+	JZ      sm256_copy_28_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_26_4:
+sm256_copy_28_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_26_2
+	JZ    sm256_copy_28_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_26_2:
+sm256_copy_28_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_26_1
+	JZ    sm256_copy_28_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_26_1:
+sm256_copy_28_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_26:
+sm256_tailloaded_28:
 	VSUBPS      384(SP), Y2, Y2
 	VSUBPS      384(SP), Y3, Y3
 	VMOVUPS     softmaxconst<>+288(SB), Y4
