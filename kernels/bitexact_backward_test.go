@@ -523,3 +523,57 @@ func TestAVX2RegistersVEX(t *testing.T) {
 		}
 	}
 }
+
+// TestBitExactBackwardResultClasses gives the rounding step rows whose dx
+// are of every class it must keep or replace: ±0, subnormals of both
+// signs, ±Inf, ±MaxFloat32, and NaNs of both signs, quiet and signaling,
+// with payloads, from dy, from y and from Inf - Inf. Only a NaN may change
+// (to the canonical NaN); every other value keeps its bits, sign included.
+func TestBitExactBackwardResultClasses(t *testing.T) {
+	bits := []uint32{
+		0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x807fffff,
+		0x00800000, 0x80800000, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000,
+		0x3f800000, 0xbf800000, 0x7fc00000, 0xffc00000, 0x7fc12345, 0xffc12345,
+		0x7f800001, 0xff812345,
+	}
+	vals := make([]float32, len(bits))
+	for i, b := range bits {
+		vals[i] = math.Float32frombits(b)
+	}
+	forEachBackward(t, func(t *testing.T, im *Implementation, k backwardKernel) {
+		ninf := float32(math.Inf(-1))
+		for _, n := range []int{1, 10, 16, 17, 20, 40, 64, 100} {
+			for rot := 0; rot < len(vals); rot++ {
+				for yc := 0; yc < 4; yc++ {
+					y, dy := make([]float32, n), make([]float32, n)
+					for i := range n {
+						v := vals[(i+rot)%len(vals)]
+						switch yc {
+						case 0: // y = -Inf: e = 0, dx = dy (or NaN where sum is)
+							y[i], dy[i] = ninf, v
+						case 1: // y = 0 or 1, dy one class at a time
+							y[i], dy[i] = 0, 0
+							if i == rot%n {
+								dy[i] = v
+							}
+						case 2: // y of every class, dy = 1
+							y[i], dy[i] = v, 1
+						default: // both
+							y[i], dy[i] = v, vals[(3*i+rot)%len(vals)]
+						}
+					}
+					if yc == 1 && !k.log {
+						for i := range y {
+							y[i] = 1
+						}
+					}
+					want := genericBackward(k, y, dy)
+					checkBackward(t, fmt.Sprintf("n=%d rot %d case %d", n, rot, yc), im, k, y, dy, want)
+				}
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}

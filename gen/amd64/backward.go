@@ -59,7 +59,8 @@ var (
 func generateBackward(g *gen) {
 	// The exponential's constants (exp512 and exp256 read them by name);
 	// "nan" is the only other one the kernels need.
-	c := g.constTable("backwardconst", expConsts)
+	c := g.constTable("backwardconst", append(expConsts[:len(expConsts):len(expConsts)],
+		constant{"fixNaN", fixNaNTable}))
 	for _, rows := range []bool{false, true} {
 		for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
 			backwardAVX512(g, c, bk, rows)
@@ -217,6 +218,7 @@ func (g *gen) backwardArgs() (dx, y, dy, n reg.GPVirtual) {
 // 16 float32 lanes, or two of 8 float64 lanes: lanes 0-7 and 8-15.
 type bw512 struct {
 	g  *gen
+	c  *constTable
 	bk backwardKernel
 	k  map[string]reg.VecVirtual // the exponential's constants (expRegs512)
 	s  reg.VecVirtual            // dot or sum, float64 in every lane
@@ -230,7 +232,7 @@ type bw512 struct {
 // constants it keeps in registers loaded: the exponential's (expRegs512)
 // for a log kernel, else the canonical NaN alone.
 func newBw512(g *gen, c *constTable, bk backwardKernel) *bw512 {
-	b := &bw512{g: g, bk: bk}
+	b := &bw512{g: g, c: c, bk: bk}
 	if bk.log {
 		b.k = expRegs512(g, c)
 	} else {
@@ -404,16 +406,29 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 		g.VCVTPD2PS(v, v.AsY())
 		g.VCVTPD2PS(r[1], hi)
 		g.VINSERTF64X4(U8(1), hi, v, v)
-		k := g.K()
-		g.VCMPPS(U8(cmpUnord), v, v, k)
-		g.VMOVAPS(b.k["nan"], k, v)
+		// One VFIXUPIMMPS where a compare and a masked move were: into
+		// a copy of the canonical NaN, v's lanes but its NaNs (see
+		// fixNaNTable). Measured (ns per element, thread CPU time, lower
+		// quartile of 200 runs, LogSoftmaxBackwardRows, medians of 4
+		// runs): 0.43 against 0.46 at 100 columns (1.34x against 1.42x
+		// SoftmaxRowsAVX512), 0.37 against 0.38 at 1024 (1.51x against
+		// 1.53x), 0.37 against 0.39 at 4096 (1.36x against 1.40x).
+		o := g.ZMM()
+		g.VMOVAPS(b.k["nan"], o)
+		g.VFIXUPIMMPS_BCST(U8(0), b.c.scalar("fixNaN"), v, o)
 		if tail {
-			g.VMOVUPS(v, b.km[0], d.Offset(64*i))
+			g.VMOVUPS(o, b.km[0], d.Offset(64*i))
 		} else {
-			g.VMOVUPS(v, d.Offset(64*i))
+			g.VMOVUPS(o, d.Offset(64*i))
 		}
 	}
 }
+
+// fixNaNTable is VFIXUPIMMPS's table that keeps the destination (0) for
+// a QNaN or SNaN source (tokens 0 and 1) and takes the source as it is (1)
+// for every other class (tokens 2-7: zero, +1, -inf, +inf, negative,
+// positive); Go leaves MXCSR.DAZ clear, so subnormals pass unchanged.
+const fixNaNTable = 0x11111100
 
 // backwardAVX512 emits the one-row kernel, or the batched one if rows: the
 // same body in a loop over the rows, with the tail masks set once.

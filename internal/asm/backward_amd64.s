@@ -116,7 +116,15 @@ DATA backwardconst<>+432(SB)/4, $0x0000007f
 DATA backwardconst<>+436(SB)/4, $0x0000007f
 DATA backwardconst<>+440(SB)/4, $0x0000007f
 DATA backwardconst<>+444(SB)/4, $0x0000007f
-GLOBL backwardconst<>(SB), RODATA|NOPTR, $448
+DATA backwardconst<>+448(SB)/4, $0x11111100
+DATA backwardconst<>+452(SB)/4, $0x11111100
+DATA backwardconst<>+456(SB)/4, $0x11111100
+DATA backwardconst<>+460(SB)/4, $0x11111100
+DATA backwardconst<>+464(SB)/4, $0x11111100
+DATA backwardconst<>+468(SB)/4, $0x11111100
+DATA backwardconst<>+472(SB)/4, $0x11111100
+DATA backwardconst<>+476(SB)/4, $0x11111100
+GLOBL backwardconst<>(SB), RODATA|NOPTR, $480
 
 // func SoftmaxBackwardAVX512(dx []float32, y []float32, dy []float32)
 // Requires: AVX, AVX512F, CMOV
@@ -266,35 +274,35 @@ sb512_loop4:
 	VMULPD    Z10, Z9, Z9
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, (AX)
-	VCVTPD2PS    Z4, Y4
-	VCVTPD2PS    Z5, Y5
-	VINSERTF64X4 $0x01, Y5, Z4, Z4
-	VCMPPS       $0x03, Z4, Z4, K3
-	VMOVAPS      Z0, K3, Z4
-	VMOVUPS      Z4, 64(AX)
-	VCVTPD2PS    Z6, Y6
-	VCVTPD2PS    Z7, Y7
-	VINSERTF64X4 $0x01, Y7, Z6, Z6
-	VCMPPS       $0x03, Z6, Z6, K3
-	VMOVAPS      Z0, K3, Z6
-	VMOVUPS      Z6, 128(AX)
-	VCVTPD2PS    Z8, Y8
-	VCVTPD2PS    Z9, Y9
-	VINSERTF64X4 $0x01, Y9, Z8, Z8
-	VCMPPS       $0x03, Z8, Z8, K3
-	VMOVAPS      Z0, K3, Z8
-	VMOVUPS      Z8, 192(AX)
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000040, BX
-	JMP          sb512_loop4
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z3
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z3
+	VMOVUPS          Z3, (AX)
+	VCVTPD2PS        Z4, Y4
+	VCVTPD2PS        Z5, Y5
+	VINSERTF64X4     $0x01, Y5, Z4, Z4
+	VMOVAPS          Z0, Z2
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z4, Z2
+	VMOVUPS          Z2, 64(AX)
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z7, Y7
+	VINSERTF64X4     $0x01, Y7, Z6, Z6
+	VMOVAPS          Z0, Z2
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z2
+	VMOVUPS          Z2, 128(AX)
+	VCVTPD2PS        Z8, Y8
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z8, Z8
+	VMOVAPS          Z0, Z2
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z8, Z2
+	VMOVUPS          Z2, 192(AX)
+	ADDQ             $0x00000100, CX
+	ADDQ             $0x00000100, DX
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, BX
+	JMP              sb512_loop4
 
 sb512_loop4_end:
 sb512_loop1:
@@ -312,17 +320,17 @@ sb512_loop1:
 	VMULPD    Z4, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, (AX)
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, AX
-	SUBQ         $0x00000010, BX
-	JMP          sb512_loop1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z3
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z3
+	VMOVUPS          Z3, (AX)
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, BX
+	JMP              sb512_loop1
 
 sb512_loop1_end:
 	// Tail: the last 0..15 elements, masked.
@@ -340,12 +348,12 @@ sb512_loop1_end:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K2
-	VMOVAPS      Z0, K2, Z2
-	VMOVUPS      Z2, K1, (AX)
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z0
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z0
+	VMOVUPS          Z0, K1, (AX)
 
 sb512_done:
 	VZEROUPPER
@@ -595,35 +603,35 @@ lsb512_loop4:
 	VSUBPD        Z14, Z17, Z17
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z19, Y19
-	VCVTPD2PS    Z18, Y18
-	VINSERTF64X4 $0x01, Y18, Z19, Z19
-	VCMPPS       $0x03, Z19, Z19, K3
-	VMOVAPS      Z12, K3, Z19
-	VMOVUPS      Z19, (AX)
-	VCVTPD2PS    Z20, Y20
-	VCVTPD2PS    Z15, Y15
-	VINSERTF64X4 $0x01, Y15, Z20, Z20
-	VCMPPS       $0x03, Z20, Z20, K3
-	VMOVAPS      Z12, K3, Z20
-	VMOVUPS      Z20, 64(AX)
-	VCVTPD2PS    Z21, Y21
-	VCVTPD2PS    Z16, Y16
-	VINSERTF64X4 $0x01, Y16, Z21, Z21
-	VCMPPS       $0x03, Z21, Z21, K3
-	VMOVAPS      Z12, K3, Z21
-	VMOVUPS      Z21, 128(AX)
-	VCVTPD2PS    Z22, Y22
-	VCVTPD2PS    Z17, Y17
-	VINSERTF64X4 $0x01, Y17, Z22, Z22
-	VCMPPS       $0x03, Z22, Z22, K3
-	VMOVAPS      Z12, K3, Z22
-	VMOVUPS      Z22, 192(AX)
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000040, BX
-	JMP          lsb512_loop4
+	VCVTPD2PS        Z19, Y19
+	VCVTPD2PS        Z18, Y18
+	VINSERTF64X4     $0x01, Y18, Z19, Z19
+	VMOVAPS          Z12, Z14
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z19, Z14
+	VMOVUPS          Z14, (AX)
+	VCVTPD2PS        Z20, Y20
+	VCVTPD2PS        Z15, Y15
+	VINSERTF64X4     $0x01, Y15, Z20, Z20
+	VMOVAPS          Z12, Z14
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z20, Z14
+	VMOVUPS          Z14, 64(AX)
+	VCVTPD2PS        Z21, Y21
+	VCVTPD2PS        Z16, Y16
+	VINSERTF64X4     $0x01, Y16, Z21, Z21
+	VMOVAPS          Z12, Z14
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z21, Z14
+	VMOVUPS          Z14, 128(AX)
+	VCVTPD2PS        Z22, Y22
+	VCVTPD2PS        Z17, Y17
+	VINSERTF64X4     $0x01, Y17, Z22, Z22
+	VMOVAPS          Z12, Z14
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z22, Z14
+	VMOVUPS          Z14, 192(AX)
+	ADDQ             $0x00000100, CX
+	ADDQ             $0x00000100, DX
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, BX
+	JMP              lsb512_loop4
 
 lsb512_loop4_end:
 lsb512_loop1:
@@ -671,17 +679,17 @@ lsb512_loop1:
 	VSUBPD        Z14, Z15, Z15
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z15, Y15
-	VINSERTF64X4 $0x01, Y15, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, (AX)
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, AX
-	SUBQ         $0x00000010, BX
-	JMP          lsb512_loop1
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z15, Y15
+	VINSERTF64X4     $0x01, Y15, Z16, Z16
+	VMOVAPS          Z12, Z14
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z14
+	VMOVUPS          Z14, (AX)
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, BX
+	JMP              lsb512_loop1
 
 lsb512_loop1_end:
 	// Tail: the last 0..15 elements, masked.
@@ -729,12 +737,12 @@ lsb512_loop1_end:
 	VSUBPD        Z0, Z1, Z1
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z1, Y1
-	VINSERTF64X4 $0x01, Y1, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K2
-	VMOVAPS      Z12, K2, Z2
-	VMOVUPS      Z2, K1, (AX)
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z1, Y1
+	VINSERTF64X4     $0x01, Y1, Z2, Z2
+	VMOVAPS          Z12, Z0
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z0
+	VMOVUPS          Z0, K1, (AX)
 
 lsb512_done:
 	VZEROUPPER
@@ -2066,35 +2074,35 @@ sb512_loop4:
 	VMULPD    Z16, Z15, Z15
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z6, Y6
-	VCVTPD2PS    Z9, Y9
-	VINSERTF64X4 $0x01, Y9, Z6, Z6
-	VCMPPS       $0x03, Z6, Z6, K3
-	VMOVAPS      Z0, K3, Z6
-	VMOVUPS      Z6, (AX)
-	VCVTPD2PS    Z10, Y10
-	VCVTPD2PS    Z11, Y11
-	VINSERTF64X4 $0x01, Y11, Z10, Z10
-	VCMPPS       $0x03, Z10, Z10, K3
-	VMOVAPS      Z0, K3, Z10
-	VMOVUPS      Z10, 64(AX)
-	VCVTPD2PS    Z12, Y12
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z12, Z12
-	VCMPPS       $0x03, Z12, Z12, K3
-	VMOVAPS      Z0, K3, Z12
-	VMOVUPS      Z12, 128(AX)
-	VCVTPD2PS    Z14, Y14
-	VCVTPD2PS    Z15, Y15
-	VINSERTF64X4 $0x01, Y15, Z14, Z14
-	VCMPPS       $0x03, Z14, Z14, K3
-	VMOVAPS      Z0, K3, Z14
-	VMOVUPS      Z14, 192(AX)
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000040, DI
-	JMP          sb512_loop4
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z9
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z9
+	VMOVUPS          Z9, (AX)
+	VCVTPD2PS        Z10, Y10
+	VCVTPD2PS        Z11, Y11
+	VINSERTF64X4     $0x01, Y11, Z10, Z10
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z10, Z6
+	VMOVUPS          Z6, 64(AX)
+	VCVTPD2PS        Z12, Y12
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z12, Z12
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z12, Z6
+	VMOVUPS          Z6, 128(AX)
+	VCVTPD2PS        Z14, Y14
+	VCVTPD2PS        Z15, Y15
+	VINSERTF64X4     $0x01, Y15, Z14, Z14
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z14, Z6
+	VMOVUPS          Z6, 192(AX)
+	ADDQ             $0x00000100, CX
+	ADDQ             $0x00000100, DX
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DI
+	JMP              sb512_loop4
 
 sb512_loop4_end:
 sb512_loop1:
@@ -2112,17 +2120,17 @@ sb512_loop1:
 	VMULPD    Z10, Z9, Z9
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z6, Y6
-	VCVTPD2PS    Z9, Y9
-	VINSERTF64X4 $0x01, Y9, Z6, Z6
-	VCMPPS       $0x03, Z6, Z6, K3
-	VMOVAPS      Z0, K3, Z6
-	VMOVUPS      Z6, (AX)
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, AX
-	SUBQ         $0x00000010, DI
-	JMP          sb512_loop1
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z9
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z9
+	VMOVUPS          Z9, (AX)
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, DI
+	JMP              sb512_loop1
 
 sb512_loop1_end:
 	// Tail: the last 0..15 elements, masked.
@@ -2140,12 +2148,12 @@ sb512_loop1_end:
 	VMULPD      Z5, Z9, Z9
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z6, Y6
-	VCVTPD2PS    Z9, Y9
-	VINSERTF64X4 $0x01, Y9, Z6, Z6
-	VCMPPS       $0x03, Z6, Z6, K3
-	VMOVAPS      Z0, K3, Z6
-	VMOVUPS      Z6, K1, (AX)
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z5
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z5
+	VMOVUPS          Z5, K1, (AX)
 
 sb512_done:
 	LEAQ (CX)(DI*4), CX
@@ -2380,35 +2388,35 @@ lsb512_loop4:
 	VSUBPD        Z20, Z23, Z23
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z25, Y25
-	VCVTPD2PS    Z24, Y24
-	VINSERTF64X4 $0x01, Y24, Z25, Z25
-	VCMPPS       $0x03, Z25, Z25, K3
-	VMOVAPS      Z12, K3, Z25
-	VMOVUPS      Z25, (AX)
-	VCVTPD2PS    Z26, Y26
-	VCVTPD2PS    Z21, Y21
-	VINSERTF64X4 $0x01, Y21, Z26, Z26
-	VCMPPS       $0x03, Z26, Z26, K3
-	VMOVAPS      Z12, K3, Z26
-	VMOVUPS      Z26, 64(AX)
-	VCVTPD2PS    Z27, Y27
-	VCVTPD2PS    Z22, Y22
-	VINSERTF64X4 $0x01, Y22, Z27, Z27
-	VCMPPS       $0x03, Z27, Z27, K3
-	VMOVAPS      Z12, K3, Z27
-	VMOVUPS      Z27, 128(AX)
-	VCVTPD2PS    Z28, Y28
-	VCVTPD2PS    Z23, Y23
-	VINSERTF64X4 $0x01, Y23, Z28, Z28
-	VCMPPS       $0x03, Z28, Z28, K3
-	VMOVAPS      Z12, K3, Z28
-	VMOVUPS      Z28, 192(AX)
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000040, DI
-	JMP          lsb512_loop4
+	VCVTPD2PS        Z25, Y25
+	VCVTPD2PS        Z24, Y24
+	VINSERTF64X4     $0x01, Y24, Z25, Z25
+	VMOVAPS          Z12, Z20
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z25, Z20
+	VMOVUPS          Z20, (AX)
+	VCVTPD2PS        Z26, Y26
+	VCVTPD2PS        Z21, Y21
+	VINSERTF64X4     $0x01, Y21, Z26, Z26
+	VMOVAPS          Z12, Z20
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z26, Z20
+	VMOVUPS          Z20, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VCVTPD2PS        Z22, Y22
+	VINSERTF64X4     $0x01, Y22, Z27, Z27
+	VMOVAPS          Z12, Z20
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z27, Z20
+	VMOVUPS          Z20, 128(AX)
+	VCVTPD2PS        Z28, Y28
+	VCVTPD2PS        Z23, Y23
+	VINSERTF64X4     $0x01, Y23, Z28, Z28
+	VMOVAPS          Z12, Z20
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z28, Z20
+	VMOVUPS          Z20, 192(AX)
+	ADDQ             $0x00000100, CX
+	ADDQ             $0x00000100, DX
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DI
+	JMP              lsb512_loop4
 
 lsb512_loop4_end:
 lsb512_loop1:
@@ -2456,17 +2464,17 @@ lsb512_loop1:
 	VSUBPD        Z20, Z21, Z21
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z22, Y22
-	VCVTPD2PS    Z21, Y21
-	VINSERTF64X4 $0x01, Y21, Z22, Z22
-	VCMPPS       $0x03, Z22, Z22, K3
-	VMOVAPS      Z12, K3, Z22
-	VMOVUPS      Z22, (AX)
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, AX
-	SUBQ         $0x00000010, DI
-	JMP          lsb512_loop1
+	VCVTPD2PS        Z22, Y22
+	VCVTPD2PS        Z21, Y21
+	VINSERTF64X4     $0x01, Y21, Z22, Z22
+	VMOVAPS          Z12, Z20
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z22, Z20
+	VMOVUPS          Z20, (AX)
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, DI
+	JMP              lsb512_loop1
 
 lsb512_loop1_end:
 	// Tail: the last 0..15 elements, masked.
@@ -2514,12 +2522,12 @@ lsb512_loop1_end:
 	VSUBPD        Z20, Z17, Z17
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z22, Y22
-	VCVTPD2PS    Z17, Y17
-	VINSERTF64X4 $0x01, Y17, Z22, Z22
-	VCMPPS       $0x03, Z22, Z22, K3
-	VMOVAPS      Z12, K3, Z22
-	VMOVUPS      Z22, K1, (AX)
+	VCVTPD2PS        Z22, Y22
+	VCVTPD2PS        Z17, Y17
+	VINSERTF64X4     $0x01, Y17, Z22, Z22
+	VMOVAPS          Z12, Z17
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z22, Z17
+	VMOVUPS          Z17, K1, (AX)
 
 lsb512_done:
 	LEAQ (CX)(DI*4), CX
@@ -3983,16 +3991,16 @@ group:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 16(SP)(R11*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     16(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4005,16 +4013,16 @@ group:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 32(SP)(R11*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     32(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4027,16 +4035,16 @@ group:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 48(SP)(R11*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     48(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4049,16 +4057,16 @@ group:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 8(SP)(R11*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     8(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4071,16 +4079,16 @@ group:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 24(SP)(R11*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     24(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4093,16 +4101,16 @@ group:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 40(SP)(R11*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     40(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4115,16 +4123,16 @@ group:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 56(SP)(R11*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     56(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4137,16 +4145,16 @@ group:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	JMP          group
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	JMP              group
 
 last:
 	// Pass 2: dx, a row at a time.
@@ -4163,16 +4171,16 @@ last:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 16(SP)(R8*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     16(SP)(R8*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4185,16 +4193,16 @@ last:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 32(SP)(R8*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     32(SP)(R8*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4207,16 +4215,16 @@ last:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 48(SP)(R8*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     48(SP)(R8*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4229,16 +4237,16 @@ last:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 8(SP)(R8*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     8(SP)(R8*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4251,16 +4259,16 @@ last:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 24(SP)(R8*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     24(SP)(R8*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4273,16 +4281,16 @@ last:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 40(SP)(R8*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     40(SP)(R8*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4295,16 +4303,16 @@ last:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K3
-	VMOVAPS      Z0, K3, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 56(SP)(R8*1), Z1
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z1
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z1
+	VMOVUPS          Z1, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     56(SP)(R8*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4317,15 +4325,15 @@ last:
 	VMULPD      Z1, Z3, Z3
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K2
-	VMOVAPS      Z0, K2, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z3, Y3
+	VINSERTF64X4     $0x01, Y3, Z2, Z2
+	VMOVAPS          Z0, Z0
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z0
+	VMOVUPS          Z0, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
 	VZEROUPPER
 	RET
 
@@ -4623,17 +4631,17 @@ group:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 16(SP)(R10*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     16(SP)(R10*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -4675,17 +4683,17 @@ group:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 32(SP)(R10*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     32(SP)(R10*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -4727,17 +4735,17 @@ group:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 48(SP)(R10*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     48(SP)(R10*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -4779,17 +4787,17 @@ group:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 8(SP)(R10*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     8(SP)(R10*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -4831,17 +4839,17 @@ group:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 24(SP)(R10*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     24(SP)(R10*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -4883,17 +4891,17 @@ group:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 40(SP)(R10*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     40(SP)(R10*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -4935,17 +4943,17 @@ group:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 56(SP)(R10*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     56(SP)(R10*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -4987,16 +4995,16 @@ group:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	JMP          group
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	JMP              group
 
 last:
 	// Pass 2: dx, a row at a time.
@@ -5043,17 +5051,17 @@ last:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 16(SP)(R8*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     16(SP)(R8*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -5095,17 +5103,17 @@ last:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 32(SP)(R8*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     32(SP)(R8*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -5147,17 +5155,17 @@ last:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 48(SP)(R8*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     48(SP)(R8*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -5199,17 +5207,17 @@ last:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 8(SP)(R8*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     8(SP)(R8*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -5251,17 +5259,17 @@ last:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 24(SP)(R8*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     24(SP)(R8*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -5303,17 +5311,17 @@ last:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 40(SP)(R8*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     40(SP)(R8*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -5355,17 +5363,17 @@ last:
 	VSUBPD        Z14, Z13, Z13
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z16, Y16
-	VCVTPD2PS    Z13, Y13
-	VINSERTF64X4 $0x01, Y13, Z16, Z16
-	VCMPPS       $0x03, Z16, Z16, K3
-	VMOVAPS      Z12, K3, Z16
-	VMOVUPS      Z16, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
-	VBROADCASTSD 56(SP)(R8*1), Z13
-	VMOVUPS.Z    (CX), K1, Z14
+	VCVTPD2PS        Z16, Y16
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z16, Z16
+	VMOVAPS          Z12, Z13
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z16, Z13
+	VMOVUPS          Z13, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
+	VBROADCASTSD     56(SP)(R8*1), Z13
+	VMOVUPS.Z        (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
@@ -5407,14 +5415,14 @@ last:
 	VSUBPD        Z0, Z1, Z1
 
 	// Round to float32; NaN lanes get the canonical NaN.
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z1, Y1
-	VINSERTF64X4 $0x01, Y1, Z2, Z2
-	VCMPPS       $0x03, Z2, Z2, K2
-	VMOVAPS      Z12, K2, Z2
-	VMOVUPS      Z2, K1, (AX)
-	ADDQ         SI, CX
-	ADDQ         SI, DX
-	ADDQ         SI, AX
+	VCVTPD2PS        Z2, Y2
+	VCVTPD2PS        Z1, Y1
+	VINSERTF64X4     $0x01, Y1, Z2, Z2
+	VMOVAPS          Z12, Z0
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z2, Z0
+	VMOVUPS          Z0, K1, (AX)
+	ADDQ             SI, CX
+	ADDQ             SI, DX
+	ADDQ             SI, AX
 	VZEROUPPER
 	RET
