@@ -75,6 +75,10 @@ import (
 // 1.13, 1.06, 1.05, 1.19 and 1.34x; no mask 1.09, 1.00, 0.94, 0.97 and
 // 1.04x; CausalSoftmaxRows with full rows 1.11, 1.01, 0.95, 0.97x (and
 // 1.05x at 128256 before the prefetch, which it does not run there).
+// Those figures predate keepS and nextMax, which SoftmaxRowsAVX512 and
+// the scaled row kernels (causal: keepS alone) now run: the figures
+// against today's SoftmaxRowsAVX512 are in the comments of scaledAVX512
+// and causalAVX512.
 //
 // Rows of a mask kernel of at least 8192 columns go, on AVX-512, through
 // ScaledSoftmaxLongRowsAVX512 (see scaledLongAVX512), which runs each
