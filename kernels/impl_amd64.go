@@ -471,9 +471,11 @@ func scaledSoftmaxRowsAVX2(dst, src, mask []float32, scale float32, cols int) {
 // logSoftmaxRowsAVX2, scale 1/8, a mask of N(0, 1/4) with one element in
 // 8 -Inf, at 10 columns: 1.35, 1.32 and 1.27 ns per element with a mask
 // per row, one mask row and none, against 4.04, 3.99 and 3.77 through the
-// row kernels alone (ScaledSoftmaxRows 1.36, 1.33 and 1.24); at 16
+// row kernels alone (ScaledSoftmaxRows then 1.36, 1.33 and 1.24); at 16
 // columns 0.85, 0.84 and 0.80 against 2.15, 2.12 and 2.09 (0.82, 0.83 and
-// 0.77).
+// 0.77). The short ScaledSoftmaxRows kernels have since been made faster
+// (z computed once, s kept for pass 3: see gen/amd64/short_avx2.go); the
+// log kernels have not.
 func scaledLogSoftmaxRowsAVX2(dst, src, mask []float32, scale float32, cols int) {
 	scaledShortRowsAVX2(true, dst, src, mask, scale, cols)
 }
