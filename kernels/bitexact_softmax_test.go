@@ -128,10 +128,7 @@ func TestBitExactSoftmaxRowsSpecials(t *testing.T) {
 			if c > 300 {
 				rows = 6
 			}
-			x := make([]float32, 0, rows*c)
-			for r := 0; r < rows; r++ {
-				x = append(x, rowOfAnyKind(rng, c)...)
-			}
+			x := rowsOfAnyKind(rng, rows, c)
 			checkSoftmaxRows(t, im, x, rows, c)
 			if t.Failed() {
 				return

@@ -126,3 +126,13 @@ func rowOfAnyKind(rng *rand.Rand, c int) []float32 {
 	}
 	return x
 }
+
+// rowsOfAnyKind returns rows rows of c elements, each drawn by
+// rowOfAnyKind, one after the other.
+func rowsOfAnyKind(rng *rand.Rand, rows, c int) []float32 {
+	x := make([]float32, 0, rows*c)
+	for r := 0; r < rows; r++ {
+		x = append(x, rowOfAnyKind(rng, c)...)
+	}
+	return x
+}

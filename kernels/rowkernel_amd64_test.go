@@ -46,10 +46,7 @@ func TestBitExactLogRowKernel(t *testing.T) {
 					} else if rep == 0 {
 						rows = rng.IntN(10) // 0, 1 and 2 rows too
 					}
-					var x []float32
-					for r := 0; r < rows; r++ {
-						x = append(x, rowOfAnyKind(rng, c)...)
-					}
+					x := rowsOfAnyKind(rng, rows, c)
 					want := make([]float32, len(x))
 					generic.LogSoftmaxRows(want, x, c)
 					off := rng.IntN(4)
@@ -86,10 +83,7 @@ func TestGuardLogRowKernel(t *testing.T) {
 	}
 	for _, c := range cols {
 		rows := 1 + rng.IntN(9)
-		var x []float32
-		for r := 0; r < rows; r++ {
-			x = append(x, rowOfAnyKind(rng, c)...)
-		}
+		x := rowsOfAnyKind(rng, rows, c)
 		want := make([]float32, len(x))
 		generic.LogSoftmaxRows(want, x, c)
 		checkGuards(t, x, want, func(dst, src []float32) { asm.LogSoftmaxRowsAVX512(dst, src, rows, c) }, nil)
@@ -263,10 +257,7 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 					} else if rep == 0 {
 						rows = rng.IntN(10)
 					}
-					var x []float32
-					for r := 0; r < rows; r++ {
-						x = append(x, rowOfAnyKind(rng, c)...)
-					}
+					x := rowsOfAnyKind(rng, rows, c)
 					run, ref := k.of(rng, rows, c, func(n int) []float32 { return make([]float32, n) })
 					want := make([]float32, len(x))
 					ref(want, x)
@@ -313,10 +304,7 @@ func TestGuardSoftmaxRowKernel(t *testing.T) {
 			}
 			for _, c := range cols {
 				rows := 1 + rng.IntN(9)
-				var x []float32
-				for r := 0; r < rows; r++ {
-					x = append(x, rowOfAnyKind(rng, c)...)
-				}
+				x := rowsOfAnyKind(rng, rows, c)
 				alloc := func(n int) []float32 { return endAtGuard(t, n) }
 				if c%2 == 0 {
 					alloc = func(n int) []float32 { return startAfterGuard(t, n) }

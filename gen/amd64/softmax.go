@@ -1556,17 +1556,25 @@ const (
 // bytes before it: rows of up to sCols/2 elements.
 const sfInS = 2 * sCols
 
+// keepSBufs emits the set-up of keepS's frame sf shared by both
+// instruction sets: the current row's buffer (sfBufs rounded up to 64
+// bytes), the XOR that swaps it with the pending row's (sfSwap), and
+// sfUse cleared.
+func keepSBufs(g *gen, sf Mem) {
+	b, w := g.GP64(), g.GP64()
+	g.LEAQ(sf.Offset(sfBufs+63), b)
+	g.ANDQ(I32(-64), b)
+	g.MOVQ(b, sf.Offset(sfCur))
+	g.LEAQ(Mem{Base: b, Disp: 4 * sCols}, w)
+	g.XORQ(b, w)
+	g.MOVQ(w, sf.Offset(sfSwap))
+	g.MOVQ(U32(0), sf.Offset(sfUse))
+}
+
 // setKeepS emits, at the start of SoftmaxRowsAVX512, the frame of keepS.
 func (s *sm512) setKeepS() {
 	g := s.g
-	b, w := g.GP64(), g.GP64()
-	g.LEAQ(s.sf.Offset(sfBufs+63), b)
-	g.ANDQ(I32(-64), b)
-	g.MOVQ(b, s.sf.Offset(sfCur))
-	g.LEAQ(Mem{Base: b, Disp: 4 * sCols}, w)
-	g.XORQ(b, w)
-	g.MOVQ(w, s.sf.Offset(sfSwap))
-	g.MOVQ(U32(0), s.sf.Offset(sfUse))
+	keepSBufs(g, s.sf)
 	g.MOVQ(U32(0), s.sf.Offset(sfIn))
 	done, in := s.label("keeps"), s.label("keepsin")
 	g.TESTQ(s.inPlace, s.inPlace)
@@ -2218,14 +2226,7 @@ type sm256 struct {
 // sm512.setKeepS without the in-place case.
 func (s *sm256) setKeepS() {
 	g := s.g
-	b, w := g.GP64(), g.GP64()
-	g.LEAQ(s.sf.Offset(sfBufs+63), b)
-	g.ANDQ(I32(-64), b)
-	g.MOVQ(b, s.sf.Offset(sfCur))
-	g.LEAQ(Mem{Base: b, Disp: 4 * sCols}, w)
-	g.XORQ(b, w)
-	g.MOVQ(w, s.sf.Offset(sfSwap))
-	g.MOVQ(U32(0), s.sf.Offset(sfUse))
+	keepSBufs(g, s.sf)
 	done := s.label("keeps")
 	g.TESTQ(s.inPlace, s.inPlace)
 	g.JNZ(LabelRef(done))
