@@ -177,8 +177,8 @@ type sm512 struct {
 	// running max and min of x, which stage A updates.
 	span *[2]reg.VecVirtual
 
-	// keepS, with keepU and ahead (SoftmaxRowsAVX512 and the scaled row
-	// kernels, fused.go, whose pass 3 then computes no z), makes pass 2 keep
+	// keepS, with keepU and ahead (SoftmaxRowsAVX512, and the scaled and
+	// causal row kernels of fused.go, whose pass 3 then computes no z), makes pass 2 keep
 	// s as well as u when dst is not src and the rows have at most sCols
 	// elements: stage B stores it to one of two buffers in the frame, a
 	// row's at the same offsets as its u in dst, and pass 3 loads it
@@ -1540,9 +1540,10 @@ func softmaxAVX512(g *gen, c *constTable) {
 const sCols = 1024
 
 // The frame of keepS (sm512.sf): the current row's buffer, the pending
-// row's, the XOR of the two buffers' addresses, and -1 where s is kept
-// (dst is not src and cols <= sCols) or 0; the buffers, 64-byte aligned,
-// from sfBufs on.
+// row's, the XOR of the two buffers' addresses, -1 where s is kept (dst
+// is not src and cols <= sCols, or in place with cols <= sCols/2) or 0,
+// -1 where u is kept too (sfIn: in place, cols <= sCols/2) or 0; the
+// buffers, 64-byte aligned, from sfBufs on.
 const (
 	sfCur  = 0
 	sfPend = 8
