@@ -158,12 +158,13 @@ type softmaxRowKernel struct {
 }
 
 // softmaxRowKernels are SoftmaxRowsAVX512, SoftmaxRowsAVX2 (keepS alone),
-// and ScaledSoftmaxRowsAVX512 with
+// ScaledSoftmaxRowsAVX512 with
 // a mask row per row, one mask row for every row, and without a mask
 // (ScaledSoftmaxRowsNoMaskAVX512), whose pass 2 also computes the next
 // row's z at the offset of the current row's, its mask row's included,
-// and CausalSoftmaxRowsAVX512 (keepS alone) with full rows, rows of
-// 0 to cols elements and a random offset.
+// ScaledSoftmaxRowsAVX2 with the same masks (keepS alone, on the z that
+// pass 1 stores in dst), and CausalSoftmaxRowsAVX512 (keepS alone) with
+// full rows, rows of 0 to cols elements and a random offset.
 var softmaxRowKernels = []softmaxRowKernel{
 	{"SoftmaxRows", avx512, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		return func(dst, src []float32) { asm.SoftmaxRowsAVX512(dst, src, rows, cols) },
@@ -173,13 +174,12 @@ var softmaxRowKernels = []softmaxRowKernel{
 		return func(dst, src []float32) { asm.SoftmaxRowsAVX2(dst, src, rows, cols) },
 			func(dst, src []float32) { generic.SoftmaxRows(dst, src, cols) }
 	}},
-	{"ScaledSoftmaxRows mask per row", avx512, scaledRowKernel(true)},
-	{"ScaledSoftmaxRows broadcast mask", avx512, scaledRowKernel(false)},
-	{"ScaledSoftmaxRows no mask", avx512, func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
-		scale := scaleOf(rng)
-		return func(dst, src []float32) { asm.ScaledSoftmaxRowsNoMaskAVX512(dst, src, scale, rows, cols) },
-			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, nil, scale, cols) }
-	}},
+	{"ScaledSoftmaxRows mask per row", avx512, scaledRowKernel(true, asm.ScaledSoftmaxRowsAVX512)},
+	{"ScaledSoftmaxRows broadcast mask", avx512, scaledRowKernel(false, asm.ScaledSoftmaxRowsAVX512)},
+	{"ScaledSoftmaxRows no mask", avx512, scaledNoMaskRowKernel(asm.ScaledSoftmaxRowsNoMaskAVX512)},
+	{"ScaledSoftmaxRowsAVX2 mask per row", avx2, scaledRowKernel(true, asm.ScaledSoftmaxRowsAVX2)},
+	{"ScaledSoftmaxRowsAVX2 broadcast mask", avx2, scaledRowKernel(false, asm.ScaledSoftmaxRowsAVX2)},
+	{"ScaledSoftmaxRowsAVX2 no mask", avx2, scaledNoMaskRowKernel(asm.ScaledSoftmaxRowsNoMaskAVX2)},
 	{"CausalSoftmaxRows", avx512, func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		scale := scaleOf(rng)
 		offset := []int{cols, -rows - 1, rng.IntN(cols+rows+2) - rows - 1}[rng.IntN(3)]
@@ -193,10 +193,11 @@ func scaleOf(rng *rand.Rand) float32 {
 	return []float32{0.125, 0.125, -0.5, 1, 3}[rng.IntN(5)]
 }
 
-// scaledRowKernel returns softmaxRowKernel.of for ScaledSoftmaxRowsAVX512
-// with a mask row per row, or one for every row: N(0, 1) values with one
-// -Inf in 8, and now and then a row of any kind (rowOfAnyKind).
-func scaledRowKernel(perRow bool) func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
+// scaledRowKernel returns softmaxRowKernel.of for the ScaledSoftmaxRows
+// row kernel kernel with a mask row per row, or one for every row: N(0, 1)
+// values with one -Inf in 8, and now and then a row of any kind
+// (rowOfAnyKind).
+func scaledRowKernel(perRow bool, kernel func(dst, src, mask []float32, scale float32, rows, cols int)) func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
 	return func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
 		n := cols
 		if perRow {
@@ -216,8 +217,18 @@ func scaledRowKernel(perRow bool) func(rng *rand.Rand, rows, cols int, alloc fun
 			}
 		}
 		scale := scaleOf(rng)
-		return func(dst, src []float32) { asm.ScaledSoftmaxRowsAVX512(dst, src, mask, scale, rows, cols) },
+		return func(dst, src []float32) { kernel(dst, src, mask, scale, rows, cols) },
 			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, mask, scale, cols) }
+	}
+}
+
+// scaledNoMaskRowKernel returns softmaxRowKernel.of for the
+// ScaledSoftmaxRows row kernel kernel without a mask.
+func scaledNoMaskRowKernel(kernel func(dst, src []float32, scale float32, rows, cols int)) func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
+	return func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		scale := scaleOf(rng)
+		return func(dst, src []float32) { kernel(dst, src, scale, rows, cols) },
+			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, nil, scale, cols) }
 	}
 }
 

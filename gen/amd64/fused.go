@@ -15,14 +15,18 @@ import (
 // scan of a row of -Inf. z is never stored, but by
 // ScaledSoftmaxRowsAVX2 (below); Softmax's pass 2 keeps u in dst as for
 // SoftmaxRows, and pass 3 recomputes z from src and the mask, but in
-// ScaledSoftmaxRowsAVX512 and its NoMask form on rows of at most sCols
-// elements, whose pass 3 loads s as SoftmaxRowsAVX512's does (keepS).
+// the ScaledSoftmaxRows row kernels (ScaledSoftmaxRowsAVX512,
+// ScaledSoftmaxRowsAVX2 and their NoMask forms) on rows of at most sCols
+// elements out of place, whose pass 3 loads s as SoftmaxRowsAVX512's does
+// (keepS), and computes no z.
 //
 // ScaledSoftmaxRowsAVX2 and its NoMask form (and CausalSoftmaxRowsAVX2)
 // store z in dst in pass 1
 // (sm256.zDst); pass 2 and the NaN scan then run SoftmaxRowsAVX2's code
 // on dst as if it held the row, pass 2 storing u over z. Out of place,
-// pass 3 recomputes z from src and the mask; in place, pass 1 stores z
+// pass 3 recomputes z from src and the mask (for ScaledSoftmaxRowsAVX2
+// on rows of more than sCols elements: up to sCols it loads the s that
+// pass 2 kept, keepS); in place, pass 1 stores z
 // over x, and pass 3 recomputes u from z, as SoftmaxRowsAVX2 does in
 // place. Pass 2's pipeline uses all 16 ymm registers, so z computed there
 // costs a load of scale and one of the mask besides the FMA, in the pass
@@ -657,6 +661,21 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	// 1.06, 1.19 and 1.17x against 1.12, 1.12, 1.18 and 1.18x; no mask
 	// 1.05, 1.02, 1.08 and 1.07x against 1.12, 1.07, 1.09 and 1.08x.
 	s.prefetch = true
+	// Then SoftmaxRowsAVX2's keepS, on rows of at most sCols elements out
+	// of place: pass 2 keeps s in the frame beside the u it stores over z
+	// in dst, and pass 3 loads both and computes no z, where it otherwise
+	// recomputes z from x and the mask and s from z. Thread CPU time, the
+	// lower quartile of 200 alternating runs of 1 MiB batches, scale 1/8,
+	// against SoftmaxRowsAVX2 in the same run, at 100, 200 and 1024
+	// columns: one mask row per row 1.10-1.12, 1.10 and 1.07x against
+	// 1.20-1.25, 1.26 and 1.20-1.25x without it (0.645 against 0.708 ns
+	// per element at 100, 0.515 against 0.604 at 1024); one mask row for
+	// every row 1.05-1.07, 1.05 and 1.04-1.05x against 1.16-1.21, 1.19
+	// and 1.17-1.19x; no mask 0.99-1.06, 1.03-1.04 and 1.01-1.03x against
+	// 1.11-1.16, 1.14-1.16 and 1.13-1.14x. Unchanged at 4096, where s is
+	// not kept: 1.10-1.13, 1.07-1.11 and 1.04-1.05x.
+	s.keepS = true
+	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols)
 	s.softmaxRows()
 }
 

@@ -2218,13 +2218,19 @@ type sm256 struct {
 	// against 1.93x), 0.512 against 0.566 at 1024 (1.98x against 2.10x),
 	// 0.665 against 0.662 at 64; unchanged from 4096 on, where s is not
 	// kept.
+	//
+	// ScaledSoftmaxRowsAVX2 and its NoMask form (fused.go) run it too,
+	// pass 2 storing s beside the u it stores over z in dst (zDst): pass
+	// 3 then computes no z, which it otherwise recomputes from x and the
+	// mask (see scaledAVX2 for the figures).
 	keepS  bool
 	sf     Mem
 	sDelta reg.GPVirtual
 }
 
-// setKeepS emits, at the start of SoftmaxRowsAVX2, the frame of keepS:
-// sm512.setKeepS without the in-place case.
+// setKeepS emits, at the start of SoftmaxRowsAVX2 and
+// ScaledSoftmaxRowsAVX2, the frame of keepS: sm512.setKeepS without the
+// in-place case.
 func (s *sm256) setKeepS() {
 	g := s.g
 	keepSBufs(g, s.sf)
@@ -3641,14 +3647,15 @@ func (s *sm256) softmaxRows() {
 		s.store(u, q, m)
 	}
 	if s.keepS {
-		if !s.ahead || s.z != nil {
-			panic("keepS needs ahead, and no z")
+		if !s.ahead {
+			panic("keepS needs ahead")
 		}
 		s.sf = g.AllocLocal(sfBufs + 2*4*sCols + 64)
 	}
 	late := func(name, after string) {
 		g.CMPQ(pendDst, U32(0))
 		g.JE(LabelRef(after))
+		s.z.restore(g, moffs.Offset(8))
 		if s.keepS {
 			all := s.label(name + "all")
 			g.CMPQ(s.sf.Offset(sfUse), U32(0))
@@ -3663,7 +3670,6 @@ func (s *sm256) softmaxRows() {
 		g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		cv, biasv := s.cv, s.biasv
 		s.cv, s.biasv = pend.Offset(64), pend.Offset(96)
-		s.z.restore(g, moffs.Offset(8))
 		pass3 := func() {
 			g.TESTQ(s.inPlace, s.inPlace)
 			g.JNZ(LabelRef(s.label(name + "re")))

@@ -7884,7 +7884,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func ScaledSoftmaxRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $560-96
+TEXT ·ScaledSoftmaxRowsAVX2(SB), $8856-96
 	MOVSS        scale+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -7914,17 +7914,31 @@ TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $560-96
 	XORQ         R12, R12
 	CMPQ         SI, DI
 	SETEQ        R12
-	LEAQ         (R9)(R9*1), R13
-	SHLQ         $0x01, R13
-	XORQ         AX, AX
-	XORQ         CX, CX
-	CMPQ         R9, $0x00008000
-	CMOVQLS      R13, AX
-	CMOVQLS      296(SP), CX
-	MOVQ         AX, 544(SP)
-	MOVQ         CX, 552(SP)
-	MOVQ         288(SP), BX
-	SUBQ         DI, BX
+	LEAQ         631(SP), AX
+	ANDQ         $-64, AX
+	MOVQ         AX, 528(SP)
+	LEAQ         4096(AX), CX
+	XORQ         AX, CX
+	MOVQ         CX, 544(SP)
+	MOVQ         $0x00000000, 552(SP)
+	TESTQ        R12, R12
+	JNZ          ss256_keeps
+	CMPQ         R9, $0x00000400
+	JA           ss256_keeps
+	MOVQ         $-1, 552(SP)
+
+ss256_keeps:
+	LEAQ    (R9)(R9*1), R13
+	SHLQ    $0x01, R13
+	XORQ    AX, AX
+	XORQ    CX, CX
+	CMPQ    R9, $0x00008000
+	CMOVQLS R13, AX
+	CMOVQLS 296(SP), CX
+	MOVQ    AX, 8840(SP)
+	MOVQ    CX, 8848(SP)
+	MOVQ    288(SP), BX
+	SUBQ    DI, BX
 
 	// Pass 1: m = max(x).
 	VMOVUPS fusedconst<>+320(SB), Y0
@@ -8130,13 +8144,13 @@ ss256_params:
 	VMOVDQU Y2, 32(SP)
 	MOVQ    DI, AX
 	SUBQ    SI, AX
-	ADDQ    544(SP), AX
-	MOVQ    AX, 528(SP)
+	ADDQ    8840(SP), AX
+	MOVQ    AX, 8824(SP)
 	MOVQ    DI, AX
 	SUBQ    SI, AX
 	ADDQ    BX, AX
-	ADDQ    552(SP), AX
-	MOVQ    AX, 536(SP)
+	ADDQ    8848(SP), AX
+	MOVQ    AX, 8832(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -8149,6 +8163,9 @@ ss256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    SI, CX
+	MOVQ    528(SP), R14
+	SUBQ    SI, R14
+	ANDQ    552(SP), R14
 	MOVQ    R9, DX
 	VXORPD  Y9, Y9, Y9
 	VXORPD  Y10, Y10, Y10
@@ -8201,8 +8218,14 @@ ss256_params:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_1
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_1
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_1:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_1:
 	VMOVUPS      64(AX), Y0
@@ -8264,8 +8287,14 @@ ss256z_nostore_1:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_2
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_2
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_2:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_2:
 	VMOVUPS      128(AX), Y0
@@ -8327,8 +8356,14 @@ ss256z_nostore_2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_3
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_3
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_3:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_3:
 	VMOVUPS     192(AX), Y0
@@ -8348,20 +8383,20 @@ ss256z_nostore_3:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        544(SP), $0x00000000
+	CMPQ        8840(SP), $0x00000000
 	JE          ss256z_noprefetch_1
-	MOVQ        528(SP), R14
-	ADDQ        AX, R14
-	PREFETCHT0  (R14)
-	PREFETCHT0  64(R14)
-	PREFETCHT0  128(R14)
-	PREFETCHT0  192(R14)
-	MOVQ        536(SP), R14
-	ADDQ        AX, R14
-	PREFETCHT0  (R14)
-	PREFETCHT0  64(R14)
-	PREFETCHT0  128(R14)
-	PREFETCHT0  192(R14)
+	MOVQ        8824(SP), R15
+	ADDQ        AX, R15
+	PREFETCHT0  (R15)
+	PREFETCHT0  64(R15)
+	PREFETCHT0  128(R15)
+	PREFETCHT0  192(R15)
+	MOVQ        8832(SP), R15
+	ADDQ        AX, R15
+	PREFETCHT0  (R15)
+	PREFETCHT0  64(R15)
+	PREFETCHT0  128(R15)
+	PREFETCHT0  192(R15)
 
 ss256z_noprefetch_1:
 	ADDQ $0x00000100, AX
@@ -8415,8 +8450,14 @@ ss256z_sum64:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_4
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_4
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_4:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_4:
 	VMOVUPS      (AX), Y0
@@ -8490,8 +8531,14 @@ ss256z_nostore_4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_5
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_5
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_5:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_5:
 	VMOVUPS      64(AX), Y0
@@ -8553,8 +8600,14 @@ ss256z_nostore_5:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_6
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_6
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_6:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_6:
 	VMOVUPS      128(AX), Y0
@@ -8616,8 +8669,14 @@ ss256z_nostore_6:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_7
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_7
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_7:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_7:
 	VMOVUPS     192(AX), Y0
@@ -8637,20 +8696,20 @@ ss256z_nostore_7:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        544(SP), $0x00000000
+	CMPQ        8840(SP), $0x00000000
 	JE          ss256z_noprefetch_2
-	MOVQ        528(SP), R14
-	ADDQ        AX, R14
-	PREFETCHT0  (R14)
-	PREFETCHT0  64(R14)
-	PREFETCHT0  128(R14)
-	PREFETCHT0  192(R14)
-	MOVQ        536(SP), R14
-	ADDQ        AX, R14
-	PREFETCHT0  (R14)
-	PREFETCHT0  64(R14)
-	PREFETCHT0  128(R14)
-	PREFETCHT0  192(R14)
+	MOVQ        8824(SP), R15
+	ADDQ        AX, R15
+	PREFETCHT0  (R15)
+	PREFETCHT0  64(R15)
+	PREFETCHT0  128(R15)
+	PREFETCHT0  192(R15)
+	MOVQ        8832(SP), R15
+	ADDQ        AX, R15
+	PREFETCHT0  (R15)
+	PREFETCHT0  64(R15)
+	PREFETCHT0  128(R15)
+	PREFETCHT0  192(R15)
 
 ss256z_noprefetch_2:
 	ADDQ $0x00000100, AX
@@ -8705,8 +8764,14 @@ ss256z_drain:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_8
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_8
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_8:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_8:
 	VCVTPS2PD    X5, Y0
@@ -8740,10 +8805,10 @@ ss256z_nostore_8:
 	JMP          ss256z_sumred
 
 ss256z_tail:
-	MOVQ DX, R14
-	ANDQ $0x0000000f, R14
+	MOVQ DX, R15
+	ANDQ $0x0000000f, R15
 	JZ   ss256z_tailwhole
-	CMPQ R14, $0x00000008
+	CMPQ R15, $0x00000008
 	JA   ss256z_tailfull
 	CMPQ DX, $0x00000010
 	JA   ss256z_tailhalf2
@@ -8791,8 +8856,14 @@ ss256z_tail:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_9
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_9
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_9:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_9:
 	VMOVDQU    (R10), Y2
@@ -8825,8 +8896,8 @@ ss256z_copy_1_8:
 ss256z_copy_1_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_1_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_1_2:
@@ -8893,9 +8964,14 @@ ss256z_tailloaded_1:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_10
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_10
+	VMOVUPS      Y7, (CX)(R14*1)
+
+ss256z_nokeep_10:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, (CX)
 
 ss256z_nostore_10:
 	VCVTPS2PD    X5, Y0
@@ -8965,8 +9041,14 @@ ss256z_tailhalf2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_11
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_11
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_11:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_11:
 	VMOVUPS      (AX), Y0
@@ -9040,8 +9122,14 @@ ss256z_nostore_11:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_12
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_12
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_12:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_12:
 	VMOVDQU    (R10), Y2
@@ -9074,8 +9162,8 @@ ss256z_copy_2_8:
 ss256z_copy_2_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_2_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_2_2:
@@ -9130,9 +9218,14 @@ ss256z_tailloaded_2:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_13
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_13
+	VMOVUPS      Y7, 64(CX)(R14*1)
+
+ss256z_nokeep_13:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
 
 ss256z_nostore_13:
 	VCVTPS2PD    X5, Y0
@@ -9202,8 +9295,14 @@ ss256z_tailhalf3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_14
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_14
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_14:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_14:
 	VMOVUPS      (AX), Y0
@@ -9277,8 +9376,14 @@ ss256z_nostore_14:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_15
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_15
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_15:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_15:
 	VMOVUPS      64(AX), Y0
@@ -9340,8 +9445,14 @@ ss256z_nostore_15:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_16
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_16
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_16:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_16:
 	VMOVDQU    (R10), Y2
@@ -9374,8 +9485,8 @@ ss256z_copy_3_8:
 ss256z_copy_3_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_3_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_3_2:
@@ -9430,9 +9541,14 @@ ss256z_tailloaded_3:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_17
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_17
+	VMOVUPS      Y7, 128(CX)(R14*1)
+
+ss256z_nokeep_17:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
 
 ss256z_nostore_17:
 	VCVTPS2PD    X5, Y0
@@ -9499,8 +9615,14 @@ ss256z_tailhalf4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_18
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_18
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_18:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_18:
 	VMOVUPS      (AX), Y0
@@ -9574,8 +9696,14 @@ ss256z_nostore_18:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_19
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_19
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_19:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_19:
 	VMOVUPS      64(AX), Y0
@@ -9637,8 +9765,14 @@ ss256z_nostore_19:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_20
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_20
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_20:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_20:
 	VMOVUPS      128(AX), Y0
@@ -9700,8 +9834,14 @@ ss256z_nostore_20:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_21
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_21
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_21:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_21:
 	VMOVDQU    (R10), Y2
@@ -9734,8 +9874,8 @@ ss256z_copy_4_8:
 ss256z_copy_4_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_4_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_4_2:
@@ -9790,9 +9930,14 @@ ss256z_tailloaded_4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_22
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_22
+	VMOVUPS      Y7, 192(CX)(R14*1)
+
+ss256z_nokeep_22:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
 
 ss256z_nostore_22:
 	VCVTPS2PD    X5, Y0
@@ -9862,8 +10007,14 @@ ss256z_tailfull:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_23
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_23
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_23:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_23:
 	VMOVDQU    (R10), Y3
@@ -9897,8 +10048,8 @@ ss256z_copy_5_8:
 ss256z_copy_5_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_5_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_5_2:
@@ -9984,10 +10135,16 @@ ss256z_tailloaded_5:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_24
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
-	VMASKMOVPS   Y6, Y2, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_24
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_24:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 ss256z_nostore_24:
 	VCVTPS2PD    X5, Y0
@@ -10067,8 +10224,14 @@ ss256z_tailfull2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_25
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_25
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_25:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_25:
 	VMOVUPS      (AX), Y0
@@ -10142,8 +10305,14 @@ ss256z_nostore_25:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_26
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_26
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_26:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_26:
 	VMOVDQU    (R10), Y3
@@ -10177,8 +10346,8 @@ ss256z_copy_6_8:
 ss256z_copy_6_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_6_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_6_2:
@@ -10252,10 +10421,16 @@ ss256z_tailloaded_6:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_27
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_27
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_27:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 ss256z_nostore_27:
 	VCVTPS2PD    X5, Y0
@@ -10335,8 +10510,14 @@ ss256z_tailfull3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_28
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_28
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_28:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_28:
 	VMOVUPS      (AX), Y0
@@ -10410,8 +10591,14 @@ ss256z_nostore_28:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_29
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_29
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_29:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_29:
 	VMOVUPS      64(AX), Y0
@@ -10473,8 +10660,14 @@ ss256z_nostore_29:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_30
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_30
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_30:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_30:
 	VMOVDQU    (R10), Y3
@@ -10508,8 +10701,8 @@ ss256z_copy_7_8:
 ss256z_copy_7_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_7_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_7_2:
@@ -10583,10 +10776,16 @@ ss256z_tailloaded_7:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_31
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_31
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_31:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 ss256z_nostore_31:
 	VCVTPS2PD    X5, Y0
@@ -10663,8 +10862,14 @@ ss256z_tailfull4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_32
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_32
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_32:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_32:
 	VMOVUPS      (AX), Y0
@@ -10738,8 +10943,14 @@ ss256z_nostore_32:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_33
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_33
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_33:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_33:
 	VMOVUPS      64(AX), Y0
@@ -10801,8 +11012,14 @@ ss256z_nostore_33:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_34
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_34
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_34:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_34:
 	VMOVUPS      128(AX), Y0
@@ -10864,8 +11081,14 @@ ss256z_nostore_34:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_35
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_35
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_35:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_35:
 	VMOVDQU    (R10), Y3
@@ -10899,8 +11122,8 @@ ss256z_copy_8_8:
 ss256z_copy_8_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_8_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_8_2:
@@ -10974,10 +11197,16 @@ ss256z_tailloaded_8:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_36
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_36
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
+
+ss256z_nokeep_36:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 ss256z_nostore_36:
 	VCVTPS2PD    X5, Y0
@@ -11057,8 +11286,14 @@ ss256z_tailwhole:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_37
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_37
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_37:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_37:
 	VMOVUPS      (AX), Y0
@@ -11132,8 +11367,14 @@ ss256z_nostore_37:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_38
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_38
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_38:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_38:
 	VCVTPS2PD    X5, Y0
@@ -11213,8 +11454,14 @@ ss256z_tailwhole2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_39
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_39
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_39:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_39:
 	VMOVUPS      (AX), Y0
@@ -11288,8 +11535,14 @@ ss256z_nostore_39:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_40
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_40
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_40:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_40:
 	VMOVUPS      64(AX), Y0
@@ -11351,8 +11604,14 @@ ss256z_nostore_40:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_41
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_41
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_41:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_41:
 	VCVTPS2PD    X5, Y0
@@ -11432,8 +11691,14 @@ ss256z_tailwhole3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_42
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_42
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_42:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_42:
 	VMOVUPS      (AX), Y0
@@ -11507,8 +11772,14 @@ ss256z_nostore_42:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_43
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_43
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_43:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_43:
 	VMOVUPS      64(AX), Y0
@@ -11570,8 +11841,14 @@ ss256z_nostore_43:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_44
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_44
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_44:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_44:
 	VMOVUPS      128(AX), Y0
@@ -11633,8 +11910,14 @@ ss256z_nostore_44:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_45
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_45
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_45:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_45:
 	VCVTPS2PD    X5, Y0
@@ -11711,8 +11994,14 @@ ss256z_tailwhole4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_46
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_46
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256z_nokeep_46:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_46:
 	VMOVUPS      (AX), Y0
@@ -11786,8 +12075,14 @@ ss256z_nostore_46:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_47
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_47
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_47:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_47:
 	VMOVUPS      64(AX), Y0
@@ -11849,8 +12144,14 @@ ss256z_nostore_47:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_48
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_48
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_48:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_48:
 	VMOVUPS      128(AX), Y0
@@ -11912,8 +12213,14 @@ ss256z_nostore_48:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_49
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_49
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_49:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_49:
 	VMOVUPS      192(AX), Y0
@@ -11975,8 +12282,14 @@ ss256z_nostore_49:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_50
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_50
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
+
+ss256z_nokeep_50:
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 ss256z_nostore_50:
 	VCVTPS2PD    X5, Y0
@@ -12012,10 +12325,10 @@ ss256z_nostore_50:
 ss256z_tailfirst:
 	TESTQ DX, DX
 	JZ    ss256z_sumred
-	MOVQ  DX, R14
-	ANDQ  $0x0000000f, R14
+	MOVQ  DX, R15
+	ANDQ  $0x0000000f, R15
 	JZ    ss256z_firstwhole
-	CMPQ  R14, $0x00000008
+	CMPQ  R15, $0x00000008
 	JA    ss256z_firstfull
 	CMPQ  DX, $0x00000010
 	JA    ss256z_firsthalf2
@@ -12055,8 +12368,8 @@ ss256z_copy_9_8:
 ss256z_copy_9_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_9_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_9_2:
@@ -12091,9 +12404,14 @@ ss256z_tailloaded_9:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_51
-	VMOVDQU     (R10), Y0
-	VMOVDQU     32(R10), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_51
+	VMOVUPS     Y7, (CX)(R14*1)
+
+ss256z_nokeep_51:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, (CX)
 
 ss256z_nostore_51:
 	VCVTPS2PD    X5, Y0
@@ -12164,8 +12482,14 @@ ss256z_firsthalf2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_52
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_52
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_52:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_52:
 	VMOVDQU    (R10), Y2
@@ -12198,8 +12522,8 @@ ss256z_copy_10_8:
 ss256z_copy_10_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_10_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_10_2:
@@ -12254,9 +12578,14 @@ ss256z_tailloaded_10:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_53
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_53
+	VMOVUPS      Y7, 64(CX)(R14*1)
+
+ss256z_nokeep_53:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
 
 ss256z_nostore_53:
 	VCVTPS2PD    X5, Y0
@@ -12327,8 +12656,14 @@ ss256z_firsthalf3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_54
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_54
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_54:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_54:
 	VMOVUPS      64(AX), Y0
@@ -12390,8 +12725,14 @@ ss256z_nostore_54:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_55
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_55
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_55:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_55:
 	VMOVDQU    (R10), Y2
@@ -12424,8 +12765,8 @@ ss256z_copy_11_8:
 ss256z_copy_11_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_11_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_11_2:
@@ -12480,9 +12821,14 @@ ss256z_tailloaded_11:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_56
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_56
+	VMOVUPS      Y7, 128(CX)(R14*1)
+
+ss256z_nokeep_56:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
 
 ss256z_nostore_56:
 	VCVTPS2PD    X5, Y0
@@ -12550,8 +12896,14 @@ ss256z_firsthalf4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_57
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_57
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_57:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_57:
 	VMOVUPS      64(AX), Y0
@@ -12613,8 +12965,14 @@ ss256z_nostore_57:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_58
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_58
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_58:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_58:
 	VMOVUPS      128(AX), Y0
@@ -12676,8 +13034,14 @@ ss256z_nostore_58:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_59
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_59
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_59:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_59:
 	VMOVDQU    (R10), Y2
@@ -12710,8 +13074,8 @@ ss256z_copy_12_8:
 ss256z_copy_12_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_12_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_12_2:
@@ -12766,9 +13130,14 @@ ss256z_tailloaded_12:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_60
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_60
+	VMOVUPS      Y7, 192(CX)(R14*1)
+
+ss256z_nokeep_60:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
 
 ss256z_nostore_60:
 	VCVTPS2PD    X5, Y0
@@ -12831,8 +13200,8 @@ ss256z_copy_13_8:
 ss256z_copy_13_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_13_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_13_2:
@@ -12886,10 +13255,16 @@ ss256z_tailloaded_13:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_61
-	VMOVDQU     (R10), Y0
-	VMOVDQU     32(R10), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
-	VMASKMOVPS  Y6, Y2, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_61
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_61:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 ss256z_nostore_61:
 	VCVTPS2PD    X5, Y0
@@ -12970,8 +13345,14 @@ ss256z_firstfull2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_62
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_62
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_62:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_62:
 	VMOVDQU    (R10), Y3
@@ -13005,8 +13386,8 @@ ss256z_copy_14_8:
 ss256z_copy_14_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_14_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_14_2:
@@ -13080,10 +13461,16 @@ ss256z_tailloaded_14:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_63
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_63
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_63:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 ss256z_nostore_63:
 	VCVTPS2PD    X5, Y0
@@ -13164,8 +13551,14 @@ ss256z_firstfull3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_64
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_64
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_64:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_64:
 	VMOVUPS      64(AX), Y0
@@ -13227,8 +13620,14 @@ ss256z_nostore_64:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_65
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_65
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_65:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_65:
 	VMOVDQU    (R10), Y3
@@ -13262,8 +13661,8 @@ ss256z_copy_15_8:
 ss256z_copy_15_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_15_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_15_2:
@@ -13337,10 +13736,16 @@ ss256z_tailloaded_15:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_66
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_66
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_66:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 ss256z_nostore_66:
 	VCVTPS2PD    X5, Y0
@@ -13418,8 +13823,14 @@ ss256z_firstfull4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_67
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_67
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_67:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_67:
 	VMOVUPS      64(AX), Y0
@@ -13481,8 +13892,14 @@ ss256z_nostore_67:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_68
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_68
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_68:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_68:
 	VMOVUPS      128(AX), Y0
@@ -13544,8 +13961,14 @@ ss256z_nostore_68:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_69
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_69
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_69:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_69:
 	VMOVDQU    (R10), Y3
@@ -13579,8 +14002,8 @@ ss256z_copy_16_8:
 ss256z_copy_16_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256z_copy_16_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_16_2:
@@ -13654,10 +14077,16 @@ ss256z_tailloaded_16:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_70
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_70
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
+
+ss256z_nokeep_70:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 ss256z_nostore_70:
 	VCVTPS2PD    X5, Y0
@@ -13738,8 +14167,14 @@ ss256z_firstwhole:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_71
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_71
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_71:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_71:
 	VCVTPS2PD    X5, Y0
@@ -13820,8 +14255,14 @@ ss256z_firstwhole2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_72
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_72
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_72:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_72:
 	VMOVUPS      64(AX), Y0
@@ -13883,8 +14324,14 @@ ss256z_nostore_72:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_73
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_73
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_73:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_73:
 	VCVTPS2PD    X5, Y0
@@ -13965,8 +14412,14 @@ ss256z_firstwhole3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_74
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_74
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_74:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_74:
 	VMOVUPS      64(AX), Y0
@@ -14028,8 +14481,14 @@ ss256z_nostore_74:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_75
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_75
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_75:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_75:
 	VMOVUPS      128(AX), Y0
@@ -14091,8 +14550,14 @@ ss256z_nostore_75:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_76
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_76
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_76:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_76:
 	VCVTPS2PD    X5, Y0
@@ -14170,8 +14635,14 @@ ss256z_firstwhole4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256z_nostore_77
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256z_nokeep_77
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256z_nokeep_77:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_77:
 	VMOVUPS      64(AX), Y0
@@ -14233,8 +14704,14 @@ ss256z_nostore_77:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_78
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_78
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256z_nokeep_78:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_78:
 	VMOVUPS      128(AX), Y0
@@ -14296,8 +14773,14 @@ ss256z_nostore_78:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_79
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_79
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256z_nokeep_79:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_79:
 	VMOVUPS      192(AX), Y0
@@ -14359,8 +14842,14 @@ ss256z_nostore_79:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256z_nostore_80
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	TESTQ        R14, R14
+	JZ           ss256z_nokeep_80
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
+
+ss256z_nokeep_80:
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 ss256z_nostore_80:
 	VCVTPS2PD    X5, Y0
@@ -14403,6 +14892,9 @@ ss256_sumc:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    SI, CX
+	MOVQ    528(SP), R14
+	SUBQ    SI, R14
+	ANDQ    552(SP), R14
 	MOVQ    R9, DX
 	VXORPD  Y9, Y9, Y9
 	VXORPD  Y10, Y10, Y10
@@ -14457,8 +14949,14 @@ ss256_sumc:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_1
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_1
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_1:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_1:
 	VMOVUPS      64(AX), Y0
@@ -14522,8 +15020,14 @@ ss256_nostore_1:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_2
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_2
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_2:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_2:
 	VMOVUPS      128(AX), Y0
@@ -14587,8 +15091,14 @@ ss256_nostore_2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_3
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_3
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_3:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_3:
 	VMOVUPS     192(AX), Y0
@@ -14610,20 +15120,20 @@ ss256_nostore_3:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        544(SP), $0x00000000
+	CMPQ        8840(SP), $0x00000000
 	JE          ss256_noprefetch_1
-	MOVQ        528(SP), R14
-	ADDQ        AX, R14
-	PREFETCHT0  (R14)
-	PREFETCHT0  64(R14)
-	PREFETCHT0  128(R14)
-	PREFETCHT0  192(R14)
-	MOVQ        536(SP), R14
-	ADDQ        AX, R14
-	PREFETCHT0  (R14)
-	PREFETCHT0  64(R14)
-	PREFETCHT0  128(R14)
-	PREFETCHT0  192(R14)
+	MOVQ        8824(SP), R15
+	ADDQ        AX, R15
+	PREFETCHT0  (R15)
+	PREFETCHT0  64(R15)
+	PREFETCHT0  128(R15)
+	PREFETCHT0  192(R15)
+	MOVQ        8832(SP), R15
+	ADDQ        AX, R15
+	PREFETCHT0  (R15)
+	PREFETCHT0  64(R15)
+	PREFETCHT0  128(R15)
+	PREFETCHT0  192(R15)
 
 ss256_noprefetch_1:
 	ADDQ $0x00000100, AX
@@ -14677,8 +15187,14 @@ ss256_sum64:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_4
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_4
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_4:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_4:
 	VMOVUPS      (AX), Y0
@@ -14754,8 +15270,14 @@ ss256_nostore_4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_5
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_5
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_5:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_5:
 	VMOVUPS      64(AX), Y0
@@ -14819,8 +15341,14 @@ ss256_nostore_5:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_6
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_6
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_6:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_6:
 	VMOVUPS      128(AX), Y0
@@ -14884,8 +15412,14 @@ ss256_nostore_6:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_7
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_7
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_7:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_7:
 	VMOVUPS     192(AX), Y0
@@ -14907,20 +15441,20 @@ ss256_nostore_7:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        544(SP), $0x00000000
+	CMPQ        8840(SP), $0x00000000
 	JE          ss256_noprefetch_2
-	MOVQ        528(SP), R14
-	ADDQ        AX, R14
-	PREFETCHT0  (R14)
-	PREFETCHT0  64(R14)
-	PREFETCHT0  128(R14)
-	PREFETCHT0  192(R14)
-	MOVQ        536(SP), R14
-	ADDQ        AX, R14
-	PREFETCHT0  (R14)
-	PREFETCHT0  64(R14)
-	PREFETCHT0  128(R14)
-	PREFETCHT0  192(R14)
+	MOVQ        8824(SP), R15
+	ADDQ        AX, R15
+	PREFETCHT0  (R15)
+	PREFETCHT0  64(R15)
+	PREFETCHT0  128(R15)
+	PREFETCHT0  192(R15)
+	MOVQ        8832(SP), R15
+	ADDQ        AX, R15
+	PREFETCHT0  (R15)
+	PREFETCHT0  64(R15)
+	PREFETCHT0  128(R15)
+	PREFETCHT0  192(R15)
 
 ss256_noprefetch_2:
 	ADDQ $0x00000100, AX
@@ -14975,8 +15509,14 @@ ss256_drain:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_8
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_8
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_8:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_8:
 	VCVTPS2PD    X5, Y0
@@ -15010,10 +15550,10 @@ ss256_nostore_8:
 	JMP          ss256_sumred
 
 ss256_tail:
-	MOVQ DX, R14
-	ANDQ $0x0000000f, R14
+	MOVQ DX, R15
+	ANDQ $0x0000000f, R15
 	JZ   ss256_tailwhole
-	CMPQ R14, $0x00000008
+	CMPQ R15, $0x00000008
 	JA   ss256_tailfull
 	CMPQ DX, $0x00000010
 	JA   ss256_tailhalf2
@@ -15061,8 +15601,14 @@ ss256_tail:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_9
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_9
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_9:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_9:
 	VMOVDQU    (R10), Y2
@@ -15095,8 +15641,8 @@ ss256_copy_3_8:
 ss256_copy_3_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_3_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_3_2:
@@ -15164,9 +15710,14 @@ ss256_tailloaded_3:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_10
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_10
+	VMOVUPS      Y7, (CX)(R14*1)
+
+ss256_nokeep_10:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, (CX)
 
 ss256_nostore_10:
 	VCVTPS2PD    X5, Y0
@@ -15236,8 +15787,14 @@ ss256_tailhalf2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_11
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_11
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_11:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_11:
 	VMOVUPS      (AX), Y0
@@ -15313,8 +15870,14 @@ ss256_nostore_11:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_12
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_12
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_12:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_12:
 	VMOVDQU    (R10), Y2
@@ -15347,8 +15910,8 @@ ss256_copy_4_8:
 ss256_copy_4_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_4_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_4_2:
@@ -15404,9 +15967,14 @@ ss256_tailloaded_4:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_13
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_13
+	VMOVUPS      Y7, 64(CX)(R14*1)
+
+ss256_nokeep_13:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
 
 ss256_nostore_13:
 	VCVTPS2PD    X5, Y0
@@ -15476,8 +16044,14 @@ ss256_tailhalf3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_14
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_14
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_14:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_14:
 	VMOVUPS      (AX), Y0
@@ -15553,8 +16127,14 @@ ss256_nostore_14:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_15
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_15
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_15:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_15:
 	VMOVUPS      64(AX), Y0
@@ -15618,8 +16198,14 @@ ss256_nostore_15:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_16
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_16
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_16:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_16:
 	VMOVDQU    (R10), Y2
@@ -15652,8 +16238,8 @@ ss256_copy_5_8:
 ss256_copy_5_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_5_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_5_2:
@@ -15709,9 +16295,14 @@ ss256_tailloaded_5:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_17
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_17
+	VMOVUPS      Y7, 128(CX)(R14*1)
+
+ss256_nokeep_17:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
 
 ss256_nostore_17:
 	VCVTPS2PD    X5, Y0
@@ -15778,8 +16369,14 @@ ss256_tailhalf4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_18
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_18
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_18:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_18:
 	VMOVUPS      (AX), Y0
@@ -15855,8 +16452,14 @@ ss256_nostore_18:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_19
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_19
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_19:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_19:
 	VMOVUPS      64(AX), Y0
@@ -15920,8 +16523,14 @@ ss256_nostore_19:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_20
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_20
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_20:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_20:
 	VMOVUPS      128(AX), Y0
@@ -15985,8 +16594,14 @@ ss256_nostore_20:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_21
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_21
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_21:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_21:
 	VMOVDQU    (R10), Y2
@@ -16019,8 +16634,8 @@ ss256_copy_6_8:
 ss256_copy_6_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_6_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_6_2:
@@ -16076,9 +16691,14 @@ ss256_tailloaded_6:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_22
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_22
+	VMOVUPS      Y7, 192(CX)(R14*1)
+
+ss256_nokeep_22:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
 
 ss256_nostore_22:
 	VCVTPS2PD    X5, Y0
@@ -16148,8 +16768,14 @@ ss256_tailfull:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_23
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_23
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_23:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_23:
 	VMOVDQU    (R10), Y3
@@ -16183,8 +16809,8 @@ ss256_copy_7_8:
 ss256_copy_7_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_7_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_7_2:
@@ -16272,10 +16898,16 @@ ss256_tailloaded_7:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_24
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
-	VMASKMOVPS   Y6, Y2, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_24
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_24:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 ss256_nostore_24:
 	VCVTPS2PD    X5, Y0
@@ -16355,8 +16987,14 @@ ss256_tailfull2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_25
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_25
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_25:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_25:
 	VMOVUPS      (AX), Y0
@@ -16432,8 +17070,14 @@ ss256_nostore_25:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_26
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_26
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_26:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_26:
 	VMOVDQU    (R10), Y3
@@ -16467,8 +17111,8 @@ ss256_copy_8_8:
 ss256_copy_8_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_8_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_8_2:
@@ -16544,10 +17188,16 @@ ss256_tailloaded_8:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_27
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_27
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_27:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 ss256_nostore_27:
 	VCVTPS2PD    X5, Y0
@@ -16627,8 +17277,14 @@ ss256_tailfull3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_28
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_28
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_28:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_28:
 	VMOVUPS      (AX), Y0
@@ -16704,8 +17360,14 @@ ss256_nostore_28:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_29
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_29
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_29:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_29:
 	VMOVUPS      64(AX), Y0
@@ -16769,8 +17431,14 @@ ss256_nostore_29:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_30
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_30
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_30:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_30:
 	VMOVDQU    (R10), Y3
@@ -16804,8 +17472,8 @@ ss256_copy_9_8:
 ss256_copy_9_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_9_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_9_2:
@@ -16881,10 +17549,16 @@ ss256_tailloaded_9:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_31
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_31
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_31:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 ss256_nostore_31:
 	VCVTPS2PD    X5, Y0
@@ -16961,8 +17635,14 @@ ss256_tailfull4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_32
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_32
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_32:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_32:
 	VMOVUPS      (AX), Y0
@@ -17038,8 +17718,14 @@ ss256_nostore_32:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_33
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_33
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_33:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_33:
 	VMOVUPS      64(AX), Y0
@@ -17103,8 +17789,14 @@ ss256_nostore_33:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_34
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_34
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_34:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_34:
 	VMOVUPS      128(AX), Y0
@@ -17168,8 +17860,14 @@ ss256_nostore_34:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_35
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_35
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_35:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_35:
 	VMOVDQU    (R10), Y3
@@ -17203,8 +17901,8 @@ ss256_copy_10_8:
 ss256_copy_10_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_10_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_10_2:
@@ -17280,10 +17978,16 @@ ss256_tailloaded_10:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_36
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_36
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
+
+ss256_nokeep_36:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 ss256_nostore_36:
 	VCVTPS2PD    X5, Y0
@@ -17363,8 +18067,14 @@ ss256_tailwhole:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_37
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_37
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_37:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_37:
 	VMOVUPS      (AX), Y0
@@ -17440,8 +18150,14 @@ ss256_nostore_37:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_38
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_38
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_38:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_38:
 	VCVTPS2PD    X5, Y0
@@ -17521,8 +18237,14 @@ ss256_tailwhole2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_39
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_39
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_39:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_39:
 	VMOVUPS      (AX), Y0
@@ -17598,8 +18320,14 @@ ss256_nostore_39:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_40
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_40
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_40:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_40:
 	VMOVUPS      64(AX), Y0
@@ -17663,8 +18391,14 @@ ss256_nostore_40:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_41
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_41
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_41:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_41:
 	VCVTPS2PD    X5, Y0
@@ -17744,8 +18478,14 @@ ss256_tailwhole3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_42
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_42
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_42:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_42:
 	VMOVUPS      (AX), Y0
@@ -17821,8 +18561,14 @@ ss256_nostore_42:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_43
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_43
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_43:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_43:
 	VMOVUPS      64(AX), Y0
@@ -17886,8 +18632,14 @@ ss256_nostore_43:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_44
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_44
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_44:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_44:
 	VMOVUPS      128(AX), Y0
@@ -17951,8 +18703,14 @@ ss256_nostore_44:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_45
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_45
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_45:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_45:
 	VCVTPS2PD    X5, Y0
@@ -18029,8 +18787,14 @@ ss256_tailwhole4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_46
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_46
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
+
+ss256_nokeep_46:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_46:
 	VMOVUPS      (AX), Y0
@@ -18106,8 +18870,14 @@ ss256_nostore_46:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_47
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_47
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
+
+ss256_nokeep_47:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_47:
 	VMOVUPS      64(AX), Y0
@@ -18171,8 +18941,14 @@ ss256_nostore_47:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_48
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_48
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_48:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_48:
 	VMOVUPS      128(AX), Y0
@@ -18236,8 +19012,14 @@ ss256_nostore_48:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_49
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_49
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_49:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_49:
 	VMOVUPS      192(AX), Y0
@@ -18301,8 +19083,14 @@ ss256_nostore_49:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_50
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_50
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
+
+ss256_nokeep_50:
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 ss256_nostore_50:
 	VCVTPS2PD    X5, Y0
@@ -18338,10 +19126,10 @@ ss256_nostore_50:
 ss256_tailfirst:
 	TESTQ DX, DX
 	JZ    ss256_sumred
-	MOVQ  DX, R14
-	ANDQ  $0x0000000f, R14
+	MOVQ  DX, R15
+	ANDQ  $0x0000000f, R15
 	JZ    ss256_firstwhole
-	CMPQ  R14, $0x00000008
+	CMPQ  R15, $0x00000008
 	JA    ss256_firstfull
 	CMPQ  DX, $0x00000010
 	JA    ss256_firsthalf2
@@ -18381,8 +19169,8 @@ ss256_copy_11_8:
 ss256_copy_11_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_11_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_11_2:
@@ -18418,9 +19206,14 @@ ss256_tailloaded_11:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_51
-	VMOVDQU     (R10), Y0
-	VMOVDQU     32(R10), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_51
+	VMOVUPS     Y7, (CX)(R14*1)
+
+ss256_nokeep_51:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, (CX)
 
 ss256_nostore_51:
 	VCVTPS2PD    X5, Y0
@@ -18493,8 +19286,14 @@ ss256_firsthalf2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_52
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_52
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_52:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_52:
 	VMOVDQU    (R10), Y2
@@ -18527,8 +19326,8 @@ ss256_copy_12_8:
 ss256_copy_12_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_12_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_12_2:
@@ -18584,9 +19383,14 @@ ss256_tailloaded_12:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_53
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_53
+	VMOVUPS      Y7, 64(CX)(R14*1)
+
+ss256_nokeep_53:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
 
 ss256_nostore_53:
 	VCVTPS2PD    X5, Y0
@@ -18659,8 +19463,14 @@ ss256_firsthalf3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_54
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_54
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_54:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_54:
 	VMOVUPS      64(AX), Y0
@@ -18724,8 +19534,14 @@ ss256_nostore_54:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_55
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_55
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_55:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_55:
 	VMOVDQU    (R10), Y2
@@ -18758,8 +19574,8 @@ ss256_copy_13_8:
 ss256_copy_13_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_13_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_13_2:
@@ -18815,9 +19631,14 @@ ss256_tailloaded_13:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_56
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_56
+	VMOVUPS      Y7, 128(CX)(R14*1)
+
+ss256_nokeep_56:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
 
 ss256_nostore_56:
 	VCVTPS2PD    X5, Y0
@@ -18887,8 +19708,14 @@ ss256_firsthalf4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_57
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_57
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_57:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_57:
 	VMOVUPS      64(AX), Y0
@@ -18952,8 +19779,14 @@ ss256_nostore_57:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_58
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_58
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_58:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_58:
 	VMOVUPS      128(AX), Y0
@@ -19017,8 +19850,14 @@ ss256_nostore_58:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_59
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_59
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_59:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_59:
 	VMOVDQU    (R10), Y2
@@ -19051,8 +19890,8 @@ ss256_copy_14_8:
 ss256_copy_14_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_14_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_14_2:
@@ -19108,9 +19947,14 @@ ss256_tailloaded_14:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_60
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_60
+	VMOVUPS      Y7, 192(CX)(R14*1)
+
+ss256_nokeep_60:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
 
 ss256_nostore_60:
 	VCVTPS2PD    X5, Y0
@@ -19173,8 +20017,8 @@ ss256_copy_15_8:
 ss256_copy_15_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_15_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_15_2:
@@ -19230,10 +20074,16 @@ ss256_tailloaded_15:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_61
-	VMOVDQU     (R10), Y0
-	VMOVDQU     32(R10), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
-	VMASKMOVPS  Y6, Y2, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_61
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_61:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 ss256_nostore_61:
 	VCVTPS2PD    X5, Y0
@@ -19316,8 +20166,14 @@ ss256_firstfull2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_62
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_62
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_62:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_62:
 	VMOVDQU    (R10), Y3
@@ -19351,8 +20207,8 @@ ss256_copy_16_8:
 ss256_copy_16_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_16_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_16_2:
@@ -19428,10 +20284,16 @@ ss256_tailloaded_16:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_63
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_63
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_63:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 ss256_nostore_63:
 	VCVTPS2PD    X5, Y0
@@ -19514,8 +20376,14 @@ ss256_firstfull3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_64
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_64
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_64:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_64:
 	VMOVUPS      64(AX), Y0
@@ -19579,8 +20447,14 @@ ss256_nostore_64:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_65
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_65
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_65:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_65:
 	VMOVDQU    (R10), Y3
@@ -19614,8 +20488,8 @@ ss256_copy_17_8:
 ss256_copy_17_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_17_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_17_2:
@@ -19691,10 +20565,16 @@ ss256_tailloaded_17:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_66
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_66
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_66:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 ss256_nostore_66:
 	VCVTPS2PD    X5, Y0
@@ -19774,8 +20654,14 @@ ss256_firstfull4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_67
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_67
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_67:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_67:
 	VMOVUPS      64(AX), Y0
@@ -19839,8 +20725,14 @@ ss256_nostore_67:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_68
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_68
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_68:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_68:
 	VMOVUPS      128(AX), Y0
@@ -19904,8 +20796,14 @@ ss256_nostore_68:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_69
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_69
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_69:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_69:
 	VMOVDQU    (R10), Y3
@@ -19939,8 +20837,8 @@ ss256_copy_18_8:
 ss256_copy_18_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_18_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_18_2:
@@ -20016,10 +20914,16 @@ ss256_tailloaded_18:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_70
-	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_70
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
+
+ss256_nokeep_70:
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 ss256_nostore_70:
 	VCVTPS2PD    X5, Y0
@@ -20102,8 +21006,14 @@ ss256_firstwhole:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_71
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_71
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_71:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_71:
 	VCVTPS2PD    X5, Y0
@@ -20186,8 +21096,14 @@ ss256_firstwhole2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_72
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_72
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_72:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_72:
 	VMOVUPS      64(AX), Y0
@@ -20251,8 +21167,14 @@ ss256_nostore_72:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_73
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_73
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_73:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_73:
 	VCVTPS2PD    X5, Y0
@@ -20335,8 +21257,14 @@ ss256_firstwhole3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_74
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_74
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_74:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_74:
 	VMOVUPS      64(AX), Y0
@@ -20400,8 +21328,14 @@ ss256_nostore_74:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_75
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_75
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_75:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_75:
 	VMOVUPS      128(AX), Y0
@@ -20465,8 +21399,14 @@ ss256_nostore_75:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_76
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_76
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_76:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_76:
 	VCVTPS2PD    X5, Y0
@@ -20546,8 +21486,14 @@ ss256_firstwhole4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_77
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R14, R14
+	JZ          ss256_nokeep_77
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+
+ss256_nokeep_77:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_77:
 	VMOVUPS      64(AX), Y0
@@ -20611,8 +21557,14 @@ ss256_nostore_77:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_78
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_78
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
+
+ss256_nokeep_78:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_78:
 	VMOVUPS      128(AX), Y0
@@ -20676,8 +21628,14 @@ ss256_nostore_78:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_79
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_79
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
+
+ss256_nokeep_79:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_79:
 	VMOVUPS      192(AX), Y0
@@ -20741,8 +21699,14 @@ ss256_nostore_79:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_80
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	TESTQ        R14, R14
+	JZ           ss256_nokeep_80
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
+
+ss256_nokeep_80:
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 ss256_nostore_80:
 	VCVTPS2PD    X5, Y0
@@ -20952,9 +21916,168 @@ ss256_ahead:
 	MOVQ BX, 512(SP)
 	CMPQ 504(SP), $0x00000000
 	JE   ss256_prev
+	MOVQ 520(SP), BX
+	CMPQ 552(SP), $0x00000000
+	JE   ss256_outall
 
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	VMOVUPS 368(SP), Y0
+	VMOVUPS 400(SP), Y2
+	MOVQ    536(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R9, DX
+
+ss256_outs64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_outs16
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      (AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      32(AX), Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	VMOVUPS     64(CX), Y3
+	VMOVUPS     96(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      64(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      96(AX), Y4, Y4
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     Y4, 96(CX)
+	VMOVUPS     128(CX), Y3
+	VMOVUPS     160(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      128(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      160(AX), Y4, Y4
+	VMOVUPS     Y3, 128(CX)
+	VMOVUPS     Y4, 160(CX)
+	VMOVUPS     192(CX), Y3
+	VMOVUPS     224(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      192(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      224(AX), Y4, Y4
+	VMOVUPS     Y3, 192(CX)
+	VMOVUPS     Y4, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_outs64
+
+ss256_outs16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_outstail
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      (AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      32(AX), Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_outs16
+
+ss256_outstail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (CX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_21
+	VMASKMOVPS (CX), Y3, Y5
+	VMASKMOVPS 32(CX), Y4, Y6
+	JMP        ss256_tailloaded_21
+
+ss256_tailcopy_21:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_21_8
+	VMOVUPS (CX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_21_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_21_4
+	VMOVUPS (CX)(DX*1), X5
+	VMOVUPS X5, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_21_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_21_2
+	MOVQ  (CX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_21_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_21_1
+	MOVL  (CX)(DX*1), BX
+	MOVL  BX, 192(SP)(DX*1)
+
+ss256_copy_21_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+ss256_tailloaded_21:
+	VMOVAPS     Y2, Y7
+	VFMADD213PS Y2, Y5, Y7
+	VFMADD132PS Y0, Y7, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      (AX), Y5, Y5
+	VMOVAPS     Y2, Y7
+	VFMADD213PS Y2, Y6, Y7
+	VFMADD132PS Y0, Y7, Y6
+	VADDPS      Y0, Y6, Y6
+	VMULPS      32(AX), Y6, Y6
+	VMASKMOVPS  Y5, Y3, (CX)
+	VMASKMOVPS  Y6, Y4, 32(CX)
+	JMP         ss256_prev
+
+ss256_outall:
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	MOVQ    520(SP), BX
 	MOVL    432(SP), AX
 	TESTL   AX, AX
 	JNZ     ss256_outc
@@ -21879,92 +23002,92 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_21
+	JA         ss256_tailcopy_22
 	VMASKMOVPS (AX), Y9, Y11
 	VMASKMOVPS 32(AX), Y10, Y12
-	JMP        ss256_tailloaded_21
+	JMP        ss256_tailloaded_22
 
-ss256_tailcopy_21:
+ss256_tailcopy_22:
 	VXORPS  Y11, Y11, Y11
 	VMOVUPS Y11, 192(SP)
 	VMOVUPS Y11, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_21_8
+	JZ      ss256_copy_22_8
 	VMOVUPS (AX)(DX*1), Y11
 	VMOVUPS Y11, 192(SP)(DX*1)
-	ADDQ    $0x00000020, DX
-
-ss256_copy_21_8:
-	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_21_4
-	VMOVUPS (AX)(DX*1), X11
-	VMOVUPS X11, 192(SP)(DX*1)
-	ADDQ    $0x00000010, DX
-
-ss256_copy_21_4:
-	TESTQ $0x00000002, R11
-	JZ    ss256_copy_21_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
-	ADDQ  $0x00000008, DX
-
-ss256_copy_21_2:
-	TESTQ $0x00000001, R11
-	JZ    ss256_copy_21_1
-	MOVL  (AX)(DX*1), R14
-	MOVL  R14, 192(SP)(DX*1)
-
-ss256_copy_21_1:
-	VMOVUPS 192(SP), Y11
-	VMOVUPS 224(SP), Y12
-
-ss256_tailloaded_21:
-	LEAQ       (AX)(BX*1), AX
-	LEAQ       (AX), DX
-	ANDQ       $0x00000fff, DX
-	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_22
-	VMASKMOVPS (AX), Y9, Y13
-	VMASKMOVPS 32(AX), Y10, Y14
-	JMP        ss256_tailloaded_22
-
-ss256_tailcopy_22:
-	VXORPS  Y13, Y13, Y13
-	VMOVUPS Y13, 192(SP)
-	VMOVUPS Y13, 224(SP)
-	XORQ    DX, DX
-	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_22_8
-	VMOVUPS (AX)(DX*1), Y13
-	VMOVUPS Y13, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ss256_copy_22_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_22_4
-	VMOVUPS (AX)(DX*1), X13
-	VMOVUPS X13, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ss256_copy_22_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_22_2
-	MOVQ  (AX)(DX*1), BX
-	MOVQ  BX, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_22_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_22_1
+	MOVL  (AX)(DX*1), R14
+	MOVL  R14, 192(SP)(DX*1)
+
+ss256_copy_22_1:
+	VMOVUPS 192(SP), Y11
+	VMOVUPS 224(SP), Y12
+
+ss256_tailloaded_22:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_23
+	VMASKMOVPS (AX), Y9, Y13
+	VMASKMOVPS 32(AX), Y10, Y14
+	JMP        ss256_tailloaded_23
+
+ss256_tailcopy_23:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_23_8
+	VMOVUPS (AX)(DX*1), Y13
+	VMOVUPS Y13, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_23_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_23_4
+	VMOVUPS (AX)(DX*1), X13
+	VMOVUPS X13, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_23_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_23_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_23_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_23_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_22_1:
+ss256_copy_23_1:
 	VMOVUPS 192(SP), Y13
 	VMOVUPS 224(SP), Y14
 
-ss256_tailloaded_22:
+ss256_tailloaded_23:
 	VFMADD231PS Y8, Y11, Y13
 	VFMADD231PS Y8, Y12, Y14
 	VSUBPS      Y0, Y13, Y13
@@ -21978,47 +23101,47 @@ ss256_tailloaded_22:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_23
+	JA          ss256_tailcopy_24
 	VMASKMOVPS  (CX), Y9, Y3
 	VMASKMOVPS  32(CX), Y10, Y4
-	JMP         ss256_tailloaded_23
+	JMP         ss256_tailloaded_24
 
-ss256_tailcopy_23:
+ss256_tailcopy_24:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_23_8
+	JZ      ss256_copy_24_8
 	VMOVUPS (CX)(AX*1), Y3
 	VMOVUPS Y3, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_23_8:
+ss256_copy_24_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_23_4
+	JZ      ss256_copy_24_4
 	VMOVUPS (CX)(AX*1), X3
 	VMOVUPS X3, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_23_4:
+ss256_copy_24_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_23_2
+	JZ    ss256_copy_24_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_23_2:
+ss256_copy_24_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_23_1
+	JZ    ss256_copy_24_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_23_1:
+ss256_copy_24_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_23:
+ss256_tailloaded_24:
 	VPADDD      Y5, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -22333,47 +23456,47 @@ ss256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_24
+	JA         ss256_tailcopy_25
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_24
+	JMP        ss256_tailloaded_25
 
-ss256_tailcopy_24:
+ss256_tailcopy_25:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_24_8
+	JZ      ss256_copy_25_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_24_8:
+ss256_copy_25_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_24_4
+	JZ      ss256_copy_25_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_24_4:
+ss256_copy_25_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_24_2
+	JZ    ss256_copy_25_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_24_2:
+ss256_copy_25_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_24_1
+	JZ    ss256_copy_25_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_24_1:
+ss256_copy_25_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_24:
+ss256_tailloaded_25:
 	VSUBPS      432(SP), Y3, Y3
 	VSUBPS      432(SP), Y4, Y4
 	VMOVUPS     fusedconst<>+288(SB), Y5
@@ -22464,7 +23587,13 @@ ss256_prev:
 	MOVQ    AX, 520(SP)
 	MOVQ    DI, 496(SP)
 	MOVQ    SI, 504(SP)
-	JMP     ss256_next
+
+	// This row's s buffer is the pending row's; the next row takes the other.
+	MOVQ 528(SP), AX
+	MOVQ AX, 536(SP)
+	XORQ 544(SP), AX
+	MOVQ AX, 528(SP)
+	JMP  ss256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss256_masked:
@@ -22494,47 +23623,47 @@ ss256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_25
+	JA         ss256_tailcopy_26
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y2, Y2
-	JMP        ss256_tailloaded_25
+	JMP        ss256_tailloaded_26
 
-ss256_tailcopy_25:
+ss256_tailcopy_26:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_25_8
+	JZ      ss256_copy_26_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_25_8:
+ss256_copy_26_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_25_4
+	JZ      ss256_copy_26_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_25_4:
+ss256_copy_26_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_25_2
+	JZ    ss256_copy_26_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_25_2:
+ss256_copy_26_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_25_1
+	JZ    ss256_copy_26_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_25_1:
+ss256_copy_26_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_25:
+ss256_tailloaded_26:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ss256_nanearly
@@ -22613,92 +23742,92 @@ ss256_maxtailaheadfill:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_26
+	JA         ss256_tailcopy_27
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        ss256_tailloaded_26
+	JMP        ss256_tailloaded_27
 
-ss256_tailcopy_26:
+ss256_tailcopy_27:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_26_8
+	JZ      ss256_copy_27_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
-	ADDQ    $0x00000020, DX
-
-ss256_copy_26_8:
-	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_26_4
-	VMOVUPS (AX)(DX*1), X9
-	VMOVUPS X9, 192(SP)(DX*1)
-	ADDQ    $0x00000010, DX
-
-ss256_copy_26_4:
-	TESTQ $0x00000002, R11
-	JZ    ss256_copy_26_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
-	ADDQ  $0x00000008, DX
-
-ss256_copy_26_2:
-	TESTQ $0x00000001, R11
-	JZ    ss256_copy_26_1
-	MOVL  (AX)(DX*1), R14
-	MOVL  R14, 192(SP)(DX*1)
-
-ss256_copy_26_1:
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y10
-
-ss256_tailloaded_26:
-	LEAQ       (AX)(BX*1), AX
-	LEAQ       (AX), DX
-	ANDQ       $0x00000fff, DX
-	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_27
-	VMASKMOVPS (AX), Y7, Y11
-	VMASKMOVPS 32(AX), Y8, Y12
-	JMP        ss256_tailloaded_27
-
-ss256_tailcopy_27:
-	VXORPS  Y11, Y11, Y11
-	VMOVUPS Y11, 192(SP)
-	VMOVUPS Y11, 224(SP)
-	XORQ    DX, DX
-	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_27_8
-	VMOVUPS (AX)(DX*1), Y11
-	VMOVUPS Y11, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ss256_copy_27_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_27_4
-	VMOVUPS (AX)(DX*1), X11
-	VMOVUPS X11, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ss256_copy_27_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_27_2
-	MOVQ  (AX)(DX*1), BX
-	MOVQ  BX, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_27_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_27_1
+	MOVL  (AX)(DX*1), R14
+	MOVL  R14, 192(SP)(DX*1)
+
+ss256_copy_27_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256_tailloaded_27:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_28
+	VMASKMOVPS (AX), Y7, Y11
+	VMASKMOVPS 32(AX), Y8, Y12
+	JMP        ss256_tailloaded_28
+
+ss256_tailcopy_28:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, 192(SP)
+	VMOVUPS Y11, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_28_8
+	VMOVUPS (AX)(DX*1), Y11
+	VMOVUPS Y11, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_28_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_28_4
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_28_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_28_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_28_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_28_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_27_1:
+ss256_copy_28_1:
 	VMOVUPS 192(SP), Y11
 	VMOVUPS 224(SP), Y12
 
-ss256_tailloaded_27:
+ss256_tailloaded_28:
 	VFMADD231PS Y6, Y9, Y11
 	VFMADD231PS Y6, Y10, Y12
 	VMASKMOVPS  Y11, Y7, (CX)
@@ -22758,9 +23887,168 @@ ss256_next:
 	// Pass 3 of the last finite row.
 	CMPQ 504(SP), $0x00000000
 	JE   ss256_flushed
+	MOVQ 520(SP), BX
+	CMPQ 552(SP), $0x00000000
+	JE   ss256_lastall
 
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	VMOVUPS 368(SP), Y0
+	VMOVUPS 400(SP), Y1
+	MOVQ    536(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R9, DX
+
+ss256_lasts64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_lasts16
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(CX), Y2
+	VMOVUPS     96(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      64(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      96(AX), Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(CX), Y2
+	VMOVUPS     160(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      128(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      160(AX), Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(CX), Y2
+	VMOVUPS     224(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      224(AX), Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_lasts64
+
+ss256_lasts16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_laststail
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_lasts16
+
+ss256_laststail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	LEAQ       (CX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_29
+	VMASKMOVPS (CX), Y2, Y4
+	VMASKMOVPS 32(CX), Y3, Y5
+	JMP        ss256_tailloaded_29
+
+ss256_tailcopy_29:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_29_8
+	VMOVUPS (CX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_29_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_29_4
+	VMOVUPS (CX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_29_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_29_2
+	MOVQ  (CX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_29_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_29_1
+	MOVL  (CX)(DX*1), BX
+	MOVL  BX, 192(SP)(DX*1)
+
+ss256_copy_29_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+ss256_tailloaded_29:
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y4, Y6
+	VFMADD132PS Y0, Y6, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      (AX), Y4, Y4
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y5, Y6
+	VFMADD132PS Y0, Y6, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      32(AX), Y5, Y5
+	VMASKMOVPS  Y4, Y2, (CX)
+	VMASKMOVPS  Y5, Y3, 32(CX)
+	JMP         ss256_flushed
+
+ss256_lastall:
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	MOVQ    520(SP), BX
 	MOVL    432(SP), AX
 	TESTL   AX, AX
 	JNZ     ss256_lastc
@@ -23685,92 +24973,92 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_28
+	JA         ss256_tailcopy_30
 	VMASKMOVPS (AX), Y8, Y10
 	VMASKMOVPS 32(AX), Y9, Y11
-	JMP        ss256_tailloaded_28
+	JMP        ss256_tailloaded_30
 
-ss256_tailcopy_28:
+ss256_tailcopy_30:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_28_8
+	JZ      ss256_copy_30_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_28_8:
+ss256_copy_30_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_28_4
+	JZ      ss256_copy_30_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_28_4:
+ss256_copy_30_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_28_2
+	JZ    ss256_copy_30_2
 	MOVQ  (AX)(DX*1), SI
 	MOVQ  SI, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_28_2:
+ss256_copy_30_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_28_1
+	JZ    ss256_copy_30_1
 	MOVL  (AX)(DX*1), SI
 	MOVL  SI, 192(SP)(DX*1)
 
-ss256_copy_28_1:
+ss256_copy_30_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_28:
+ss256_tailloaded_30:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_29
+	JA         ss256_tailcopy_31
 	VMASKMOVPS (AX), Y8, Y12
 	VMASKMOVPS 32(AX), Y9, Y13
-	JMP        ss256_tailloaded_29
+	JMP        ss256_tailloaded_31
 
-ss256_tailcopy_29:
+ss256_tailcopy_31:
 	VXORPS  Y12, Y12, Y12
 	VMOVUPS Y12, 192(SP)
 	VMOVUPS Y12, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_29_8
+	JZ      ss256_copy_31_8
 	VMOVUPS (AX)(DX*1), Y12
 	VMOVUPS Y12, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_29_8:
+ss256_copy_31_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_29_4
+	JZ      ss256_copy_31_4
 	VMOVUPS (AX)(DX*1), X12
 	VMOVUPS X12, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_29_4:
+ss256_copy_31_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_29_2
+	JZ    ss256_copy_31_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_29_2:
+ss256_copy_31_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_29_1
+	JZ    ss256_copy_31_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_29_1:
+ss256_copy_31_1:
 	VMOVUPS 192(SP), Y12
 	VMOVUPS 224(SP), Y13
 
-ss256_tailloaded_29:
+ss256_tailloaded_31:
 	VFMADD231PS Y7, Y10, Y12
 	VFMADD231PS Y7, Y11, Y13
 	VSUBPS      Y0, Y12, Y12
@@ -23784,47 +25072,47 @@ ss256_tailloaded_29:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_30
+	JA          ss256_tailcopy_32
 	VMASKMOVPS  (CX), Y8, Y2
 	VMASKMOVPS  32(CX), Y9, Y3
-	JMP         ss256_tailloaded_30
+	JMP         ss256_tailloaded_32
 
-ss256_tailcopy_30:
+ss256_tailcopy_32:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_30_8
+	JZ      ss256_copy_32_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_30_8:
+ss256_copy_32_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_30_4
+	JZ      ss256_copy_32_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_30_4:
+ss256_copy_32_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_30_2
+	JZ    ss256_copy_32_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_30_2:
+ss256_copy_32_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_30_1
+	JZ    ss256_copy_32_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_30_1:
+ss256_copy_32_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_30:
+ss256_tailloaded_32:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -24139,47 +25427,47 @@ ss256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_31
+	JA         ss256_tailcopy_33
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        ss256_tailloaded_31
+	JMP        ss256_tailloaded_33
 
-ss256_tailcopy_31:
+ss256_tailcopy_33:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_31_8
+	JZ      ss256_copy_33_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_31_8:
+ss256_copy_33_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_31_4
+	JZ      ss256_copy_33_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_31_4:
+ss256_copy_33_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_31_2
+	JZ    ss256_copy_33_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_31_2:
+ss256_copy_33_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_31_1
+	JZ    ss256_copy_33_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_31_1:
+ss256_copy_33_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_31:
+ss256_tailloaded_33:
 	VSUBPS      432(SP), Y2, Y2
 	VSUBPS      432(SP), Y3, Y3
 	VMOVUPS     fusedconst<>+288(SB), Y4
@@ -31699,7 +32987,7 @@ ss512_ret:
 
 // func ScaledSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $544-72
+TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), $8840-72
 	MOVSS        scale+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -31719,14 +33007,28 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $544-72
 	XORQ         R11, R11
 	CMPQ         BX, SI
 	SETEQ        R11
-	LEAQ         (R8)(R8*1), R12
-	SHLQ         $0x01, R12
-	XORQ         AX, AX
-	XORQ         CX, CX
-	CMPQ         R8, $0x00008000
-	CMOVQLS      R12, AX
-	MOVQ         AX, 528(SP)
-	MOVQ         CX, 536(SP)
+	LEAQ         615(SP), AX
+	ANDQ         $-64, AX
+	MOVQ         AX, 512(SP)
+	LEAQ         4096(AX), CX
+	XORQ         AX, CX
+	MOVQ         CX, 528(SP)
+	MOVQ         $0x00000000, 536(SP)
+	TESTQ        R11, R11
+	JNZ          ss256_keeps
+	CMPQ         R8, $0x00000400
+	JA           ss256_keeps
+	MOVQ         $-1, 536(SP)
+
+ss256_keeps:
+	LEAQ    (R8)(R8*1), R12
+	SHLQ    $0x01, R12
+	XORQ    AX, AX
+	XORQ    CX, CX
+	CMPQ    R8, $0x00008000
+	CMOVQLS R12, AX
+	MOVQ    AX, 8824(SP)
+	MOVQ    CX, 8832(SP)
 
 	// Pass 1: m = max(x).
 	VMOVUPS fusedconst<>+320(SB), Y0
@@ -31785,47 +33087,47 @@ ss256_maxtailfirst:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_32
+	JA         ss256_tailcopy_34
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_32
+	JMP        ss256_tailloaded_34
 
-ss256_tailcopy_32:
+ss256_tailcopy_34:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_32_8
+	JZ      ss256_copy_34_8
 	VMOVUPS (AX)(DX*1), Y8
 	VMOVUPS Y8, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_32_8:
+ss256_copy_34_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_32_4
+	JZ      ss256_copy_34_4
 	VMOVUPS (AX)(DX*1), X8
 	VMOVUPS X8, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_32_4:
+ss256_copy_34_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_32_2
+	JZ    ss256_copy_34_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_32_2:
+ss256_copy_34_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_32_1
+	JZ    ss256_copy_34_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_32_1:
+ss256_copy_34_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_32:
+ss256_tailloaded_34:
 	VMULPS     Y5, Y8, Y8
 	VMULPS     Y5, Y9, Y9
 	VMASKMOVPS Y8, Y6, (CX)
@@ -31883,8 +33185,8 @@ ss256_params:
 	VMOVDQU Y2, 32(SP)
 	MOVQ    SI, AX
 	SUBQ    BX, AX
-	ADDQ    528(SP), AX
-	MOVQ    AX, 512(SP)
+	ADDQ    8824(SP), AX
+	MOVQ    AX, 8808(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -31897,6 +33199,9 @@ ss256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    BX, AX
 	MOVQ    BX, CX
+	MOVQ    512(SP), R13
+	SUBQ    BX, R13
+	ANDQ    536(SP), R13
 	MOVQ    R8, DX
 	VXORPD  Y9, Y9, Y9
 	VXORPD  Y10, Y10, Y10
@@ -31949,8 +33254,14 @@ ss256_params:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_81
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_81
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_81:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_81:
 	VMOVUPS      64(AX), Y0
@@ -32012,8 +33323,14 @@ ss256z_nostore_81:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_82
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_82
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_82:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_82:
 	VMOVUPS      128(AX), Y0
@@ -32075,8 +33392,14 @@ ss256z_nostore_82:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_83
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_83
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_83:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_83:
 	VMOVUPS     192(AX), Y0
@@ -32096,14 +33419,14 @@ ss256z_nostore_83:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        528(SP), $0x00000000
+	CMPQ        8824(SP), $0x00000000
 	JE          ss256z_noprefetch_3
-	MOVQ        512(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	MOVQ        8808(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 
 ss256z_noprefetch_3:
 	ADDQ $0x00000100, AX
@@ -32157,8 +33480,14 @@ ss256z_sum64:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_84
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_84
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_84:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_84:
 	VMOVUPS      (AX), Y0
@@ -32232,8 +33561,14 @@ ss256z_nostore_84:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_85
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_85
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_85:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_85:
 	VMOVUPS      64(AX), Y0
@@ -32295,8 +33630,14 @@ ss256z_nostore_85:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_86
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_86
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_86:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_86:
 	VMOVUPS      128(AX), Y0
@@ -32358,8 +33699,14 @@ ss256z_nostore_86:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_87
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_87
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_87:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_87:
 	VMOVUPS     192(AX), Y0
@@ -32379,14 +33726,14 @@ ss256z_nostore_87:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        528(SP), $0x00000000
+	CMPQ        8824(SP), $0x00000000
 	JE          ss256z_noprefetch_4
-	MOVQ        512(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	MOVQ        8808(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 
 ss256z_noprefetch_4:
 	ADDQ $0x00000100, AX
@@ -32441,8 +33788,14 @@ ss256z_drain:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_88
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_88
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_88:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_88:
 	VCVTPS2PD    X5, Y0
@@ -32476,10 +33829,10 @@ ss256z_nostore_88:
 	JMP          ss256z_sumred
 
 ss256z_tail:
-	MOVQ DX, R13
-	ANDQ $0x0000000f, R13
+	MOVQ DX, R14
+	ANDQ $0x0000000f, R14
 	JZ   ss256z_tailwhole
-	CMPQ R13, $0x00000008
+	CMPQ R14, $0x00000008
 	JA   ss256z_tailfull
 	CMPQ DX, $0x00000010
 	JA   ss256z_tailhalf2
@@ -32527,8 +33880,14 @@ ss256z_tail:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_89
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_89
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_89:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_89:
 	VMOVDQU    (R9), Y2
@@ -32561,8 +33920,8 @@ ss256z_copy_25_8:
 ss256z_copy_25_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_25_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_25_2:
@@ -32629,9 +33988,14 @@ ss256z_tailloaded_25:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_90
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_90
+	VMOVUPS      Y7, (CX)(R13*1)
+
+ss256z_nokeep_90:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, (CX)
 
 ss256z_nostore_90:
 	VCVTPS2PD    X5, Y0
@@ -32701,8 +34065,14 @@ ss256z_tailhalf2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_91
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_91
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_91:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_91:
 	VMOVUPS      (AX), Y0
@@ -32776,8 +34146,14 @@ ss256z_nostore_91:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_92
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_92
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_92:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_92:
 	VMOVDQU    (R9), Y2
@@ -32810,8 +34186,8 @@ ss256z_copy_26_8:
 ss256z_copy_26_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_26_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_26_2:
@@ -32866,9 +34242,14 @@ ss256z_tailloaded_26:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_93
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_93
+	VMOVUPS      Y7, 64(CX)(R13*1)
+
+ss256z_nokeep_93:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
 
 ss256z_nostore_93:
 	VCVTPS2PD    X5, Y0
@@ -32938,8 +34319,14 @@ ss256z_tailhalf3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_94
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_94
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_94:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_94:
 	VMOVUPS      (AX), Y0
@@ -33013,8 +34400,14 @@ ss256z_nostore_94:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_95
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_95
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_95:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_95:
 	VMOVUPS      64(AX), Y0
@@ -33076,8 +34469,14 @@ ss256z_nostore_95:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_96
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_96
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_96:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_96:
 	VMOVDQU    (R9), Y2
@@ -33110,8 +34509,8 @@ ss256z_copy_27_8:
 ss256z_copy_27_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_27_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_27_2:
@@ -33166,9 +34565,14 @@ ss256z_tailloaded_27:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_97
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_97
+	VMOVUPS      Y7, 128(CX)(R13*1)
+
+ss256z_nokeep_97:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
 
 ss256z_nostore_97:
 	VCVTPS2PD    X5, Y0
@@ -33235,8 +34639,14 @@ ss256z_tailhalf4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_98
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_98
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_98:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_98:
 	VMOVUPS      (AX), Y0
@@ -33310,8 +34720,14 @@ ss256z_nostore_98:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_99
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_99
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_99:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_99:
 	VMOVUPS      64(AX), Y0
@@ -33373,8 +34789,14 @@ ss256z_nostore_99:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_100
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_100
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_100:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_100:
 	VMOVUPS      128(AX), Y0
@@ -33436,8 +34858,14 @@ ss256z_nostore_100:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_101
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_101
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_101:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_101:
 	VMOVDQU    (R9), Y2
@@ -33470,8 +34898,8 @@ ss256z_copy_28_8:
 ss256z_copy_28_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_28_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_28_2:
@@ -33526,9 +34954,14 @@ ss256z_tailloaded_28:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_102
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_102
+	VMOVUPS      Y7, 192(CX)(R13*1)
+
+ss256z_nokeep_102:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
 
 ss256z_nostore_102:
 	VCVTPS2PD    X5, Y0
@@ -33598,8 +35031,14 @@ ss256z_tailfull:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_103
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_103
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_103:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_103:
 	VMOVDQU    (R9), Y3
@@ -33633,8 +35072,8 @@ ss256z_copy_29_8:
 ss256z_copy_29_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_29_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_29_2:
@@ -33720,10 +35159,16 @@ ss256z_tailloaded_29:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_104
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
-	VMASKMOVPS   Y6, Y2, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_104
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_104:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 ss256z_nostore_104:
 	VCVTPS2PD    X5, Y0
@@ -33803,8 +35248,14 @@ ss256z_tailfull2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_105
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_105
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_105:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_105:
 	VMOVUPS      (AX), Y0
@@ -33878,8 +35329,14 @@ ss256z_nostore_105:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_106
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_106
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_106:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_106:
 	VMOVDQU    (R9), Y3
@@ -33913,8 +35370,8 @@ ss256z_copy_30_8:
 ss256z_copy_30_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_30_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_30_2:
@@ -33988,10 +35445,16 @@ ss256z_tailloaded_30:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_107
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_107
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_107:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 ss256z_nostore_107:
 	VCVTPS2PD    X5, Y0
@@ -34071,8 +35534,14 @@ ss256z_tailfull3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_108
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_108
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_108:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_108:
 	VMOVUPS      (AX), Y0
@@ -34146,8 +35615,14 @@ ss256z_nostore_108:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_109
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_109
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_109:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_109:
 	VMOVUPS      64(AX), Y0
@@ -34209,8 +35684,14 @@ ss256z_nostore_109:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_110
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_110
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_110:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_110:
 	VMOVDQU    (R9), Y3
@@ -34244,8 +35725,8 @@ ss256z_copy_31_8:
 ss256z_copy_31_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_31_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_31_2:
@@ -34319,10 +35800,16 @@ ss256z_tailloaded_31:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_111
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_111
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_111:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 ss256z_nostore_111:
 	VCVTPS2PD    X5, Y0
@@ -34399,8 +35886,14 @@ ss256z_tailfull4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_112
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_112
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_112:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_112:
 	VMOVUPS      (AX), Y0
@@ -34474,8 +35967,14 @@ ss256z_nostore_112:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_113
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_113
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_113:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_113:
 	VMOVUPS      64(AX), Y0
@@ -34537,8 +36036,14 @@ ss256z_nostore_113:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_114
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_114
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_114:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_114:
 	VMOVUPS      128(AX), Y0
@@ -34600,8 +36105,14 @@ ss256z_nostore_114:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_115
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_115
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_115:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_115:
 	VMOVDQU    (R9), Y3
@@ -34635,8 +36146,8 @@ ss256z_copy_32_8:
 ss256z_copy_32_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_32_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_32_2:
@@ -34710,10 +36221,16 @@ ss256z_tailloaded_32:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_116
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_116
+	VMOVUPS      Y7, 192(CX)(R13*1)
+	VMOVUPS      Y8, 224(CX)(R13*1)
+
+ss256z_nokeep_116:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 ss256z_nostore_116:
 	VCVTPS2PD    X5, Y0
@@ -34793,8 +36310,14 @@ ss256z_tailwhole:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_117
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_117
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_117:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_117:
 	VMOVUPS      (AX), Y0
@@ -34868,8 +36391,14 @@ ss256z_nostore_117:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_118
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_118
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_118:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_118:
 	VCVTPS2PD    X5, Y0
@@ -34949,8 +36478,14 @@ ss256z_tailwhole2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_119
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_119
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_119:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_119:
 	VMOVUPS      (AX), Y0
@@ -35024,8 +36559,14 @@ ss256z_nostore_119:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_120
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_120
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_120:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_120:
 	VMOVUPS      64(AX), Y0
@@ -35087,8 +36628,14 @@ ss256z_nostore_120:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_121
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_121
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_121:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_121:
 	VCVTPS2PD    X5, Y0
@@ -35168,8 +36715,14 @@ ss256z_tailwhole3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_122
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_122
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_122:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_122:
 	VMOVUPS      (AX), Y0
@@ -35243,8 +36796,14 @@ ss256z_nostore_122:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_123
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_123
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_123:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_123:
 	VMOVUPS      64(AX), Y0
@@ -35306,8 +36865,14 @@ ss256z_nostore_123:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_124
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_124
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_124:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_124:
 	VMOVUPS      128(AX), Y0
@@ -35369,8 +36934,14 @@ ss256z_nostore_124:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_125
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_125
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_125:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_125:
 	VCVTPS2PD    X5, Y0
@@ -35447,8 +37018,14 @@ ss256z_tailwhole4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_126
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_126
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256z_nokeep_126:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256z_nostore_126:
 	VMOVUPS      (AX), Y0
@@ -35522,8 +37099,14 @@ ss256z_nostore_126:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_127
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_127
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_127:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_127:
 	VMOVUPS      64(AX), Y0
@@ -35585,8 +37168,14 @@ ss256z_nostore_127:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_128
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_128
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_128:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_128:
 	VMOVUPS      128(AX), Y0
@@ -35648,8 +37237,14 @@ ss256z_nostore_128:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_129
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_129
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_129:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_129:
 	VMOVUPS      192(AX), Y0
@@ -35711,8 +37306,14 @@ ss256z_nostore_129:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_130
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_130
+	VMOVUPS      Y7, 192(CX)(R13*1)
+	VMOVUPS      Y8, 224(CX)(R13*1)
+
+ss256z_nokeep_130:
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 ss256z_nostore_130:
 	VCVTPS2PD    X5, Y0
@@ -35748,10 +37349,10 @@ ss256z_nostore_130:
 ss256z_tailfirst:
 	TESTQ DX, DX
 	JZ    ss256z_sumred
-	MOVQ  DX, R13
-	ANDQ  $0x0000000f, R13
+	MOVQ  DX, R14
+	ANDQ  $0x0000000f, R14
 	JZ    ss256z_firstwhole
-	CMPQ  R13, $0x00000008
+	CMPQ  R14, $0x00000008
 	JA    ss256z_firstfull
 	CMPQ  DX, $0x00000010
 	JA    ss256z_firsthalf2
@@ -35791,8 +37392,8 @@ ss256z_copy_33_8:
 ss256z_copy_33_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_33_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_33_2:
@@ -35827,9 +37428,14 @@ ss256z_tailloaded_33:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_131
-	VMOVDQU     (R9), Y0
-	VMOVDQU     32(R9), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_131
+	VMOVUPS     Y7, (CX)(R13*1)
+
+ss256z_nokeep_131:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, (CX)
 
 ss256z_nostore_131:
 	VCVTPS2PD    X5, Y0
@@ -35900,8 +37506,14 @@ ss256z_firsthalf2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_132
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_132
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_132:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_132:
 	VMOVDQU    (R9), Y2
@@ -35934,8 +37546,8 @@ ss256z_copy_34_8:
 ss256z_copy_34_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_34_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_34_2:
@@ -35990,9 +37602,14 @@ ss256z_tailloaded_34:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_133
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_133
+	VMOVUPS      Y7, 64(CX)(R13*1)
+
+ss256z_nokeep_133:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
 
 ss256z_nostore_133:
 	VCVTPS2PD    X5, Y0
@@ -36063,8 +37680,14 @@ ss256z_firsthalf3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_134
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_134
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_134:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_134:
 	VMOVUPS      64(AX), Y0
@@ -36126,8 +37749,14 @@ ss256z_nostore_134:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_135
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_135
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_135:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_135:
 	VMOVDQU    (R9), Y2
@@ -36160,8 +37789,8 @@ ss256z_copy_35_8:
 ss256z_copy_35_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_35_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_35_2:
@@ -36216,9 +37845,14 @@ ss256z_tailloaded_35:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_136
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_136
+	VMOVUPS      Y7, 128(CX)(R13*1)
+
+ss256z_nokeep_136:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
 
 ss256z_nostore_136:
 	VCVTPS2PD    X5, Y0
@@ -36286,8 +37920,14 @@ ss256z_firsthalf4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_137
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_137
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_137:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_137:
 	VMOVUPS      64(AX), Y0
@@ -36349,8 +37989,14 @@ ss256z_nostore_137:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_138
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_138
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_138:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_138:
 	VMOVUPS      128(AX), Y0
@@ -36412,8 +38058,14 @@ ss256z_nostore_138:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_139
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_139
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_139:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_139:
 	VMOVDQU    (R9), Y2
@@ -36446,8 +38098,8 @@ ss256z_copy_36_8:
 ss256z_copy_36_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_36_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_36_2:
@@ -36502,9 +38154,14 @@ ss256z_tailloaded_36:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_140
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_140
+	VMOVUPS      Y7, 192(CX)(R13*1)
+
+ss256z_nokeep_140:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
 
 ss256z_nostore_140:
 	VCVTPS2PD    X5, Y0
@@ -36567,8 +38224,8 @@ ss256z_copy_37_8:
 ss256z_copy_37_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_37_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_37_2:
@@ -36622,10 +38279,16 @@ ss256z_tailloaded_37:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_141
-	VMOVDQU     (R9), Y0
-	VMOVDQU     32(R9), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
-	VMASKMOVPS  Y6, Y2, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_141
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_141:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 ss256z_nostore_141:
 	VCVTPS2PD    X5, Y0
@@ -36706,8 +38369,14 @@ ss256z_firstfull2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_142
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_142
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_142:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_142:
 	VMOVDQU    (R9), Y3
@@ -36741,8 +38410,8 @@ ss256z_copy_38_8:
 ss256z_copy_38_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_38_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_38_2:
@@ -36816,10 +38485,16 @@ ss256z_tailloaded_38:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_143
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_143
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_143:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 ss256z_nostore_143:
 	VCVTPS2PD    X5, Y0
@@ -36900,8 +38575,14 @@ ss256z_firstfull3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_144
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_144
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_144:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_144:
 	VMOVUPS      64(AX), Y0
@@ -36963,8 +38644,14 @@ ss256z_nostore_144:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_145
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_145
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_145:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_145:
 	VMOVDQU    (R9), Y3
@@ -36998,8 +38685,8 @@ ss256z_copy_39_8:
 ss256z_copy_39_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_39_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_39_2:
@@ -37073,10 +38760,16 @@ ss256z_tailloaded_39:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_146
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_146
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_146:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 ss256z_nostore_146:
 	VCVTPS2PD    X5, Y0
@@ -37154,8 +38847,14 @@ ss256z_firstfull4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_147
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_147
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_147:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_147:
 	VMOVUPS      64(AX), Y0
@@ -37217,8 +38916,14 @@ ss256z_nostore_147:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_148
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_148
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_148:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_148:
 	VMOVUPS      128(AX), Y0
@@ -37280,8 +38985,14 @@ ss256z_nostore_148:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_149
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_149
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_149:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_149:
 	VMOVDQU    (R9), Y3
@@ -37315,8 +39026,8 @@ ss256z_copy_40_8:
 ss256z_copy_40_4:
 	TESTQ $0x00000002, R10
 	JZ    ss256z_copy_40_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256z_copy_40_2:
@@ -37390,10 +39101,16 @@ ss256z_tailloaded_40:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_150
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_150
+	VMOVUPS      Y7, 192(CX)(R13*1)
+	VMOVUPS      Y8, 224(CX)(R13*1)
+
+ss256z_nokeep_150:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 ss256z_nostore_150:
 	VCVTPS2PD    X5, Y0
@@ -37474,8 +39191,14 @@ ss256z_firstwhole:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_151
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_151
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_151:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_151:
 	VCVTPS2PD    X5, Y0
@@ -37556,8 +39279,14 @@ ss256z_firstwhole2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_152
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_152
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_152:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_152:
 	VMOVUPS      64(AX), Y0
@@ -37619,8 +39348,14 @@ ss256z_nostore_152:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_153
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_153
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_153:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_153:
 	VCVTPS2PD    X5, Y0
@@ -37701,8 +39436,14 @@ ss256z_firstwhole3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_154
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_154
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_154:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_154:
 	VMOVUPS      64(AX), Y0
@@ -37764,8 +39505,14 @@ ss256z_nostore_154:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_155
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_155
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_155:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_155:
 	VMOVUPS      128(AX), Y0
@@ -37827,8 +39574,14 @@ ss256z_nostore_155:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_156
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_156
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_156:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_156:
 	VCVTPS2PD    X5, Y0
@@ -37906,8 +39659,14 @@ ss256z_firstwhole4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256z_nostore_157
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256z_nokeep_157
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256z_nokeep_157:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256z_nostore_157:
 	VMOVUPS      64(AX), Y0
@@ -37969,8 +39728,14 @@ ss256z_nostore_157:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_158
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_158
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256z_nokeep_158:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256z_nostore_158:
 	VMOVUPS      128(AX), Y0
@@ -38032,8 +39797,14 @@ ss256z_nostore_158:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_159
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_159
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256z_nokeep_159:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256z_nostore_159:
 	VMOVUPS      192(AX), Y0
@@ -38095,8 +39866,14 @@ ss256z_nostore_159:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256z_nostore_160
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	TESTQ        R13, R13
+	JZ           ss256z_nokeep_160
+	VMOVUPS      Y7, 192(CX)(R13*1)
+	VMOVUPS      Y8, 224(CX)(R13*1)
+
+ss256z_nokeep_160:
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 ss256z_nostore_160:
 	VCVTPS2PD    X5, Y0
@@ -38139,6 +39916,9 @@ ss256_sumc:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    BX, AX
 	MOVQ    BX, CX
+	MOVQ    512(SP), R13
+	SUBQ    BX, R13
+	ANDQ    536(SP), R13
 	MOVQ    R8, DX
 	VXORPD  Y9, Y9, Y9
 	VXORPD  Y10, Y10, Y10
@@ -38193,8 +39973,14 @@ ss256_sumc:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_81
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_81
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_81:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_81:
 	VMOVUPS      64(AX), Y0
@@ -38258,8 +40044,14 @@ ss256_nostore_81:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_82
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_82
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_82:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_82:
 	VMOVUPS      128(AX), Y0
@@ -38323,8 +40115,14 @@ ss256_nostore_82:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_83
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_83
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_83:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_83:
 	VMOVUPS     192(AX), Y0
@@ -38346,14 +40144,14 @@ ss256_nostore_83:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        528(SP), $0x00000000
+	CMPQ        8824(SP), $0x00000000
 	JE          ss256_noprefetch_3
-	MOVQ        512(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	MOVQ        8808(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 
 ss256_noprefetch_3:
 	ADDQ $0x00000100, AX
@@ -38407,8 +40205,14 @@ ss256_sum64:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_84
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_84
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_84:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_84:
 	VMOVUPS      (AX), Y0
@@ -38484,8 +40288,14 @@ ss256_nostore_84:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_85
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_85
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_85:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_85:
 	VMOVUPS      64(AX), Y0
@@ -38549,8 +40359,14 @@ ss256_nostore_85:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_86
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_86
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_86:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_86:
 	VMOVUPS      128(AX), Y0
@@ -38614,8 +40430,14 @@ ss256_nostore_86:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_87
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_87
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_87:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_87:
 	VMOVUPS     192(AX), Y0
@@ -38637,14 +40459,14 @@ ss256_nostore_87:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        528(SP), $0x00000000
+	CMPQ        8824(SP), $0x00000000
 	JE          ss256_noprefetch_4
-	MOVQ        512(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
+	MOVQ        8808(SP), R14
+	ADDQ        AX, R14
+	PREFETCHT0  (R14)
+	PREFETCHT0  64(R14)
+	PREFETCHT0  128(R14)
+	PREFETCHT0  192(R14)
 
 ss256_noprefetch_4:
 	ADDQ $0x00000100, AX
@@ -38699,8 +40521,14 @@ ss256_drain:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_88
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_88
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_88:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_88:
 	VCVTPS2PD    X5, Y0
@@ -38734,10 +40562,10 @@ ss256_nostore_88:
 	JMP          ss256_sumred
 
 ss256_tail:
-	MOVQ DX, R13
-	ANDQ $0x0000000f, R13
+	MOVQ DX, R14
+	ANDQ $0x0000000f, R14
 	JZ   ss256_tailwhole
-	CMPQ R13, $0x00000008
+	CMPQ R14, $0x00000008
 	JA   ss256_tailfull
 	CMPQ DX, $0x00000010
 	JA   ss256_tailhalf2
@@ -38785,8 +40613,14 @@ ss256_tail:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_89
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_89
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_89:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_89:
 	VMOVDQU    (R9), Y2
@@ -38794,45 +40628,45 @@ ss256_nostore_89:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_33
+	JA         ss256_tailcopy_35
 	VMASKMOVPS (AX), Y2, Y0
-	JMP        ss256_tailloaded_33
+	JMP        ss256_tailloaded_35
 
-ss256_tailcopy_33:
+ss256_tailcopy_35:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_33_8
+	JZ      ss256_copy_35_8
 	VMOVUPS (AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_33_8:
+ss256_copy_35_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_33_4
+	JZ      ss256_copy_35_4
 	VMOVUPS (AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_33_4:
+ss256_copy_35_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_33_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_35_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_33_2:
+ss256_copy_35_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_33_1
+	JZ    ss256_copy_35_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_33_1:
+ss256_copy_35_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_33:
+ss256_tailloaded_35:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -38888,9 +40722,14 @@ ss256_tailloaded_33:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_90
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_90
+	VMOVUPS      Y7, (CX)(R13*1)
+
+ss256_nokeep_90:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, (CX)
 
 ss256_nostore_90:
 	VCVTPS2PD    X5, Y0
@@ -38960,8 +40799,14 @@ ss256_tailhalf2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_91
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_91
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_91:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_91:
 	VMOVUPS      (AX), Y0
@@ -39037,8 +40882,14 @@ ss256_nostore_91:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_92
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_92
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_92:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_92:
 	VMOVDQU    (R9), Y2
@@ -39046,45 +40897,45 @@ ss256_nostore_92:
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_34
+	JA         ss256_tailcopy_36
 	VMASKMOVPS 64(AX), Y2, Y0
-	JMP        ss256_tailloaded_34
+	JMP        ss256_tailloaded_36
 
-ss256_tailcopy_34:
+ss256_tailcopy_36:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_34_8
+	JZ      ss256_copy_36_8
 	VMOVUPS 64(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_34_8:
+ss256_copy_36_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_34_4
+	JZ      ss256_copy_36_4
 	VMOVUPS 64(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_34_4:
+ss256_copy_36_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_34_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_36_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_34_2:
+ss256_copy_36_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_34_1
+	JZ    ss256_copy_36_1
 	MOVL  64(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_34_1:
+ss256_copy_36_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_34:
+ss256_tailloaded_36:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -39128,9 +40979,14 @@ ss256_tailloaded_34:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_93
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_93
+	VMOVUPS      Y7, 64(CX)(R13*1)
+
+ss256_nokeep_93:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
 
 ss256_nostore_93:
 	VCVTPS2PD    X5, Y0
@@ -39200,8 +41056,14 @@ ss256_tailhalf3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_94
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_94
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_94:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_94:
 	VMOVUPS      (AX), Y0
@@ -39277,8 +41139,14 @@ ss256_nostore_94:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_95
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_95
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_95:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_95:
 	VMOVUPS      64(AX), Y0
@@ -39342,8 +41210,14 @@ ss256_nostore_95:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_96
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_96
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_96:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_96:
 	VMOVDQU    (R9), Y2
@@ -39351,45 +41225,45 @@ ss256_nostore_96:
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_35
+	JA         ss256_tailcopy_37
 	VMASKMOVPS 128(AX), Y2, Y0
-	JMP        ss256_tailloaded_35
+	JMP        ss256_tailloaded_37
 
-ss256_tailcopy_35:
+ss256_tailcopy_37:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_35_8
+	JZ      ss256_copy_37_8
 	VMOVUPS 128(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_35_8:
+ss256_copy_37_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_35_4
+	JZ      ss256_copy_37_4
 	VMOVUPS 128(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_35_4:
+ss256_copy_37_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_35_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_37_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_35_2:
+ss256_copy_37_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_35_1
+	JZ    ss256_copy_37_1
 	MOVL  128(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_35_1:
+ss256_copy_37_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_35:
+ss256_tailloaded_37:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -39433,9 +41307,14 @@ ss256_tailloaded_35:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_97
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_97
+	VMOVUPS      Y7, 128(CX)(R13*1)
+
+ss256_nokeep_97:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
 
 ss256_nostore_97:
 	VCVTPS2PD    X5, Y0
@@ -39502,8 +41381,14 @@ ss256_tailhalf4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_98
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_98
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_98:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_98:
 	VMOVUPS      (AX), Y0
@@ -39579,8 +41464,14 @@ ss256_nostore_98:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_99
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_99
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_99:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_99:
 	VMOVUPS      64(AX), Y0
@@ -39644,8 +41535,14 @@ ss256_nostore_99:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_100
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_100
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_100:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_100:
 	VMOVUPS      128(AX), Y0
@@ -39709,8 +41606,14 @@ ss256_nostore_100:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_101
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_101
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_101:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_101:
 	VMOVDQU    (R9), Y2
@@ -39718,45 +41621,45 @@ ss256_nostore_101:
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_36
+	JA         ss256_tailcopy_38
 	VMASKMOVPS 192(AX), Y2, Y0
-	JMP        ss256_tailloaded_36
+	JMP        ss256_tailloaded_38
 
-ss256_tailcopy_36:
+ss256_tailcopy_38:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_36_8
+	JZ      ss256_copy_38_8
 	VMOVUPS 192(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_36_8:
+ss256_copy_38_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_36_4
+	JZ      ss256_copy_38_4
 	VMOVUPS 192(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_36_4:
+ss256_copy_38_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_36_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_38_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_36_2:
+ss256_copy_38_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_36_1
+	JZ    ss256_copy_38_1
 	MOVL  192(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_36_1:
+ss256_copy_38_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_36:
+ss256_tailloaded_38:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -39800,9 +41703,14 @@ ss256_tailloaded_36:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_102
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_102
+	VMOVUPS      Y7, 192(CX)(R13*1)
+
+ss256_nokeep_102:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
 
 ss256_nostore_102:
 	VCVTPS2PD    X5, Y0
@@ -39872,8 +41780,14 @@ ss256_tailfull:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_103
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_103
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_103:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_103:
 	VMOVDQU    (R9), Y3
@@ -39881,47 +41795,47 @@ ss256_nostore_103:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_37
+	JA         ss256_tailcopy_39
 	VMASKMOVPS (AX), Y3, Y0
 	VMASKMOVPS 32(AX), Y4, Y2
-	JMP        ss256_tailloaded_37
+	JMP        ss256_tailloaded_39
 
-ss256_tailcopy_37:
+ss256_tailcopy_39:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_37_8
+	JZ      ss256_copy_39_8
 	VMOVUPS (AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_37_8:
+ss256_copy_39_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_37_4
+	JZ      ss256_copy_39_4
 	VMOVUPS (AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_37_4:
+ss256_copy_39_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_37_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_39_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_37_2:
+ss256_copy_39_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_37_1
+	JZ    ss256_copy_39_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_37_1:
+ss256_copy_39_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_37:
+ss256_tailloaded_39:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -39996,10 +41910,16 @@ ss256_tailloaded_37:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_104
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
-	VMASKMOVPS   Y6, Y2, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_104
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_104:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 ss256_nostore_104:
 	VCVTPS2PD    X5, Y0
@@ -40079,8 +41999,14 @@ ss256_tailfull2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_105
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_105
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_105:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_105:
 	VMOVUPS      (AX), Y0
@@ -40156,8 +42082,14 @@ ss256_nostore_105:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_106
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_106
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_106:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_106:
 	VMOVDQU    (R9), Y3
@@ -40165,47 +42097,47 @@ ss256_nostore_106:
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_38
+	JA         ss256_tailcopy_40
 	VMASKMOVPS 64(AX), Y3, Y0
 	VMASKMOVPS 96(AX), Y4, Y2
-	JMP        ss256_tailloaded_38
+	JMP        ss256_tailloaded_40
 
-ss256_tailcopy_38:
+ss256_tailcopy_40:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_38_8
+	JZ      ss256_copy_40_8
 	VMOVUPS 64(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_38_8:
+ss256_copy_40_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_38_4
+	JZ      ss256_copy_40_4
 	VMOVUPS 64(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_38_4:
+ss256_copy_40_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_38_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_40_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_38_2:
+ss256_copy_40_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_38_1
+	JZ    ss256_copy_40_1
 	MOVL  64(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_38_1:
+ss256_copy_40_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_38:
+ss256_tailloaded_40:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -40268,10 +42200,16 @@ ss256_tailloaded_38:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_107
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_107
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_107:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 ss256_nostore_107:
 	VCVTPS2PD    X5, Y0
@@ -40351,8 +42289,14 @@ ss256_tailfull3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_108
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_108
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_108:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_108:
 	VMOVUPS      (AX), Y0
@@ -40428,8 +42372,14 @@ ss256_nostore_108:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_109
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_109
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_109:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_109:
 	VMOVUPS      64(AX), Y0
@@ -40493,8 +42443,14 @@ ss256_nostore_109:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_110
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_110
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_110:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_110:
 	VMOVDQU    (R9), Y3
@@ -40502,47 +42458,47 @@ ss256_nostore_110:
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_39
+	JA         ss256_tailcopy_41
 	VMASKMOVPS 128(AX), Y3, Y0
 	VMASKMOVPS 160(AX), Y4, Y2
-	JMP        ss256_tailloaded_39
+	JMP        ss256_tailloaded_41
 
-ss256_tailcopy_39:
+ss256_tailcopy_41:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_39_8
+	JZ      ss256_copy_41_8
 	VMOVUPS 128(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_39_8:
+ss256_copy_41_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_39_4
+	JZ      ss256_copy_41_4
 	VMOVUPS 128(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_39_4:
+ss256_copy_41_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_39_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_41_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_39_2:
+ss256_copy_41_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_39_1
+	JZ    ss256_copy_41_1
 	MOVL  128(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_39_1:
+ss256_copy_41_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_39:
+ss256_tailloaded_41:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -40605,10 +42561,16 @@ ss256_tailloaded_39:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_111
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_111
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_111:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 ss256_nostore_111:
 	VCVTPS2PD    X5, Y0
@@ -40685,8 +42647,14 @@ ss256_tailfull4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_112
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_112
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_112:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_112:
 	VMOVUPS      (AX), Y0
@@ -40762,8 +42730,14 @@ ss256_nostore_112:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_113
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_113
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_113:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_113:
 	VMOVUPS      64(AX), Y0
@@ -40827,8 +42801,14 @@ ss256_nostore_113:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_114
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_114
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_114:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_114:
 	VMOVUPS      128(AX), Y0
@@ -40892,8 +42872,14 @@ ss256_nostore_114:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_115
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_115
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_115:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_115:
 	VMOVDQU    (R9), Y3
@@ -40901,47 +42887,47 @@ ss256_nostore_115:
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_40
+	JA         ss256_tailcopy_42
 	VMASKMOVPS 192(AX), Y3, Y0
 	VMASKMOVPS 224(AX), Y4, Y2
-	JMP        ss256_tailloaded_40
+	JMP        ss256_tailloaded_42
 
-ss256_tailcopy_40:
+ss256_tailcopy_42:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_40_8
+	JZ      ss256_copy_42_8
 	VMOVUPS 192(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_40_8:
+ss256_copy_42_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_40_4
+	JZ      ss256_copy_42_4
 	VMOVUPS 192(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_40_4:
+ss256_copy_42_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_40_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_42_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_40_2:
+ss256_copy_42_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_40_1
+	JZ    ss256_copy_42_1
 	MOVL  192(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_40_1:
+ss256_copy_42_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_40:
+ss256_tailloaded_42:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -41004,10 +42990,16 @@ ss256_tailloaded_40:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_116
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_116
+	VMOVUPS      Y7, 192(CX)(R13*1)
+	VMOVUPS      Y8, 224(CX)(R13*1)
+
+ss256_nokeep_116:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 ss256_nostore_116:
 	VCVTPS2PD    X5, Y0
@@ -41087,8 +43079,14 @@ ss256_tailwhole:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_117
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_117
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_117:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_117:
 	VMOVUPS      (AX), Y0
@@ -41164,8 +43162,14 @@ ss256_nostore_117:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_118
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_118
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_118:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_118:
 	VCVTPS2PD    X5, Y0
@@ -41245,8 +43249,14 @@ ss256_tailwhole2:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_119
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_119
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_119:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_119:
 	VMOVUPS      (AX), Y0
@@ -41322,8 +43332,14 @@ ss256_nostore_119:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_120
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_120
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_120:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_120:
 	VMOVUPS      64(AX), Y0
@@ -41387,8 +43403,14 @@ ss256_nostore_120:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_121
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_121
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_121:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_121:
 	VCVTPS2PD    X5, Y0
@@ -41468,8 +43490,14 @@ ss256_tailwhole3:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_122
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_122
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_122:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_122:
 	VMOVUPS      (AX), Y0
@@ -41545,8 +43573,14 @@ ss256_nostore_122:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_123
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_123
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_123:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_123:
 	VMOVUPS      64(AX), Y0
@@ -41610,8 +43644,14 @@ ss256_nostore_123:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_124
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_124
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_124:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_124:
 	VMOVUPS      128(AX), Y0
@@ -41675,8 +43715,14 @@ ss256_nostore_124:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_125
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_125
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_125:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_125:
 	VCVTPS2PD    X5, Y0
@@ -41753,8 +43799,14 @@ ss256_tailwhole4:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_126
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_126
+	VMOVUPS      Y7, -64(CX)(R13*1)
+	VMOVUPS      Y8, -32(CX)(R13*1)
+
+ss256_nokeep_126:
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 ss256_nostore_126:
 	VMOVUPS      (AX), Y0
@@ -41830,8 +43882,14 @@ ss256_nostore_126:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_127
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_127
+	VMOVUPS      Y7, (CX)(R13*1)
+	VMOVUPS      Y8, 32(CX)(R13*1)
+
+ss256_nokeep_127:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_127:
 	VMOVUPS      64(AX), Y0
@@ -41895,8 +43953,14 @@ ss256_nostore_127:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_128
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_128
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_128:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_128:
 	VMOVUPS      128(AX), Y0
@@ -41960,8 +44024,14 @@ ss256_nostore_128:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_129
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_129
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_129:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_129:
 	VMOVUPS      192(AX), Y0
@@ -42025,8 +44095,14 @@ ss256_nostore_129:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_130
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_130
+	VMOVUPS      Y7, 192(CX)(R13*1)
+	VMOVUPS      Y8, 224(CX)(R13*1)
+
+ss256_nokeep_130:
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 ss256_nostore_130:
 	VCVTPS2PD    X5, Y0
@@ -42062,10 +44138,10 @@ ss256_nostore_130:
 ss256_tailfirst:
 	TESTQ DX, DX
 	JZ    ss256_sumred
-	MOVQ  DX, R13
-	ANDQ  $0x0000000f, R13
+	MOVQ  DX, R14
+	ANDQ  $0x0000000f, R14
 	JZ    ss256_firstwhole
-	CMPQ  R13, $0x00000008
+	CMPQ  R14, $0x00000008
 	JA    ss256_firstfull
 	CMPQ  DX, $0x00000010
 	JA    ss256_firsthalf2
@@ -42080,45 +44156,45 @@ ss256_tailfirst:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_41
+	JA         ss256_tailcopy_43
 	VMASKMOVPS (AX), Y2, Y0
-	JMP        ss256_tailloaded_41
+	JMP        ss256_tailloaded_43
 
-ss256_tailcopy_41:
+ss256_tailcopy_43:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_41_8
+	JZ      ss256_copy_43_8
 	VMOVUPS (AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_41_8:
+ss256_copy_43_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_41_4
+	JZ      ss256_copy_43_4
 	VMOVUPS (AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_41_4:
+ss256_copy_43_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_41_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_43_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_41_2:
+ss256_copy_43_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_41_1
+	JZ    ss256_copy_43_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_41_1:
+ss256_copy_43_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_41:
+ss256_tailloaded_43:
 	VMOVUPS     fusedconst<>+320(SB), Y3
 	VBLENDVPS   Y2, Y0, Y3, Y0
 	VSUBPS      (SP), Y0, Y0
@@ -42142,9 +44218,14 @@ ss256_tailloaded_41:
 	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_131
-	VMOVDQU     (R9), Y0
-	VMOVDQU     32(R9), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_131
+	VMOVUPS     Y7, (CX)(R13*1)
+
+ss256_nokeep_131:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, (CX)
 
 ss256_nostore_131:
 	VCVTPS2PD    X5, Y0
@@ -42217,8 +44298,14 @@ ss256_firsthalf2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_132
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_132
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_132:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_132:
 	VMOVDQU    (R9), Y2
@@ -42226,45 +44313,45 @@ ss256_nostore_132:
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_42
+	JA         ss256_tailcopy_44
 	VMASKMOVPS 64(AX), Y2, Y0
-	JMP        ss256_tailloaded_42
+	JMP        ss256_tailloaded_44
 
-ss256_tailcopy_42:
+ss256_tailcopy_44:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_42_8
+	JZ      ss256_copy_44_8
 	VMOVUPS 64(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_42_8:
+ss256_copy_44_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_42_4
+	JZ      ss256_copy_44_4
 	VMOVUPS 64(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_42_4:
+ss256_copy_44_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_42_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_44_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_42_2:
+ss256_copy_44_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_42_1
+	JZ    ss256_copy_44_1
 	MOVL  64(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_42_1:
+ss256_copy_44_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_42:
+ss256_tailloaded_44:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -42308,9 +44395,14 @@ ss256_tailloaded_42:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_133
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_133
+	VMOVUPS      Y7, 64(CX)(R13*1)
+
+ss256_nokeep_133:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
 
 ss256_nostore_133:
 	VCVTPS2PD    X5, Y0
@@ -42383,8 +44475,14 @@ ss256_firsthalf3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_134
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_134
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_134:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_134:
 	VMOVUPS      64(AX), Y0
@@ -42448,8 +44546,14 @@ ss256_nostore_134:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_135
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_135
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_135:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_135:
 	VMOVDQU    (R9), Y2
@@ -42457,45 +44561,45 @@ ss256_nostore_135:
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_43
+	JA         ss256_tailcopy_45
 	VMASKMOVPS 128(AX), Y2, Y0
-	JMP        ss256_tailloaded_43
+	JMP        ss256_tailloaded_45
 
-ss256_tailcopy_43:
+ss256_tailcopy_45:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_43_8
+	JZ      ss256_copy_45_8
 	VMOVUPS 128(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_43_8:
+ss256_copy_45_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_43_4
+	JZ      ss256_copy_45_4
 	VMOVUPS 128(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_43_4:
+ss256_copy_45_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_43_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_45_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_43_2:
+ss256_copy_45_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_43_1
+	JZ    ss256_copy_45_1
 	MOVL  128(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_43_1:
+ss256_copy_45_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_43:
+ss256_tailloaded_45:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -42539,9 +44643,14 @@ ss256_tailloaded_43:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_136
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_136
+	VMOVUPS      Y7, 128(CX)(R13*1)
+
+ss256_nokeep_136:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
 
 ss256_nostore_136:
 	VCVTPS2PD    X5, Y0
@@ -42611,8 +44720,14 @@ ss256_firsthalf4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_137
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_137
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_137:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_137:
 	VMOVUPS      64(AX), Y0
@@ -42676,8 +44791,14 @@ ss256_nostore_137:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_138
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_138
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_138:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_138:
 	VMOVUPS      128(AX), Y0
@@ -42741,8 +44862,14 @@ ss256_nostore_138:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_139
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_139
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_139:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_139:
 	VMOVDQU    (R9), Y2
@@ -42750,45 +44877,45 @@ ss256_nostore_139:
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_44
+	JA         ss256_tailcopy_46
 	VMASKMOVPS 192(AX), Y2, Y0
-	JMP        ss256_tailloaded_44
+	JMP        ss256_tailloaded_46
 
-ss256_tailcopy_44:
+ss256_tailcopy_46:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_44_8
+	JZ      ss256_copy_46_8
 	VMOVUPS 192(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_44_8:
+ss256_copy_46_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_44_4
+	JZ      ss256_copy_46_4
 	VMOVUPS 192(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_44_4:
+ss256_copy_46_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_44_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_46_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_44_2:
+ss256_copy_46_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_44_1
+	JZ    ss256_copy_46_1
 	MOVL  192(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_44_1:
+ss256_copy_46_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_44:
+ss256_tailloaded_46:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -42832,9 +44959,14 @@ ss256_tailloaded_44:
 	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_140
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_140
+	VMOVUPS      Y7, 192(CX)(R13*1)
+
+ss256_nokeep_140:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
 
 ss256_nostore_140:
 	VCVTPS2PD    X5, Y0
@@ -42871,47 +45003,47 @@ ss256_firstfull:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_45
+	JA         ss256_tailcopy_47
 	VMASKMOVPS (AX), Y3, Y0
 	VMASKMOVPS 32(AX), Y4, Y2
-	JMP        ss256_tailloaded_45
+	JMP        ss256_tailloaded_47
 
-ss256_tailcopy_45:
+ss256_tailcopy_47:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_45_8
+	JZ      ss256_copy_47_8
 	VMOVUPS (AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_45_8:
+ss256_copy_47_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_45_4
+	JZ      ss256_copy_47_4
 	VMOVUPS (AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_45_4:
+ss256_copy_47_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_45_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_47_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_45_2:
+ss256_copy_47_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_45_1
+	JZ    ss256_copy_47_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_45_1:
+ss256_copy_47_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_45:
+ss256_tailloaded_47:
 	VMOVUPS     fusedconst<>+320(SB), Y5
 	VBLENDVPS   Y3, Y0, Y5, Y0
 	VBLENDVPS   Y4, Y2, Y5, Y2
@@ -42954,10 +45086,16 @@ ss256_tailloaded_45:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_141
-	VMOVDQU     (R9), Y0
-	VMOVDQU     32(R9), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
-	VMASKMOVPS  Y6, Y2, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_141
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_141:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 ss256_nostore_141:
 	VCVTPS2PD    X5, Y0
@@ -43040,8 +45178,14 @@ ss256_firstfull2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_142
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_142
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_142:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_142:
 	VMOVDQU    (R9), Y3
@@ -43049,47 +45193,47 @@ ss256_nostore_142:
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_46
+	JA         ss256_tailcopy_48
 	VMASKMOVPS 64(AX), Y3, Y0
 	VMASKMOVPS 96(AX), Y4, Y2
-	JMP        ss256_tailloaded_46
+	JMP        ss256_tailloaded_48
 
-ss256_tailcopy_46:
+ss256_tailcopy_48:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_46_8
+	JZ      ss256_copy_48_8
 	VMOVUPS 64(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_46_8:
+ss256_copy_48_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_46_4
+	JZ      ss256_copy_48_4
 	VMOVUPS 64(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_46_4:
+ss256_copy_48_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_46_2
-	MOVQ  64(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_48_2
+	MOVQ  64(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_46_2:
+ss256_copy_48_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_46_1
+	JZ    ss256_copy_48_1
 	MOVL  64(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_46_1:
+ss256_copy_48_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_46:
+ss256_tailloaded_48:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -43152,10 +45296,16 @@ ss256_tailloaded_46:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_143
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_143
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_143:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 ss256_nostore_143:
 	VCVTPS2PD    X5, Y0
@@ -43238,8 +45388,14 @@ ss256_firstfull3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_144
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_144
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_144:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_144:
 	VMOVUPS      64(AX), Y0
@@ -43303,8 +45459,14 @@ ss256_nostore_144:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_145
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_145
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_145:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_145:
 	VMOVDQU    (R9), Y3
@@ -43312,47 +45474,47 @@ ss256_nostore_145:
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_47
+	JA         ss256_tailcopy_49
 	VMASKMOVPS 128(AX), Y3, Y0
 	VMASKMOVPS 160(AX), Y4, Y2
-	JMP        ss256_tailloaded_47
+	JMP        ss256_tailloaded_49
 
-ss256_tailcopy_47:
+ss256_tailcopy_49:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_47_8
+	JZ      ss256_copy_49_8
 	VMOVUPS 128(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_47_8:
+ss256_copy_49_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_47_4
+	JZ      ss256_copy_49_4
 	VMOVUPS 128(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_47_4:
+ss256_copy_49_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_47_2
-	MOVQ  128(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_49_2
+	MOVQ  128(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_47_2:
+ss256_copy_49_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_47_1
+	JZ    ss256_copy_49_1
 	MOVL  128(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_47_1:
+ss256_copy_49_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_47:
+ss256_tailloaded_49:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -43415,10 +45577,16 @@ ss256_tailloaded_47:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_146
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_146
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_146:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 ss256_nostore_146:
 	VCVTPS2PD    X5, Y0
@@ -43498,8 +45666,14 @@ ss256_firstfull4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_147
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_147
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_147:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_147:
 	VMOVUPS      64(AX), Y0
@@ -43563,8 +45737,14 @@ ss256_nostore_147:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_148
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_148
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_148:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_148:
 	VMOVUPS      128(AX), Y0
@@ -43628,8 +45808,14 @@ ss256_nostore_148:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_149
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_149
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_149:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_149:
 	VMOVDQU    (R9), Y3
@@ -43637,47 +45823,47 @@ ss256_nostore_149:
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_48
+	JA         ss256_tailcopy_50
 	VMASKMOVPS 192(AX), Y3, Y0
 	VMASKMOVPS 224(AX), Y4, Y2
-	JMP        ss256_tailloaded_48
+	JMP        ss256_tailloaded_50
 
-ss256_tailcopy_48:
+ss256_tailcopy_50:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_48_8
+	JZ      ss256_copy_50_8
 	VMOVUPS 192(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_48_8:
+ss256_copy_50_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_48_4
+	JZ      ss256_copy_50_4
 	VMOVUPS 192(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_48_4:
+ss256_copy_50_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_48_2
-	MOVQ  192(AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	JZ    ss256_copy_50_2
+	MOVQ  192(AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_48_2:
+ss256_copy_50_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_48_1
+	JZ    ss256_copy_50_1
 	MOVL  192(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_48_1:
+ss256_copy_50_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_48:
+ss256_tailloaded_50:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -43740,10 +45926,16 @@ ss256_tailloaded_48:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_150
-	VMOVDQU      (R9), Y0
-	VMOVDQU      32(R9), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_150
+	VMOVUPS      Y7, 192(CX)(R13*1)
+	VMOVUPS      Y8, 224(CX)(R13*1)
+
+ss256_nokeep_150:
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y0, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 ss256_nostore_150:
 	VCVTPS2PD    X5, Y0
@@ -43826,8 +46018,14 @@ ss256_firstwhole:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_151
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_151
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_151:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_151:
 	VCVTPS2PD    X5, Y0
@@ -43910,8 +46108,14 @@ ss256_firstwhole2:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_152
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_152
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_152:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_152:
 	VMOVUPS      64(AX), Y0
@@ -43975,8 +46179,14 @@ ss256_nostore_152:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_153
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_153
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_153:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_153:
 	VCVTPS2PD    X5, Y0
@@ -44059,8 +46269,14 @@ ss256_firstwhole3:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_154
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_154
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_154:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_154:
 	VMOVUPS      64(AX), Y0
@@ -44124,8 +46340,14 @@ ss256_nostore_154:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_155
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_155
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_155:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_155:
 	VMOVUPS      128(AX), Y0
@@ -44189,8 +46411,14 @@ ss256_nostore_155:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_156
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_156
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_156:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_156:
 	VCVTPS2PD    X5, Y0
@@ -44270,8 +46498,14 @@ ss256_firstwhole4:
 	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         ss256_nostore_157
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	TESTQ       R13, R13
+	JZ          ss256_nokeep_157
+	VMOVUPS     Y7, (CX)(R13*1)
+	VMOVUPS     Y8, 32(CX)(R13*1)
+
+ss256_nokeep_157:
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 ss256_nostore_157:
 	VMOVUPS      64(AX), Y0
@@ -44335,8 +46569,14 @@ ss256_nostore_157:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_158
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_158
+	VMOVUPS      Y7, 64(CX)(R13*1)
+	VMOVUPS      Y8, 96(CX)(R13*1)
+
+ss256_nokeep_158:
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 ss256_nostore_158:
 	VMOVUPS      128(AX), Y0
@@ -44400,8 +46640,14 @@ ss256_nostore_158:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_159
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_159
+	VMOVUPS      Y7, 128(CX)(R13*1)
+	VMOVUPS      Y8, 160(CX)(R13*1)
+
+ss256_nokeep_159:
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 ss256_nostore_159:
 	VMOVUPS      192(AX), Y0
@@ -44465,8 +46711,14 @@ ss256_nostore_159:
 	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          ss256_nostore_160
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	TESTQ        R13, R13
+	JZ           ss256_nokeep_160
+	VMOVUPS      Y7, 192(CX)(R13*1)
+	VMOVUPS      Y8, 224(CX)(R13*1)
+
+ss256_nokeep_160:
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 ss256_nostore_160:
 	VCVTPS2PD    X5, Y0
@@ -44561,47 +46813,47 @@ ss256_maxtailahead:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_49
+	JA         ss256_tailcopy_51
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_49
+	JMP        ss256_tailloaded_51
 
-ss256_tailcopy_49:
+ss256_tailcopy_51:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_49_8
+	JZ      ss256_copy_51_8
 	VMOVUPS (AX)(DX*1), Y8
 	VMOVUPS Y8, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_49_8:
+ss256_copy_51_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_49_4
+	JZ      ss256_copy_51_4
 	VMOVUPS (AX)(DX*1), X8
 	VMOVUPS X8, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_49_4:
+ss256_copy_51_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_49_2
+	JZ    ss256_copy_51_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_49_2:
+ss256_copy_51_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_49_1
+	JZ    ss256_copy_51_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_49_1:
+ss256_copy_51_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_49:
+ss256_tailloaded_51:
 	VMULPS     Y5, Y8, Y8
 	VMULPS     Y5, Y9, Y9
 	VMASKMOVPS Y8, Y6, (CX)
@@ -44628,7 +46880,166 @@ ss256_maxredahead:
 ss256_ahead:
 	CMPQ 504(SP), $0x00000000
 	JE   ss256_prev
+	CMPQ 536(SP), $0x00000000
+	JE   ss256_outall
 
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	VMOVUPS 368(SP), Y0
+	VMOVUPS 400(SP), Y2
+	MOVQ    520(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R8, DX
+
+ss256_outs64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_outs16
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      (AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      32(AX), Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	VMOVUPS     64(CX), Y3
+	VMOVUPS     96(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      64(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      96(AX), Y4, Y4
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     Y4, 96(CX)
+	VMOVUPS     128(CX), Y3
+	VMOVUPS     160(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      128(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      160(AX), Y4, Y4
+	VMOVUPS     Y3, 128(CX)
+	VMOVUPS     Y4, 160(CX)
+	VMOVUPS     192(CX), Y3
+	VMOVUPS     224(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      192(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      224(AX), Y4, Y4
+	VMOVUPS     Y3, 192(CX)
+	VMOVUPS     Y4, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_outs64
+
+ss256_outs16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_outstail
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      (AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      32(AX), Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_outs16
+
+ss256_outstail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (CX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_52
+	VMASKMOVPS (CX), Y3, Y5
+	VMASKMOVPS 32(CX), Y4, Y6
+	JMP        ss256_tailloaded_52
+
+ss256_tailcopy_52:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_52_8
+	VMOVUPS (CX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_52_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_52_4
+	VMOVUPS (CX)(DX*1), X5
+	VMOVUPS X5, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_52_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_52_2
+	MOVQ  (CX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_52_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_52_1
+	MOVL  (CX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+ss256_copy_52_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+ss256_tailloaded_52:
+	VMOVAPS     Y2, Y7
+	VFMADD213PS Y2, Y5, Y7
+	VFMADD132PS Y0, Y7, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      (AX), Y5, Y5
+	VMOVAPS     Y2, Y7
+	VFMADD213PS Y2, Y6, Y7
+	VFMADD132PS Y0, Y7, Y6
+	VADDPS      Y0, Y6, Y6
+	VMULPS      32(AX), Y6, Y6
+	VMASKMOVPS  Y5, Y3, (CX)
+	VMASKMOVPS  Y6, Y4, 32(CX)
+	JMP         ss256_prev
+
+ss256_outall:
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	MOVL    432(SP), AX
 	TESTL   AX, AX
@@ -45509,47 +47920,47 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_50
+	JA         ss256_tailcopy_53
 	VMASKMOVPS (AX), Y9, Y11
 	VMASKMOVPS 32(AX), Y10, Y12
-	JMP        ss256_tailloaded_50
+	JMP        ss256_tailloaded_53
 
-ss256_tailcopy_50:
+ss256_tailcopy_53:
 	VXORPS  Y11, Y11, Y11
 	VMOVUPS Y11, 192(SP)
 	VMOVUPS Y11, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_50_8
+	JZ      ss256_copy_53_8
 	VMOVUPS (AX)(DX*1), Y11
 	VMOVUPS Y11, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_50_8:
+ss256_copy_53_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_50_4
+	JZ      ss256_copy_53_4
 	VMOVUPS (AX)(DX*1), X11
 	VMOVUPS X11, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_50_4:
+ss256_copy_53_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_50_2
+	JZ    ss256_copy_53_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_50_2:
+ss256_copy_53_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_50_1
+	JZ    ss256_copy_53_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_50_1:
+ss256_copy_53_1:
 	VMOVUPS 192(SP), Y11
 	VMOVUPS 224(SP), Y12
 
-ss256_tailloaded_50:
+ss256_tailloaded_53:
 	VMULPS      Y8, Y11, Y11
 	VMULPS      Y8, Y12, Y12
 	VSUBPS      Y0, Y11, Y11
@@ -45563,47 +47974,47 @@ ss256_tailloaded_50:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_51
+	JA          ss256_tailcopy_54
 	VMASKMOVPS  (CX), Y9, Y3
 	VMASKMOVPS  32(CX), Y10, Y4
-	JMP         ss256_tailloaded_51
+	JMP         ss256_tailloaded_54
 
-ss256_tailcopy_51:
+ss256_tailcopy_54:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_51_8
+	JZ      ss256_copy_54_8
 	VMOVUPS (CX)(AX*1), Y3
 	VMOVUPS Y3, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_51_8:
+ss256_copy_54_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_51_4
+	JZ      ss256_copy_54_4
 	VMOVUPS (CX)(AX*1), X3
 	VMOVUPS X3, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_51_4:
+ss256_copy_54_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_51_2
+	JZ    ss256_copy_54_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_51_2:
+ss256_copy_54_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_51_1
+	JZ    ss256_copy_54_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_51_1:
+ss256_copy_54_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_51:
+ss256_tailloaded_54:
 	VPADDD      Y5, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -45918,47 +48329,47 @@ ss256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_52
+	JA         ss256_tailcopy_55
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_52
+	JMP        ss256_tailloaded_55
 
-ss256_tailcopy_52:
+ss256_tailcopy_55:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_52_8
+	JZ      ss256_copy_55_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_52_8:
+ss256_copy_55_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_52_4
+	JZ      ss256_copy_55_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_52_4:
+ss256_copy_55_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_52_2
+	JZ    ss256_copy_55_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_52_2:
+ss256_copy_55_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_52_1
+	JZ    ss256_copy_55_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_52_1:
+ss256_copy_55_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_52:
+ss256_tailloaded_55:
 	VSUBPS      432(SP), Y3, Y3
 	VSUBPS      432(SP), Y4, Y4
 	VMOVUPS     fusedconst<>+288(SB), Y5
@@ -46047,7 +48458,13 @@ ss256_prev:
 	VMOVUPS Y0, 464(SP)
 	MOVQ    SI, 496(SP)
 	MOVQ    BX, 504(SP)
-	JMP     ss256_next
+
+	// This row's s buffer is the pending row's; the next row takes the other.
+	MOVQ 512(SP), AX
+	MOVQ AX, 520(SP)
+	XORQ 528(SP), AX
+	MOVQ AX, 512(SP)
+	JMP  ss256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss256_masked:
@@ -46077,47 +48494,47 @@ ss256_scan_2_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_53
+	JA         ss256_tailcopy_56
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y2, Y2
-	JMP        ss256_tailloaded_53
+	JMP        ss256_tailloaded_56
 
-ss256_tailcopy_53:
+ss256_tailcopy_56:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_53_8
+	JZ      ss256_copy_56_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_53_8:
+ss256_copy_56_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_53_4
+	JZ      ss256_copy_56_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_53_4:
+ss256_copy_56_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_53_2
+	JZ    ss256_copy_56_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_53_2:
+ss256_copy_56_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_53_1
+	JZ    ss256_copy_56_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_53_1:
+ss256_copy_56_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_53:
+ss256_tailloaded_56:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ss256_nanearly
@@ -46194,47 +48611,47 @@ ss256_maxtailaheadfill:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_54
+	JA         ss256_tailcopy_57
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        ss256_tailloaded_54
+	JMP        ss256_tailloaded_57
 
-ss256_tailcopy_54:
+ss256_tailcopy_57:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_54_8
+	JZ      ss256_copy_57_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_54_8:
+ss256_copy_57_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_54_4
+	JZ      ss256_copy_57_4
 	VMOVUPS (AX)(DX*1), X9
 	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_54_4:
+ss256_copy_57_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_54_2
+	JZ    ss256_copy_57_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_54_2:
+ss256_copy_57_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_54_1
+	JZ    ss256_copy_57_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_54_1:
+ss256_copy_57_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_54:
+ss256_tailloaded_57:
 	VMULPS     Y6, Y9, Y9
 	VMULPS     Y6, Y10, Y10
 	VMASKMOVPS Y9, Y7, (CX)
@@ -46294,7 +48711,166 @@ ss256_next:
 	// Pass 3 of the last finite row.
 	CMPQ 504(SP), $0x00000000
 	JE   ss256_flushed
+	CMPQ 536(SP), $0x00000000
+	JE   ss256_lastall
 
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	VMOVUPS 368(SP), Y0
+	VMOVUPS 400(SP), Y1
+	MOVQ    520(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R8, DX
+
+ss256_lasts64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_lasts16
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(CX), Y2
+	VMOVUPS     96(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      64(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      96(AX), Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(CX), Y2
+	VMOVUPS     160(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      128(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      160(AX), Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(CX), Y2
+	VMOVUPS     224(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      224(AX), Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_lasts64
+
+ss256_lasts16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_laststail
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_lasts16
+
+ss256_laststail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (CX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_58
+	VMASKMOVPS (CX), Y2, Y4
+	VMASKMOVPS 32(CX), Y3, Y5
+	JMP        ss256_tailloaded_58
+
+ss256_tailcopy_58:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_58_8
+	VMOVUPS (CX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_58_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_58_4
+	VMOVUPS (CX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_58_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_58_2
+	MOVQ  (CX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_58_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_58_1
+	MOVL  (CX)(DX*1), BX
+	MOVL  BX, 192(SP)(DX*1)
+
+ss256_copy_58_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+ss256_tailloaded_58:
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y4, Y6
+	VFMADD132PS Y0, Y6, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      (AX), Y4, Y4
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y5, Y6
+	VFMADD132PS Y0, Y6, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      32(AX), Y5, Y5
+	VMASKMOVPS  Y4, Y2, (CX)
+	VMASKMOVPS  Y5, Y3, 32(CX)
+	JMP         ss256_flushed
+
+ss256_lastall:
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	MOVL    432(SP), AX
 	TESTL   AX, AX
@@ -47175,47 +49751,47 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_55
+	JA         ss256_tailcopy_59
 	VMASKMOVPS (AX), Y8, Y10
 	VMASKMOVPS 32(AX), Y9, Y11
-	JMP        ss256_tailloaded_55
+	JMP        ss256_tailloaded_59
 
-ss256_tailcopy_55:
+ss256_tailcopy_59:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_55_8
+	JZ      ss256_copy_59_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_55_8:
+ss256_copy_59_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_55_4
+	JZ      ss256_copy_59_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_55_4:
+ss256_copy_59_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_55_2
+	JZ    ss256_copy_59_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_55_2:
+ss256_copy_59_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_55_1
+	JZ    ss256_copy_59_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_55_1:
+ss256_copy_59_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_55:
+ss256_tailloaded_59:
 	VMULPS      Y7, Y10, Y10
 	VMULPS      Y7, Y11, Y11
 	VSUBPS      Y0, Y10, Y10
@@ -47229,47 +49805,47 @@ ss256_tailloaded_55:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_56
+	JA          ss256_tailcopy_60
 	VMASKMOVPS  (CX), Y8, Y2
 	VMASKMOVPS  32(CX), Y9, Y3
-	JMP         ss256_tailloaded_56
+	JMP         ss256_tailloaded_60
 
-ss256_tailcopy_56:
+ss256_tailcopy_60:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_56_8
+	JZ      ss256_copy_60_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_56_8:
+ss256_copy_60_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_56_4
+	JZ      ss256_copy_60_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_56_4:
+ss256_copy_60_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_56_2
+	JZ    ss256_copy_60_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_56_2:
+ss256_copy_60_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_56_1
+	JZ    ss256_copy_60_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_56_1:
+ss256_copy_60_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_56:
+ss256_tailloaded_60:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -47584,47 +50160,47 @@ ss256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_57
+	JA         ss256_tailcopy_61
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        ss256_tailloaded_57
+	JMP        ss256_tailloaded_61
 
-ss256_tailcopy_57:
+ss256_tailcopy_61:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_57_8
+	JZ      ss256_copy_61_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_57_8:
+ss256_copy_61_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_57_4
+	JZ      ss256_copy_61_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_57_4:
+ss256_copy_61_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_57_2
+	JZ    ss256_copy_61_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_57_2:
+ss256_copy_61_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_57_1
+	JZ    ss256_copy_61_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_57_1:
+ss256_copy_61_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_57:
+ss256_tailloaded_61:
 	VSUBPS      432(SP), Y2, Y2
 	VSUBPS      432(SP), Y3, Y3
 	VMOVUPS     fusedconst<>+288(SB), Y4
@@ -48629,92 +51205,92 @@ ss256_maxtail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_58
+	JA         ss256_tailcopy_62
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_58
+	JMP        ss256_tailloaded_62
 
-ss256_tailcopy_58:
+ss256_tailcopy_62:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_58_8
+	JZ      ss256_copy_62_8
 	VMOVUPS (AX)(CX*1), Y8
 	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_58_8:
+ss256_copy_62_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_58_4
+	JZ      ss256_copy_62_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_58_4:
+ss256_copy_62_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_58_2
+	JZ    ss256_copy_62_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_58_2:
+ss256_copy_62_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_58_1
+	JZ    ss256_copy_62_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_58_1:
+ss256_copy_62_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_58:
+ss256_tailloaded_62:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_59
+	JA         ss256_tailcopy_63
 	VMASKMOVPS (AX), Y6, Y10
 	VMASKMOVPS 32(AX), Y7, Y11
-	JMP        ss256_tailloaded_59
+	JMP        ss256_tailloaded_63
 
-ss256_tailcopy_59:
+ss256_tailcopy_63:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_59_8
+	JZ      ss256_copy_63_8
 	VMOVUPS (AX)(CX*1), Y10
 	VMOVUPS Y10, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_59_8:
+ss256_copy_63_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_59_4
+	JZ      ss256_copy_63_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_59_4:
+ss256_copy_63_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_59_2
+	JZ    ss256_copy_63_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_59_2:
+ss256_copy_63_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_59_1
+	JZ    ss256_copy_63_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_59_1:
+ss256_copy_63_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_59:
+ss256_tailloaded_63:
 	VFMADD231PS Y5, Y8, Y10
 	VFMADD231PS Y5, Y9, Y11
 	VMOVUPS     fusedconst<>+320(SB), Y5
@@ -49413,92 +51989,92 @@ ss256_sumlast:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_60
+	JA         ss256_tailcopy_64
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_60
+	JMP        ss256_tailloaded_64
 
-ss256_tailcopy_60:
+ss256_tailcopy_64:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_60_8
+	JZ      ss256_copy_64_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_60_8:
+ss256_copy_64_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_60_4
+	JZ      ss256_copy_64_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_60_4:
+ss256_copy_64_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_60_2
+	JZ    ss256_copy_64_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_60_2:
+ss256_copy_64_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_60_1
+	JZ    ss256_copy_64_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_60_1:
+ss256_copy_64_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_60:
+ss256_tailloaded_64:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_61
+	JA         ss256_tailcopy_65
 	VMASKMOVPS (AX), Y5, Y9
 	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_61
+	JMP        ss256_tailloaded_65
 
-ss256_tailcopy_61:
+ss256_tailcopy_65:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_61_8
+	JZ      ss256_copy_65_8
 	VMOVUPS (AX)(CX*1), Y9
 	VMOVUPS Y9, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_61_8:
+ss256_copy_65_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_61_4
+	JZ      ss256_copy_65_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_61_4:
+ss256_copy_65_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_61_2
+	JZ    ss256_copy_65_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_61_2:
+ss256_copy_65_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_61_1
+	JZ    ss256_copy_65_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_61_1:
+ss256_copy_65_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_61:
+ss256_tailloaded_65:
 	VFMADD231PS  256(SP), Y7, Y9
 	VFMADD231PS  256(SP), Y8, Y10
 	VMOVUPS      (SP), Y7
@@ -49848,92 +52424,92 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_62
+	JA         ss256_tailcopy_66
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_62
+	JMP        ss256_tailloaded_66
 
-ss256_tailcopy_62:
+ss256_tailcopy_66:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_62_8
+	JZ      ss256_copy_66_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_62_8:
+ss256_copy_66_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_62_4
+	JZ      ss256_copy_66_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_62_4:
+ss256_copy_66_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_62_2
+	JZ    ss256_copy_66_2
 	MOVQ  (AX)(DX*1), R12
 	MOVQ  R12, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_62_2:
+ss256_copy_66_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_62_1
+	JZ    ss256_copy_66_1
 	MOVL  (AX)(DX*1), R12
 	MOVL  R12, 192(SP)(DX*1)
 
-ss256_copy_62_1:
+ss256_copy_66_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_62:
+ss256_tailloaded_66:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_63
+	JA         ss256_tailcopy_67
 	VMASKMOVPS (AX), Y5, Y9
 	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_63
+	JMP        ss256_tailloaded_67
 
-ss256_tailcopy_63:
+ss256_tailcopy_67:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_63_8
+	JZ      ss256_copy_67_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_63_8:
+ss256_copy_67_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_63_4
+	JZ      ss256_copy_67_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_63_4:
+ss256_copy_67_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_63_2
+	JZ    ss256_copy_67_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_63_2:
+ss256_copy_67_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_63_1
+	JZ    ss256_copy_67_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_63_1:
+ss256_copy_67_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_63:
+ss256_tailloaded_67:
 	VFMADD231PS  256(SP), Y7, Y9
 	VFMADD231PS  256(SP), Y8, Y10
 	VCVTPS2PD    X9, Y7
@@ -50005,92 +52581,92 @@ ss256_scan_3_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_64
+	JA         ss256_tailcopy_68
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_64
+	JMP        ss256_tailloaded_68
 
-ss256_tailcopy_64:
+ss256_tailcopy_68:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_64_8
+	JZ      ss256_copy_68_8
 	VMOVUPS (AX)(CX*1), Y3
 	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_64_8:
+ss256_copy_68_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_64_4
+	JZ      ss256_copy_68_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_64_4:
+ss256_copy_68_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_64_2
+	JZ    ss256_copy_68_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_64_2:
+ss256_copy_68_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_64_1
+	JZ    ss256_copy_68_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_64_1:
+ss256_copy_68_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_64:
+ss256_tailloaded_68:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_65
+	JA         ss256_tailcopy_69
 	VMASKMOVPS (AX), Y0, Y5
 	VMASKMOVPS 32(AX), Y2, Y6
-	JMP        ss256_tailloaded_65
+	JMP        ss256_tailloaded_69
 
-ss256_tailcopy_65:
+ss256_tailcopy_69:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_65_8
+	JZ      ss256_copy_69_8
 	VMOVUPS (AX)(CX*1), Y5
 	VMOVUPS Y5, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_65_8:
+ss256_copy_69_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_65_4
+	JZ      ss256_copy_69_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_65_4:
+ss256_copy_69_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_65_2
+	JZ    ss256_copy_69_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_65_2:
+ss256_copy_69_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_65_1
+	JZ    ss256_copy_69_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_65_1:
+ss256_copy_69_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_65:
+ss256_tailloaded_69:
 	VFMADD231PS 256(SP), Y3, Y5
 	VFMADD231PS 256(SP), Y4, Y6
 	VCMPPS      $0x03, Y5, Y5, Y5
@@ -50342,92 +52918,92 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_66
+	JA         ss256_tailcopy_70
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        ss256_tailloaded_66
+	JMP        ss256_tailloaded_70
 
-ss256_tailcopy_66:
+ss256_tailcopy_70:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_66_8
+	JZ      ss256_copy_70_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_66_8:
+ss256_copy_70_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_66_4
+	JZ      ss256_copy_70_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_66_4:
+ss256_copy_70_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_66_2
+	JZ    ss256_copy_70_2
 	MOVQ  (AX)(DX*1), SI
 	MOVQ  SI, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_66_2:
+ss256_copy_70_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_66_1
+	JZ    ss256_copy_70_1
 	MOVL  (AX)(DX*1), SI
 	MOVL  SI, 192(SP)(DX*1)
 
-ss256_copy_66_1:
+ss256_copy_70_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_66:
+ss256_tailloaded_70:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_67
+	JA         ss256_tailcopy_71
 	VMASKMOVPS (AX), Y3, Y7
 	VMASKMOVPS 32(AX), Y4, Y8
-	JMP        ss256_tailloaded_67
+	JMP        ss256_tailloaded_71
 
-ss256_tailcopy_67:
+ss256_tailcopy_71:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_67_8
+	JZ      ss256_copy_71_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_67_8:
+ss256_copy_71_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_67_4
+	JZ      ss256_copy_71_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_67_4:
+ss256_copy_71_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_67_2
+	JZ    ss256_copy_71_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_67_2:
+ss256_copy_71_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_67_1
+	JZ    ss256_copy_71_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_67_1:
+ss256_copy_71_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_67:
+ss256_tailloaded_71:
 	VFMADD231PS  256(SP), Y5, Y7
 	VFMADD231PS  256(SP), Y6, Y8
 	VCVTPS2PD    X7, Y5
@@ -51368,47 +53944,47 @@ ss256_maxtail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_68
+	JA         ss256_tailcopy_72
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_68
+	JMP        ss256_tailloaded_72
 
-ss256_tailcopy_68:
+ss256_tailcopy_72:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_68_8
+	JZ      ss256_copy_72_8
 	VMOVUPS (AX)(CX*1), Y8
 	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_68_8:
+ss256_copy_72_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_68_4
+	JZ      ss256_copy_72_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_68_4:
+ss256_copy_72_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_68_2
+	JZ    ss256_copy_72_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_68_2:
+ss256_copy_72_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_68_1
+	JZ    ss256_copy_72_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_68_1:
+ss256_copy_72_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_68:
+ss256_tailloaded_72:
 	VMULPS    Y5, Y8, Y8
 	VMULPS    Y5, Y9, Y9
 	VMOVUPS   fusedconst<>+320(SB), Y5
@@ -52080,47 +54656,47 @@ ss256_sumlast:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_69
+	JA         ss256_tailcopy_73
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_69
+	JMP        ss256_tailloaded_73
 
-ss256_tailcopy_69:
+ss256_tailcopy_73:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_69_8
+	JZ      ss256_copy_73_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_69_8:
+ss256_copy_73_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_69_4
+	JZ      ss256_copy_73_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_69_4:
+ss256_copy_73_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_69_2
+	JZ    ss256_copy_73_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_69_2:
+ss256_copy_73_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_69_1
+	JZ    ss256_copy_73_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_69_1:
+ss256_copy_73_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_69:
+ss256_tailloaded_73:
 	VMULPS       256(SP), Y7, Y7
 	VMULPS       256(SP), Y8, Y8
 	VMOVUPS      (SP), Y9
@@ -52453,47 +55029,47 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_70
+	JA         ss256_tailcopy_74
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_70
+	JMP        ss256_tailloaded_74
 
-ss256_tailcopy_70:
+ss256_tailcopy_74:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_70_8
+	JZ      ss256_copy_74_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_70_8:
+ss256_copy_74_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_70_4
+	JZ      ss256_copy_74_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_70_4:
+ss256_copy_74_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_70_2
+	JZ    ss256_copy_74_2
 	MOVQ  (AX)(DX*1), R11
 	MOVQ  R11, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_70_2:
+ss256_copy_74_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_70_1
+	JZ    ss256_copy_74_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_70_1:
+ss256_copy_74_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_70:
+ss256_tailloaded_74:
 	VMULPS       256(SP), Y7, Y7
 	VMULPS       256(SP), Y8, Y8
 	VCVTPS2PD    X7, Y9
@@ -52561,47 +55137,47 @@ ss256_scan_4_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_71
+	JA         ss256_tailcopy_75
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_71
+	JMP        ss256_tailloaded_75
 
-ss256_tailcopy_71:
+ss256_tailcopy_75:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_71_8
+	JZ      ss256_copy_75_8
 	VMOVUPS (AX)(CX*1), Y3
 	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_71_8:
+ss256_copy_75_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_71_4
+	JZ      ss256_copy_75_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_71_4:
+ss256_copy_75_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_71_2
+	JZ    ss256_copy_75_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_71_2:
+ss256_copy_75_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_71_1
+	JZ    ss256_copy_75_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_71_1:
+ss256_copy_75_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_71:
+ss256_tailloaded_75:
 	VMULPS  256(SP), Y3, Y3
 	VMULPS  256(SP), Y4, Y4
 	VCMPPS  $0x03, Y3, Y3, Y3
@@ -52837,47 +55413,47 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_72
+	JA         ss256_tailcopy_76
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        ss256_tailloaded_72
+	JMP        ss256_tailloaded_76
 
-ss256_tailcopy_72:
+ss256_tailcopy_76:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_72_8
+	JZ      ss256_copy_76_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_72_8:
+ss256_copy_76_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_72_4
+	JZ      ss256_copy_76_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_72_4:
+ss256_copy_76_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_72_2
+	JZ    ss256_copy_76_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_72_2:
+ss256_copy_76_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_72_1
+	JZ    ss256_copy_76_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_72_1:
+ss256_copy_76_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_72:
+ss256_tailloaded_76:
 	VMULPS       256(SP), Y5, Y5
 	VMULPS       256(SP), Y6, Y6
 	VCVTPS2PD    X5, Y7
@@ -106389,15 +108965,15 @@ cs256_zeroed:
 	MOVQ R11, 504(SP)
 	CMPQ 496(SP), $0x00000000
 	JE   cs256_prev
+	MOVQ 512(SP), R11
+	MOVQ R11, R13
+	ANDQ $0x0000000f, R13
+	MOVQ $0x00000010, AX
+	SUBQ R13, AX
+	LEAQ tailmask8<>+0(SB), R12
+	LEAQ (R12)(AX*4), R12
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	MOVQ    512(SP), R11
-	MOVQ    R11, R13
-	ANDQ    $0x0000000f, R13
-	MOVQ    $0x00000010, AX
-	SUBQ    R13, AX
-	LEAQ    tailmask8<>+0(SB), R12
-	LEAQ    (R12)(AX*4), R12
 	MOVL    424(SP), AX
 	TESTL   AX, AX
 	JNZ     cs256_outc
@@ -108111,15 +110687,15 @@ cs256_next:
 	// Pass 3 of the last finite row.
 	CMPQ 496(SP), $0x00000000
 	JE   cs256_flushed
+	MOVQ 512(SP), R11
+	MOVQ R11, R13
+	ANDQ $0x0000000f, R13
+	MOVQ $0x00000010, AX
+	SUBQ R13, AX
+	LEAQ tailmask8<>+0(SB), R12
+	LEAQ (R12)(AX*4), R12
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	MOVQ    512(SP), R11
-	MOVQ    R11, R13
-	ANDQ    $0x0000000f, R13
-	MOVQ    $0x00000010, AX
-	SUBQ    R13, AX
-	LEAQ    tailmask8<>+0(SB), R12
-	LEAQ    (R12)(AX*4), R12
 	MOVL    424(SP), AX
 	TESTL   AX, AX
 	JNZ     cs256_lastc
