@@ -10045,7 +10045,7 @@ DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func SoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
 TEXT ·SoftmaxRowsAVX2(SB), $8760-64
 	MOVQ  $0x00000000, 456(SP)
 	MOVQ  dst_base+0(FP), BX
@@ -10209,236 +10209,248 @@ sm256_params:
 	VMOVDQU Y1, 32(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	XORQ    R13, R13
+	CMPQ    DI, $0x00000001
+	CMOVQNE R12, R13
+	VMOVUPS softmaxconst<>+320(SB), Y0
 	MOVL    (SP), AX
 	TESTL   AX, AX
 	JNZ     sm256_sumc
-	VXORPD  Y0, Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VMOVUPD Y0, 96(SP)
-	VMOVUPD Y0, 128(SP)
-	VMOVUPD Y0, 160(SP)
+	VXORPD  Y1, Y1, Y1
+	VMOVUPD Y1, 64(SP)
+	VMOVUPD Y1, 96(SP)
+	VMOVUPD Y1, 128(SP)
+	VMOVUPD Y1, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    BX, CX
-	MOVQ    464(SP), R13
-	SUBQ    BX, R13
-	ANDQ    488(SP), R13
+	MOVQ    464(SP), R14
+	SUBQ    BX, R14
+	ANDQ    488(SP), R14
 	MOVQ    R8, DX
-	VXORPD  Y8, Y8, Y8
 	VXORPD  Y10, Y10, Y10
 	VXORPD  Y11, Y11, Y11
 	VXORPD  Y12, Y12, Y12
+	VXORPD  Y13, Y13, Y13
 	CMPQ    DX, $0x00000040
 	JB      sm256z_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_1
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_1
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_1:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_1:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_2
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_2
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_2:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_2:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_3
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_3
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_3:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_3:
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     192(AX), Y1
+	VMOVUPS     224(AX), Y2
+	VMAXPS      192(AX)(R13*1), Y0, Y0
+	VMAXPS      224(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS     Y1, Y1
+	VMOVAPS     Y2, Y2
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -10448,294 +10460,302 @@ sm256z_sum64:
 	JB   sm256z_drain
 
 	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_4
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_4
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_4:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_4:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_5
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_5
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_5:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_5:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_6
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_6
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_6:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_6:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_7
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_7
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_7:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_7:
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     192(AX), Y1
+	VMOVUPS     224(AX), Y2
+	VMAXPS      192(AX)(R13*1), Y0, Y0
+	VMAXPS      224(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS     Y1, Y1
+	VMOVAPS     Y2, Y2
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -10746,182 +10766,182 @@ sm256z_drain:
 	JNZ   sm256z_tail
 
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_8
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_8
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_8:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_8:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tail:
-	MOVQ DX, R14
-	ANDQ $0x0000000f, R14
+	MOVQ DX, R15
+	ANDQ $0x0000000f, R15
 	JZ   sm256z_tailwhole
-	CMPQ R14, $0x00000008
+	CMPQ R15, $0x00000008
 	JA   sm256z_tailfull
 	CMPQ DX, $0x00000010
 	JA   sm256z_tailhalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_9
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_9
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_9:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_9:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_1
-	VMASKMOVPS (AX), Y1, Y0
+	VMASKMOVPS (AX), Y2, Y1
 	JMP        sm256z_tailloaded_1
 
 sm256z_tailcopy_1:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_1_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_1_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_1_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_1_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_1_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_1_2:
@@ -10931,91 +10951,91 @@ sm256z_copy_1_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_1_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256z_tailloaded_1:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_10
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_10
-	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
 
 sm256z_nokeep_10:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, (CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, (CX)
 
 sm256z_nostore_10:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailhalf2:
@@ -11023,171 +11043,173 @@ sm256z_tailhalf2:
 	JA   sm256z_tailhalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_11
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_11
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_11:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_11:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_12
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_12
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_12:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_12:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_2
-	VMASKMOVPS 64(AX), Y1, Y0
+	VMASKMOVPS 64(AX), Y2, Y1
 	JMP        sm256z_tailloaded_2
 
 sm256z_tailcopy_2:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_2_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_2_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_2_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_2_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_2_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_2_2:
@@ -11197,79 +11219,79 @@ sm256z_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_2_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256z_tailloaded_2:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_13
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_13
-	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
 
 sm256z_nokeep_13:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 64(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 64(CX)
 
 sm256z_nostore_13:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailhalf3:
@@ -11277,240 +11299,244 @@ sm256z_tailhalf3:
 	JA   sm256z_tailhalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_14
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_14
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_14:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_14:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_15
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_15
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_15:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_15:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_16
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_16
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_16:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_16:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_3
-	VMASKMOVPS 128(AX), Y1, Y0
+	VMASKMOVPS 128(AX), Y2, Y1
 	JMP        sm256z_tailloaded_3
 
 sm256z_tailcopy_3:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_3_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_3_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_3_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_3_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_3_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_3_2:
@@ -11520,386 +11546,392 @@ sm256z_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_3_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256z_tailloaded_3:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_17
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_17
-	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
 
 sm256z_nokeep_17:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 128(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 128(CX)
 
 sm256z_nostore_17:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailhalf4:
 	// The row's last 4 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_18
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_18
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_18:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_18:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_19
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_19
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_19:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_19:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_20
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_20
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_20:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_20:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_21
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_21
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_21:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_21:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_4
-	VMASKMOVPS 192(AX), Y1, Y0
+	VMASKMOVPS 192(AX), Y2, Y1
 	JMP        sm256z_tailloaded_4
 
 sm256z_tailcopy_4:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_4_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_4_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_4_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_4_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_4_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_4_2:
@@ -11909,79 +11941,79 @@ sm256z_copy_4_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_4_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256z_tailloaded_4:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_22
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_22
-	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
 
 sm256z_nokeep_22:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 192(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 192(CX)
 
 sm256z_nostore_22:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfull:
@@ -11989,91 +12021,91 @@ sm256z_tailfull:
 	JA   sm256z_tailfull2
 
 	// The row's last 1 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_23
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_23
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_23:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_23:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_5
-	VMASKMOVPS (AX), Y2, Y0
-	VMASKMOVPS 32(AX), Y3, Y1
+	VMASKMOVPS (AX), Y3, Y1
+	VMASKMOVPS 32(AX), Y4, Y2
 	JMP        sm256z_tailloaded_5
 
 sm256z_tailcopy_5:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_5_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_5_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_5_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_5_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_5_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_5_2:
@@ -12083,122 +12115,122 @@ sm256z_copy_5_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_5_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256z_tailloaded_5:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_24
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_24
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_24:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, (CX)
-	VMASKMOVPS Y5, Y1, 32(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 sm256z_nostore_24:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfull2:
@@ -12206,172 +12238,174 @@ sm256z_tailfull2:
 	JA   sm256z_tailfull3
 
 	// The row's last 2 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_25
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_25
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_25:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_25:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_26
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_26
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_26:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_26:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_6
-	VMASKMOVPS 64(AX), Y2, Y0
-	VMASKMOVPS 96(AX), Y3, Y1
+	VMASKMOVPS 64(AX), Y3, Y1
+	VMASKMOVPS 96(AX), Y4, Y2
 	JMP        sm256z_tailloaded_6
 
 sm256z_tailcopy_6:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_6_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_6_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_6_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_6_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_6_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_6_2:
@@ -12381,110 +12415,110 @@ sm256z_copy_6_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_6_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256z_tailloaded_6:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_27
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_27
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_27:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 64(CX)
-	VMASKMOVPS Y5, Y1, 96(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 sm256z_nostore_27:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfull3:
@@ -12492,241 +12526,245 @@ sm256z_tailfull3:
 	JA   sm256z_tailfull4
 
 	// The row's last 3 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_28
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_28
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_28:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_28:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_29
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_29
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_29:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_29:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_30
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_30
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_30:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_30:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_7
-	VMASKMOVPS 128(AX), Y2, Y0
-	VMASKMOVPS 160(AX), Y3, Y1
+	VMASKMOVPS 128(AX), Y3, Y1
+	VMASKMOVPS 160(AX), Y4, Y2
 	JMP        sm256z_tailloaded_7
 
 sm256z_tailcopy_7:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_7_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_7_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_7_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_7_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_7_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_7_2:
@@ -12736,418 +12774,424 @@ sm256z_copy_7_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_7_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256z_tailloaded_7:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_31
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_31
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_31:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 128(CX)
-	VMASKMOVPS Y5, Y1, 160(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 sm256z_nostore_31:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfull4:
 	// The row's last 4 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_32
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_32
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_32:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_32:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_33
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_33
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_33:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_33:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_34
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_34
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_34:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_34:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_35
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_35
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_35:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_35:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_8
-	VMASKMOVPS 192(AX), Y2, Y0
-	VMASKMOVPS 224(AX), Y3, Y1
+	VMASKMOVPS 192(AX), Y3, Y1
+	VMASKMOVPS 224(AX), Y4, Y2
 	JMP        sm256z_tailloaded_8
 
 sm256z_tailcopy_8:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_8_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_8_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_8_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_8_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_8_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_8_2:
@@ -13157,110 +13201,110 @@ sm256z_copy_8_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_8_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256z_tailloaded_8:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_36
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_36
-	VMOVUPS      Y6, 192(CX)(R13*1)
-	VMOVUPS      Y7, 224(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
 
 sm256z_nokeep_36:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 192(CX)
-	VMASKMOVPS Y5, Y1, 224(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 sm256z_nostore_36:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailwhole:
@@ -13268,167 +13312,169 @@ sm256z_tailwhole:
 	JA   sm256z_tailwhole2
 
 	// The row's last 1 vectors, the last whole.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_37
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_37
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_37:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_37:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_38
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_38
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_38:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_38:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailwhole2:
@@ -13436,236 +13482,240 @@ sm256z_tailwhole2:
 	JA   sm256z_tailwhole3
 
 	// The row's last 2 vectors, the last whole.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_39
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_39
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_39:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_39:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_40
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_40
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_40:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_40:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_41
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_41
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_41:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_41:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailwhole3:
@@ -13673,727 +13723,741 @@ sm256z_tailwhole3:
 	JA   sm256z_tailwhole4
 
 	// The row's last 3 vectors, the last whole.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_42
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_42
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_42:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_42:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_43
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_43
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_43:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_43:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_44
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_44
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_44:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_44:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_45
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_45
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_45:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_45:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailwhole4:
 	// The row's last 4 vectors, the last whole.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_46
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_46
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256z_nokeep_46:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_46:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_47
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_47
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_47:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_47:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_48
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_48
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_48:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_48:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_49
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_49
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_49:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_49:
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      192(AX), Y1
+	VMOVUPS      224(AX), Y2
+	VMAXPS       192(AX)(R13*1), Y0, Y0
+	VMAXPS       224(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_50
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_50
-	VMOVUPS      Y6, 192(CX)(R13*1)
-	VMOVUPS      Y7, 224(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
 
 sm256z_nokeep_50:
-	VMOVUPS Y4, 192(CX)
-	VMOVUPS Y5, 224(CX)
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 sm256z_nostore_50:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfirst:
 	TESTQ DX, DX
 	JZ    sm256z_sumred
-	MOVQ  DX, R14
-	ANDQ  $0x0000000f, R14
+	MOVQ  DX, R15
+	ANDQ  $0x0000000f, R15
 	JZ    sm256z_firstwhole
-	CMPQ  R14, $0x00000008
+	CMPQ  R15, $0x00000008
 	JA    sm256z_firstfull
 	CMPQ  DX, $0x00000010
 	JA    sm256z_firsthalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
-	VXORPD     Y8, Y8, Y8
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VXORPD     Y13, Y13, Y13
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_9
-	VMASKMOVPS (AX), Y1, Y0
+	VMASKMOVPS (AX), Y2, Y1
 	JMP        sm256z_tailloaded_9
 
 sm256z_tailcopy_9:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_9_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_9_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_9_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_9_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_9_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_9_2:
@@ -14403,59 +14467,59 @@ sm256z_copy_9_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_9_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256z_tailloaded_9:
-	VMOVUPS     softmaxconst<>+320(SB), Y2
-	VBLENDVPS   Y1, Y0, Y2, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y1
-	VMAXPS      Y0, Y1, Y0
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS     Y0, Y0
-	VMOVUPS     softmaxconst<>+128(SB), Y4
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
-	VMULPS      Y0, Y0, Y1
-	VFMADD213PS Y0, Y1, Y4
-	VPADDD      32(SP), Y2, Y6
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     softmaxconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y1, Y3, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y1, Y1, Y2
+	VFMADD213PS Y1, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_51
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_51
-	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
 
 sm256z_nokeep_51:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, (CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, (CX)
 
 sm256z_nostore_51:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firsthalf2:
@@ -14463,91 +14527,93 @@ sm256z_firsthalf2:
 	JA   sm256z_firsthalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_52
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_52
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_52:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_52:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_10
-	VMASKMOVPS 64(AX), Y1, Y0
+	VMASKMOVPS 64(AX), Y2, Y1
 	JMP        sm256z_tailloaded_10
 
 sm256z_tailcopy_10:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_10_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_10_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_10_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_10_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_10_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_10_2:
@@ -14557,79 +14623,79 @@ sm256z_copy_10_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_10_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256z_tailloaded_10:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_53
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_53
-	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
 
 sm256z_nokeep_53:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 64(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 64(CX)
 
 sm256z_nostore_53:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firsthalf3:
@@ -14637,160 +14703,164 @@ sm256z_firsthalf3:
 	JA   sm256z_firsthalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_54
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_54
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_54:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_54:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_55
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_55
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_55:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_55:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_11
-	VMASKMOVPS 128(AX), Y1, Y0
+	VMASKMOVPS 128(AX), Y2, Y1
 	JMP        sm256z_tailloaded_11
 
 sm256z_tailcopy_11:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_11_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_11_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_11_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_11_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_11_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_11_2:
@@ -14800,306 +14870,312 @@ sm256z_copy_11_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_11_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256z_tailloaded_11:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_56
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_56
-	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
 
 sm256z_nokeep_56:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 128(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 128(CX)
 
 sm256z_nostore_56:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firsthalf4:
 	// The row's last 4 vectors, the last half, under the mask.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_57
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_57
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_57:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_57:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_58
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_58
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_58:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_58:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_59
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_59
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_59:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_59:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_12
-	VMASKMOVPS 192(AX), Y1, Y0
+	VMASKMOVPS 192(AX), Y2, Y1
 	JMP        sm256z_tailloaded_12
 
 sm256z_tailcopy_12:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_12_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_12_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_12_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_12_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_12_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_12_2:
@@ -15109,79 +15185,79 @@ sm256z_copy_12_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_12_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256z_tailloaded_12:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_60
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_60
-	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
 
 sm256z_nokeep_60:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 192(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 192(CX)
 
 sm256z_nostore_60:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstfull:
@@ -15189,43 +15265,43 @@ sm256z_firstfull:
 	JA   sm256z_firstfull2
 
 	// The row's last 1 vectors, the last under the masks.
-	VXORPD     Y8, Y8, Y8
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VXORPD     Y13, Y13, Y13
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_13
-	VMASKMOVPS (AX), Y2, Y0
-	VMASKMOVPS 32(AX), Y3, Y1
+	VMASKMOVPS (AX), Y3, Y1
+	VMASKMOVPS 32(AX), Y4, Y2
 	JMP        sm256z_tailloaded_13
 
 sm256z_tailcopy_13:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_13_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_13_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_13_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_13_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_13_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_13_2:
@@ -15235,90 +15311,90 @@ sm256z_copy_13_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_13_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256z_tailloaded_13:
-	VMOVUPS     softmaxconst<>+320(SB), Y4
-	VBLENDVPS   Y2, Y0, Y4, Y0
-	VBLENDVPS   Y3, Y1, Y4, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y1, Y5, Y1
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_61
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_61
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_61:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, (CX)
-	VMASKMOVPS Y5, Y1, 32(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 sm256z_nostore_61:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstfull2:
@@ -15326,92 +15402,94 @@ sm256z_firstfull2:
 	JA   sm256z_firstfull3
 
 	// The row's last 2 vectors, the last under the masks.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_62
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_62
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_62:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_62:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_14
-	VMASKMOVPS 64(AX), Y2, Y0
-	VMASKMOVPS 96(AX), Y3, Y1
+	VMASKMOVPS 64(AX), Y3, Y1
+	VMASKMOVPS 96(AX), Y4, Y2
 	JMP        sm256z_tailloaded_14
 
 sm256z_tailcopy_14:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_14_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_14_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_14_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_14_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_14_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_14_2:
@@ -15421,110 +15499,110 @@ sm256z_copy_14_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_14_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256z_tailloaded_14:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_63
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_63
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_63:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 64(CX)
-	VMASKMOVPS Y5, Y1, 96(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 sm256z_nostore_63:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstfull3:
@@ -15532,161 +15610,165 @@ sm256z_firstfull3:
 	JA   sm256z_firstfull4
 
 	// The row's last 3 vectors, the last under the masks.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_64
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_64
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_64:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_64:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_65
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_65
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_65:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_65:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_15
-	VMASKMOVPS 128(AX), Y2, Y0
-	VMASKMOVPS 160(AX), Y3, Y1
+	VMASKMOVPS 128(AX), Y3, Y1
+	VMASKMOVPS 160(AX), Y4, Y2
 	JMP        sm256z_tailloaded_15
 
 sm256z_tailcopy_15:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_15_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_15_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_15_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_15_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_15_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_15_2:
@@ -15696,338 +15778,344 @@ sm256z_copy_15_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_15_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256z_tailloaded_15:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_66
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_66
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_66:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 128(CX)
-	VMASKMOVPS Y5, Y1, 160(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 sm256z_nostore_66:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstfull4:
 	// The row's last 4 vectors, the last under the masks.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_67
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_67
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_67:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_67:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_68
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_68
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_68:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_68:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_69
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_69
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_69:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_69:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_16
-	VMASKMOVPS 192(AX), Y2, Y0
-	VMASKMOVPS 224(AX), Y3, Y1
+	VMASKMOVPS 192(AX), Y3, Y1
+	VMASKMOVPS 224(AX), Y4, Y2
 	JMP        sm256z_tailloaded_16
 
 sm256z_tailcopy_16:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_16_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_16_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_16_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_16_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256z_copy_16_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256z_copy_16_2:
@@ -16037,110 +16125,110 @@ sm256z_copy_16_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_16_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256z_tailloaded_16:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_70
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_70
-	VMOVUPS      Y6, 192(CX)(R13*1)
-	VMOVUPS      Y7, 224(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
 
 sm256z_nokeep_70:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 192(CX)
-	VMASKMOVPS Y5, Y1, 224(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 sm256z_nostore_70:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstwhole:
@@ -16148,87 +16236,89 @@ sm256z_firstwhole:
 	JA   sm256z_firstwhole2
 
 	// The row's last 1 vectors, the last whole.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_71
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_71
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_71:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_71:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstwhole2:
@@ -16236,156 +16326,160 @@ sm256z_firstwhole2:
 	JA   sm256z_firstwhole3
 
 	// The row's last 2 vectors, the last whole.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_72
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_72
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_72:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_72:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_73
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_73
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_73:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_73:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstwhole3:
@@ -16393,757 +16487,779 @@ sm256z_firstwhole3:
 	JA   sm256z_firstwhole4
 
 	// The row's last 3 vectors, the last whole.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_74
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_74
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_74:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_74:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_75
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_75
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_75:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_75:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_76
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_76
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_76:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_76:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstwhole4:
 	// The row's last 4 vectors, the last whole.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256z_nostore_77
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256z_nokeep_77
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256z_nokeep_77:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_77:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_78
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_78
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256z_nokeep_78:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_78:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_79
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_79
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256z_nokeep_79:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_79:
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      192(AX), Y1
+	VMOVUPS      224(AX), Y2
+	VMAXPS       192(AX)(R13*1), Y0, Y0
+	VMAXPS       224(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256z_nostore_80
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256z_nokeep_80
-	VMOVUPS      Y6, 192(CX)(R13*1)
-	VMOVUPS      Y7, 224(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
 
 sm256z_nokeep_80:
-	VMOVUPS Y4, 192(CX)
-	VMOVUPS Y5, 224(CX)
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 sm256z_nostore_80:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 
 sm256z_sumred:
 	JMP sm256_sumdone
 
 sm256_sumc:
-	VXORPD  Y0, Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VMOVUPD Y0, 96(SP)
-	VMOVUPD Y0, 128(SP)
-	VMOVUPD Y0, 160(SP)
+	VXORPD  Y1, Y1, Y1
+	VMOVUPD Y1, 64(SP)
+	VMOVUPD Y1, 96(SP)
+	VMOVUPD Y1, 128(SP)
+	VMOVUPD Y1, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    BX, CX
-	MOVQ    464(SP), R13
-	SUBQ    BX, R13
-	ANDQ    488(SP), R13
+	MOVQ    464(SP), R14
+	SUBQ    BX, R14
+	ANDQ    488(SP), R14
 	MOVQ    R8, DX
-	VXORPD  Y8, Y8, Y8
 	VXORPD  Y10, Y10, Y10
 	VXORPD  Y11, Y11, Y11
 	VXORPD  Y12, Y12, Y12
+	VXORPD  Y13, Y13, Y13
 	CMPQ    DX, $0x00000040
 	JB      sm256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_1
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_1
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_1:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_1:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_2
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_2
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_2:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_2:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_3
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_3
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_3:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_3:
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     192(AX), Y1
+	VMOVUPS     224(AX), Y2
+	VMAXPS      192(AX)(R13*1), Y0, Y0
+	VMAXPS      224(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS     Y1, Y1
+	VMOVAPS     Y2, Y2
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -17153,302 +17269,310 @@ sm256_sum64:
 	JB   sm256_drain
 
 	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_4
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_4
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_4:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_4:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_5
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_5
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_5:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_5:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_6
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_6
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_6:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_6:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_7
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_7
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_7:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_7:
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     192(AX), Y1
+	VMOVUPS     224(AX), Y2
+	VMAXPS      192(AX)(R13*1), Y0, Y0
+	VMAXPS      224(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS     Y1, Y1
+	VMOVAPS     Y2, Y2
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -17459,182 +17583,182 @@ sm256_drain:
 	JNZ   sm256_tail
 
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_8
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_8
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_8:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_8:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tail:
-	MOVQ DX, R14
-	ANDQ $0x0000000f, R14
+	MOVQ DX, R15
+	ANDQ $0x0000000f, R15
 	JZ   sm256_tailwhole
-	CMPQ R14, $0x00000008
+	CMPQ R15, $0x00000008
 	JA   sm256_tailfull
 	CMPQ DX, $0x00000010
 	JA   sm256_tailhalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_9
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_9
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_9:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_9:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_2
-	VMASKMOVPS (AX), Y1, Y0
+	VMASKMOVPS (AX), Y2, Y1
 	JMP        sm256_tailloaded_2
 
 sm256_tailcopy_2:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_2_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_2_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_2_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_2_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_2_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_2_2:
@@ -17644,92 +17768,92 @@ sm256_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_2_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256_tailloaded_2:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_10
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_10
-	VMOVUPS      Y6, (CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
 
 sm256_nokeep_10:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, (CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, (CX)
 
 sm256_nostore_10:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailhalf2:
@@ -17737,173 +17861,175 @@ sm256_tailhalf2:
 	JA   sm256_tailhalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_11
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_11
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_11:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_11:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_12
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_12
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_12:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_12:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_3
-	VMASKMOVPS 64(AX), Y1, Y0
+	VMASKMOVPS 64(AX), Y2, Y1
 	JMP        sm256_tailloaded_3
 
 sm256_tailcopy_3:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_3_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_3_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_3_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_3_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_3_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_3_2:
@@ -17913,80 +18039,80 @@ sm256_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_3_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256_tailloaded_3:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_13
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_13
-	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
 
 sm256_nokeep_13:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 64(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 64(CX)
 
 sm256_nostore_13:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailhalf3:
@@ -17994,244 +18120,248 @@ sm256_tailhalf3:
 	JA   sm256_tailhalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_14
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_14
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_14:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_14:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_15
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_15
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_15:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_15:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_16
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_16
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_16:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_16:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_4
-	VMASKMOVPS 128(AX), Y1, Y0
+	VMASKMOVPS 128(AX), Y2, Y1
 	JMP        sm256_tailloaded_4
 
 sm256_tailcopy_4:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_4_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_4_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_4_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_4_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_4_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_4_2:
@@ -18241,393 +18371,399 @@ sm256_copy_4_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_4_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256_tailloaded_4:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_17
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_17
-	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
 
 sm256_nokeep_17:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 128(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 128(CX)
 
 sm256_nostore_17:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailhalf4:
 	// The row's last 4 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_18
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_18
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_18:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_18:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_19
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_19
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_19:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_19:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_20
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_20
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_20:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_20:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_21
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_21
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_21:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_21:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_5
-	VMASKMOVPS 192(AX), Y1, Y0
+	VMASKMOVPS 192(AX), Y2, Y1
 	JMP        sm256_tailloaded_5
 
 sm256_tailcopy_5:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_5_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_5_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_5_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_5_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_5_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_5_2:
@@ -18637,80 +18773,80 @@ sm256_copy_5_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_5_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256_tailloaded_5:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_22
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_22
-	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
 
 sm256_nokeep_22:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 192(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 192(CX)
 
 sm256_nostore_22:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfull:
@@ -18718,91 +18854,91 @@ sm256_tailfull:
 	JA   sm256_tailfull2
 
 	// The row's last 1 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_23
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_23
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_23:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_23:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_6
-	VMASKMOVPS (AX), Y2, Y0
-	VMASKMOVPS 32(AX), Y3, Y1
+	VMASKMOVPS (AX), Y3, Y1
+	VMASKMOVPS 32(AX), Y4, Y2
 	JMP        sm256_tailloaded_6
 
 sm256_tailcopy_6:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_6_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_6_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_6_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_6_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_6_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_6_2:
@@ -18812,124 +18948,124 @@ sm256_copy_6_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_6_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256_tailloaded_6:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_24
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_24
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_24:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, (CX)
-	VMASKMOVPS Y5, Y1, 32(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 sm256_nostore_24:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfull2:
@@ -18937,174 +19073,176 @@ sm256_tailfull2:
 	JA   sm256_tailfull3
 
 	// The row's last 2 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_25
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_25
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_25:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_25:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_26
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_26
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_26:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_26:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_7
-	VMASKMOVPS 64(AX), Y2, Y0
-	VMASKMOVPS 96(AX), Y3, Y1
+	VMASKMOVPS 64(AX), Y3, Y1
+	VMASKMOVPS 96(AX), Y4, Y2
 	JMP        sm256_tailloaded_7
 
 sm256_tailcopy_7:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_7_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_7_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_7_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_7_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_7_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_7_2:
@@ -19114,112 +19252,112 @@ sm256_copy_7_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_7_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256_tailloaded_7:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_27
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_27
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_27:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 64(CX)
-	VMASKMOVPS Y5, Y1, 96(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 sm256_nostore_27:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfull3:
@@ -19227,245 +19365,249 @@ sm256_tailfull3:
 	JA   sm256_tailfull4
 
 	// The row's last 3 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_28
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_28
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_28:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_28:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_29
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_29
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_29:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_29:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_30
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_30
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_30:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_30:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_8
-	VMASKMOVPS 128(AX), Y2, Y0
-	VMASKMOVPS 160(AX), Y3, Y1
+	VMASKMOVPS 128(AX), Y3, Y1
+	VMASKMOVPS 160(AX), Y4, Y2
 	JMP        sm256_tailloaded_8
 
 sm256_tailcopy_8:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_8_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_8_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_8_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_8_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_8_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_8_2:
@@ -19475,426 +19617,432 @@ sm256_copy_8_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_8_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256_tailloaded_8:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_31
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_31
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_31:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 128(CX)
-	VMASKMOVPS Y5, Y1, 160(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 sm256_nostore_31:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfull4:
 	// The row's last 4 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_32
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_32
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_32:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_32:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_33
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_33
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_33:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_33:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_34
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_34
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_34:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_34:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_35
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_35
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_35:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_35:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_9
-	VMASKMOVPS 192(AX), Y2, Y0
-	VMASKMOVPS 224(AX), Y3, Y1
+	VMASKMOVPS 192(AX), Y3, Y1
+	VMASKMOVPS 224(AX), Y4, Y2
 	JMP        sm256_tailloaded_9
 
 sm256_tailcopy_9:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_9_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_9_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_9_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_9_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_9_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_9_2:
@@ -19904,112 +20052,112 @@ sm256_copy_9_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_9_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256_tailloaded_9:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_36
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_36
-	VMOVUPS      Y6, 192(CX)(R13*1)
-	VMOVUPS      Y7, 224(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
 
 sm256_nokeep_36:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 192(CX)
-	VMASKMOVPS Y5, Y1, 224(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 sm256_nostore_36:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailwhole:
@@ -20017,169 +20165,171 @@ sm256_tailwhole:
 	JA   sm256_tailwhole2
 
 	// The row's last 1 vectors, the last whole.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_37
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_37
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_37:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_37:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_38
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_38
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_38:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_38:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailwhole2:
@@ -20187,240 +20337,244 @@ sm256_tailwhole2:
 	JA   sm256_tailwhole3
 
 	// The row's last 2 vectors, the last whole.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_39
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_39
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_39:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_39:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_40
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_40
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_40:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_40:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_41
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_41
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_41:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_41:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailwhole3:
@@ -20428,741 +20582,755 @@ sm256_tailwhole3:
 	JA   sm256_tailwhole4
 
 	// The row's last 3 vectors, the last whole.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_42
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_42
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_42:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_42:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_43
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_43
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_43:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_43:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_44
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_44
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_44:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_44:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_45
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_45
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_45:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_45:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailwhole4:
 	// The row's last 4 vectors, the last whole.
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_46
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_46
-	VMOVUPS      Y6, -64(CX)(R13*1)
-	VMOVUPS      Y7, -32(CX)(R13*1)
+	VMOVUPS      Y7, -64(CX)(R14*1)
+	VMOVUPS      Y8, -32(CX)(R14*1)
 
 sm256_nokeep_46:
-	VMOVUPS Y4, -64(CX)
-	VMOVUPS Y5, -32(CX)
+	VMOVUPS Y5, -64(CX)
+	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_46:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
-	VXORPD       Y8, Y8, Y8
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_47
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_47
-	VMOVUPS      Y6, (CX)(R13*1)
-	VMOVUPS      Y7, 32(CX)(R13*1)
+	VMOVUPS      Y7, (CX)(R14*1)
+	VMOVUPS      Y8, 32(CX)(R14*1)
 
 sm256_nokeep_47:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_47:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_48
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_48
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_48:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_48:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_49
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_49
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_49:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_49:
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      192(AX), Y1
+	VMOVUPS      224(AX), Y2
+	VMAXPS       192(AX)(R13*1), Y0, Y0
+	VMAXPS       224(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_50
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_50
-	VMOVUPS      Y6, 192(CX)(R13*1)
-	VMOVUPS      Y7, 224(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
 
 sm256_nokeep_50:
-	VMOVUPS Y4, 192(CX)
-	VMOVUPS Y5, 224(CX)
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 sm256_nostore_50:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfirst:
 	TESTQ DX, DX
 	JZ    sm256_sumred
-	MOVQ  DX, R14
-	ANDQ  $0x0000000f, R14
+	MOVQ  DX, R15
+	ANDQ  $0x0000000f, R15
 	JZ    sm256_firstwhole
-	CMPQ  R14, $0x00000008
+	CMPQ  R15, $0x00000008
 	JA    sm256_firstfull
 	CMPQ  DX, $0x00000010
 	JA    sm256_firsthalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
-	VXORPD     Y8, Y8, Y8
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VXORPD     Y13, Y13, Y13
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_10
-	VMASKMOVPS (AX), Y1, Y0
+	VMASKMOVPS (AX), Y2, Y1
 	JMP        sm256_tailloaded_10
 
 sm256_tailcopy_10:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_10_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_10_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_10_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_10_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_10_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_10_2:
@@ -21172,60 +21340,60 @@ sm256_copy_10_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_10_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256_tailloaded_10:
-	VMOVUPS     softmaxconst<>+320(SB), Y2
-	VBLENDVPS   Y1, Y0, Y2, Y0
-	VSUBPS      (SP), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y1
-	VMAXPS      Y0, Y1, Y0
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS     Y0, Y0
-	VMOVUPS     softmaxconst<>+128(SB), Y4
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
-	VMULPS      Y0, Y0, Y1
-	VFMADD213PS Y0, Y1, Y4
-	VPADDD      32(SP), Y2, Y6
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     softmaxconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y1, Y3, Y1
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y1, Y1, Y2
+	VFMADD213PS Y1, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_51
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_51
-	VMOVUPS     Y6, (CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
 
 sm256_nokeep_51:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, (CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, (CX)
 
 sm256_nostore_51:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firsthalf2:
@@ -21233,93 +21401,95 @@ sm256_firsthalf2:
 	JA   sm256_firsthalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_52
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_52
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_52:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_52:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_11
-	VMASKMOVPS 64(AX), Y1, Y0
+	VMASKMOVPS 64(AX), Y2, Y1
 	JMP        sm256_tailloaded_11
 
 sm256_tailcopy_11:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_11_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_11_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_11_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_11_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_11_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_11_2:
@@ -21329,80 +21499,80 @@ sm256_copy_11_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_11_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256_tailloaded_11:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_53
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_53
-	VMOVUPS      Y6, 64(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
 
 sm256_nokeep_53:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 64(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 64(CX)
 
 sm256_nostore_53:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firsthalf3:
@@ -21410,164 +21580,168 @@ sm256_firsthalf3:
 	JA   sm256_firsthalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_54
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_54
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_54:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_54:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_55
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_55
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_55:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_55:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_12
-	VMASKMOVPS 128(AX), Y1, Y0
+	VMASKMOVPS 128(AX), Y2, Y1
 	JMP        sm256_tailloaded_12
 
 sm256_tailcopy_12:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_12_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_12_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_12_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_12_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_12_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_12_2:
@@ -21577,313 +21751,319 @@ sm256_copy_12_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_12_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256_tailloaded_12:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_56
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_56
-	VMOVUPS      Y6, 128(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
 
 sm256_nokeep_56:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 128(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 128(CX)
 
 sm256_nostore_56:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firsthalf4:
 	// The row's last 4 vectors, the last half, under the mask.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_57
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_57
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_57:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_57:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_58
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_58
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_58:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_58:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_59
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_59
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_59:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_59:
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y1
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_13
-	VMASKMOVPS 192(AX), Y1, Y0
+	VMASKMOVPS 192(AX), Y2, Y1
 	JMP        sm256_tailloaded_13
 
 sm256_tailcopy_13:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_13_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_13_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_13_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_13_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_13_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_13_2:
@@ -21893,80 +22073,80 @@ sm256_copy_13_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_13_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 sm256_tailloaded_13:
-	VMOVUPS      softmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      softmaxconst<>+32(SB), Y2
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
-	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X4, Y1
-	VCVTPS2PD    X6, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y10, Y10
-	VCVTPS2PD    X5, Y1
-	VCVTPS2PD    X7, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X3, Y3
-	VFMADD213PD  Y3, Y3, Y1
-	VADDPD       Y1, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y1
-	VFMADD213PS  Y0, Y1, Y4
-	VPADDD       32(SP), Y2, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      softmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y13, Y13
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y1, Y1, Y2
+	VFMADD213PS  Y1, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_60
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_60
-	VMOVUPS      Y6, 192(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
 
 sm256_nokeep_60:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 192(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 192(CX)
 
 sm256_nostore_60:
-	VCVTPS2PD    X4, Y0
-	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstfull:
@@ -21974,43 +22154,43 @@ sm256_firstfull:
 	JA   sm256_firstfull2
 
 	// The row's last 1 vectors, the last under the masks.
-	VXORPD     Y8, Y8, Y8
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VXORPD     Y13, Y13, Y13
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_14
-	VMASKMOVPS (AX), Y2, Y0
-	VMASKMOVPS 32(AX), Y3, Y1
+	VMASKMOVPS (AX), Y3, Y1
+	VMASKMOVPS 32(AX), Y4, Y2
 	JMP        sm256_tailloaded_14
 
 sm256_tailcopy_14:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_14_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_14_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_14_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_14_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_14_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_14_2:
@@ -22020,92 +22200,92 @@ sm256_copy_14_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_14_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256_tailloaded_14:
-	VMOVUPS     softmaxconst<>+320(SB), Y4
-	VBLENDVPS   Y2, Y0, Y4, Y0
-	VBLENDVPS   Y3, Y1, Y4, Y1
-	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     softmaxconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y1, Y5, Y1
+	VBLENDVPS   Y4, Y2, Y5, Y2
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_61
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_61
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_61:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, (CX)
-	VMASKMOVPS Y5, Y1, 32(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, (CX)
+	VMASKMOVPS Y6, Y2, 32(CX)
 
 sm256_nostore_61:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstfull2:
@@ -22113,94 +22293,96 @@ sm256_firstfull2:
 	JA   sm256_firstfull3
 
 	// The row's last 2 vectors, the last under the masks.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_62
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_62
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_62:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_62:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_15
-	VMASKMOVPS 64(AX), Y2, Y0
-	VMASKMOVPS 96(AX), Y3, Y1
+	VMASKMOVPS 64(AX), Y3, Y1
+	VMASKMOVPS 96(AX), Y4, Y2
 	JMP        sm256_tailloaded_15
 
 sm256_tailcopy_15:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_15_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_15_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_15_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_15_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_15_2
-	MOVQ  64(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  64(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_15_2:
@@ -22210,112 +22392,112 @@ sm256_copy_15_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_15_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256_tailloaded_15:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_63
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_63
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_63:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 64(CX)
-	VMASKMOVPS Y5, Y1, 96(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 64(CX)
+	VMASKMOVPS Y6, Y2, 96(CX)
 
 sm256_nostore_63:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstfull3:
@@ -22323,165 +22505,169 @@ sm256_firstfull3:
 	JA   sm256_firstfull4
 
 	// The row's last 3 vectors, the last under the masks.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_64
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_64
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_64:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_64:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_65
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_65
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_65:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_65:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_16
-	VMASKMOVPS 128(AX), Y2, Y0
-	VMASKMOVPS 160(AX), Y3, Y1
+	VMASKMOVPS 128(AX), Y3, Y1
+	VMASKMOVPS 160(AX), Y4, Y2
 	JMP        sm256_tailloaded_16
 
 sm256_tailcopy_16:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_16_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_16_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_16_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_16_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_16_2
-	MOVQ  128(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  128(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_16_2:
@@ -22491,346 +22677,352 @@ sm256_copy_16_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_16_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256_tailloaded_16:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_66
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_66
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_66:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 128(CX)
-	VMASKMOVPS Y5, Y1, 160(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 128(CX)
+	VMASKMOVPS Y6, Y2, 160(CX)
 
 sm256_nostore_66:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstfull4:
 	// The row's last 4 vectors, the last under the masks.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_67
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_67
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_67:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_67:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_68
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_68
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_68:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_68:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_69
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_69
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_69:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_69:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y3
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_17
-	VMASKMOVPS 192(AX), Y2, Y0
-	VMASKMOVPS 224(AX), Y3, Y1
+	VMASKMOVPS 192(AX), Y3, Y1
+	VMASKMOVPS 224(AX), Y4, Y2
 	JMP        sm256_tailloaded_17
 
 sm256_tailcopy_17:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_17_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_17_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_17_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_17_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_17_2
-	MOVQ  192(AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
+	MOVQ  192(AX)(DX*1), R15
+	MOVQ  R15, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_17_2:
@@ -22840,112 +23032,112 @@ sm256_copy_17_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_17_1:
-	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y1
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 224(SP), Y2
 
 sm256_tailloaded_17:
-	VMOVUPS      softmaxconst<>+320(SB), Y13
-	VBLENDVPS    Y2, Y0, Y13, Y0
-	VBLENDVPS    Y3, Y1, Y13, Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y1, Y14, Y1
+	VBLENDVPS    Y4, Y2, Y14, Y2
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_70
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_70
-	VMOVUPS      Y6, 192(CX)(R13*1)
-	VMOVUPS      Y7, 224(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
 
 sm256_nokeep_70:
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
-	VMASKMOVPS Y4, Y0, 192(CX)
-	VMASKMOVPS Y5, Y1, 224(CX)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y5, Y1, 192(CX)
+	VMASKMOVPS Y6, Y2, 224(CX)
 
 sm256_nostore_70:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstwhole:
@@ -22953,89 +23145,91 @@ sm256_firstwhole:
 	JA   sm256_firstwhole2
 
 	// The row's last 1 vectors, the last whole.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_71
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_71
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_71:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_71:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstwhole2:
@@ -23043,160 +23237,164 @@ sm256_firstwhole2:
 	JA   sm256_firstwhole3
 
 	// The row's last 2 vectors, the last whole.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_72
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_72
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_72:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_72:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_73
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_73
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_73:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_73:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstwhole3:
@@ -23204,593 +23402,581 @@ sm256_firstwhole3:
 	JA   sm256_firstwhole4
 
 	// The row's last 3 vectors, the last whole.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_74
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_74
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_74:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_74:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_75
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_75
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_75:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_75:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_76
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_76
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_76:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_76:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstwhole4:
 	// The row's last 4 vectors, the last whole.
-	VXORPD      Y8, Y8, Y8
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
 	VMOVAPS     Y1, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VMULPS      Y1, Y1, Y7
-	VFMADD213PS Y0, Y6, Y4
+	VMULPS      Y2, Y2, Y8
 	VFMADD213PS Y1, Y7, Y5
-	VPADDD      32(SP), Y2, Y6
+	VFMADD213PS Y2, Y8, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPADDD      32(SP), Y4, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_77
-	TESTQ       R13, R13
+	TESTQ       R14, R14
 	JZ          sm256_nokeep_77
-	VMOVUPS     Y6, (CX)(R13*1)
-	VMOVUPS     Y7, 32(CX)(R13*1)
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
 
 sm256_nokeep_77:
-	VMOVUPS Y4, (CX)
-	VMOVUPS Y5, 32(CX)
+	VMOVUPS Y5, (CX)
+	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_77:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_78
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_78
-	VMOVUPS      Y6, 64(CX)(R13*1)
-	VMOVUPS      Y7, 96(CX)(R13*1)
+	VMOVUPS      Y7, 64(CX)(R14*1)
+	VMOVUPS      Y8, 96(CX)(R14*1)
 
 sm256_nokeep_78:
-	VMOVUPS Y4, 64(CX)
-	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y5, 64(CX)
+	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_78:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_79
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_79
-	VMOVUPS      Y6, 128(CX)(R13*1)
-	VMOVUPS      Y7, 160(CX)(R13*1)
+	VMOVUPS      Y7, 128(CX)(R14*1)
+	VMOVUPS      Y8, 160(CX)(R14*1)
 
 sm256_nokeep_79:
-	VMOVUPS Y4, 128(CX)
-	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y5, 128(CX)
+	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_79:
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      192(AX), Y1
+	VMOVUPS      224(AX), Y2
+	VMAXPS       192(AX)(R13*1), Y0, Y0
+	VMAXPS       224(AX)(R13*1), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
 	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
 	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VMOVAPS      Y0, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y13
-	VCVTPS2PD    X6, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X4
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y10, Y10
-	VCVTPS2PD    X5, Y4
-	VCVTPS2PD    X7, Y6
-	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X4
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X4, Y4
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y12, Y12
-	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
-	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
 	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
-	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
 	VMULPS       Y1, Y1, Y7
-	VFMADD213PS  Y0, Y6, Y4
+	VMULPS       Y2, Y2, Y8
 	VFMADD213PS  Y1, Y7, Y5
-	VPADDD       32(SP), Y2, Y6
+	VFMADD213PS  Y2, Y8, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_80
-	TESTQ        R13, R13
+	TESTQ        R14, R14
 	JZ           sm256_nokeep_80
-	VMOVUPS      Y6, 192(CX)(R13*1)
-	VMOVUPS      Y7, 224(CX)(R13*1)
+	VMOVUPS      Y7, 192(CX)(R14*1)
+	VMOVUPS      Y8, 224(CX)(R14*1)
 
 sm256_nokeep_80:
-	VMOVUPS Y4, 192(CX)
-	VMOVUPS Y5, 224(CX)
+	VMOVUPS Y5, 192(CX)
+	VMOVUPS Y6, 224(CX)
 
 sm256_nostore_80:
-	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
 	VCVTPS2PD    X6, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y8, Y8
-	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X0, Y0
+	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X1, Y1
-	VFMADD213PD  Y1, Y1, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y8, Y8
-	VMOVUPD      Y8, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 
 sm256_sumred:
 sm256_sumdone:
-	CMPQ DI, $0x00000001
-	JE   sm256_ahead
-	LEAQ (SI)(R12*1), AX
-
-	// Pass 1: m = max(x).
-	VMOVUPS softmaxconst<>+320(SB), Y0
-	VMOVUPS softmaxconst<>+320(SB), Y1
-	VMOVUPS softmaxconst<>+320(SB), Y2
-	VMOVUPS softmaxconst<>+320(SB), Y3
-	MOVQ    R8, DX
-
-sm256_max32ahead:
-	CMPQ   DX, $0x00000020
-	JB     sm256_max16ahead
-	VMAXPS (AX), Y0, Y0
-	VMAXPS 32(AX), Y1, Y1
-	VMAXPS 64(AX), Y2, Y2
-	VMAXPS 96(AX), Y3, Y3
-	ADDQ   $0x00000080, AX
-	SUBQ   $0x00000020, DX
-	JMP    sm256_max32ahead
-
-sm256_max16ahead:
-	CMPQ   DX, $0x00000010
-	JB     sm256_maxtailahead
-	VMAXPS (AX), Y0, Y0
-	VMAXPS 32(AX), Y1, Y1
-	ADDQ   $0x00000040, AX
-	SUBQ   $0x00000010, DX
-
-sm256_maxtailahead:
-	TESTQ      DX, DX
-	JZ         sm256_maxredahead
-	VMOVDQU    (R9), Y4
-	VMOVDQU    32(R9), Y5
+	// Pass 1 of the next row, found in pass 2: its last cols%16 lanes, and m = max(x).
+	TESTQ      R10, R10
+	JZ         sm256_nexttail
+	LEAQ       (SI)(R13*1), AX
+	MOVQ       R8, CX
+	SUBQ       R10, CX
+	LEAQ       (AX)(CX*4), AX
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         sm256_tailcopy_18
-	VMASKMOVPS (AX), Y4, Y6
-	VMASKMOVPS 32(AX), Y5, Y7
+	VMASKMOVPS (AX), Y1, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
 	JMP        sm256_tailloaded_18
 
 sm256_tailcopy_18:
-	VXORPS  Y6, Y6, Y6
-	VMOVUPS Y6, 192(SP)
-	VMOVUPS Y6, 224(SP)
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_18_8
-	VMOVUPS (AX)(CX*1), Y6
-	VMOVUPS Y6, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y3
+	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 sm256_copy_18_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_18_4
-	VMOVUPS (AX)(CX*1), X6
-	VMOVUPS X6, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X3
+	VMOVUPS X3, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 sm256_copy_18_4:
@@ -23807,34 +23993,29 @@ sm256_copy_18_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 sm256_copy_18_1:
-	VMOVUPS 192(SP), Y6
-	VMOVUPS 224(SP), Y7
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
 
 sm256_tailloaded_18:
-	VMOVUPS   softmaxconst<>+320(SB), Y8
-	VBLENDVPS Y4, Y6, Y8, Y6
-	VMAXPS    Y6, Y2, Y2
-	VMOVUPS   softmaxconst<>+320(SB), Y4
-	VBLENDVPS Y5, Y7, Y4, Y7
-	VMAXPS    Y7, Y3, Y3
+	VMOVUPS   softmaxconst<>+320(SB), Y5
+	VBLENDVPS Y1, Y3, Y5, Y3
+	VMAXPS    Y3, Y0, Y0
+	VMOVUPS   softmaxconst<>+320(SB), Y1
+	VBLENDVPS Y2, Y4, Y1, Y4
+	VMAXPS    Y4, Y0, Y0
 
-sm256_maxredahead:
-	VMAXPS       Y1, Y0, Y0
-	VMAXPS       Y3, Y2, Y2
-	VMAXPS       Y2, Y0, Y0
+sm256_nexttail:
 	VEXTRACTF128 $0x01, Y0, X1
 	VMAXPS       X1, X0, X1
 	VPERMILPS    $0x4e, X1, X0
 	VMAXPS       X0, X1, X1
 	VPERMILPS    $0xb1, X1, X0
-	VMAXPS       X0, X1, X0
-	VMOVSS       X0, 256(SP)
-
-sm256_ahead:
-	CMPQ 456(SP), $0x00000000
-	JE   sm256_prev
-	CMPQ 488(SP), $0x00000000
-	JE   sm256_outall
+	VMAXPS       X0, X1, X1
+	VMOVSS       X1, 256(SP)
+	CMPQ         456(SP), $0x00000000
+	JE           sm256_prev
+	CMPQ         488(SP), $0x00000000
+	JE           sm256_outall
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
 	VMOVUPS 320(SP), Y0
