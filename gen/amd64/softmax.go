@@ -1559,14 +1559,14 @@ const sfInS = 2 * sCols
 
 // keepSBufs emits the set-up of keepS's frame sf shared by both
 // instruction sets: the current row's buffer (sfBufs rounded up to 64
-// bytes), the XOR that swaps it with the pending row's (sfSwap), and
-// sfUse cleared.
-func keepSBufs(g *gen, sf Mem) {
+// bytes), the XOR that swaps it with the pending row's (sfSwap), 4*cols
+// bytes after it, and sfUse cleared.
+func keepSBufs(g *gen, sf Mem, cols int) {
 	b, w := g.GP64(), g.GP64()
 	g.LEAQ(sf.Offset(sfBufs+63), b)
 	g.ANDQ(I32(-64), b)
 	g.MOVQ(b, sf.Offset(sfCur))
-	g.LEAQ(Mem{Base: b, Disp: 4 * sCols}, w)
+	g.LEAQ(Mem{Base: b, Disp: 4 * cols}, w)
 	g.XORQ(b, w)
 	g.MOVQ(w, sf.Offset(sfSwap))
 	g.MOVQ(U32(0), sf.Offset(sfUse))
@@ -1575,7 +1575,7 @@ func keepSBufs(g *gen, sf Mem) {
 // setKeepS emits, at the start of SoftmaxRowsAVX512, the frame of keepS.
 func (s *sm512) setKeepS() {
 	g := s.g
-	keepSBufs(g, s.sf)
+	keepSBufs(g, s.sf, sCols)
 	g.MOVQ(U32(0), s.sf.Offset(sfIn))
 	done, in := s.label("keeps"), s.label("keepsin")
 	g.TESTQ(s.inPlace, s.inPlace)
@@ -2207,17 +2207,17 @@ type sm256 struct {
 
 	// keepS is sm512's, out of place alone, for SoftmaxRowsAVX2: pass 2
 	// stores s to one of two buffers of the frame (sf, laid out as
-	// sm512's) for rows of at most sCols elements when dst is not src,
-	// and pass 3 takes it there as the memory operand of its multiply
-	// instead of recomputing it from x (see keptOut). sDelta is sm512's.
-	// Pass 3 then runs 4 vector operations a half, not 10. Measured (ns
-	// per element, thread CPU time, the lower quartile of 200 runs
-	// alternating with SoftmaxRowsAVX512, batches of 1 MiB, N(0, 4)
-	// logits): 0.661 against 0.718 at 100 columns (1.59x against 1.75x
-	// SoftmaxRowsAVX512's time), 0.554 against 0.618 at 200 (1.77x
-	// against 1.93x), 0.512 against 0.566 at 1024 (1.98x against 2.10x),
-	// 0.665 against 0.662 at 64; unchanged from 4096 on, where s is not
-	// kept.
+	// sm512's) for rows of at most sCols256 elements when dst is not
+	// src, and pass 3 takes it there as the memory operand of its
+	// multiply instead of recomputing it from x (see keptOut). sDelta is
+	// sm512's. Pass 3 then runs 4 vector operations a half, not 10.
+	// Measured (ns per element, thread CPU time, the lower quartile of
+	// 200 runs alternating with SoftmaxRowsAVX512, batches of 1 MiB,
+	// N(0, 4) logits), with sCols (1024) for its rows: 0.661 against
+	// 0.718 at 100 columns (1.59x against 1.75x SoftmaxRowsAVX512's
+	// time), 0.554 against 0.618 at 200 (1.77x against 1.93x), 0.512
+	// against 0.566 at 1024 (1.98x against 2.10x), 0.665 against 0.662
+	// at 64; then up to 4096 (see sCols256).
 	//
 	// ScaledSoftmaxRowsAVX2 and its NoMask form (fused.go) run it too,
 	// pass 2 storing s beside the u it stores over z in dst (zDst): pass
@@ -2249,16 +2249,27 @@ type sm256 struct {
 	rows, bytes reg.GPVirtual
 }
 
+// sCols256 is sCols for the AVX2 kernels (sm256.keepS): the frame holds
+// two rows' s of up to 4096 elements, 32 KiB. Pass 3 there runs 4 vector
+// operations a half against 10 (6 with the memory operands of
+// outStored), which pays on rows that sm512's sCols leaves out. Measured
+// against sCols (ns per element, thread CPU time, the lower quartile of
+// 200 runs alternating with the kernel before and SoftmaxRowsAVX512,
+// batches of 1 MiB, N(0, 4) logits): SoftmaxRowsAVX2 0.452 against 0.485
+// at 4096 columns (1.78x SoftmaxRowsAVX512's time against 1.91x), 0.454
+// against 0.489 at 2048 (1.78x against 1.92x); the same at 1024 and 8192.
+const sCols256 = 4096
+
 // setKeepS emits, at the start of SoftmaxRowsAVX2 and
 // ScaledSoftmaxRowsAVX2, the frame of keepS: sm512.setKeepS without the
-// in-place case.
+// in-place case, and for rows of up to sCols256 elements.
 func (s *sm256) setKeepS() {
 	g := s.g
-	keepSBufs(g, s.sf)
+	keepSBufs(g, s.sf, sCols256)
 	done := s.label("keeps")
 	g.TESTQ(s.inPlace, s.inPlace)
 	g.JNZ(LabelRef(done))
-	g.CMPQ(s.cols, U32(sCols))
+	g.CMPQ(s.cols, U32(sCols256))
 	g.JA(LabelRef(done))
 	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
 	g.Label(done)
@@ -2980,7 +2991,7 @@ func (s *sm256) pipeB(q Mem, r, t, u, sc []reg.VecVirtual, masked ...bool) {
 		g.TESTQ(s.inPlace, s.inPlace)
 		g.JNZ(LabelRef(skip))
 		if s.keepS && s.sDelta != nil {
-			// Whole vectors, past the row too: the buffer holds sCols
+			// Whole vectors, past the row too: the buffer holds sCols256
 			// elements, and pass 3 stores none of those lanes.
 			kept := uniqueLabel(s.label("nokeep"))
 			g.TESTQ(s.sDelta, s.sDelta)
@@ -3503,7 +3514,7 @@ func softmaxAVX2(g *gen, c *constTable) {
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
 		"SoftmaxRowsAVX2 is SoftmaxRowsAVX512 for AVX2 and FMA3.",
 	)
-	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols)
+	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols256)
 	s := newSM256(g, c, "sm256")
 	s.ahead, s.zeroC, s.tailPipe, s.keepS = true, true, true, true
 	s.nextMax = true
@@ -3762,7 +3773,7 @@ func (s *sm256) softmaxRows() {
 		if !s.ahead {
 			panic("keepS needs ahead")
 		}
-		s.sf = g.AllocLocal(sfBufs + 2*4*sCols + 64)
+		s.sf = g.AllocLocal(sfBufs + 2*4*sCols256 + 64)
 	}
 	late := func(name, after string) {
 		g.CMPQ(pendDst, U32(0))

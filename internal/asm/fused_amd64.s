@@ -7884,7 +7884,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func ScaledSoftmaxRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsAVX2(SB), $8856-96
+TEXT ·ScaledSoftmaxRowsAVX2(SB), $33432-96
 	MOVSS        scale+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -7917,13 +7917,13 @@ TEXT ·ScaledSoftmaxRowsAVX2(SB), $8856-96
 	LEAQ         631(SP), AX
 	ANDQ         $-64, AX
 	MOVQ         AX, 528(SP)
-	LEAQ         4096(AX), CX
+	LEAQ         16384(AX), CX
 	XORQ         AX, CX
 	MOVQ         CX, 544(SP)
 	MOVQ         $0x00000000, 552(SP)
 	TESTQ        R12, R12
 	JNZ          ss256_keeps
-	CMPQ         R9, $0x00000400
+	CMPQ         R9, $0x00001000
 	JA           ss256_keeps
 	MOVQ         $-1, 552(SP)
 
@@ -7935,8 +7935,8 @@ ss256_keeps:
 	CMPQ    R9, $0x00008000
 	CMOVQLS R13, AX
 	CMOVQLS 296(SP), CX
-	MOVQ    AX, 8840(SP)
-	MOVQ    CX, 8848(SP)
+	MOVQ    AX, 33416(SP)
+	MOVQ    CX, 33424(SP)
 	MOVQ    288(SP), BX
 	SUBQ    DI, BX
 
@@ -8144,13 +8144,13 @@ ss256_params:
 	VMOVDQU Y2, 32(SP)
 	MOVQ    DI, AX
 	SUBQ    SI, AX
-	ADDQ    8840(SP), AX
-	MOVQ    AX, 8824(SP)
+	ADDQ    33416(SP), AX
+	MOVQ    AX, 33400(SP)
 	MOVQ    DI, AX
 	SUBQ    SI, AX
 	ADDQ    BX, AX
-	ADDQ    8848(SP), AX
-	MOVQ    AX, 8832(SP)
+	ADDQ    33424(SP), AX
+	MOVQ    AX, 33408(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -8383,15 +8383,15 @@ ss256z_nostore_3:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        8840(SP), $0x00000000
+	CMPQ        33416(SP), $0x00000000
 	JE          ss256z_noprefetch_1
-	MOVQ        8824(SP), R15
+	MOVQ        33400(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
 	PREFETCHT0  128(R15)
 	PREFETCHT0  192(R15)
-	MOVQ        8832(SP), R15
+	MOVQ        33408(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
@@ -8696,15 +8696,15 @@ ss256z_nostore_7:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        8840(SP), $0x00000000
+	CMPQ        33416(SP), $0x00000000
 	JE          ss256z_noprefetch_2
-	MOVQ        8824(SP), R15
+	MOVQ        33400(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
 	PREFETCHT0  128(R15)
 	PREFETCHT0  192(R15)
-	MOVQ        8832(SP), R15
+	MOVQ        33408(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
@@ -15120,15 +15120,15 @@ ss256_nostore_3:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        8840(SP), $0x00000000
+	CMPQ        33416(SP), $0x00000000
 	JE          ss256_noprefetch_1
-	MOVQ        8824(SP), R15
+	MOVQ        33400(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
 	PREFETCHT0  128(R15)
 	PREFETCHT0  192(R15)
-	MOVQ        8832(SP), R15
+	MOVQ        33408(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
@@ -15441,15 +15441,15 @@ ss256_nostore_7:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        8840(SP), $0x00000000
+	CMPQ        33416(SP), $0x00000000
 	JE          ss256_noprefetch_2
-	MOVQ        8824(SP), R15
+	MOVQ        33400(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
 	PREFETCHT0  128(R15)
 	PREFETCHT0  192(R15)
-	MOVQ        8832(SP), R15
+	MOVQ        33408(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
@@ -32987,7 +32987,7 @@ ss512_ret:
 
 // func ScaledSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), $8840-72
+TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), $33416-72
 	MOVSS        scale+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -33010,13 +33010,13 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), $8840-72
 	LEAQ         615(SP), AX
 	ANDQ         $-64, AX
 	MOVQ         AX, 512(SP)
-	LEAQ         4096(AX), CX
+	LEAQ         16384(AX), CX
 	XORQ         AX, CX
 	MOVQ         CX, 528(SP)
 	MOVQ         $0x00000000, 536(SP)
 	TESTQ        R11, R11
 	JNZ          ss256_keeps
-	CMPQ         R8, $0x00000400
+	CMPQ         R8, $0x00001000
 	JA           ss256_keeps
 	MOVQ         $-1, 536(SP)
 
@@ -33027,8 +33027,8 @@ ss256_keeps:
 	XORQ    CX, CX
 	CMPQ    R8, $0x00008000
 	CMOVQLS R12, AX
-	MOVQ    AX, 8824(SP)
-	MOVQ    CX, 8832(SP)
+	MOVQ    AX, 33400(SP)
+	MOVQ    CX, 33408(SP)
 
 	// Pass 1: m = max(x).
 	VMOVUPS fusedconst<>+320(SB), Y0
@@ -33185,8 +33185,8 @@ ss256_params:
 	VMOVDQU Y2, 32(SP)
 	MOVQ    SI, AX
 	SUBQ    BX, AX
-	ADDQ    8824(SP), AX
-	MOVQ    AX, 8808(SP)
+	ADDQ    33400(SP), AX
+	MOVQ    AX, 33384(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -33419,9 +33419,9 @@ ss256z_nostore_83:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        8824(SP), $0x00000000
+	CMPQ        33400(SP), $0x00000000
 	JE          ss256z_noprefetch_3
-	MOVQ        8808(SP), R14
+	MOVQ        33384(SP), R14
 	ADDQ        AX, R14
 	PREFETCHT0  (R14)
 	PREFETCHT0  64(R14)
@@ -33726,9 +33726,9 @@ ss256z_nostore_87:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        8824(SP), $0x00000000
+	CMPQ        33400(SP), $0x00000000
 	JE          ss256z_noprefetch_4
-	MOVQ        8808(SP), R14
+	MOVQ        33384(SP), R14
 	ADDQ        AX, R14
 	PREFETCHT0  (R14)
 	PREFETCHT0  64(R14)
@@ -40144,9 +40144,9 @@ ss256_nostore_83:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        8824(SP), $0x00000000
+	CMPQ        33400(SP), $0x00000000
 	JE          ss256_noprefetch_3
-	MOVQ        8808(SP), R14
+	MOVQ        33384(SP), R14
 	ADDQ        AX, R14
 	PREFETCHT0  (R14)
 	PREFETCHT0  64(R14)
@@ -40459,9 +40459,9 @@ ss256_nostore_87:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        8824(SP), $0x00000000
+	CMPQ        33400(SP), $0x00000000
 	JE          ss256_noprefetch_4
-	MOVQ        8808(SP), R14
+	MOVQ        33384(SP), R14
 	ADDQ        AX, R14
 	PREFETCHT0  (R14)
 	PREFETCHT0  64(R14)

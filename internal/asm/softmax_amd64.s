@@ -10046,7 +10046,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func SoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
-TEXT ·SoftmaxRowsAVX2(SB), $8760-64
+TEXT ·SoftmaxRowsAVX2(SB), $33336-64
 	MOVQ  $0x00000000, 456(SP)
 	MOVQ  dst_base+0(FP), BX
 	MOVQ  src_base+24(FP), SI
@@ -10066,13 +10066,13 @@ TEXT ·SoftmaxRowsAVX2(SB), $8760-64
 	LEAQ  567(SP), AX
 	ANDQ  $-64, AX
 	MOVQ  AX, 464(SP)
-	LEAQ  4096(AX), CX
+	LEAQ  16384(AX), CX
 	XORQ  AX, CX
 	MOVQ  CX, 480(SP)
 	MOVQ  $0x00000000, 488(SP)
 	TESTQ R11, R11
 	JNZ   sm256_keeps
-	CMPQ  R8, $0x00000400
+	CMPQ  R8, $0x00001000
 	JA    sm256_keeps
 	MOVQ  $-1, 488(SP)
 
