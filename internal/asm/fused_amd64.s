@@ -7921,11 +7921,20 @@ TEXT ·ScaledSoftmaxRowsAVX2(SB), $33432-96
 	XORQ         AX, CX
 	MOVQ         CX, 544(SP)
 	MOVQ         $0x00000000, 552(SP)
+	MOVQ         $0x00000000, 560(SP)
 	TESTQ        R12, R12
-	JNZ          ss256_keeps
+	JNZ          ss256_keepsin
 	CMPQ         R9, $0x00001000
 	JA           ss256_keeps
 	MOVQ         $-1, 552(SP)
+	JMP          ss256_keeps
+
+ss256_keepsin:
+	CMPQ R9, $0x00000800
+	JA   ss256_keeps
+	MOVQ $-1, 552(SP)
+	MOVQ $-1, 560(SP)
+	XORQ R12, R12
 
 ss256_keeps:
 	LEAQ    (R9)(R9*1), R13
@@ -8166,13 +8175,19 @@ ss256_params:
 	MOVQ    528(SP), R14
 	SUBQ    SI, R14
 	ANDQ    552(SP), R14
-	MOVQ    R9, DX
-	VXORPD  Y9, Y9, Y9
-	VXORPD  Y10, Y10, Y10
-	VXORPD  Y11, Y11, Y11
-	VXORPD  Y12, Y12, Y12
-	CMPQ    DX, $0x00000040
-	JB      ss256z_tailfirst
+	CMPQ    560(SP), $0x00000000
+	JE      ss256z_outplace_1
+	MOVQ    528(SP), CX
+	MOVQ    $0x00002000, R14
+
+ss256z_outplace_1:
+	MOVQ   R9, DX
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	CMPQ   DX, $0x00000040
+	JB     ss256z_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y9, Y9, Y9
@@ -14895,13 +14910,19 @@ ss256_sumc:
 	MOVQ    528(SP), R14
 	SUBQ    SI, R14
 	ANDQ    552(SP), R14
-	MOVQ    R9, DX
-	VXORPD  Y9, Y9, Y9
-	VXORPD  Y10, Y10, Y10
-	VXORPD  Y11, Y11, Y11
-	VXORPD  Y12, Y12, Y12
-	CMPQ    DX, $0x00000040
-	JB      ss256_tailfirst
+	CMPQ    560(SP), $0x00000000
+	JE      ss256_outplace_1
+	MOVQ    528(SP), CX
+	MOVQ    $0x00002000, R14
+
+ss256_outplace_1:
+	MOVQ   R9, DX
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	CMPQ   DX, $0x00000040
+	JB     ss256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y9, Y9, Y9
@@ -21913,19 +21934,21 @@ ss256_maxredahead:
 	VMOVSS       X0, 304(SP)
 
 ss256_ahead:
-	MOVQ BX, 512(SP)
-	CMPQ 504(SP), $0x00000000
-	JE   ss256_prev
-	MOVQ 520(SP), BX
-	CMPQ 552(SP), $0x00000000
-	JE   ss256_outall
-
-	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ    BX, 512(SP)
+	CMPQ    504(SP), $0x00000000
+	JE      ss256_prev
+	MOVQ    520(SP), BX
+	CMPQ    552(SP), $0x00000000
+	JE      ss256_outall
 	VMOVUPS 368(SP), Y0
 	VMOVUPS 400(SP), Y2
-	MOVQ    536(SP), AX
-	MOVQ    504(SP), CX
-	MOVQ    R9, DX
+	CMPQ    560(SP), $0x00000000
+	JNE     ss256_outin
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 536(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R9, DX
 
 ss256_outs64:
 	CMPQ        DX, $0x00000040
@@ -22072,6 +22095,161 @@ ss256_tailloaded_21:
 	VFMADD132PS Y0, Y7, Y6
 	VADDPS      Y0, Y6, Y6
 	VMULPS      32(AX), Y6, Y6
+	VMASKMOVPS  Y5, Y3, (CX)
+	VMASKMOVPS  Y6, Y4, 32(CX)
+	JMP         ss256_prev
+
+ss256_outin:
+	// Pass 3 of the pending row in place: u and s from the frame.
+	MOVQ 536(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R9, DX
+
+ss256_outi64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_outi16
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8192(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8224(AX), Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	VMOVUPS     64(AX), Y3
+	VMOVUPS     96(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8256(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8288(AX), Y4, Y4
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     Y4, 96(CX)
+	VMOVUPS     128(AX), Y3
+	VMOVUPS     160(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8320(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8352(AX), Y4, Y4
+	VMOVUPS     Y3, 128(CX)
+	VMOVUPS     Y4, 160(CX)
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8384(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8416(AX), Y4, Y4
+	VMOVUPS     Y3, 192(CX)
+	VMOVUPS     Y4, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_outi64
+
+ss256_outi16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_outitail
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8192(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8224(AX), Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_outi16
+
+ss256_outitail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_22
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        ss256_tailloaded_22
+
+ss256_tailcopy_22:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_22_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_22_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_22_4
+	VMOVUPS (AX)(DX*1), X5
+	VMOVUPS X5, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_22_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_22_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_22_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_22_1
+	MOVL  (AX)(DX*1), BX
+	MOVL  BX, 192(SP)(DX*1)
+
+ss256_copy_22_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+ss256_tailloaded_22:
+	VMOVAPS     Y2, Y7
+	VFMADD213PS Y2, Y5, Y7
+	VFMADD132PS Y0, Y7, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      8192(AX), Y5, Y5
+	VMOVAPS     Y2, Y7
+	VFMADD213PS Y2, Y6, Y7
+	VFMADD132PS Y0, Y7, Y6
+	VADDPS      Y0, Y6, Y6
+	VMULPS      8224(AX), Y6, Y6
 	VMASKMOVPS  Y5, Y3, (CX)
 	VMASKMOVPS  Y6, Y4, 32(CX)
 	JMP         ss256_prev
@@ -23002,92 +23180,92 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_22
+	JA         ss256_tailcopy_23
 	VMASKMOVPS (AX), Y9, Y11
 	VMASKMOVPS 32(AX), Y10, Y12
-	JMP        ss256_tailloaded_22
+	JMP        ss256_tailloaded_23
 
-ss256_tailcopy_22:
+ss256_tailcopy_23:
 	VXORPS  Y11, Y11, Y11
 	VMOVUPS Y11, 192(SP)
 	VMOVUPS Y11, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_22_8
+	JZ      ss256_copy_23_8
 	VMOVUPS (AX)(DX*1), Y11
 	VMOVUPS Y11, 192(SP)(DX*1)
-	ADDQ    $0x00000020, DX
-
-ss256_copy_22_8:
-	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_22_4
-	VMOVUPS (AX)(DX*1), X11
-	VMOVUPS X11, 192(SP)(DX*1)
-	ADDQ    $0x00000010, DX
-
-ss256_copy_22_4:
-	TESTQ $0x00000002, R11
-	JZ    ss256_copy_22_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
-	ADDQ  $0x00000008, DX
-
-ss256_copy_22_2:
-	TESTQ $0x00000001, R11
-	JZ    ss256_copy_22_1
-	MOVL  (AX)(DX*1), R14
-	MOVL  R14, 192(SP)(DX*1)
-
-ss256_copy_22_1:
-	VMOVUPS 192(SP), Y11
-	VMOVUPS 224(SP), Y12
-
-ss256_tailloaded_22:
-	LEAQ       (AX)(BX*1), AX
-	LEAQ       (AX), DX
-	ANDQ       $0x00000fff, DX
-	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_23
-	VMASKMOVPS (AX), Y9, Y13
-	VMASKMOVPS 32(AX), Y10, Y14
-	JMP        ss256_tailloaded_23
-
-ss256_tailcopy_23:
-	VXORPS  Y13, Y13, Y13
-	VMOVUPS Y13, 192(SP)
-	VMOVUPS Y13, 224(SP)
-	XORQ    DX, DX
-	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_23_8
-	VMOVUPS (AX)(DX*1), Y13
-	VMOVUPS Y13, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ss256_copy_23_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_23_4
-	VMOVUPS (AX)(DX*1), X13
-	VMOVUPS X13, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ss256_copy_23_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_23_2
-	MOVQ  (AX)(DX*1), BX
-	MOVQ  BX, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_23_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_23_1
+	MOVL  (AX)(DX*1), R14
+	MOVL  R14, 192(SP)(DX*1)
+
+ss256_copy_23_1:
+	VMOVUPS 192(SP), Y11
+	VMOVUPS 224(SP), Y12
+
+ss256_tailloaded_23:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_24
+	VMASKMOVPS (AX), Y9, Y13
+	VMASKMOVPS 32(AX), Y10, Y14
+	JMP        ss256_tailloaded_24
+
+ss256_tailcopy_24:
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_24_8
+	VMOVUPS (AX)(DX*1), Y13
+	VMOVUPS Y13, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_24_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_24_4
+	VMOVUPS (AX)(DX*1), X13
+	VMOVUPS X13, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_24_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_24_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_24_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_24_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_23_1:
+ss256_copy_24_1:
 	VMOVUPS 192(SP), Y13
 	VMOVUPS 224(SP), Y14
 
-ss256_tailloaded_23:
+ss256_tailloaded_24:
 	VFMADD231PS Y8, Y11, Y13
 	VFMADD231PS Y8, Y12, Y14
 	VSUBPS      Y0, Y13, Y13
@@ -23101,47 +23279,47 @@ ss256_tailloaded_23:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_24
+	JA          ss256_tailcopy_25
 	VMASKMOVPS  (CX), Y9, Y3
 	VMASKMOVPS  32(CX), Y10, Y4
-	JMP         ss256_tailloaded_24
+	JMP         ss256_tailloaded_25
 
-ss256_tailcopy_24:
+ss256_tailcopy_25:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_24_8
+	JZ      ss256_copy_25_8
 	VMOVUPS (CX)(AX*1), Y3
 	VMOVUPS Y3, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_24_8:
+ss256_copy_25_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_24_4
+	JZ      ss256_copy_25_4
 	VMOVUPS (CX)(AX*1), X3
 	VMOVUPS X3, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_24_4:
+ss256_copy_25_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_24_2
+	JZ    ss256_copy_25_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_24_2:
+ss256_copy_25_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_24_1
+	JZ    ss256_copy_25_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_24_1:
+ss256_copy_25_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_24:
+ss256_tailloaded_25:
 	VPADDD      Y5, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -23456,47 +23634,47 @@ ss256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_25
+	JA         ss256_tailcopy_26
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_25
+	JMP        ss256_tailloaded_26
 
-ss256_tailcopy_25:
+ss256_tailcopy_26:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_25_8
+	JZ      ss256_copy_26_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_25_8:
+ss256_copy_26_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_25_4
+	JZ      ss256_copy_26_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_25_4:
+ss256_copy_26_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_25_2
+	JZ    ss256_copy_26_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_25_2:
+ss256_copy_26_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_25_1
+	JZ    ss256_copy_26_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_25_1:
+ss256_copy_26_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_25:
+ss256_tailloaded_26:
 	VSUBPS      432(SP), Y3, Y3
 	VSUBPS      432(SP), Y4, Y4
 	VMOVUPS     fusedconst<>+288(SB), Y5
@@ -23623,47 +23801,47 @@ ss256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_26
+	JA         ss256_tailcopy_27
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y2, Y2
-	JMP        ss256_tailloaded_26
+	JMP        ss256_tailloaded_27
 
-ss256_tailcopy_26:
+ss256_tailcopy_27:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_26_8
+	JZ      ss256_copy_27_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_26_8:
+ss256_copy_27_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_26_4
+	JZ      ss256_copy_27_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_26_4:
+ss256_copy_27_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_26_2
+	JZ    ss256_copy_27_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_26_2:
+ss256_copy_27_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_26_1
+	JZ    ss256_copy_27_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_26_1:
+ss256_copy_27_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_26:
+ss256_tailloaded_27:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ss256_nanearly
@@ -23742,92 +23920,92 @@ ss256_maxtailaheadfill:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_27
+	JA         ss256_tailcopy_28
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        ss256_tailloaded_27
+	JMP        ss256_tailloaded_28
 
-ss256_tailcopy_27:
+ss256_tailcopy_28:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_27_8
+	JZ      ss256_copy_28_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
-	ADDQ    $0x00000020, DX
-
-ss256_copy_27_8:
-	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_27_4
-	VMOVUPS (AX)(DX*1), X9
-	VMOVUPS X9, 192(SP)(DX*1)
-	ADDQ    $0x00000010, DX
-
-ss256_copy_27_4:
-	TESTQ $0x00000002, R11
-	JZ    ss256_copy_27_2
-	MOVQ  (AX)(DX*1), R14
-	MOVQ  R14, 192(SP)(DX*1)
-	ADDQ  $0x00000008, DX
-
-ss256_copy_27_2:
-	TESTQ $0x00000001, R11
-	JZ    ss256_copy_27_1
-	MOVL  (AX)(DX*1), R14
-	MOVL  R14, 192(SP)(DX*1)
-
-ss256_copy_27_1:
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y10
-
-ss256_tailloaded_27:
-	LEAQ       (AX)(BX*1), AX
-	LEAQ       (AX), DX
-	ANDQ       $0x00000fff, DX
-	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_28
-	VMASKMOVPS (AX), Y7, Y11
-	VMASKMOVPS 32(AX), Y8, Y12
-	JMP        ss256_tailloaded_28
-
-ss256_tailcopy_28:
-	VXORPS  Y11, Y11, Y11
-	VMOVUPS Y11, 192(SP)
-	VMOVUPS Y11, 224(SP)
-	XORQ    DX, DX
-	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_28_8
-	VMOVUPS (AX)(DX*1), Y11
-	VMOVUPS Y11, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ss256_copy_28_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_28_4
-	VMOVUPS (AX)(DX*1), X11
-	VMOVUPS X11, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ss256_copy_28_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_28_2
-	MOVQ  (AX)(DX*1), BX
-	MOVQ  BX, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_28_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_28_1
+	MOVL  (AX)(DX*1), R14
+	MOVL  R14, 192(SP)(DX*1)
+
+ss256_copy_28_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256_tailloaded_28:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_29
+	VMASKMOVPS (AX), Y7, Y11
+	VMASKMOVPS 32(AX), Y8, Y12
+	JMP        ss256_tailloaded_29
+
+ss256_tailcopy_29:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, 192(SP)
+	VMOVUPS Y11, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_29_8
+	VMOVUPS (AX)(DX*1), Y11
+	VMOVUPS Y11, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_29_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_29_4
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_29_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_29_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_29_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_29_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_28_1:
+ss256_copy_29_1:
 	VMOVUPS 192(SP), Y11
 	VMOVUPS 224(SP), Y12
 
-ss256_tailloaded_28:
+ss256_tailloaded_29:
 	VFMADD231PS Y6, Y9, Y11
 	VFMADD231PS Y6, Y10, Y12
 	VMASKMOVPS  Y11, Y7, (CX)
@@ -23885,18 +24063,20 @@ ss256_next:
 	JNZ  ss256_row
 
 	// Pass 3 of the last finite row.
-	CMPQ 504(SP), $0x00000000
-	JE   ss256_flushed
-	MOVQ 520(SP), BX
-	CMPQ 552(SP), $0x00000000
-	JE   ss256_lastall
-
-	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	CMPQ    504(SP), $0x00000000
+	JE      ss256_flushed
+	MOVQ    520(SP), BX
+	CMPQ    552(SP), $0x00000000
+	JE      ss256_lastall
 	VMOVUPS 368(SP), Y0
 	VMOVUPS 400(SP), Y1
-	MOVQ    536(SP), AX
-	MOVQ    504(SP), CX
-	MOVQ    R9, DX
+	CMPQ    560(SP), $0x00000000
+	JNE     ss256_lastin
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 536(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R9, DX
 
 ss256_lasts64:
 	CMPQ        DX, $0x00000040
@@ -23992,47 +24172,47 @@ ss256_laststail:
 	LEAQ       (CX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_29
+	JA         ss256_tailcopy_30
 	VMASKMOVPS (CX), Y2, Y4
 	VMASKMOVPS 32(CX), Y3, Y5
-	JMP        ss256_tailloaded_29
+	JMP        ss256_tailloaded_30
 
-ss256_tailcopy_29:
+ss256_tailcopy_30:
 	VXORPS  Y4, Y4, Y4
 	VMOVUPS Y4, 192(SP)
 	VMOVUPS Y4, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_29_8
+	JZ      ss256_copy_30_8
 	VMOVUPS (CX)(DX*1), Y4
 	VMOVUPS Y4, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_29_8:
+ss256_copy_30_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_29_4
+	JZ      ss256_copy_30_4
 	VMOVUPS (CX)(DX*1), X4
 	VMOVUPS X4, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_29_4:
+ss256_copy_30_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_29_2
+	JZ    ss256_copy_30_2
 	MOVQ  (CX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_29_2:
+ss256_copy_30_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_29_1
+	JZ    ss256_copy_30_1
 	MOVL  (CX)(DX*1), BX
 	MOVL  BX, 192(SP)(DX*1)
 
-ss256_copy_29_1:
+ss256_copy_30_1:
 	VMOVUPS 192(SP), Y4
 	VMOVUPS 224(SP), Y5
 
-ss256_tailloaded_29:
+ss256_tailloaded_30:
 	VMOVAPS     Y1, Y6
 	VFMADD213PS Y1, Y4, Y6
 	VFMADD132PS Y0, Y6, Y4
@@ -24043,6 +24223,161 @@ ss256_tailloaded_29:
 	VFMADD132PS Y0, Y6, Y5
 	VADDPS      Y0, Y5, Y5
 	VMULPS      32(AX), Y5, Y5
+	VMASKMOVPS  Y4, Y2, (CX)
+	VMASKMOVPS  Y5, Y3, 32(CX)
+	JMP         ss256_flushed
+
+ss256_lastin:
+	// Pass 3 of the pending row in place: u and s from the frame.
+	MOVQ 536(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R9, DX
+
+ss256_lasti64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_lasti16
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8224(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(AX), Y2
+	VMOVUPS     96(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8256(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8288(AX), Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(AX), Y2
+	VMOVUPS     160(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8320(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8352(AX), Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(AX), Y2
+	VMOVUPS     224(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8384(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8416(AX), Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_lasti64
+
+ss256_lasti16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_lastitail
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8224(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_lasti16
+
+ss256_lastitail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_31
+	VMASKMOVPS (AX), Y2, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        ss256_tailloaded_31
+
+ss256_tailcopy_31:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_31_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_31_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_31_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_31_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_31_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_31_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_31_1
+	MOVL  (AX)(DX*1), BX
+	MOVL  BX, 192(SP)(DX*1)
+
+ss256_copy_31_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+ss256_tailloaded_31:
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y4, Y6
+	VFMADD132PS Y0, Y6, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8192(AX), Y4, Y4
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y5, Y6
+	VFMADD132PS Y0, Y6, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      8224(AX), Y5, Y5
 	VMASKMOVPS  Y4, Y2, (CX)
 	VMASKMOVPS  Y5, Y3, 32(CX)
 	JMP         ss256_flushed
@@ -24973,92 +25308,92 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_30
+	JA         ss256_tailcopy_32
 	VMASKMOVPS (AX), Y8, Y10
 	VMASKMOVPS 32(AX), Y9, Y11
-	JMP        ss256_tailloaded_30
+	JMP        ss256_tailloaded_32
 
-ss256_tailcopy_30:
+ss256_tailcopy_32:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_30_8
+	JZ      ss256_copy_32_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_30_8:
+ss256_copy_32_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_30_4
+	JZ      ss256_copy_32_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_30_4:
+ss256_copy_32_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_30_2
+	JZ    ss256_copy_32_2
 	MOVQ  (AX)(DX*1), SI
 	MOVQ  SI, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_30_2:
+ss256_copy_32_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_30_1
+	JZ    ss256_copy_32_1
 	MOVL  (AX)(DX*1), SI
 	MOVL  SI, 192(SP)(DX*1)
 
-ss256_copy_30_1:
+ss256_copy_32_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_30:
+ss256_tailloaded_32:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_31
+	JA         ss256_tailcopy_33
 	VMASKMOVPS (AX), Y8, Y12
 	VMASKMOVPS 32(AX), Y9, Y13
-	JMP        ss256_tailloaded_31
+	JMP        ss256_tailloaded_33
 
-ss256_tailcopy_31:
+ss256_tailcopy_33:
 	VXORPS  Y12, Y12, Y12
 	VMOVUPS Y12, 192(SP)
 	VMOVUPS Y12, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_31_8
+	JZ      ss256_copy_33_8
 	VMOVUPS (AX)(DX*1), Y12
 	VMOVUPS Y12, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_31_8:
+ss256_copy_33_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_31_4
+	JZ      ss256_copy_33_4
 	VMOVUPS (AX)(DX*1), X12
 	VMOVUPS X12, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_31_4:
+ss256_copy_33_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_31_2
+	JZ    ss256_copy_33_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_31_2:
+ss256_copy_33_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_31_1
+	JZ    ss256_copy_33_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_31_1:
+ss256_copy_33_1:
 	VMOVUPS 192(SP), Y12
 	VMOVUPS 224(SP), Y13
 
-ss256_tailloaded_31:
+ss256_tailloaded_33:
 	VFMADD231PS Y7, Y10, Y12
 	VFMADD231PS Y7, Y11, Y13
 	VSUBPS      Y0, Y12, Y12
@@ -25072,47 +25407,47 @@ ss256_tailloaded_31:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_32
+	JA          ss256_tailcopy_34
 	VMASKMOVPS  (CX), Y8, Y2
 	VMASKMOVPS  32(CX), Y9, Y3
-	JMP         ss256_tailloaded_32
+	JMP         ss256_tailloaded_34
 
-ss256_tailcopy_32:
+ss256_tailcopy_34:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_32_8
+	JZ      ss256_copy_34_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_32_8:
+ss256_copy_34_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_32_4
+	JZ      ss256_copy_34_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_32_4:
+ss256_copy_34_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_32_2
+	JZ    ss256_copy_34_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_32_2:
+ss256_copy_34_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_32_1
+	JZ    ss256_copy_34_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_32_1:
+ss256_copy_34_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_32:
+ss256_tailloaded_34:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -25427,47 +25762,47 @@ ss256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_33
+	JA         ss256_tailcopy_35
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        ss256_tailloaded_33
+	JMP        ss256_tailloaded_35
 
-ss256_tailcopy_33:
+ss256_tailcopy_35:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_33_8
+	JZ      ss256_copy_35_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_33_8:
+ss256_copy_35_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_33_4
+	JZ      ss256_copy_35_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_33_4:
+ss256_copy_35_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_33_2
+	JZ    ss256_copy_35_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_33_2:
+ss256_copy_35_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_33_1
+	JZ    ss256_copy_35_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_33_1:
+ss256_copy_35_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_33:
+ss256_tailloaded_35:
 	VSUBPS      432(SP), Y2, Y2
 	VSUBPS      432(SP), Y3, Y3
 	VMOVUPS     fusedconst<>+288(SB), Y4
@@ -33014,11 +33349,20 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), $33416-72
 	XORQ         AX, CX
 	MOVQ         CX, 528(SP)
 	MOVQ         $0x00000000, 536(SP)
+	MOVQ         $0x00000000, 544(SP)
 	TESTQ        R11, R11
-	JNZ          ss256_keeps
+	JNZ          ss256_keepsin
 	CMPQ         R8, $0x00001000
 	JA           ss256_keeps
 	MOVQ         $-1, 536(SP)
+	JMP          ss256_keeps
+
+ss256_keepsin:
+	CMPQ R8, $0x00000800
+	JA   ss256_keeps
+	MOVQ $-1, 536(SP)
+	MOVQ $-1, 544(SP)
+	XORQ R11, R11
 
 ss256_keeps:
 	LEAQ    (R8)(R8*1), R12
@@ -33087,47 +33431,47 @@ ss256_maxtailfirst:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_34
+	JA         ss256_tailcopy_36
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_34
+	JMP        ss256_tailloaded_36
 
-ss256_tailcopy_34:
+ss256_tailcopy_36:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_34_8
+	JZ      ss256_copy_36_8
 	VMOVUPS (AX)(DX*1), Y8
 	VMOVUPS Y8, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_34_8:
+ss256_copy_36_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_34_4
+	JZ      ss256_copy_36_4
 	VMOVUPS (AX)(DX*1), X8
 	VMOVUPS X8, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_34_4:
+ss256_copy_36_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_34_2
+	JZ    ss256_copy_36_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_34_2:
+ss256_copy_36_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_34_1
+	JZ    ss256_copy_36_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_34_1:
+ss256_copy_36_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_34:
+ss256_tailloaded_36:
 	VMULPS     Y5, Y8, Y8
 	VMULPS     Y5, Y9, Y9
 	VMASKMOVPS Y8, Y6, (CX)
@@ -33202,13 +33546,19 @@ ss256_params:
 	MOVQ    512(SP), R13
 	SUBQ    BX, R13
 	ANDQ    536(SP), R13
-	MOVQ    R8, DX
-	VXORPD  Y9, Y9, Y9
-	VXORPD  Y10, Y10, Y10
-	VXORPD  Y11, Y11, Y11
-	VXORPD  Y12, Y12, Y12
-	CMPQ    DX, $0x00000040
-	JB      ss256z_tailfirst
+	CMPQ    544(SP), $0x00000000
+	JE      ss256z_outplace_2
+	MOVQ    512(SP), CX
+	MOVQ    $0x00002000, R13
+
+ss256z_outplace_2:
+	MOVQ   R8, DX
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	CMPQ   DX, $0x00000040
+	JB     ss256z_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y9, Y9, Y9
@@ -39919,13 +40269,19 @@ ss256_sumc:
 	MOVQ    512(SP), R13
 	SUBQ    BX, R13
 	ANDQ    536(SP), R13
-	MOVQ    R8, DX
-	VXORPD  Y9, Y9, Y9
-	VXORPD  Y10, Y10, Y10
-	VXORPD  Y11, Y11, Y11
-	VXORPD  Y12, Y12, Y12
-	CMPQ    DX, $0x00000040
-	JB      ss256_tailfirst
+	CMPQ    544(SP), $0x00000000
+	JE      ss256_outplace_2
+	MOVQ    512(SP), CX
+	MOVQ    $0x00002000, R13
+
+ss256_outplace_2:
+	MOVQ   R8, DX
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	CMPQ   DX, $0x00000040
+	JB     ss256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y9, Y9, Y9
@@ -40628,45 +40984,45 @@ ss256_nostore_89:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_35
+	JA         ss256_tailcopy_37
 	VMASKMOVPS (AX), Y2, Y0
-	JMP        ss256_tailloaded_35
+	JMP        ss256_tailloaded_37
 
-ss256_tailcopy_35:
+ss256_tailcopy_37:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_35_8
+	JZ      ss256_copy_37_8
 	VMOVUPS (AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_35_8:
+ss256_copy_37_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_35_4
+	JZ      ss256_copy_37_4
 	VMOVUPS (AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_35_4:
+ss256_copy_37_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_35_2
+	JZ    ss256_copy_37_2
 	MOVQ  (AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_35_2:
+ss256_copy_37_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_35_1
+	JZ    ss256_copy_37_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_35_1:
+ss256_copy_37_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_35:
+ss256_tailloaded_37:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -40897,45 +41253,45 @@ ss256_nostore_92:
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_36
+	JA         ss256_tailcopy_38
 	VMASKMOVPS 64(AX), Y2, Y0
-	JMP        ss256_tailloaded_36
+	JMP        ss256_tailloaded_38
 
-ss256_tailcopy_36:
+ss256_tailcopy_38:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_36_8
+	JZ      ss256_copy_38_8
 	VMOVUPS 64(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_36_8:
+ss256_copy_38_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_36_4
+	JZ      ss256_copy_38_4
 	VMOVUPS 64(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_36_4:
+ss256_copy_38_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_36_2
+	JZ    ss256_copy_38_2
 	MOVQ  64(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_36_2:
+ss256_copy_38_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_36_1
+	JZ    ss256_copy_38_1
 	MOVL  64(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_36_1:
+ss256_copy_38_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_36:
+ss256_tailloaded_38:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -41225,45 +41581,45 @@ ss256_nostore_96:
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_37
+	JA         ss256_tailcopy_39
 	VMASKMOVPS 128(AX), Y2, Y0
-	JMP        ss256_tailloaded_37
+	JMP        ss256_tailloaded_39
 
-ss256_tailcopy_37:
+ss256_tailcopy_39:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_37_8
+	JZ      ss256_copy_39_8
 	VMOVUPS 128(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_37_8:
+ss256_copy_39_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_37_4
+	JZ      ss256_copy_39_4
 	VMOVUPS 128(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_37_4:
+ss256_copy_39_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_37_2
+	JZ    ss256_copy_39_2
 	MOVQ  128(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_37_2:
+ss256_copy_39_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_37_1
+	JZ    ss256_copy_39_1
 	MOVL  128(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_37_1:
+ss256_copy_39_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_37:
+ss256_tailloaded_39:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -41621,45 +41977,45 @@ ss256_nostore_101:
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_38
+	JA         ss256_tailcopy_40
 	VMASKMOVPS 192(AX), Y2, Y0
-	JMP        ss256_tailloaded_38
+	JMP        ss256_tailloaded_40
 
-ss256_tailcopy_38:
+ss256_tailcopy_40:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_38_8
+	JZ      ss256_copy_40_8
 	VMOVUPS 192(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_38_8:
+ss256_copy_40_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_38_4
+	JZ      ss256_copy_40_4
 	VMOVUPS 192(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_38_4:
+ss256_copy_40_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_38_2
+	JZ    ss256_copy_40_2
 	MOVQ  192(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_38_2:
+ss256_copy_40_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_38_1
+	JZ    ss256_copy_40_1
 	MOVL  192(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_38_1:
+ss256_copy_40_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_38:
+ss256_tailloaded_40:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -41795,47 +42151,47 @@ ss256_nostore_103:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_39
+	JA         ss256_tailcopy_41
 	VMASKMOVPS (AX), Y3, Y0
 	VMASKMOVPS 32(AX), Y4, Y2
-	JMP        ss256_tailloaded_39
+	JMP        ss256_tailloaded_41
 
-ss256_tailcopy_39:
+ss256_tailcopy_41:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_39_8
+	JZ      ss256_copy_41_8
 	VMOVUPS (AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_39_8:
+ss256_copy_41_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_39_4
+	JZ      ss256_copy_41_4
 	VMOVUPS (AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_39_4:
+ss256_copy_41_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_39_2
+	JZ    ss256_copy_41_2
 	MOVQ  (AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_39_2:
+ss256_copy_41_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_39_1
+	JZ    ss256_copy_41_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_39_1:
+ss256_copy_41_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_39:
+ss256_tailloaded_41:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -42097,47 +42453,47 @@ ss256_nostore_106:
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_40
+	JA         ss256_tailcopy_42
 	VMASKMOVPS 64(AX), Y3, Y0
 	VMASKMOVPS 96(AX), Y4, Y2
-	JMP        ss256_tailloaded_40
+	JMP        ss256_tailloaded_42
 
-ss256_tailcopy_40:
+ss256_tailcopy_42:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_40_8
+	JZ      ss256_copy_42_8
 	VMOVUPS 64(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_40_8:
+ss256_copy_42_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_40_4
+	JZ      ss256_copy_42_4
 	VMOVUPS 64(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_40_4:
+ss256_copy_42_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_40_2
+	JZ    ss256_copy_42_2
 	MOVQ  64(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_40_2:
+ss256_copy_42_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_40_1
+	JZ    ss256_copy_42_1
 	MOVL  64(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_40_1:
+ss256_copy_42_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_40:
+ss256_tailloaded_42:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -42458,47 +42814,47 @@ ss256_nostore_110:
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_41
+	JA         ss256_tailcopy_43
 	VMASKMOVPS 128(AX), Y3, Y0
 	VMASKMOVPS 160(AX), Y4, Y2
-	JMP        ss256_tailloaded_41
+	JMP        ss256_tailloaded_43
 
-ss256_tailcopy_41:
+ss256_tailcopy_43:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_41_8
+	JZ      ss256_copy_43_8
 	VMOVUPS 128(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_41_8:
+ss256_copy_43_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_41_4
+	JZ      ss256_copy_43_4
 	VMOVUPS 128(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_41_4:
+ss256_copy_43_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_41_2
+	JZ    ss256_copy_43_2
 	MOVQ  128(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_41_2:
+ss256_copy_43_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_41_1
+	JZ    ss256_copy_43_1
 	MOVL  128(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_41_1:
+ss256_copy_43_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_41:
+ss256_tailloaded_43:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -42887,47 +43243,47 @@ ss256_nostore_115:
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_42
+	JA         ss256_tailcopy_44
 	VMASKMOVPS 192(AX), Y3, Y0
 	VMASKMOVPS 224(AX), Y4, Y2
-	JMP        ss256_tailloaded_42
+	JMP        ss256_tailloaded_44
 
-ss256_tailcopy_42:
+ss256_tailcopy_44:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_42_8
+	JZ      ss256_copy_44_8
 	VMOVUPS 192(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_42_8:
+ss256_copy_44_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_42_4
+	JZ      ss256_copy_44_4
 	VMOVUPS 192(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_42_4:
+ss256_copy_44_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_42_2
+	JZ    ss256_copy_44_2
 	MOVQ  192(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_42_2:
+ss256_copy_44_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_42_1
+	JZ    ss256_copy_44_1
 	MOVL  192(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_42_1:
+ss256_copy_44_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_42:
+ss256_tailloaded_44:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -44156,45 +44512,45 @@ ss256_tailfirst:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_43
+	JA         ss256_tailcopy_45
 	VMASKMOVPS (AX), Y2, Y0
-	JMP        ss256_tailloaded_43
+	JMP        ss256_tailloaded_45
 
-ss256_tailcopy_43:
+ss256_tailcopy_45:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_43_8
+	JZ      ss256_copy_45_8
 	VMOVUPS (AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_43_8:
+ss256_copy_45_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_43_4
+	JZ      ss256_copy_45_4
 	VMOVUPS (AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_43_4:
+ss256_copy_45_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_43_2
+	JZ    ss256_copy_45_2
 	MOVQ  (AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_43_2:
+ss256_copy_45_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_43_1
+	JZ    ss256_copy_45_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_43_1:
+ss256_copy_45_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_43:
+ss256_tailloaded_45:
 	VMOVUPS     fusedconst<>+320(SB), Y3
 	VBLENDVPS   Y2, Y0, Y3, Y0
 	VSUBPS      (SP), Y0, Y0
@@ -44313,45 +44669,45 @@ ss256_nostore_132:
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_44
+	JA         ss256_tailcopy_46
 	VMASKMOVPS 64(AX), Y2, Y0
-	JMP        ss256_tailloaded_44
+	JMP        ss256_tailloaded_46
 
-ss256_tailcopy_44:
+ss256_tailcopy_46:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_44_8
+	JZ      ss256_copy_46_8
 	VMOVUPS 64(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_44_8:
+ss256_copy_46_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_44_4
+	JZ      ss256_copy_46_4
 	VMOVUPS 64(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_44_4:
+ss256_copy_46_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_44_2
+	JZ    ss256_copy_46_2
 	MOVQ  64(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_44_2:
+ss256_copy_46_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_44_1
+	JZ    ss256_copy_46_1
 	MOVL  64(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_44_1:
+ss256_copy_46_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_44:
+ss256_tailloaded_46:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -44561,45 +44917,45 @@ ss256_nostore_135:
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_45
+	JA         ss256_tailcopy_47
 	VMASKMOVPS 128(AX), Y2, Y0
-	JMP        ss256_tailloaded_45
+	JMP        ss256_tailloaded_47
 
-ss256_tailcopy_45:
+ss256_tailcopy_47:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_45_8
+	JZ      ss256_copy_47_8
 	VMOVUPS 128(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_45_8:
+ss256_copy_47_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_45_4
+	JZ      ss256_copy_47_4
 	VMOVUPS 128(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_45_4:
+ss256_copy_47_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_45_2
+	JZ    ss256_copy_47_2
 	MOVQ  128(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_45_2:
+ss256_copy_47_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_45_1
+	JZ    ss256_copy_47_1
 	MOVL  128(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_45_1:
+ss256_copy_47_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_45:
+ss256_tailloaded_47:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -44877,45 +45233,45 @@ ss256_nostore_139:
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_46
+	JA         ss256_tailcopy_48
 	VMASKMOVPS 192(AX), Y2, Y0
-	JMP        ss256_tailloaded_46
+	JMP        ss256_tailloaded_48
 
-ss256_tailcopy_46:
+ss256_tailcopy_48:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_46_8
+	JZ      ss256_copy_48_8
 	VMOVUPS 192(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_46_8:
+ss256_copy_48_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_46_4
+	JZ      ss256_copy_48_4
 	VMOVUPS 192(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_46_4:
+ss256_copy_48_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_46_2
+	JZ    ss256_copy_48_2
 	MOVQ  192(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_46_2:
+ss256_copy_48_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_46_1
+	JZ    ss256_copy_48_1
 	MOVL  192(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_46_1:
+ss256_copy_48_1:
 	VMOVUPS 192(SP), Y0
 
-ss256_tailloaded_46:
+ss256_tailloaded_48:
 	VMOVUPS      fusedconst<>+320(SB), Y3
 	VBLENDVPS    Y2, Y0, Y3, Y0
 	VSUBPS       (SP), Y0, Y0
@@ -45003,47 +45359,47 @@ ss256_firstfull:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_47
+	JA         ss256_tailcopy_49
 	VMASKMOVPS (AX), Y3, Y0
 	VMASKMOVPS 32(AX), Y4, Y2
-	JMP        ss256_tailloaded_47
+	JMP        ss256_tailloaded_49
 
-ss256_tailcopy_47:
+ss256_tailcopy_49:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_47_8
+	JZ      ss256_copy_49_8
 	VMOVUPS (AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_47_8:
+ss256_copy_49_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_47_4
+	JZ      ss256_copy_49_4
 	VMOVUPS (AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_47_4:
+ss256_copy_49_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_47_2
+	JZ    ss256_copy_49_2
 	MOVQ  (AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_47_2:
+ss256_copy_49_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_47_1
+	JZ    ss256_copy_49_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_47_1:
+ss256_copy_49_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_47:
+ss256_tailloaded_49:
 	VMOVUPS     fusedconst<>+320(SB), Y5
 	VBLENDVPS   Y3, Y0, Y5, Y0
 	VBLENDVPS   Y4, Y2, Y5, Y2
@@ -45193,47 +45549,47 @@ ss256_nostore_142:
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_48
+	JA         ss256_tailcopy_50
 	VMASKMOVPS 64(AX), Y3, Y0
 	VMASKMOVPS 96(AX), Y4, Y2
-	JMP        ss256_tailloaded_48
+	JMP        ss256_tailloaded_50
 
-ss256_tailcopy_48:
+ss256_tailcopy_50:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_48_8
+	JZ      ss256_copy_50_8
 	VMOVUPS 64(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_48_8:
+ss256_copy_50_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_48_4
+	JZ      ss256_copy_50_4
 	VMOVUPS 64(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_48_4:
+ss256_copy_50_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_48_2
+	JZ    ss256_copy_50_2
 	MOVQ  64(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_48_2:
+ss256_copy_50_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_48_1
+	JZ    ss256_copy_50_1
 	MOVL  64(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_48_1:
+ss256_copy_50_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_48:
+ss256_tailloaded_50:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -45474,47 +45830,47 @@ ss256_nostore_145:
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_49
+	JA         ss256_tailcopy_51
 	VMASKMOVPS 128(AX), Y3, Y0
 	VMASKMOVPS 160(AX), Y4, Y2
-	JMP        ss256_tailloaded_49
+	JMP        ss256_tailloaded_51
 
-ss256_tailcopy_49:
+ss256_tailcopy_51:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_49_8
+	JZ      ss256_copy_51_8
 	VMOVUPS 128(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_49_8:
+ss256_copy_51_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_49_4
+	JZ      ss256_copy_51_4
 	VMOVUPS 128(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_49_4:
+ss256_copy_51_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_49_2
+	JZ    ss256_copy_51_2
 	MOVQ  128(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_49_2:
+ss256_copy_51_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_49_1
+	JZ    ss256_copy_51_1
 	MOVL  128(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_49_1:
+ss256_copy_51_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_49:
+ss256_tailloaded_51:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -45823,47 +46179,47 @@ ss256_nostore_149:
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_50
+	JA         ss256_tailcopy_52
 	VMASKMOVPS 192(AX), Y3, Y0
 	VMASKMOVPS 224(AX), Y4, Y2
-	JMP        ss256_tailloaded_50
+	JMP        ss256_tailloaded_52
 
-ss256_tailcopy_50:
+ss256_tailcopy_52:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_50_8
+	JZ      ss256_copy_52_8
 	VMOVUPS 192(AX)(DX*1), Y0
 	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_50_8:
+ss256_copy_52_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_50_4
+	JZ      ss256_copy_52_4
 	VMOVUPS 192(AX)(DX*1), X0
 	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_50_4:
+ss256_copy_52_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_50_2
+	JZ    ss256_copy_52_2
 	MOVQ  192(AX)(DX*1), R14
 	MOVQ  R14, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_50_2:
+ss256_copy_52_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_50_1
+	JZ    ss256_copy_52_1
 	MOVL  192(AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_50_1:
+ss256_copy_52_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_50:
+ss256_tailloaded_52:
 	VMOVUPS      fusedconst<>+320(SB), Y13
 	VBLENDVPS    Y3, Y0, Y13, Y0
 	VBLENDVPS    Y4, Y2, Y13, Y2
@@ -46813,47 +47169,47 @@ ss256_maxtailahead:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_51
+	JA         ss256_tailcopy_53
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_51
+	JMP        ss256_tailloaded_53
 
-ss256_tailcopy_51:
+ss256_tailcopy_53:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_51_8
+	JZ      ss256_copy_53_8
 	VMOVUPS (AX)(DX*1), Y8
 	VMOVUPS Y8, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_51_8:
+ss256_copy_53_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_51_4
+	JZ      ss256_copy_53_4
 	VMOVUPS (AX)(DX*1), X8
 	VMOVUPS X8, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_51_4:
+ss256_copy_53_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_51_2
+	JZ    ss256_copy_53_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_51_2:
+ss256_copy_53_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_51_1
+	JZ    ss256_copy_53_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_51_1:
+ss256_copy_53_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_51:
+ss256_tailloaded_53:
 	VMULPS     Y5, Y8, Y8
 	VMULPS     Y5, Y9, Y9
 	VMASKMOVPS Y8, Y6, (CX)
@@ -46878,17 +47234,19 @@ ss256_maxredahead:
 	VMOVSS       X0, 304(SP)
 
 ss256_ahead:
-	CMPQ 504(SP), $0x00000000
-	JE   ss256_prev
-	CMPQ 536(SP), $0x00000000
-	JE   ss256_outall
-
-	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	CMPQ    504(SP), $0x00000000
+	JE      ss256_prev
+	CMPQ    536(SP), $0x00000000
+	JE      ss256_outall
 	VMOVUPS 368(SP), Y0
 	VMOVUPS 400(SP), Y2
-	MOVQ    520(SP), AX
-	MOVQ    504(SP), CX
-	MOVQ    R8, DX
+	CMPQ    544(SP), $0x00000000
+	JNE     ss256_outin
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 520(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R8, DX
 
 ss256_outs64:
 	CMPQ        DX, $0x00000040
@@ -46984,47 +47342,47 @@ ss256_outstail:
 	LEAQ       (CX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_52
+	JA         ss256_tailcopy_54
 	VMASKMOVPS (CX), Y3, Y5
 	VMASKMOVPS 32(CX), Y4, Y6
-	JMP        ss256_tailloaded_52
+	JMP        ss256_tailloaded_54
 
-ss256_tailcopy_52:
+ss256_tailcopy_54:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_52_8
+	JZ      ss256_copy_54_8
 	VMOVUPS (CX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_52_8:
+ss256_copy_54_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_52_4
+	JZ      ss256_copy_54_4
 	VMOVUPS (CX)(DX*1), X5
 	VMOVUPS X5, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_52_4:
+ss256_copy_54_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_52_2
+	JZ    ss256_copy_54_2
 	MOVQ  (CX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_52_2:
+ss256_copy_54_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_52_1
+	JZ    ss256_copy_54_1
 	MOVL  (CX)(DX*1), R13
 	MOVL  R13, 192(SP)(DX*1)
 
-ss256_copy_52_1:
+ss256_copy_54_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_52:
+ss256_tailloaded_54:
 	VMOVAPS     Y2, Y7
 	VFMADD213PS Y2, Y5, Y7
 	VFMADD132PS Y0, Y7, Y5
@@ -47035,6 +47393,161 @@ ss256_tailloaded_52:
 	VFMADD132PS Y0, Y7, Y6
 	VADDPS      Y0, Y6, Y6
 	VMULPS      32(AX), Y6, Y6
+	VMASKMOVPS  Y5, Y3, (CX)
+	VMASKMOVPS  Y6, Y4, 32(CX)
+	JMP         ss256_prev
+
+ss256_outin:
+	// Pass 3 of the pending row in place: u and s from the frame.
+	MOVQ 520(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R8, DX
+
+ss256_outi64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_outi16
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8192(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8224(AX), Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	VMOVUPS     64(AX), Y3
+	VMOVUPS     96(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8256(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8288(AX), Y4, Y4
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     Y4, 96(CX)
+	VMOVUPS     128(AX), Y3
+	VMOVUPS     160(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8320(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8352(AX), Y4, Y4
+	VMOVUPS     Y3, 128(CX)
+	VMOVUPS     Y4, 160(CX)
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8384(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8416(AX), Y4, Y4
+	VMOVUPS     Y3, 192(CX)
+	VMOVUPS     Y4, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_outi64
+
+ss256_outi16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_outitail
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y3, Y5
+	VFMADD132PS Y0, Y5, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8192(AX), Y3, Y3
+	VMOVAPS     Y2, Y5
+	VFMADD213PS Y2, Y4, Y5
+	VFMADD132PS Y0, Y5, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8224(AX), Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_outi16
+
+ss256_outitail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_55
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        ss256_tailloaded_55
+
+ss256_tailcopy_55:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_55_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_55_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_55_4
+	VMOVUPS (AX)(DX*1), X5
+	VMOVUPS X5, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_55_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_55_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_55_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_55_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+ss256_copy_55_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+ss256_tailloaded_55:
+	VMOVAPS     Y2, Y7
+	VFMADD213PS Y2, Y5, Y7
+	VFMADD132PS Y0, Y7, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      8192(AX), Y5, Y5
+	VMOVAPS     Y2, Y7
+	VFMADD213PS Y2, Y6, Y7
+	VFMADD132PS Y0, Y7, Y6
+	VADDPS      Y0, Y6, Y6
+	VMULPS      8224(AX), Y6, Y6
 	VMASKMOVPS  Y5, Y3, (CX)
 	VMASKMOVPS  Y6, Y4, 32(CX)
 	JMP         ss256_prev
@@ -47920,47 +48433,47 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_53
+	JA         ss256_tailcopy_56
 	VMASKMOVPS (AX), Y9, Y11
 	VMASKMOVPS 32(AX), Y10, Y12
-	JMP        ss256_tailloaded_53
+	JMP        ss256_tailloaded_56
 
-ss256_tailcopy_53:
+ss256_tailcopy_56:
 	VXORPS  Y11, Y11, Y11
 	VMOVUPS Y11, 192(SP)
 	VMOVUPS Y11, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_53_8
+	JZ      ss256_copy_56_8
 	VMOVUPS (AX)(DX*1), Y11
 	VMOVUPS Y11, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_53_8:
+ss256_copy_56_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_53_4
+	JZ      ss256_copy_56_4
 	VMOVUPS (AX)(DX*1), X11
 	VMOVUPS X11, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_53_4:
+ss256_copy_56_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_53_2
+	JZ    ss256_copy_56_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_53_2:
+ss256_copy_56_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_53_1
+	JZ    ss256_copy_56_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_53_1:
+ss256_copy_56_1:
 	VMOVUPS 192(SP), Y11
 	VMOVUPS 224(SP), Y12
 
-ss256_tailloaded_53:
+ss256_tailloaded_56:
 	VMULPS      Y8, Y11, Y11
 	VMULPS      Y8, Y12, Y12
 	VSUBPS      Y0, Y11, Y11
@@ -47974,47 +48487,47 @@ ss256_tailloaded_53:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_54
+	JA          ss256_tailcopy_57
 	VMASKMOVPS  (CX), Y9, Y3
 	VMASKMOVPS  32(CX), Y10, Y4
-	JMP         ss256_tailloaded_54
+	JMP         ss256_tailloaded_57
 
-ss256_tailcopy_54:
+ss256_tailcopy_57:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_54_8
+	JZ      ss256_copy_57_8
 	VMOVUPS (CX)(AX*1), Y3
 	VMOVUPS Y3, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_54_8:
+ss256_copy_57_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_54_4
+	JZ      ss256_copy_57_4
 	VMOVUPS (CX)(AX*1), X3
 	VMOVUPS X3, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_54_4:
+ss256_copy_57_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_54_2
+	JZ    ss256_copy_57_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_54_2:
+ss256_copy_57_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_54_1
+	JZ    ss256_copy_57_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_54_1:
+ss256_copy_57_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_54:
+ss256_tailloaded_57:
 	VPADDD      Y5, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -48329,47 +48842,47 @@ ss256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_55
+	JA         ss256_tailcopy_58
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_55
+	JMP        ss256_tailloaded_58
 
-ss256_tailcopy_55:
+ss256_tailcopy_58:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_55_8
+	JZ      ss256_copy_58_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_55_8:
+ss256_copy_58_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_55_4
+	JZ      ss256_copy_58_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_55_4:
+ss256_copy_58_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_55_2
+	JZ    ss256_copy_58_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_55_2:
+ss256_copy_58_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_55_1
+	JZ    ss256_copy_58_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_55_1:
+ss256_copy_58_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_55:
+ss256_tailloaded_58:
 	VSUBPS      432(SP), Y3, Y3
 	VSUBPS      432(SP), Y4, Y4
 	VMOVUPS     fusedconst<>+288(SB), Y5
@@ -48494,47 +49007,47 @@ ss256_scan_2_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_56
+	JA         ss256_tailcopy_59
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y2, Y2
-	JMP        ss256_tailloaded_56
+	JMP        ss256_tailloaded_59
 
-ss256_tailcopy_56:
+ss256_tailcopy_59:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_56_8
+	JZ      ss256_copy_59_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_56_8:
+ss256_copy_59_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_56_4
+	JZ      ss256_copy_59_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_56_4:
+ss256_copy_59_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_56_2
+	JZ    ss256_copy_59_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_56_2:
+ss256_copy_59_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_56_1
+	JZ    ss256_copy_59_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_56_1:
+ss256_copy_59_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_56:
+ss256_tailloaded_59:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ss256_nanearly
@@ -48611,47 +49124,47 @@ ss256_maxtailaheadfill:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_57
+	JA         ss256_tailcopy_60
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        ss256_tailloaded_57
+	JMP        ss256_tailloaded_60
 
-ss256_tailcopy_57:
+ss256_tailcopy_60:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_57_8
+	JZ      ss256_copy_60_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_57_8:
+ss256_copy_60_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_57_4
+	JZ      ss256_copy_60_4
 	VMOVUPS (AX)(DX*1), X9
 	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_57_4:
+ss256_copy_60_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_57_2
+	JZ    ss256_copy_60_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_57_2:
+ss256_copy_60_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_57_1
+	JZ    ss256_copy_60_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_57_1:
+ss256_copy_60_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_57:
+ss256_tailloaded_60:
 	VMULPS     Y6, Y9, Y9
 	VMULPS     Y6, Y10, Y10
 	VMASKMOVPS Y9, Y7, (CX)
@@ -48709,17 +49222,19 @@ ss256_next:
 	JNZ  ss256_row
 
 	// Pass 3 of the last finite row.
-	CMPQ 504(SP), $0x00000000
-	JE   ss256_flushed
-	CMPQ 536(SP), $0x00000000
-	JE   ss256_lastall
-
-	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	CMPQ    504(SP), $0x00000000
+	JE      ss256_flushed
+	CMPQ    536(SP), $0x00000000
+	JE      ss256_lastall
 	VMOVUPS 368(SP), Y0
 	VMOVUPS 400(SP), Y1
-	MOVQ    520(SP), AX
-	MOVQ    504(SP), CX
-	MOVQ    R8, DX
+	CMPQ    544(SP), $0x00000000
+	JNE     ss256_lastin
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 520(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R8, DX
 
 ss256_lasts64:
 	CMPQ        DX, $0x00000040
@@ -48815,47 +49330,47 @@ ss256_laststail:
 	LEAQ       (CX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_58
+	JA         ss256_tailcopy_61
 	VMASKMOVPS (CX), Y2, Y4
 	VMASKMOVPS 32(CX), Y3, Y5
-	JMP        ss256_tailloaded_58
+	JMP        ss256_tailloaded_61
 
-ss256_tailcopy_58:
+ss256_tailcopy_61:
 	VXORPS  Y4, Y4, Y4
 	VMOVUPS Y4, 192(SP)
 	VMOVUPS Y4, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_58_8
+	JZ      ss256_copy_61_8
 	VMOVUPS (CX)(DX*1), Y4
 	VMOVUPS Y4, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_58_8:
+ss256_copy_61_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_58_4
+	JZ      ss256_copy_61_4
 	VMOVUPS (CX)(DX*1), X4
 	VMOVUPS X4, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_58_4:
+ss256_copy_61_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_58_2
+	JZ    ss256_copy_61_2
 	MOVQ  (CX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_58_2:
+ss256_copy_61_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_58_1
+	JZ    ss256_copy_61_1
 	MOVL  (CX)(DX*1), BX
 	MOVL  BX, 192(SP)(DX*1)
 
-ss256_copy_58_1:
+ss256_copy_61_1:
 	VMOVUPS 192(SP), Y4
 	VMOVUPS 224(SP), Y5
 
-ss256_tailloaded_58:
+ss256_tailloaded_61:
 	VMOVAPS     Y1, Y6
 	VFMADD213PS Y1, Y4, Y6
 	VFMADD132PS Y0, Y6, Y4
@@ -48866,6 +49381,161 @@ ss256_tailloaded_58:
 	VFMADD132PS Y0, Y6, Y5
 	VADDPS      Y0, Y5, Y5
 	VMULPS      32(AX), Y5, Y5
+	VMASKMOVPS  Y4, Y2, (CX)
+	VMASKMOVPS  Y5, Y3, 32(CX)
+	JMP         ss256_flushed
+
+ss256_lastin:
+	// Pass 3 of the pending row in place: u and s from the frame.
+	MOVQ 520(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R8, DX
+
+ss256_lasti64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_lasti16
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8224(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(AX), Y2
+	VMOVUPS     96(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8256(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8288(AX), Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(AX), Y2
+	VMOVUPS     160(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8320(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8352(AX), Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(AX), Y2
+	VMOVUPS     224(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8384(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8416(AX), Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_lasti64
+
+ss256_lasti16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_lastitail
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8224(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_lasti16
+
+ss256_lastitail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_62
+	VMASKMOVPS (AX), Y2, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        ss256_tailloaded_62
+
+ss256_tailcopy_62:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_62_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_62_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_62_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_62_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_62_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_62_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_62_1
+	MOVL  (AX)(DX*1), BX
+	MOVL  BX, 192(SP)(DX*1)
+
+ss256_copy_62_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+ss256_tailloaded_62:
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y4, Y6
+	VFMADD132PS Y0, Y6, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8192(AX), Y4, Y4
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y5, Y6
+	VFMADD132PS Y0, Y6, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      8224(AX), Y5, Y5
 	VMASKMOVPS  Y4, Y2, (CX)
 	VMASKMOVPS  Y5, Y3, 32(CX)
 	JMP         ss256_flushed
@@ -49751,47 +50421,47 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_59
+	JA         ss256_tailcopy_63
 	VMASKMOVPS (AX), Y8, Y10
 	VMASKMOVPS 32(AX), Y9, Y11
-	JMP        ss256_tailloaded_59
+	JMP        ss256_tailloaded_63
 
-ss256_tailcopy_59:
+ss256_tailcopy_63:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_59_8
+	JZ      ss256_copy_63_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_59_8:
+ss256_copy_63_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_59_4
+	JZ      ss256_copy_63_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_59_4:
+ss256_copy_63_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_59_2
+	JZ    ss256_copy_63_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_59_2:
+ss256_copy_63_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_59_1
+	JZ    ss256_copy_63_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_59_1:
+ss256_copy_63_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_59:
+ss256_tailloaded_63:
 	VMULPS      Y7, Y10, Y10
 	VMULPS      Y7, Y11, Y11
 	VSUBPS      Y0, Y10, Y10
@@ -49805,47 +50475,47 @@ ss256_tailloaded_59:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_60
+	JA          ss256_tailcopy_64
 	VMASKMOVPS  (CX), Y8, Y2
 	VMASKMOVPS  32(CX), Y9, Y3
-	JMP         ss256_tailloaded_60
+	JMP         ss256_tailloaded_64
 
-ss256_tailcopy_60:
+ss256_tailcopy_64:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_60_8
+	JZ      ss256_copy_64_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-ss256_copy_60_8:
+ss256_copy_64_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_60_4
+	JZ      ss256_copy_64_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-ss256_copy_60_4:
+ss256_copy_64_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_60_2
+	JZ    ss256_copy_64_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_60_2:
+ss256_copy_64_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_60_1
+	JZ    ss256_copy_64_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_60_1:
+ss256_copy_64_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_60:
+ss256_tailloaded_64:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -50160,47 +50830,47 @@ ss256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_61
+	JA         ss256_tailcopy_65
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        ss256_tailloaded_61
+	JMP        ss256_tailloaded_65
 
-ss256_tailcopy_61:
+ss256_tailcopy_65:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_61_8
+	JZ      ss256_copy_65_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_61_8:
+ss256_copy_65_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_61_4
+	JZ      ss256_copy_65_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_61_4:
+ss256_copy_65_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_61_2
+	JZ    ss256_copy_65_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_61_2:
+ss256_copy_65_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_61_1
+	JZ    ss256_copy_65_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_61_1:
+ss256_copy_65_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-ss256_tailloaded_61:
+ss256_tailloaded_65:
 	VSUBPS      432(SP), Y2, Y2
 	VSUBPS      432(SP), Y3, Y3
 	VMOVUPS     fusedconst<>+288(SB), Y4
@@ -51205,92 +51875,92 @@ ss256_maxtail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_62
+	JA         ss256_tailcopy_66
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_62
+	JMP        ss256_tailloaded_66
 
-ss256_tailcopy_62:
+ss256_tailcopy_66:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_62_8
+	JZ      ss256_copy_66_8
 	VMOVUPS (AX)(CX*1), Y8
 	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_62_8:
+ss256_copy_66_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_62_4
+	JZ      ss256_copy_66_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_62_4:
+ss256_copy_66_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_62_2
+	JZ    ss256_copy_66_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_62_2:
+ss256_copy_66_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_62_1
+	JZ    ss256_copy_66_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_62_1:
+ss256_copy_66_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_62:
+ss256_tailloaded_66:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_63
+	JA         ss256_tailcopy_67
 	VMASKMOVPS (AX), Y6, Y10
 	VMASKMOVPS 32(AX), Y7, Y11
-	JMP        ss256_tailloaded_63
+	JMP        ss256_tailloaded_67
 
-ss256_tailcopy_63:
+ss256_tailcopy_67:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_63_8
+	JZ      ss256_copy_67_8
 	VMOVUPS (AX)(CX*1), Y10
 	VMOVUPS Y10, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_63_8:
+ss256_copy_67_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_63_4
+	JZ      ss256_copy_67_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_63_4:
+ss256_copy_67_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_63_2
+	JZ    ss256_copy_67_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_63_2:
+ss256_copy_67_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_63_1
+	JZ    ss256_copy_67_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_63_1:
+ss256_copy_67_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_63:
+ss256_tailloaded_67:
 	VFMADD231PS Y5, Y8, Y10
 	VFMADD231PS Y5, Y9, Y11
 	VMOVUPS     fusedconst<>+320(SB), Y5
@@ -51989,92 +52659,92 @@ ss256_sumlast:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_64
+	JA         ss256_tailcopy_68
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_64
+	JMP        ss256_tailloaded_68
 
-ss256_tailcopy_64:
+ss256_tailcopy_68:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_64_8
+	JZ      ss256_copy_68_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_64_8:
+ss256_copy_68_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_64_4
+	JZ      ss256_copy_68_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_64_4:
+ss256_copy_68_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_64_2
+	JZ    ss256_copy_68_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_64_2:
+ss256_copy_68_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_64_1
+	JZ    ss256_copy_68_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_64_1:
+ss256_copy_68_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_64:
+ss256_tailloaded_68:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_65
+	JA         ss256_tailcopy_69
 	VMASKMOVPS (AX), Y5, Y9
 	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_65
+	JMP        ss256_tailloaded_69
 
-ss256_tailcopy_65:
+ss256_tailcopy_69:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_65_8
+	JZ      ss256_copy_69_8
 	VMOVUPS (AX)(CX*1), Y9
 	VMOVUPS Y9, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_65_8:
+ss256_copy_69_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_65_4
+	JZ      ss256_copy_69_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_65_4:
+ss256_copy_69_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_65_2
+	JZ    ss256_copy_69_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_65_2:
+ss256_copy_69_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_65_1
+	JZ    ss256_copy_69_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_65_1:
+ss256_copy_69_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_65:
+ss256_tailloaded_69:
 	VFMADD231PS  256(SP), Y7, Y9
 	VFMADD231PS  256(SP), Y8, Y10
 	VMOVUPS      (SP), Y7
@@ -52424,92 +53094,92 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_66
+	JA         ss256_tailcopy_70
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_66
+	JMP        ss256_tailloaded_70
 
-ss256_tailcopy_66:
+ss256_tailcopy_70:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_66_8
+	JZ      ss256_copy_70_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_66_8:
+ss256_copy_70_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_66_4
+	JZ      ss256_copy_70_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_66_4:
+ss256_copy_70_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_66_2
+	JZ    ss256_copy_70_2
 	MOVQ  (AX)(DX*1), R12
 	MOVQ  R12, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_66_2:
+ss256_copy_70_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_66_1
+	JZ    ss256_copy_70_1
 	MOVL  (AX)(DX*1), R12
 	MOVL  R12, 192(SP)(DX*1)
 
-ss256_copy_66_1:
+ss256_copy_70_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_66:
+ss256_tailloaded_70:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_67
+	JA         ss256_tailcopy_71
 	VMASKMOVPS (AX), Y5, Y9
 	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_67
+	JMP        ss256_tailloaded_71
 
-ss256_tailcopy_67:
+ss256_tailcopy_71:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_67_8
+	JZ      ss256_copy_71_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_67_8:
+ss256_copy_71_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_67_4
+	JZ      ss256_copy_71_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_67_4:
+ss256_copy_71_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_67_2
+	JZ    ss256_copy_71_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_67_2:
+ss256_copy_71_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_67_1
+	JZ    ss256_copy_71_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_67_1:
+ss256_copy_71_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_67:
+ss256_tailloaded_71:
 	VFMADD231PS  256(SP), Y7, Y9
 	VFMADD231PS  256(SP), Y8, Y10
 	VCVTPS2PD    X9, Y7
@@ -52581,92 +53251,92 @@ ss256_scan_3_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_68
+	JA         ss256_tailcopy_72
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_68
+	JMP        ss256_tailloaded_72
 
-ss256_tailcopy_68:
+ss256_tailcopy_72:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_68_8
+	JZ      ss256_copy_72_8
 	VMOVUPS (AX)(CX*1), Y3
 	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_68_8:
+ss256_copy_72_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_68_4
+	JZ      ss256_copy_72_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_68_4:
+ss256_copy_72_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_68_2
+	JZ    ss256_copy_72_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_68_2:
+ss256_copy_72_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_68_1
+	JZ    ss256_copy_72_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_68_1:
+ss256_copy_72_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_68:
+ss256_tailloaded_72:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_69
+	JA         ss256_tailcopy_73
 	VMASKMOVPS (AX), Y0, Y5
 	VMASKMOVPS 32(AX), Y2, Y6
-	JMP        ss256_tailloaded_69
+	JMP        ss256_tailloaded_73
 
-ss256_tailcopy_69:
+ss256_tailcopy_73:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_69_8
+	JZ      ss256_copy_73_8
 	VMOVUPS (AX)(CX*1), Y5
 	VMOVUPS Y5, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_69_8:
+ss256_copy_73_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_69_4
+	JZ      ss256_copy_73_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_69_4:
+ss256_copy_73_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_69_2
+	JZ    ss256_copy_73_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_69_2:
+ss256_copy_73_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_69_1
+	JZ    ss256_copy_73_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_69_1:
+ss256_copy_73_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_69:
+ss256_tailloaded_73:
 	VFMADD231PS 256(SP), Y3, Y5
 	VFMADD231PS 256(SP), Y4, Y6
 	VCMPPS      $0x03, Y5, Y5, Y5
@@ -52918,92 +53588,92 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_70
+	JA         ss256_tailcopy_74
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        ss256_tailloaded_70
+	JMP        ss256_tailloaded_74
 
-ss256_tailcopy_70:
+ss256_tailcopy_74:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_70_8
+	JZ      ss256_copy_74_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_70_8:
+ss256_copy_74_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_70_4
+	JZ      ss256_copy_74_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_70_4:
+ss256_copy_74_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_70_2
+	JZ    ss256_copy_74_2
 	MOVQ  (AX)(DX*1), SI
 	MOVQ  SI, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_70_2:
+ss256_copy_74_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_70_1
+	JZ    ss256_copy_74_1
 	MOVL  (AX)(DX*1), SI
 	MOVL  SI, 192(SP)(DX*1)
 
-ss256_copy_70_1:
+ss256_copy_74_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_70:
+ss256_tailloaded_74:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_71
+	JA         ss256_tailcopy_75
 	VMASKMOVPS (AX), Y3, Y7
 	VMASKMOVPS 32(AX), Y4, Y8
-	JMP        ss256_tailloaded_71
+	JMP        ss256_tailloaded_75
 
-ss256_tailcopy_71:
+ss256_tailcopy_75:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_71_8
+	JZ      ss256_copy_75_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_71_8:
+ss256_copy_75_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_71_4
+	JZ      ss256_copy_75_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_71_4:
+ss256_copy_75_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_71_2
+	JZ    ss256_copy_75_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_71_2:
+ss256_copy_75_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_71_1
+	JZ    ss256_copy_75_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_71_1:
+ss256_copy_75_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_71:
+ss256_tailloaded_75:
 	VFMADD231PS  256(SP), Y5, Y7
 	VFMADD231PS  256(SP), Y6, Y8
 	VCVTPS2PD    X7, Y5
@@ -53944,47 +54614,47 @@ ss256_maxtail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_72
+	JA         ss256_tailcopy_76
 	VMASKMOVPS (AX), Y6, Y8
 	VMASKMOVPS 32(AX), Y7, Y9
-	JMP        ss256_tailloaded_72
+	JMP        ss256_tailloaded_76
 
-ss256_tailcopy_72:
+ss256_tailcopy_76:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 192(SP)
 	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_72_8
+	JZ      ss256_copy_76_8
 	VMOVUPS (AX)(CX*1), Y8
 	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_72_8:
+ss256_copy_76_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_72_4
+	JZ      ss256_copy_76_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_72_4:
+ss256_copy_76_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_72_2
+	JZ    ss256_copy_76_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_72_2:
+ss256_copy_76_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_72_1
+	JZ    ss256_copy_76_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_72_1:
+ss256_copy_76_1:
 	VMOVUPS 192(SP), Y8
 	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_72:
+ss256_tailloaded_76:
 	VMULPS    Y5, Y8, Y8
 	VMULPS    Y5, Y9, Y9
 	VMOVUPS   fusedconst<>+320(SB), Y5
@@ -54656,47 +55326,47 @@ ss256_sumlast:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_73
+	JA         ss256_tailcopy_77
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_73
+	JMP        ss256_tailloaded_77
 
-ss256_tailcopy_73:
+ss256_tailcopy_77:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_73_8
+	JZ      ss256_copy_77_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_73_8:
+ss256_copy_77_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_73_4
+	JZ      ss256_copy_77_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_73_4:
+ss256_copy_77_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_73_2
+	JZ    ss256_copy_77_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_73_2:
+ss256_copy_77_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_73_1
+	JZ    ss256_copy_77_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_73_1:
+ss256_copy_77_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_73:
+ss256_tailloaded_77:
 	VMULPS       256(SP), Y7, Y7
 	VMULPS       256(SP), Y8, Y8
 	VMOVUPS      (SP), Y9
@@ -55029,47 +55699,47 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_74
+	JA         ss256_tailcopy_78
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_74
+	JMP        ss256_tailloaded_78
 
-ss256_tailcopy_74:
+ss256_tailcopy_78:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_74_8
+	JZ      ss256_copy_78_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_74_8:
+ss256_copy_78_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_74_4
+	JZ      ss256_copy_78_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_74_4:
+ss256_copy_78_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_74_2
+	JZ    ss256_copy_78_2
 	MOVQ  (AX)(DX*1), R11
 	MOVQ  R11, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_74_2:
+ss256_copy_78_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_74_1
+	JZ    ss256_copy_78_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_74_1:
+ss256_copy_78_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_74:
+ss256_tailloaded_78:
 	VMULPS       256(SP), Y7, Y7
 	VMULPS       256(SP), Y8, Y8
 	VCVTPS2PD    X7, Y9
@@ -55137,47 +55807,47 @@ ss256_scan_4_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_75
+	JA         ss256_tailcopy_79
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_75
+	JMP        ss256_tailloaded_79
 
-ss256_tailcopy_75:
+ss256_tailcopy_79:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_75_8
+	JZ      ss256_copy_79_8
 	VMOVUPS (AX)(CX*1), Y3
 	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_75_8:
+ss256_copy_79_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_75_4
+	JZ      ss256_copy_79_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_75_4:
+ss256_copy_79_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_75_2
+	JZ    ss256_copy_79_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_75_2:
+ss256_copy_79_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_75_1
+	JZ    ss256_copy_79_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_75_1:
+ss256_copy_79_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_75:
+ss256_tailloaded_79:
 	VMULPS  256(SP), Y3, Y3
 	VMULPS  256(SP), Y4, Y4
 	VCMPPS  $0x03, Y3, Y3, Y3
@@ -55413,47 +56083,47 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_76
+	JA         ss256_tailcopy_80
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        ss256_tailloaded_76
+	JMP        ss256_tailloaded_80
 
-ss256_tailcopy_76:
+ss256_tailcopy_80:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_76_8
+	JZ      ss256_copy_80_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_76_8:
+ss256_copy_80_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_76_4
+	JZ      ss256_copy_80_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_76_4:
+ss256_copy_80_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_76_2
+	JZ    ss256_copy_80_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_76_2:
+ss256_copy_80_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_76_1
+	JZ    ss256_copy_80_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_76_1:
+ss256_copy_80_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_76:
+ss256_tailloaded_80:
 	VMULPS       256(SP), Y5, Y5
 	VMULPS       256(SP), Y6, Y6
 	VCVTPS2PD    X5, Y7

@@ -10070,11 +10070,20 @@ TEXT ·SoftmaxRowsAVX2(SB), $33336-64
 	XORQ  AX, CX
 	MOVQ  CX, 480(SP)
 	MOVQ  $0x00000000, 488(SP)
+	MOVQ  $0x00000000, 496(SP)
 	TESTQ R11, R11
-	JNZ   sm256_keeps
+	JNZ   sm256_keepsin
 	CMPQ  R8, $0x00001000
 	JA    sm256_keeps
 	MOVQ  $-1, 488(SP)
+	JMP   sm256_keeps
+
+sm256_keepsin:
+	CMPQ R8, $0x00000800
+	JA   sm256_keeps
+	MOVQ $-1, 488(SP)
+	MOVQ $-1, 496(SP)
+	XORQ R11, R11
 
 sm256_keeps:
 	LEAQ (R8)(R8*1), R12
@@ -10226,13 +10235,19 @@ sm256_params:
 	MOVQ    464(SP), R14
 	SUBQ    BX, R14
 	ANDQ    488(SP), R14
-	MOVQ    R8, DX
-	VXORPD  Y10, Y10, Y10
-	VXORPD  Y11, Y11, Y11
-	VXORPD  Y12, Y12, Y12
-	VXORPD  Y13, Y13, Y13
-	CMPQ    DX, $0x00000040
-	JB      sm256z_tailfirst
+	CMPQ    496(SP), $0x00000000
+	JE      sm256z_outplace_1
+	MOVQ    464(SP), CX
+	MOVQ    $0x00002000, R14
+
+sm256z_outplace_1:
+	MOVQ   R8, DX
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	CMPQ   DX, $0x00000040
+	JB     sm256z_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y10, Y10, Y10
@@ -17027,13 +17042,19 @@ sm256_sumc:
 	MOVQ    464(SP), R14
 	SUBQ    BX, R14
 	ANDQ    488(SP), R14
-	MOVQ    R8, DX
-	VXORPD  Y10, Y10, Y10
-	VXORPD  Y11, Y11, Y11
-	VXORPD  Y12, Y12, Y12
-	VXORPD  Y13, Y13, Y13
-	CMPQ    DX, $0x00000040
-	JB      sm256_tailfirst
+	CMPQ    496(SP), $0x00000000
+	JE      sm256_outplace_1
+	MOVQ    464(SP), CX
+	MOVQ    $0x00002000, R14
+
+sm256_outplace_1:
+	MOVQ   R8, DX
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	CMPQ   DX, $0x00000040
+	JB     sm256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y10, Y10, Y10
@@ -24016,13 +24037,15 @@ sm256_nexttail:
 	JE           sm256_prev
 	CMPQ         488(SP), $0x00000000
 	JE           sm256_outall
+	VMOVUPS      320(SP), Y0
+	VMOVUPS      352(SP), Y1
+	CMPQ         496(SP), $0x00000000
+	JNE          sm256_outin
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
-	VMOVUPS 320(SP), Y0
-	VMOVUPS 352(SP), Y1
-	MOVQ    472(SP), AX
-	MOVQ    456(SP), CX
-	MOVQ    R8, DX
+	MOVQ 472(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
 
 sm256_outs64:
 	CMPQ        DX, $0x00000040
@@ -24169,6 +24192,161 @@ sm256_tailloaded_19:
 	VFMADD132PS Y0, Y6, Y5
 	VADDPS      Y0, Y5, Y5
 	VMULPS      32(AX), Y5, Y5
+	VMASKMOVPS  Y4, Y2, (CX)
+	VMASKMOVPS  Y5, Y3, 32(CX)
+	JMP         sm256_prev
+
+sm256_outin:
+	// Pass 3 of the pending row in place: u and s from the frame.
+	MOVQ 472(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256_outi64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_outi16
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8224(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(AX), Y2
+	VMOVUPS     96(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8256(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8288(AX), Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(AX), Y2
+	VMOVUPS     160(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8320(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8352(AX), Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(AX), Y2
+	VMOVUPS     224(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8384(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8416(AX), Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_outi64
+
+sm256_outi16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_outitail
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8224(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_outi16
+
+sm256_outitail:
+	TESTQ      DX, DX
+	JZ         sm256_prev
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_20
+	VMASKMOVPS (AX), Y2, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        sm256_tailloaded_20
+
+sm256_tailcopy_20:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_20_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_20_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_20_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_20_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+sm256_copy_20_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+sm256_tailloaded_20:
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y4, Y6
+	VFMADD132PS Y0, Y6, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8192(AX), Y4, Y4
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y5, Y6
+	VFMADD132PS Y0, Y6, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      8224(AX), Y5, Y5
 	VMASKMOVPS  Y4, Y2, (CX)
 	VMASKMOVPS  Y5, Y3, 32(CX)
 	JMP         sm256_prev
@@ -25030,47 +25208,47 @@ sm256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_20
+	JA         sm256_tailcopy_21
 	VMASKMOVPS (AX), Y7, Y10
 	VMASKMOVPS 32(AX), Y8, Y11
-	JMP        sm256_tailloaded_20
+	JMP        sm256_tailloaded_21
 
-sm256_tailcopy_20:
+sm256_tailcopy_21:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_20_8
+	JZ      sm256_copy_21_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_20_8:
+sm256_copy_21_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_20_4
+	JZ      sm256_copy_21_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_20_4:
+sm256_copy_21_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_20_2
+	JZ    sm256_copy_21_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_20_2:
+sm256_copy_21_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_20_1
+	JZ    sm256_copy_21_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_20_1:
+sm256_copy_21_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-sm256_tailloaded_20:
+sm256_tailloaded_21:
 	VSUBPS      Y0, Y10, Y10
 	VSUBPS      Y0, Y11, Y11
 	VMAXPS      Y10, Y1, Y10
@@ -25082,47 +25260,47 @@ sm256_tailloaded_20:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          sm256_tailcopy_21
+	JA          sm256_tailcopy_22
 	VMASKMOVPS  (CX), Y7, Y2
 	VMASKMOVPS  32(CX), Y8, Y3
-	JMP         sm256_tailloaded_21
+	JMP         sm256_tailloaded_22
 
-sm256_tailcopy_21:
+sm256_tailcopy_22:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_21_8
+	JZ      sm256_copy_22_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-sm256_copy_21_8:
+sm256_copy_22_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_21_4
+	JZ      sm256_copy_22_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-sm256_copy_21_4:
+sm256_copy_22_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_21_2
+	JZ    sm256_copy_22_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-sm256_copy_21_2:
+sm256_copy_22_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_21_1
+	JZ    sm256_copy_22_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-sm256_copy_21_1:
+sm256_copy_22_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_21:
+sm256_tailloaded_22:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -25437,47 +25615,47 @@ sm256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_22
+	JA         sm256_tailcopy_23
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        sm256_tailloaded_22
+	JMP        sm256_tailloaded_23
 
-sm256_tailcopy_22:
+sm256_tailcopy_23:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_22_8
+	JZ      sm256_copy_23_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_22_8:
+sm256_copy_23_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_22_4
+	JZ      sm256_copy_23_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_22_4:
+sm256_copy_23_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_22_2
+	JZ    sm256_copy_23_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_22_2:
+sm256_copy_23_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_22_1
+	JZ    sm256_copy_23_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_22_1:
+sm256_copy_23_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_22:
+sm256_tailloaded_23:
 	VSUBPS      384(SP), Y2, Y2
 	VSUBPS      384(SP), Y3, Y3
 	VMOVUPS     softmaxconst<>+288(SB), Y4
@@ -25602,47 +25780,47 @@ sm256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         sm256_tailcopy_23
+	JA         sm256_tailcopy_24
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        sm256_tailloaded_23
+	JMP        sm256_tailloaded_24
 
-sm256_tailcopy_23:
+sm256_tailcopy_24:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_23_8
+	JZ      sm256_copy_24_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-sm256_copy_23_8:
+sm256_copy_24_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_23_4
+	JZ      sm256_copy_24_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-sm256_copy_23_4:
+sm256_copy_24_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_23_2
+	JZ    sm256_copy_24_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-sm256_copy_23_2:
+sm256_copy_24_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_23_1
+	JZ    sm256_copy_24_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-sm256_copy_23_1:
+sm256_copy_24_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-sm256_tailloaded_23:
+sm256_tailloaded_24:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     sm256_nanearly
@@ -25696,47 +25874,47 @@ sm256_maxtailaheadfill:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         sm256_tailcopy_24
+	JA         sm256_tailcopy_25
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        sm256_tailloaded_24
+	JMP        sm256_tailloaded_25
 
-sm256_tailcopy_24:
+sm256_tailcopy_25:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_24_8
+	JZ      sm256_copy_25_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-sm256_copy_24_8:
+sm256_copy_25_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_24_4
+	JZ      sm256_copy_25_4
 	VMOVUPS (AX)(CX*1), X7
 	VMOVUPS X7, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-sm256_copy_24_4:
+sm256_copy_25_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_24_2
+	JZ    sm256_copy_25_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-sm256_copy_24_2:
+sm256_copy_25_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_24_1
+	JZ    sm256_copy_25_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-sm256_copy_24_1:
+sm256_copy_25_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-sm256_tailloaded_24:
+sm256_tailloaded_25:
 	VMOVUPS   softmaxconst<>+320(SB), Y10
 	VBLENDVPS Y5, Y7, Y10, Y7
 	VMAXPS    Y7, Y3, Y3
@@ -25790,17 +25968,19 @@ sm256_next:
 	JNZ  sm256_row
 
 	// Pass 3 of the last finite row.
-	CMPQ 456(SP), $0x00000000
-	JE   sm256_flushed
-	CMPQ 488(SP), $0x00000000
-	JE   sm256_lastall
-
-	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	CMPQ    456(SP), $0x00000000
+	JE      sm256_flushed
+	CMPQ    488(SP), $0x00000000
+	JE      sm256_lastall
 	VMOVUPS 320(SP), Y0
 	VMOVUPS 352(SP), Y1
-	MOVQ    472(SP), AX
-	MOVQ    456(SP), CX
-	MOVQ    R8, DX
+	CMPQ    496(SP), $0x00000000
+	JNE     sm256_lastin
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
+	MOVQ 472(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
 
 sm256_lasts64:
 	CMPQ        DX, $0x00000040
@@ -25896,47 +26076,47 @@ sm256_laststail:
 	LEAQ       (CX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_25
+	JA         sm256_tailcopy_26
 	VMASKMOVPS (CX), Y2, Y4
 	VMASKMOVPS 32(CX), Y3, Y5
-	JMP        sm256_tailloaded_25
+	JMP        sm256_tailloaded_26
 
-sm256_tailcopy_25:
+sm256_tailcopy_26:
 	VXORPS  Y4, Y4, Y4
 	VMOVUPS Y4, 192(SP)
 	VMOVUPS Y4, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_25_8
+	JZ      sm256_copy_26_8
 	VMOVUPS (CX)(DX*1), Y4
 	VMOVUPS Y4, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_25_8:
+sm256_copy_26_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_25_4
+	JZ      sm256_copy_26_4
 	VMOVUPS (CX)(DX*1), X4
 	VMOVUPS X4, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_25_4:
+sm256_copy_26_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_25_2
+	JZ    sm256_copy_26_2
 	MOVQ  (CX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_25_2:
+sm256_copy_26_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_25_1
+	JZ    sm256_copy_26_1
 	MOVL  (CX)(DX*1), BX
 	MOVL  BX, 192(SP)(DX*1)
 
-sm256_copy_25_1:
+sm256_copy_26_1:
 	VMOVUPS 192(SP), Y4
 	VMOVUPS 224(SP), Y5
 
-sm256_tailloaded_25:
+sm256_tailloaded_26:
 	VMOVAPS     Y1, Y6
 	VFMADD213PS Y1, Y4, Y6
 	VFMADD132PS Y0, Y6, Y4
@@ -25947,6 +26127,161 @@ sm256_tailloaded_25:
 	VFMADD132PS Y0, Y6, Y5
 	VADDPS      Y0, Y5, Y5
 	VMULPS      32(AX), Y5, Y5
+	VMASKMOVPS  Y4, Y2, (CX)
+	VMASKMOVPS  Y5, Y3, 32(CX)
+	JMP         sm256_flushed
+
+sm256_lastin:
+	// Pass 3 of the pending row in place: u and s from the frame.
+	MOVQ 472(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256_lasti64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_lasti16
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8224(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(AX), Y2
+	VMOVUPS     96(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8256(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8288(AX), Y3, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(AX), Y2
+	VMOVUPS     160(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8320(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8352(AX), Y3, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(AX), Y2
+	VMOVUPS     224(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8384(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8416(AX), Y3, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_lasti64
+
+sm256_lasti16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_lastitail
+	VMOVUPS     (AX), Y2
+	VMOVUPS     32(AX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      8192(AX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      8224(AX), Y3, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_lasti16
+
+sm256_lastitail:
+	TESTQ      DX, DX
+	JZ         sm256_flushed
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_27
+	VMASKMOVPS (AX), Y2, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        sm256_tailloaded_27
+
+sm256_tailcopy_27:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_27_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_27_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_27_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_27_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_27_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_27_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_27_1
+	MOVL  (AX)(DX*1), BX
+	MOVL  BX, 192(SP)(DX*1)
+
+sm256_copy_27_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+sm256_tailloaded_27:
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y4, Y6
+	VFMADD132PS Y0, Y6, Y4
+	VADDPS      Y0, Y4, Y4
+	VMULPS      8192(AX), Y4, Y4
+	VMOVAPS     Y1, Y6
+	VFMADD213PS Y1, Y5, Y6
+	VFMADD132PS Y0, Y6, Y5
+	VADDPS      Y0, Y5, Y5
+	VMULPS      8224(AX), Y5, Y5
 	VMASKMOVPS  Y4, Y2, (CX)
 	VMASKMOVPS  Y5, Y3, 32(CX)
 	JMP         sm256_flushed
@@ -26808,47 +27143,47 @@ sm256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_26
+	JA         sm256_tailcopy_28
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        sm256_tailloaded_26
+	JMP        sm256_tailloaded_28
 
-sm256_tailcopy_26:
+sm256_tailcopy_28:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_26_8
+	JZ      sm256_copy_28_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_26_8:
+sm256_copy_28_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_26_4
+	JZ      sm256_copy_28_4
 	VMOVUPS (AX)(DX*1), X9
 	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_26_4:
+sm256_copy_28_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_26_2
+	JZ    sm256_copy_28_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_26_2:
+sm256_copy_28_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_26_1
+	JZ    sm256_copy_28_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_26_1:
+sm256_copy_28_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-sm256_tailloaded_26:
+sm256_tailloaded_28:
 	VSUBPS      Y0, Y9, Y9
 	VSUBPS      Y0, Y10, Y10
 	VMAXPS      Y9, Y1, Y9
@@ -26860,47 +27195,47 @@ sm256_tailloaded_26:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          sm256_tailcopy_27
+	JA          sm256_tailcopy_29
 	VMASKMOVPS  (CX), Y7, Y2
 	VMASKMOVPS  32(CX), Y8, Y3
-	JMP         sm256_tailloaded_27
+	JMP         sm256_tailloaded_29
 
-sm256_tailcopy_27:
+sm256_tailcopy_29:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_27_8
+	JZ      sm256_copy_29_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-sm256_copy_27_8:
+sm256_copy_29_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_27_4
+	JZ      sm256_copy_29_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-sm256_copy_27_4:
+sm256_copy_29_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_27_2
+	JZ    sm256_copy_29_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-sm256_copy_27_2:
+sm256_copy_29_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_27_1
+	JZ    sm256_copy_29_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-sm256_copy_27_1:
+sm256_copy_29_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_27:
+sm256_tailloaded_29:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -27215,47 +27550,47 @@ sm256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_28
+	JA         sm256_tailcopy_30
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        sm256_tailloaded_28
+	JMP        sm256_tailloaded_30
 
-sm256_tailcopy_28:
+sm256_tailcopy_30:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_28_8
+	JZ      sm256_copy_30_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_28_8:
+sm256_copy_30_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_28_4
+	JZ      sm256_copy_30_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_28_4:
+sm256_copy_30_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_28_2
+	JZ    sm256_copy_30_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_28_2:
+sm256_copy_30_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_28_1
+	JZ    sm256_copy_30_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_28_1:
+sm256_copy_30_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_28:
+sm256_tailloaded_30:
 	VSUBPS      384(SP), Y2, Y2
 	VSUBPS      384(SP), Y3, Y3
 	VMOVUPS     softmaxconst<>+288(SB), Y4
