@@ -28,7 +28,8 @@ import (
 // 1024 columns and runs pass 3 of a batch's rows 8 finite rows late, so
 // batches of up to 27 rows run too, with rows of 1024 and 1025 columns
 // on each side of that limit, and the last batch's pending and partial
-// rows each left at any of their slots.
+// rows each left at any of their slots; one run of each length has rows
+// whose y is -0 or +0.
 func TestBitExactLogRowKernel(t *testing.T) {
 	for _, k := range []struct {
 		im   *Implementation
@@ -51,6 +52,17 @@ func TestBitExactLogRowKernel(t *testing.T) {
 						rows = 6
 					}
 					x := rowsOfAnyKind(rng, rows, c)
+					if rep == 3 {
+						// Rows of one +0 or -0 and -Inf, whose l is +0: their
+						// y is that zero, its sign kept, and -Inf.
+						for r := 0; r < rows; r += 3 {
+							row := x[r*c : (r+1)*c]
+							for i := range row {
+								row[i] = ninf
+							}
+							row[rng.IntN(c)] = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
+						}
+					}
 					want := make([]float32, len(x))
 					generic.LogSoftmaxRows(want, x, c)
 					off := rng.IntN(4)
