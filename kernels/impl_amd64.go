@@ -86,7 +86,7 @@ var avx2 = &Implementation{
 // mediumCols the longest that the dispatch of ScaledSoftmaxRows,
 // CausalSoftmaxRows and CrossEntropyRows leaves to their medium kernels,
 // four rows at a time (in the cases their comments give), and that of
-// LogSoftmaxRows and ScaledLogSoftmaxRows in place. The medium kernels
+// ScaledLogSoftmaxRows in place. The medium kernels
 // handle up to 128 columns; SoftmaxMediumRowsAVX512 measured faster than
 // SoftmaxRowsAVX512 as it then was up to 48 columns (0.49 against 0.53
 // ns per element at 48, 0.69 against 0.88 at 24) and slower from 64 on
@@ -102,6 +102,21 @@ var avx2 = &Implementation{
 // 40); then 0.54 against 0.56 at 42, 0.44 against 0.46 at 48, 0.45
 // against 0.54 at 52, 0.35-0.38 against 0.45-0.48 at 64.
 const shortCols, mediumCols, softmaxMediumCols = 16, 48, 32
+
+// logMediumCols is the longest row that LogSoftmaxRows leaves to
+// LogSoftmaxMediumRowsAVX512, in place or out of place. Since
+// LogSoftmaxRowsAVX512 computes l eight rows at a time (logSoftmaxRows8
+// in gen/amd64/logsoftmax.go), it is the faster from 48 columns on.
+// Measured (ns per element, thread CPU time, the lower quartile of 61
+// runs, batches of 1 MiB of N(0, 4), alternating runs; the row kernel
+// against the medium kernel, out of place): 0.41 against 0.46 at 64
+// columns, 0.47-0.48 against 0.48-0.49 at 48, 0.52 against 0.51-0.52 at
+// 44, 0.55 against 0.51-0.52 at 40, 0.65-0.68 against 0.61-0.62 at 33;
+// in place 0.46-0.47 against 0.46-0.47 at 48, 0.55-0.62 against 0.50 at
+// 40. Before, the
+// medium kernel ran rows of up to 192 columns out of place, and the row
+// kernel was 1.7-1.8x SoftmaxRowsAVX512's time from 64 to 192 columns.
+const logMediumCols = 44
 
 // softmaxRowsAVX512 runs batches of rows of at most shortCols elements
 // through SoftmaxShortRowsAVX512, and batches of at most
@@ -142,31 +157,19 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 
 // logSoftmaxRowsAVX512 is softmaxRowsAVX512 for LogSoftmaxRows: batches
 // of rows of at most shortCols elements go through
-// LogSoftmaxShortRowsAVX512, eight rows at a time, batches of up to 192
-// elements out of place, or mediumCols in place, through
+// LogSoftmaxShortRowsAVX512, eight rows at a time, batches of at most
+// logMediumCols, out of place or in place, through
 // LogSoftmaxMediumRowsAVX512, four at a time, and the groups of rows they
 // leave (a row with a NaN, an infinity or a max beyond 208 in magnitude;
 // the last rows of a batch) through LogSoftmaxRowsAVX512, a group at a
-// time. Unlike Softmax's, the medium kernel beats the row kernel up to
-// 192 columns out of place, also since the row kernel took SoftmaxRows's
-// pass 2 (ns per element, thread CPU time, the least of 15 runs: 0.50
-// against 0.60 at 64, 0.51 against 0.55 at 100, 0.44 against 0.48 at 128,
-// 0.43 against 0.45 at 176, 0.43 against 0.42 at 192; before, 0.41
-// against 0.39 at 256), but in place at 64 and 128 it measured 1.18 and
-// 0.80 (0.62 and 0.52); in place up to mediumCols it still wins (0.71
-// against 1.24 at 24, 0.46 against 0.72 at 48). Since the medium kernel
-// skips the upper half of a row's last vector when it holds at most 8
-// elements and clamps in float32, against SoftmaxRows in the same run
-// (the least of 31 runs): 0.46 against 0.31 at 100 columns (1.48x; 0.48
-// before), 0.44 against 0.33 at 64 (0.45), 0.42 against 0.27 at 128
-// (0.43), 0.41 against 0.26 at 192 (0.41).
+// time; longer rows through LogSoftmaxRowsAVX512 alone.
 func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
 	rows := len(src) / cols
 	group := 8
 	if cols > shortCols {
 		group = 4
-		if cols > 192 || (cols > mediumCols && rows > 0 && &dst[0] == &src[0]) {
-			rows = 0
+		if cols > logMediumCols {
+			rows = 0 // the row kernel, in place or not
 		}
 	}
 	if rows < group {

@@ -24,6 +24,12 @@ import (
 // that no state leaks from one row to the next; pass 2 of
 // LogSoftmaxRowsAVX512 also finds the max of the next row, or of the row
 // itself on the last one, so batches of 0 to 9 rows run as well.
+// LogSoftmaxRowsAVX512 computes l for batches of 8 finite rows of at most
+// 1024 columns and runs pass 3 of a batch's rows 8 finite rows late, so
+// batches of up to 27 rows run too, with rows of 1024 and 1025 columns
+// on each side of that limit, and the last batch's pending and partial
+// rows each left at any of their slots; one run of each length has rows
+// whose y is -0 or +0.
 func TestBitExactLogRowKernel(t *testing.T) {
 	for _, k := range []struct {
 		im   *Implementation
@@ -34,19 +40,29 @@ func TestBitExactLogRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(71, 72))
-			cols := []int{1000, 1024, 4096, 4111}
+			cols := []int{1000, 1024, 1025, 4096, 4111}
 			for c := 1; c <= 300; c++ {
 				cols = append(cols, c)
 			}
 			for _, c := range cols {
-				for rep := 0; rep < 3; rep++ {
-					rows := 5 + rng.IntN(8)
-					if c > 300 {
+				for rep := 0; rep < 4; rep++ {
+					// 0, 1 and 2 rows too; more than two batches of 8.
+					rows := []int{rng.IntN(10), 5 + rng.IntN(8), 8 + rng.IntN(20), 17}[rep]
+					if c > 300 && rep < 2 {
 						rows = 6
-					} else if rep == 0 {
-						rows = rng.IntN(10) // 0, 1 and 2 rows too
 					}
 					x := rowsOfAnyKind(rng, rows, c)
+					if rep == 3 {
+						// Rows of one +0 or -0 and -Inf, whose l is +0: their
+						// y is that zero, its sign kept, and -Inf.
+						for r := 0; r < rows; r += 3 {
+							row := x[r*c : (r+1)*c]
+							for i := range row {
+								row[i] = ninf
+							}
+							row[rng.IntN(c)] = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
+						}
+					}
 					want := make([]float32, len(x))
 					generic.LogSoftmaxRows(want, x, c)
 					off := rng.IntN(4)
@@ -68,7 +84,7 @@ func TestBitExactLogRowKernel(t *testing.T) {
 }
 
 // TestGuardLogRowKernel runs LogSoftmaxRowsAVX512 directly on batches of
-// 1 to 9 rows that end right before, then start right after, an
+// 1 to 20 rows that end right before, then start right after, an
 // inaccessible page (see checkGuards): pass 2 of each row also reads the
 // next row, or the row itself on the last one, under the mask of the
 // row's last vector.
@@ -82,7 +98,7 @@ func TestGuardLogRowKernel(t *testing.T) {
 		cols = append(cols, c)
 	}
 	for _, c := range cols {
-		rows := 1 + rng.IntN(9)
+		rows := 1 + rng.IntN(20) // batches of 8 rows' l, and partial ones
 		x := rowsOfAnyKind(rng, rows, c)
 		want := make([]float32, len(x))
 		generic.LogSoftmaxRows(want, x, c)

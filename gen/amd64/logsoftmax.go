@@ -20,8 +20,12 @@ import (
 //
 //	LogSoftmax  y = float32(min((float64(x) - float64(c)) - l, 0)), per
 //	            element: two float64 subtractions, a VMINPD that keeps -0
-//	            and NaN (fallback.logProb), then one rounding; this pass 3
-//	            runs one finite row late (see pending)
+//	            and NaN (fallback.logProb), then one rounding (the AVX-512
+//	            kernels round first, then take a VMINPS, which gives the
+//	            same bits: see logSoftmax512); this pass 3
+//	            runs one finite row late (see pending), or in
+//	            LogSoftmaxRowsAVX512 a batch of eight rows late
+//	            (logSoftmaxRows8)
 //	LogSumExp   float32(l + float64(c))
 //
 // Special rows, as in the fallback: LogSoftmax writes the canonical NaN
@@ -237,13 +241,13 @@ func (s *sm256) c64() reg.VecVirtual {
 func generateLogSoftmax(g *gen) {
 	c := g.constTable("logsoftmaxconst", softmaxConsts)
 	t := g.log64Table()
-	logSoftmaxAVX512(g, c, t)
+	logSoftmaxAVX512(g, c, &ceTables{t, g.log64VecTable()})
 	logSoftmaxAVX2(g, c, t)
 	logSumExpAVX512(g, c, t)
 	logSumExpAVX2(g, c, t)
 }
 
-func logSoftmaxAVX512(g *gen, c *constTable, t *log64Table) {
+func logSoftmaxAVX512(g *gen, c *constTable, t *ceTables) {
 	g.function("LogSoftmaxRowsAVX512", "func(dst, src []float32, rows, cols int)",
 		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
 		"LogSoftmaxRowsAVX512 sets each of the rows rows of cols elements of dst",
@@ -268,7 +272,24 @@ func logSoftmaxAVX512(g *gen, c *constTable, t *log64Table) {
 	// columns, 1.14-1.18x SoftmaxRowsAVX512's time against 1.29-1.31x;
 	// 0.292-0.299 against 0.310-0.331 at 1024; unchanged at 10 and 100.
 	s.nextMax = true
-	logSoftmax512(g, s, c, t, logSoftmaxRows)
+	// Then l for eight rows at once, their pass 3 eight finite rows late
+	// (logSoftmaxRows8), for rows of up to batchCols elements. Measured
+	// (ns per element, thread CPU time, the lower quartile of 61 runs,
+	// batches of 1 MiB of N(0, 4), two binaries run in turn, three
+	// times; the ratio to SoftmaxRowsAVX512's time in the same runs), in
+	// place: 0.48 against 0.78 at 100 columns (1.16x against 1.86x),
+	// 0.50-0.51 against 0.88 at 64 (1.18-1.22x against 2.1x), 0.41-0.42
+	// against 0.64 at 128 (1.18-1.19x against 1.8x), 0.35-0.36 against
+	// 0.52 at 192 (1.22-1.23x against 1.76x), 0.35 against 0.44-0.45 at
+	// 300 (1.16-1.17x against 1.48-1.49x), 0.47-0.49 against 0.48-0.49
+	// at 1024, 0.43-0.44 against 0.43-0.45 at 4096; out of place, where
+	// package kernels ran LogSoftmaxMediumRowsAVX512 up to 192 columns,
+	// 0.48-0.49 against 0.56-0.57 at 100 (1.13-1.14x against 1.29-1.30x),
+	// 0.36-0.37 against 0.48-0.49 at 192 (1.19-1.20x against 1.55-1.59x),
+	// 0.37 against 0.45-0.46 at 300 (1.15x against 1.41-1.47x), 0.33
+	// against 0.34-0.35 at 1024. Rows of 1024 to 16384 columns measured
+	// the same either way (0.30 at 1024, 0.30-0.31 at 4096 and 16384).
+	logSoftmax512(g, s, c, t.log64Table, logSoftmaxRows8(t.vec))
 }
 
 // logSoftmax512 emits the body of LogSoftmaxRowsAVX512 and of the scaled
@@ -306,9 +327,6 @@ func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsF
 		}
 		zero := g.ZMM()
 		g.VPSUBQ(zero, zero, zero) // a zeroing idiom avo knows, in AVX-512F
-		for _, v := range d {
-			g.VMINPD(v, zero, v) // never above 0 (see fallback.logProb)
-		}
 		y := make([]reg.VecVirtual, len(d))
 		for k, v := range d {
 			y[k] = g.YMM()
@@ -317,6 +335,20 @@ func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsF
 		for j := 0; j < n; j++ {
 			v := g.ZMM()
 			g.VINSERTF64X4(U8(1), y[2*j+1], y[2*j].AsZ(), v)
+			// Never above 0, -0 and NaN kept (see fallback.logProb):
+			// min(float32(v), 0) is float32(min(v, 0)), since the
+			// rounding is monotonic and keeps 0 and its sign, so one
+			// float32 min for the vector, not one float64 min for each
+			// half, as in LogSoftmaxMediumRowsAVX512. Measured (ns per
+			// element, thread CPU time, the lower quartile of 41 runs,
+			// batches of 1 MiB of N(0, 4), two binaries run in turn,
+			// each kernel run once untimed before it is timed): 0.50-0.52
+			// against 0.52-0.53 at 64 columns in place, 0.37-0.38
+			// against 0.38-0.39 at 192, 0.37 against 0.37-0.38 at 300,
+			// 0.33 against 0.34 at 1024 out of place, 0.32-0.33 against
+			// 0.33-0.35 at 4096; ScaledLogSoftmaxRowsNoMaskAVX512 0.38
+			// against 0.39 at 1024.
+			g.VMINPS(v, zero, v)
 			if mask == nil {
 				g.VMOVUPS(v, q.Offset(64*j))
 			} else {
@@ -327,8 +359,8 @@ func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsF
 
 	// With zeroC, pass 3 too is emitted twice, the copy for c = 0 without
 	// x - c: float64(x) - 0 is float64(x), -0 and NaN included, and the
-	// row's c is 0 unless its max is above 208 in magnitude. It saves 2 of
-	// the 12 operations a vector.
+	// row's c is 0 unless its max is above 208 in magnitude. It saved 2 of
+	// the 12 operations a vector (of 11 since the one VMINPS).
 	pass3 := zeroCPass3(g, s.zeroC, cv64, &noSub, s.label, func(name string, src, dst Op, after string) {
 		s.pass3(name, src, dst, after, out)
 	})
@@ -493,6 +525,163 @@ func logSoftmaxRows(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
 		g.Comment("Pass 3 of the last finite row.")
 		late("last", s.label("flushed"))
 	})
+}
+
+// batchCols is the longest row that logSoftmaxRows8 takes in batches.
+const batchCols = 1024
+
+// logSoftmaxRows8 returns logSoftmaxRows for rows of at most batchCols
+// elements in batches of batchRows: each finite row's S, float64(nm)*ln2,
+// float64(c), src and dst go to the row's slot in the frame, and when a
+// batch is full, l = nm*ln2 + log64(S) of its rows is computed at once in
+// one zmm of float64 (logSteps, as the short kernel does), and the batch
+// becomes pending; pass 3 of the pending batch's row j runs after the
+// next batch's row j has been summed. A row's l is then the end of one
+// chain of dependent operations for every batchRows rows, where
+// logSoftmaxRows ends one for each row. That chain, some 150 cycles, is
+// not hidden by running pass 3 a row late: while it waits to retire, the
+// CPU's reorder buffer fills with the next row's work in a fraction of
+// that time, and the rest is a stall, whatever the length of the row.
+// Rows are independent, and in place each pass 3 writes its own row
+// alone, so the order changes no bits. Longer rows, for which the
+// batch's eight pending rows would no longer fit in the L1 data cache
+// (they measured the same either way), run one row late, as
+// logSoftmaxRows runs them.
+func logSoftmaxRows8(vt *log64VecTable) logRowsFunc {
+	return func(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
+		masked func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string)) {
+		s5 := s.(*sm512)
+		if s5.z != nil {
+			panic("logSoftmaxRows8 reads x")
+		}
+		ct := &ceTables{t, vt}
+		p := newPending(g)
+		// The frame of the batches: 8 slots of 8 bytes for each of the
+		// current batch's S, nm*ln2, c, src and dst, then the pending
+		// batch's l, c, src and dst (dst 0 where no row is pending), then
+		// the next free slot of the current batch, and a count.
+		b := g.AllocLocal(9*64 + 16)
+		const (
+			curS, curNm, curC, curSrc, curDst = 0, 64, 128, 192, 256
+			pendL, pendC, pendSrc, pendDst    = 320, 384, 448, 512
+		)
+		jAt, kAt := b.Offset(576), b.Offset(584)
+		slot := func(field int, j reg.GPVirtual) Mem {
+			return Mem{Base: b.Base, Disp: b.Disp + field, Index: j, Scale: 8}
+		}
+		{
+			v := g.ZMM()
+			g.VBROADCASTSD(t.one(), v)
+			g.VMOVUPD(v, b.Offset(curS)) // S = 1, nm = 0 in slots never used
+			g.VPXORQ(v, v, v)
+			g.VMOVUPD(v, b.Offset(curNm))
+			g.VMOVUPD(v, b.Offset(pendDst))
+			g.MOVQ(U32(0), jAt)
+		}
+		// batchL emits l of the current batch's rows into the pending
+		// batch's slots, with their c, src and dst.
+		batchL := func() {
+			for _, step := range logSteps(g, ct, b.Offset(curS), b.Offset(curNm), b.Offset(pendL)) {
+				step()
+			}
+			for _, f := range [][2]int{{curC, pendC}, {curSrc, pendSrc}, {curDst, pendDst}} {
+				v := g.ZMM()
+				g.VMOVUPD(b.Offset(f[0]), v)
+				g.VMOVUPD(v, b.Offset(f[1]))
+			}
+		}
+		// pendOut emits pass 3 of the pending batch's row at slot j.
+		pendOut := func(name string, j reg.GPVirtual, after string) {
+			g.VBROADCASTSD(slot(pendL, j), lv)
+			g.VBROADCASTSD(slot(pendC, j), cv64)
+			pass3(name, slot(pendSrc, j), slot(pendDst, j), after)
+		}
+		late := func(name, after string) {
+			p.run(after, func(after string) {
+				g.VBROADCASTSD(p.l, lv)
+				g.VBROADCASTSD(p.c, cv64)
+				pass3(name, p.src, p.dst, after)
+			})
+		}
+		s.rowsKernel(masked, func(sum reg.VecVirtual) {
+			if sum == nil { // ahead: S's lanes are in s.acc
+				sum = s5.aheadSum()
+			}
+			g.CMPQ(s5.cols, U32(batchCols))
+			g.JBE(LabelRef(s.label("batch")))
+			g.Comment("l = float64(nm)*ln2 + log64(S).")
+			l := g.logSum(t, s.bias(), sum)
+			c64 := s.c64()
+			g.Comment("Pass 3 of the previous finite row, while l is computed.")
+			late("out", s.label("prev"))
+			p.set(l, c64, s.rowSrc(), s.rowDst())
+			g.JMP(LabelRef(s.label("next")))
+
+			g.Label(s.label("batch"))
+			g.Comment("The row to its slot j of the batch: S, float64(nm)*ln2, c, src and dst.")
+			j := g.GP64()
+			g.MOVQ(jAt, j)
+			g.VMOVSD(sum, slot(curS, j))
+			bias := s.bias()
+			g.NEGL(bias)
+			g.SUBL(U32(0x4b400000-127), bias) // nm
+			nm := g.XMM()
+			g.VCVTSI2SDL(bias, sum, nm) // float64(nm), exact
+			g.VMULSD(t.ln2(), nm, nm)
+			g.VMOVSD(nm, slot(curNm, j))
+			g.VMOVSD(s.c64(), slot(curC, j))
+			g.MOVQ(s.rowSrc(), slot(curSrc, j))
+			g.MOVQ(s.rowDst(), slot(curDst, j))
+			g.Comment("Pass 3 of the pending batch's row j, if there is one.")
+			g.CMPQ(slot(pendDst, j), U32(0))
+			g.JE(LabelRef(s.label("bprev")))
+			pendOut("bout", j, s.label("bprev"))
+			g.Label(s.label("bprev"))
+			j2 := g.GP64()
+			g.MOVQ(jAt, j2)
+			g.INCQ(j2)
+			g.MOVQ(j2, jAt)
+			g.CMPQ(j2, U32(batchRows))
+			g.JB(LabelRef(s.label("next")))
+			g.Comment("The batch is full: its l, and it is pending.")
+			g.MOVQ(U32(0), jAt)
+			batchL()
+			g.JMP(LabelRef(s.label("next")))
+		}, func() {
+			g.Comment("Pass 3 of the last finite row.")
+			late("last", s.label("flushed"))
+			g.Comment("Pass 3 of the pending batch's rows from slot j on, then the current batch's l and its rows.")
+			k := g.GP64()
+			g.MOVQ(jAt, k)
+			g.MOVQ(k, kAt)
+			g.Label(s.label("flushpend"))
+			k1 := g.GP64()
+			g.MOVQ(kAt, k1)
+			g.CMPQ(k1, U32(batchRows))
+			g.JE(LabelRef(s.label("flushcur")))
+			g.CMPQ(slot(pendDst, k1), U32(0))
+			g.JE(LabelRef(s.label("flushpendnext")))
+			pendOut("fpend", k1, s.label("flushpendnext"))
+			g.Label(s.label("flushpendnext"))
+			g.ADDQ(U32(1), kAt)
+			g.JMP(LabelRef(s.label("flushpend")))
+			g.Label(s.label("flushcur"))
+			g.CMPQ(jAt, U32(0))
+			g.JE(LabelRef(s.label("flushed8")))
+			batchL()
+			g.MOVQ(U32(0), kAt)
+			g.Label(s.label("flushcurrow"))
+			k2 := g.GP64()
+			g.MOVQ(kAt, k2)
+			g.CMPQ(k2, jAt)
+			g.JAE(LabelRef(s.label("flushed8")))
+			pendOut("fcur", k2, s.label("flushcurnext"))
+			g.Label(s.label("flushcurnext"))
+			g.ADDQ(U32(1), kAt)
+			g.JMP(LabelRef(s.label("flushcurrow")))
+			g.Label(s.label("flushed8"))
+		})
+	}
 }
 
 // pending is the row whose pass 3 a LogSoftmax kernel has put off, in the

@@ -378,8 +378,10 @@ func logSteps(g *gen, t *ceTables, s, nm, l Mem) []func() {
 // 0.48 against 0.41 at 100 (0.64), 0.42 against 0.31 at 128 (0.47), 0.47
 // against 0.37 at 129 (0.56), 0.41 against 0.30 at 192 (0.41), 0.41
 // against 0.30 at 256 (0.39). In place, 32, 64 and 128 columns measured
-// 1.13, 1.18 and 0.80; package kernels runs it out of place up to 192
-// columns, and in place up to 48.
+// 1.13, 1.18 and 0.80; package kernels ran it out of place up to 192
+// columns, and in place up to 48. Since LogSoftmaxRowsAVX512 computes l
+// eight rows at a time (logsoftmax.go), package kernels runs it up to 44
+// columns, in place too (see logMediumCols there).
 //
 // When cols%16 is 1 to 8, the last vector of a row skips its lanes 8-15
 // in passes 2 and 3 (as SoftmaxRowsAVX512's halfTail): their terms add +0

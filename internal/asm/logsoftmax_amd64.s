@@ -151,9 +151,17 @@ DATA log64const<>+104(SB)/8, $0x3fd5555555555555
 DATA log64const<>+112(SB)/8, $0x3ff0000000000000
 GLOBL log64const<>(SB), RODATA|NOPTR, $120
 
+DATA log64vecconst<>+0(SB)/8, $0x000fffffffffffff
+DATA log64vecconst<>+8(SB)/8, $0x0010000000000000
+DATA log64vecconst<>+16(SB)/8, $0x0000000000000001
+DATA log64vecconst<>+24(SB)/8, $0x4338000000000000
+DATA log64vecconst<>+32(SB)/8, $0x4337fffffffffc01
+DATA log64vecconst<>+40(SB)/8, $0xc1d2cfffe0400000
+GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
+
 // func LogSoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·LogSoftmaxRowsAVX512(SB), NOSPLIT, $32-64
+TEXT ·LogSoftmaxRowsAVX512(SB), NOSPLIT, $624-64
 	VBROADCASTSS logsoftmaxconst<>+0(SB), Z0
 	VBROADCASTSS logsoftmaxconst<>+32(SB), Z1
 	VBROADCASTSS logsoftmaxconst<>+64(SB), Z2
@@ -161,6 +169,12 @@ TEXT ·LogSoftmaxRowsAVX512(SB), NOSPLIT, $32-64
 	VBROADCASTSS logsoftmaxconst<>+288(SB), Z4
 	VPXORD       Z5, Z5, Z5
 	MOVQ         $0x00000000, 24(SP)
+	VBROADCASTSD log64const<>+8(SB), Z6
+	VMOVUPD      Z6, 32(SP)
+	VPXORQ       Z6, Z6, Z6
+	VMOVUPD      Z6, 96(SP)
+	VMOVUPD      Z6, 544(SP)
+	MOVQ         $0x00000000, 608(SP)
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+48(FP), DI
@@ -4476,6 +4490,8 @@ lsm512_ahead:
 	VADDSD     X9, X10, X9
 	VUCOMISD   X9, X9
 	JP         lsm512_nanrow
+	CMPQ       R8, $0x00000400
+	JBE        lsm512_batch
 
 	// l = float64(nm)*ln2 + log64(S).
 	VMOVD      X7, AX
@@ -4558,17 +4574,15 @@ lsm512_outz64:
 	VSUBPD       Z9, Z14, Z14
 	VSUBPD       Z9, Z15, Z15
 	VPSUBQ       Z16, Z16, Z16
-	VMINPD       Z6, Z16, Z6
-	VMINPD       Z13, Z16, Z13
-	VMINPD       Z14, Z16, Z14
-	VMINPD       Z15, Z16, Z15
 	VCVTPD2PS    Z6, Y26
 	VCVTPD2PS    Z13, Y6
 	VCVTPD2PS    Z14, Y27
 	VCVTPD2PS    Z15, Y13
 	VINSERTF64X4 $0x01, Y6, Z26, Z6
+	VMINPS       Z6, Z16, Z6
 	VMOVUPS      Z6, (CX)
 	VINSERTF64X4 $0x01, Y13, Z27, Z6
+	VMINPS       Z6, Z16, Z6
 	VMOVUPS      Z6, 64(CX)
 	VCVTPS2PD    128(AX), Z6
 	VCVTPS2PD    160(AX), Z13
@@ -4579,17 +4593,15 @@ lsm512_outz64:
 	VSUBPD       Z9, Z14, Z14
 	VSUBPD       Z9, Z15, Z15
 	VPSUBQ       Z16, Z16, Z16
-	VMINPD       Z6, Z16, Z6
-	VMINPD       Z13, Z16, Z13
-	VMINPD       Z14, Z16, Z14
-	VMINPD       Z15, Z16, Z15
 	VCVTPD2PS    Z6, Y26
 	VCVTPD2PS    Z13, Y6
 	VCVTPD2PS    Z14, Y27
 	VCVTPD2PS    Z15, Y13
 	VINSERTF64X4 $0x01, Y6, Z26, Z6
+	VMINPS       Z6, Z16, Z6
 	VMOVUPS      Z6, 128(CX)
 	VINSERTF64X4 $0x01, Y13, Z27, Z6
+	VMINPS       Z6, Z16, Z6
 	VMOVUPS      Z6, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -4604,11 +4616,10 @@ lsm512_outz16:
 	VSUBPD       Z9, Z6, Z6
 	VSUBPD       Z9, Z13, Z13
 	VPSUBQ       Z14, Z14, Z14
-	VMINPD       Z6, Z14, Z6
-	VMINPD       Z13, Z14, Z13
 	VCVTPD2PS    Z6, Y26
 	VCVTPD2PS    Z13, Y6
 	VINSERTF64X4 $0x01, Y6, Z26, Z6
+	VMINPS       Z6, Z14, Z6
 	VMOVUPS      Z6, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -4625,11 +4636,10 @@ lsm512_outztail:
 	VSUBPD        Z9, Z6, Z6
 	VSUBPD        Z9, Z13, Z13
 	VPSUBQ        Z9, Z9, Z9
-	VMINPD        Z6, Z9, Z6
-	VMINPD        Z13, Z9, Z13
 	VCVTPD2PS     Z6, Y26
 	VCVTPD2PS     Z13, Y6
 	VINSERTF64X4  $0x01, Y6, Z26, Z6
+	VMINPS        Z6, Z9, Z6
 	VMOVUPS       Z6, K1, (CX)
 	JMP           lsm512_prev
 
@@ -4654,17 +4664,15 @@ lsm512_out64:
 	VSUBPD       Z9, Z15, Z15
 	VSUBPD       Z9, Z16, Z16
 	VPSUBQ       Z17, Z17, Z17
-	VMINPD       Z13, Z17, Z13
-	VMINPD       Z14, Z17, Z14
-	VMINPD       Z15, Z17, Z15
-	VMINPD       Z16, Z17, Z16
 	VCVTPD2PS    Z13, Y26
 	VCVTPD2PS    Z14, Y13
 	VCVTPD2PS    Z15, Y27
 	VCVTPD2PS    Z16, Y14
 	VINSERTF64X4 $0x01, Y13, Z26, Z13
+	VMINPS       Z13, Z17, Z13
 	VMOVUPS      Z13, (CX)
 	VINSERTF64X4 $0x01, Y14, Z27, Z13
+	VMINPS       Z13, Z17, Z13
 	VMOVUPS      Z13, 64(CX)
 	VCVTPS2PD    128(AX), Z13
 	VCVTPS2PD    160(AX), Z14
@@ -4679,17 +4687,15 @@ lsm512_out64:
 	VSUBPD       Z9, Z15, Z15
 	VSUBPD       Z9, Z16, Z16
 	VPSUBQ       Z17, Z17, Z17
-	VMINPD       Z13, Z17, Z13
-	VMINPD       Z14, Z17, Z14
-	VMINPD       Z15, Z17, Z15
-	VMINPD       Z16, Z17, Z16
 	VCVTPD2PS    Z13, Y26
 	VCVTPD2PS    Z14, Y13
 	VCVTPD2PS    Z15, Y27
 	VCVTPD2PS    Z16, Y14
 	VINSERTF64X4 $0x01, Y13, Z26, Z13
+	VMINPS       Z13, Z17, Z13
 	VMOVUPS      Z13, 128(CX)
 	VINSERTF64X4 $0x01, Y14, Z27, Z13
+	VMINPS       Z13, Z17, Z13
 	VMOVUPS      Z13, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -4706,11 +4712,10 @@ lsm512_out16:
 	VSUBPD       Z9, Z13, Z13
 	VSUBPD       Z9, Z14, Z14
 	VPSUBQ       Z15, Z15, Z15
-	VMINPD       Z13, Z15, Z13
-	VMINPD       Z14, Z15, Z14
 	VCVTPD2PS    Z13, Y26
 	VCVTPD2PS    Z14, Y13
 	VINSERTF64X4 $0x01, Y13, Z26, Z13
+	VMINPS       Z13, Z15, Z13
 	VMOVUPS      Z13, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -4729,12 +4734,11 @@ lsm512_outtail:
 	VSUBPD        Z9, Z13, Z13
 	VSUBPD        Z9, Z14, Z14
 	VPSUBQ        Z6, Z6, Z6
-	VMINPD        Z13, Z6, Z13
-	VMINPD        Z14, Z6, Z14
 	VCVTPD2PS     Z13, Y26
-	VCVTPD2PS     Z14, Y6
-	VINSERTF64X4  $0x01, Y6, Z26, Z6
-	VMOVUPS       Z6, K1, (CX)
+	VCVTPD2PS     Z14, Y9
+	VINSERTF64X4  $0x01, Y9, Z26, Z9
+	VMINPS        Z9, Z6, Z9
+	VMOVUPS       Z9, K1, (CX)
 
 lsm512_prev:
 	VMOVSD X7, (SP)
@@ -4742,6 +4746,270 @@ lsm512_prev:
 	MOVQ   SI, 16(SP)
 	MOVQ   BX, 24(SP)
 	JMP    lsm512_next
+
+lsm512_batch:
+	// The row to its slot j of the batch: S, float64(nm)*ln2, c, src and dst.
+	MOVQ       608(SP), CX
+	VMOVSD     X9, 32(SP)(CX*8)
+	VMOVD      X7, AX
+	NEGL       AX
+	SUBL       $0x4b3fff81, AX
+	VCVTSI2SDL AX, X9, X7
+	VMULSD     log64const<>+16(SB), X7, X7
+	VMOVSD     X7, 96(SP)(CX*8)
+	VCVTSS2SD  X6, X6, X6
+	VMOVSD     X6, 160(SP)(CX*8)
+	MOVQ       SI, 224(SP)(CX*8)
+	MOVQ       BX, 288(SP)(CX*8)
+
+	// Pass 3 of the pending batch's row j, if there is one.
+	CMPQ         544(SP)(CX*8), $0x00000000
+	JE           lsm512_bprev
+	VBROADCASTSD 352(SP)(CX*8), Z9
+	VBROADCASTSD 416(SP)(CX*8), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          lsm512_boutc
+	MOVQ         480(SP)(CX*8), AX
+	MOVQ         544(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+lsm512_boutz64:
+	CMPQ         DX, $0x00000040
+	JB           lsm512_boutz16
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z7
+	VCVTPS2PD    64(AX), Z12
+	VCVTPS2PD    96(AX), Z13
+	VSUBPD       Z9, Z6, Z6
+	VSUBPD       Z9, Z7, Z7
+	VSUBPD       Z9, Z12, Z12
+	VSUBPD       Z9, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z6, Y26
+	VCVTPD2PS    Z7, Y6
+	VCVTPD2PS    Z12, Y27
+	VCVTPD2PS    Z13, Y7
+	VINSERTF64X4 $0x01, Y6, Z26, Z6
+	VMINPS       Z6, Z14, Z6
+	VMOVUPS      Z6, (CX)
+	VINSERTF64X4 $0x01, Y7, Z27, Z6
+	VMINPS       Z6, Z14, Z6
+	VMOVUPS      Z6, 64(CX)
+	VCVTPS2PD    128(AX), Z6
+	VCVTPS2PD    160(AX), Z7
+	VCVTPS2PD    192(AX), Z12
+	VCVTPS2PD    224(AX), Z13
+	VSUBPD       Z9, Z6, Z6
+	VSUBPD       Z9, Z7, Z7
+	VSUBPD       Z9, Z12, Z12
+	VSUBPD       Z9, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z6, Y26
+	VCVTPD2PS    Z7, Y6
+	VCVTPD2PS    Z12, Y27
+	VCVTPD2PS    Z13, Y7
+	VINSERTF64X4 $0x01, Y6, Z26, Z6
+	VMINPS       Z6, Z14, Z6
+	VMOVUPS      Z6, 128(CX)
+	VINSERTF64X4 $0x01, Y7, Z27, Z6
+	VMINPS       Z6, Z14, Z6
+	VMOVUPS      Z6, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lsm512_boutz64
+
+lsm512_boutz16:
+	CMPQ         DX, $0x00000010
+	JB           lsm512_boutztail
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z7
+	VSUBPD       Z9, Z6, Z6
+	VSUBPD       Z9, Z7, Z7
+	VPSUBQ       Z12, Z12, Z12
+	VCVTPD2PS    Z6, Y26
+	VCVTPD2PS    Z7, Y6
+	VINSERTF64X4 $0x01, Y6, Z26, Z6
+	VMINPS       Z6, Z12, Z6
+	VMOVUPS      Z6, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lsm512_boutz16
+
+lsm512_boutztail:
+	TESTQ         DX, DX
+	JZ            lsm512_bprev
+	VMOVUPS.Z     (AX), K1, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VSUBPD        Z9, Z6, Z6
+	VSUBPD        Z9, Z7, Z7
+	VPSUBQ        Z9, Z9, Z9
+	VCVTPD2PS     Z6, Y26
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z26, Z6
+	VMINPS        Z6, Z9, Z6
+	VMOVUPS       Z6, K1, (CX)
+	JMP           lsm512_bprev
+
+lsm512_boutc:
+	MOVQ 480(SP)(CX*8), AX
+	MOVQ 544(SP)(CX*8), CX
+	MOVQ R8, DX
+
+lsm512_bout64:
+	CMPQ         DX, $0x00000040
+	JB           lsm512_bout16
+	VCVTPS2PD    (AX), Z7
+	VCVTPS2PD    32(AX), Z12
+	VCVTPS2PD    64(AX), Z13
+	VCVTPS2PD    96(AX), Z14
+	VSUBPD       Z6, Z7, Z7
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z6, Z14, Z14
+	VSUBPD       Z9, Z7, Z7
+	VSUBPD       Z9, Z12, Z12
+	VSUBPD       Z9, Z13, Z13
+	VSUBPD       Z9, Z14, Z14
+	VPSUBQ       Z15, Z15, Z15
+	VCVTPD2PS    Z7, Y26
+	VCVTPD2PS    Z12, Y7
+	VCVTPD2PS    Z13, Y27
+	VCVTPD2PS    Z14, Y12
+	VINSERTF64X4 $0x01, Y7, Z26, Z7
+	VMINPS       Z7, Z15, Z7
+	VMOVUPS      Z7, (CX)
+	VINSERTF64X4 $0x01, Y12, Z27, Z7
+	VMINPS       Z7, Z15, Z7
+	VMOVUPS      Z7, 64(CX)
+	VCVTPS2PD    128(AX), Z7
+	VCVTPS2PD    160(AX), Z12
+	VCVTPS2PD    192(AX), Z13
+	VCVTPS2PD    224(AX), Z14
+	VSUBPD       Z6, Z7, Z7
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z6, Z14, Z14
+	VSUBPD       Z9, Z7, Z7
+	VSUBPD       Z9, Z12, Z12
+	VSUBPD       Z9, Z13, Z13
+	VSUBPD       Z9, Z14, Z14
+	VPSUBQ       Z15, Z15, Z15
+	VCVTPD2PS    Z7, Y26
+	VCVTPD2PS    Z12, Y7
+	VCVTPD2PS    Z13, Y27
+	VCVTPD2PS    Z14, Y12
+	VINSERTF64X4 $0x01, Y7, Z26, Z7
+	VMINPS       Z7, Z15, Z7
+	VMOVUPS      Z7, 128(CX)
+	VINSERTF64X4 $0x01, Y12, Z27, Z7
+	VMINPS       Z7, Z15, Z7
+	VMOVUPS      Z7, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lsm512_bout64
+
+lsm512_bout16:
+	CMPQ         DX, $0x00000010
+	JB           lsm512_bouttail
+	VCVTPS2PD    (AX), Z7
+	VCVTPS2PD    32(AX), Z12
+	VSUBPD       Z6, Z7, Z7
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z9, Z7, Z7
+	VSUBPD       Z9, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z7, Y26
+	VCVTPD2PS    Z12, Y7
+	VINSERTF64X4 $0x01, Y7, Z26, Z7
+	VMINPS       Z7, Z13, Z7
+	VMOVUPS      Z7, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lsm512_bout16
+
+lsm512_bouttail:
+	TESTQ         DX, DX
+	JZ            lsm512_bprev
+	VMOVUPS.Z     (AX), K1, Z12
+	VCVTPS2PD     Y12, Z7
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VSUBPD        Z6, Z7, Z7
+	VSUBPD        Z6, Z12, Z12
+	VSUBPD        Z9, Z7, Z7
+	VSUBPD        Z9, Z12, Z12
+	VPSUBQ        Z6, Z6, Z6
+	VCVTPD2PS     Z7, Y26
+	VCVTPD2PS     Z12, Y7
+	VINSERTF64X4  $0x01, Y7, Z26, Z7
+	VMINPS        Z7, Z6, Z7
+	VMOVUPS       Z7, K1, (CX)
+
+lsm512_bprev:
+	MOVQ 608(SP), AX
+	INCQ AX
+	MOVQ AX, 608(SP)
+	CMPQ AX, $0x00000008
+	JB   lsm512_next
+
+	// The batch is full: its l, and it is pending.
+	MOVQ         $0x00000000, 608(SP)
+	VMOVUPD      32(SP), Z6
+	VPSRLQ       $0x34, Z6, Z7
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z6, Z6
+	VPORQ.BCST   log64const<>+8(SB), Z6, Z6
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z6, K3
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z6, K3, Z6
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z7, K3, Z7
+	VSUBPD.BCST  log64const<>+8(SB), Z6, Z9
+	VADDPD.BCST  log64const<>+8(SB), Z6, Z6
+	VDIVPD       Z6, Z9, Z6
+	VMULPD       Z6, Z6, Z9
+	VBROADCASTSD log64const<>+24(SB), Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+32(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+40(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+48(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+56(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+64(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+72(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+80(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+88(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+96(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+104(SB), Z12, Z12
+	VMULPD       Z9, Z12, Z12
+	VADDPD.BCST  log64const<>+112(SB), Z12, Z12
+	VMULPD       Z6, Z12, Z12
+	VADDPD       Z12, Z12, Z12
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z7, Z7
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z7, Z7
+	VMULPD.BCST  log64const<>+16(SB), Z7, Z7
+	VADDPD       Z12, Z7, Z7
+	VADDPD       96(SP), Z7, Z7
+	VMOVUPD      Z7, 352(SP)
+	VMOVUPD      160(SP), Z6
+	VMOVUPD      Z6, 416(SP)
+	VMOVUPD      224(SP), Z6
+	VMOVUPD      Z6, 480(SP)
+	VMOVUPD      288(SP), Z6
+	VMOVUPD      Z6, 544(SP)
+	JMP          lsm512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 lsm512_masked:
@@ -4877,17 +5145,15 @@ lsm512_lastz64:
 	VSUBPD       Z9, Z2, Z2
 	VSUBPD       Z9, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
-	VMINPD       Z0, Z4, Z0
-	VMINPD       Z1, Z4, Z1
-	VMINPD       Z2, Z4, Z2
-	VMINPD       Z3, Z4, Z3
 	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
 	VCVTPD2PS    Z2, Y27
 	VCVTPD2PS    Z3, Y1
 	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
 	VMOVUPS      Z0, (CX)
 	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
 	VMOVUPS      Z0, 64(CX)
 	VCVTPS2PD    128(AX), Z0
 	VCVTPS2PD    160(AX), Z1
@@ -4898,17 +5164,15 @@ lsm512_lastz64:
 	VSUBPD       Z9, Z2, Z2
 	VSUBPD       Z9, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
-	VMINPD       Z0, Z4, Z0
-	VMINPD       Z1, Z4, Z1
-	VMINPD       Z2, Z4, Z2
-	VMINPD       Z3, Z4, Z3
 	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
 	VCVTPD2PS    Z2, Y27
 	VCVTPD2PS    Z3, Y1
 	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
 	VMOVUPS      Z0, 128(CX)
 	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
 	VMOVUPS      Z0, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -4923,11 +5187,10 @@ lsm512_lastz16:
 	VSUBPD       Z9, Z0, Z0
 	VSUBPD       Z9, Z1, Z1
 	VPSUBQ       Z2, Z2, Z2
-	VMINPD       Z0, Z2, Z0
-	VMINPD       Z1, Z2, Z1
 	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
 	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z2, Z0
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -4944,11 +5207,10 @@ lsm512_lastztail:
 	VSUBPD        Z9, Z0, Z0
 	VSUBPD        Z9, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
-	VMINPD        Z0, Z2, Z0
-	VMINPD        Z1, Z2, Z1
 	VCVTPD2PS     Z0, Y26
 	VCVTPD2PS     Z1, Y0
 	VINSERTF64X4  $0x01, Y0, Z26, Z0
+	VMINPS        Z0, Z2, Z0
 	VMOVUPS       Z0, K1, (CX)
 	JMP           lsm512_flushed
 
@@ -4973,17 +5235,15 @@ lsm512_last64:
 	VSUBPD       Z9, Z2, Z2
 	VSUBPD       Z9, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
-	VMINPD       Z0, Z4, Z0
-	VMINPD       Z1, Z4, Z1
-	VMINPD       Z2, Z4, Z2
-	VMINPD       Z3, Z4, Z3
 	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
 	VCVTPD2PS    Z2, Y27
 	VCVTPD2PS    Z3, Y1
 	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
 	VMOVUPS      Z0, (CX)
 	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
 	VMOVUPS      Z0, 64(CX)
 	VCVTPS2PD    128(AX), Z0
 	VCVTPS2PD    160(AX), Z1
@@ -4998,17 +5258,15 @@ lsm512_last64:
 	VSUBPD       Z9, Z2, Z2
 	VSUBPD       Z9, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
-	VMINPD       Z0, Z4, Z0
-	VMINPD       Z1, Z4, Z1
-	VMINPD       Z2, Z4, Z2
-	VMINPD       Z3, Z4, Z3
 	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
 	VCVTPD2PS    Z2, Y27
 	VCVTPD2PS    Z3, Y1
 	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
 	VMOVUPS      Z0, 128(CX)
 	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
 	VMOVUPS      Z0, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -5025,11 +5283,10 @@ lsm512_last16:
 	VSUBPD       Z9, Z0, Z0
 	VSUBPD       Z9, Z1, Z1
 	VPSUBQ       Z2, Z2, Z2
-	VMINPD       Z0, Z2, Z0
-	VMINPD       Z1, Z2, Z1
 	VCVTPD2PS    Z0, Y26
 	VCVTPD2PS    Z1, Y0
 	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z2, Z0
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -5048,14 +5305,463 @@ lsm512_lasttail:
 	VSUBPD        Z9, Z0, Z0
 	VSUBPD        Z9, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
-	VMINPD        Z0, Z2, Z0
-	VMINPD        Z1, Z2, Z1
 	VCVTPD2PS     Z0, Y26
 	VCVTPD2PS     Z1, Y0
 	VINSERTF64X4  $0x01, Y0, Z26, Z0
+	VMINPS        Z0, Z2, Z0
 	VMOVUPS       Z0, K1, (CX)
 
 lsm512_flushed:
+	// Pass 3 of the pending batch's rows from slot j on, then the current batch's l and its rows.
+	MOVQ 608(SP), AX
+	MOVQ AX, 616(SP)
+
+lsm512_flushpend:
+	MOVQ         616(SP), CX
+	CMPQ         CX, $0x00000008
+	JE           lsm512_flushcur
+	CMPQ         544(SP)(CX*8), $0x00000000
+	JE           lsm512_flushpendnext
+	VBROADCASTSD 352(SP)(CX*8), Z9
+	VBROADCASTSD 416(SP)(CX*8), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          lsm512_fpendc
+	MOVQ         480(SP)(CX*8), AX
+	MOVQ         544(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+lsm512_fpendz64:
+	CMPQ         DX, $0x00000040
+	JB           lsm512_fpendz16
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VCVTPS2PD    64(AX), Z2
+	VCVTPS2PD    96(AX), Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y27
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, (CX)
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 64(CX)
+	VCVTPS2PD    128(AX), Z0
+	VCVTPS2PD    160(AX), Z1
+	VCVTPS2PD    192(AX), Z2
+	VCVTPS2PD    224(AX), Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y27
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 128(CX)
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lsm512_fpendz64
+
+lsm512_fpendz16:
+	CMPQ         DX, $0x00000010
+	JB           lsm512_fpendztail
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VPSUBQ       Z2, Z2, Z2
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z2, Z0
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lsm512_fpendz16
+
+lsm512_fpendztail:
+	TESTQ         DX, DX
+	JZ            lsm512_flushpendnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z9, Z0, Z0
+	VSUBPD        Z9, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y26
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z26, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           lsm512_flushpendnext
+
+lsm512_fpendc:
+	MOVQ 480(SP)(CX*8), AX
+	MOVQ 544(SP)(CX*8), CX
+	MOVQ R8, DX
+
+lsm512_fpend64:
+	CMPQ         DX, $0x00000040
+	JB           lsm512_fpend16
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VCVTPS2PD    64(AX), Z2
+	VCVTPS2PD    96(AX), Z3
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z6, Z2, Z2
+	VSUBPD       Z6, Z3, Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y27
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, (CX)
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 64(CX)
+	VCVTPS2PD    128(AX), Z0
+	VCVTPS2PD    160(AX), Z1
+	VCVTPS2PD    192(AX), Z2
+	VCVTPS2PD    224(AX), Z3
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z6, Z2, Z2
+	VSUBPD       Z6, Z3, Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y27
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 128(CX)
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lsm512_fpend64
+
+lsm512_fpend16:
+	CMPQ         DX, $0x00000010
+	JB           lsm512_fpendtail
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VPSUBQ       Z2, Z2, Z2
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z2, Z0
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lsm512_fpend16
+
+lsm512_fpendtail:
+	TESTQ         DX, DX
+	JZ            lsm512_flushpendnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z9, Z0, Z0
+	VSUBPD        Z9, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y26
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z26, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+lsm512_flushpendnext:
+	ADDQ $0x00000001, 616(SP)
+	JMP  lsm512_flushpend
+
+lsm512_flushcur:
+	CMPQ         608(SP), $0x00000000
+	JE           lsm512_flushed8
+	VMOVUPD      32(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z0, Z0
+	VPORQ.BCST   log64const<>+8(SB), Z0, Z0
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z0, K2
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z0, K2, Z0
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z1, K2, Z1
+	VSUBPD.BCST  log64const<>+8(SB), Z0, Z2
+	VADDPD.BCST  log64const<>+8(SB), Z0, Z0
+	VDIVPD       Z0, Z2, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+32(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+40(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+48(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+56(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+64(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+72(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+80(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+88(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+96(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+104(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+112(SB), Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VADDPD       Z3, Z3, Z3
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z1, Z1
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z1, Z1
+	VMULPD.BCST  log64const<>+16(SB), Z1, Z1
+	VADDPD       Z3, Z1, Z1
+	VADDPD       96(SP), Z1, Z1
+	VMOVUPD      Z1, 352(SP)
+	VMOVUPD      160(SP), Z0
+	VMOVUPD      Z0, 416(SP)
+	VMOVUPD      224(SP), Z0
+	VMOVUPD      Z0, 480(SP)
+	VMOVUPD      288(SP), Z0
+	VMOVUPD      Z0, 544(SP)
+	MOVQ         $0x00000000, 616(SP)
+
+lsm512_flushcurrow:
+	MOVQ         616(SP), CX
+	CMPQ         CX, 608(SP)
+	JAE          lsm512_flushed8
+	VBROADCASTSD 352(SP)(CX*8), Z9
+	VBROADCASTSD 416(SP)(CX*8), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          lsm512_fcurc
+	MOVQ         480(SP)(CX*8), AX
+	MOVQ         544(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+lsm512_fcurz64:
+	CMPQ         DX, $0x00000040
+	JB           lsm512_fcurz16
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VCVTPS2PD    64(AX), Z2
+	VCVTPS2PD    96(AX), Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y27
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, (CX)
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 64(CX)
+	VCVTPS2PD    128(AX), Z0
+	VCVTPS2PD    160(AX), Z1
+	VCVTPS2PD    192(AX), Z2
+	VCVTPS2PD    224(AX), Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y27
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 128(CX)
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lsm512_fcurz64
+
+lsm512_fcurz16:
+	CMPQ         DX, $0x00000010
+	JB           lsm512_fcurztail
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VPSUBQ       Z2, Z2, Z2
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z2, Z0
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lsm512_fcurz16
+
+lsm512_fcurztail:
+	TESTQ         DX, DX
+	JZ            lsm512_flushcurnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z9, Z0, Z0
+	VSUBPD        Z9, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y26
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z26, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           lsm512_flushcurnext
+
+lsm512_fcurc:
+	MOVQ 480(SP)(CX*8), AX
+	MOVQ 544(SP)(CX*8), CX
+	MOVQ R8, DX
+
+lsm512_fcur64:
+	CMPQ         DX, $0x00000040
+	JB           lsm512_fcur16
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VCVTPS2PD    64(AX), Z2
+	VCVTPS2PD    96(AX), Z3
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z6, Z2, Z2
+	VSUBPD       Z6, Z3, Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y27
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, (CX)
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 64(CX)
+	VCVTPS2PD    128(AX), Z0
+	VCVTPS2PD    160(AX), Z1
+	VCVTPS2PD    192(AX), Z2
+	VCVTPS2PD    224(AX), Z3
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z6, Z2, Z2
+	VSUBPD       Z6, Z3, Z3
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VSUBPD       Z9, Z2, Z2
+	VSUBPD       Z9, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y27
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 128(CX)
+	VINSERTF64X4 $0x01, Y1, Z27, Z0
+	VMINPS       Z0, Z4, Z0
+	VMOVUPS      Z0, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lsm512_fcur64
+
+lsm512_fcur16:
+	CMPQ         DX, $0x00000010
+	JB           lsm512_fcurtail
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z9, Z0, Z0
+	VSUBPD       Z9, Z1, Z1
+	VPSUBQ       Z2, Z2, Z2
+	VCVTPD2PS    Z0, Y26
+	VCVTPD2PS    Z1, Y0
+	VINSERTF64X4 $0x01, Y0, Z26, Z0
+	VMINPS       Z0, Z2, Z0
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lsm512_fcur16
+
+lsm512_fcurtail:
+	TESTQ         DX, DX
+	JZ            lsm512_flushcurnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z9, Z0, Z0
+	VSUBPD        Z9, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y26
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z26, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+lsm512_flushcurnext:
+	ADDQ $0x00000001, 616(SP)
+	JMP  lsm512_flushcurrow
+
+lsm512_flushed8:
 lsm512_ret:
 	VZEROUPPER
 	RET
