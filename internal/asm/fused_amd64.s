@@ -58171,6 +58171,8 @@ sl512_summed:
 	JNZ   sl512_outc
 	TESTQ R10, R10
 	JNZ   sl512z_re
+	CMPQ  R9, $0x00008000
+	JA    sl512z_outback
 	MOVQ  DI, AX
 	MOVQ  SI, CX
 	MOVQ  R9, DX
@@ -58287,7 +58289,126 @@ sl512z_outtail:
 	VMOVUPS     Z6, K1, (CX)
 	JMP         sl512_next
 
+sl512z_outback:
+	MOVQ        DI, R12
+	MOVQ        SI, R13
+	MOVQ        R9, DX
+	ANDQ        $-16, DX
+	CMPQ        DX, R9
+	JE          sl512z_outb16
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (AX)(BX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+
+sl512z_outb16:
+	TESTQ       $0x00000030, DX
+	JZ          sl512z_outb64
+	SUBQ        $0x00000010, DX
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	JMP         sl512z_outb16
+
+sl512z_outb64:
+	TESTQ       DX, DX
+	JZ          sl512_next
+	SUBQ        $0x00000040, DX
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS     128(AX), Z6
+	VFMADD213PS 128(AX)(BX*1), Z8, Z6
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z18, Z25
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z25, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z18, 192(CX)
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMOVUPS     64(AX), Z18
+	VFMADD213PS 64(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z18, Z25
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z25, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z18, 64(CX)
+	JMP         sl512z_outb64
+
 sl512z_re:
+	CMPQ R9, $0x00008000
+	JA   sl512z_reback
 	MOVQ DI, AX
 	MOVQ SI, CX
 	MOVQ R9, DX
@@ -58457,11 +58578,184 @@ sl512z_retail:
 	VMULPS           Z18, Z6, Z6
 	VMOVUPS          Z6, K1, (CX)
 	JMP              sl512_next
+
+sl512z_reback:
+	MOVQ             DI, R12
+	MOVQ             SI, R13
+	MOVQ             R9, DX
+	ANDQ             $-16, DX
+	CMPQ             DX, R9
+	JE               sl512z_reb16
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS.Z        (AX), K1, Z6
+	VMOVUPS.Z        (AX)(BX*1), K1, Z18
+	VFMADD213PS      Z18, Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+
+sl512z_reb16:
+	TESTQ            $0x00000030, DX
+	JZ               sl512z_reb64
+	SUBQ             $0x00000010, DX
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	JMP              sl512z_reb16
+
+sl512z_reb64:
+	TESTQ            DX, DX
+	JZ               sl512_next
+	SUBQ             $0x00000040, DX
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS          128(AX), Z6
+	VFMADD213PS      128(AX)(BX*1), Z8, Z6
+	VMOVUPS          192(AX), Z18
+	VFMADD213PS      192(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z25
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z25, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z25, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z25
+	VMULPS           Z6, Z6, Z26
+	VMULPS           Z18, Z18, Z27
+	VFMADD231PS      Z21, Z26, Z6
+	VFMADD231PS      Z25, Z27, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z18, Z25
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z25, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z18, 192(CX)
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z25
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z25, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z25, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z25
+	VMULPS           Z6, Z6, Z26
+	VMULPS           Z18, Z18, Z27
+	VFMADD231PS      Z21, Z26, Z6
+	VFMADD231PS      Z25, Z27, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z18, Z25
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z25, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z18, 64(CX)
+	JMP              sl512z_reb64
 	JMP sl512_outdone
 
 sl512_outc:
 	TESTQ R10, R10
 	JNZ   sl512_re
+	CMPQ  R9, $0x00008000
+	JA    sl512_outback
 	MOVQ  DI, AX
 	MOVQ  SI, CX
 	MOVQ  R9, DX
@@ -58584,7 +58878,132 @@ sl512_outtail:
 	VMOVUPS     Z7, K1, (CX)
 	JMP         sl512_next
 
+sl512_outback:
+	MOVQ        DI, R12
+	MOVQ        SI, R13
+	MOVQ        R9, DX
+	ANDQ        $-16, DX
+	CMPQ        DX, R9
+	JE          sl512_outb16
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS.Z   (AX), K1, Z18
+	VMOVUPS.Z   (AX)(BX*1), K1, Z19
+	VFMADD213PS Z19, Z8, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (CX), K1, Z18
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VFMADD132PS Z9, Z20, Z18
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z18, Z18
+	VMOVUPS     Z18, K1, (CX)
+
+sl512_outb16:
+	TESTQ       $0x00000030, DX
+	JZ          sl512_outb64
+	SUBQ        $0x00000010, DX
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS     (AX), Z18
+	VFMADD213PS (AX)(BX*1), Z8, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (CX), Z18
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VFMADD132PS Z9, Z20, Z18
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z18, Z18
+	VMOVUPS     Z18, (CX)
+	JMP         sl512_outb16
+
+sl512_outb64:
+	TESTQ       DX, DX
+	JZ          sl512_next
+	SUBQ        $0x00000040, DX
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS     128(AX), Z18
+	VFMADD213PS 128(AX)(BX*1), Z8, Z18
+	VMOVUPS     192(AX), Z19
+	VFMADD213PS 192(AX)(BX*1), Z8, Z19
+	VSUBPS      Z6, Z18, Z18
+	VSUBPS      Z6, Z19, Z19
+	VMAXPS      Z18, Z4, Z18
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z18, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     128(CX), Z18
+	VMOVUPS     192(CX), Z19
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z18, Z25
+	VMOVAPS     Z10, Z26
+	VFMADD213PS Z10, Z19, Z26
+	VFMADD132PS Z9, Z25, Z18
+	VFMADD132PS Z9, Z26, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z20, Z18, Z18
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z18, 128(CX)
+	VMOVUPS     Z19, 192(CX)
+	VMOVUPS     (AX), Z18
+	VFMADD213PS (AX)(BX*1), Z8, Z18
+	VMOVUPS     64(AX), Z19
+	VFMADD213PS 64(AX)(BX*1), Z8, Z19
+	VSUBPS      Z6, Z18, Z18
+	VSUBPS      Z6, Z19, Z19
+	VMAXPS      Z18, Z4, Z18
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z18, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     (CX), Z18
+	VMOVUPS     64(CX), Z19
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z18, Z25
+	VMOVAPS     Z10, Z26
+	VFMADD213PS Z10, Z19, Z26
+	VFMADD132PS Z9, Z25, Z18
+	VFMADD132PS Z9, Z26, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z20, Z18, Z18
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z18, (CX)
+	VMOVUPS     Z19, 64(CX)
+	JMP         sl512_outb64
+
 sl512_re:
+	CMPQ R9, $0x00008000
+	JA   sl512_reback
 	MOVQ DI, AX
 	MOVQ SI, CX
 	MOVQ R9, DX
@@ -58761,6 +59180,183 @@ sl512_retail:
 	VMOVUPS          Z18, K1, (CX)
 	JMP              sl512_next
 
+sl512_reback:
+	MOVQ             DI, R12
+	MOVQ             SI, R13
+	MOVQ             R9, DX
+	ANDQ             $-16, DX
+	CMPQ             DX, R9
+	JE               sl512_reb16
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS.Z        (AX), K1, Z18
+	VMOVUPS.Z        (AX)(BX*1), K1, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z10, Z20
+	VFMADD213PS      Z10, Z18, Z20
+	VFMADD132PS      Z9, Z20, Z18
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVUPS          Z18, K1, (CX)
+
+sl512_reb16:
+	TESTQ            $0x00000030, DX
+	JZ               sl512_reb64
+	SUBQ             $0x00000010, DX
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS          (AX), Z18
+	VFMADD213PS      (AX)(BX*1), Z8, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z10, Z20
+	VFMADD213PS      Z10, Z18, Z20
+	VFMADD132PS      Z9, Z20, Z18
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVUPS          Z18, (CX)
+	JMP              sl512_reb16
+
+sl512_reb64:
+	TESTQ            DX, DX
+	JZ               sl512_next
+	SUBQ             $0x00000040, DX
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS          128(AX), Z18
+	VFMADD213PS      128(AX)(BX*1), Z8, Z18
+	VMOVUPS          192(AX), Z19
+	VFMADD213PS      192(AX)(BX*1), Z8, Z19
+	VSUBPS           Z6, Z18, Z18
+	VSUBPS           Z6, Z19, Z19
+	VMAXPS           Z18, Z4, Z18
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z18, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z25
+	VSUBPS           Z1, Z21, Z26
+	VFMADD231PS      Z2, Z25, Z18
+	VFMADD231PS      Z2, Z26, Z19
+	VFMADD231PS      Z3, Z25, Z18
+	VFMADD231PS      Z3, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VBROADCASTSS     fusedconst<>+128(SB), Z26
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z26
+	VMULPS           Z18, Z18, Z27
+	VMULPS           Z19, Z19, Z28
+	VFMADD231PS      Z25, Z27, Z18
+	VFMADD231PS      Z26, Z28, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z18, Z25
+	VMOVAPS          Z10, Z26
+	VFMADD213PS      Z10, Z19, Z26
+	VFMADD132PS      Z9, Z25, Z18
+	VFMADD132PS      Z9, Z26, Z19
+	VADDPS           Z9, Z18, Z18
+	VADDPS           Z9, Z19, Z19
+	VMULPS           Z20, Z18, Z18
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z18, 128(CX)
+	VMOVUPS          Z19, 192(CX)
+	VMOVUPS          (AX), Z18
+	VFMADD213PS      (AX)(BX*1), Z8, Z18
+	VMOVUPS          64(AX), Z19
+	VFMADD213PS      64(AX)(BX*1), Z8, Z19
+	VSUBPS           Z6, Z18, Z18
+	VSUBPS           Z6, Z19, Z19
+	VMAXPS           Z18, Z4, Z18
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z18, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z25
+	VSUBPS           Z1, Z21, Z26
+	VFMADD231PS      Z2, Z25, Z18
+	VFMADD231PS      Z2, Z26, Z19
+	VFMADD231PS      Z3, Z25, Z18
+	VFMADD231PS      Z3, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VBROADCASTSS     fusedconst<>+128(SB), Z26
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z26
+	VMULPS           Z18, Z18, Z27
+	VMULPS           Z19, Z19, Z28
+	VFMADD231PS      Z25, Z27, Z18
+	VFMADD231PS      Z26, Z28, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z18, Z25
+	VMOVAPS          Z10, Z26
+	VFMADD213PS      Z10, Z19, Z26
+	VFMADD132PS      Z9, Z25, Z18
+	VFMADD132PS      Z9, Z26, Z19
+	VADDPS           Z9, Z18, Z18
+	VADDPS           Z9, Z19, Z19
+	VMULPS           Z20, Z18, Z18
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z18, (CX)
+	VMOVUPS          Z19, 64(CX)
+	JMP              sl512_reb64
+
 sl512_outdone:
 	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
 sl512_fused:
@@ -58790,7 +59386,7 @@ sl512_fused:
 	VMOVAPS      Z5, Z6
 	VMOVD        X9, R12
 	VBROADCASTSS fusedconst<>+320(SB), Z9
-	VBROADCASTSS fusedconst<>+352(SB), Z10
+	VBROADCASTSS fusedconst<>+416(SB), Z10
 	VPXORQ       Z11, Z11, Z11
 	VPXORQ       Z12, Z12, Z12
 	MOVQ         DI, AX
@@ -58805,11 +59401,7 @@ sl512_fused:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -58838,6 +59430,8 @@ sl512_fused:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -58853,11 +59447,7 @@ sl512f_nostore_1:
 	VMOVUPS     192(AX), Z19
 	VFMADD213PS 192(AX)(BX*1), Z8, Z19
 	VMAXPS      Z18, Z9, Z9
-	VCMPPS      $0x1e, Z4, Z18, K3
-	VMINPS      Z18, Z10, K3, Z10
 	VMAXPS      Z19, Z9, Z9
-	VCMPPS      $0x1e, Z4, Z19, K3
-	VMINPS      Z19, Z10, K3, Z10
 	VMAXPS      Z18, Z4, Z18
 	VMAXPS      Z19, Z4, Z19
 	VMOVAPS     Z1, Z20
@@ -58870,6 +59460,8 @@ sl512f_nostore_1:
 	VFMADD231PS Z2, Z30, Z19
 	VFMADD231PS Z3, Z29, Z18
 	VFMADD231PS Z3, Z30, Z19
+	TESTQ       R11, R11
+	JZ          sl512f_nopf_1
 	LEAQ        (AX)(R11*1), R13
 	PREFETCHT0  (R13)
 	PREFETCHT0  64(R13)
@@ -58881,9 +59473,11 @@ sl512f_nostore_1:
 	PREFETCHT0  64(R13)(BX*1)
 	PREFETCHT0  128(R13)(BX*1)
 	PREFETCHT0  192(R13)(BX*1)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
+
+sl512f_nopf_1:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
 
 sl512f_sum64:
 	CMPQ DX, $0x00000040
@@ -58928,6 +59522,8 @@ sl512f_sum64:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -58943,11 +59539,7 @@ sl512f_nostore_2:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -58998,6 +59590,8 @@ sl512f_nostore_2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59013,11 +59607,7 @@ sl512f_nostore_3:
 	VMOVUPS     192(AX), Z19
 	VFMADD213PS 192(AX)(BX*1), Z8, Z19
 	VMAXPS      Z18, Z9, Z9
-	VCMPPS      $0x1e, Z4, Z18, K3
-	VMINPS      Z18, Z10, K3, Z10
 	VMAXPS      Z19, Z9, Z9
-	VCMPPS      $0x1e, Z4, Z19, K3
-	VMINPS      Z19, Z10, K3, Z10
 	VMAXPS      Z18, Z4, Z18
 	VMAXPS      Z19, Z4, Z19
 	VMOVAPS     Z1, Z20
@@ -59030,6 +59620,8 @@ sl512f_nostore_3:
 	VFMADD231PS Z2, Z30, Z19
 	VFMADD231PS Z3, Z29, Z18
 	VFMADD231PS Z3, Z30, Z19
+	TESTQ       R11, R11
+	JZ          sl512f_nopf_2
 	LEAQ        (AX)(R11*1), R13
 	PREFETCHT0  (R13)
 	PREFETCHT0  64(R13)
@@ -59041,10 +59633,12 @@ sl512f_nostore_3:
 	PREFETCHT0  64(R13)(BX*1)
 	PREFETCHT0  128(R13)(BX*1)
 	PREFETCHT0  192(R13)(BX*1)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         sl512f_sum64
+
+sl512f_nopf_2:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
+	JMP  sl512f_sum64
 
 sl512f_drain:
 	TESTQ DX, DX
@@ -59095,6 +59689,8 @@ sl512f_drain:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59111,8 +59707,6 @@ sl512f_nostore_4:
 	VFMADD213PS      Z20, Z8, Z19
 	VBLENDMPS        Z19, Z18, K2, Z18
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z18, Z20
@@ -59149,6 +59743,7 @@ sl512f_nostore_4:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -59156,17 +59751,21 @@ sl512f_nostore_4:
 	VMOVUPS          Z25, K2, (CX)
 
 sl512f_nostore_5:
-	LEAQ        (AX)(R11*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
-	MOVQ        8(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)(BX*1)
-	PREFETCHT0  64(R13)(BX*1)
-	PREFETCHT0  128(R13)(BX*1)
-	PREFETCHT0  192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_3
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_3:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -59223,6 +59822,8 @@ sl512f_tailhalf2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59241,11 +59842,7 @@ sl512f_nostore_6:
 	VFMADD213PS      Z21, Z8, Z20
 	VBLENDMPS        Z20, Z19, K2, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -59296,6 +59893,8 @@ sl512f_nostore_6:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59306,17 +59905,21 @@ sl512f_nostore_6:
 	VMOVUPS          Z26, K2, 64(CX)
 
 sl512f_nostore_7:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_4
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_4:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -59383,6 +59986,8 @@ sl512f_tailhalf3:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59398,11 +60003,7 @@ sl512f_nostore_8:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -59453,6 +60054,8 @@ sl512f_nostore_8:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59463,31 +60066,33 @@ sl512f_nostore_8:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_9:
-	VBROADCASTSS     fusedconst<>+320(SB), Z18
-	VMOVUPS.Z        128(AX), K2, Z19
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z20
-	VFMADD213PS      Z20, Z8, Z19
-	VBLENDMPS        Z19, Z18, K2, Z18
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z20, Z19
-	VFMADD231PS      Z2, Z19, Z18
-	VFMADD231PS      Z3, Z19, Z18
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	VMOVUPS.Z    128(AX), K2, Z19
+	VMOVUPS.Z    128(AX)(BX*1), K2, Z20
+	VFMADD213PS  Z20, Z8, Z19
+	VBLENDMPS    Z19, Z18, K2, Z18
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMOVAPS      Z1, Z20
+	VFMADD231PS  Z0, Z18, Z20
+	VSUBPS       Z1, Z20, Z19
+	VFMADD231PS  Z2, Z19, Z18
+	VFMADD231PS  Z3, Z19, Z18
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_5
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_5:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -59521,6 +60126,7 @@ sl512f_nostore_9:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -59576,6 +60182,8 @@ sl512f_tailhalf4:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59591,11 +60199,7 @@ sl512f_nostore_11:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -59646,6 +60250,8 @@ sl512f_nostore_11:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59656,42 +60262,42 @@ sl512f_nostore_11:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_12:
-	VMOVUPS          128(AX), Z18
-	VFMADD213PS      128(AX)(BX*1), Z8, Z18
-	VBROADCASTSS     fusedconst<>+320(SB), Z19
-	VMOVUPS.Z        192(AX), K2, Z20
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z21
-	VFMADD213PS      Z21, Z8, Z20
-	VBLENDMPS        Z20, Z19, K2, Z19
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMAXPS           Z19, Z4, Z19
-	VMOVAPS          Z1, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z18, Z20
-	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z29
-	VSUBPS           Z1, Z21, Z30
-	VFMADD231PS      Z2, Z29, Z18
-	VFMADD231PS      Z2, Z30, Z19
-	VFMADD231PS      Z3, Z29, Z18
-	VFMADD231PS      Z3, Z30, Z19
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VMOVUPS      128(AX), Z18
+	VFMADD213PS  128(AX)(BX*1), Z8, Z18
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	VMOVUPS.Z    192(AX), K2, Z20
+	VMOVUPS.Z    192(AX)(BX*1), K2, Z21
+	VFMADD213PS  Z21, Z8, Z20
+	VBLENDMPS    Z20, Z19, K2, Z19
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z19, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMAXPS       Z19, Z4, Z19
+	VMOVAPS      Z1, Z20
+	VMOVAPS      Z1, Z21
+	VFMADD231PS  Z0, Z18, Z20
+	VFMADD231PS  Z0, Z19, Z21
+	VSUBPS       Z1, Z20, Z29
+	VSUBPS       Z1, Z21, Z30
+	VFMADD231PS  Z2, Z29, Z18
+	VFMADD231PS  Z2, Z30, Z19
+	VFMADD231PS  Z3, Z29, Z18
+	VFMADD231PS  Z3, Z30, Z19
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_6
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_6:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -59733,6 +60339,8 @@ sl512f_nostore_12:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59804,6 +60412,8 @@ sl512f_tailwhole:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59820,8 +60430,6 @@ sl512f_nostore_14:
 	VFMADD213PS      Z20, Z8, Z19
 	VBLENDMPS        Z19, Z18, K2, Z18
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z18, Z20
@@ -59858,6 +60466,7 @@ sl512f_nostore_14:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -59865,17 +60474,21 @@ sl512f_nostore_14:
 	VMOVUPS          Z25, K2, (CX)
 
 sl512f_nostore_15:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_7
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -59938,6 +60551,8 @@ sl512f_tail2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -59956,11 +60571,7 @@ sl512f_nostore_16:
 	VFMADD213PS      Z21, Z8, Z20
 	VBLENDMPS        Z20, Z19, K2, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -60011,6 +60622,8 @@ sl512f_nostore_16:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60021,17 +60634,21 @@ sl512f_nostore_16:
 	VMOVUPS          Z26, K2, 64(CX)
 
 sl512f_nostore_17:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_8
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_8:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -60104,6 +60721,8 @@ sl512f_tail3:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60119,11 +60738,7 @@ sl512f_nostore_18:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -60174,6 +60789,8 @@ sl512f_nostore_18:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60184,31 +60801,33 @@ sl512f_nostore_18:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_19:
-	VBROADCASTSS     fusedconst<>+320(SB), Z18
-	VMOVUPS.Z        128(AX), K2, Z19
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z20
-	VFMADD213PS      Z20, Z8, Z19
-	VBLENDMPS        Z19, Z18, K2, Z18
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z20, Z19
-	VFMADD231PS      Z2, Z19, Z18
-	VFMADD231PS      Z3, Z19, Z18
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	VMOVUPS.Z    128(AX), K2, Z19
+	VMOVUPS.Z    128(AX)(BX*1), K2, Z20
+	VFMADD213PS  Z20, Z8, Z19
+	VBLENDMPS    Z19, Z18, K2, Z18
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMOVAPS      Z1, Z20
+	VFMADD231PS  Z0, Z18, Z20
+	VSUBPS       Z1, Z20, Z19
+	VFMADD231PS  Z2, Z19, Z18
+	VFMADD231PS  Z3, Z19, Z18
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_9
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_9:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -60242,6 +60861,7 @@ sl512f_nostore_19:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -60303,6 +60923,8 @@ sl512f_tail4:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60318,11 +60940,7 @@ sl512f_nostore_21:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -60373,6 +60991,8 @@ sl512f_nostore_21:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60383,42 +61003,42 @@ sl512f_nostore_21:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_22:
-	VMOVUPS          128(AX), Z18
-	VFMADD213PS      128(AX)(BX*1), Z8, Z18
-	VBROADCASTSS     fusedconst<>+320(SB), Z19
-	VMOVUPS.Z        192(AX), K2, Z20
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z21
-	VFMADD213PS      Z21, Z8, Z20
-	VBLENDMPS        Z20, Z19, K2, Z19
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMAXPS           Z19, Z4, Z19
-	VMOVAPS          Z1, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z18, Z20
-	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z29
-	VSUBPS           Z1, Z21, Z30
-	VFMADD231PS      Z2, Z29, Z18
-	VFMADD231PS      Z2, Z30, Z19
-	VFMADD231PS      Z3, Z29, Z18
-	VFMADD231PS      Z3, Z30, Z19
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VMOVUPS      128(AX), Z18
+	VFMADD213PS  128(AX)(BX*1), Z8, Z18
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	VMOVUPS.Z    192(AX), K2, Z20
+	VMOVUPS.Z    192(AX)(BX*1), K2, Z21
+	VFMADD213PS  Z21, Z8, Z20
+	VBLENDMPS    Z20, Z19, K2, Z19
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z19, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMAXPS       Z19, Z4, Z19
+	VMOVAPS      Z1, Z20
+	VMOVAPS      Z1, Z21
+	VFMADD231PS  Z0, Z18, Z20
+	VFMADD231PS  Z0, Z19, Z21
+	VSUBPS       Z1, Z20, Z29
+	VSUBPS       Z1, Z21, Z30
+	VFMADD231PS  Z2, Z29, Z18
+	VFMADD231PS  Z2, Z30, Z19
+	VFMADD231PS  Z3, Z29, Z18
+	VFMADD231PS  Z3, Z30, Z19
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_10
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_10:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -60460,6 +61080,8 @@ sl512f_nostore_22:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60509,8 +61131,6 @@ sl512f_tailfirst:
 	VFMADD213PS      Z20, Z8, Z19
 	VBLENDMPS        Z19, Z18, K2, Z18
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z18, Z20
@@ -60525,6 +61145,7 @@ sl512f_tailfirst:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -60532,17 +61153,21 @@ sl512f_tailfirst:
 	VMOVUPS          Z25, K2, (CX)
 
 sl512f_nostore_24:
-	LEAQ        (AX)(R11*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
-	MOVQ        8(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)(BX*1)
-	PREFETCHT0  64(R13)(BX*1)
-	PREFETCHT0  128(R13)(BX*1)
-	PREFETCHT0  192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_11
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_11:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -60569,11 +61194,7 @@ sl512f_firsthalf2:
 	VFMADD213PS      Z21, Z8, Z20
 	VBLENDMPS        Z20, Z19, K2, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -60602,6 +61223,8 @@ sl512f_firsthalf2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60612,17 +61235,21 @@ sl512f_firsthalf2:
 	VMOVUPS          Z26, K2, 64(CX)
 
 sl512f_nostore_25:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_12
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_12:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -60656,11 +61283,7 @@ sl512f_firsthalf3:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -60689,6 +61312,8 @@ sl512f_firsthalf3:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60699,31 +61324,33 @@ sl512f_firsthalf3:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_26:
-	VBROADCASTSS     fusedconst<>+320(SB), Z18
-	VMOVUPS.Z        128(AX), K2, Z19
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z20
-	VFMADD213PS      Z20, Z8, Z19
-	VBLENDMPS        Z19, Z18, K2, Z18
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z20, Z19
-	VFMADD231PS      Z2, Z19, Z18
-	VFMADD231PS      Z3, Z19, Z18
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	VMOVUPS.Z    128(AX), K2, Z19
+	VMOVUPS.Z    128(AX)(BX*1), K2, Z20
+	VFMADD213PS  Z20, Z8, Z19
+	VBLENDMPS    Z19, Z18, K2, Z18
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMOVAPS      Z1, Z20
+	VFMADD231PS  Z0, Z18, Z20
+	VSUBPS       Z1, Z20, Z19
+	VFMADD231PS  Z2, Z19, Z18
+	VFMADD231PS  Z3, Z19, Z18
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_13
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_13:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -60757,6 +61384,7 @@ sl512f_nostore_26:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -60779,11 +61407,7 @@ sl512f_firsthalf4:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -60812,6 +61436,8 @@ sl512f_firsthalf4:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60822,42 +61448,42 @@ sl512f_firsthalf4:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_28:
-	VMOVUPS          128(AX), Z18
-	VFMADD213PS      128(AX)(BX*1), Z8, Z18
-	VBROADCASTSS     fusedconst<>+320(SB), Z19
-	VMOVUPS.Z        192(AX), K2, Z20
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z21
-	VFMADD213PS      Z21, Z8, Z20
-	VBLENDMPS        Z20, Z19, K2, Z19
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMAXPS           Z19, Z4, Z19
-	VMOVAPS          Z1, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z18, Z20
-	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z29
-	VSUBPS           Z1, Z21, Z30
-	VFMADD231PS      Z2, Z29, Z18
-	VFMADD231PS      Z2, Z30, Z19
-	VFMADD231PS      Z3, Z29, Z18
-	VFMADD231PS      Z3, Z30, Z19
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VMOVUPS      128(AX), Z18
+	VFMADD213PS  128(AX)(BX*1), Z8, Z18
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	VMOVUPS.Z    192(AX), K2, Z20
+	VMOVUPS.Z    192(AX)(BX*1), K2, Z21
+	VFMADD213PS  Z21, Z8, Z20
+	VBLENDMPS    Z20, Z19, K2, Z19
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z19, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMAXPS       Z19, Z4, Z19
+	VMOVAPS      Z1, Z20
+	VMOVAPS      Z1, Z21
+	VFMADD231PS  Z0, Z18, Z20
+	VFMADD231PS  Z0, Z19, Z21
+	VSUBPS       Z1, Z20, Z29
+	VSUBPS       Z1, Z21, Z30
+	VFMADD231PS  Z2, Z29, Z18
+	VFMADD231PS  Z2, Z30, Z19
+	VFMADD231PS  Z3, Z29, Z18
+	VFMADD231PS  Z3, Z30, Z19
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_14
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_14:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -60899,6 +61525,8 @@ sl512f_nostore_28:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -60938,8 +61566,6 @@ sl512f_firstwhole:
 	VFMADD213PS      Z20, Z8, Z19
 	VBLENDMPS        Z19, Z18, K2, Z18
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z18, Z20
@@ -60954,6 +61580,7 @@ sl512f_firstwhole:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -60961,17 +61588,21 @@ sl512f_firstwhole:
 	VMOVUPS          Z25, K2, (CX)
 
 sl512f_nostore_30:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_15
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -61004,11 +61635,7 @@ sl512f_first2:
 	VFMADD213PS      Z21, Z8, Z20
 	VBLENDMPS        Z20, Z19, K2, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -61037,6 +61664,8 @@ sl512f_first2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -61047,17 +61676,21 @@ sl512f_first2:
 	VMOVUPS          Z26, K2, 64(CX)
 
 sl512f_nostore_31:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_16
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_16:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -61097,11 +61730,7 @@ sl512f_first3:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -61130,6 +61759,8 @@ sl512f_first3:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -61140,31 +61771,33 @@ sl512f_first3:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_32:
-	VBROADCASTSS     fusedconst<>+320(SB), Z18
-	VMOVUPS.Z        128(AX), K2, Z19
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z20
-	VFMADD213PS      Z20, Z8, Z19
-	VBLENDMPS        Z19, Z18, K2, Z18
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z20, Z19
-	VFMADD231PS      Z2, Z19, Z18
-	VFMADD231PS      Z3, Z19, Z18
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	VMOVUPS.Z    128(AX), K2, Z19
+	VMOVUPS.Z    128(AX)(BX*1), K2, Z20
+	VFMADD213PS  Z20, Z8, Z19
+	VBLENDMPS    Z19, Z18, K2, Z18
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMOVAPS      Z1, Z20
+	VFMADD231PS  Z0, Z18, Z20
+	VSUBPS       Z1, Z20, Z19
+	VFMADD231PS  Z2, Z19, Z18
+	VFMADD231PS  Z3, Z19, Z18
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_17
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_17:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -61198,6 +61831,7 @@ sl512f_nostore_32:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -61226,11 +61860,7 @@ sl512f_first4:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -61259,6 +61889,8 @@ sl512f_first4:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -61269,42 +61901,42 @@ sl512f_first4:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_34:
-	VMOVUPS          128(AX), Z18
-	VFMADD213PS      128(AX)(BX*1), Z8, Z18
-	VBROADCASTSS     fusedconst<>+320(SB), Z19
-	VMOVUPS.Z        192(AX), K2, Z20
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z21
-	VFMADD213PS      Z21, Z8, Z20
-	VBLENDMPS        Z20, Z19, K2, Z19
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMAXPS           Z19, Z4, Z19
-	VMOVAPS          Z1, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z18, Z20
-	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z29
-	VSUBPS           Z1, Z21, Z30
-	VFMADD231PS      Z2, Z29, Z18
-	VFMADD231PS      Z2, Z30, Z19
-	VFMADD231PS      Z3, Z29, Z18
-	VFMADD231PS      Z3, Z30, Z19
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VMOVUPS      128(AX), Z18
+	VFMADD213PS  128(AX)(BX*1), Z8, Z18
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	VMOVUPS.Z    192(AX), K2, Z20
+	VMOVUPS.Z    192(AX)(BX*1), K2, Z21
+	VFMADD213PS  Z21, Z8, Z20
+	VBLENDMPS    Z20, Z19, K2, Z19
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z19, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMAXPS       Z19, Z4, Z19
+	VMOVAPS      Z1, Z20
+	VMOVAPS      Z1, Z21
+	VFMADD231PS  Z0, Z18, Z20
+	VFMADD231PS  Z0, Z19, Z21
+	VSUBPS       Z1, Z20, Z29
+	VSUBPS       Z1, Z21, Z30
+	VFMADD231PS  Z2, Z29, Z18
+	VFMADD231PS  Z2, Z30, Z19
+	VFMADD231PS  Z3, Z29, Z18
+	VFMADD231PS  Z3, Z30, Z19
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_18
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_18:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -61346,6 +61978,8 @@ sl512f_nostore_34:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -61420,6 +62054,8 @@ sl512f_drainwhole:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -61464,30 +62100,28 @@ sl512f_sumred:
 	VPERMILPS   $0xb1, Z9, Z7
 	VMAXPS      Z7, Z9, Z9
 	VSHUFF32X4  $0x4e, Z10, Z10, Z7
-	VMINPS      Z7, Z10, Z10
+	VPMINUD     Z7, Z10, Z10
 	VSHUFF32X4  $0xb1, Z10, Z10, Z7
-	VMINPS      Z7, Z10, Z10
+	VPMINUD     Z7, Z10, Z10
 	VPERMILPS   $0x4e, Z10, Z7
-	VMINPS      Z7, Z10, Z10
+	VPMINUD     Z7, Z10, Z10
 	VPERMILPS   $0xb1, Z10, Z7
-	VMINPS      Z7, Z10, Z10
+	VPMINUD     Z7, Z10, Z10
 	VMOVD       X9, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JA          sl512_rowkind
 	VMOVAPS     Z1, Z7
 	VFMADD231PS Z0, Z9, Z7
-	VMAXPS      Z4, Z10, Z10
-	VMOVAPS     Z1, Z9
-	VFMADD231PS Z0, Z10, Z9
 	VMOVD       X7, AX
-	VMOVD       X9, CX
-	MOVL        AX, DX
-	SUBL        CX, DX
-	CMPL        DX, $0x0000007e
-	JG          sl512_rowkind
-	MOVL        R12, DX
-	SUBL        $0x4b3ffeb1, DX
+	VMOVD       X10, DX
+	MOVL        AX, CX
+	SUBL        R12, CX
+	INCL        CX
+	CMPL        DX, CX
+	JB          sl512_rowkind
+	MOVL        R12, CX
+	SUBL        $0x4b3ffeb1, CX
 	JL          sl512_rowkind
 
 	// The guess holds: S's accumulators times 2^(G - nm), and the row's bias.
