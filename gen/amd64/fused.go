@@ -90,7 +90,11 @@ import (
 // fused on the checked guess of SoftmaxRowsAVX512's long rows (sm512.fuse,
 // see sm512.fused) it measured 0.98, 0.99, 1.00 and 1.11x with one mask
 // row per row, 0.97, 0.93, 0.95 and 1.08x with one for every row (see
-// scaledLongAVX512).
+// scaledLongAVX512). Against today's SoftmaxRowsAVX512 (keepS, nextMax)
+// it measured 1.14-1.21x at 8192 to 128256 columns, and with the check
+// on w, no prefetch of its own blocks and the backward pass 3 of rows
+// above prefetchCols (sm512.minW, noPfLong, back) 1.04-1.18x: the
+// figures are in scaledLongAVX512.
 //
 // On AVX2, rows of a mask kernel of at least 8192 columns go through
 // ScaledSoftmaxLongRowsAVX2 (see scaledLongAVX2 in fused256.go), the same
