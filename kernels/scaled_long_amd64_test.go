@@ -145,9 +145,13 @@ func TestBitExactScaledLongThreshold(t *testing.T) {
 // one broadcast row if bcast) that the fused pass of
 // the long kernels tell apart: zeros; attention masks whose
 // -Inf and -1e30 elements (z clamped to -320, left out of the min the
-// guess checks) leave the guess holding; a first vector masked whole
-// (G from -Inf: the guess fails); -Inf at a row's start and end; a row
-// masked whole.
+// guess checks) leave the guess holding; elements far below the max but
+// above -320, whose terms are 0 in both scalings and which
+// ScaledSoftmaxLongRowsAVX512's check on w leaves out too; a first
+// vector far below the max with elements between (terms flushed in one
+// scaling alone: the guess fails); a first vector masked whole (G from
+// -Inf: the guess fails); -Inf at a row's start and end; a row masked
+// whole.
 func scaledGuessMasks(rng *rand.Rand, rows, n int, bcast bool) (names []string, masks [][]float32) {
 	m := rows * n
 	if bcast {
@@ -182,6 +186,25 @@ func scaledGuessMasks(rng *rand.Rand, rows, n int, bcast bool) (names []string, 
 			mask[i], mask[i+n-1] = ninf, ninf
 		}
 	})
+	add("far below", func(mask []float32) {
+		for i := range mask {
+			if rng.IntN(8) == 0 {
+				mask[i] = -250 // z above reduceLo, its term 0 in both scalings: the guess holds
+			}
+		}
+	})
+	add("first vector low, gap", func(mask []float32) {
+		for i := 0; i < m; i += n {
+			for j := range min(16, n) {
+				mask[i+j] = -60 // G about 87 below nm
+			}
+		}
+		for i := range mask {
+			if rng.IntN(64) == 0 {
+				mask[i] = float32(-80 - 60*rng.Float64()) // s' normal, s 0: the guess fails
+			}
+		}
+	})
 	add("row masked", func(mask []float32) {
 		r := rng.IntN(m / n)
 		for i := range n {
@@ -205,7 +228,10 @@ func TestBitExactScaledLongGuess(t *testing.T) {
 
 func testScaledLongGuess(t *testing.T, long func(dst, src, mask []float32, scale float32, rows, cols int)) {
 	rng := rand.New(rand.NewPCG(85, 86))
-	lengths := []int{1, 5, 15, 16, 17, 24, 63, 64, 65, 100, 300, 8192 + 37, 32768, 65536 + 72}
+	// Above prefetchCols (32768), ScaledSoftmaxLongRowsAVX512's pass 3
+	// runs from the row's end (sm512.back): rows with a last vector of
+	// 1 to 15 lanes after 0 to 3 whole vectors past the blocks of 64.
+	lengths := []int{1, 5, 15, 16, 17, 24, 63, 64, 65, 100, 300, 8192 + 37, 32768, 32768 + 1, 32768 + 21, 32768 + 63, 65536 + 72}
 	if !testing.Short() {
 		lengths = append(lengths, 128256, 128256+9)
 	}

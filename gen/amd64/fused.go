@@ -97,7 +97,11 @@ import (
 // fused on the checked guess of SoftmaxRowsAVX512's long rows (sm512.fuse,
 // see sm512.fused) it measured 0.98, 0.99, 1.00 and 1.11x with one mask
 // row per row, 0.97, 0.93, 0.95 and 1.08x with one for every row (see
-// scaledLongAVX512).
+// scaledLongAVX512). Against today's SoftmaxRowsAVX512 (keepS, nextMax)
+// it measured 1.14-1.21x at 8192 to 128256 columns, and with the check
+// on w, no prefetch of its own blocks and the backward pass 3 of rows
+// above prefetchCols (sm512.minW, noPfLong, back) 1.04-1.18x: the
+// figures are in scaledLongAVX512.
 //
 // On AVX2, rows of a mask kernel of at least 8192 columns go through
 // ScaledSoftmaxLongRowsAVX2 (see scaledLongAVX2 in fused256.go), the same
@@ -618,6 +622,20 @@ func scaledLongAVX512(g *gen, c *constTable) {
 	s.z.step = f.Offset(8)
 	s.tailPipe, s.halfTail, s.zeroC, s.prefetch = true, true, true, true
 	s.keepU, s.fuse = true, true
+	// Then the fused pass's check on flushed terms on w = n - G + 127
+	// (sm512.minW), no prefetch in the fused pass of a row longer than
+	// prefetchCols (sm512.noPfLong), and pass 3 of such a row from its
+	// end to its start (sm512.back). Thread CPU time, the lower quartile
+	// of 60 runs, each the second of two calls in a row, 1 MiB batches
+	// (2 rows at 128256 columns), scale 1/8, x N(0, 9), mask N(0, 1/4)
+	// with 1 in 8 -Inf, against SoftmaxRowsAVX512 in the same run, at
+	// 8192, 32000, 65536 and 128256 columns: one mask row per row 1.12,
+	// 1.07, 1.03 and 1.15x against 1.15, 1.10, 1.12 and 1.19x without the
+	// three; one mask row for every row 1.09, 1.03, 1.02 and 1.11x against
+	// 1.12, 1.07, 1.07 and 1.16x. With every call's data evicted to memory
+	// first: 1.19 against 1.21x at 128256 (one mask row per row), 1.13
+	// against 1.17x (one for every row).
+	s.minW, s.noPfLong, s.back = true, true, true
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
 }
 

@@ -173,6 +173,30 @@ type sm512 struct {
 	// fused), u kept in dst as pass 2 keeps it, the row's passes 1 and 2
 	// running after it where its guess fails.
 	fuse bool
+	// back runs pass 3 of a row of more than prefetchCols elements from
+	// its end to its start (pass3Back), where the pass before it left
+	// the row's last blocks in L2. Thread CPU time, the lower quartile of
+	// 60 runs, each the second of two calls in a row, against
+	// SoftmaxRowsAVX512 in the same run, ScaledSoftmaxLongRowsAVX512 with
+	// minW and noPfLong, one mask row per row: 1.03 against 1.07x at 65536
+	// columns, 1.15 against 1.16x at 128256. On every row it measured
+	// 1.16 against 1.15x at 8192 columns (alternating runs).
+	back bool
+	// minW, with fuse (ScaledSoftmaxLongRowsAVX512), has the fused pass
+	// check its terms on w = n - G + 127, the unsigned min of which stage
+	// B takes (one VPMINUD a vector), rather than on the min of the
+	// elements above reduceLo (a compare and a masked min): see fused.
+	// Lower quartile of 150 alternating runs, against SoftmaxRowsAVX512,
+	// one mask row per row: 1.12 against 1.15x at 8192 columns, 1.14
+	// against 1.18x at 65536, 1.15 against 1.18x at 128256; one for every
+	// row 1.08 against 1.10x, 1.09 against 1.11x, 1.10 against 1.15x.
+	minW bool
+	// noPfLong, with fuse and prefetch: the fused pass of a row longer
+	// than prefetchCols skips the prefetch of its own blocks, which
+	// pfBytes = 0 makes of prefetchNext (a test and a branch a block).
+	// Measured with minW (as back): 1.07 against 1.10x at 65536 columns,
+	// 1.16x at 128256 either way.
+	noPfLong bool
 	// span, while the fused pass of a long row is emitted, holds the
 	// running max and min of x, which stage A updates.
 	span *[2]reg.VecVirtual
@@ -682,6 +706,9 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 	if s.span != nil {
 		for i := range r {
 			g.VMAXPS(r[i], s.span[0], s.span[0])
+			if s.minW {
+				continue
+			}
 			if s.fuse {
 				// The min of the elements above reduceLo alone (see fused).
 				above := g.K()
@@ -740,6 +767,11 @@ func (s *sm512) pipeB(q Mem, r, t, u, sc []reg.VecVirtual, km []reg.Register) {
 	}
 	for i := range t {
 		g.VPADDD(s.biasv, t[i], sc[i])
+	}
+	if s.span != nil && s.minW {
+		for i := range sc {
+			g.VPMINUD(sc[i], s.span[1], s.span[1]) // w = n - G + 127, unsigned
+		}
 	}
 	for i := range sc {
 		g.VPMAXSD(s.zero, sc[i], sc[i])
@@ -926,6 +958,12 @@ func (s *sm512) pipeline2(accLo, accHi reg.VecVirtual) {
 // mask's step per row further (0 for one mask row for every row).
 func (s *sm512) prefetchNext(p reg.GPVirtual) {
 	g := s.g
+	if s.noPfLong && s.span != nil {
+		skip := uniqueLabel(s.label("nopf"))
+		g.TESTQ(s.pfBytes, s.pfBytes)
+		g.JZ(LabelRef(skip))
+		defer g.Label(skip)
+	}
 	pn := g.GP64()
 	g.LEAQ(Mem{Base: p, Index: s.pfBytes, Scale: 1}, pn)
 	for d := 0; d < 256; d += 64 {
@@ -1177,6 +1215,15 @@ func (s *sm512) scanNaN(onNaN string) {
 // the label after. name prefixes its labels.
 func (s *sm512) pass3(name string, src, dst Op, after string, out func(p, q Mem, n int, mask reg.Register)) {
 	g, p, q, i := s.g, s.p, s.q, s.i
+	if s.back {
+		back := s.label(name + "back")
+		g.CMPQ(s.cols, U32(prefetchCols))
+		g.JA(LabelRef(back))
+		defer func() {
+			g.Label(back)
+			s.pass3Back(name, src, dst, after, out)
+		}()
+	}
 	g.MOVQ(src, p)
 	g.MOVQ(dst, q)
 	g.MOVQ(s.cols, i)
@@ -1202,6 +1249,40 @@ func (s *sm512) pass3(name string, src, dst Op, after string, out func(p, q Mem,
 	g.JZ(LabelRef(after))
 	out(Mem{Base: p}, Mem{Base: q}, 1, s.km)
 	g.JMP(LabelRef(after))
+}
+
+// pass3Back is pass3 from the row's end to its start: the row's last
+// cols%16 lanes under mask, then single vectors down to a multiple of 64
+// elements, then blocks of 64.
+func (s *sm512) pass3Back(name string, src, dst Op, after string, out func(p, q Mem, n int, mask reg.Register)) {
+	g, p, q, i := s.g, s.p, s.q, s.i
+	sb, db := g.GP64(), g.GP64()
+	g.MOVQ(src, sb)
+	g.MOVQ(dst, db)
+	g.MOVQ(s.cols, i)
+	g.ANDQ(I32(-16), i)
+	g.CMPQ(i, s.cols)
+	g.JE(LabelRef(s.label(name + "b16")))
+	g.LEAQ(Mem{Base: sb, Index: i, Scale: 4}, p)
+	g.LEAQ(Mem{Base: db, Index: i, Scale: 4}, q)
+	out(Mem{Base: p}, Mem{Base: q}, 1, s.km)
+	g.Label(s.label(name + "b16"))
+	g.TESTQ(U32(48), i)
+	g.JZ(LabelRef(s.label(name + "b64")))
+	g.SUBQ(U32(16), i)
+	g.LEAQ(Mem{Base: sb, Index: i, Scale: 4}, p)
+	g.LEAQ(Mem{Base: db, Index: i, Scale: 4}, q)
+	out(Mem{Base: p}, Mem{Base: q}, 1, nil)
+	g.JMP(LabelRef(s.label(name + "b16")))
+	g.Label(s.label(name + "b64"))
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(after))
+	g.SUBQ(U32(64), i)
+	g.LEAQ(Mem{Base: sb, Index: i, Scale: 4}, p)
+	g.LEAQ(Mem{Base: db, Index: i, Scale: 4}, q)
+	out(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil)
+	out(Mem{Base: p}, Mem{Base: q}, 2, nil)
+	g.JMP(LabelRef(s.label(name + "b64")))
 }
 
 // rowHooks are what a kernel adds to the loop of rowsKernel, beyond dst
@@ -1852,6 +1933,20 @@ func (s *sm512) setLong() {
 // -1e30: their n is nLo, like the lanes past the row, and by the check
 // on G their terms are 0 in both scalings. Checked on the min of every
 // element, every row with such an element would run passes 1 and 2 again.
+//
+// With minW as well, the check leaves out every element whose s' is 0:
+// for w_i = n_i - G + 127 (the sum bits(t_i) + bias that stage B forms
+// before its max with 0), s'_i is 0 for w_i <= 0 and 2^(w_i - 127), a
+// normal float32, for w_i >= 1; s_i = 2^(w_i - 127 - (nm - G)) is 0 for
+// w_i <= nm - G and normal above. So an element with w_i <= 0 has a term
+// of 0 in both scalings, one with w_i > nm - G a normal s in both, and
+// the guess needs no w_i in [1, nm - G]: the unsigned min of every w_i
+// (a negative w_i is above 2^31 as unsigned; the lanes past the row are
+// clamped, w = nLo - G + 127 <= 0 by the check on G) must be at least
+// 1 + nm - G. A w_i of 0 fails the check though its terms match, and a
+// NaN's bits give some w: a failed guess costs only the passes after it.
+// Rows whose elements span more than about 87 in value, but whose low
+// elements' terms are 0 either way, then keep the fused pass's result.
 
 // nLo is round(-320*log2e): the n of an element clamped to reduceLo.
 const nLo = -462
@@ -1898,7 +1993,11 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 	}
 	span := [2]reg.VecVirtual{m, g.ZMM()}
 	g.VBROADCASTSS(c.scalar("negInf"), span[0])
-	g.VBROADCASTSS(c.scalar("posInf"), span[1])
+	if s.minW {
+		g.VBROADCASTSS(c.scalar("nan"), span[1]) // above every w that counts
+	} else {
+		g.VBROADCASTSS(c.scalar("posInf"), span[1])
+	}
 	name, keepU := s.name, s.keepU
 	s.name, s.noSub, s.keepU, s.span = name+"f", true, s.fuse && keepU, &span
 	accLo, accHi := s.acc[0], s.acc[1]
@@ -1915,7 +2014,11 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 
 	g.Comment("The checks of the guess (see above).")
 	s.foldAll(m, g.VMAXPS)
-	s.foldAll(span[1], g.VMINPS)
+	if s.minW {
+		s.foldAll(span[1], g.VPMINUD)
+	} else {
+		s.foldAll(span[1], g.VMINPS)
+	}
 	mb := g.GP32()
 	g.VMOVD(m.AsX(), mb)
 	g.ANDL(U32(0x7fffffff), mb)
@@ -1924,6 +2027,18 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 	tm, tmin := g.ZMM(), g.ZMM()
 	g.VMOVAPS(k["magic"], tm)
 	g.VFMADD231PS(k["log2e"], m, tm) // m - c = m
+	if s.minW {
+		nm, w, mw := g.GP32(), g.GP32(), g.GP32()
+		g.VMOVD(tm.AsX(), nm)
+		g.VMOVD(span[1].AsX(), mw)
+		g.MOVL(nm, w)
+		g.SUBL(ng, w)
+		g.INCL(w) // 1 + nm - G
+		g.CMPL(mw, w)
+		g.JB(LabelRef(fail)) // a w in [0, nm - G]: s' and s not both 0 or both normal
+		s.guessHolds(ng, nm, w, tm, b127, fail, done)
+		return
+	}
 	g.VMAXPS(k["reduceLo"], span[1], span[1])
 	g.VMOVAPS(k["magic"], tmin)
 	g.VFMADD231PS(k["log2e"], span[1], tmin)
@@ -1941,6 +2056,15 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 	g.SUBL(nmin, w)
 	g.CMPL(w, U32(126))
 	g.JG(LabelRef(fail)) // nmin - nm < -126
+	s.guessHolds(ng, nm, w, tm, b127, fail, done)
+}
+
+// guessHolds emits the check on G and, where it holds, the scaling of
+// S's accumulators and the row's bias, with the jump to done; w is a
+// register it may overwrite.
+func (s *sm512) guessHolds(ng, nm, w reg.GPVirtual, tm, b127 reg.VecVirtual, fail, done string) {
+	g, c := s.g, s.c
+	accLo, accHi := s.acc[0], s.acc[1]
 	g.MOVL(ng, w)
 	g.SUBL(U32(softmaxMagicBits+nLo+127), w)
 	g.JL(LabelRef(fail)) // nLo - G > -127

@@ -61393,6 +61393,8 @@ sl512_summed:
 	JNZ   sl512_outc
 	TESTQ R10, R10
 	JNZ   sl512z_re
+	CMPQ  R9, $0x00008000
+	JA    sl512z_outback
 	MOVQ  DI, AX
 	MOVQ  SI, CX
 	MOVQ  R9, DX
@@ -61509,7 +61511,126 @@ sl512z_outtail:
 	VMOVUPS     Z6, K1, (CX)
 	JMP         sl512_next
 
+sl512z_outback:
+	MOVQ        DI, R12
+	MOVQ        SI, R13
+	MOVQ        R9, DX
+	ANDQ        $-16, DX
+	CMPQ        DX, R9
+	JE          sl512z_outb16
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (AX)(BX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+
+sl512z_outb16:
+	TESTQ       $0x00000030, DX
+	JZ          sl512z_outb64
+	SUBQ        $0x00000010, DX
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	JMP         sl512z_outb16
+
+sl512z_outb64:
+	TESTQ       DX, DX
+	JZ          sl512_next
+	SUBQ        $0x00000040, DX
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS     128(AX), Z6
+	VFMADD213PS 128(AX)(BX*1), Z8, Z6
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z18, Z25
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z25, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z18, 192(CX)
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMOVUPS     64(AX), Z18
+	VFMADD213PS 64(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z18, Z25
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z25, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z18, 64(CX)
+	JMP         sl512z_outb64
+
 sl512z_re:
+	CMPQ R9, $0x00008000
+	JA   sl512z_reback
 	MOVQ DI, AX
 	MOVQ SI, CX
 	MOVQ R9, DX
@@ -61679,11 +61800,184 @@ sl512z_retail:
 	VMULPS           Z18, Z6, Z6
 	VMOVUPS          Z6, K1, (CX)
 	JMP              sl512_next
+
+sl512z_reback:
+	MOVQ             DI, R12
+	MOVQ             SI, R13
+	MOVQ             R9, DX
+	ANDQ             $-16, DX
+	CMPQ             DX, R9
+	JE               sl512z_reb16
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS.Z        (AX), K1, Z6
+	VMOVUPS.Z        (AX)(BX*1), K1, Z18
+	VFMADD213PS      Z18, Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+
+sl512z_reb16:
+	TESTQ            $0x00000030, DX
+	JZ               sl512z_reb64
+	SUBQ             $0x00000010, DX
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	JMP              sl512z_reb16
+
+sl512z_reb64:
+	TESTQ            DX, DX
+	JZ               sl512_next
+	SUBQ             $0x00000040, DX
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS          128(AX), Z6
+	VFMADD213PS      128(AX)(BX*1), Z8, Z6
+	VMOVUPS          192(AX), Z18
+	VFMADD213PS      192(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z25
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z25, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z25, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z25
+	VMULPS           Z6, Z6, Z26
+	VMULPS           Z18, Z18, Z27
+	VFMADD231PS      Z21, Z26, Z6
+	VFMADD231PS      Z25, Z27, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z18, Z25
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z25, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z18, 192(CX)
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z25
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z25, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z25, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z25
+	VMULPS           Z6, Z6, Z26
+	VMULPS           Z18, Z18, Z27
+	VFMADD231PS      Z21, Z26, Z6
+	VFMADD231PS      Z25, Z27, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z18, Z25
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z25, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z18, 64(CX)
+	JMP              sl512z_reb64
 	JMP sl512_outdone
 
 sl512_outc:
 	TESTQ R10, R10
 	JNZ   sl512_re
+	CMPQ  R9, $0x00008000
+	JA    sl512_outback
 	MOVQ  DI, AX
 	MOVQ  SI, CX
 	MOVQ  R9, DX
@@ -61806,7 +62100,132 @@ sl512_outtail:
 	VMOVUPS     Z7, K1, (CX)
 	JMP         sl512_next
 
+sl512_outback:
+	MOVQ        DI, R12
+	MOVQ        SI, R13
+	MOVQ        R9, DX
+	ANDQ        $-16, DX
+	CMPQ        DX, R9
+	JE          sl512_outb16
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS.Z   (AX), K1, Z18
+	VMOVUPS.Z   (AX)(BX*1), K1, Z19
+	VFMADD213PS Z19, Z8, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (CX), K1, Z18
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VFMADD132PS Z9, Z20, Z18
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z18, Z18
+	VMOVUPS     Z18, K1, (CX)
+
+sl512_outb16:
+	TESTQ       $0x00000030, DX
+	JZ          sl512_outb64
+	SUBQ        $0x00000010, DX
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS     (AX), Z18
+	VFMADD213PS (AX)(BX*1), Z8, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (CX), Z18
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VFMADD132PS Z9, Z20, Z18
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z18, Z18
+	VMOVUPS     Z18, (CX)
+	JMP         sl512_outb16
+
+sl512_outb64:
+	TESTQ       DX, DX
+	JZ          sl512_next
+	SUBQ        $0x00000040, DX
+	LEAQ        (R12)(DX*4), AX
+	LEAQ        (R13)(DX*4), CX
+	VMOVUPS     128(AX), Z18
+	VFMADD213PS 128(AX)(BX*1), Z8, Z18
+	VMOVUPS     192(AX), Z19
+	VFMADD213PS 192(AX)(BX*1), Z8, Z19
+	VSUBPS      Z6, Z18, Z18
+	VSUBPS      Z6, Z19, Z19
+	VMAXPS      Z18, Z4, Z18
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z18, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     128(CX), Z18
+	VMOVUPS     192(CX), Z19
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z18, Z25
+	VMOVAPS     Z10, Z26
+	VFMADD213PS Z10, Z19, Z26
+	VFMADD132PS Z9, Z25, Z18
+	VFMADD132PS Z9, Z26, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z20, Z18, Z18
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z18, 128(CX)
+	VMOVUPS     Z19, 192(CX)
+	VMOVUPS     (AX), Z18
+	VFMADD213PS (AX)(BX*1), Z8, Z18
+	VMOVUPS     64(AX), Z19
+	VFMADD213PS 64(AX)(BX*1), Z8, Z19
+	VSUBPS      Z6, Z18, Z18
+	VSUBPS      Z6, Z19, Z19
+	VMAXPS      Z18, Z4, Z18
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z18, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     (CX), Z18
+	VMOVUPS     64(CX), Z19
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z18, Z25
+	VMOVAPS     Z10, Z26
+	VFMADD213PS Z10, Z19, Z26
+	VFMADD132PS Z9, Z25, Z18
+	VFMADD132PS Z9, Z26, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z20, Z18, Z18
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z18, (CX)
+	VMOVUPS     Z19, 64(CX)
+	JMP         sl512_outb64
+
 sl512_re:
+	CMPQ R9, $0x00008000
+	JA   sl512_reback
 	MOVQ DI, AX
 	MOVQ SI, CX
 	MOVQ R9, DX
@@ -61983,6 +62402,183 @@ sl512_retail:
 	VMOVUPS          Z18, K1, (CX)
 	JMP              sl512_next
 
+sl512_reback:
+	MOVQ             DI, R12
+	MOVQ             SI, R13
+	MOVQ             R9, DX
+	ANDQ             $-16, DX
+	CMPQ             DX, R9
+	JE               sl512_reb16
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS.Z        (AX), K1, Z18
+	VMOVUPS.Z        (AX)(BX*1), K1, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z10, Z20
+	VFMADD213PS      Z10, Z18, Z20
+	VFMADD132PS      Z9, Z20, Z18
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVUPS          Z18, K1, (CX)
+
+sl512_reb16:
+	TESTQ            $0x00000030, DX
+	JZ               sl512_reb64
+	SUBQ             $0x00000010, DX
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS          (AX), Z18
+	VFMADD213PS      (AX)(BX*1), Z8, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z10, Z20
+	VFMADD213PS      Z10, Z18, Z20
+	VFMADD132PS      Z9, Z20, Z18
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVUPS          Z18, (CX)
+	JMP              sl512_reb16
+
+sl512_reb64:
+	TESTQ            DX, DX
+	JZ               sl512_next
+	SUBQ             $0x00000040, DX
+	LEAQ             (R12)(DX*4), AX
+	LEAQ             (R13)(DX*4), CX
+	VMOVUPS          128(AX), Z18
+	VFMADD213PS      128(AX)(BX*1), Z8, Z18
+	VMOVUPS          192(AX), Z19
+	VFMADD213PS      192(AX)(BX*1), Z8, Z19
+	VSUBPS           Z6, Z18, Z18
+	VSUBPS           Z6, Z19, Z19
+	VMAXPS           Z18, Z4, Z18
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z18, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z25
+	VSUBPS           Z1, Z21, Z26
+	VFMADD231PS      Z2, Z25, Z18
+	VFMADD231PS      Z2, Z26, Z19
+	VFMADD231PS      Z3, Z25, Z18
+	VFMADD231PS      Z3, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VBROADCASTSS     fusedconst<>+128(SB), Z26
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z26
+	VMULPS           Z18, Z18, Z27
+	VMULPS           Z19, Z19, Z28
+	VFMADD231PS      Z25, Z27, Z18
+	VFMADD231PS      Z26, Z28, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z18, Z25
+	VMOVAPS          Z10, Z26
+	VFMADD213PS      Z10, Z19, Z26
+	VFMADD132PS      Z9, Z25, Z18
+	VFMADD132PS      Z9, Z26, Z19
+	VADDPS           Z9, Z18, Z18
+	VADDPS           Z9, Z19, Z19
+	VMULPS           Z20, Z18, Z18
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z18, 128(CX)
+	VMOVUPS          Z19, 192(CX)
+	VMOVUPS          (AX), Z18
+	VFMADD213PS      (AX)(BX*1), Z8, Z18
+	VMOVUPS          64(AX), Z19
+	VFMADD213PS      64(AX)(BX*1), Z8, Z19
+	VSUBPS           Z6, Z18, Z18
+	VSUBPS           Z6, Z19, Z19
+	VMAXPS           Z18, Z4, Z18
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z18, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z25
+	VSUBPS           Z1, Z21, Z26
+	VFMADD231PS      Z2, Z25, Z18
+	VFMADD231PS      Z2, Z26, Z19
+	VFMADD231PS      Z3, Z25, Z18
+	VFMADD231PS      Z3, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VBROADCASTSS     fusedconst<>+128(SB), Z26
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z26
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z26
+	VMULPS           Z18, Z18, Z27
+	VMULPS           Z19, Z19, Z28
+	VFMADD231PS      Z25, Z27, Z18
+	VFMADD231PS      Z26, Z28, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z18, Z25
+	VMOVAPS          Z10, Z26
+	VFMADD213PS      Z10, Z19, Z26
+	VFMADD132PS      Z9, Z25, Z18
+	VFMADD132PS      Z9, Z26, Z19
+	VADDPS           Z9, Z18, Z18
+	VADDPS           Z9, Z19, Z19
+	VMULPS           Z20, Z18, Z18
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z18, (CX)
+	VMOVUPS          Z19, 64(CX)
+	JMP              sl512_reb64
+
 sl512_outdone:
 	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
 sl512_fused:
@@ -62012,7 +62608,7 @@ sl512_fused:
 	VMOVAPS      Z5, Z6
 	VMOVD        X9, R12
 	VBROADCASTSS fusedconst<>+320(SB), Z9
-	VBROADCASTSS fusedconst<>+352(SB), Z10
+	VBROADCASTSS fusedconst<>+416(SB), Z10
 	VPXORQ       Z11, Z11, Z11
 	VPXORQ       Z12, Z12, Z12
 	MOVQ         DI, AX
@@ -62027,11 +62623,7 @@ sl512_fused:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -62060,6 +62652,8 @@ sl512_fused:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62075,11 +62669,7 @@ sl512f_nostore_1:
 	VMOVUPS     192(AX), Z19
 	VFMADD213PS 192(AX)(BX*1), Z8, Z19
 	VMAXPS      Z18, Z9, Z9
-	VCMPPS      $0x1e, Z4, Z18, K3
-	VMINPS      Z18, Z10, K3, Z10
 	VMAXPS      Z19, Z9, Z9
-	VCMPPS      $0x1e, Z4, Z19, K3
-	VMINPS      Z19, Z10, K3, Z10
 	VMAXPS      Z18, Z4, Z18
 	VMAXPS      Z19, Z4, Z19
 	VMOVAPS     Z1, Z20
@@ -62092,6 +62682,8 @@ sl512f_nostore_1:
 	VFMADD231PS Z2, Z30, Z19
 	VFMADD231PS Z3, Z29, Z18
 	VFMADD231PS Z3, Z30, Z19
+	TESTQ       R11, R11
+	JZ          sl512f_nopf_1
 	LEAQ        (AX)(R11*1), R13
 	PREFETCHT0  (R13)
 	PREFETCHT0  64(R13)
@@ -62103,9 +62695,11 @@ sl512f_nostore_1:
 	PREFETCHT0  64(R13)(BX*1)
 	PREFETCHT0  128(R13)(BX*1)
 	PREFETCHT0  192(R13)(BX*1)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
+
+sl512f_nopf_1:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
 
 sl512f_sum64:
 	CMPQ DX, $0x00000040
@@ -62150,6 +62744,8 @@ sl512f_sum64:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62165,11 +62761,7 @@ sl512f_nostore_2:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -62220,6 +62812,8 @@ sl512f_nostore_2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62235,11 +62829,7 @@ sl512f_nostore_3:
 	VMOVUPS     192(AX), Z19
 	VFMADD213PS 192(AX)(BX*1), Z8, Z19
 	VMAXPS      Z18, Z9, Z9
-	VCMPPS      $0x1e, Z4, Z18, K3
-	VMINPS      Z18, Z10, K3, Z10
 	VMAXPS      Z19, Z9, Z9
-	VCMPPS      $0x1e, Z4, Z19, K3
-	VMINPS      Z19, Z10, K3, Z10
 	VMAXPS      Z18, Z4, Z18
 	VMAXPS      Z19, Z4, Z19
 	VMOVAPS     Z1, Z20
@@ -62252,6 +62842,8 @@ sl512f_nostore_3:
 	VFMADD231PS Z2, Z30, Z19
 	VFMADD231PS Z3, Z29, Z18
 	VFMADD231PS Z3, Z30, Z19
+	TESTQ       R11, R11
+	JZ          sl512f_nopf_2
 	LEAQ        (AX)(R11*1), R13
 	PREFETCHT0  (R13)
 	PREFETCHT0  64(R13)
@@ -62263,10 +62855,12 @@ sl512f_nostore_3:
 	PREFETCHT0  64(R13)(BX*1)
 	PREFETCHT0  128(R13)(BX*1)
 	PREFETCHT0  192(R13)(BX*1)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         sl512f_sum64
+
+sl512f_nopf_2:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
+	JMP  sl512f_sum64
 
 sl512f_drain:
 	TESTQ DX, DX
@@ -62317,6 +62911,8 @@ sl512f_drain:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62333,8 +62929,6 @@ sl512f_nostore_4:
 	VFMADD213PS      Z20, Z8, Z19
 	VBLENDMPS        Z19, Z18, K2, Z18
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z18, Z20
@@ -62371,6 +62965,7 @@ sl512f_nostore_4:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -62378,17 +62973,21 @@ sl512f_nostore_4:
 	VMOVUPS          Z25, K2, (CX)
 
 sl512f_nostore_5:
-	LEAQ        (AX)(R11*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
-	MOVQ        8(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)(BX*1)
-	PREFETCHT0  64(R13)(BX*1)
-	PREFETCHT0  128(R13)(BX*1)
-	PREFETCHT0  192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_3
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_3:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -62445,6 +63044,8 @@ sl512f_tailhalf2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62463,11 +63064,7 @@ sl512f_nostore_6:
 	VFMADD213PS      Z21, Z8, Z20
 	VBLENDMPS        Z20, Z19, K2, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -62518,6 +63115,8 @@ sl512f_nostore_6:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62528,17 +63127,21 @@ sl512f_nostore_6:
 	VMOVUPS          Z26, K2, 64(CX)
 
 sl512f_nostore_7:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_4
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_4:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -62605,6 +63208,8 @@ sl512f_tailhalf3:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62620,11 +63225,7 @@ sl512f_nostore_8:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -62675,6 +63276,8 @@ sl512f_nostore_8:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62685,31 +63288,33 @@ sl512f_nostore_8:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_9:
-	VBROADCASTSS     fusedconst<>+320(SB), Z18
-	VMOVUPS.Z        128(AX), K2, Z19
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z20
-	VFMADD213PS      Z20, Z8, Z19
-	VBLENDMPS        Z19, Z18, K2, Z18
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z20, Z19
-	VFMADD231PS      Z2, Z19, Z18
-	VFMADD231PS      Z3, Z19, Z18
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	VMOVUPS.Z    128(AX), K2, Z19
+	VMOVUPS.Z    128(AX)(BX*1), K2, Z20
+	VFMADD213PS  Z20, Z8, Z19
+	VBLENDMPS    Z19, Z18, K2, Z18
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMOVAPS      Z1, Z20
+	VFMADD231PS  Z0, Z18, Z20
+	VSUBPS       Z1, Z20, Z19
+	VFMADD231PS  Z2, Z19, Z18
+	VFMADD231PS  Z3, Z19, Z18
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_5
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_5:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -62743,6 +63348,7 @@ sl512f_nostore_9:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -62798,6 +63404,8 @@ sl512f_tailhalf4:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62813,11 +63421,7 @@ sl512f_nostore_11:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -62868,6 +63472,8 @@ sl512f_nostore_11:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -62878,42 +63484,42 @@ sl512f_nostore_11:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_12:
-	VMOVUPS          128(AX), Z18
-	VFMADD213PS      128(AX)(BX*1), Z8, Z18
-	VBROADCASTSS     fusedconst<>+320(SB), Z19
-	VMOVUPS.Z        192(AX), K2, Z20
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z21
-	VFMADD213PS      Z21, Z8, Z20
-	VBLENDMPS        Z20, Z19, K2, Z19
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMAXPS           Z19, Z4, Z19
-	VMOVAPS          Z1, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z18, Z20
-	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z29
-	VSUBPS           Z1, Z21, Z30
-	VFMADD231PS      Z2, Z29, Z18
-	VFMADD231PS      Z2, Z30, Z19
-	VFMADD231PS      Z3, Z29, Z18
-	VFMADD231PS      Z3, Z30, Z19
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VMOVUPS      128(AX), Z18
+	VFMADD213PS  128(AX)(BX*1), Z8, Z18
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	VMOVUPS.Z    192(AX), K2, Z20
+	VMOVUPS.Z    192(AX)(BX*1), K2, Z21
+	VFMADD213PS  Z21, Z8, Z20
+	VBLENDMPS    Z20, Z19, K2, Z19
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z19, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMAXPS       Z19, Z4, Z19
+	VMOVAPS      Z1, Z20
+	VMOVAPS      Z1, Z21
+	VFMADD231PS  Z0, Z18, Z20
+	VFMADD231PS  Z0, Z19, Z21
+	VSUBPS       Z1, Z20, Z29
+	VSUBPS       Z1, Z21, Z30
+	VFMADD231PS  Z2, Z29, Z18
+	VFMADD231PS  Z2, Z30, Z19
+	VFMADD231PS  Z3, Z29, Z18
+	VFMADD231PS  Z3, Z30, Z19
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_6
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_6:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -62955,6 +63561,8 @@ sl512f_nostore_12:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63026,6 +63634,8 @@ sl512f_tailwhole:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63042,8 +63652,6 @@ sl512f_nostore_14:
 	VFMADD213PS      Z20, Z8, Z19
 	VBLENDMPS        Z19, Z18, K2, Z18
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z18, Z20
@@ -63080,6 +63688,7 @@ sl512f_nostore_14:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -63087,17 +63696,21 @@ sl512f_nostore_14:
 	VMOVUPS          Z25, K2, (CX)
 
 sl512f_nostore_15:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_7
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -63160,6 +63773,8 @@ sl512f_tail2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63178,11 +63793,7 @@ sl512f_nostore_16:
 	VFMADD213PS      Z21, Z8, Z20
 	VBLENDMPS        Z20, Z19, K2, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -63233,6 +63844,8 @@ sl512f_nostore_16:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63243,17 +63856,21 @@ sl512f_nostore_16:
 	VMOVUPS          Z26, K2, 64(CX)
 
 sl512f_nostore_17:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_8
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_8:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -63326,6 +63943,8 @@ sl512f_tail3:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63341,11 +63960,7 @@ sl512f_nostore_18:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -63396,6 +64011,8 @@ sl512f_nostore_18:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63406,31 +64023,33 @@ sl512f_nostore_18:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_19:
-	VBROADCASTSS     fusedconst<>+320(SB), Z18
-	VMOVUPS.Z        128(AX), K2, Z19
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z20
-	VFMADD213PS      Z20, Z8, Z19
-	VBLENDMPS        Z19, Z18, K2, Z18
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z20, Z19
-	VFMADD231PS      Z2, Z19, Z18
-	VFMADD231PS      Z3, Z19, Z18
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	VMOVUPS.Z    128(AX), K2, Z19
+	VMOVUPS.Z    128(AX)(BX*1), K2, Z20
+	VFMADD213PS  Z20, Z8, Z19
+	VBLENDMPS    Z19, Z18, K2, Z18
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMOVAPS      Z1, Z20
+	VFMADD231PS  Z0, Z18, Z20
+	VSUBPS       Z1, Z20, Z19
+	VFMADD231PS  Z2, Z19, Z18
+	VFMADD231PS  Z3, Z19, Z18
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_9
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_9:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -63464,6 +64083,7 @@ sl512f_nostore_19:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -63525,6 +64145,8 @@ sl512f_tail4:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63540,11 +64162,7 @@ sl512f_nostore_21:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -63595,6 +64213,8 @@ sl512f_nostore_21:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63605,42 +64225,42 @@ sl512f_nostore_21:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_22:
-	VMOVUPS          128(AX), Z18
-	VFMADD213PS      128(AX)(BX*1), Z8, Z18
-	VBROADCASTSS     fusedconst<>+320(SB), Z19
-	VMOVUPS.Z        192(AX), K2, Z20
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z21
-	VFMADD213PS      Z21, Z8, Z20
-	VBLENDMPS        Z20, Z19, K2, Z19
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMAXPS           Z19, Z4, Z19
-	VMOVAPS          Z1, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z18, Z20
-	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z29
-	VSUBPS           Z1, Z21, Z30
-	VFMADD231PS      Z2, Z29, Z18
-	VFMADD231PS      Z2, Z30, Z19
-	VFMADD231PS      Z3, Z29, Z18
-	VFMADD231PS      Z3, Z30, Z19
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VMOVUPS      128(AX), Z18
+	VFMADD213PS  128(AX)(BX*1), Z8, Z18
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	VMOVUPS.Z    192(AX), K2, Z20
+	VMOVUPS.Z    192(AX)(BX*1), K2, Z21
+	VFMADD213PS  Z21, Z8, Z20
+	VBLENDMPS    Z20, Z19, K2, Z19
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z19, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMAXPS       Z19, Z4, Z19
+	VMOVAPS      Z1, Z20
+	VMOVAPS      Z1, Z21
+	VFMADD231PS  Z0, Z18, Z20
+	VFMADD231PS  Z0, Z19, Z21
+	VSUBPS       Z1, Z20, Z29
+	VSUBPS       Z1, Z21, Z30
+	VFMADD231PS  Z2, Z29, Z18
+	VFMADD231PS  Z2, Z30, Z19
+	VFMADD231PS  Z3, Z29, Z18
+	VFMADD231PS  Z3, Z30, Z19
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_10
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_10:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -63682,6 +64302,8 @@ sl512f_nostore_22:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63731,8 +64353,6 @@ sl512f_tailfirst:
 	VFMADD213PS      Z20, Z8, Z19
 	VBLENDMPS        Z19, Z18, K2, Z18
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z18, Z20
@@ -63747,6 +64367,7 @@ sl512f_tailfirst:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -63754,17 +64375,21 @@ sl512f_tailfirst:
 	VMOVUPS          Z25, K2, (CX)
 
 sl512f_nostore_24:
-	LEAQ        (AX)(R11*1), R13
-	PREFETCHT0  (R13)
-	PREFETCHT0  64(R13)
-	PREFETCHT0  128(R13)
-	PREFETCHT0  192(R13)
-	MOVQ        8(SP), R13
-	ADDQ        AX, R13
-	PREFETCHT0  (R13)(BX*1)
-	PREFETCHT0  64(R13)(BX*1)
-	PREFETCHT0  128(R13)(BX*1)
-	PREFETCHT0  192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_11
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_11:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -63791,11 +64416,7 @@ sl512f_firsthalf2:
 	VFMADD213PS      Z21, Z8, Z20
 	VBLENDMPS        Z20, Z19, K2, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -63824,6 +64445,8 @@ sl512f_firsthalf2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63834,17 +64457,21 @@ sl512f_firsthalf2:
 	VMOVUPS          Z26, K2, 64(CX)
 
 sl512f_nostore_25:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_12
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_12:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -63878,11 +64505,7 @@ sl512f_firsthalf3:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -63911,6 +64534,8 @@ sl512f_firsthalf3:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -63921,31 +64546,33 @@ sl512f_firsthalf3:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_26:
-	VBROADCASTSS     fusedconst<>+320(SB), Z18
-	VMOVUPS.Z        128(AX), K2, Z19
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z20
-	VFMADD213PS      Z20, Z8, Z19
-	VBLENDMPS        Z19, Z18, K2, Z18
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z20, Z19
-	VFMADD231PS      Z2, Z19, Z18
-	VFMADD231PS      Z3, Z19, Z18
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	VMOVUPS.Z    128(AX), K2, Z19
+	VMOVUPS.Z    128(AX)(BX*1), K2, Z20
+	VFMADD213PS  Z20, Z8, Z19
+	VBLENDMPS    Z19, Z18, K2, Z18
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMOVAPS      Z1, Z20
+	VFMADD231PS  Z0, Z18, Z20
+	VSUBPS       Z1, Z20, Z19
+	VFMADD231PS  Z2, Z19, Z18
+	VFMADD231PS  Z3, Z19, Z18
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_13
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_13:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -63979,6 +64606,7 @@ sl512f_nostore_26:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -64001,11 +64629,7 @@ sl512f_firsthalf4:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -64034,6 +64658,8 @@ sl512f_firsthalf4:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -64044,42 +64670,42 @@ sl512f_firsthalf4:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_28:
-	VMOVUPS          128(AX), Z18
-	VFMADD213PS      128(AX)(BX*1), Z8, Z18
-	VBROADCASTSS     fusedconst<>+320(SB), Z19
-	VMOVUPS.Z        192(AX), K2, Z20
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z21
-	VFMADD213PS      Z21, Z8, Z20
-	VBLENDMPS        Z20, Z19, K2, Z19
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMAXPS           Z19, Z4, Z19
-	VMOVAPS          Z1, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z18, Z20
-	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z29
-	VSUBPS           Z1, Z21, Z30
-	VFMADD231PS      Z2, Z29, Z18
-	VFMADD231PS      Z2, Z30, Z19
-	VFMADD231PS      Z3, Z29, Z18
-	VFMADD231PS      Z3, Z30, Z19
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VMOVUPS      128(AX), Z18
+	VFMADD213PS  128(AX)(BX*1), Z8, Z18
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	VMOVUPS.Z    192(AX), K2, Z20
+	VMOVUPS.Z    192(AX)(BX*1), K2, Z21
+	VFMADD213PS  Z21, Z8, Z20
+	VBLENDMPS    Z20, Z19, K2, Z19
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z19, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMAXPS       Z19, Z4, Z19
+	VMOVAPS      Z1, Z20
+	VMOVAPS      Z1, Z21
+	VFMADD231PS  Z0, Z18, Z20
+	VFMADD231PS  Z0, Z19, Z21
+	VSUBPS       Z1, Z20, Z29
+	VSUBPS       Z1, Z21, Z30
+	VFMADD231PS  Z2, Z29, Z18
+	VFMADD231PS  Z2, Z30, Z19
+	VFMADD231PS  Z3, Z29, Z18
+	VFMADD231PS  Z3, Z30, Z19
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_14
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_14:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -64121,6 +64747,8 @@ sl512f_nostore_28:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -64160,8 +64788,6 @@ sl512f_firstwhole:
 	VFMADD213PS      Z20, Z8, Z19
 	VBLENDMPS        Z19, Z18, K2, Z18
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z18, Z20
@@ -64176,6 +64802,7 @@ sl512f_firstwhole:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -64183,17 +64810,21 @@ sl512f_firstwhole:
 	VMOVUPS          Z25, K2, (CX)
 
 sl512f_nostore_30:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_15
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -64226,11 +64857,7 @@ sl512f_first2:
 	VFMADD213PS      Z21, Z8, Z20
 	VBLENDMPS        Z20, Z19, K2, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -64259,6 +64886,8 @@ sl512f_first2:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -64269,17 +64898,21 @@ sl512f_first2:
 	VMOVUPS          Z26, K2, 64(CX)
 
 sl512f_nostore_31:
-	LEAQ          (AX)(R11*1), R13
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	MOVQ          8(SP), R13
-	ADDQ          AX, R13
-	PREFETCHT0    (R13)(BX*1)
-	PREFETCHT0    64(R13)(BX*1)
-	PREFETCHT0    128(R13)(BX*1)
-	PREFETCHT0    192(R13)(BX*1)
+	TESTQ      R11, R11
+	JZ         sl512f_nopf_16
+	LEAQ       (AX)(R11*1), R13
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	PREFETCHT0 192(R13)
+	MOVQ       8(SP), R13
+	ADDQ       AX, R13
+	PREFETCHT0 (R13)(BX*1)
+	PREFETCHT0 64(R13)(BX*1)
+	PREFETCHT0 128(R13)(BX*1)
+	PREFETCHT0 192(R13)(BX*1)
+
+sl512f_nopf_16:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -64319,11 +64952,7 @@ sl512f_first3:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -64352,6 +64981,8 @@ sl512f_first3:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -64362,31 +64993,33 @@ sl512f_first3:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_32:
-	VBROADCASTSS     fusedconst<>+320(SB), Z18
-	VMOVUPS.Z        128(AX), K2, Z19
-	VMOVUPS.Z        128(AX)(BX*1), K2, Z20
-	VFMADD213PS      Z20, Z8, Z19
-	VBLENDMPS        Z19, Z18, K2, Z18
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K2, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z20, Z19
-	VFMADD231PS      Z2, Z19, Z18
-	VFMADD231PS      Z3, Z19, Z18
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	VMOVUPS.Z    128(AX), K2, Z19
+	VMOVUPS.Z    128(AX)(BX*1), K2, Z20
+	VFMADD213PS  Z20, Z8, Z19
+	VBLENDMPS    Z19, Z18, K2, Z18
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMOVAPS      Z1, Z20
+	VFMADD231PS  Z0, Z18, Z20
+	VSUBPS       Z1, Z20, Z19
+	VFMADD231PS  Z2, Z19, Z18
+	VFMADD231PS  Z3, Z19, Z18
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_17
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_17:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -64420,6 +65053,7 @@ sl512f_nostore_32:
 	VMULPS           Z18, Z18, Z19
 	VFMADD213PS      Z18, Z19, Z25
 	VPADDD           Z7, Z20, Z27
+	VPMINUD          Z27, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPSLLD           $0x17, Z27, Z27
 	TESTQ            R10, R10
@@ -64448,11 +65082,7 @@ sl512f_first4:
 	VMOVUPS          64(AX), Z19
 	VFMADD213PS      64(AX)(BX*1), Z8, Z19
 	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
 	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K3
-	VMINPS           Z19, Z10, K3, Z10
 	VMAXPS           Z18, Z4, Z18
 	VMAXPS           Z19, Z4, Z19
 	VMOVAPS          Z1, Z20
@@ -64481,6 +65111,8 @@ sl512f_first4:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -64491,42 +65123,42 @@ sl512f_first4:
 	VMOVUPS          Z26, 64(CX)
 
 sl512f_nostore_34:
-	VMOVUPS          128(AX), Z18
-	VFMADD213PS      128(AX)(BX*1), Z8, Z18
-	VBROADCASTSS     fusedconst<>+320(SB), Z19
-	VMOVUPS.Z        192(AX), K2, Z20
-	VMOVUPS.Z        192(AX)(BX*1), K2, Z21
-	VFMADD213PS      Z21, Z8, Z20
-	VBLENDMPS        Z20, Z19, K2, Z19
-	VMAXPS           Z18, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z18, K3
-	VMINPS           Z18, Z10, K3, Z10
-	VMAXPS           Z19, Z9, Z9
-	VCMPPS           $0x1e, Z4, Z19, K2, K3
-	VMINPS           Z19, Z10, K3, Z10
-	VMAXPS           Z18, Z4, Z18
-	VMAXPS           Z19, Z4, Z19
-	VMOVAPS          Z1, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z18, Z20
-	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z29
-	VSUBPS           Z1, Z21, Z30
-	VFMADD231PS      Z2, Z29, Z18
-	VFMADD231PS      Z2, Z30, Z19
-	VFMADD231PS      Z3, Z29, Z18
-	VFMADD231PS      Z3, Z30, Z19
-	LEAQ             (AX)(R11*1), R13
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	MOVQ             8(SP), R13
-	ADDQ             AX, R13
-	PREFETCHT0       (R13)(BX*1)
-	PREFETCHT0       64(R13)(BX*1)
-	PREFETCHT0       128(R13)(BX*1)
-	PREFETCHT0       192(R13)(BX*1)
+	VMOVUPS      128(AX), Z18
+	VFMADD213PS  128(AX)(BX*1), Z8, Z18
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	VMOVUPS.Z    192(AX), K2, Z20
+	VMOVUPS.Z    192(AX)(BX*1), K2, Z21
+	VFMADD213PS  Z21, Z8, Z20
+	VBLENDMPS    Z20, Z19, K2, Z19
+	VMAXPS       Z18, Z9, Z9
+	VMAXPS       Z19, Z9, Z9
+	VMAXPS       Z18, Z4, Z18
+	VMAXPS       Z19, Z4, Z19
+	VMOVAPS      Z1, Z20
+	VMOVAPS      Z1, Z21
+	VFMADD231PS  Z0, Z18, Z20
+	VFMADD231PS  Z0, Z19, Z21
+	VSUBPS       Z1, Z20, Z29
+	VSUBPS       Z1, Z21, Z30
+	VFMADD231PS  Z2, Z29, Z18
+	VFMADD231PS  Z2, Z30, Z19
+	VFMADD231PS  Z3, Z29, Z18
+	VFMADD231PS  Z3, Z30, Z19
+	TESTQ        R11, R11
+	JZ           sl512f_nopf_18
+	LEAQ         (AX)(R11*1), R13
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	MOVQ         8(SP), R13
+	ADDQ         AX, R13
+	PREFETCHT0   (R13)(BX*1)
+	PREFETCHT0   64(R13)(BX*1)
+	PREFETCHT0   128(R13)(BX*1)
+	PREFETCHT0   192(R13)(BX*1)
+
+sl512f_nopf_18:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -64568,6 +65200,8 @@ sl512f_nostore_34:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -64642,6 +65276,8 @@ sl512f_drainwhole:
 	VFMADD213PS      Z19, Z28, Z26
 	VPADDD           Z7, Z20, Z27
 	VPADDD           Z7, Z21, Z28
+	VPMINUD          Z27, Z10, Z10
+	VPMINUD          Z28, Z10, Z10
 	VPMAXSD          Z5, Z27, Z27
 	VPMAXSD          Z5, Z28, Z28
 	VPSLLD           $0x17, Z27, Z27
@@ -64686,30 +65322,28 @@ sl512f_sumred:
 	VPERMILPS   $0xb1, Z9, Z7
 	VMAXPS      Z7, Z9, Z9
 	VSHUFF32X4  $0x4e, Z10, Z10, Z7
-	VMINPS      Z7, Z10, Z10
+	VPMINUD     Z7, Z10, Z10
 	VSHUFF32X4  $0xb1, Z10, Z10, Z7
-	VMINPS      Z7, Z10, Z10
+	VPMINUD     Z7, Z10, Z10
 	VPERMILPS   $0x4e, Z10, Z7
-	VMINPS      Z7, Z10, Z10
+	VPMINUD     Z7, Z10, Z10
 	VPERMILPS   $0xb1, Z10, Z7
-	VMINPS      Z7, Z10, Z10
+	VPMINUD     Z7, Z10, Z10
 	VMOVD       X9, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JA          sl512_rowkind
 	VMOVAPS     Z1, Z7
 	VFMADD231PS Z0, Z9, Z7
-	VMAXPS      Z4, Z10, Z10
-	VMOVAPS     Z1, Z9
-	VFMADD231PS Z0, Z10, Z9
 	VMOVD       X7, AX
-	VMOVD       X9, CX
-	MOVL        AX, DX
-	SUBL        CX, DX
-	CMPL        DX, $0x0000007e
-	JG          sl512_rowkind
-	MOVL        R12, DX
-	SUBL        $0x4b3ffeb1, DX
+	VMOVD       X10, DX
+	MOVL        AX, CX
+	SUBL        R12, CX
+	INCL        CX
+	CMPL        DX, CX
+	JB          sl512_rowkind
+	MOVL        R12, CX
+	SUBL        $0x4b3ffeb1, CX
 	JL          sl512_rowkind
 
 	// The guess holds: S's accumulators times 2^(G - nm), and the row's bias.
