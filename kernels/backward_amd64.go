@@ -11,7 +11,8 @@ func backwardRowsKernel(f func(dx, y, dy []float32, rows, cols int)) func(dx, y,
 }
 
 // shortBackwardRows is the longest row that the short backward kernels
-// (SoftmaxBackwardShortRowsAVX512, LogSoftmaxBackwardShortRowsAVX512) run.
+// (SoftmaxBackwardShortRowsAVX512, LogSoftmaxBackwardShortRowsAVX512, and
+// their AVX2 forms) run.
 const shortBackwardRows = 16
 
 // backwardRowsAVX512 adapts a pair of AVX-512 backward kernels to the
@@ -35,26 +36,12 @@ func backwardRowsAVX512(short, rows func(dx, y, dy []float32, rows, cols int)) f
 	}
 }
 
-// shortBackwardColsAVX2 is the longest row that backwardRowsAVX2 runs
-// through the short kernels (SoftmaxBackwardShortRowsAVX2,
-// LogSoftmaxBackwardShortRowsAVX2), which take rows of up to 16 columns.
-// At 16 columns a row is two whole vectors, and the batched kernels run
-// it without a tail: measured on Zen 5 (ns per element, thread CPU time,
-// the lower quartile of 100 runs, batches of 2^18 elements, against
-// SoftmaxRowsAVX2 in the same run), LogSoftmaxBackwardRows 0.83 (1.33x)
-// through LogSoftmaxBackwardRowsAVX2 against 1.06 (1.42x) through the
-// short kernel, SoftmaxBackwardRows 0.43 (0.68x) against 0.54 (0.72x);
-// at 15 columns the short kernels are ahead, 1.02 (1.26x) against 1.13
-// (1.66x) and 0.54 (0.66x) against 0.68 (1.00x).
-const shortBackwardColsAVX2 = 15
-
 // backwardRowsAVX2 runs SoftmaxBackwardRows, or LogSoftmaxBackwardRows
-// if log, on AVX2, as backwardRowsAVX512 does: rows of up to
-// shortBackwardColsAVX2 columns go through the short kernel
-// (shortBackwardAVX2), eight at a time, and the rest through the batched
-// kernel. The short kernels read up to 16 elements from the start of a
-// group's last row: a last group for which that would pass the end of y
-// or dy goes through shortBackwardGroupAVX2.
+// if log, on AVX2, as backwardRowsAVX512 does: rows of up to 16 columns
+// go through the short kernel (shortBackwardAVX2), eight at a time, and
+// the rest through the batched kernel. The short kernels read up to 16
+// elements from the start of a group's last row: a last group for which
+// that would pass the end of y or dy goes through shortBackwardGroupAVX2.
 func backwardRowsAVX2(log bool) func(dx, y, dy []float32, cols int) {
 	rows := asm.SoftmaxBackwardRowsAVX2
 	if log {
@@ -62,7 +49,7 @@ func backwardRowsAVX2(log bool) func(dx, y, dy []float32, cols int) {
 	}
 	return func(dx, y, dy []float32, cols int) {
 		n, done := len(dx)/cols, 0
-		if cols <= shortBackwardColsAVX2 {
+		if cols <= shortBackwardRows {
 			full := n / 8 * 8
 			// The groups whose loads, to (done-1)*cols+16, stay within the slices.
 			if reach := n*cols - shortBackwardRows; reach >= 0 {

@@ -120,7 +120,7 @@ GLOBL shortbackward256const<>(SB), RODATA|NOPTR, $448
 
 // func SoftmaxBackwardShortRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
 // Requires: AVX, AVX2
-TEXT ·SoftmaxBackwardShortRowsAVX2(SB), NOSPLIT, $0-88
+TEXT ·SoftmaxBackwardShortRowsAVX2(SB), NOSPLIT, $80-88
 	MOVQ    dx_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    dy_base+48(FP), DX
@@ -134,12 +134,218 @@ TEXT ·SoftmaxBackwardShortRowsAVX2(SB), NOSPLIT, $0-88
 	LEAQ    tailmask8<>+0(SB), R9
 	LEAQ    (R9)(R10*4), R9
 	MOVQ    SI, R11
-	SHLQ    $0x08, R11
-	LEAQ    sumindex256<>+0(SB), R10
-	LEAQ    -256(R10)(R11*1), R10
-	SHRQ    $0x04, R11
+	SHLQ    $0x0a, R11
+	LEAQ    sumctl256<>+0(SB), R10
+	LEAQ    -1024(R10)(R11*1), R10
+	SHRQ    $0x06, R11
 	CMPQ    SI, $0x00000008
-	JA      sbs256_two
+	JA      sbs256_2
+	CMPQ    SI, $0x00000001
+	JA      sbs256_1
+	VMOVUPS (R9), Y0
+
+sbs256_one_group:
+	// Pass 1: each row's float64 terms, folded to 4 lanes (i += i+8, i+4).
+	LEAQ         (DX)(DI*4), R9
+	LEAQ         (CX)(DI*4), SI
+	VANDPS       (DX), Y0, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VANDPS       (CX), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y3, Y1, Y1
+	VMULPD       Y4, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VANDPS       (DX)(DI*1), Y0, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VANDPS       (CX)(DI*1), Y0, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y4, Y2, Y2
+	VMULPD       Y5, Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VPERM2F128   $0x20, Y2, Y1, Y3
+	VPERM2F128   $0x31, Y2, Y1, Y1
+	VADDPD       Y1, Y3, Y3
+	VANDPS       (DX)(DI*2), Y0, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VANDPS       (CX)(DI*2), Y0, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y4, Y1, Y1
+	VMULPD       Y5, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VANDPS       (DX)(R8*1), Y0, Y2
+	VEXTRACTF128 $0x01, Y2, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VANDPS       (CX)(R8*1), Y0, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y5, Y2, Y2
+	VMULPD       Y6, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VPERM2F128   $0x20, Y2, Y1, Y4
+	VPERM2F128   $0x31, Y2, Y1, Y1
+	VADDPD       Y1, Y4, Y4
+	VANDPS       (R9), Y0, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VANDPS       (SI), Y0, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y5, Y1, Y1
+	VMULPD       Y6, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VANDPS       (R9)(DI*1), Y0, Y2
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X5, Y5
+	VANDPS       (SI)(DI*1), Y0, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y6, Y2, Y2
+	VMULPD       Y7, Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	VPERM2F128   $0x20, Y2, Y1, Y5
+	VPERM2F128   $0x31, Y2, Y1, Y1
+	VADDPD       Y1, Y5, Y5
+	VANDPS       (R9)(DI*2), Y0, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VANDPS       (SI)(DI*2), Y0, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y6, Y1, Y1
+	VMULPD       Y7, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VANDPS       (R9)(R8*1), Y0, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X6, Y6
+	VANDPS       (SI)(R8*1), Y0, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y7, Y2, Y2
+	VMULPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VPERM2F128   $0x20, Y2, Y1, Y6
+	VPERM2F128   $0x31, Y2, Y1, Y1
+	VADDPD       Y1, Y6, Y6
+
+	// The sums of the eight rows: lane 0 += lane 1, four rows side by side; +0 for a -0.
+	VXORPD    Y1, Y1, Y1
+	VUNPCKLPD Y4, Y3, Y2
+	VUNPCKHPD Y4, Y3, Y3
+	VADDPD    Y3, Y2, Y2
+	VADDPD    Y1, Y2, Y2
+	VUNPCKLPD Y6, Y5, Y3
+	VUNPCKHPD Y6, Y5, Y4
+	VADDPD    Y4, Y3, Y3
+	VADDPD    Y1, Y3, Y3
+
+	// The sums to the frame in row order.
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPD Y2, (SP)
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPD Y3, 32(SP)
+
+	// Pass 2: the group's cols vectors, each lane with its row's sum.
+	XORQ SI, SI
+
+	// Two vectors at a time, then the last one.
+sbs256_one_vec2:
+	LEAQ    32(SI), R9
+	CMPQ    R9, R11
+	JA      sbs256_one_vec1
+	VMOVUPD (SP), Y1
+	VMOVUPD 32(SP), Y2
+	VMOVUPD (SP), Y3
+	VMOVUPD 32(SP), Y4
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (DX)(SI*2), Y5
+	VSUBPD    Y1, Y5, Y5
+	VCVTPS2PD (CX)(SI*2), Y1
+	VMULPD    Y1, Y5, Y5
+	VCVTPS2PD 16(DX)(SI*2), Y1
+	VSUBPD    Y2, Y1, Y1
+	VCVTPS2PD 16(CX)(SI*2), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 32(DX)(SI*2), Y2
+	VSUBPD    Y3, Y2, Y2
+	VCVTPS2PD 32(CX)(SI*2), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 48(DX)(SI*2), Y3
+	VSUBPD    Y4, Y3, Y3
+	VCVTPS2PD 48(CX)(SI*2), Y4
+	VMULPD    Y4, Y3, Y3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y1, X1
+	VINSERTF128 $0x01, X1, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, (AX)(SI*2)
+	VCVTPD2PSY  Y2, X2
+	VCVTPD2PSY  Y3, X3
+	VINSERTF128 $0x01, X3, Y2, Y2
+	VCMPPS      $0x03, Y2, Y2, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y2, Y2
+	VMOVUPS     Y2, 32(AX)(SI*2)
+	ADDQ        $0x00000020, SI
+	JMP         sbs256_one_vec2
+
+sbs256_one_vec1:
+	CMPQ    SI, R11
+	JAE     sbs256_one_next
+	VMOVUPD (SP), Y1
+	VMOVUPD 32(SP), Y2
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (DX)(SI*2), Y3
+	VSUBPD    Y1, Y3, Y3
+	VCVTPS2PD (CX)(SI*2), Y1
+	VMULPD    Y1, Y3, Y3
+	VCVTPS2PD 16(DX)(SI*2), Y1
+	VSUBPD    Y2, Y1, Y1
+	VCVTPS2PD 16(CX)(SI*2), Y2
+	VMULPD    Y2, Y1, Y1
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y1, X1
+	VINSERTF128 $0x01, X1, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+
+sbs256_one_next:
+	LEAQ (CX)(DI*8), CX
+	LEAQ (DX)(DI*8), DX
+	LEAQ (AX)(DI*8), AX
+	SUBQ $0x00000008, BX
+	JNZ  sbs256_one_group
+	JMP  sbs256_ret
+
+sbs256_1:
 	VMOVUPS (R9), Y0
 
 sbs256_1_group:
@@ -258,47 +464,104 @@ sbs256_1_group:
 	VADDPD    Y4, Y3, Y3
 	VADDPD    Y1, Y3, Y3
 
+	// The sums to the frame in row order.
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPD Y2, (SP)
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPD Y3, 32(SP)
+
 	// Pass 2: the group's cols vectors, each lane with its row's sum.
 	XORQ SI, SI
 
-sbs256_1_vec:
-	VPMOVSXBD (R10)(SI*1), Y1
-	VPERMPS   Y2, Y1, Y4
-	VPERMPS   Y3, Y1, Y5
-	VBLENDVPS Y1, Y5, Y4, Y4
-	VPMOVSXBD 8(R10)(SI*1), Y1
-	VPERMPS   Y2, Y1, Y5
-	VPERMPS   Y3, Y1, Y6
-	VBLENDVPS Y1, Y6, Y5, Y5
+	// Two vectors at a time, then the last one.
+sbs256_1_vec2:
+	LEAQ           32(SI), R9
+	CMPQ           R9, R11
+	JA             sbs256_1_vec1
+	MOVBQZX        1(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y1
+	VPERMILPD      (R10)(SI*4), Y1, Y1
+	MOVBQZX        33(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y2
+	VPERMILPD      32(R10)(SI*4), Y2, Y2
+	MOVBQZX        65(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y3
+	VPERMILPD      64(R10)(SI*4), Y3, Y3
+	MOVBQZX        97(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y4
+	VPERMILPD      96(R10)(SI*4), Y4, Y4
 
 	// dx = y * (dy - dot) in float64.
-	VCVTPS2PD (DX)(SI*2), Y1
-	VSUBPD    Y4, Y1, Y1
-	VCVTPS2PD (CX)(SI*2), Y4
-	VMULPD    Y4, Y1, Y1
-	VCVTPS2PD 16(DX)(SI*2), Y4
-	VSUBPD    Y5, Y4, Y4
-	VCVTPS2PD 16(CX)(SI*2), Y5
-	VMULPD    Y5, Y4, Y4
+	VCVTPS2PD (DX)(SI*2), Y5
+	VSUBPD    Y1, Y5, Y5
+	VCVTPS2PD (CX)(SI*2), Y1
+	VMULPD    Y1, Y5, Y5
+	VCVTPS2PD 16(DX)(SI*2), Y1
+	VSUBPD    Y2, Y1, Y1
+	VCVTPS2PD 16(CX)(SI*2), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 32(DX)(SI*2), Y2
+	VSUBPD    Y3, Y2, Y2
+	VCVTPS2PD 32(CX)(SI*2), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 48(DX)(SI*2), Y3
+	VSUBPD    Y4, Y3, Y3
+	VCVTPS2PD 48(CX)(SI*2), Y4
+	VMULPD    Y4, Y3, Y3
 
 	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
 	VCVTPD2PSY  Y1, X1
-	VCVTPD2PSY  Y4, X4
-	VINSERTF128 $0x01, X4, Y1, Y1
-	VCMPPS      $0x03, Y1, Y1, Y4
-	VBLENDVPS   Y4, shortbackward256const<>+384(SB), Y1, Y1
-	VMOVUPS     Y1, (AX)(SI*2)
-	ADDQ        $0x00000010, SI
-	CMPQ        SI, R11
-	JB          sbs256_1_vec
-	LEAQ        (CX)(DI*8), CX
-	LEAQ        (DX)(DI*8), DX
-	LEAQ        (AX)(DI*8), AX
-	SUBQ        $0x00000008, BX
-	JNZ         sbs256_1_group
-	JMP         sbs256_ret
+	VINSERTF128 $0x01, X1, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, (AX)(SI*2)
+	VCVTPD2PSY  Y2, X2
+	VCVTPD2PSY  Y3, X3
+	VINSERTF128 $0x01, X3, Y2, Y2
+	VCMPPS      $0x03, Y2, Y2, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y2, Y2
+	VMOVUPS     Y2, 32(AX)(SI*2)
+	ADDQ        $0x00000020, SI
+	JMP         sbs256_1_vec2
 
-sbs256_two:
+sbs256_1_vec1:
+	CMPQ           SI, R11
+	JAE            sbs256_1_next
+	MOVBQZX        1(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y1
+	VPERMILPD      (R10)(SI*4), Y1, Y1
+	MOVBQZX        33(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y2
+	VPERMILPD      32(R10)(SI*4), Y2, Y2
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (DX)(SI*2), Y3
+	VSUBPD    Y1, Y3, Y3
+	VCVTPS2PD (CX)(SI*2), Y1
+	VMULPD    Y1, Y3, Y3
+	VCVTPS2PD 16(DX)(SI*2), Y1
+	VSUBPD    Y2, Y1, Y1
+	VCVTPS2PD 16(CX)(SI*2), Y2
+	VMULPD    Y2, Y1, Y1
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y1, X1
+	VINSERTF128 $0x01, X1, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+
+sbs256_1_next:
+	LEAQ (CX)(DI*8), CX
+	LEAQ (DX)(DI*8), DX
+	LEAQ (AX)(DI*8), AX
+	SUBQ $0x00000008, BX
+	JNZ  sbs256_1_group
+	JMP  sbs256_ret
+
+sbs256_2:
 	VMOVUPS 32(R9), Y0
 
 sbs256_2_group:
@@ -481,44 +744,101 @@ sbs256_2_group:
 	VADDPD    Y4, Y3, Y3
 	VADDPD    Y1, Y3, Y3
 
+	// The sums to the frame in row order.
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPD Y2, (SP)
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPD Y3, 32(SP)
+
 	// Pass 2: the group's cols vectors, each lane with its row's sum.
 	XORQ SI, SI
 
-sbs256_2_vec:
-	VPMOVSXBD (R10)(SI*1), Y1
-	VPERMPS   Y2, Y1, Y4
-	VPERMPS   Y3, Y1, Y5
-	VBLENDVPS Y1, Y5, Y4, Y4
-	VPMOVSXBD 8(R10)(SI*1), Y1
-	VPERMPS   Y2, Y1, Y5
-	VPERMPS   Y3, Y1, Y6
-	VBLENDVPS Y1, Y6, Y5, Y5
+	// Two vectors at a time, then the last one.
+sbs256_2_vec2:
+	LEAQ           32(SI), R9
+	CMPQ           R9, R11
+	JA             sbs256_2_vec1
+	MOVBQZX        1(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y1
+	VPERMILPD      (R10)(SI*4), Y1, Y1
+	MOVBQZX        33(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y2
+	VPERMILPD      32(R10)(SI*4), Y2, Y2
+	MOVBQZX        65(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y3
+	VPERMILPD      64(R10)(SI*4), Y3, Y3
+	MOVBQZX        97(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y4
+	VPERMILPD      96(R10)(SI*4), Y4, Y4
 
 	// dx = y * (dy - dot) in float64.
-	VCVTPS2PD (DX)(SI*2), Y1
-	VSUBPD    Y4, Y1, Y1
-	VCVTPS2PD (CX)(SI*2), Y4
-	VMULPD    Y4, Y1, Y1
-	VCVTPS2PD 16(DX)(SI*2), Y4
-	VSUBPD    Y5, Y4, Y4
-	VCVTPS2PD 16(CX)(SI*2), Y5
-	VMULPD    Y5, Y4, Y4
+	VCVTPS2PD (DX)(SI*2), Y5
+	VSUBPD    Y1, Y5, Y5
+	VCVTPS2PD (CX)(SI*2), Y1
+	VMULPD    Y1, Y5, Y5
+	VCVTPS2PD 16(DX)(SI*2), Y1
+	VSUBPD    Y2, Y1, Y1
+	VCVTPS2PD 16(CX)(SI*2), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 32(DX)(SI*2), Y2
+	VSUBPD    Y3, Y2, Y2
+	VCVTPS2PD 32(CX)(SI*2), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 48(DX)(SI*2), Y3
+	VSUBPD    Y4, Y3, Y3
+	VCVTPS2PD 48(CX)(SI*2), Y4
+	VMULPD    Y4, Y3, Y3
 
 	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
 	VCVTPD2PSY  Y1, X1
-	VCVTPD2PSY  Y4, X4
-	VINSERTF128 $0x01, X4, Y1, Y1
-	VCMPPS      $0x03, Y1, Y1, Y4
-	VBLENDVPS   Y4, shortbackward256const<>+384(SB), Y1, Y1
-	VMOVUPS     Y1, (AX)(SI*2)
-	ADDQ        $0x00000010, SI
-	CMPQ        SI, R11
-	JB          sbs256_2_vec
-	LEAQ        (CX)(DI*8), CX
-	LEAQ        (DX)(DI*8), DX
-	LEAQ        (AX)(DI*8), AX
-	SUBQ        $0x00000008, BX
-	JNZ         sbs256_2_group
+	VINSERTF128 $0x01, X1, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, (AX)(SI*2)
+	VCVTPD2PSY  Y2, X2
+	VCVTPD2PSY  Y3, X3
+	VINSERTF128 $0x01, X3, Y2, Y2
+	VCMPPS      $0x03, Y2, Y2, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y2, Y2
+	VMOVUPS     Y2, 32(AX)(SI*2)
+	ADDQ        $0x00000020, SI
+	JMP         sbs256_2_vec2
+
+sbs256_2_vec1:
+	CMPQ           SI, R11
+	JAE            sbs256_2_next
+	MOVBQZX        1(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y1
+	VPERMILPD      (R10)(SI*4), Y1, Y1
+	MOVBQZX        33(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y2
+	VPERMILPD      32(R10)(SI*4), Y2, Y2
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (DX)(SI*2), Y3
+	VSUBPD    Y1, Y3, Y3
+	VCVTPS2PD (CX)(SI*2), Y1
+	VMULPD    Y1, Y3, Y3
+	VCVTPS2PD 16(DX)(SI*2), Y1
+	VSUBPD    Y2, Y1, Y1
+	VCVTPS2PD 16(CX)(SI*2), Y2
+	VMULPD    Y2, Y1, Y1
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y1, X1
+	VINSERTF128 $0x01, X1, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+
+sbs256_2_next:
+	LEAQ (CX)(DI*8), CX
+	LEAQ (DX)(DI*8), DX
+	LEAQ (AX)(DI*8), AX
+	SUBQ $0x00000008, BX
+	JNZ  sbs256_2_group
 
 sbs256_ret:
 	VZEROUPPER
@@ -558,4107 +878,2059 @@ DATA tailmask8<>+120(SB)/4, $0x00000000
 DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
-DATA sumindex256<>+0(SB)/1, $0x00
-DATA sumindex256<>+1(SB)/1, $0x01
-DATA sumindex256<>+2(SB)/1, $0x04
-DATA sumindex256<>+3(SB)/1, $0x05
-DATA sumindex256<>+4(SB)/1, $0x02
-DATA sumindex256<>+5(SB)/1, $0x03
-DATA sumindex256<>+6(SB)/1, $0x06
-DATA sumindex256<>+7(SB)/1, $0x07
-DATA sumindex256<>+8(SB)/1, $0x80
-DATA sumindex256<>+9(SB)/1, $0x81
-DATA sumindex256<>+10(SB)/1, $0x84
-DATA sumindex256<>+11(SB)/1, $0x85
-DATA sumindex256<>+12(SB)/1, $0x82
-DATA sumindex256<>+13(SB)/1, $0x83
-DATA sumindex256<>+14(SB)/1, $0x86
-DATA sumindex256<>+15(SB)/1, $0x87
-DATA sumindex256<>+16(SB)/1, $0x00
-DATA sumindex256<>+17(SB)/1, $0x01
-DATA sumindex256<>+18(SB)/1, $0x00
-DATA sumindex256<>+19(SB)/1, $0x01
-DATA sumindex256<>+20(SB)/1, $0x00
-DATA sumindex256<>+21(SB)/1, $0x01
-DATA sumindex256<>+22(SB)/1, $0x00
-DATA sumindex256<>+23(SB)/1, $0x01
-DATA sumindex256<>+24(SB)/1, $0x00
-DATA sumindex256<>+25(SB)/1, $0x01
-DATA sumindex256<>+26(SB)/1, $0x00
-DATA sumindex256<>+27(SB)/1, $0x01
-DATA sumindex256<>+28(SB)/1, $0x00
-DATA sumindex256<>+29(SB)/1, $0x01
-DATA sumindex256<>+30(SB)/1, $0x00
-DATA sumindex256<>+31(SB)/1, $0x01
-DATA sumindex256<>+32(SB)/1, $0x00
-DATA sumindex256<>+33(SB)/1, $0x01
-DATA sumindex256<>+34(SB)/1, $0x00
-DATA sumindex256<>+35(SB)/1, $0x01
-DATA sumindex256<>+36(SB)/1, $0x00
-DATA sumindex256<>+37(SB)/1, $0x01
-DATA sumindex256<>+38(SB)/1, $0x00
-DATA sumindex256<>+39(SB)/1, $0x01
-DATA sumindex256<>+40(SB)/1, $0x00
-DATA sumindex256<>+41(SB)/1, $0x01
-DATA sumindex256<>+42(SB)/1, $0x00
-DATA sumindex256<>+43(SB)/1, $0x01
-DATA sumindex256<>+44(SB)/1, $0x00
-DATA sumindex256<>+45(SB)/1, $0x01
-DATA sumindex256<>+46(SB)/1, $0x00
-DATA sumindex256<>+47(SB)/1, $0x01
-DATA sumindex256<>+48(SB)/1, $0x00
-DATA sumindex256<>+49(SB)/1, $0x01
-DATA sumindex256<>+50(SB)/1, $0x00
-DATA sumindex256<>+51(SB)/1, $0x01
-DATA sumindex256<>+52(SB)/1, $0x00
-DATA sumindex256<>+53(SB)/1, $0x01
-DATA sumindex256<>+54(SB)/1, $0x00
-DATA sumindex256<>+55(SB)/1, $0x01
-DATA sumindex256<>+56(SB)/1, $0x00
-DATA sumindex256<>+57(SB)/1, $0x01
-DATA sumindex256<>+58(SB)/1, $0x00
-DATA sumindex256<>+59(SB)/1, $0x01
-DATA sumindex256<>+60(SB)/1, $0x00
-DATA sumindex256<>+61(SB)/1, $0x01
-DATA sumindex256<>+62(SB)/1, $0x00
-DATA sumindex256<>+63(SB)/1, $0x01
-DATA sumindex256<>+64(SB)/1, $0x00
-DATA sumindex256<>+65(SB)/1, $0x01
-DATA sumindex256<>+66(SB)/1, $0x00
-DATA sumindex256<>+67(SB)/1, $0x01
-DATA sumindex256<>+68(SB)/1, $0x00
-DATA sumindex256<>+69(SB)/1, $0x01
-DATA sumindex256<>+70(SB)/1, $0x00
-DATA sumindex256<>+71(SB)/1, $0x01
-DATA sumindex256<>+72(SB)/1, $0x00
-DATA sumindex256<>+73(SB)/1, $0x01
-DATA sumindex256<>+74(SB)/1, $0x00
-DATA sumindex256<>+75(SB)/1, $0x01
-DATA sumindex256<>+76(SB)/1, $0x00
-DATA sumindex256<>+77(SB)/1, $0x01
-DATA sumindex256<>+78(SB)/1, $0x00
-DATA sumindex256<>+79(SB)/1, $0x01
-DATA sumindex256<>+80(SB)/1, $0x00
-DATA sumindex256<>+81(SB)/1, $0x01
-DATA sumindex256<>+82(SB)/1, $0x00
-DATA sumindex256<>+83(SB)/1, $0x01
-DATA sumindex256<>+84(SB)/1, $0x00
-DATA sumindex256<>+85(SB)/1, $0x01
-DATA sumindex256<>+86(SB)/1, $0x00
-DATA sumindex256<>+87(SB)/1, $0x01
-DATA sumindex256<>+88(SB)/1, $0x00
-DATA sumindex256<>+89(SB)/1, $0x01
-DATA sumindex256<>+90(SB)/1, $0x00
-DATA sumindex256<>+91(SB)/1, $0x01
-DATA sumindex256<>+92(SB)/1, $0x00
-DATA sumindex256<>+93(SB)/1, $0x01
-DATA sumindex256<>+94(SB)/1, $0x00
-DATA sumindex256<>+95(SB)/1, $0x01
-DATA sumindex256<>+96(SB)/1, $0x00
-DATA sumindex256<>+97(SB)/1, $0x01
-DATA sumindex256<>+98(SB)/1, $0x00
-DATA sumindex256<>+99(SB)/1, $0x01
-DATA sumindex256<>+100(SB)/1, $0x00
-DATA sumindex256<>+101(SB)/1, $0x01
-DATA sumindex256<>+102(SB)/1, $0x00
-DATA sumindex256<>+103(SB)/1, $0x01
-DATA sumindex256<>+104(SB)/1, $0x00
-DATA sumindex256<>+105(SB)/1, $0x01
-DATA sumindex256<>+106(SB)/1, $0x00
-DATA sumindex256<>+107(SB)/1, $0x01
-DATA sumindex256<>+108(SB)/1, $0x00
-DATA sumindex256<>+109(SB)/1, $0x01
-DATA sumindex256<>+110(SB)/1, $0x00
-DATA sumindex256<>+111(SB)/1, $0x01
-DATA sumindex256<>+112(SB)/1, $0x00
-DATA sumindex256<>+113(SB)/1, $0x01
-DATA sumindex256<>+114(SB)/1, $0x00
-DATA sumindex256<>+115(SB)/1, $0x01
-DATA sumindex256<>+116(SB)/1, $0x00
-DATA sumindex256<>+117(SB)/1, $0x01
-DATA sumindex256<>+118(SB)/1, $0x00
-DATA sumindex256<>+119(SB)/1, $0x01
-DATA sumindex256<>+120(SB)/1, $0x00
-DATA sumindex256<>+121(SB)/1, $0x01
-DATA sumindex256<>+122(SB)/1, $0x00
-DATA sumindex256<>+123(SB)/1, $0x01
-DATA sumindex256<>+124(SB)/1, $0x00
-DATA sumindex256<>+125(SB)/1, $0x01
-DATA sumindex256<>+126(SB)/1, $0x00
-DATA sumindex256<>+127(SB)/1, $0x01
-DATA sumindex256<>+128(SB)/1, $0x00
-DATA sumindex256<>+129(SB)/1, $0x01
-DATA sumindex256<>+130(SB)/1, $0x00
-DATA sumindex256<>+131(SB)/1, $0x01
-DATA sumindex256<>+132(SB)/1, $0x00
-DATA sumindex256<>+133(SB)/1, $0x01
-DATA sumindex256<>+134(SB)/1, $0x00
-DATA sumindex256<>+135(SB)/1, $0x01
-DATA sumindex256<>+136(SB)/1, $0x00
-DATA sumindex256<>+137(SB)/1, $0x01
-DATA sumindex256<>+138(SB)/1, $0x00
-DATA sumindex256<>+139(SB)/1, $0x01
-DATA sumindex256<>+140(SB)/1, $0x00
-DATA sumindex256<>+141(SB)/1, $0x01
-DATA sumindex256<>+142(SB)/1, $0x00
-DATA sumindex256<>+143(SB)/1, $0x01
-DATA sumindex256<>+144(SB)/1, $0x00
-DATA sumindex256<>+145(SB)/1, $0x01
-DATA sumindex256<>+146(SB)/1, $0x00
-DATA sumindex256<>+147(SB)/1, $0x01
-DATA sumindex256<>+148(SB)/1, $0x00
-DATA sumindex256<>+149(SB)/1, $0x01
-DATA sumindex256<>+150(SB)/1, $0x00
-DATA sumindex256<>+151(SB)/1, $0x01
-DATA sumindex256<>+152(SB)/1, $0x00
-DATA sumindex256<>+153(SB)/1, $0x01
-DATA sumindex256<>+154(SB)/1, $0x00
-DATA sumindex256<>+155(SB)/1, $0x01
-DATA sumindex256<>+156(SB)/1, $0x00
-DATA sumindex256<>+157(SB)/1, $0x01
-DATA sumindex256<>+158(SB)/1, $0x00
-DATA sumindex256<>+159(SB)/1, $0x01
-DATA sumindex256<>+160(SB)/1, $0x00
-DATA sumindex256<>+161(SB)/1, $0x01
-DATA sumindex256<>+162(SB)/1, $0x00
-DATA sumindex256<>+163(SB)/1, $0x01
-DATA sumindex256<>+164(SB)/1, $0x00
-DATA sumindex256<>+165(SB)/1, $0x01
-DATA sumindex256<>+166(SB)/1, $0x00
-DATA sumindex256<>+167(SB)/1, $0x01
-DATA sumindex256<>+168(SB)/1, $0x00
-DATA sumindex256<>+169(SB)/1, $0x01
-DATA sumindex256<>+170(SB)/1, $0x00
-DATA sumindex256<>+171(SB)/1, $0x01
-DATA sumindex256<>+172(SB)/1, $0x00
-DATA sumindex256<>+173(SB)/1, $0x01
-DATA sumindex256<>+174(SB)/1, $0x00
-DATA sumindex256<>+175(SB)/1, $0x01
-DATA sumindex256<>+176(SB)/1, $0x00
-DATA sumindex256<>+177(SB)/1, $0x01
-DATA sumindex256<>+178(SB)/1, $0x00
-DATA sumindex256<>+179(SB)/1, $0x01
-DATA sumindex256<>+180(SB)/1, $0x00
-DATA sumindex256<>+181(SB)/1, $0x01
-DATA sumindex256<>+182(SB)/1, $0x00
-DATA sumindex256<>+183(SB)/1, $0x01
-DATA sumindex256<>+184(SB)/1, $0x00
-DATA sumindex256<>+185(SB)/1, $0x01
-DATA sumindex256<>+186(SB)/1, $0x00
-DATA sumindex256<>+187(SB)/1, $0x01
-DATA sumindex256<>+188(SB)/1, $0x00
-DATA sumindex256<>+189(SB)/1, $0x01
-DATA sumindex256<>+190(SB)/1, $0x00
-DATA sumindex256<>+191(SB)/1, $0x01
-DATA sumindex256<>+192(SB)/1, $0x00
-DATA sumindex256<>+193(SB)/1, $0x01
-DATA sumindex256<>+194(SB)/1, $0x00
-DATA sumindex256<>+195(SB)/1, $0x01
-DATA sumindex256<>+196(SB)/1, $0x00
-DATA sumindex256<>+197(SB)/1, $0x01
-DATA sumindex256<>+198(SB)/1, $0x00
-DATA sumindex256<>+199(SB)/1, $0x01
-DATA sumindex256<>+200(SB)/1, $0x00
-DATA sumindex256<>+201(SB)/1, $0x01
-DATA sumindex256<>+202(SB)/1, $0x00
-DATA sumindex256<>+203(SB)/1, $0x01
-DATA sumindex256<>+204(SB)/1, $0x00
-DATA sumindex256<>+205(SB)/1, $0x01
-DATA sumindex256<>+206(SB)/1, $0x00
-DATA sumindex256<>+207(SB)/1, $0x01
-DATA sumindex256<>+208(SB)/1, $0x00
-DATA sumindex256<>+209(SB)/1, $0x01
-DATA sumindex256<>+210(SB)/1, $0x00
-DATA sumindex256<>+211(SB)/1, $0x01
-DATA sumindex256<>+212(SB)/1, $0x00
-DATA sumindex256<>+213(SB)/1, $0x01
-DATA sumindex256<>+214(SB)/1, $0x00
-DATA sumindex256<>+215(SB)/1, $0x01
-DATA sumindex256<>+216(SB)/1, $0x00
-DATA sumindex256<>+217(SB)/1, $0x01
-DATA sumindex256<>+218(SB)/1, $0x00
-DATA sumindex256<>+219(SB)/1, $0x01
-DATA sumindex256<>+220(SB)/1, $0x00
-DATA sumindex256<>+221(SB)/1, $0x01
-DATA sumindex256<>+222(SB)/1, $0x00
-DATA sumindex256<>+223(SB)/1, $0x01
-DATA sumindex256<>+224(SB)/1, $0x00
-DATA sumindex256<>+225(SB)/1, $0x01
-DATA sumindex256<>+226(SB)/1, $0x00
-DATA sumindex256<>+227(SB)/1, $0x01
-DATA sumindex256<>+228(SB)/1, $0x00
-DATA sumindex256<>+229(SB)/1, $0x01
-DATA sumindex256<>+230(SB)/1, $0x00
-DATA sumindex256<>+231(SB)/1, $0x01
-DATA sumindex256<>+232(SB)/1, $0x00
-DATA sumindex256<>+233(SB)/1, $0x01
-DATA sumindex256<>+234(SB)/1, $0x00
-DATA sumindex256<>+235(SB)/1, $0x01
-DATA sumindex256<>+236(SB)/1, $0x00
-DATA sumindex256<>+237(SB)/1, $0x01
-DATA sumindex256<>+238(SB)/1, $0x00
-DATA sumindex256<>+239(SB)/1, $0x01
-DATA sumindex256<>+240(SB)/1, $0x00
-DATA sumindex256<>+241(SB)/1, $0x01
-DATA sumindex256<>+242(SB)/1, $0x00
-DATA sumindex256<>+243(SB)/1, $0x01
-DATA sumindex256<>+244(SB)/1, $0x00
-DATA sumindex256<>+245(SB)/1, $0x01
-DATA sumindex256<>+246(SB)/1, $0x00
-DATA sumindex256<>+247(SB)/1, $0x01
-DATA sumindex256<>+248(SB)/1, $0x00
-DATA sumindex256<>+249(SB)/1, $0x01
-DATA sumindex256<>+250(SB)/1, $0x00
-DATA sumindex256<>+251(SB)/1, $0x01
-DATA sumindex256<>+252(SB)/1, $0x00
-DATA sumindex256<>+253(SB)/1, $0x01
-DATA sumindex256<>+254(SB)/1, $0x00
-DATA sumindex256<>+255(SB)/1, $0x01
-DATA sumindex256<>+256(SB)/1, $0x00
-DATA sumindex256<>+257(SB)/1, $0x01
-DATA sumindex256<>+258(SB)/1, $0x00
-DATA sumindex256<>+259(SB)/1, $0x01
-DATA sumindex256<>+260(SB)/1, $0x04
-DATA sumindex256<>+261(SB)/1, $0x05
-DATA sumindex256<>+262(SB)/1, $0x04
-DATA sumindex256<>+263(SB)/1, $0x05
-DATA sumindex256<>+264(SB)/1, $0x02
-DATA sumindex256<>+265(SB)/1, $0x03
-DATA sumindex256<>+266(SB)/1, $0x02
-DATA sumindex256<>+267(SB)/1, $0x03
-DATA sumindex256<>+268(SB)/1, $0x06
-DATA sumindex256<>+269(SB)/1, $0x07
-DATA sumindex256<>+270(SB)/1, $0x06
-DATA sumindex256<>+271(SB)/1, $0x07
-DATA sumindex256<>+272(SB)/1, $0x80
-DATA sumindex256<>+273(SB)/1, $0x81
-DATA sumindex256<>+274(SB)/1, $0x80
-DATA sumindex256<>+275(SB)/1, $0x81
-DATA sumindex256<>+276(SB)/1, $0x84
-DATA sumindex256<>+277(SB)/1, $0x85
-DATA sumindex256<>+278(SB)/1, $0x84
-DATA sumindex256<>+279(SB)/1, $0x85
-DATA sumindex256<>+280(SB)/1, $0x82
-DATA sumindex256<>+281(SB)/1, $0x83
-DATA sumindex256<>+282(SB)/1, $0x82
-DATA sumindex256<>+283(SB)/1, $0x83
-DATA sumindex256<>+284(SB)/1, $0x86
-DATA sumindex256<>+285(SB)/1, $0x87
-DATA sumindex256<>+286(SB)/1, $0x86
-DATA sumindex256<>+287(SB)/1, $0x87
-DATA sumindex256<>+288(SB)/1, $0x00
-DATA sumindex256<>+289(SB)/1, $0x01
-DATA sumindex256<>+290(SB)/1, $0x00
-DATA sumindex256<>+291(SB)/1, $0x01
-DATA sumindex256<>+292(SB)/1, $0x00
-DATA sumindex256<>+293(SB)/1, $0x01
-DATA sumindex256<>+294(SB)/1, $0x00
-DATA sumindex256<>+295(SB)/1, $0x01
-DATA sumindex256<>+296(SB)/1, $0x00
-DATA sumindex256<>+297(SB)/1, $0x01
-DATA sumindex256<>+298(SB)/1, $0x00
-DATA sumindex256<>+299(SB)/1, $0x01
-DATA sumindex256<>+300(SB)/1, $0x00
-DATA sumindex256<>+301(SB)/1, $0x01
-DATA sumindex256<>+302(SB)/1, $0x00
-DATA sumindex256<>+303(SB)/1, $0x01
-DATA sumindex256<>+304(SB)/1, $0x00
-DATA sumindex256<>+305(SB)/1, $0x01
-DATA sumindex256<>+306(SB)/1, $0x00
-DATA sumindex256<>+307(SB)/1, $0x01
-DATA sumindex256<>+308(SB)/1, $0x00
-DATA sumindex256<>+309(SB)/1, $0x01
-DATA sumindex256<>+310(SB)/1, $0x00
-DATA sumindex256<>+311(SB)/1, $0x01
-DATA sumindex256<>+312(SB)/1, $0x00
-DATA sumindex256<>+313(SB)/1, $0x01
-DATA sumindex256<>+314(SB)/1, $0x00
-DATA sumindex256<>+315(SB)/1, $0x01
-DATA sumindex256<>+316(SB)/1, $0x00
-DATA sumindex256<>+317(SB)/1, $0x01
-DATA sumindex256<>+318(SB)/1, $0x00
-DATA sumindex256<>+319(SB)/1, $0x01
-DATA sumindex256<>+320(SB)/1, $0x00
-DATA sumindex256<>+321(SB)/1, $0x01
-DATA sumindex256<>+322(SB)/1, $0x00
-DATA sumindex256<>+323(SB)/1, $0x01
-DATA sumindex256<>+324(SB)/1, $0x00
-DATA sumindex256<>+325(SB)/1, $0x01
-DATA sumindex256<>+326(SB)/1, $0x00
-DATA sumindex256<>+327(SB)/1, $0x01
-DATA sumindex256<>+328(SB)/1, $0x00
-DATA sumindex256<>+329(SB)/1, $0x01
-DATA sumindex256<>+330(SB)/1, $0x00
-DATA sumindex256<>+331(SB)/1, $0x01
-DATA sumindex256<>+332(SB)/1, $0x00
-DATA sumindex256<>+333(SB)/1, $0x01
-DATA sumindex256<>+334(SB)/1, $0x00
-DATA sumindex256<>+335(SB)/1, $0x01
-DATA sumindex256<>+336(SB)/1, $0x00
-DATA sumindex256<>+337(SB)/1, $0x01
-DATA sumindex256<>+338(SB)/1, $0x00
-DATA sumindex256<>+339(SB)/1, $0x01
-DATA sumindex256<>+340(SB)/1, $0x00
-DATA sumindex256<>+341(SB)/1, $0x01
-DATA sumindex256<>+342(SB)/1, $0x00
-DATA sumindex256<>+343(SB)/1, $0x01
-DATA sumindex256<>+344(SB)/1, $0x00
-DATA sumindex256<>+345(SB)/1, $0x01
-DATA sumindex256<>+346(SB)/1, $0x00
-DATA sumindex256<>+347(SB)/1, $0x01
-DATA sumindex256<>+348(SB)/1, $0x00
-DATA sumindex256<>+349(SB)/1, $0x01
-DATA sumindex256<>+350(SB)/1, $0x00
-DATA sumindex256<>+351(SB)/1, $0x01
-DATA sumindex256<>+352(SB)/1, $0x00
-DATA sumindex256<>+353(SB)/1, $0x01
-DATA sumindex256<>+354(SB)/1, $0x00
-DATA sumindex256<>+355(SB)/1, $0x01
-DATA sumindex256<>+356(SB)/1, $0x00
-DATA sumindex256<>+357(SB)/1, $0x01
-DATA sumindex256<>+358(SB)/1, $0x00
-DATA sumindex256<>+359(SB)/1, $0x01
-DATA sumindex256<>+360(SB)/1, $0x00
-DATA sumindex256<>+361(SB)/1, $0x01
-DATA sumindex256<>+362(SB)/1, $0x00
-DATA sumindex256<>+363(SB)/1, $0x01
-DATA sumindex256<>+364(SB)/1, $0x00
-DATA sumindex256<>+365(SB)/1, $0x01
-DATA sumindex256<>+366(SB)/1, $0x00
-DATA sumindex256<>+367(SB)/1, $0x01
-DATA sumindex256<>+368(SB)/1, $0x00
-DATA sumindex256<>+369(SB)/1, $0x01
-DATA sumindex256<>+370(SB)/1, $0x00
-DATA sumindex256<>+371(SB)/1, $0x01
-DATA sumindex256<>+372(SB)/1, $0x00
-DATA sumindex256<>+373(SB)/1, $0x01
-DATA sumindex256<>+374(SB)/1, $0x00
-DATA sumindex256<>+375(SB)/1, $0x01
-DATA sumindex256<>+376(SB)/1, $0x00
-DATA sumindex256<>+377(SB)/1, $0x01
-DATA sumindex256<>+378(SB)/1, $0x00
-DATA sumindex256<>+379(SB)/1, $0x01
-DATA sumindex256<>+380(SB)/1, $0x00
-DATA sumindex256<>+381(SB)/1, $0x01
-DATA sumindex256<>+382(SB)/1, $0x00
-DATA sumindex256<>+383(SB)/1, $0x01
-DATA sumindex256<>+384(SB)/1, $0x00
-DATA sumindex256<>+385(SB)/1, $0x01
-DATA sumindex256<>+386(SB)/1, $0x00
-DATA sumindex256<>+387(SB)/1, $0x01
-DATA sumindex256<>+388(SB)/1, $0x00
-DATA sumindex256<>+389(SB)/1, $0x01
-DATA sumindex256<>+390(SB)/1, $0x00
-DATA sumindex256<>+391(SB)/1, $0x01
-DATA sumindex256<>+392(SB)/1, $0x00
-DATA sumindex256<>+393(SB)/1, $0x01
-DATA sumindex256<>+394(SB)/1, $0x00
-DATA sumindex256<>+395(SB)/1, $0x01
-DATA sumindex256<>+396(SB)/1, $0x00
-DATA sumindex256<>+397(SB)/1, $0x01
-DATA sumindex256<>+398(SB)/1, $0x00
-DATA sumindex256<>+399(SB)/1, $0x01
-DATA sumindex256<>+400(SB)/1, $0x00
-DATA sumindex256<>+401(SB)/1, $0x01
-DATA sumindex256<>+402(SB)/1, $0x00
-DATA sumindex256<>+403(SB)/1, $0x01
-DATA sumindex256<>+404(SB)/1, $0x00
-DATA sumindex256<>+405(SB)/1, $0x01
-DATA sumindex256<>+406(SB)/1, $0x00
-DATA sumindex256<>+407(SB)/1, $0x01
-DATA sumindex256<>+408(SB)/1, $0x00
-DATA sumindex256<>+409(SB)/1, $0x01
-DATA sumindex256<>+410(SB)/1, $0x00
-DATA sumindex256<>+411(SB)/1, $0x01
-DATA sumindex256<>+412(SB)/1, $0x00
-DATA sumindex256<>+413(SB)/1, $0x01
-DATA sumindex256<>+414(SB)/1, $0x00
-DATA sumindex256<>+415(SB)/1, $0x01
-DATA sumindex256<>+416(SB)/1, $0x00
-DATA sumindex256<>+417(SB)/1, $0x01
-DATA sumindex256<>+418(SB)/1, $0x00
-DATA sumindex256<>+419(SB)/1, $0x01
-DATA sumindex256<>+420(SB)/1, $0x00
-DATA sumindex256<>+421(SB)/1, $0x01
-DATA sumindex256<>+422(SB)/1, $0x00
-DATA sumindex256<>+423(SB)/1, $0x01
-DATA sumindex256<>+424(SB)/1, $0x00
-DATA sumindex256<>+425(SB)/1, $0x01
-DATA sumindex256<>+426(SB)/1, $0x00
-DATA sumindex256<>+427(SB)/1, $0x01
-DATA sumindex256<>+428(SB)/1, $0x00
-DATA sumindex256<>+429(SB)/1, $0x01
-DATA sumindex256<>+430(SB)/1, $0x00
-DATA sumindex256<>+431(SB)/1, $0x01
-DATA sumindex256<>+432(SB)/1, $0x00
-DATA sumindex256<>+433(SB)/1, $0x01
-DATA sumindex256<>+434(SB)/1, $0x00
-DATA sumindex256<>+435(SB)/1, $0x01
-DATA sumindex256<>+436(SB)/1, $0x00
-DATA sumindex256<>+437(SB)/1, $0x01
-DATA sumindex256<>+438(SB)/1, $0x00
-DATA sumindex256<>+439(SB)/1, $0x01
-DATA sumindex256<>+440(SB)/1, $0x00
-DATA sumindex256<>+441(SB)/1, $0x01
-DATA sumindex256<>+442(SB)/1, $0x00
-DATA sumindex256<>+443(SB)/1, $0x01
-DATA sumindex256<>+444(SB)/1, $0x00
-DATA sumindex256<>+445(SB)/1, $0x01
-DATA sumindex256<>+446(SB)/1, $0x00
-DATA sumindex256<>+447(SB)/1, $0x01
-DATA sumindex256<>+448(SB)/1, $0x00
-DATA sumindex256<>+449(SB)/1, $0x01
-DATA sumindex256<>+450(SB)/1, $0x00
-DATA sumindex256<>+451(SB)/1, $0x01
-DATA sumindex256<>+452(SB)/1, $0x00
-DATA sumindex256<>+453(SB)/1, $0x01
-DATA sumindex256<>+454(SB)/1, $0x00
-DATA sumindex256<>+455(SB)/1, $0x01
-DATA sumindex256<>+456(SB)/1, $0x00
-DATA sumindex256<>+457(SB)/1, $0x01
-DATA sumindex256<>+458(SB)/1, $0x00
-DATA sumindex256<>+459(SB)/1, $0x01
-DATA sumindex256<>+460(SB)/1, $0x00
-DATA sumindex256<>+461(SB)/1, $0x01
-DATA sumindex256<>+462(SB)/1, $0x00
-DATA sumindex256<>+463(SB)/1, $0x01
-DATA sumindex256<>+464(SB)/1, $0x00
-DATA sumindex256<>+465(SB)/1, $0x01
-DATA sumindex256<>+466(SB)/1, $0x00
-DATA sumindex256<>+467(SB)/1, $0x01
-DATA sumindex256<>+468(SB)/1, $0x00
-DATA sumindex256<>+469(SB)/1, $0x01
-DATA sumindex256<>+470(SB)/1, $0x00
-DATA sumindex256<>+471(SB)/1, $0x01
-DATA sumindex256<>+472(SB)/1, $0x00
-DATA sumindex256<>+473(SB)/1, $0x01
-DATA sumindex256<>+474(SB)/1, $0x00
-DATA sumindex256<>+475(SB)/1, $0x01
-DATA sumindex256<>+476(SB)/1, $0x00
-DATA sumindex256<>+477(SB)/1, $0x01
-DATA sumindex256<>+478(SB)/1, $0x00
-DATA sumindex256<>+479(SB)/1, $0x01
-DATA sumindex256<>+480(SB)/1, $0x00
-DATA sumindex256<>+481(SB)/1, $0x01
-DATA sumindex256<>+482(SB)/1, $0x00
-DATA sumindex256<>+483(SB)/1, $0x01
-DATA sumindex256<>+484(SB)/1, $0x00
-DATA sumindex256<>+485(SB)/1, $0x01
-DATA sumindex256<>+486(SB)/1, $0x00
-DATA sumindex256<>+487(SB)/1, $0x01
-DATA sumindex256<>+488(SB)/1, $0x00
-DATA sumindex256<>+489(SB)/1, $0x01
-DATA sumindex256<>+490(SB)/1, $0x00
-DATA sumindex256<>+491(SB)/1, $0x01
-DATA sumindex256<>+492(SB)/1, $0x00
-DATA sumindex256<>+493(SB)/1, $0x01
-DATA sumindex256<>+494(SB)/1, $0x00
-DATA sumindex256<>+495(SB)/1, $0x01
-DATA sumindex256<>+496(SB)/1, $0x00
-DATA sumindex256<>+497(SB)/1, $0x01
-DATA sumindex256<>+498(SB)/1, $0x00
-DATA sumindex256<>+499(SB)/1, $0x01
-DATA sumindex256<>+500(SB)/1, $0x00
-DATA sumindex256<>+501(SB)/1, $0x01
-DATA sumindex256<>+502(SB)/1, $0x00
-DATA sumindex256<>+503(SB)/1, $0x01
-DATA sumindex256<>+504(SB)/1, $0x00
-DATA sumindex256<>+505(SB)/1, $0x01
-DATA sumindex256<>+506(SB)/1, $0x00
-DATA sumindex256<>+507(SB)/1, $0x01
-DATA sumindex256<>+508(SB)/1, $0x00
-DATA sumindex256<>+509(SB)/1, $0x01
-DATA sumindex256<>+510(SB)/1, $0x00
-DATA sumindex256<>+511(SB)/1, $0x01
-DATA sumindex256<>+512(SB)/1, $0x00
-DATA sumindex256<>+513(SB)/1, $0x01
-DATA sumindex256<>+514(SB)/1, $0x00
-DATA sumindex256<>+515(SB)/1, $0x01
-DATA sumindex256<>+516(SB)/1, $0x00
-DATA sumindex256<>+517(SB)/1, $0x01
-DATA sumindex256<>+518(SB)/1, $0x04
-DATA sumindex256<>+519(SB)/1, $0x05
-DATA sumindex256<>+520(SB)/1, $0x04
-DATA sumindex256<>+521(SB)/1, $0x05
-DATA sumindex256<>+522(SB)/1, $0x04
-DATA sumindex256<>+523(SB)/1, $0x05
-DATA sumindex256<>+524(SB)/1, $0x02
-DATA sumindex256<>+525(SB)/1, $0x03
-DATA sumindex256<>+526(SB)/1, $0x02
-DATA sumindex256<>+527(SB)/1, $0x03
-DATA sumindex256<>+528(SB)/1, $0x02
-DATA sumindex256<>+529(SB)/1, $0x03
-DATA sumindex256<>+530(SB)/1, $0x06
-DATA sumindex256<>+531(SB)/1, $0x07
-DATA sumindex256<>+532(SB)/1, $0x06
-DATA sumindex256<>+533(SB)/1, $0x07
-DATA sumindex256<>+534(SB)/1, $0x06
-DATA sumindex256<>+535(SB)/1, $0x07
-DATA sumindex256<>+536(SB)/1, $0x80
-DATA sumindex256<>+537(SB)/1, $0x81
-DATA sumindex256<>+538(SB)/1, $0x80
-DATA sumindex256<>+539(SB)/1, $0x81
-DATA sumindex256<>+540(SB)/1, $0x80
-DATA sumindex256<>+541(SB)/1, $0x81
-DATA sumindex256<>+542(SB)/1, $0x84
-DATA sumindex256<>+543(SB)/1, $0x85
-DATA sumindex256<>+544(SB)/1, $0x84
-DATA sumindex256<>+545(SB)/1, $0x85
-DATA sumindex256<>+546(SB)/1, $0x84
-DATA sumindex256<>+547(SB)/1, $0x85
-DATA sumindex256<>+548(SB)/1, $0x82
-DATA sumindex256<>+549(SB)/1, $0x83
-DATA sumindex256<>+550(SB)/1, $0x82
-DATA sumindex256<>+551(SB)/1, $0x83
-DATA sumindex256<>+552(SB)/1, $0x82
-DATA sumindex256<>+553(SB)/1, $0x83
-DATA sumindex256<>+554(SB)/1, $0x86
-DATA sumindex256<>+555(SB)/1, $0x87
-DATA sumindex256<>+556(SB)/1, $0x86
-DATA sumindex256<>+557(SB)/1, $0x87
-DATA sumindex256<>+558(SB)/1, $0x86
-DATA sumindex256<>+559(SB)/1, $0x87
-DATA sumindex256<>+560(SB)/1, $0x00
-DATA sumindex256<>+561(SB)/1, $0x01
-DATA sumindex256<>+562(SB)/1, $0x00
-DATA sumindex256<>+563(SB)/1, $0x01
-DATA sumindex256<>+564(SB)/1, $0x00
-DATA sumindex256<>+565(SB)/1, $0x01
-DATA sumindex256<>+566(SB)/1, $0x00
-DATA sumindex256<>+567(SB)/1, $0x01
-DATA sumindex256<>+568(SB)/1, $0x00
-DATA sumindex256<>+569(SB)/1, $0x01
-DATA sumindex256<>+570(SB)/1, $0x00
-DATA sumindex256<>+571(SB)/1, $0x01
-DATA sumindex256<>+572(SB)/1, $0x00
-DATA sumindex256<>+573(SB)/1, $0x01
-DATA sumindex256<>+574(SB)/1, $0x00
-DATA sumindex256<>+575(SB)/1, $0x01
-DATA sumindex256<>+576(SB)/1, $0x00
-DATA sumindex256<>+577(SB)/1, $0x01
-DATA sumindex256<>+578(SB)/1, $0x00
-DATA sumindex256<>+579(SB)/1, $0x01
-DATA sumindex256<>+580(SB)/1, $0x00
-DATA sumindex256<>+581(SB)/1, $0x01
-DATA sumindex256<>+582(SB)/1, $0x00
-DATA sumindex256<>+583(SB)/1, $0x01
-DATA sumindex256<>+584(SB)/1, $0x00
-DATA sumindex256<>+585(SB)/1, $0x01
-DATA sumindex256<>+586(SB)/1, $0x00
-DATA sumindex256<>+587(SB)/1, $0x01
-DATA sumindex256<>+588(SB)/1, $0x00
-DATA sumindex256<>+589(SB)/1, $0x01
-DATA sumindex256<>+590(SB)/1, $0x00
-DATA sumindex256<>+591(SB)/1, $0x01
-DATA sumindex256<>+592(SB)/1, $0x00
-DATA sumindex256<>+593(SB)/1, $0x01
-DATA sumindex256<>+594(SB)/1, $0x00
-DATA sumindex256<>+595(SB)/1, $0x01
-DATA sumindex256<>+596(SB)/1, $0x00
-DATA sumindex256<>+597(SB)/1, $0x01
-DATA sumindex256<>+598(SB)/1, $0x00
-DATA sumindex256<>+599(SB)/1, $0x01
-DATA sumindex256<>+600(SB)/1, $0x00
-DATA sumindex256<>+601(SB)/1, $0x01
-DATA sumindex256<>+602(SB)/1, $0x00
-DATA sumindex256<>+603(SB)/1, $0x01
-DATA sumindex256<>+604(SB)/1, $0x00
-DATA sumindex256<>+605(SB)/1, $0x01
-DATA sumindex256<>+606(SB)/1, $0x00
-DATA sumindex256<>+607(SB)/1, $0x01
-DATA sumindex256<>+608(SB)/1, $0x00
-DATA sumindex256<>+609(SB)/1, $0x01
-DATA sumindex256<>+610(SB)/1, $0x00
-DATA sumindex256<>+611(SB)/1, $0x01
-DATA sumindex256<>+612(SB)/1, $0x00
-DATA sumindex256<>+613(SB)/1, $0x01
-DATA sumindex256<>+614(SB)/1, $0x00
-DATA sumindex256<>+615(SB)/1, $0x01
-DATA sumindex256<>+616(SB)/1, $0x00
-DATA sumindex256<>+617(SB)/1, $0x01
-DATA sumindex256<>+618(SB)/1, $0x00
-DATA sumindex256<>+619(SB)/1, $0x01
-DATA sumindex256<>+620(SB)/1, $0x00
-DATA sumindex256<>+621(SB)/1, $0x01
-DATA sumindex256<>+622(SB)/1, $0x00
-DATA sumindex256<>+623(SB)/1, $0x01
-DATA sumindex256<>+624(SB)/1, $0x00
-DATA sumindex256<>+625(SB)/1, $0x01
-DATA sumindex256<>+626(SB)/1, $0x00
-DATA sumindex256<>+627(SB)/1, $0x01
-DATA sumindex256<>+628(SB)/1, $0x00
-DATA sumindex256<>+629(SB)/1, $0x01
-DATA sumindex256<>+630(SB)/1, $0x00
-DATA sumindex256<>+631(SB)/1, $0x01
-DATA sumindex256<>+632(SB)/1, $0x00
-DATA sumindex256<>+633(SB)/1, $0x01
-DATA sumindex256<>+634(SB)/1, $0x00
-DATA sumindex256<>+635(SB)/1, $0x01
-DATA sumindex256<>+636(SB)/1, $0x00
-DATA sumindex256<>+637(SB)/1, $0x01
-DATA sumindex256<>+638(SB)/1, $0x00
-DATA sumindex256<>+639(SB)/1, $0x01
-DATA sumindex256<>+640(SB)/1, $0x00
-DATA sumindex256<>+641(SB)/1, $0x01
-DATA sumindex256<>+642(SB)/1, $0x00
-DATA sumindex256<>+643(SB)/1, $0x01
-DATA sumindex256<>+644(SB)/1, $0x00
-DATA sumindex256<>+645(SB)/1, $0x01
-DATA sumindex256<>+646(SB)/1, $0x00
-DATA sumindex256<>+647(SB)/1, $0x01
-DATA sumindex256<>+648(SB)/1, $0x00
-DATA sumindex256<>+649(SB)/1, $0x01
-DATA sumindex256<>+650(SB)/1, $0x00
-DATA sumindex256<>+651(SB)/1, $0x01
-DATA sumindex256<>+652(SB)/1, $0x00
-DATA sumindex256<>+653(SB)/1, $0x01
-DATA sumindex256<>+654(SB)/1, $0x00
-DATA sumindex256<>+655(SB)/1, $0x01
-DATA sumindex256<>+656(SB)/1, $0x00
-DATA sumindex256<>+657(SB)/1, $0x01
-DATA sumindex256<>+658(SB)/1, $0x00
-DATA sumindex256<>+659(SB)/1, $0x01
-DATA sumindex256<>+660(SB)/1, $0x00
-DATA sumindex256<>+661(SB)/1, $0x01
-DATA sumindex256<>+662(SB)/1, $0x00
-DATA sumindex256<>+663(SB)/1, $0x01
-DATA sumindex256<>+664(SB)/1, $0x00
-DATA sumindex256<>+665(SB)/1, $0x01
-DATA sumindex256<>+666(SB)/1, $0x00
-DATA sumindex256<>+667(SB)/1, $0x01
-DATA sumindex256<>+668(SB)/1, $0x00
-DATA sumindex256<>+669(SB)/1, $0x01
-DATA sumindex256<>+670(SB)/1, $0x00
-DATA sumindex256<>+671(SB)/1, $0x01
-DATA sumindex256<>+672(SB)/1, $0x00
-DATA sumindex256<>+673(SB)/1, $0x01
-DATA sumindex256<>+674(SB)/1, $0x00
-DATA sumindex256<>+675(SB)/1, $0x01
-DATA sumindex256<>+676(SB)/1, $0x00
-DATA sumindex256<>+677(SB)/1, $0x01
-DATA sumindex256<>+678(SB)/1, $0x00
-DATA sumindex256<>+679(SB)/1, $0x01
-DATA sumindex256<>+680(SB)/1, $0x00
-DATA sumindex256<>+681(SB)/1, $0x01
-DATA sumindex256<>+682(SB)/1, $0x00
-DATA sumindex256<>+683(SB)/1, $0x01
-DATA sumindex256<>+684(SB)/1, $0x00
-DATA sumindex256<>+685(SB)/1, $0x01
-DATA sumindex256<>+686(SB)/1, $0x00
-DATA sumindex256<>+687(SB)/1, $0x01
-DATA sumindex256<>+688(SB)/1, $0x00
-DATA sumindex256<>+689(SB)/1, $0x01
-DATA sumindex256<>+690(SB)/1, $0x00
-DATA sumindex256<>+691(SB)/1, $0x01
-DATA sumindex256<>+692(SB)/1, $0x00
-DATA sumindex256<>+693(SB)/1, $0x01
-DATA sumindex256<>+694(SB)/1, $0x00
-DATA sumindex256<>+695(SB)/1, $0x01
-DATA sumindex256<>+696(SB)/1, $0x00
-DATA sumindex256<>+697(SB)/1, $0x01
-DATA sumindex256<>+698(SB)/1, $0x00
-DATA sumindex256<>+699(SB)/1, $0x01
-DATA sumindex256<>+700(SB)/1, $0x00
-DATA sumindex256<>+701(SB)/1, $0x01
-DATA sumindex256<>+702(SB)/1, $0x00
-DATA sumindex256<>+703(SB)/1, $0x01
-DATA sumindex256<>+704(SB)/1, $0x00
-DATA sumindex256<>+705(SB)/1, $0x01
-DATA sumindex256<>+706(SB)/1, $0x00
-DATA sumindex256<>+707(SB)/1, $0x01
-DATA sumindex256<>+708(SB)/1, $0x00
-DATA sumindex256<>+709(SB)/1, $0x01
-DATA sumindex256<>+710(SB)/1, $0x00
-DATA sumindex256<>+711(SB)/1, $0x01
-DATA sumindex256<>+712(SB)/1, $0x00
-DATA sumindex256<>+713(SB)/1, $0x01
-DATA sumindex256<>+714(SB)/1, $0x00
-DATA sumindex256<>+715(SB)/1, $0x01
-DATA sumindex256<>+716(SB)/1, $0x00
-DATA sumindex256<>+717(SB)/1, $0x01
-DATA sumindex256<>+718(SB)/1, $0x00
-DATA sumindex256<>+719(SB)/1, $0x01
-DATA sumindex256<>+720(SB)/1, $0x00
-DATA sumindex256<>+721(SB)/1, $0x01
-DATA sumindex256<>+722(SB)/1, $0x00
-DATA sumindex256<>+723(SB)/1, $0x01
-DATA sumindex256<>+724(SB)/1, $0x00
-DATA sumindex256<>+725(SB)/1, $0x01
-DATA sumindex256<>+726(SB)/1, $0x00
-DATA sumindex256<>+727(SB)/1, $0x01
-DATA sumindex256<>+728(SB)/1, $0x00
-DATA sumindex256<>+729(SB)/1, $0x01
-DATA sumindex256<>+730(SB)/1, $0x00
-DATA sumindex256<>+731(SB)/1, $0x01
-DATA sumindex256<>+732(SB)/1, $0x00
-DATA sumindex256<>+733(SB)/1, $0x01
-DATA sumindex256<>+734(SB)/1, $0x00
-DATA sumindex256<>+735(SB)/1, $0x01
-DATA sumindex256<>+736(SB)/1, $0x00
-DATA sumindex256<>+737(SB)/1, $0x01
-DATA sumindex256<>+738(SB)/1, $0x00
-DATA sumindex256<>+739(SB)/1, $0x01
-DATA sumindex256<>+740(SB)/1, $0x00
-DATA sumindex256<>+741(SB)/1, $0x01
-DATA sumindex256<>+742(SB)/1, $0x00
-DATA sumindex256<>+743(SB)/1, $0x01
-DATA sumindex256<>+744(SB)/1, $0x00
-DATA sumindex256<>+745(SB)/1, $0x01
-DATA sumindex256<>+746(SB)/1, $0x00
-DATA sumindex256<>+747(SB)/1, $0x01
-DATA sumindex256<>+748(SB)/1, $0x00
-DATA sumindex256<>+749(SB)/1, $0x01
-DATA sumindex256<>+750(SB)/1, $0x00
-DATA sumindex256<>+751(SB)/1, $0x01
-DATA sumindex256<>+752(SB)/1, $0x00
-DATA sumindex256<>+753(SB)/1, $0x01
-DATA sumindex256<>+754(SB)/1, $0x00
-DATA sumindex256<>+755(SB)/1, $0x01
-DATA sumindex256<>+756(SB)/1, $0x00
-DATA sumindex256<>+757(SB)/1, $0x01
-DATA sumindex256<>+758(SB)/1, $0x00
-DATA sumindex256<>+759(SB)/1, $0x01
-DATA sumindex256<>+760(SB)/1, $0x00
-DATA sumindex256<>+761(SB)/1, $0x01
-DATA sumindex256<>+762(SB)/1, $0x00
-DATA sumindex256<>+763(SB)/1, $0x01
-DATA sumindex256<>+764(SB)/1, $0x00
-DATA sumindex256<>+765(SB)/1, $0x01
-DATA sumindex256<>+766(SB)/1, $0x00
-DATA sumindex256<>+767(SB)/1, $0x01
-DATA sumindex256<>+768(SB)/1, $0x00
-DATA sumindex256<>+769(SB)/1, $0x01
-DATA sumindex256<>+770(SB)/1, $0x00
-DATA sumindex256<>+771(SB)/1, $0x01
-DATA sumindex256<>+772(SB)/1, $0x00
-DATA sumindex256<>+773(SB)/1, $0x01
-DATA sumindex256<>+774(SB)/1, $0x00
-DATA sumindex256<>+775(SB)/1, $0x01
-DATA sumindex256<>+776(SB)/1, $0x04
-DATA sumindex256<>+777(SB)/1, $0x05
-DATA sumindex256<>+778(SB)/1, $0x04
-DATA sumindex256<>+779(SB)/1, $0x05
-DATA sumindex256<>+780(SB)/1, $0x04
-DATA sumindex256<>+781(SB)/1, $0x05
-DATA sumindex256<>+782(SB)/1, $0x04
-DATA sumindex256<>+783(SB)/1, $0x05
-DATA sumindex256<>+784(SB)/1, $0x02
-DATA sumindex256<>+785(SB)/1, $0x03
-DATA sumindex256<>+786(SB)/1, $0x02
-DATA sumindex256<>+787(SB)/1, $0x03
-DATA sumindex256<>+788(SB)/1, $0x02
-DATA sumindex256<>+789(SB)/1, $0x03
-DATA sumindex256<>+790(SB)/1, $0x02
-DATA sumindex256<>+791(SB)/1, $0x03
-DATA sumindex256<>+792(SB)/1, $0x06
-DATA sumindex256<>+793(SB)/1, $0x07
-DATA sumindex256<>+794(SB)/1, $0x06
-DATA sumindex256<>+795(SB)/1, $0x07
-DATA sumindex256<>+796(SB)/1, $0x06
-DATA sumindex256<>+797(SB)/1, $0x07
-DATA sumindex256<>+798(SB)/1, $0x06
-DATA sumindex256<>+799(SB)/1, $0x07
-DATA sumindex256<>+800(SB)/1, $0x80
-DATA sumindex256<>+801(SB)/1, $0x81
-DATA sumindex256<>+802(SB)/1, $0x80
-DATA sumindex256<>+803(SB)/1, $0x81
-DATA sumindex256<>+804(SB)/1, $0x80
-DATA sumindex256<>+805(SB)/1, $0x81
-DATA sumindex256<>+806(SB)/1, $0x80
-DATA sumindex256<>+807(SB)/1, $0x81
-DATA sumindex256<>+808(SB)/1, $0x84
-DATA sumindex256<>+809(SB)/1, $0x85
-DATA sumindex256<>+810(SB)/1, $0x84
-DATA sumindex256<>+811(SB)/1, $0x85
-DATA sumindex256<>+812(SB)/1, $0x84
-DATA sumindex256<>+813(SB)/1, $0x85
-DATA sumindex256<>+814(SB)/1, $0x84
-DATA sumindex256<>+815(SB)/1, $0x85
-DATA sumindex256<>+816(SB)/1, $0x82
-DATA sumindex256<>+817(SB)/1, $0x83
-DATA sumindex256<>+818(SB)/1, $0x82
-DATA sumindex256<>+819(SB)/1, $0x83
-DATA sumindex256<>+820(SB)/1, $0x82
-DATA sumindex256<>+821(SB)/1, $0x83
-DATA sumindex256<>+822(SB)/1, $0x82
-DATA sumindex256<>+823(SB)/1, $0x83
-DATA sumindex256<>+824(SB)/1, $0x86
-DATA sumindex256<>+825(SB)/1, $0x87
-DATA sumindex256<>+826(SB)/1, $0x86
-DATA sumindex256<>+827(SB)/1, $0x87
-DATA sumindex256<>+828(SB)/1, $0x86
-DATA sumindex256<>+829(SB)/1, $0x87
-DATA sumindex256<>+830(SB)/1, $0x86
-DATA sumindex256<>+831(SB)/1, $0x87
-DATA sumindex256<>+832(SB)/1, $0x00
-DATA sumindex256<>+833(SB)/1, $0x01
-DATA sumindex256<>+834(SB)/1, $0x00
-DATA sumindex256<>+835(SB)/1, $0x01
-DATA sumindex256<>+836(SB)/1, $0x00
-DATA sumindex256<>+837(SB)/1, $0x01
-DATA sumindex256<>+838(SB)/1, $0x00
-DATA sumindex256<>+839(SB)/1, $0x01
-DATA sumindex256<>+840(SB)/1, $0x00
-DATA sumindex256<>+841(SB)/1, $0x01
-DATA sumindex256<>+842(SB)/1, $0x00
-DATA sumindex256<>+843(SB)/1, $0x01
-DATA sumindex256<>+844(SB)/1, $0x00
-DATA sumindex256<>+845(SB)/1, $0x01
-DATA sumindex256<>+846(SB)/1, $0x00
-DATA sumindex256<>+847(SB)/1, $0x01
-DATA sumindex256<>+848(SB)/1, $0x00
-DATA sumindex256<>+849(SB)/1, $0x01
-DATA sumindex256<>+850(SB)/1, $0x00
-DATA sumindex256<>+851(SB)/1, $0x01
-DATA sumindex256<>+852(SB)/1, $0x00
-DATA sumindex256<>+853(SB)/1, $0x01
-DATA sumindex256<>+854(SB)/1, $0x00
-DATA sumindex256<>+855(SB)/1, $0x01
-DATA sumindex256<>+856(SB)/1, $0x00
-DATA sumindex256<>+857(SB)/1, $0x01
-DATA sumindex256<>+858(SB)/1, $0x00
-DATA sumindex256<>+859(SB)/1, $0x01
-DATA sumindex256<>+860(SB)/1, $0x00
-DATA sumindex256<>+861(SB)/1, $0x01
-DATA sumindex256<>+862(SB)/1, $0x00
-DATA sumindex256<>+863(SB)/1, $0x01
-DATA sumindex256<>+864(SB)/1, $0x00
-DATA sumindex256<>+865(SB)/1, $0x01
-DATA sumindex256<>+866(SB)/1, $0x00
-DATA sumindex256<>+867(SB)/1, $0x01
-DATA sumindex256<>+868(SB)/1, $0x00
-DATA sumindex256<>+869(SB)/1, $0x01
-DATA sumindex256<>+870(SB)/1, $0x00
-DATA sumindex256<>+871(SB)/1, $0x01
-DATA sumindex256<>+872(SB)/1, $0x00
-DATA sumindex256<>+873(SB)/1, $0x01
-DATA sumindex256<>+874(SB)/1, $0x00
-DATA sumindex256<>+875(SB)/1, $0x01
-DATA sumindex256<>+876(SB)/1, $0x00
-DATA sumindex256<>+877(SB)/1, $0x01
-DATA sumindex256<>+878(SB)/1, $0x00
-DATA sumindex256<>+879(SB)/1, $0x01
-DATA sumindex256<>+880(SB)/1, $0x00
-DATA sumindex256<>+881(SB)/1, $0x01
-DATA sumindex256<>+882(SB)/1, $0x00
-DATA sumindex256<>+883(SB)/1, $0x01
-DATA sumindex256<>+884(SB)/1, $0x00
-DATA sumindex256<>+885(SB)/1, $0x01
-DATA sumindex256<>+886(SB)/1, $0x00
-DATA sumindex256<>+887(SB)/1, $0x01
-DATA sumindex256<>+888(SB)/1, $0x00
-DATA sumindex256<>+889(SB)/1, $0x01
-DATA sumindex256<>+890(SB)/1, $0x00
-DATA sumindex256<>+891(SB)/1, $0x01
-DATA sumindex256<>+892(SB)/1, $0x00
-DATA sumindex256<>+893(SB)/1, $0x01
-DATA sumindex256<>+894(SB)/1, $0x00
-DATA sumindex256<>+895(SB)/1, $0x01
-DATA sumindex256<>+896(SB)/1, $0x00
-DATA sumindex256<>+897(SB)/1, $0x01
-DATA sumindex256<>+898(SB)/1, $0x00
-DATA sumindex256<>+899(SB)/1, $0x01
-DATA sumindex256<>+900(SB)/1, $0x00
-DATA sumindex256<>+901(SB)/1, $0x01
-DATA sumindex256<>+902(SB)/1, $0x00
-DATA sumindex256<>+903(SB)/1, $0x01
-DATA sumindex256<>+904(SB)/1, $0x00
-DATA sumindex256<>+905(SB)/1, $0x01
-DATA sumindex256<>+906(SB)/1, $0x00
-DATA sumindex256<>+907(SB)/1, $0x01
-DATA sumindex256<>+908(SB)/1, $0x00
-DATA sumindex256<>+909(SB)/1, $0x01
-DATA sumindex256<>+910(SB)/1, $0x00
-DATA sumindex256<>+911(SB)/1, $0x01
-DATA sumindex256<>+912(SB)/1, $0x00
-DATA sumindex256<>+913(SB)/1, $0x01
-DATA sumindex256<>+914(SB)/1, $0x00
-DATA sumindex256<>+915(SB)/1, $0x01
-DATA sumindex256<>+916(SB)/1, $0x00
-DATA sumindex256<>+917(SB)/1, $0x01
-DATA sumindex256<>+918(SB)/1, $0x00
-DATA sumindex256<>+919(SB)/1, $0x01
-DATA sumindex256<>+920(SB)/1, $0x00
-DATA sumindex256<>+921(SB)/1, $0x01
-DATA sumindex256<>+922(SB)/1, $0x00
-DATA sumindex256<>+923(SB)/1, $0x01
-DATA sumindex256<>+924(SB)/1, $0x00
-DATA sumindex256<>+925(SB)/1, $0x01
-DATA sumindex256<>+926(SB)/1, $0x00
-DATA sumindex256<>+927(SB)/1, $0x01
-DATA sumindex256<>+928(SB)/1, $0x00
-DATA sumindex256<>+929(SB)/1, $0x01
-DATA sumindex256<>+930(SB)/1, $0x00
-DATA sumindex256<>+931(SB)/1, $0x01
-DATA sumindex256<>+932(SB)/1, $0x00
-DATA sumindex256<>+933(SB)/1, $0x01
-DATA sumindex256<>+934(SB)/1, $0x00
-DATA sumindex256<>+935(SB)/1, $0x01
-DATA sumindex256<>+936(SB)/1, $0x00
-DATA sumindex256<>+937(SB)/1, $0x01
-DATA sumindex256<>+938(SB)/1, $0x00
-DATA sumindex256<>+939(SB)/1, $0x01
-DATA sumindex256<>+940(SB)/1, $0x00
-DATA sumindex256<>+941(SB)/1, $0x01
-DATA sumindex256<>+942(SB)/1, $0x00
-DATA sumindex256<>+943(SB)/1, $0x01
-DATA sumindex256<>+944(SB)/1, $0x00
-DATA sumindex256<>+945(SB)/1, $0x01
-DATA sumindex256<>+946(SB)/1, $0x00
-DATA sumindex256<>+947(SB)/1, $0x01
-DATA sumindex256<>+948(SB)/1, $0x00
-DATA sumindex256<>+949(SB)/1, $0x01
-DATA sumindex256<>+950(SB)/1, $0x00
-DATA sumindex256<>+951(SB)/1, $0x01
-DATA sumindex256<>+952(SB)/1, $0x00
-DATA sumindex256<>+953(SB)/1, $0x01
-DATA sumindex256<>+954(SB)/1, $0x00
-DATA sumindex256<>+955(SB)/1, $0x01
-DATA sumindex256<>+956(SB)/1, $0x00
-DATA sumindex256<>+957(SB)/1, $0x01
-DATA sumindex256<>+958(SB)/1, $0x00
-DATA sumindex256<>+959(SB)/1, $0x01
-DATA sumindex256<>+960(SB)/1, $0x00
-DATA sumindex256<>+961(SB)/1, $0x01
-DATA sumindex256<>+962(SB)/1, $0x00
-DATA sumindex256<>+963(SB)/1, $0x01
-DATA sumindex256<>+964(SB)/1, $0x00
-DATA sumindex256<>+965(SB)/1, $0x01
-DATA sumindex256<>+966(SB)/1, $0x00
-DATA sumindex256<>+967(SB)/1, $0x01
-DATA sumindex256<>+968(SB)/1, $0x00
-DATA sumindex256<>+969(SB)/1, $0x01
-DATA sumindex256<>+970(SB)/1, $0x00
-DATA sumindex256<>+971(SB)/1, $0x01
-DATA sumindex256<>+972(SB)/1, $0x00
-DATA sumindex256<>+973(SB)/1, $0x01
-DATA sumindex256<>+974(SB)/1, $0x00
-DATA sumindex256<>+975(SB)/1, $0x01
-DATA sumindex256<>+976(SB)/1, $0x00
-DATA sumindex256<>+977(SB)/1, $0x01
-DATA sumindex256<>+978(SB)/1, $0x00
-DATA sumindex256<>+979(SB)/1, $0x01
-DATA sumindex256<>+980(SB)/1, $0x00
-DATA sumindex256<>+981(SB)/1, $0x01
-DATA sumindex256<>+982(SB)/1, $0x00
-DATA sumindex256<>+983(SB)/1, $0x01
-DATA sumindex256<>+984(SB)/1, $0x00
-DATA sumindex256<>+985(SB)/1, $0x01
-DATA sumindex256<>+986(SB)/1, $0x00
-DATA sumindex256<>+987(SB)/1, $0x01
-DATA sumindex256<>+988(SB)/1, $0x00
-DATA sumindex256<>+989(SB)/1, $0x01
-DATA sumindex256<>+990(SB)/1, $0x00
-DATA sumindex256<>+991(SB)/1, $0x01
-DATA sumindex256<>+992(SB)/1, $0x00
-DATA sumindex256<>+993(SB)/1, $0x01
-DATA sumindex256<>+994(SB)/1, $0x00
-DATA sumindex256<>+995(SB)/1, $0x01
-DATA sumindex256<>+996(SB)/1, $0x00
-DATA sumindex256<>+997(SB)/1, $0x01
-DATA sumindex256<>+998(SB)/1, $0x00
-DATA sumindex256<>+999(SB)/1, $0x01
-DATA sumindex256<>+1000(SB)/1, $0x00
-DATA sumindex256<>+1001(SB)/1, $0x01
-DATA sumindex256<>+1002(SB)/1, $0x00
-DATA sumindex256<>+1003(SB)/1, $0x01
-DATA sumindex256<>+1004(SB)/1, $0x00
-DATA sumindex256<>+1005(SB)/1, $0x01
-DATA sumindex256<>+1006(SB)/1, $0x00
-DATA sumindex256<>+1007(SB)/1, $0x01
-DATA sumindex256<>+1008(SB)/1, $0x00
-DATA sumindex256<>+1009(SB)/1, $0x01
-DATA sumindex256<>+1010(SB)/1, $0x00
-DATA sumindex256<>+1011(SB)/1, $0x01
-DATA sumindex256<>+1012(SB)/1, $0x00
-DATA sumindex256<>+1013(SB)/1, $0x01
-DATA sumindex256<>+1014(SB)/1, $0x00
-DATA sumindex256<>+1015(SB)/1, $0x01
-DATA sumindex256<>+1016(SB)/1, $0x00
-DATA sumindex256<>+1017(SB)/1, $0x01
-DATA sumindex256<>+1018(SB)/1, $0x00
-DATA sumindex256<>+1019(SB)/1, $0x01
-DATA sumindex256<>+1020(SB)/1, $0x00
-DATA sumindex256<>+1021(SB)/1, $0x01
-DATA sumindex256<>+1022(SB)/1, $0x00
-DATA sumindex256<>+1023(SB)/1, $0x01
-DATA sumindex256<>+1024(SB)/1, $0x00
-DATA sumindex256<>+1025(SB)/1, $0x01
-DATA sumindex256<>+1026(SB)/1, $0x00
-DATA sumindex256<>+1027(SB)/1, $0x01
-DATA sumindex256<>+1028(SB)/1, $0x00
-DATA sumindex256<>+1029(SB)/1, $0x01
-DATA sumindex256<>+1030(SB)/1, $0x00
-DATA sumindex256<>+1031(SB)/1, $0x01
-DATA sumindex256<>+1032(SB)/1, $0x00
-DATA sumindex256<>+1033(SB)/1, $0x01
-DATA sumindex256<>+1034(SB)/1, $0x04
-DATA sumindex256<>+1035(SB)/1, $0x05
-DATA sumindex256<>+1036(SB)/1, $0x04
-DATA sumindex256<>+1037(SB)/1, $0x05
-DATA sumindex256<>+1038(SB)/1, $0x04
-DATA sumindex256<>+1039(SB)/1, $0x05
-DATA sumindex256<>+1040(SB)/1, $0x04
-DATA sumindex256<>+1041(SB)/1, $0x05
-DATA sumindex256<>+1042(SB)/1, $0x04
-DATA sumindex256<>+1043(SB)/1, $0x05
-DATA sumindex256<>+1044(SB)/1, $0x02
-DATA sumindex256<>+1045(SB)/1, $0x03
-DATA sumindex256<>+1046(SB)/1, $0x02
-DATA sumindex256<>+1047(SB)/1, $0x03
-DATA sumindex256<>+1048(SB)/1, $0x02
-DATA sumindex256<>+1049(SB)/1, $0x03
-DATA sumindex256<>+1050(SB)/1, $0x02
-DATA sumindex256<>+1051(SB)/1, $0x03
-DATA sumindex256<>+1052(SB)/1, $0x02
-DATA sumindex256<>+1053(SB)/1, $0x03
-DATA sumindex256<>+1054(SB)/1, $0x06
-DATA sumindex256<>+1055(SB)/1, $0x07
-DATA sumindex256<>+1056(SB)/1, $0x06
-DATA sumindex256<>+1057(SB)/1, $0x07
-DATA sumindex256<>+1058(SB)/1, $0x06
-DATA sumindex256<>+1059(SB)/1, $0x07
-DATA sumindex256<>+1060(SB)/1, $0x06
-DATA sumindex256<>+1061(SB)/1, $0x07
-DATA sumindex256<>+1062(SB)/1, $0x06
-DATA sumindex256<>+1063(SB)/1, $0x07
-DATA sumindex256<>+1064(SB)/1, $0x80
-DATA sumindex256<>+1065(SB)/1, $0x81
-DATA sumindex256<>+1066(SB)/1, $0x80
-DATA sumindex256<>+1067(SB)/1, $0x81
-DATA sumindex256<>+1068(SB)/1, $0x80
-DATA sumindex256<>+1069(SB)/1, $0x81
-DATA sumindex256<>+1070(SB)/1, $0x80
-DATA sumindex256<>+1071(SB)/1, $0x81
-DATA sumindex256<>+1072(SB)/1, $0x80
-DATA sumindex256<>+1073(SB)/1, $0x81
-DATA sumindex256<>+1074(SB)/1, $0x84
-DATA sumindex256<>+1075(SB)/1, $0x85
-DATA sumindex256<>+1076(SB)/1, $0x84
-DATA sumindex256<>+1077(SB)/1, $0x85
-DATA sumindex256<>+1078(SB)/1, $0x84
-DATA sumindex256<>+1079(SB)/1, $0x85
-DATA sumindex256<>+1080(SB)/1, $0x84
-DATA sumindex256<>+1081(SB)/1, $0x85
-DATA sumindex256<>+1082(SB)/1, $0x84
-DATA sumindex256<>+1083(SB)/1, $0x85
-DATA sumindex256<>+1084(SB)/1, $0x82
-DATA sumindex256<>+1085(SB)/1, $0x83
-DATA sumindex256<>+1086(SB)/1, $0x82
-DATA sumindex256<>+1087(SB)/1, $0x83
-DATA sumindex256<>+1088(SB)/1, $0x82
-DATA sumindex256<>+1089(SB)/1, $0x83
-DATA sumindex256<>+1090(SB)/1, $0x82
-DATA sumindex256<>+1091(SB)/1, $0x83
-DATA sumindex256<>+1092(SB)/1, $0x82
-DATA sumindex256<>+1093(SB)/1, $0x83
-DATA sumindex256<>+1094(SB)/1, $0x86
-DATA sumindex256<>+1095(SB)/1, $0x87
-DATA sumindex256<>+1096(SB)/1, $0x86
-DATA sumindex256<>+1097(SB)/1, $0x87
-DATA sumindex256<>+1098(SB)/1, $0x86
-DATA sumindex256<>+1099(SB)/1, $0x87
-DATA sumindex256<>+1100(SB)/1, $0x86
-DATA sumindex256<>+1101(SB)/1, $0x87
-DATA sumindex256<>+1102(SB)/1, $0x86
-DATA sumindex256<>+1103(SB)/1, $0x87
-DATA sumindex256<>+1104(SB)/1, $0x00
-DATA sumindex256<>+1105(SB)/1, $0x01
-DATA sumindex256<>+1106(SB)/1, $0x00
-DATA sumindex256<>+1107(SB)/1, $0x01
-DATA sumindex256<>+1108(SB)/1, $0x00
-DATA sumindex256<>+1109(SB)/1, $0x01
-DATA sumindex256<>+1110(SB)/1, $0x00
-DATA sumindex256<>+1111(SB)/1, $0x01
-DATA sumindex256<>+1112(SB)/1, $0x00
-DATA sumindex256<>+1113(SB)/1, $0x01
-DATA sumindex256<>+1114(SB)/1, $0x00
-DATA sumindex256<>+1115(SB)/1, $0x01
-DATA sumindex256<>+1116(SB)/1, $0x00
-DATA sumindex256<>+1117(SB)/1, $0x01
-DATA sumindex256<>+1118(SB)/1, $0x00
-DATA sumindex256<>+1119(SB)/1, $0x01
-DATA sumindex256<>+1120(SB)/1, $0x00
-DATA sumindex256<>+1121(SB)/1, $0x01
-DATA sumindex256<>+1122(SB)/1, $0x00
-DATA sumindex256<>+1123(SB)/1, $0x01
-DATA sumindex256<>+1124(SB)/1, $0x00
-DATA sumindex256<>+1125(SB)/1, $0x01
-DATA sumindex256<>+1126(SB)/1, $0x00
-DATA sumindex256<>+1127(SB)/1, $0x01
-DATA sumindex256<>+1128(SB)/1, $0x00
-DATA sumindex256<>+1129(SB)/1, $0x01
-DATA sumindex256<>+1130(SB)/1, $0x00
-DATA sumindex256<>+1131(SB)/1, $0x01
-DATA sumindex256<>+1132(SB)/1, $0x00
-DATA sumindex256<>+1133(SB)/1, $0x01
-DATA sumindex256<>+1134(SB)/1, $0x00
-DATA sumindex256<>+1135(SB)/1, $0x01
-DATA sumindex256<>+1136(SB)/1, $0x00
-DATA sumindex256<>+1137(SB)/1, $0x01
-DATA sumindex256<>+1138(SB)/1, $0x00
-DATA sumindex256<>+1139(SB)/1, $0x01
-DATA sumindex256<>+1140(SB)/1, $0x00
-DATA sumindex256<>+1141(SB)/1, $0x01
-DATA sumindex256<>+1142(SB)/1, $0x00
-DATA sumindex256<>+1143(SB)/1, $0x01
-DATA sumindex256<>+1144(SB)/1, $0x00
-DATA sumindex256<>+1145(SB)/1, $0x01
-DATA sumindex256<>+1146(SB)/1, $0x00
-DATA sumindex256<>+1147(SB)/1, $0x01
-DATA sumindex256<>+1148(SB)/1, $0x00
-DATA sumindex256<>+1149(SB)/1, $0x01
-DATA sumindex256<>+1150(SB)/1, $0x00
-DATA sumindex256<>+1151(SB)/1, $0x01
-DATA sumindex256<>+1152(SB)/1, $0x00
-DATA sumindex256<>+1153(SB)/1, $0x01
-DATA sumindex256<>+1154(SB)/1, $0x00
-DATA sumindex256<>+1155(SB)/1, $0x01
-DATA sumindex256<>+1156(SB)/1, $0x00
-DATA sumindex256<>+1157(SB)/1, $0x01
-DATA sumindex256<>+1158(SB)/1, $0x00
-DATA sumindex256<>+1159(SB)/1, $0x01
-DATA sumindex256<>+1160(SB)/1, $0x00
-DATA sumindex256<>+1161(SB)/1, $0x01
-DATA sumindex256<>+1162(SB)/1, $0x00
-DATA sumindex256<>+1163(SB)/1, $0x01
-DATA sumindex256<>+1164(SB)/1, $0x00
-DATA sumindex256<>+1165(SB)/1, $0x01
-DATA sumindex256<>+1166(SB)/1, $0x00
-DATA sumindex256<>+1167(SB)/1, $0x01
-DATA sumindex256<>+1168(SB)/1, $0x00
-DATA sumindex256<>+1169(SB)/1, $0x01
-DATA sumindex256<>+1170(SB)/1, $0x00
-DATA sumindex256<>+1171(SB)/1, $0x01
-DATA sumindex256<>+1172(SB)/1, $0x00
-DATA sumindex256<>+1173(SB)/1, $0x01
-DATA sumindex256<>+1174(SB)/1, $0x00
-DATA sumindex256<>+1175(SB)/1, $0x01
-DATA sumindex256<>+1176(SB)/1, $0x00
-DATA sumindex256<>+1177(SB)/1, $0x01
-DATA sumindex256<>+1178(SB)/1, $0x00
-DATA sumindex256<>+1179(SB)/1, $0x01
-DATA sumindex256<>+1180(SB)/1, $0x00
-DATA sumindex256<>+1181(SB)/1, $0x01
-DATA sumindex256<>+1182(SB)/1, $0x00
-DATA sumindex256<>+1183(SB)/1, $0x01
-DATA sumindex256<>+1184(SB)/1, $0x00
-DATA sumindex256<>+1185(SB)/1, $0x01
-DATA sumindex256<>+1186(SB)/1, $0x00
-DATA sumindex256<>+1187(SB)/1, $0x01
-DATA sumindex256<>+1188(SB)/1, $0x00
-DATA sumindex256<>+1189(SB)/1, $0x01
-DATA sumindex256<>+1190(SB)/1, $0x00
-DATA sumindex256<>+1191(SB)/1, $0x01
-DATA sumindex256<>+1192(SB)/1, $0x00
-DATA sumindex256<>+1193(SB)/1, $0x01
-DATA sumindex256<>+1194(SB)/1, $0x00
-DATA sumindex256<>+1195(SB)/1, $0x01
-DATA sumindex256<>+1196(SB)/1, $0x00
-DATA sumindex256<>+1197(SB)/1, $0x01
-DATA sumindex256<>+1198(SB)/1, $0x00
-DATA sumindex256<>+1199(SB)/1, $0x01
-DATA sumindex256<>+1200(SB)/1, $0x00
-DATA sumindex256<>+1201(SB)/1, $0x01
-DATA sumindex256<>+1202(SB)/1, $0x00
-DATA sumindex256<>+1203(SB)/1, $0x01
-DATA sumindex256<>+1204(SB)/1, $0x00
-DATA sumindex256<>+1205(SB)/1, $0x01
-DATA sumindex256<>+1206(SB)/1, $0x00
-DATA sumindex256<>+1207(SB)/1, $0x01
-DATA sumindex256<>+1208(SB)/1, $0x00
-DATA sumindex256<>+1209(SB)/1, $0x01
-DATA sumindex256<>+1210(SB)/1, $0x00
-DATA sumindex256<>+1211(SB)/1, $0x01
-DATA sumindex256<>+1212(SB)/1, $0x00
-DATA sumindex256<>+1213(SB)/1, $0x01
-DATA sumindex256<>+1214(SB)/1, $0x00
-DATA sumindex256<>+1215(SB)/1, $0x01
-DATA sumindex256<>+1216(SB)/1, $0x00
-DATA sumindex256<>+1217(SB)/1, $0x01
-DATA sumindex256<>+1218(SB)/1, $0x00
-DATA sumindex256<>+1219(SB)/1, $0x01
-DATA sumindex256<>+1220(SB)/1, $0x00
-DATA sumindex256<>+1221(SB)/1, $0x01
-DATA sumindex256<>+1222(SB)/1, $0x00
-DATA sumindex256<>+1223(SB)/1, $0x01
-DATA sumindex256<>+1224(SB)/1, $0x00
-DATA sumindex256<>+1225(SB)/1, $0x01
-DATA sumindex256<>+1226(SB)/1, $0x00
-DATA sumindex256<>+1227(SB)/1, $0x01
-DATA sumindex256<>+1228(SB)/1, $0x00
-DATA sumindex256<>+1229(SB)/1, $0x01
-DATA sumindex256<>+1230(SB)/1, $0x00
-DATA sumindex256<>+1231(SB)/1, $0x01
-DATA sumindex256<>+1232(SB)/1, $0x00
-DATA sumindex256<>+1233(SB)/1, $0x01
-DATA sumindex256<>+1234(SB)/1, $0x00
-DATA sumindex256<>+1235(SB)/1, $0x01
-DATA sumindex256<>+1236(SB)/1, $0x00
-DATA sumindex256<>+1237(SB)/1, $0x01
-DATA sumindex256<>+1238(SB)/1, $0x00
-DATA sumindex256<>+1239(SB)/1, $0x01
-DATA sumindex256<>+1240(SB)/1, $0x00
-DATA sumindex256<>+1241(SB)/1, $0x01
-DATA sumindex256<>+1242(SB)/1, $0x00
-DATA sumindex256<>+1243(SB)/1, $0x01
-DATA sumindex256<>+1244(SB)/1, $0x00
-DATA sumindex256<>+1245(SB)/1, $0x01
-DATA sumindex256<>+1246(SB)/1, $0x00
-DATA sumindex256<>+1247(SB)/1, $0x01
-DATA sumindex256<>+1248(SB)/1, $0x00
-DATA sumindex256<>+1249(SB)/1, $0x01
-DATA sumindex256<>+1250(SB)/1, $0x00
-DATA sumindex256<>+1251(SB)/1, $0x01
-DATA sumindex256<>+1252(SB)/1, $0x00
-DATA sumindex256<>+1253(SB)/1, $0x01
-DATA sumindex256<>+1254(SB)/1, $0x00
-DATA sumindex256<>+1255(SB)/1, $0x01
-DATA sumindex256<>+1256(SB)/1, $0x00
-DATA sumindex256<>+1257(SB)/1, $0x01
-DATA sumindex256<>+1258(SB)/1, $0x00
-DATA sumindex256<>+1259(SB)/1, $0x01
-DATA sumindex256<>+1260(SB)/1, $0x00
-DATA sumindex256<>+1261(SB)/1, $0x01
-DATA sumindex256<>+1262(SB)/1, $0x00
-DATA sumindex256<>+1263(SB)/1, $0x01
-DATA sumindex256<>+1264(SB)/1, $0x00
-DATA sumindex256<>+1265(SB)/1, $0x01
-DATA sumindex256<>+1266(SB)/1, $0x00
-DATA sumindex256<>+1267(SB)/1, $0x01
-DATA sumindex256<>+1268(SB)/1, $0x00
-DATA sumindex256<>+1269(SB)/1, $0x01
-DATA sumindex256<>+1270(SB)/1, $0x00
-DATA sumindex256<>+1271(SB)/1, $0x01
-DATA sumindex256<>+1272(SB)/1, $0x00
-DATA sumindex256<>+1273(SB)/1, $0x01
-DATA sumindex256<>+1274(SB)/1, $0x00
-DATA sumindex256<>+1275(SB)/1, $0x01
-DATA sumindex256<>+1276(SB)/1, $0x00
-DATA sumindex256<>+1277(SB)/1, $0x01
-DATA sumindex256<>+1278(SB)/1, $0x00
-DATA sumindex256<>+1279(SB)/1, $0x01
-DATA sumindex256<>+1280(SB)/1, $0x00
-DATA sumindex256<>+1281(SB)/1, $0x01
-DATA sumindex256<>+1282(SB)/1, $0x00
-DATA sumindex256<>+1283(SB)/1, $0x01
-DATA sumindex256<>+1284(SB)/1, $0x00
-DATA sumindex256<>+1285(SB)/1, $0x01
-DATA sumindex256<>+1286(SB)/1, $0x00
-DATA sumindex256<>+1287(SB)/1, $0x01
-DATA sumindex256<>+1288(SB)/1, $0x00
-DATA sumindex256<>+1289(SB)/1, $0x01
-DATA sumindex256<>+1290(SB)/1, $0x00
-DATA sumindex256<>+1291(SB)/1, $0x01
-DATA sumindex256<>+1292(SB)/1, $0x04
-DATA sumindex256<>+1293(SB)/1, $0x05
-DATA sumindex256<>+1294(SB)/1, $0x04
-DATA sumindex256<>+1295(SB)/1, $0x05
-DATA sumindex256<>+1296(SB)/1, $0x04
-DATA sumindex256<>+1297(SB)/1, $0x05
-DATA sumindex256<>+1298(SB)/1, $0x04
-DATA sumindex256<>+1299(SB)/1, $0x05
-DATA sumindex256<>+1300(SB)/1, $0x04
-DATA sumindex256<>+1301(SB)/1, $0x05
-DATA sumindex256<>+1302(SB)/1, $0x04
-DATA sumindex256<>+1303(SB)/1, $0x05
-DATA sumindex256<>+1304(SB)/1, $0x02
-DATA sumindex256<>+1305(SB)/1, $0x03
-DATA sumindex256<>+1306(SB)/1, $0x02
-DATA sumindex256<>+1307(SB)/1, $0x03
-DATA sumindex256<>+1308(SB)/1, $0x02
-DATA sumindex256<>+1309(SB)/1, $0x03
-DATA sumindex256<>+1310(SB)/1, $0x02
-DATA sumindex256<>+1311(SB)/1, $0x03
-DATA sumindex256<>+1312(SB)/1, $0x02
-DATA sumindex256<>+1313(SB)/1, $0x03
-DATA sumindex256<>+1314(SB)/1, $0x02
-DATA sumindex256<>+1315(SB)/1, $0x03
-DATA sumindex256<>+1316(SB)/1, $0x06
-DATA sumindex256<>+1317(SB)/1, $0x07
-DATA sumindex256<>+1318(SB)/1, $0x06
-DATA sumindex256<>+1319(SB)/1, $0x07
-DATA sumindex256<>+1320(SB)/1, $0x06
-DATA sumindex256<>+1321(SB)/1, $0x07
-DATA sumindex256<>+1322(SB)/1, $0x06
-DATA sumindex256<>+1323(SB)/1, $0x07
-DATA sumindex256<>+1324(SB)/1, $0x06
-DATA sumindex256<>+1325(SB)/1, $0x07
-DATA sumindex256<>+1326(SB)/1, $0x06
-DATA sumindex256<>+1327(SB)/1, $0x07
-DATA sumindex256<>+1328(SB)/1, $0x80
-DATA sumindex256<>+1329(SB)/1, $0x81
-DATA sumindex256<>+1330(SB)/1, $0x80
-DATA sumindex256<>+1331(SB)/1, $0x81
-DATA sumindex256<>+1332(SB)/1, $0x80
-DATA sumindex256<>+1333(SB)/1, $0x81
-DATA sumindex256<>+1334(SB)/1, $0x80
-DATA sumindex256<>+1335(SB)/1, $0x81
-DATA sumindex256<>+1336(SB)/1, $0x80
-DATA sumindex256<>+1337(SB)/1, $0x81
-DATA sumindex256<>+1338(SB)/1, $0x80
-DATA sumindex256<>+1339(SB)/1, $0x81
-DATA sumindex256<>+1340(SB)/1, $0x84
-DATA sumindex256<>+1341(SB)/1, $0x85
-DATA sumindex256<>+1342(SB)/1, $0x84
-DATA sumindex256<>+1343(SB)/1, $0x85
-DATA sumindex256<>+1344(SB)/1, $0x84
-DATA sumindex256<>+1345(SB)/1, $0x85
-DATA sumindex256<>+1346(SB)/1, $0x84
-DATA sumindex256<>+1347(SB)/1, $0x85
-DATA sumindex256<>+1348(SB)/1, $0x84
-DATA sumindex256<>+1349(SB)/1, $0x85
-DATA sumindex256<>+1350(SB)/1, $0x84
-DATA sumindex256<>+1351(SB)/1, $0x85
-DATA sumindex256<>+1352(SB)/1, $0x82
-DATA sumindex256<>+1353(SB)/1, $0x83
-DATA sumindex256<>+1354(SB)/1, $0x82
-DATA sumindex256<>+1355(SB)/1, $0x83
-DATA sumindex256<>+1356(SB)/1, $0x82
-DATA sumindex256<>+1357(SB)/1, $0x83
-DATA sumindex256<>+1358(SB)/1, $0x82
-DATA sumindex256<>+1359(SB)/1, $0x83
-DATA sumindex256<>+1360(SB)/1, $0x82
-DATA sumindex256<>+1361(SB)/1, $0x83
-DATA sumindex256<>+1362(SB)/1, $0x82
-DATA sumindex256<>+1363(SB)/1, $0x83
-DATA sumindex256<>+1364(SB)/1, $0x86
-DATA sumindex256<>+1365(SB)/1, $0x87
-DATA sumindex256<>+1366(SB)/1, $0x86
-DATA sumindex256<>+1367(SB)/1, $0x87
-DATA sumindex256<>+1368(SB)/1, $0x86
-DATA sumindex256<>+1369(SB)/1, $0x87
-DATA sumindex256<>+1370(SB)/1, $0x86
-DATA sumindex256<>+1371(SB)/1, $0x87
-DATA sumindex256<>+1372(SB)/1, $0x86
-DATA sumindex256<>+1373(SB)/1, $0x87
-DATA sumindex256<>+1374(SB)/1, $0x86
-DATA sumindex256<>+1375(SB)/1, $0x87
-DATA sumindex256<>+1376(SB)/1, $0x00
-DATA sumindex256<>+1377(SB)/1, $0x01
-DATA sumindex256<>+1378(SB)/1, $0x00
-DATA sumindex256<>+1379(SB)/1, $0x01
-DATA sumindex256<>+1380(SB)/1, $0x00
-DATA sumindex256<>+1381(SB)/1, $0x01
-DATA sumindex256<>+1382(SB)/1, $0x00
-DATA sumindex256<>+1383(SB)/1, $0x01
-DATA sumindex256<>+1384(SB)/1, $0x00
-DATA sumindex256<>+1385(SB)/1, $0x01
-DATA sumindex256<>+1386(SB)/1, $0x00
-DATA sumindex256<>+1387(SB)/1, $0x01
-DATA sumindex256<>+1388(SB)/1, $0x00
-DATA sumindex256<>+1389(SB)/1, $0x01
-DATA sumindex256<>+1390(SB)/1, $0x00
-DATA sumindex256<>+1391(SB)/1, $0x01
-DATA sumindex256<>+1392(SB)/1, $0x00
-DATA sumindex256<>+1393(SB)/1, $0x01
-DATA sumindex256<>+1394(SB)/1, $0x00
-DATA sumindex256<>+1395(SB)/1, $0x01
-DATA sumindex256<>+1396(SB)/1, $0x00
-DATA sumindex256<>+1397(SB)/1, $0x01
-DATA sumindex256<>+1398(SB)/1, $0x00
-DATA sumindex256<>+1399(SB)/1, $0x01
-DATA sumindex256<>+1400(SB)/1, $0x00
-DATA sumindex256<>+1401(SB)/1, $0x01
-DATA sumindex256<>+1402(SB)/1, $0x00
-DATA sumindex256<>+1403(SB)/1, $0x01
-DATA sumindex256<>+1404(SB)/1, $0x00
-DATA sumindex256<>+1405(SB)/1, $0x01
-DATA sumindex256<>+1406(SB)/1, $0x00
-DATA sumindex256<>+1407(SB)/1, $0x01
-DATA sumindex256<>+1408(SB)/1, $0x00
-DATA sumindex256<>+1409(SB)/1, $0x01
-DATA sumindex256<>+1410(SB)/1, $0x00
-DATA sumindex256<>+1411(SB)/1, $0x01
-DATA sumindex256<>+1412(SB)/1, $0x00
-DATA sumindex256<>+1413(SB)/1, $0x01
-DATA sumindex256<>+1414(SB)/1, $0x00
-DATA sumindex256<>+1415(SB)/1, $0x01
-DATA sumindex256<>+1416(SB)/1, $0x00
-DATA sumindex256<>+1417(SB)/1, $0x01
-DATA sumindex256<>+1418(SB)/1, $0x00
-DATA sumindex256<>+1419(SB)/1, $0x01
-DATA sumindex256<>+1420(SB)/1, $0x00
-DATA sumindex256<>+1421(SB)/1, $0x01
-DATA sumindex256<>+1422(SB)/1, $0x00
-DATA sumindex256<>+1423(SB)/1, $0x01
-DATA sumindex256<>+1424(SB)/1, $0x00
-DATA sumindex256<>+1425(SB)/1, $0x01
-DATA sumindex256<>+1426(SB)/1, $0x00
-DATA sumindex256<>+1427(SB)/1, $0x01
-DATA sumindex256<>+1428(SB)/1, $0x00
-DATA sumindex256<>+1429(SB)/1, $0x01
-DATA sumindex256<>+1430(SB)/1, $0x00
-DATA sumindex256<>+1431(SB)/1, $0x01
-DATA sumindex256<>+1432(SB)/1, $0x00
-DATA sumindex256<>+1433(SB)/1, $0x01
-DATA sumindex256<>+1434(SB)/1, $0x00
-DATA sumindex256<>+1435(SB)/1, $0x01
-DATA sumindex256<>+1436(SB)/1, $0x00
-DATA sumindex256<>+1437(SB)/1, $0x01
-DATA sumindex256<>+1438(SB)/1, $0x00
-DATA sumindex256<>+1439(SB)/1, $0x01
-DATA sumindex256<>+1440(SB)/1, $0x00
-DATA sumindex256<>+1441(SB)/1, $0x01
-DATA sumindex256<>+1442(SB)/1, $0x00
-DATA sumindex256<>+1443(SB)/1, $0x01
-DATA sumindex256<>+1444(SB)/1, $0x00
-DATA sumindex256<>+1445(SB)/1, $0x01
-DATA sumindex256<>+1446(SB)/1, $0x00
-DATA sumindex256<>+1447(SB)/1, $0x01
-DATA sumindex256<>+1448(SB)/1, $0x00
-DATA sumindex256<>+1449(SB)/1, $0x01
-DATA sumindex256<>+1450(SB)/1, $0x00
-DATA sumindex256<>+1451(SB)/1, $0x01
-DATA sumindex256<>+1452(SB)/1, $0x00
-DATA sumindex256<>+1453(SB)/1, $0x01
-DATA sumindex256<>+1454(SB)/1, $0x00
-DATA sumindex256<>+1455(SB)/1, $0x01
-DATA sumindex256<>+1456(SB)/1, $0x00
-DATA sumindex256<>+1457(SB)/1, $0x01
-DATA sumindex256<>+1458(SB)/1, $0x00
-DATA sumindex256<>+1459(SB)/1, $0x01
-DATA sumindex256<>+1460(SB)/1, $0x00
-DATA sumindex256<>+1461(SB)/1, $0x01
-DATA sumindex256<>+1462(SB)/1, $0x00
-DATA sumindex256<>+1463(SB)/1, $0x01
-DATA sumindex256<>+1464(SB)/1, $0x00
-DATA sumindex256<>+1465(SB)/1, $0x01
-DATA sumindex256<>+1466(SB)/1, $0x00
-DATA sumindex256<>+1467(SB)/1, $0x01
-DATA sumindex256<>+1468(SB)/1, $0x00
-DATA sumindex256<>+1469(SB)/1, $0x01
-DATA sumindex256<>+1470(SB)/1, $0x00
-DATA sumindex256<>+1471(SB)/1, $0x01
-DATA sumindex256<>+1472(SB)/1, $0x00
-DATA sumindex256<>+1473(SB)/1, $0x01
-DATA sumindex256<>+1474(SB)/1, $0x00
-DATA sumindex256<>+1475(SB)/1, $0x01
-DATA sumindex256<>+1476(SB)/1, $0x00
-DATA sumindex256<>+1477(SB)/1, $0x01
-DATA sumindex256<>+1478(SB)/1, $0x00
-DATA sumindex256<>+1479(SB)/1, $0x01
-DATA sumindex256<>+1480(SB)/1, $0x00
-DATA sumindex256<>+1481(SB)/1, $0x01
-DATA sumindex256<>+1482(SB)/1, $0x00
-DATA sumindex256<>+1483(SB)/1, $0x01
-DATA sumindex256<>+1484(SB)/1, $0x00
-DATA sumindex256<>+1485(SB)/1, $0x01
-DATA sumindex256<>+1486(SB)/1, $0x00
-DATA sumindex256<>+1487(SB)/1, $0x01
-DATA sumindex256<>+1488(SB)/1, $0x00
-DATA sumindex256<>+1489(SB)/1, $0x01
-DATA sumindex256<>+1490(SB)/1, $0x00
-DATA sumindex256<>+1491(SB)/1, $0x01
-DATA sumindex256<>+1492(SB)/1, $0x00
-DATA sumindex256<>+1493(SB)/1, $0x01
-DATA sumindex256<>+1494(SB)/1, $0x00
-DATA sumindex256<>+1495(SB)/1, $0x01
-DATA sumindex256<>+1496(SB)/1, $0x00
-DATA sumindex256<>+1497(SB)/1, $0x01
-DATA sumindex256<>+1498(SB)/1, $0x00
-DATA sumindex256<>+1499(SB)/1, $0x01
-DATA sumindex256<>+1500(SB)/1, $0x00
-DATA sumindex256<>+1501(SB)/1, $0x01
-DATA sumindex256<>+1502(SB)/1, $0x00
-DATA sumindex256<>+1503(SB)/1, $0x01
-DATA sumindex256<>+1504(SB)/1, $0x00
-DATA sumindex256<>+1505(SB)/1, $0x01
-DATA sumindex256<>+1506(SB)/1, $0x00
-DATA sumindex256<>+1507(SB)/1, $0x01
-DATA sumindex256<>+1508(SB)/1, $0x00
-DATA sumindex256<>+1509(SB)/1, $0x01
-DATA sumindex256<>+1510(SB)/1, $0x00
-DATA sumindex256<>+1511(SB)/1, $0x01
-DATA sumindex256<>+1512(SB)/1, $0x00
-DATA sumindex256<>+1513(SB)/1, $0x01
-DATA sumindex256<>+1514(SB)/1, $0x00
-DATA sumindex256<>+1515(SB)/1, $0x01
-DATA sumindex256<>+1516(SB)/1, $0x00
-DATA sumindex256<>+1517(SB)/1, $0x01
-DATA sumindex256<>+1518(SB)/1, $0x00
-DATA sumindex256<>+1519(SB)/1, $0x01
-DATA sumindex256<>+1520(SB)/1, $0x00
-DATA sumindex256<>+1521(SB)/1, $0x01
-DATA sumindex256<>+1522(SB)/1, $0x00
-DATA sumindex256<>+1523(SB)/1, $0x01
-DATA sumindex256<>+1524(SB)/1, $0x00
-DATA sumindex256<>+1525(SB)/1, $0x01
-DATA sumindex256<>+1526(SB)/1, $0x00
-DATA sumindex256<>+1527(SB)/1, $0x01
-DATA sumindex256<>+1528(SB)/1, $0x00
-DATA sumindex256<>+1529(SB)/1, $0x01
-DATA sumindex256<>+1530(SB)/1, $0x00
-DATA sumindex256<>+1531(SB)/1, $0x01
-DATA sumindex256<>+1532(SB)/1, $0x00
-DATA sumindex256<>+1533(SB)/1, $0x01
-DATA sumindex256<>+1534(SB)/1, $0x00
-DATA sumindex256<>+1535(SB)/1, $0x01
-DATA sumindex256<>+1536(SB)/1, $0x00
-DATA sumindex256<>+1537(SB)/1, $0x01
-DATA sumindex256<>+1538(SB)/1, $0x00
-DATA sumindex256<>+1539(SB)/1, $0x01
-DATA sumindex256<>+1540(SB)/1, $0x00
-DATA sumindex256<>+1541(SB)/1, $0x01
-DATA sumindex256<>+1542(SB)/1, $0x00
-DATA sumindex256<>+1543(SB)/1, $0x01
-DATA sumindex256<>+1544(SB)/1, $0x00
-DATA sumindex256<>+1545(SB)/1, $0x01
-DATA sumindex256<>+1546(SB)/1, $0x00
-DATA sumindex256<>+1547(SB)/1, $0x01
-DATA sumindex256<>+1548(SB)/1, $0x00
-DATA sumindex256<>+1549(SB)/1, $0x01
-DATA sumindex256<>+1550(SB)/1, $0x04
-DATA sumindex256<>+1551(SB)/1, $0x05
-DATA sumindex256<>+1552(SB)/1, $0x04
-DATA sumindex256<>+1553(SB)/1, $0x05
-DATA sumindex256<>+1554(SB)/1, $0x04
-DATA sumindex256<>+1555(SB)/1, $0x05
-DATA sumindex256<>+1556(SB)/1, $0x04
-DATA sumindex256<>+1557(SB)/1, $0x05
-DATA sumindex256<>+1558(SB)/1, $0x04
-DATA sumindex256<>+1559(SB)/1, $0x05
-DATA sumindex256<>+1560(SB)/1, $0x04
-DATA sumindex256<>+1561(SB)/1, $0x05
-DATA sumindex256<>+1562(SB)/1, $0x04
-DATA sumindex256<>+1563(SB)/1, $0x05
-DATA sumindex256<>+1564(SB)/1, $0x02
-DATA sumindex256<>+1565(SB)/1, $0x03
-DATA sumindex256<>+1566(SB)/1, $0x02
-DATA sumindex256<>+1567(SB)/1, $0x03
-DATA sumindex256<>+1568(SB)/1, $0x02
-DATA sumindex256<>+1569(SB)/1, $0x03
-DATA sumindex256<>+1570(SB)/1, $0x02
-DATA sumindex256<>+1571(SB)/1, $0x03
-DATA sumindex256<>+1572(SB)/1, $0x02
-DATA sumindex256<>+1573(SB)/1, $0x03
-DATA sumindex256<>+1574(SB)/1, $0x02
-DATA sumindex256<>+1575(SB)/1, $0x03
-DATA sumindex256<>+1576(SB)/1, $0x02
-DATA sumindex256<>+1577(SB)/1, $0x03
-DATA sumindex256<>+1578(SB)/1, $0x06
-DATA sumindex256<>+1579(SB)/1, $0x07
-DATA sumindex256<>+1580(SB)/1, $0x06
-DATA sumindex256<>+1581(SB)/1, $0x07
-DATA sumindex256<>+1582(SB)/1, $0x06
-DATA sumindex256<>+1583(SB)/1, $0x07
-DATA sumindex256<>+1584(SB)/1, $0x06
-DATA sumindex256<>+1585(SB)/1, $0x07
-DATA sumindex256<>+1586(SB)/1, $0x06
-DATA sumindex256<>+1587(SB)/1, $0x07
-DATA sumindex256<>+1588(SB)/1, $0x06
-DATA sumindex256<>+1589(SB)/1, $0x07
-DATA sumindex256<>+1590(SB)/1, $0x06
-DATA sumindex256<>+1591(SB)/1, $0x07
-DATA sumindex256<>+1592(SB)/1, $0x80
-DATA sumindex256<>+1593(SB)/1, $0x81
-DATA sumindex256<>+1594(SB)/1, $0x80
-DATA sumindex256<>+1595(SB)/1, $0x81
-DATA sumindex256<>+1596(SB)/1, $0x80
-DATA sumindex256<>+1597(SB)/1, $0x81
-DATA sumindex256<>+1598(SB)/1, $0x80
-DATA sumindex256<>+1599(SB)/1, $0x81
-DATA sumindex256<>+1600(SB)/1, $0x80
-DATA sumindex256<>+1601(SB)/1, $0x81
-DATA sumindex256<>+1602(SB)/1, $0x80
-DATA sumindex256<>+1603(SB)/1, $0x81
-DATA sumindex256<>+1604(SB)/1, $0x80
-DATA sumindex256<>+1605(SB)/1, $0x81
-DATA sumindex256<>+1606(SB)/1, $0x84
-DATA sumindex256<>+1607(SB)/1, $0x85
-DATA sumindex256<>+1608(SB)/1, $0x84
-DATA sumindex256<>+1609(SB)/1, $0x85
-DATA sumindex256<>+1610(SB)/1, $0x84
-DATA sumindex256<>+1611(SB)/1, $0x85
-DATA sumindex256<>+1612(SB)/1, $0x84
-DATA sumindex256<>+1613(SB)/1, $0x85
-DATA sumindex256<>+1614(SB)/1, $0x84
-DATA sumindex256<>+1615(SB)/1, $0x85
-DATA sumindex256<>+1616(SB)/1, $0x84
-DATA sumindex256<>+1617(SB)/1, $0x85
-DATA sumindex256<>+1618(SB)/1, $0x84
-DATA sumindex256<>+1619(SB)/1, $0x85
-DATA sumindex256<>+1620(SB)/1, $0x82
-DATA sumindex256<>+1621(SB)/1, $0x83
-DATA sumindex256<>+1622(SB)/1, $0x82
-DATA sumindex256<>+1623(SB)/1, $0x83
-DATA sumindex256<>+1624(SB)/1, $0x82
-DATA sumindex256<>+1625(SB)/1, $0x83
-DATA sumindex256<>+1626(SB)/1, $0x82
-DATA sumindex256<>+1627(SB)/1, $0x83
-DATA sumindex256<>+1628(SB)/1, $0x82
-DATA sumindex256<>+1629(SB)/1, $0x83
-DATA sumindex256<>+1630(SB)/1, $0x82
-DATA sumindex256<>+1631(SB)/1, $0x83
-DATA sumindex256<>+1632(SB)/1, $0x82
-DATA sumindex256<>+1633(SB)/1, $0x83
-DATA sumindex256<>+1634(SB)/1, $0x86
-DATA sumindex256<>+1635(SB)/1, $0x87
-DATA sumindex256<>+1636(SB)/1, $0x86
-DATA sumindex256<>+1637(SB)/1, $0x87
-DATA sumindex256<>+1638(SB)/1, $0x86
-DATA sumindex256<>+1639(SB)/1, $0x87
-DATA sumindex256<>+1640(SB)/1, $0x86
-DATA sumindex256<>+1641(SB)/1, $0x87
-DATA sumindex256<>+1642(SB)/1, $0x86
-DATA sumindex256<>+1643(SB)/1, $0x87
-DATA sumindex256<>+1644(SB)/1, $0x86
-DATA sumindex256<>+1645(SB)/1, $0x87
-DATA sumindex256<>+1646(SB)/1, $0x86
-DATA sumindex256<>+1647(SB)/1, $0x87
-DATA sumindex256<>+1648(SB)/1, $0x00
-DATA sumindex256<>+1649(SB)/1, $0x01
-DATA sumindex256<>+1650(SB)/1, $0x00
-DATA sumindex256<>+1651(SB)/1, $0x01
-DATA sumindex256<>+1652(SB)/1, $0x00
-DATA sumindex256<>+1653(SB)/1, $0x01
-DATA sumindex256<>+1654(SB)/1, $0x00
-DATA sumindex256<>+1655(SB)/1, $0x01
-DATA sumindex256<>+1656(SB)/1, $0x00
-DATA sumindex256<>+1657(SB)/1, $0x01
-DATA sumindex256<>+1658(SB)/1, $0x00
-DATA sumindex256<>+1659(SB)/1, $0x01
-DATA sumindex256<>+1660(SB)/1, $0x00
-DATA sumindex256<>+1661(SB)/1, $0x01
-DATA sumindex256<>+1662(SB)/1, $0x00
-DATA sumindex256<>+1663(SB)/1, $0x01
-DATA sumindex256<>+1664(SB)/1, $0x00
-DATA sumindex256<>+1665(SB)/1, $0x01
-DATA sumindex256<>+1666(SB)/1, $0x00
-DATA sumindex256<>+1667(SB)/1, $0x01
-DATA sumindex256<>+1668(SB)/1, $0x00
-DATA sumindex256<>+1669(SB)/1, $0x01
-DATA sumindex256<>+1670(SB)/1, $0x00
-DATA sumindex256<>+1671(SB)/1, $0x01
-DATA sumindex256<>+1672(SB)/1, $0x00
-DATA sumindex256<>+1673(SB)/1, $0x01
-DATA sumindex256<>+1674(SB)/1, $0x00
-DATA sumindex256<>+1675(SB)/1, $0x01
-DATA sumindex256<>+1676(SB)/1, $0x00
-DATA sumindex256<>+1677(SB)/1, $0x01
-DATA sumindex256<>+1678(SB)/1, $0x00
-DATA sumindex256<>+1679(SB)/1, $0x01
-DATA sumindex256<>+1680(SB)/1, $0x00
-DATA sumindex256<>+1681(SB)/1, $0x01
-DATA sumindex256<>+1682(SB)/1, $0x00
-DATA sumindex256<>+1683(SB)/1, $0x01
-DATA sumindex256<>+1684(SB)/1, $0x00
-DATA sumindex256<>+1685(SB)/1, $0x01
-DATA sumindex256<>+1686(SB)/1, $0x00
-DATA sumindex256<>+1687(SB)/1, $0x01
-DATA sumindex256<>+1688(SB)/1, $0x00
-DATA sumindex256<>+1689(SB)/1, $0x01
-DATA sumindex256<>+1690(SB)/1, $0x00
-DATA sumindex256<>+1691(SB)/1, $0x01
-DATA sumindex256<>+1692(SB)/1, $0x00
-DATA sumindex256<>+1693(SB)/1, $0x01
-DATA sumindex256<>+1694(SB)/1, $0x00
-DATA sumindex256<>+1695(SB)/1, $0x01
-DATA sumindex256<>+1696(SB)/1, $0x00
-DATA sumindex256<>+1697(SB)/1, $0x01
-DATA sumindex256<>+1698(SB)/1, $0x00
-DATA sumindex256<>+1699(SB)/1, $0x01
-DATA sumindex256<>+1700(SB)/1, $0x00
-DATA sumindex256<>+1701(SB)/1, $0x01
-DATA sumindex256<>+1702(SB)/1, $0x00
-DATA sumindex256<>+1703(SB)/1, $0x01
-DATA sumindex256<>+1704(SB)/1, $0x00
-DATA sumindex256<>+1705(SB)/1, $0x01
-DATA sumindex256<>+1706(SB)/1, $0x00
-DATA sumindex256<>+1707(SB)/1, $0x01
-DATA sumindex256<>+1708(SB)/1, $0x00
-DATA sumindex256<>+1709(SB)/1, $0x01
-DATA sumindex256<>+1710(SB)/1, $0x00
-DATA sumindex256<>+1711(SB)/1, $0x01
-DATA sumindex256<>+1712(SB)/1, $0x00
-DATA sumindex256<>+1713(SB)/1, $0x01
-DATA sumindex256<>+1714(SB)/1, $0x00
-DATA sumindex256<>+1715(SB)/1, $0x01
-DATA sumindex256<>+1716(SB)/1, $0x00
-DATA sumindex256<>+1717(SB)/1, $0x01
-DATA sumindex256<>+1718(SB)/1, $0x00
-DATA sumindex256<>+1719(SB)/1, $0x01
-DATA sumindex256<>+1720(SB)/1, $0x00
-DATA sumindex256<>+1721(SB)/1, $0x01
-DATA sumindex256<>+1722(SB)/1, $0x00
-DATA sumindex256<>+1723(SB)/1, $0x01
-DATA sumindex256<>+1724(SB)/1, $0x00
-DATA sumindex256<>+1725(SB)/1, $0x01
-DATA sumindex256<>+1726(SB)/1, $0x00
-DATA sumindex256<>+1727(SB)/1, $0x01
-DATA sumindex256<>+1728(SB)/1, $0x00
-DATA sumindex256<>+1729(SB)/1, $0x01
-DATA sumindex256<>+1730(SB)/1, $0x00
-DATA sumindex256<>+1731(SB)/1, $0x01
-DATA sumindex256<>+1732(SB)/1, $0x00
-DATA sumindex256<>+1733(SB)/1, $0x01
-DATA sumindex256<>+1734(SB)/1, $0x00
-DATA sumindex256<>+1735(SB)/1, $0x01
-DATA sumindex256<>+1736(SB)/1, $0x00
-DATA sumindex256<>+1737(SB)/1, $0x01
-DATA sumindex256<>+1738(SB)/1, $0x00
-DATA sumindex256<>+1739(SB)/1, $0x01
-DATA sumindex256<>+1740(SB)/1, $0x00
-DATA sumindex256<>+1741(SB)/1, $0x01
-DATA sumindex256<>+1742(SB)/1, $0x00
-DATA sumindex256<>+1743(SB)/1, $0x01
-DATA sumindex256<>+1744(SB)/1, $0x00
-DATA sumindex256<>+1745(SB)/1, $0x01
-DATA sumindex256<>+1746(SB)/1, $0x00
-DATA sumindex256<>+1747(SB)/1, $0x01
-DATA sumindex256<>+1748(SB)/1, $0x00
-DATA sumindex256<>+1749(SB)/1, $0x01
-DATA sumindex256<>+1750(SB)/1, $0x00
-DATA sumindex256<>+1751(SB)/1, $0x01
-DATA sumindex256<>+1752(SB)/1, $0x00
-DATA sumindex256<>+1753(SB)/1, $0x01
-DATA sumindex256<>+1754(SB)/1, $0x00
-DATA sumindex256<>+1755(SB)/1, $0x01
-DATA sumindex256<>+1756(SB)/1, $0x00
-DATA sumindex256<>+1757(SB)/1, $0x01
-DATA sumindex256<>+1758(SB)/1, $0x00
-DATA sumindex256<>+1759(SB)/1, $0x01
-DATA sumindex256<>+1760(SB)/1, $0x00
-DATA sumindex256<>+1761(SB)/1, $0x01
-DATA sumindex256<>+1762(SB)/1, $0x00
-DATA sumindex256<>+1763(SB)/1, $0x01
-DATA sumindex256<>+1764(SB)/1, $0x00
-DATA sumindex256<>+1765(SB)/1, $0x01
-DATA sumindex256<>+1766(SB)/1, $0x00
-DATA sumindex256<>+1767(SB)/1, $0x01
-DATA sumindex256<>+1768(SB)/1, $0x00
-DATA sumindex256<>+1769(SB)/1, $0x01
-DATA sumindex256<>+1770(SB)/1, $0x00
-DATA sumindex256<>+1771(SB)/1, $0x01
-DATA sumindex256<>+1772(SB)/1, $0x00
-DATA sumindex256<>+1773(SB)/1, $0x01
-DATA sumindex256<>+1774(SB)/1, $0x00
-DATA sumindex256<>+1775(SB)/1, $0x01
-DATA sumindex256<>+1776(SB)/1, $0x00
-DATA sumindex256<>+1777(SB)/1, $0x01
-DATA sumindex256<>+1778(SB)/1, $0x00
-DATA sumindex256<>+1779(SB)/1, $0x01
-DATA sumindex256<>+1780(SB)/1, $0x00
-DATA sumindex256<>+1781(SB)/1, $0x01
-DATA sumindex256<>+1782(SB)/1, $0x00
-DATA sumindex256<>+1783(SB)/1, $0x01
-DATA sumindex256<>+1784(SB)/1, $0x00
-DATA sumindex256<>+1785(SB)/1, $0x01
-DATA sumindex256<>+1786(SB)/1, $0x00
-DATA sumindex256<>+1787(SB)/1, $0x01
-DATA sumindex256<>+1788(SB)/1, $0x00
-DATA sumindex256<>+1789(SB)/1, $0x01
-DATA sumindex256<>+1790(SB)/1, $0x00
-DATA sumindex256<>+1791(SB)/1, $0x01
-DATA sumindex256<>+1792(SB)/1, $0x00
-DATA sumindex256<>+1793(SB)/1, $0x01
-DATA sumindex256<>+1794(SB)/1, $0x00
-DATA sumindex256<>+1795(SB)/1, $0x01
-DATA sumindex256<>+1796(SB)/1, $0x00
-DATA sumindex256<>+1797(SB)/1, $0x01
-DATA sumindex256<>+1798(SB)/1, $0x00
-DATA sumindex256<>+1799(SB)/1, $0x01
-DATA sumindex256<>+1800(SB)/1, $0x00
-DATA sumindex256<>+1801(SB)/1, $0x01
-DATA sumindex256<>+1802(SB)/1, $0x00
-DATA sumindex256<>+1803(SB)/1, $0x01
-DATA sumindex256<>+1804(SB)/1, $0x00
-DATA sumindex256<>+1805(SB)/1, $0x01
-DATA sumindex256<>+1806(SB)/1, $0x00
-DATA sumindex256<>+1807(SB)/1, $0x01
-DATA sumindex256<>+1808(SB)/1, $0x04
-DATA sumindex256<>+1809(SB)/1, $0x05
-DATA sumindex256<>+1810(SB)/1, $0x04
-DATA sumindex256<>+1811(SB)/1, $0x05
-DATA sumindex256<>+1812(SB)/1, $0x04
-DATA sumindex256<>+1813(SB)/1, $0x05
-DATA sumindex256<>+1814(SB)/1, $0x04
-DATA sumindex256<>+1815(SB)/1, $0x05
-DATA sumindex256<>+1816(SB)/1, $0x04
-DATA sumindex256<>+1817(SB)/1, $0x05
-DATA sumindex256<>+1818(SB)/1, $0x04
-DATA sumindex256<>+1819(SB)/1, $0x05
-DATA sumindex256<>+1820(SB)/1, $0x04
-DATA sumindex256<>+1821(SB)/1, $0x05
-DATA sumindex256<>+1822(SB)/1, $0x04
-DATA sumindex256<>+1823(SB)/1, $0x05
-DATA sumindex256<>+1824(SB)/1, $0x02
-DATA sumindex256<>+1825(SB)/1, $0x03
-DATA sumindex256<>+1826(SB)/1, $0x02
-DATA sumindex256<>+1827(SB)/1, $0x03
-DATA sumindex256<>+1828(SB)/1, $0x02
-DATA sumindex256<>+1829(SB)/1, $0x03
-DATA sumindex256<>+1830(SB)/1, $0x02
-DATA sumindex256<>+1831(SB)/1, $0x03
-DATA sumindex256<>+1832(SB)/1, $0x02
-DATA sumindex256<>+1833(SB)/1, $0x03
-DATA sumindex256<>+1834(SB)/1, $0x02
-DATA sumindex256<>+1835(SB)/1, $0x03
-DATA sumindex256<>+1836(SB)/1, $0x02
-DATA sumindex256<>+1837(SB)/1, $0x03
-DATA sumindex256<>+1838(SB)/1, $0x02
-DATA sumindex256<>+1839(SB)/1, $0x03
-DATA sumindex256<>+1840(SB)/1, $0x06
-DATA sumindex256<>+1841(SB)/1, $0x07
-DATA sumindex256<>+1842(SB)/1, $0x06
-DATA sumindex256<>+1843(SB)/1, $0x07
-DATA sumindex256<>+1844(SB)/1, $0x06
-DATA sumindex256<>+1845(SB)/1, $0x07
-DATA sumindex256<>+1846(SB)/1, $0x06
-DATA sumindex256<>+1847(SB)/1, $0x07
-DATA sumindex256<>+1848(SB)/1, $0x06
-DATA sumindex256<>+1849(SB)/1, $0x07
-DATA sumindex256<>+1850(SB)/1, $0x06
-DATA sumindex256<>+1851(SB)/1, $0x07
-DATA sumindex256<>+1852(SB)/1, $0x06
-DATA sumindex256<>+1853(SB)/1, $0x07
-DATA sumindex256<>+1854(SB)/1, $0x06
-DATA sumindex256<>+1855(SB)/1, $0x07
-DATA sumindex256<>+1856(SB)/1, $0x80
-DATA sumindex256<>+1857(SB)/1, $0x81
-DATA sumindex256<>+1858(SB)/1, $0x80
-DATA sumindex256<>+1859(SB)/1, $0x81
-DATA sumindex256<>+1860(SB)/1, $0x80
-DATA sumindex256<>+1861(SB)/1, $0x81
-DATA sumindex256<>+1862(SB)/1, $0x80
-DATA sumindex256<>+1863(SB)/1, $0x81
-DATA sumindex256<>+1864(SB)/1, $0x80
-DATA sumindex256<>+1865(SB)/1, $0x81
-DATA sumindex256<>+1866(SB)/1, $0x80
-DATA sumindex256<>+1867(SB)/1, $0x81
-DATA sumindex256<>+1868(SB)/1, $0x80
-DATA sumindex256<>+1869(SB)/1, $0x81
-DATA sumindex256<>+1870(SB)/1, $0x80
-DATA sumindex256<>+1871(SB)/1, $0x81
-DATA sumindex256<>+1872(SB)/1, $0x84
-DATA sumindex256<>+1873(SB)/1, $0x85
-DATA sumindex256<>+1874(SB)/1, $0x84
-DATA sumindex256<>+1875(SB)/1, $0x85
-DATA sumindex256<>+1876(SB)/1, $0x84
-DATA sumindex256<>+1877(SB)/1, $0x85
-DATA sumindex256<>+1878(SB)/1, $0x84
-DATA sumindex256<>+1879(SB)/1, $0x85
-DATA sumindex256<>+1880(SB)/1, $0x84
-DATA sumindex256<>+1881(SB)/1, $0x85
-DATA sumindex256<>+1882(SB)/1, $0x84
-DATA sumindex256<>+1883(SB)/1, $0x85
-DATA sumindex256<>+1884(SB)/1, $0x84
-DATA sumindex256<>+1885(SB)/1, $0x85
-DATA sumindex256<>+1886(SB)/1, $0x84
-DATA sumindex256<>+1887(SB)/1, $0x85
-DATA sumindex256<>+1888(SB)/1, $0x82
-DATA sumindex256<>+1889(SB)/1, $0x83
-DATA sumindex256<>+1890(SB)/1, $0x82
-DATA sumindex256<>+1891(SB)/1, $0x83
-DATA sumindex256<>+1892(SB)/1, $0x82
-DATA sumindex256<>+1893(SB)/1, $0x83
-DATA sumindex256<>+1894(SB)/1, $0x82
-DATA sumindex256<>+1895(SB)/1, $0x83
-DATA sumindex256<>+1896(SB)/1, $0x82
-DATA sumindex256<>+1897(SB)/1, $0x83
-DATA sumindex256<>+1898(SB)/1, $0x82
-DATA sumindex256<>+1899(SB)/1, $0x83
-DATA sumindex256<>+1900(SB)/1, $0x82
-DATA sumindex256<>+1901(SB)/1, $0x83
-DATA sumindex256<>+1902(SB)/1, $0x82
-DATA sumindex256<>+1903(SB)/1, $0x83
-DATA sumindex256<>+1904(SB)/1, $0x86
-DATA sumindex256<>+1905(SB)/1, $0x87
-DATA sumindex256<>+1906(SB)/1, $0x86
-DATA sumindex256<>+1907(SB)/1, $0x87
-DATA sumindex256<>+1908(SB)/1, $0x86
-DATA sumindex256<>+1909(SB)/1, $0x87
-DATA sumindex256<>+1910(SB)/1, $0x86
-DATA sumindex256<>+1911(SB)/1, $0x87
-DATA sumindex256<>+1912(SB)/1, $0x86
-DATA sumindex256<>+1913(SB)/1, $0x87
-DATA sumindex256<>+1914(SB)/1, $0x86
-DATA sumindex256<>+1915(SB)/1, $0x87
-DATA sumindex256<>+1916(SB)/1, $0x86
-DATA sumindex256<>+1917(SB)/1, $0x87
-DATA sumindex256<>+1918(SB)/1, $0x86
-DATA sumindex256<>+1919(SB)/1, $0x87
-DATA sumindex256<>+1920(SB)/1, $0x00
-DATA sumindex256<>+1921(SB)/1, $0x01
-DATA sumindex256<>+1922(SB)/1, $0x00
-DATA sumindex256<>+1923(SB)/1, $0x01
-DATA sumindex256<>+1924(SB)/1, $0x00
-DATA sumindex256<>+1925(SB)/1, $0x01
-DATA sumindex256<>+1926(SB)/1, $0x00
-DATA sumindex256<>+1927(SB)/1, $0x01
-DATA sumindex256<>+1928(SB)/1, $0x00
-DATA sumindex256<>+1929(SB)/1, $0x01
-DATA sumindex256<>+1930(SB)/1, $0x00
-DATA sumindex256<>+1931(SB)/1, $0x01
-DATA sumindex256<>+1932(SB)/1, $0x00
-DATA sumindex256<>+1933(SB)/1, $0x01
-DATA sumindex256<>+1934(SB)/1, $0x00
-DATA sumindex256<>+1935(SB)/1, $0x01
-DATA sumindex256<>+1936(SB)/1, $0x00
-DATA sumindex256<>+1937(SB)/1, $0x01
-DATA sumindex256<>+1938(SB)/1, $0x00
-DATA sumindex256<>+1939(SB)/1, $0x01
-DATA sumindex256<>+1940(SB)/1, $0x00
-DATA sumindex256<>+1941(SB)/1, $0x01
-DATA sumindex256<>+1942(SB)/1, $0x00
-DATA sumindex256<>+1943(SB)/1, $0x01
-DATA sumindex256<>+1944(SB)/1, $0x00
-DATA sumindex256<>+1945(SB)/1, $0x01
-DATA sumindex256<>+1946(SB)/1, $0x00
-DATA sumindex256<>+1947(SB)/1, $0x01
-DATA sumindex256<>+1948(SB)/1, $0x00
-DATA sumindex256<>+1949(SB)/1, $0x01
-DATA sumindex256<>+1950(SB)/1, $0x00
-DATA sumindex256<>+1951(SB)/1, $0x01
-DATA sumindex256<>+1952(SB)/1, $0x00
-DATA sumindex256<>+1953(SB)/1, $0x01
-DATA sumindex256<>+1954(SB)/1, $0x00
-DATA sumindex256<>+1955(SB)/1, $0x01
-DATA sumindex256<>+1956(SB)/1, $0x00
-DATA sumindex256<>+1957(SB)/1, $0x01
-DATA sumindex256<>+1958(SB)/1, $0x00
-DATA sumindex256<>+1959(SB)/1, $0x01
-DATA sumindex256<>+1960(SB)/1, $0x00
-DATA sumindex256<>+1961(SB)/1, $0x01
-DATA sumindex256<>+1962(SB)/1, $0x00
-DATA sumindex256<>+1963(SB)/1, $0x01
-DATA sumindex256<>+1964(SB)/1, $0x00
-DATA sumindex256<>+1965(SB)/1, $0x01
-DATA sumindex256<>+1966(SB)/1, $0x00
-DATA sumindex256<>+1967(SB)/1, $0x01
-DATA sumindex256<>+1968(SB)/1, $0x00
-DATA sumindex256<>+1969(SB)/1, $0x01
-DATA sumindex256<>+1970(SB)/1, $0x00
-DATA sumindex256<>+1971(SB)/1, $0x01
-DATA sumindex256<>+1972(SB)/1, $0x00
-DATA sumindex256<>+1973(SB)/1, $0x01
-DATA sumindex256<>+1974(SB)/1, $0x00
-DATA sumindex256<>+1975(SB)/1, $0x01
-DATA sumindex256<>+1976(SB)/1, $0x00
-DATA sumindex256<>+1977(SB)/1, $0x01
-DATA sumindex256<>+1978(SB)/1, $0x00
-DATA sumindex256<>+1979(SB)/1, $0x01
-DATA sumindex256<>+1980(SB)/1, $0x00
-DATA sumindex256<>+1981(SB)/1, $0x01
-DATA sumindex256<>+1982(SB)/1, $0x00
-DATA sumindex256<>+1983(SB)/1, $0x01
-DATA sumindex256<>+1984(SB)/1, $0x00
-DATA sumindex256<>+1985(SB)/1, $0x01
-DATA sumindex256<>+1986(SB)/1, $0x00
-DATA sumindex256<>+1987(SB)/1, $0x01
-DATA sumindex256<>+1988(SB)/1, $0x00
-DATA sumindex256<>+1989(SB)/1, $0x01
-DATA sumindex256<>+1990(SB)/1, $0x00
-DATA sumindex256<>+1991(SB)/1, $0x01
-DATA sumindex256<>+1992(SB)/1, $0x00
-DATA sumindex256<>+1993(SB)/1, $0x01
-DATA sumindex256<>+1994(SB)/1, $0x00
-DATA sumindex256<>+1995(SB)/1, $0x01
-DATA sumindex256<>+1996(SB)/1, $0x00
-DATA sumindex256<>+1997(SB)/1, $0x01
-DATA sumindex256<>+1998(SB)/1, $0x00
-DATA sumindex256<>+1999(SB)/1, $0x01
-DATA sumindex256<>+2000(SB)/1, $0x00
-DATA sumindex256<>+2001(SB)/1, $0x01
-DATA sumindex256<>+2002(SB)/1, $0x00
-DATA sumindex256<>+2003(SB)/1, $0x01
-DATA sumindex256<>+2004(SB)/1, $0x00
-DATA sumindex256<>+2005(SB)/1, $0x01
-DATA sumindex256<>+2006(SB)/1, $0x00
-DATA sumindex256<>+2007(SB)/1, $0x01
-DATA sumindex256<>+2008(SB)/1, $0x00
-DATA sumindex256<>+2009(SB)/1, $0x01
-DATA sumindex256<>+2010(SB)/1, $0x00
-DATA sumindex256<>+2011(SB)/1, $0x01
-DATA sumindex256<>+2012(SB)/1, $0x00
-DATA sumindex256<>+2013(SB)/1, $0x01
-DATA sumindex256<>+2014(SB)/1, $0x00
-DATA sumindex256<>+2015(SB)/1, $0x01
-DATA sumindex256<>+2016(SB)/1, $0x00
-DATA sumindex256<>+2017(SB)/1, $0x01
-DATA sumindex256<>+2018(SB)/1, $0x00
-DATA sumindex256<>+2019(SB)/1, $0x01
-DATA sumindex256<>+2020(SB)/1, $0x00
-DATA sumindex256<>+2021(SB)/1, $0x01
-DATA sumindex256<>+2022(SB)/1, $0x00
-DATA sumindex256<>+2023(SB)/1, $0x01
-DATA sumindex256<>+2024(SB)/1, $0x00
-DATA sumindex256<>+2025(SB)/1, $0x01
-DATA sumindex256<>+2026(SB)/1, $0x00
-DATA sumindex256<>+2027(SB)/1, $0x01
-DATA sumindex256<>+2028(SB)/1, $0x00
-DATA sumindex256<>+2029(SB)/1, $0x01
-DATA sumindex256<>+2030(SB)/1, $0x00
-DATA sumindex256<>+2031(SB)/1, $0x01
-DATA sumindex256<>+2032(SB)/1, $0x00
-DATA sumindex256<>+2033(SB)/1, $0x01
-DATA sumindex256<>+2034(SB)/1, $0x00
-DATA sumindex256<>+2035(SB)/1, $0x01
-DATA sumindex256<>+2036(SB)/1, $0x00
-DATA sumindex256<>+2037(SB)/1, $0x01
-DATA sumindex256<>+2038(SB)/1, $0x00
-DATA sumindex256<>+2039(SB)/1, $0x01
-DATA sumindex256<>+2040(SB)/1, $0x00
-DATA sumindex256<>+2041(SB)/1, $0x01
-DATA sumindex256<>+2042(SB)/1, $0x00
-DATA sumindex256<>+2043(SB)/1, $0x01
-DATA sumindex256<>+2044(SB)/1, $0x00
-DATA sumindex256<>+2045(SB)/1, $0x01
-DATA sumindex256<>+2046(SB)/1, $0x00
-DATA sumindex256<>+2047(SB)/1, $0x01
-DATA sumindex256<>+2048(SB)/1, $0x00
-DATA sumindex256<>+2049(SB)/1, $0x01
-DATA sumindex256<>+2050(SB)/1, $0x00
-DATA sumindex256<>+2051(SB)/1, $0x01
-DATA sumindex256<>+2052(SB)/1, $0x00
-DATA sumindex256<>+2053(SB)/1, $0x01
-DATA sumindex256<>+2054(SB)/1, $0x00
-DATA sumindex256<>+2055(SB)/1, $0x01
-DATA sumindex256<>+2056(SB)/1, $0x00
-DATA sumindex256<>+2057(SB)/1, $0x01
-DATA sumindex256<>+2058(SB)/1, $0x00
-DATA sumindex256<>+2059(SB)/1, $0x01
-DATA sumindex256<>+2060(SB)/1, $0x00
-DATA sumindex256<>+2061(SB)/1, $0x01
-DATA sumindex256<>+2062(SB)/1, $0x00
-DATA sumindex256<>+2063(SB)/1, $0x01
-DATA sumindex256<>+2064(SB)/1, $0x00
-DATA sumindex256<>+2065(SB)/1, $0x01
-DATA sumindex256<>+2066(SB)/1, $0x04
-DATA sumindex256<>+2067(SB)/1, $0x05
-DATA sumindex256<>+2068(SB)/1, $0x04
-DATA sumindex256<>+2069(SB)/1, $0x05
-DATA sumindex256<>+2070(SB)/1, $0x04
-DATA sumindex256<>+2071(SB)/1, $0x05
-DATA sumindex256<>+2072(SB)/1, $0x04
-DATA sumindex256<>+2073(SB)/1, $0x05
-DATA sumindex256<>+2074(SB)/1, $0x04
-DATA sumindex256<>+2075(SB)/1, $0x05
-DATA sumindex256<>+2076(SB)/1, $0x04
-DATA sumindex256<>+2077(SB)/1, $0x05
-DATA sumindex256<>+2078(SB)/1, $0x04
-DATA sumindex256<>+2079(SB)/1, $0x05
-DATA sumindex256<>+2080(SB)/1, $0x04
-DATA sumindex256<>+2081(SB)/1, $0x05
-DATA sumindex256<>+2082(SB)/1, $0x04
-DATA sumindex256<>+2083(SB)/1, $0x05
-DATA sumindex256<>+2084(SB)/1, $0x02
-DATA sumindex256<>+2085(SB)/1, $0x03
-DATA sumindex256<>+2086(SB)/1, $0x02
-DATA sumindex256<>+2087(SB)/1, $0x03
-DATA sumindex256<>+2088(SB)/1, $0x02
-DATA sumindex256<>+2089(SB)/1, $0x03
-DATA sumindex256<>+2090(SB)/1, $0x02
-DATA sumindex256<>+2091(SB)/1, $0x03
-DATA sumindex256<>+2092(SB)/1, $0x02
-DATA sumindex256<>+2093(SB)/1, $0x03
-DATA sumindex256<>+2094(SB)/1, $0x02
-DATA sumindex256<>+2095(SB)/1, $0x03
-DATA sumindex256<>+2096(SB)/1, $0x02
-DATA sumindex256<>+2097(SB)/1, $0x03
-DATA sumindex256<>+2098(SB)/1, $0x02
-DATA sumindex256<>+2099(SB)/1, $0x03
-DATA sumindex256<>+2100(SB)/1, $0x02
-DATA sumindex256<>+2101(SB)/1, $0x03
-DATA sumindex256<>+2102(SB)/1, $0x06
-DATA sumindex256<>+2103(SB)/1, $0x07
-DATA sumindex256<>+2104(SB)/1, $0x06
-DATA sumindex256<>+2105(SB)/1, $0x07
-DATA sumindex256<>+2106(SB)/1, $0x06
-DATA sumindex256<>+2107(SB)/1, $0x07
-DATA sumindex256<>+2108(SB)/1, $0x06
-DATA sumindex256<>+2109(SB)/1, $0x07
-DATA sumindex256<>+2110(SB)/1, $0x06
-DATA sumindex256<>+2111(SB)/1, $0x07
-DATA sumindex256<>+2112(SB)/1, $0x06
-DATA sumindex256<>+2113(SB)/1, $0x07
-DATA sumindex256<>+2114(SB)/1, $0x06
-DATA sumindex256<>+2115(SB)/1, $0x07
-DATA sumindex256<>+2116(SB)/1, $0x06
-DATA sumindex256<>+2117(SB)/1, $0x07
-DATA sumindex256<>+2118(SB)/1, $0x06
-DATA sumindex256<>+2119(SB)/1, $0x07
-DATA sumindex256<>+2120(SB)/1, $0x80
-DATA sumindex256<>+2121(SB)/1, $0x81
-DATA sumindex256<>+2122(SB)/1, $0x80
-DATA sumindex256<>+2123(SB)/1, $0x81
-DATA sumindex256<>+2124(SB)/1, $0x80
-DATA sumindex256<>+2125(SB)/1, $0x81
-DATA sumindex256<>+2126(SB)/1, $0x80
-DATA sumindex256<>+2127(SB)/1, $0x81
-DATA sumindex256<>+2128(SB)/1, $0x80
-DATA sumindex256<>+2129(SB)/1, $0x81
-DATA sumindex256<>+2130(SB)/1, $0x80
-DATA sumindex256<>+2131(SB)/1, $0x81
-DATA sumindex256<>+2132(SB)/1, $0x80
-DATA sumindex256<>+2133(SB)/1, $0x81
-DATA sumindex256<>+2134(SB)/1, $0x80
-DATA sumindex256<>+2135(SB)/1, $0x81
-DATA sumindex256<>+2136(SB)/1, $0x80
-DATA sumindex256<>+2137(SB)/1, $0x81
-DATA sumindex256<>+2138(SB)/1, $0x84
-DATA sumindex256<>+2139(SB)/1, $0x85
-DATA sumindex256<>+2140(SB)/1, $0x84
-DATA sumindex256<>+2141(SB)/1, $0x85
-DATA sumindex256<>+2142(SB)/1, $0x84
-DATA sumindex256<>+2143(SB)/1, $0x85
-DATA sumindex256<>+2144(SB)/1, $0x84
-DATA sumindex256<>+2145(SB)/1, $0x85
-DATA sumindex256<>+2146(SB)/1, $0x84
-DATA sumindex256<>+2147(SB)/1, $0x85
-DATA sumindex256<>+2148(SB)/1, $0x84
-DATA sumindex256<>+2149(SB)/1, $0x85
-DATA sumindex256<>+2150(SB)/1, $0x84
-DATA sumindex256<>+2151(SB)/1, $0x85
-DATA sumindex256<>+2152(SB)/1, $0x84
-DATA sumindex256<>+2153(SB)/1, $0x85
-DATA sumindex256<>+2154(SB)/1, $0x84
-DATA sumindex256<>+2155(SB)/1, $0x85
-DATA sumindex256<>+2156(SB)/1, $0x82
-DATA sumindex256<>+2157(SB)/1, $0x83
-DATA sumindex256<>+2158(SB)/1, $0x82
-DATA sumindex256<>+2159(SB)/1, $0x83
-DATA sumindex256<>+2160(SB)/1, $0x82
-DATA sumindex256<>+2161(SB)/1, $0x83
-DATA sumindex256<>+2162(SB)/1, $0x82
-DATA sumindex256<>+2163(SB)/1, $0x83
-DATA sumindex256<>+2164(SB)/1, $0x82
-DATA sumindex256<>+2165(SB)/1, $0x83
-DATA sumindex256<>+2166(SB)/1, $0x82
-DATA sumindex256<>+2167(SB)/1, $0x83
-DATA sumindex256<>+2168(SB)/1, $0x82
-DATA sumindex256<>+2169(SB)/1, $0x83
-DATA sumindex256<>+2170(SB)/1, $0x82
-DATA sumindex256<>+2171(SB)/1, $0x83
-DATA sumindex256<>+2172(SB)/1, $0x82
-DATA sumindex256<>+2173(SB)/1, $0x83
-DATA sumindex256<>+2174(SB)/1, $0x86
-DATA sumindex256<>+2175(SB)/1, $0x87
-DATA sumindex256<>+2176(SB)/1, $0x86
-DATA sumindex256<>+2177(SB)/1, $0x87
-DATA sumindex256<>+2178(SB)/1, $0x86
-DATA sumindex256<>+2179(SB)/1, $0x87
-DATA sumindex256<>+2180(SB)/1, $0x86
-DATA sumindex256<>+2181(SB)/1, $0x87
-DATA sumindex256<>+2182(SB)/1, $0x86
-DATA sumindex256<>+2183(SB)/1, $0x87
-DATA sumindex256<>+2184(SB)/1, $0x86
-DATA sumindex256<>+2185(SB)/1, $0x87
-DATA sumindex256<>+2186(SB)/1, $0x86
-DATA sumindex256<>+2187(SB)/1, $0x87
-DATA sumindex256<>+2188(SB)/1, $0x86
-DATA sumindex256<>+2189(SB)/1, $0x87
-DATA sumindex256<>+2190(SB)/1, $0x86
-DATA sumindex256<>+2191(SB)/1, $0x87
-DATA sumindex256<>+2192(SB)/1, $0x00
-DATA sumindex256<>+2193(SB)/1, $0x01
-DATA sumindex256<>+2194(SB)/1, $0x00
-DATA sumindex256<>+2195(SB)/1, $0x01
-DATA sumindex256<>+2196(SB)/1, $0x00
-DATA sumindex256<>+2197(SB)/1, $0x01
-DATA sumindex256<>+2198(SB)/1, $0x00
-DATA sumindex256<>+2199(SB)/1, $0x01
-DATA sumindex256<>+2200(SB)/1, $0x00
-DATA sumindex256<>+2201(SB)/1, $0x01
-DATA sumindex256<>+2202(SB)/1, $0x00
-DATA sumindex256<>+2203(SB)/1, $0x01
-DATA sumindex256<>+2204(SB)/1, $0x00
-DATA sumindex256<>+2205(SB)/1, $0x01
-DATA sumindex256<>+2206(SB)/1, $0x00
-DATA sumindex256<>+2207(SB)/1, $0x01
-DATA sumindex256<>+2208(SB)/1, $0x00
-DATA sumindex256<>+2209(SB)/1, $0x01
-DATA sumindex256<>+2210(SB)/1, $0x00
-DATA sumindex256<>+2211(SB)/1, $0x01
-DATA sumindex256<>+2212(SB)/1, $0x00
-DATA sumindex256<>+2213(SB)/1, $0x01
-DATA sumindex256<>+2214(SB)/1, $0x00
-DATA sumindex256<>+2215(SB)/1, $0x01
-DATA sumindex256<>+2216(SB)/1, $0x00
-DATA sumindex256<>+2217(SB)/1, $0x01
-DATA sumindex256<>+2218(SB)/1, $0x00
-DATA sumindex256<>+2219(SB)/1, $0x01
-DATA sumindex256<>+2220(SB)/1, $0x00
-DATA sumindex256<>+2221(SB)/1, $0x01
-DATA sumindex256<>+2222(SB)/1, $0x00
-DATA sumindex256<>+2223(SB)/1, $0x01
-DATA sumindex256<>+2224(SB)/1, $0x00
-DATA sumindex256<>+2225(SB)/1, $0x01
-DATA sumindex256<>+2226(SB)/1, $0x00
-DATA sumindex256<>+2227(SB)/1, $0x01
-DATA sumindex256<>+2228(SB)/1, $0x00
-DATA sumindex256<>+2229(SB)/1, $0x01
-DATA sumindex256<>+2230(SB)/1, $0x00
-DATA sumindex256<>+2231(SB)/1, $0x01
-DATA sumindex256<>+2232(SB)/1, $0x00
-DATA sumindex256<>+2233(SB)/1, $0x01
-DATA sumindex256<>+2234(SB)/1, $0x00
-DATA sumindex256<>+2235(SB)/1, $0x01
-DATA sumindex256<>+2236(SB)/1, $0x00
-DATA sumindex256<>+2237(SB)/1, $0x01
-DATA sumindex256<>+2238(SB)/1, $0x00
-DATA sumindex256<>+2239(SB)/1, $0x01
-DATA sumindex256<>+2240(SB)/1, $0x00
-DATA sumindex256<>+2241(SB)/1, $0x01
-DATA sumindex256<>+2242(SB)/1, $0x00
-DATA sumindex256<>+2243(SB)/1, $0x01
-DATA sumindex256<>+2244(SB)/1, $0x00
-DATA sumindex256<>+2245(SB)/1, $0x01
-DATA sumindex256<>+2246(SB)/1, $0x00
-DATA sumindex256<>+2247(SB)/1, $0x01
-DATA sumindex256<>+2248(SB)/1, $0x00
-DATA sumindex256<>+2249(SB)/1, $0x01
-DATA sumindex256<>+2250(SB)/1, $0x00
-DATA sumindex256<>+2251(SB)/1, $0x01
-DATA sumindex256<>+2252(SB)/1, $0x00
-DATA sumindex256<>+2253(SB)/1, $0x01
-DATA sumindex256<>+2254(SB)/1, $0x00
-DATA sumindex256<>+2255(SB)/1, $0x01
-DATA sumindex256<>+2256(SB)/1, $0x00
-DATA sumindex256<>+2257(SB)/1, $0x01
-DATA sumindex256<>+2258(SB)/1, $0x00
-DATA sumindex256<>+2259(SB)/1, $0x01
-DATA sumindex256<>+2260(SB)/1, $0x00
-DATA sumindex256<>+2261(SB)/1, $0x01
-DATA sumindex256<>+2262(SB)/1, $0x00
-DATA sumindex256<>+2263(SB)/1, $0x01
-DATA sumindex256<>+2264(SB)/1, $0x00
-DATA sumindex256<>+2265(SB)/1, $0x01
-DATA sumindex256<>+2266(SB)/1, $0x00
-DATA sumindex256<>+2267(SB)/1, $0x01
-DATA sumindex256<>+2268(SB)/1, $0x00
-DATA sumindex256<>+2269(SB)/1, $0x01
-DATA sumindex256<>+2270(SB)/1, $0x00
-DATA sumindex256<>+2271(SB)/1, $0x01
-DATA sumindex256<>+2272(SB)/1, $0x00
-DATA sumindex256<>+2273(SB)/1, $0x01
-DATA sumindex256<>+2274(SB)/1, $0x00
-DATA sumindex256<>+2275(SB)/1, $0x01
-DATA sumindex256<>+2276(SB)/1, $0x00
-DATA sumindex256<>+2277(SB)/1, $0x01
-DATA sumindex256<>+2278(SB)/1, $0x00
-DATA sumindex256<>+2279(SB)/1, $0x01
-DATA sumindex256<>+2280(SB)/1, $0x00
-DATA sumindex256<>+2281(SB)/1, $0x01
-DATA sumindex256<>+2282(SB)/1, $0x00
-DATA sumindex256<>+2283(SB)/1, $0x01
-DATA sumindex256<>+2284(SB)/1, $0x00
-DATA sumindex256<>+2285(SB)/1, $0x01
-DATA sumindex256<>+2286(SB)/1, $0x00
-DATA sumindex256<>+2287(SB)/1, $0x01
-DATA sumindex256<>+2288(SB)/1, $0x00
-DATA sumindex256<>+2289(SB)/1, $0x01
-DATA sumindex256<>+2290(SB)/1, $0x00
-DATA sumindex256<>+2291(SB)/1, $0x01
-DATA sumindex256<>+2292(SB)/1, $0x00
-DATA sumindex256<>+2293(SB)/1, $0x01
-DATA sumindex256<>+2294(SB)/1, $0x00
-DATA sumindex256<>+2295(SB)/1, $0x01
-DATA sumindex256<>+2296(SB)/1, $0x00
-DATA sumindex256<>+2297(SB)/1, $0x01
-DATA sumindex256<>+2298(SB)/1, $0x00
-DATA sumindex256<>+2299(SB)/1, $0x01
-DATA sumindex256<>+2300(SB)/1, $0x00
-DATA sumindex256<>+2301(SB)/1, $0x01
-DATA sumindex256<>+2302(SB)/1, $0x00
-DATA sumindex256<>+2303(SB)/1, $0x01
-DATA sumindex256<>+2304(SB)/1, $0x00
-DATA sumindex256<>+2305(SB)/1, $0x01
-DATA sumindex256<>+2306(SB)/1, $0x00
-DATA sumindex256<>+2307(SB)/1, $0x01
-DATA sumindex256<>+2308(SB)/1, $0x00
-DATA sumindex256<>+2309(SB)/1, $0x01
-DATA sumindex256<>+2310(SB)/1, $0x00
-DATA sumindex256<>+2311(SB)/1, $0x01
-DATA sumindex256<>+2312(SB)/1, $0x00
-DATA sumindex256<>+2313(SB)/1, $0x01
-DATA sumindex256<>+2314(SB)/1, $0x00
-DATA sumindex256<>+2315(SB)/1, $0x01
-DATA sumindex256<>+2316(SB)/1, $0x00
-DATA sumindex256<>+2317(SB)/1, $0x01
-DATA sumindex256<>+2318(SB)/1, $0x00
-DATA sumindex256<>+2319(SB)/1, $0x01
-DATA sumindex256<>+2320(SB)/1, $0x00
-DATA sumindex256<>+2321(SB)/1, $0x01
-DATA sumindex256<>+2322(SB)/1, $0x00
-DATA sumindex256<>+2323(SB)/1, $0x01
-DATA sumindex256<>+2324(SB)/1, $0x04
-DATA sumindex256<>+2325(SB)/1, $0x05
-DATA sumindex256<>+2326(SB)/1, $0x04
-DATA sumindex256<>+2327(SB)/1, $0x05
-DATA sumindex256<>+2328(SB)/1, $0x04
-DATA sumindex256<>+2329(SB)/1, $0x05
-DATA sumindex256<>+2330(SB)/1, $0x04
-DATA sumindex256<>+2331(SB)/1, $0x05
-DATA sumindex256<>+2332(SB)/1, $0x04
-DATA sumindex256<>+2333(SB)/1, $0x05
-DATA sumindex256<>+2334(SB)/1, $0x04
-DATA sumindex256<>+2335(SB)/1, $0x05
-DATA sumindex256<>+2336(SB)/1, $0x04
-DATA sumindex256<>+2337(SB)/1, $0x05
-DATA sumindex256<>+2338(SB)/1, $0x04
-DATA sumindex256<>+2339(SB)/1, $0x05
-DATA sumindex256<>+2340(SB)/1, $0x04
-DATA sumindex256<>+2341(SB)/1, $0x05
-DATA sumindex256<>+2342(SB)/1, $0x04
-DATA sumindex256<>+2343(SB)/1, $0x05
-DATA sumindex256<>+2344(SB)/1, $0x02
-DATA sumindex256<>+2345(SB)/1, $0x03
-DATA sumindex256<>+2346(SB)/1, $0x02
-DATA sumindex256<>+2347(SB)/1, $0x03
-DATA sumindex256<>+2348(SB)/1, $0x02
-DATA sumindex256<>+2349(SB)/1, $0x03
-DATA sumindex256<>+2350(SB)/1, $0x02
-DATA sumindex256<>+2351(SB)/1, $0x03
-DATA sumindex256<>+2352(SB)/1, $0x02
-DATA sumindex256<>+2353(SB)/1, $0x03
-DATA sumindex256<>+2354(SB)/1, $0x02
-DATA sumindex256<>+2355(SB)/1, $0x03
-DATA sumindex256<>+2356(SB)/1, $0x02
-DATA sumindex256<>+2357(SB)/1, $0x03
-DATA sumindex256<>+2358(SB)/1, $0x02
-DATA sumindex256<>+2359(SB)/1, $0x03
-DATA sumindex256<>+2360(SB)/1, $0x02
-DATA sumindex256<>+2361(SB)/1, $0x03
-DATA sumindex256<>+2362(SB)/1, $0x02
-DATA sumindex256<>+2363(SB)/1, $0x03
-DATA sumindex256<>+2364(SB)/1, $0x06
-DATA sumindex256<>+2365(SB)/1, $0x07
-DATA sumindex256<>+2366(SB)/1, $0x06
-DATA sumindex256<>+2367(SB)/1, $0x07
-DATA sumindex256<>+2368(SB)/1, $0x06
-DATA sumindex256<>+2369(SB)/1, $0x07
-DATA sumindex256<>+2370(SB)/1, $0x06
-DATA sumindex256<>+2371(SB)/1, $0x07
-DATA sumindex256<>+2372(SB)/1, $0x06
-DATA sumindex256<>+2373(SB)/1, $0x07
-DATA sumindex256<>+2374(SB)/1, $0x06
-DATA sumindex256<>+2375(SB)/1, $0x07
-DATA sumindex256<>+2376(SB)/1, $0x06
-DATA sumindex256<>+2377(SB)/1, $0x07
-DATA sumindex256<>+2378(SB)/1, $0x06
-DATA sumindex256<>+2379(SB)/1, $0x07
-DATA sumindex256<>+2380(SB)/1, $0x06
-DATA sumindex256<>+2381(SB)/1, $0x07
-DATA sumindex256<>+2382(SB)/1, $0x06
-DATA sumindex256<>+2383(SB)/1, $0x07
-DATA sumindex256<>+2384(SB)/1, $0x80
-DATA sumindex256<>+2385(SB)/1, $0x81
-DATA sumindex256<>+2386(SB)/1, $0x80
-DATA sumindex256<>+2387(SB)/1, $0x81
-DATA sumindex256<>+2388(SB)/1, $0x80
-DATA sumindex256<>+2389(SB)/1, $0x81
-DATA sumindex256<>+2390(SB)/1, $0x80
-DATA sumindex256<>+2391(SB)/1, $0x81
-DATA sumindex256<>+2392(SB)/1, $0x80
-DATA sumindex256<>+2393(SB)/1, $0x81
-DATA sumindex256<>+2394(SB)/1, $0x80
-DATA sumindex256<>+2395(SB)/1, $0x81
-DATA sumindex256<>+2396(SB)/1, $0x80
-DATA sumindex256<>+2397(SB)/1, $0x81
-DATA sumindex256<>+2398(SB)/1, $0x80
-DATA sumindex256<>+2399(SB)/1, $0x81
-DATA sumindex256<>+2400(SB)/1, $0x80
-DATA sumindex256<>+2401(SB)/1, $0x81
-DATA sumindex256<>+2402(SB)/1, $0x80
-DATA sumindex256<>+2403(SB)/1, $0x81
-DATA sumindex256<>+2404(SB)/1, $0x84
-DATA sumindex256<>+2405(SB)/1, $0x85
-DATA sumindex256<>+2406(SB)/1, $0x84
-DATA sumindex256<>+2407(SB)/1, $0x85
-DATA sumindex256<>+2408(SB)/1, $0x84
-DATA sumindex256<>+2409(SB)/1, $0x85
-DATA sumindex256<>+2410(SB)/1, $0x84
-DATA sumindex256<>+2411(SB)/1, $0x85
-DATA sumindex256<>+2412(SB)/1, $0x84
-DATA sumindex256<>+2413(SB)/1, $0x85
-DATA sumindex256<>+2414(SB)/1, $0x84
-DATA sumindex256<>+2415(SB)/1, $0x85
-DATA sumindex256<>+2416(SB)/1, $0x84
-DATA sumindex256<>+2417(SB)/1, $0x85
-DATA sumindex256<>+2418(SB)/1, $0x84
-DATA sumindex256<>+2419(SB)/1, $0x85
-DATA sumindex256<>+2420(SB)/1, $0x84
-DATA sumindex256<>+2421(SB)/1, $0x85
-DATA sumindex256<>+2422(SB)/1, $0x84
-DATA sumindex256<>+2423(SB)/1, $0x85
-DATA sumindex256<>+2424(SB)/1, $0x82
-DATA sumindex256<>+2425(SB)/1, $0x83
-DATA sumindex256<>+2426(SB)/1, $0x82
-DATA sumindex256<>+2427(SB)/1, $0x83
-DATA sumindex256<>+2428(SB)/1, $0x82
-DATA sumindex256<>+2429(SB)/1, $0x83
-DATA sumindex256<>+2430(SB)/1, $0x82
-DATA sumindex256<>+2431(SB)/1, $0x83
-DATA sumindex256<>+2432(SB)/1, $0x82
-DATA sumindex256<>+2433(SB)/1, $0x83
-DATA sumindex256<>+2434(SB)/1, $0x82
-DATA sumindex256<>+2435(SB)/1, $0x83
-DATA sumindex256<>+2436(SB)/1, $0x82
-DATA sumindex256<>+2437(SB)/1, $0x83
-DATA sumindex256<>+2438(SB)/1, $0x82
-DATA sumindex256<>+2439(SB)/1, $0x83
-DATA sumindex256<>+2440(SB)/1, $0x82
-DATA sumindex256<>+2441(SB)/1, $0x83
-DATA sumindex256<>+2442(SB)/1, $0x82
-DATA sumindex256<>+2443(SB)/1, $0x83
-DATA sumindex256<>+2444(SB)/1, $0x86
-DATA sumindex256<>+2445(SB)/1, $0x87
-DATA sumindex256<>+2446(SB)/1, $0x86
-DATA sumindex256<>+2447(SB)/1, $0x87
-DATA sumindex256<>+2448(SB)/1, $0x86
-DATA sumindex256<>+2449(SB)/1, $0x87
-DATA sumindex256<>+2450(SB)/1, $0x86
-DATA sumindex256<>+2451(SB)/1, $0x87
-DATA sumindex256<>+2452(SB)/1, $0x86
-DATA sumindex256<>+2453(SB)/1, $0x87
-DATA sumindex256<>+2454(SB)/1, $0x86
-DATA sumindex256<>+2455(SB)/1, $0x87
-DATA sumindex256<>+2456(SB)/1, $0x86
-DATA sumindex256<>+2457(SB)/1, $0x87
-DATA sumindex256<>+2458(SB)/1, $0x86
-DATA sumindex256<>+2459(SB)/1, $0x87
-DATA sumindex256<>+2460(SB)/1, $0x86
-DATA sumindex256<>+2461(SB)/1, $0x87
-DATA sumindex256<>+2462(SB)/1, $0x86
-DATA sumindex256<>+2463(SB)/1, $0x87
-DATA sumindex256<>+2464(SB)/1, $0x00
-DATA sumindex256<>+2465(SB)/1, $0x01
-DATA sumindex256<>+2466(SB)/1, $0x00
-DATA sumindex256<>+2467(SB)/1, $0x01
-DATA sumindex256<>+2468(SB)/1, $0x00
-DATA sumindex256<>+2469(SB)/1, $0x01
-DATA sumindex256<>+2470(SB)/1, $0x00
-DATA sumindex256<>+2471(SB)/1, $0x01
-DATA sumindex256<>+2472(SB)/1, $0x00
-DATA sumindex256<>+2473(SB)/1, $0x01
-DATA sumindex256<>+2474(SB)/1, $0x00
-DATA sumindex256<>+2475(SB)/1, $0x01
-DATA sumindex256<>+2476(SB)/1, $0x00
-DATA sumindex256<>+2477(SB)/1, $0x01
-DATA sumindex256<>+2478(SB)/1, $0x00
-DATA sumindex256<>+2479(SB)/1, $0x01
-DATA sumindex256<>+2480(SB)/1, $0x00
-DATA sumindex256<>+2481(SB)/1, $0x01
-DATA sumindex256<>+2482(SB)/1, $0x00
-DATA sumindex256<>+2483(SB)/1, $0x01
-DATA sumindex256<>+2484(SB)/1, $0x00
-DATA sumindex256<>+2485(SB)/1, $0x01
-DATA sumindex256<>+2486(SB)/1, $0x00
-DATA sumindex256<>+2487(SB)/1, $0x01
-DATA sumindex256<>+2488(SB)/1, $0x00
-DATA sumindex256<>+2489(SB)/1, $0x01
-DATA sumindex256<>+2490(SB)/1, $0x00
-DATA sumindex256<>+2491(SB)/1, $0x01
-DATA sumindex256<>+2492(SB)/1, $0x00
-DATA sumindex256<>+2493(SB)/1, $0x01
-DATA sumindex256<>+2494(SB)/1, $0x00
-DATA sumindex256<>+2495(SB)/1, $0x01
-DATA sumindex256<>+2496(SB)/1, $0x00
-DATA sumindex256<>+2497(SB)/1, $0x01
-DATA sumindex256<>+2498(SB)/1, $0x00
-DATA sumindex256<>+2499(SB)/1, $0x01
-DATA sumindex256<>+2500(SB)/1, $0x00
-DATA sumindex256<>+2501(SB)/1, $0x01
-DATA sumindex256<>+2502(SB)/1, $0x00
-DATA sumindex256<>+2503(SB)/1, $0x01
-DATA sumindex256<>+2504(SB)/1, $0x00
-DATA sumindex256<>+2505(SB)/1, $0x01
-DATA sumindex256<>+2506(SB)/1, $0x00
-DATA sumindex256<>+2507(SB)/1, $0x01
-DATA sumindex256<>+2508(SB)/1, $0x00
-DATA sumindex256<>+2509(SB)/1, $0x01
-DATA sumindex256<>+2510(SB)/1, $0x00
-DATA sumindex256<>+2511(SB)/1, $0x01
-DATA sumindex256<>+2512(SB)/1, $0x00
-DATA sumindex256<>+2513(SB)/1, $0x01
-DATA sumindex256<>+2514(SB)/1, $0x00
-DATA sumindex256<>+2515(SB)/1, $0x01
-DATA sumindex256<>+2516(SB)/1, $0x00
-DATA sumindex256<>+2517(SB)/1, $0x01
-DATA sumindex256<>+2518(SB)/1, $0x00
-DATA sumindex256<>+2519(SB)/1, $0x01
-DATA sumindex256<>+2520(SB)/1, $0x00
-DATA sumindex256<>+2521(SB)/1, $0x01
-DATA sumindex256<>+2522(SB)/1, $0x00
-DATA sumindex256<>+2523(SB)/1, $0x01
-DATA sumindex256<>+2524(SB)/1, $0x00
-DATA sumindex256<>+2525(SB)/1, $0x01
-DATA sumindex256<>+2526(SB)/1, $0x00
-DATA sumindex256<>+2527(SB)/1, $0x01
-DATA sumindex256<>+2528(SB)/1, $0x00
-DATA sumindex256<>+2529(SB)/1, $0x01
-DATA sumindex256<>+2530(SB)/1, $0x00
-DATA sumindex256<>+2531(SB)/1, $0x01
-DATA sumindex256<>+2532(SB)/1, $0x00
-DATA sumindex256<>+2533(SB)/1, $0x01
-DATA sumindex256<>+2534(SB)/1, $0x00
-DATA sumindex256<>+2535(SB)/1, $0x01
-DATA sumindex256<>+2536(SB)/1, $0x00
-DATA sumindex256<>+2537(SB)/1, $0x01
-DATA sumindex256<>+2538(SB)/1, $0x00
-DATA sumindex256<>+2539(SB)/1, $0x01
-DATA sumindex256<>+2540(SB)/1, $0x00
-DATA sumindex256<>+2541(SB)/1, $0x01
-DATA sumindex256<>+2542(SB)/1, $0x00
-DATA sumindex256<>+2543(SB)/1, $0x01
-DATA sumindex256<>+2544(SB)/1, $0x00
-DATA sumindex256<>+2545(SB)/1, $0x01
-DATA sumindex256<>+2546(SB)/1, $0x00
-DATA sumindex256<>+2547(SB)/1, $0x01
-DATA sumindex256<>+2548(SB)/1, $0x00
-DATA sumindex256<>+2549(SB)/1, $0x01
-DATA sumindex256<>+2550(SB)/1, $0x00
-DATA sumindex256<>+2551(SB)/1, $0x01
-DATA sumindex256<>+2552(SB)/1, $0x00
-DATA sumindex256<>+2553(SB)/1, $0x01
-DATA sumindex256<>+2554(SB)/1, $0x00
-DATA sumindex256<>+2555(SB)/1, $0x01
-DATA sumindex256<>+2556(SB)/1, $0x00
-DATA sumindex256<>+2557(SB)/1, $0x01
-DATA sumindex256<>+2558(SB)/1, $0x00
-DATA sumindex256<>+2559(SB)/1, $0x01
-DATA sumindex256<>+2560(SB)/1, $0x00
-DATA sumindex256<>+2561(SB)/1, $0x01
-DATA sumindex256<>+2562(SB)/1, $0x00
-DATA sumindex256<>+2563(SB)/1, $0x01
-DATA sumindex256<>+2564(SB)/1, $0x00
-DATA sumindex256<>+2565(SB)/1, $0x01
-DATA sumindex256<>+2566(SB)/1, $0x00
-DATA sumindex256<>+2567(SB)/1, $0x01
-DATA sumindex256<>+2568(SB)/1, $0x00
-DATA sumindex256<>+2569(SB)/1, $0x01
-DATA sumindex256<>+2570(SB)/1, $0x00
-DATA sumindex256<>+2571(SB)/1, $0x01
-DATA sumindex256<>+2572(SB)/1, $0x00
-DATA sumindex256<>+2573(SB)/1, $0x01
-DATA sumindex256<>+2574(SB)/1, $0x00
-DATA sumindex256<>+2575(SB)/1, $0x01
-DATA sumindex256<>+2576(SB)/1, $0x00
-DATA sumindex256<>+2577(SB)/1, $0x01
-DATA sumindex256<>+2578(SB)/1, $0x00
-DATA sumindex256<>+2579(SB)/1, $0x01
-DATA sumindex256<>+2580(SB)/1, $0x00
-DATA sumindex256<>+2581(SB)/1, $0x01
-DATA sumindex256<>+2582(SB)/1, $0x04
-DATA sumindex256<>+2583(SB)/1, $0x05
-DATA sumindex256<>+2584(SB)/1, $0x04
-DATA sumindex256<>+2585(SB)/1, $0x05
-DATA sumindex256<>+2586(SB)/1, $0x04
-DATA sumindex256<>+2587(SB)/1, $0x05
-DATA sumindex256<>+2588(SB)/1, $0x04
-DATA sumindex256<>+2589(SB)/1, $0x05
-DATA sumindex256<>+2590(SB)/1, $0x04
-DATA sumindex256<>+2591(SB)/1, $0x05
-DATA sumindex256<>+2592(SB)/1, $0x04
-DATA sumindex256<>+2593(SB)/1, $0x05
-DATA sumindex256<>+2594(SB)/1, $0x04
-DATA sumindex256<>+2595(SB)/1, $0x05
-DATA sumindex256<>+2596(SB)/1, $0x04
-DATA sumindex256<>+2597(SB)/1, $0x05
-DATA sumindex256<>+2598(SB)/1, $0x04
-DATA sumindex256<>+2599(SB)/1, $0x05
-DATA sumindex256<>+2600(SB)/1, $0x04
-DATA sumindex256<>+2601(SB)/1, $0x05
-DATA sumindex256<>+2602(SB)/1, $0x04
-DATA sumindex256<>+2603(SB)/1, $0x05
-DATA sumindex256<>+2604(SB)/1, $0x02
-DATA sumindex256<>+2605(SB)/1, $0x03
-DATA sumindex256<>+2606(SB)/1, $0x02
-DATA sumindex256<>+2607(SB)/1, $0x03
-DATA sumindex256<>+2608(SB)/1, $0x02
-DATA sumindex256<>+2609(SB)/1, $0x03
-DATA sumindex256<>+2610(SB)/1, $0x02
-DATA sumindex256<>+2611(SB)/1, $0x03
-DATA sumindex256<>+2612(SB)/1, $0x02
-DATA sumindex256<>+2613(SB)/1, $0x03
-DATA sumindex256<>+2614(SB)/1, $0x02
-DATA sumindex256<>+2615(SB)/1, $0x03
-DATA sumindex256<>+2616(SB)/1, $0x02
-DATA sumindex256<>+2617(SB)/1, $0x03
-DATA sumindex256<>+2618(SB)/1, $0x02
-DATA sumindex256<>+2619(SB)/1, $0x03
-DATA sumindex256<>+2620(SB)/1, $0x02
-DATA sumindex256<>+2621(SB)/1, $0x03
-DATA sumindex256<>+2622(SB)/1, $0x02
-DATA sumindex256<>+2623(SB)/1, $0x03
-DATA sumindex256<>+2624(SB)/1, $0x02
-DATA sumindex256<>+2625(SB)/1, $0x03
-DATA sumindex256<>+2626(SB)/1, $0x06
-DATA sumindex256<>+2627(SB)/1, $0x07
-DATA sumindex256<>+2628(SB)/1, $0x06
-DATA sumindex256<>+2629(SB)/1, $0x07
-DATA sumindex256<>+2630(SB)/1, $0x06
-DATA sumindex256<>+2631(SB)/1, $0x07
-DATA sumindex256<>+2632(SB)/1, $0x06
-DATA sumindex256<>+2633(SB)/1, $0x07
-DATA sumindex256<>+2634(SB)/1, $0x06
-DATA sumindex256<>+2635(SB)/1, $0x07
-DATA sumindex256<>+2636(SB)/1, $0x06
-DATA sumindex256<>+2637(SB)/1, $0x07
-DATA sumindex256<>+2638(SB)/1, $0x06
-DATA sumindex256<>+2639(SB)/1, $0x07
-DATA sumindex256<>+2640(SB)/1, $0x06
-DATA sumindex256<>+2641(SB)/1, $0x07
-DATA sumindex256<>+2642(SB)/1, $0x06
-DATA sumindex256<>+2643(SB)/1, $0x07
-DATA sumindex256<>+2644(SB)/1, $0x06
-DATA sumindex256<>+2645(SB)/1, $0x07
-DATA sumindex256<>+2646(SB)/1, $0x06
-DATA sumindex256<>+2647(SB)/1, $0x07
-DATA sumindex256<>+2648(SB)/1, $0x80
-DATA sumindex256<>+2649(SB)/1, $0x81
-DATA sumindex256<>+2650(SB)/1, $0x80
-DATA sumindex256<>+2651(SB)/1, $0x81
-DATA sumindex256<>+2652(SB)/1, $0x80
-DATA sumindex256<>+2653(SB)/1, $0x81
-DATA sumindex256<>+2654(SB)/1, $0x80
-DATA sumindex256<>+2655(SB)/1, $0x81
-DATA sumindex256<>+2656(SB)/1, $0x80
-DATA sumindex256<>+2657(SB)/1, $0x81
-DATA sumindex256<>+2658(SB)/1, $0x80
-DATA sumindex256<>+2659(SB)/1, $0x81
-DATA sumindex256<>+2660(SB)/1, $0x80
-DATA sumindex256<>+2661(SB)/1, $0x81
-DATA sumindex256<>+2662(SB)/1, $0x80
-DATA sumindex256<>+2663(SB)/1, $0x81
-DATA sumindex256<>+2664(SB)/1, $0x80
-DATA sumindex256<>+2665(SB)/1, $0x81
-DATA sumindex256<>+2666(SB)/1, $0x80
-DATA sumindex256<>+2667(SB)/1, $0x81
-DATA sumindex256<>+2668(SB)/1, $0x80
-DATA sumindex256<>+2669(SB)/1, $0x81
-DATA sumindex256<>+2670(SB)/1, $0x84
-DATA sumindex256<>+2671(SB)/1, $0x85
-DATA sumindex256<>+2672(SB)/1, $0x84
-DATA sumindex256<>+2673(SB)/1, $0x85
-DATA sumindex256<>+2674(SB)/1, $0x84
-DATA sumindex256<>+2675(SB)/1, $0x85
-DATA sumindex256<>+2676(SB)/1, $0x84
-DATA sumindex256<>+2677(SB)/1, $0x85
-DATA sumindex256<>+2678(SB)/1, $0x84
-DATA sumindex256<>+2679(SB)/1, $0x85
-DATA sumindex256<>+2680(SB)/1, $0x84
-DATA sumindex256<>+2681(SB)/1, $0x85
-DATA sumindex256<>+2682(SB)/1, $0x84
-DATA sumindex256<>+2683(SB)/1, $0x85
-DATA sumindex256<>+2684(SB)/1, $0x84
-DATA sumindex256<>+2685(SB)/1, $0x85
-DATA sumindex256<>+2686(SB)/1, $0x84
-DATA sumindex256<>+2687(SB)/1, $0x85
-DATA sumindex256<>+2688(SB)/1, $0x84
-DATA sumindex256<>+2689(SB)/1, $0x85
-DATA sumindex256<>+2690(SB)/1, $0x84
-DATA sumindex256<>+2691(SB)/1, $0x85
-DATA sumindex256<>+2692(SB)/1, $0x82
-DATA sumindex256<>+2693(SB)/1, $0x83
-DATA sumindex256<>+2694(SB)/1, $0x82
-DATA sumindex256<>+2695(SB)/1, $0x83
-DATA sumindex256<>+2696(SB)/1, $0x82
-DATA sumindex256<>+2697(SB)/1, $0x83
-DATA sumindex256<>+2698(SB)/1, $0x82
-DATA sumindex256<>+2699(SB)/1, $0x83
-DATA sumindex256<>+2700(SB)/1, $0x82
-DATA sumindex256<>+2701(SB)/1, $0x83
-DATA sumindex256<>+2702(SB)/1, $0x82
-DATA sumindex256<>+2703(SB)/1, $0x83
-DATA sumindex256<>+2704(SB)/1, $0x82
-DATA sumindex256<>+2705(SB)/1, $0x83
-DATA sumindex256<>+2706(SB)/1, $0x82
-DATA sumindex256<>+2707(SB)/1, $0x83
-DATA sumindex256<>+2708(SB)/1, $0x82
-DATA sumindex256<>+2709(SB)/1, $0x83
-DATA sumindex256<>+2710(SB)/1, $0x82
-DATA sumindex256<>+2711(SB)/1, $0x83
-DATA sumindex256<>+2712(SB)/1, $0x82
-DATA sumindex256<>+2713(SB)/1, $0x83
-DATA sumindex256<>+2714(SB)/1, $0x86
-DATA sumindex256<>+2715(SB)/1, $0x87
-DATA sumindex256<>+2716(SB)/1, $0x86
-DATA sumindex256<>+2717(SB)/1, $0x87
-DATA sumindex256<>+2718(SB)/1, $0x86
-DATA sumindex256<>+2719(SB)/1, $0x87
-DATA sumindex256<>+2720(SB)/1, $0x86
-DATA sumindex256<>+2721(SB)/1, $0x87
-DATA sumindex256<>+2722(SB)/1, $0x86
-DATA sumindex256<>+2723(SB)/1, $0x87
-DATA sumindex256<>+2724(SB)/1, $0x86
-DATA sumindex256<>+2725(SB)/1, $0x87
-DATA sumindex256<>+2726(SB)/1, $0x86
-DATA sumindex256<>+2727(SB)/1, $0x87
-DATA sumindex256<>+2728(SB)/1, $0x86
-DATA sumindex256<>+2729(SB)/1, $0x87
-DATA sumindex256<>+2730(SB)/1, $0x86
-DATA sumindex256<>+2731(SB)/1, $0x87
-DATA sumindex256<>+2732(SB)/1, $0x86
-DATA sumindex256<>+2733(SB)/1, $0x87
-DATA sumindex256<>+2734(SB)/1, $0x86
-DATA sumindex256<>+2735(SB)/1, $0x87
-DATA sumindex256<>+2736(SB)/1, $0x00
-DATA sumindex256<>+2737(SB)/1, $0x01
-DATA sumindex256<>+2738(SB)/1, $0x00
-DATA sumindex256<>+2739(SB)/1, $0x01
-DATA sumindex256<>+2740(SB)/1, $0x00
-DATA sumindex256<>+2741(SB)/1, $0x01
-DATA sumindex256<>+2742(SB)/1, $0x00
-DATA sumindex256<>+2743(SB)/1, $0x01
-DATA sumindex256<>+2744(SB)/1, $0x00
-DATA sumindex256<>+2745(SB)/1, $0x01
-DATA sumindex256<>+2746(SB)/1, $0x00
-DATA sumindex256<>+2747(SB)/1, $0x01
-DATA sumindex256<>+2748(SB)/1, $0x00
-DATA sumindex256<>+2749(SB)/1, $0x01
-DATA sumindex256<>+2750(SB)/1, $0x00
-DATA sumindex256<>+2751(SB)/1, $0x01
-DATA sumindex256<>+2752(SB)/1, $0x00
-DATA sumindex256<>+2753(SB)/1, $0x01
-DATA sumindex256<>+2754(SB)/1, $0x00
-DATA sumindex256<>+2755(SB)/1, $0x01
-DATA sumindex256<>+2756(SB)/1, $0x00
-DATA sumindex256<>+2757(SB)/1, $0x01
-DATA sumindex256<>+2758(SB)/1, $0x00
-DATA sumindex256<>+2759(SB)/1, $0x01
-DATA sumindex256<>+2760(SB)/1, $0x00
-DATA sumindex256<>+2761(SB)/1, $0x01
-DATA sumindex256<>+2762(SB)/1, $0x00
-DATA sumindex256<>+2763(SB)/1, $0x01
-DATA sumindex256<>+2764(SB)/1, $0x00
-DATA sumindex256<>+2765(SB)/1, $0x01
-DATA sumindex256<>+2766(SB)/1, $0x00
-DATA sumindex256<>+2767(SB)/1, $0x01
-DATA sumindex256<>+2768(SB)/1, $0x00
-DATA sumindex256<>+2769(SB)/1, $0x01
-DATA sumindex256<>+2770(SB)/1, $0x00
-DATA sumindex256<>+2771(SB)/1, $0x01
-DATA sumindex256<>+2772(SB)/1, $0x00
-DATA sumindex256<>+2773(SB)/1, $0x01
-DATA sumindex256<>+2774(SB)/1, $0x00
-DATA sumindex256<>+2775(SB)/1, $0x01
-DATA sumindex256<>+2776(SB)/1, $0x00
-DATA sumindex256<>+2777(SB)/1, $0x01
-DATA sumindex256<>+2778(SB)/1, $0x00
-DATA sumindex256<>+2779(SB)/1, $0x01
-DATA sumindex256<>+2780(SB)/1, $0x00
-DATA sumindex256<>+2781(SB)/1, $0x01
-DATA sumindex256<>+2782(SB)/1, $0x00
-DATA sumindex256<>+2783(SB)/1, $0x01
-DATA sumindex256<>+2784(SB)/1, $0x00
-DATA sumindex256<>+2785(SB)/1, $0x01
-DATA sumindex256<>+2786(SB)/1, $0x00
-DATA sumindex256<>+2787(SB)/1, $0x01
-DATA sumindex256<>+2788(SB)/1, $0x00
-DATA sumindex256<>+2789(SB)/1, $0x01
-DATA sumindex256<>+2790(SB)/1, $0x00
-DATA sumindex256<>+2791(SB)/1, $0x01
-DATA sumindex256<>+2792(SB)/1, $0x00
-DATA sumindex256<>+2793(SB)/1, $0x01
-DATA sumindex256<>+2794(SB)/1, $0x00
-DATA sumindex256<>+2795(SB)/1, $0x01
-DATA sumindex256<>+2796(SB)/1, $0x00
-DATA sumindex256<>+2797(SB)/1, $0x01
-DATA sumindex256<>+2798(SB)/1, $0x00
-DATA sumindex256<>+2799(SB)/1, $0x01
-DATA sumindex256<>+2800(SB)/1, $0x00
-DATA sumindex256<>+2801(SB)/1, $0x01
-DATA sumindex256<>+2802(SB)/1, $0x00
-DATA sumindex256<>+2803(SB)/1, $0x01
-DATA sumindex256<>+2804(SB)/1, $0x00
-DATA sumindex256<>+2805(SB)/1, $0x01
-DATA sumindex256<>+2806(SB)/1, $0x00
-DATA sumindex256<>+2807(SB)/1, $0x01
-DATA sumindex256<>+2808(SB)/1, $0x00
-DATA sumindex256<>+2809(SB)/1, $0x01
-DATA sumindex256<>+2810(SB)/1, $0x00
-DATA sumindex256<>+2811(SB)/1, $0x01
-DATA sumindex256<>+2812(SB)/1, $0x00
-DATA sumindex256<>+2813(SB)/1, $0x01
-DATA sumindex256<>+2814(SB)/1, $0x00
-DATA sumindex256<>+2815(SB)/1, $0x01
-DATA sumindex256<>+2816(SB)/1, $0x00
-DATA sumindex256<>+2817(SB)/1, $0x01
-DATA sumindex256<>+2818(SB)/1, $0x00
-DATA sumindex256<>+2819(SB)/1, $0x01
-DATA sumindex256<>+2820(SB)/1, $0x00
-DATA sumindex256<>+2821(SB)/1, $0x01
-DATA sumindex256<>+2822(SB)/1, $0x00
-DATA sumindex256<>+2823(SB)/1, $0x01
-DATA sumindex256<>+2824(SB)/1, $0x00
-DATA sumindex256<>+2825(SB)/1, $0x01
-DATA sumindex256<>+2826(SB)/1, $0x00
-DATA sumindex256<>+2827(SB)/1, $0x01
-DATA sumindex256<>+2828(SB)/1, $0x00
-DATA sumindex256<>+2829(SB)/1, $0x01
-DATA sumindex256<>+2830(SB)/1, $0x00
-DATA sumindex256<>+2831(SB)/1, $0x01
-DATA sumindex256<>+2832(SB)/1, $0x00
-DATA sumindex256<>+2833(SB)/1, $0x01
-DATA sumindex256<>+2834(SB)/1, $0x00
-DATA sumindex256<>+2835(SB)/1, $0x01
-DATA sumindex256<>+2836(SB)/1, $0x00
-DATA sumindex256<>+2837(SB)/1, $0x01
-DATA sumindex256<>+2838(SB)/1, $0x00
-DATA sumindex256<>+2839(SB)/1, $0x01
-DATA sumindex256<>+2840(SB)/1, $0x04
-DATA sumindex256<>+2841(SB)/1, $0x05
-DATA sumindex256<>+2842(SB)/1, $0x04
-DATA sumindex256<>+2843(SB)/1, $0x05
-DATA sumindex256<>+2844(SB)/1, $0x04
-DATA sumindex256<>+2845(SB)/1, $0x05
-DATA sumindex256<>+2846(SB)/1, $0x04
-DATA sumindex256<>+2847(SB)/1, $0x05
-DATA sumindex256<>+2848(SB)/1, $0x04
-DATA sumindex256<>+2849(SB)/1, $0x05
-DATA sumindex256<>+2850(SB)/1, $0x04
-DATA sumindex256<>+2851(SB)/1, $0x05
-DATA sumindex256<>+2852(SB)/1, $0x04
-DATA sumindex256<>+2853(SB)/1, $0x05
-DATA sumindex256<>+2854(SB)/1, $0x04
-DATA sumindex256<>+2855(SB)/1, $0x05
-DATA sumindex256<>+2856(SB)/1, $0x04
-DATA sumindex256<>+2857(SB)/1, $0x05
-DATA sumindex256<>+2858(SB)/1, $0x04
-DATA sumindex256<>+2859(SB)/1, $0x05
-DATA sumindex256<>+2860(SB)/1, $0x04
-DATA sumindex256<>+2861(SB)/1, $0x05
-DATA sumindex256<>+2862(SB)/1, $0x04
-DATA sumindex256<>+2863(SB)/1, $0x05
-DATA sumindex256<>+2864(SB)/1, $0x02
-DATA sumindex256<>+2865(SB)/1, $0x03
-DATA sumindex256<>+2866(SB)/1, $0x02
-DATA sumindex256<>+2867(SB)/1, $0x03
-DATA sumindex256<>+2868(SB)/1, $0x02
-DATA sumindex256<>+2869(SB)/1, $0x03
-DATA sumindex256<>+2870(SB)/1, $0x02
-DATA sumindex256<>+2871(SB)/1, $0x03
-DATA sumindex256<>+2872(SB)/1, $0x02
-DATA sumindex256<>+2873(SB)/1, $0x03
-DATA sumindex256<>+2874(SB)/1, $0x02
-DATA sumindex256<>+2875(SB)/1, $0x03
-DATA sumindex256<>+2876(SB)/1, $0x02
-DATA sumindex256<>+2877(SB)/1, $0x03
-DATA sumindex256<>+2878(SB)/1, $0x02
-DATA sumindex256<>+2879(SB)/1, $0x03
-DATA sumindex256<>+2880(SB)/1, $0x02
-DATA sumindex256<>+2881(SB)/1, $0x03
-DATA sumindex256<>+2882(SB)/1, $0x02
-DATA sumindex256<>+2883(SB)/1, $0x03
-DATA sumindex256<>+2884(SB)/1, $0x02
-DATA sumindex256<>+2885(SB)/1, $0x03
-DATA sumindex256<>+2886(SB)/1, $0x02
-DATA sumindex256<>+2887(SB)/1, $0x03
-DATA sumindex256<>+2888(SB)/1, $0x06
-DATA sumindex256<>+2889(SB)/1, $0x07
-DATA sumindex256<>+2890(SB)/1, $0x06
-DATA sumindex256<>+2891(SB)/1, $0x07
-DATA sumindex256<>+2892(SB)/1, $0x06
-DATA sumindex256<>+2893(SB)/1, $0x07
-DATA sumindex256<>+2894(SB)/1, $0x06
-DATA sumindex256<>+2895(SB)/1, $0x07
-DATA sumindex256<>+2896(SB)/1, $0x06
-DATA sumindex256<>+2897(SB)/1, $0x07
-DATA sumindex256<>+2898(SB)/1, $0x06
-DATA sumindex256<>+2899(SB)/1, $0x07
-DATA sumindex256<>+2900(SB)/1, $0x06
-DATA sumindex256<>+2901(SB)/1, $0x07
-DATA sumindex256<>+2902(SB)/1, $0x06
-DATA sumindex256<>+2903(SB)/1, $0x07
-DATA sumindex256<>+2904(SB)/1, $0x06
-DATA sumindex256<>+2905(SB)/1, $0x07
-DATA sumindex256<>+2906(SB)/1, $0x06
-DATA sumindex256<>+2907(SB)/1, $0x07
-DATA sumindex256<>+2908(SB)/1, $0x06
-DATA sumindex256<>+2909(SB)/1, $0x07
-DATA sumindex256<>+2910(SB)/1, $0x06
-DATA sumindex256<>+2911(SB)/1, $0x07
-DATA sumindex256<>+2912(SB)/1, $0x80
-DATA sumindex256<>+2913(SB)/1, $0x81
-DATA sumindex256<>+2914(SB)/1, $0x80
-DATA sumindex256<>+2915(SB)/1, $0x81
-DATA sumindex256<>+2916(SB)/1, $0x80
-DATA sumindex256<>+2917(SB)/1, $0x81
-DATA sumindex256<>+2918(SB)/1, $0x80
-DATA sumindex256<>+2919(SB)/1, $0x81
-DATA sumindex256<>+2920(SB)/1, $0x80
-DATA sumindex256<>+2921(SB)/1, $0x81
-DATA sumindex256<>+2922(SB)/1, $0x80
-DATA sumindex256<>+2923(SB)/1, $0x81
-DATA sumindex256<>+2924(SB)/1, $0x80
-DATA sumindex256<>+2925(SB)/1, $0x81
-DATA sumindex256<>+2926(SB)/1, $0x80
-DATA sumindex256<>+2927(SB)/1, $0x81
-DATA sumindex256<>+2928(SB)/1, $0x80
-DATA sumindex256<>+2929(SB)/1, $0x81
-DATA sumindex256<>+2930(SB)/1, $0x80
-DATA sumindex256<>+2931(SB)/1, $0x81
-DATA sumindex256<>+2932(SB)/1, $0x80
-DATA sumindex256<>+2933(SB)/1, $0x81
-DATA sumindex256<>+2934(SB)/1, $0x80
-DATA sumindex256<>+2935(SB)/1, $0x81
-DATA sumindex256<>+2936(SB)/1, $0x84
-DATA sumindex256<>+2937(SB)/1, $0x85
-DATA sumindex256<>+2938(SB)/1, $0x84
-DATA sumindex256<>+2939(SB)/1, $0x85
-DATA sumindex256<>+2940(SB)/1, $0x84
-DATA sumindex256<>+2941(SB)/1, $0x85
-DATA sumindex256<>+2942(SB)/1, $0x84
-DATA sumindex256<>+2943(SB)/1, $0x85
-DATA sumindex256<>+2944(SB)/1, $0x84
-DATA sumindex256<>+2945(SB)/1, $0x85
-DATA sumindex256<>+2946(SB)/1, $0x84
-DATA sumindex256<>+2947(SB)/1, $0x85
-DATA sumindex256<>+2948(SB)/1, $0x84
-DATA sumindex256<>+2949(SB)/1, $0x85
-DATA sumindex256<>+2950(SB)/1, $0x84
-DATA sumindex256<>+2951(SB)/1, $0x85
-DATA sumindex256<>+2952(SB)/1, $0x84
-DATA sumindex256<>+2953(SB)/1, $0x85
-DATA sumindex256<>+2954(SB)/1, $0x84
-DATA sumindex256<>+2955(SB)/1, $0x85
-DATA sumindex256<>+2956(SB)/1, $0x84
-DATA sumindex256<>+2957(SB)/1, $0x85
-DATA sumindex256<>+2958(SB)/1, $0x84
-DATA sumindex256<>+2959(SB)/1, $0x85
-DATA sumindex256<>+2960(SB)/1, $0x82
-DATA sumindex256<>+2961(SB)/1, $0x83
-DATA sumindex256<>+2962(SB)/1, $0x82
-DATA sumindex256<>+2963(SB)/1, $0x83
-DATA sumindex256<>+2964(SB)/1, $0x82
-DATA sumindex256<>+2965(SB)/1, $0x83
-DATA sumindex256<>+2966(SB)/1, $0x82
-DATA sumindex256<>+2967(SB)/1, $0x83
-DATA sumindex256<>+2968(SB)/1, $0x82
-DATA sumindex256<>+2969(SB)/1, $0x83
-DATA sumindex256<>+2970(SB)/1, $0x82
-DATA sumindex256<>+2971(SB)/1, $0x83
-DATA sumindex256<>+2972(SB)/1, $0x82
-DATA sumindex256<>+2973(SB)/1, $0x83
-DATA sumindex256<>+2974(SB)/1, $0x82
-DATA sumindex256<>+2975(SB)/1, $0x83
-DATA sumindex256<>+2976(SB)/1, $0x82
-DATA sumindex256<>+2977(SB)/1, $0x83
-DATA sumindex256<>+2978(SB)/1, $0x82
-DATA sumindex256<>+2979(SB)/1, $0x83
-DATA sumindex256<>+2980(SB)/1, $0x82
-DATA sumindex256<>+2981(SB)/1, $0x83
-DATA sumindex256<>+2982(SB)/1, $0x82
-DATA sumindex256<>+2983(SB)/1, $0x83
-DATA sumindex256<>+2984(SB)/1, $0x86
-DATA sumindex256<>+2985(SB)/1, $0x87
-DATA sumindex256<>+2986(SB)/1, $0x86
-DATA sumindex256<>+2987(SB)/1, $0x87
-DATA sumindex256<>+2988(SB)/1, $0x86
-DATA sumindex256<>+2989(SB)/1, $0x87
-DATA sumindex256<>+2990(SB)/1, $0x86
-DATA sumindex256<>+2991(SB)/1, $0x87
-DATA sumindex256<>+2992(SB)/1, $0x86
-DATA sumindex256<>+2993(SB)/1, $0x87
-DATA sumindex256<>+2994(SB)/1, $0x86
-DATA sumindex256<>+2995(SB)/1, $0x87
-DATA sumindex256<>+2996(SB)/1, $0x86
-DATA sumindex256<>+2997(SB)/1, $0x87
-DATA sumindex256<>+2998(SB)/1, $0x86
-DATA sumindex256<>+2999(SB)/1, $0x87
-DATA sumindex256<>+3000(SB)/1, $0x86
-DATA sumindex256<>+3001(SB)/1, $0x87
-DATA sumindex256<>+3002(SB)/1, $0x86
-DATA sumindex256<>+3003(SB)/1, $0x87
-DATA sumindex256<>+3004(SB)/1, $0x86
-DATA sumindex256<>+3005(SB)/1, $0x87
-DATA sumindex256<>+3006(SB)/1, $0x86
-DATA sumindex256<>+3007(SB)/1, $0x87
-DATA sumindex256<>+3008(SB)/1, $0x00
-DATA sumindex256<>+3009(SB)/1, $0x01
-DATA sumindex256<>+3010(SB)/1, $0x00
-DATA sumindex256<>+3011(SB)/1, $0x01
-DATA sumindex256<>+3012(SB)/1, $0x00
-DATA sumindex256<>+3013(SB)/1, $0x01
-DATA sumindex256<>+3014(SB)/1, $0x00
-DATA sumindex256<>+3015(SB)/1, $0x01
-DATA sumindex256<>+3016(SB)/1, $0x00
-DATA sumindex256<>+3017(SB)/1, $0x01
-DATA sumindex256<>+3018(SB)/1, $0x00
-DATA sumindex256<>+3019(SB)/1, $0x01
-DATA sumindex256<>+3020(SB)/1, $0x00
-DATA sumindex256<>+3021(SB)/1, $0x01
-DATA sumindex256<>+3022(SB)/1, $0x00
-DATA sumindex256<>+3023(SB)/1, $0x01
-DATA sumindex256<>+3024(SB)/1, $0x00
-DATA sumindex256<>+3025(SB)/1, $0x01
-DATA sumindex256<>+3026(SB)/1, $0x00
-DATA sumindex256<>+3027(SB)/1, $0x01
-DATA sumindex256<>+3028(SB)/1, $0x00
-DATA sumindex256<>+3029(SB)/1, $0x01
-DATA sumindex256<>+3030(SB)/1, $0x00
-DATA sumindex256<>+3031(SB)/1, $0x01
-DATA sumindex256<>+3032(SB)/1, $0x00
-DATA sumindex256<>+3033(SB)/1, $0x01
-DATA sumindex256<>+3034(SB)/1, $0x00
-DATA sumindex256<>+3035(SB)/1, $0x01
-DATA sumindex256<>+3036(SB)/1, $0x00
-DATA sumindex256<>+3037(SB)/1, $0x01
-DATA sumindex256<>+3038(SB)/1, $0x00
-DATA sumindex256<>+3039(SB)/1, $0x01
-DATA sumindex256<>+3040(SB)/1, $0x00
-DATA sumindex256<>+3041(SB)/1, $0x01
-DATA sumindex256<>+3042(SB)/1, $0x00
-DATA sumindex256<>+3043(SB)/1, $0x01
-DATA sumindex256<>+3044(SB)/1, $0x00
-DATA sumindex256<>+3045(SB)/1, $0x01
-DATA sumindex256<>+3046(SB)/1, $0x00
-DATA sumindex256<>+3047(SB)/1, $0x01
-DATA sumindex256<>+3048(SB)/1, $0x00
-DATA sumindex256<>+3049(SB)/1, $0x01
-DATA sumindex256<>+3050(SB)/1, $0x00
-DATA sumindex256<>+3051(SB)/1, $0x01
-DATA sumindex256<>+3052(SB)/1, $0x00
-DATA sumindex256<>+3053(SB)/1, $0x01
-DATA sumindex256<>+3054(SB)/1, $0x00
-DATA sumindex256<>+3055(SB)/1, $0x01
-DATA sumindex256<>+3056(SB)/1, $0x00
-DATA sumindex256<>+3057(SB)/1, $0x01
-DATA sumindex256<>+3058(SB)/1, $0x00
-DATA sumindex256<>+3059(SB)/1, $0x01
-DATA sumindex256<>+3060(SB)/1, $0x00
-DATA sumindex256<>+3061(SB)/1, $0x01
-DATA sumindex256<>+3062(SB)/1, $0x00
-DATA sumindex256<>+3063(SB)/1, $0x01
-DATA sumindex256<>+3064(SB)/1, $0x00
-DATA sumindex256<>+3065(SB)/1, $0x01
-DATA sumindex256<>+3066(SB)/1, $0x00
-DATA sumindex256<>+3067(SB)/1, $0x01
-DATA sumindex256<>+3068(SB)/1, $0x00
-DATA sumindex256<>+3069(SB)/1, $0x01
-DATA sumindex256<>+3070(SB)/1, $0x00
-DATA sumindex256<>+3071(SB)/1, $0x01
-DATA sumindex256<>+3072(SB)/1, $0x00
-DATA sumindex256<>+3073(SB)/1, $0x01
-DATA sumindex256<>+3074(SB)/1, $0x00
-DATA sumindex256<>+3075(SB)/1, $0x01
-DATA sumindex256<>+3076(SB)/1, $0x00
-DATA sumindex256<>+3077(SB)/1, $0x01
-DATA sumindex256<>+3078(SB)/1, $0x00
-DATA sumindex256<>+3079(SB)/1, $0x01
-DATA sumindex256<>+3080(SB)/1, $0x00
-DATA sumindex256<>+3081(SB)/1, $0x01
-DATA sumindex256<>+3082(SB)/1, $0x00
-DATA sumindex256<>+3083(SB)/1, $0x01
-DATA sumindex256<>+3084(SB)/1, $0x00
-DATA sumindex256<>+3085(SB)/1, $0x01
-DATA sumindex256<>+3086(SB)/1, $0x00
-DATA sumindex256<>+3087(SB)/1, $0x01
-DATA sumindex256<>+3088(SB)/1, $0x00
-DATA sumindex256<>+3089(SB)/1, $0x01
-DATA sumindex256<>+3090(SB)/1, $0x00
-DATA sumindex256<>+3091(SB)/1, $0x01
-DATA sumindex256<>+3092(SB)/1, $0x00
-DATA sumindex256<>+3093(SB)/1, $0x01
-DATA sumindex256<>+3094(SB)/1, $0x00
-DATA sumindex256<>+3095(SB)/1, $0x01
-DATA sumindex256<>+3096(SB)/1, $0x00
-DATA sumindex256<>+3097(SB)/1, $0x01
-DATA sumindex256<>+3098(SB)/1, $0x04
-DATA sumindex256<>+3099(SB)/1, $0x05
-DATA sumindex256<>+3100(SB)/1, $0x04
-DATA sumindex256<>+3101(SB)/1, $0x05
-DATA sumindex256<>+3102(SB)/1, $0x04
-DATA sumindex256<>+3103(SB)/1, $0x05
-DATA sumindex256<>+3104(SB)/1, $0x04
-DATA sumindex256<>+3105(SB)/1, $0x05
-DATA sumindex256<>+3106(SB)/1, $0x04
-DATA sumindex256<>+3107(SB)/1, $0x05
-DATA sumindex256<>+3108(SB)/1, $0x04
-DATA sumindex256<>+3109(SB)/1, $0x05
-DATA sumindex256<>+3110(SB)/1, $0x04
-DATA sumindex256<>+3111(SB)/1, $0x05
-DATA sumindex256<>+3112(SB)/1, $0x04
-DATA sumindex256<>+3113(SB)/1, $0x05
-DATA sumindex256<>+3114(SB)/1, $0x04
-DATA sumindex256<>+3115(SB)/1, $0x05
-DATA sumindex256<>+3116(SB)/1, $0x04
-DATA sumindex256<>+3117(SB)/1, $0x05
-DATA sumindex256<>+3118(SB)/1, $0x04
-DATA sumindex256<>+3119(SB)/1, $0x05
-DATA sumindex256<>+3120(SB)/1, $0x04
-DATA sumindex256<>+3121(SB)/1, $0x05
-DATA sumindex256<>+3122(SB)/1, $0x04
-DATA sumindex256<>+3123(SB)/1, $0x05
-DATA sumindex256<>+3124(SB)/1, $0x02
-DATA sumindex256<>+3125(SB)/1, $0x03
-DATA sumindex256<>+3126(SB)/1, $0x02
-DATA sumindex256<>+3127(SB)/1, $0x03
-DATA sumindex256<>+3128(SB)/1, $0x02
-DATA sumindex256<>+3129(SB)/1, $0x03
-DATA sumindex256<>+3130(SB)/1, $0x02
-DATA sumindex256<>+3131(SB)/1, $0x03
-DATA sumindex256<>+3132(SB)/1, $0x02
-DATA sumindex256<>+3133(SB)/1, $0x03
-DATA sumindex256<>+3134(SB)/1, $0x02
-DATA sumindex256<>+3135(SB)/1, $0x03
-DATA sumindex256<>+3136(SB)/1, $0x02
-DATA sumindex256<>+3137(SB)/1, $0x03
-DATA sumindex256<>+3138(SB)/1, $0x02
-DATA sumindex256<>+3139(SB)/1, $0x03
-DATA sumindex256<>+3140(SB)/1, $0x02
-DATA sumindex256<>+3141(SB)/1, $0x03
-DATA sumindex256<>+3142(SB)/1, $0x02
-DATA sumindex256<>+3143(SB)/1, $0x03
-DATA sumindex256<>+3144(SB)/1, $0x02
-DATA sumindex256<>+3145(SB)/1, $0x03
-DATA sumindex256<>+3146(SB)/1, $0x02
-DATA sumindex256<>+3147(SB)/1, $0x03
-DATA sumindex256<>+3148(SB)/1, $0x02
-DATA sumindex256<>+3149(SB)/1, $0x03
-DATA sumindex256<>+3150(SB)/1, $0x06
-DATA sumindex256<>+3151(SB)/1, $0x07
-DATA sumindex256<>+3152(SB)/1, $0x06
-DATA sumindex256<>+3153(SB)/1, $0x07
-DATA sumindex256<>+3154(SB)/1, $0x06
-DATA sumindex256<>+3155(SB)/1, $0x07
-DATA sumindex256<>+3156(SB)/1, $0x06
-DATA sumindex256<>+3157(SB)/1, $0x07
-DATA sumindex256<>+3158(SB)/1, $0x06
-DATA sumindex256<>+3159(SB)/1, $0x07
-DATA sumindex256<>+3160(SB)/1, $0x06
-DATA sumindex256<>+3161(SB)/1, $0x07
-DATA sumindex256<>+3162(SB)/1, $0x06
-DATA sumindex256<>+3163(SB)/1, $0x07
-DATA sumindex256<>+3164(SB)/1, $0x06
-DATA sumindex256<>+3165(SB)/1, $0x07
-DATA sumindex256<>+3166(SB)/1, $0x06
-DATA sumindex256<>+3167(SB)/1, $0x07
-DATA sumindex256<>+3168(SB)/1, $0x06
-DATA sumindex256<>+3169(SB)/1, $0x07
-DATA sumindex256<>+3170(SB)/1, $0x06
-DATA sumindex256<>+3171(SB)/1, $0x07
-DATA sumindex256<>+3172(SB)/1, $0x06
-DATA sumindex256<>+3173(SB)/1, $0x07
-DATA sumindex256<>+3174(SB)/1, $0x06
-DATA sumindex256<>+3175(SB)/1, $0x07
-DATA sumindex256<>+3176(SB)/1, $0x80
-DATA sumindex256<>+3177(SB)/1, $0x81
-DATA sumindex256<>+3178(SB)/1, $0x80
-DATA sumindex256<>+3179(SB)/1, $0x81
-DATA sumindex256<>+3180(SB)/1, $0x80
-DATA sumindex256<>+3181(SB)/1, $0x81
-DATA sumindex256<>+3182(SB)/1, $0x80
-DATA sumindex256<>+3183(SB)/1, $0x81
-DATA sumindex256<>+3184(SB)/1, $0x80
-DATA sumindex256<>+3185(SB)/1, $0x81
-DATA sumindex256<>+3186(SB)/1, $0x80
-DATA sumindex256<>+3187(SB)/1, $0x81
-DATA sumindex256<>+3188(SB)/1, $0x80
-DATA sumindex256<>+3189(SB)/1, $0x81
-DATA sumindex256<>+3190(SB)/1, $0x80
-DATA sumindex256<>+3191(SB)/1, $0x81
-DATA sumindex256<>+3192(SB)/1, $0x80
-DATA sumindex256<>+3193(SB)/1, $0x81
-DATA sumindex256<>+3194(SB)/1, $0x80
-DATA sumindex256<>+3195(SB)/1, $0x81
-DATA sumindex256<>+3196(SB)/1, $0x80
-DATA sumindex256<>+3197(SB)/1, $0x81
-DATA sumindex256<>+3198(SB)/1, $0x80
-DATA sumindex256<>+3199(SB)/1, $0x81
-DATA sumindex256<>+3200(SB)/1, $0x80
-DATA sumindex256<>+3201(SB)/1, $0x81
-DATA sumindex256<>+3202(SB)/1, $0x84
-DATA sumindex256<>+3203(SB)/1, $0x85
-DATA sumindex256<>+3204(SB)/1, $0x84
-DATA sumindex256<>+3205(SB)/1, $0x85
-DATA sumindex256<>+3206(SB)/1, $0x84
-DATA sumindex256<>+3207(SB)/1, $0x85
-DATA sumindex256<>+3208(SB)/1, $0x84
-DATA sumindex256<>+3209(SB)/1, $0x85
-DATA sumindex256<>+3210(SB)/1, $0x84
-DATA sumindex256<>+3211(SB)/1, $0x85
-DATA sumindex256<>+3212(SB)/1, $0x84
-DATA sumindex256<>+3213(SB)/1, $0x85
-DATA sumindex256<>+3214(SB)/1, $0x84
-DATA sumindex256<>+3215(SB)/1, $0x85
-DATA sumindex256<>+3216(SB)/1, $0x84
-DATA sumindex256<>+3217(SB)/1, $0x85
-DATA sumindex256<>+3218(SB)/1, $0x84
-DATA sumindex256<>+3219(SB)/1, $0x85
-DATA sumindex256<>+3220(SB)/1, $0x84
-DATA sumindex256<>+3221(SB)/1, $0x85
-DATA sumindex256<>+3222(SB)/1, $0x84
-DATA sumindex256<>+3223(SB)/1, $0x85
-DATA sumindex256<>+3224(SB)/1, $0x84
-DATA sumindex256<>+3225(SB)/1, $0x85
-DATA sumindex256<>+3226(SB)/1, $0x84
-DATA sumindex256<>+3227(SB)/1, $0x85
-DATA sumindex256<>+3228(SB)/1, $0x82
-DATA sumindex256<>+3229(SB)/1, $0x83
-DATA sumindex256<>+3230(SB)/1, $0x82
-DATA sumindex256<>+3231(SB)/1, $0x83
-DATA sumindex256<>+3232(SB)/1, $0x82
-DATA sumindex256<>+3233(SB)/1, $0x83
-DATA sumindex256<>+3234(SB)/1, $0x82
-DATA sumindex256<>+3235(SB)/1, $0x83
-DATA sumindex256<>+3236(SB)/1, $0x82
-DATA sumindex256<>+3237(SB)/1, $0x83
-DATA sumindex256<>+3238(SB)/1, $0x82
-DATA sumindex256<>+3239(SB)/1, $0x83
-DATA sumindex256<>+3240(SB)/1, $0x82
-DATA sumindex256<>+3241(SB)/1, $0x83
-DATA sumindex256<>+3242(SB)/1, $0x82
-DATA sumindex256<>+3243(SB)/1, $0x83
-DATA sumindex256<>+3244(SB)/1, $0x82
-DATA sumindex256<>+3245(SB)/1, $0x83
-DATA sumindex256<>+3246(SB)/1, $0x82
-DATA sumindex256<>+3247(SB)/1, $0x83
-DATA sumindex256<>+3248(SB)/1, $0x82
-DATA sumindex256<>+3249(SB)/1, $0x83
-DATA sumindex256<>+3250(SB)/1, $0x82
-DATA sumindex256<>+3251(SB)/1, $0x83
-DATA sumindex256<>+3252(SB)/1, $0x82
-DATA sumindex256<>+3253(SB)/1, $0x83
-DATA sumindex256<>+3254(SB)/1, $0x86
-DATA sumindex256<>+3255(SB)/1, $0x87
-DATA sumindex256<>+3256(SB)/1, $0x86
-DATA sumindex256<>+3257(SB)/1, $0x87
-DATA sumindex256<>+3258(SB)/1, $0x86
-DATA sumindex256<>+3259(SB)/1, $0x87
-DATA sumindex256<>+3260(SB)/1, $0x86
-DATA sumindex256<>+3261(SB)/1, $0x87
-DATA sumindex256<>+3262(SB)/1, $0x86
-DATA sumindex256<>+3263(SB)/1, $0x87
-DATA sumindex256<>+3264(SB)/1, $0x86
-DATA sumindex256<>+3265(SB)/1, $0x87
-DATA sumindex256<>+3266(SB)/1, $0x86
-DATA sumindex256<>+3267(SB)/1, $0x87
-DATA sumindex256<>+3268(SB)/1, $0x86
-DATA sumindex256<>+3269(SB)/1, $0x87
-DATA sumindex256<>+3270(SB)/1, $0x86
-DATA sumindex256<>+3271(SB)/1, $0x87
-DATA sumindex256<>+3272(SB)/1, $0x86
-DATA sumindex256<>+3273(SB)/1, $0x87
-DATA sumindex256<>+3274(SB)/1, $0x86
-DATA sumindex256<>+3275(SB)/1, $0x87
-DATA sumindex256<>+3276(SB)/1, $0x86
-DATA sumindex256<>+3277(SB)/1, $0x87
-DATA sumindex256<>+3278(SB)/1, $0x86
-DATA sumindex256<>+3279(SB)/1, $0x87
-DATA sumindex256<>+3280(SB)/1, $0x00
-DATA sumindex256<>+3281(SB)/1, $0x01
-DATA sumindex256<>+3282(SB)/1, $0x00
-DATA sumindex256<>+3283(SB)/1, $0x01
-DATA sumindex256<>+3284(SB)/1, $0x00
-DATA sumindex256<>+3285(SB)/1, $0x01
-DATA sumindex256<>+3286(SB)/1, $0x00
-DATA sumindex256<>+3287(SB)/1, $0x01
-DATA sumindex256<>+3288(SB)/1, $0x00
-DATA sumindex256<>+3289(SB)/1, $0x01
-DATA sumindex256<>+3290(SB)/1, $0x00
-DATA sumindex256<>+3291(SB)/1, $0x01
-DATA sumindex256<>+3292(SB)/1, $0x00
-DATA sumindex256<>+3293(SB)/1, $0x01
-DATA sumindex256<>+3294(SB)/1, $0x00
-DATA sumindex256<>+3295(SB)/1, $0x01
-DATA sumindex256<>+3296(SB)/1, $0x00
-DATA sumindex256<>+3297(SB)/1, $0x01
-DATA sumindex256<>+3298(SB)/1, $0x00
-DATA sumindex256<>+3299(SB)/1, $0x01
-DATA sumindex256<>+3300(SB)/1, $0x00
-DATA sumindex256<>+3301(SB)/1, $0x01
-DATA sumindex256<>+3302(SB)/1, $0x00
-DATA sumindex256<>+3303(SB)/1, $0x01
-DATA sumindex256<>+3304(SB)/1, $0x00
-DATA sumindex256<>+3305(SB)/1, $0x01
-DATA sumindex256<>+3306(SB)/1, $0x00
-DATA sumindex256<>+3307(SB)/1, $0x01
-DATA sumindex256<>+3308(SB)/1, $0x00
-DATA sumindex256<>+3309(SB)/1, $0x01
-DATA sumindex256<>+3310(SB)/1, $0x00
-DATA sumindex256<>+3311(SB)/1, $0x01
-DATA sumindex256<>+3312(SB)/1, $0x00
-DATA sumindex256<>+3313(SB)/1, $0x01
-DATA sumindex256<>+3314(SB)/1, $0x00
-DATA sumindex256<>+3315(SB)/1, $0x01
-DATA sumindex256<>+3316(SB)/1, $0x00
-DATA sumindex256<>+3317(SB)/1, $0x01
-DATA sumindex256<>+3318(SB)/1, $0x00
-DATA sumindex256<>+3319(SB)/1, $0x01
-DATA sumindex256<>+3320(SB)/1, $0x00
-DATA sumindex256<>+3321(SB)/1, $0x01
-DATA sumindex256<>+3322(SB)/1, $0x00
-DATA sumindex256<>+3323(SB)/1, $0x01
-DATA sumindex256<>+3324(SB)/1, $0x00
-DATA sumindex256<>+3325(SB)/1, $0x01
-DATA sumindex256<>+3326(SB)/1, $0x00
-DATA sumindex256<>+3327(SB)/1, $0x01
-DATA sumindex256<>+3328(SB)/1, $0x00
-DATA sumindex256<>+3329(SB)/1, $0x01
-DATA sumindex256<>+3330(SB)/1, $0x00
-DATA sumindex256<>+3331(SB)/1, $0x01
-DATA sumindex256<>+3332(SB)/1, $0x00
-DATA sumindex256<>+3333(SB)/1, $0x01
-DATA sumindex256<>+3334(SB)/1, $0x00
-DATA sumindex256<>+3335(SB)/1, $0x01
-DATA sumindex256<>+3336(SB)/1, $0x00
-DATA sumindex256<>+3337(SB)/1, $0x01
-DATA sumindex256<>+3338(SB)/1, $0x00
-DATA sumindex256<>+3339(SB)/1, $0x01
-DATA sumindex256<>+3340(SB)/1, $0x00
-DATA sumindex256<>+3341(SB)/1, $0x01
-DATA sumindex256<>+3342(SB)/1, $0x00
-DATA sumindex256<>+3343(SB)/1, $0x01
-DATA sumindex256<>+3344(SB)/1, $0x00
-DATA sumindex256<>+3345(SB)/1, $0x01
-DATA sumindex256<>+3346(SB)/1, $0x00
-DATA sumindex256<>+3347(SB)/1, $0x01
-DATA sumindex256<>+3348(SB)/1, $0x00
-DATA sumindex256<>+3349(SB)/1, $0x01
-DATA sumindex256<>+3350(SB)/1, $0x00
-DATA sumindex256<>+3351(SB)/1, $0x01
-DATA sumindex256<>+3352(SB)/1, $0x00
-DATA sumindex256<>+3353(SB)/1, $0x01
-DATA sumindex256<>+3354(SB)/1, $0x00
-DATA sumindex256<>+3355(SB)/1, $0x01
-DATA sumindex256<>+3356(SB)/1, $0x04
-DATA sumindex256<>+3357(SB)/1, $0x05
-DATA sumindex256<>+3358(SB)/1, $0x04
-DATA sumindex256<>+3359(SB)/1, $0x05
-DATA sumindex256<>+3360(SB)/1, $0x04
-DATA sumindex256<>+3361(SB)/1, $0x05
-DATA sumindex256<>+3362(SB)/1, $0x04
-DATA sumindex256<>+3363(SB)/1, $0x05
-DATA sumindex256<>+3364(SB)/1, $0x04
-DATA sumindex256<>+3365(SB)/1, $0x05
-DATA sumindex256<>+3366(SB)/1, $0x04
-DATA sumindex256<>+3367(SB)/1, $0x05
-DATA sumindex256<>+3368(SB)/1, $0x04
-DATA sumindex256<>+3369(SB)/1, $0x05
-DATA sumindex256<>+3370(SB)/1, $0x04
-DATA sumindex256<>+3371(SB)/1, $0x05
-DATA sumindex256<>+3372(SB)/1, $0x04
-DATA sumindex256<>+3373(SB)/1, $0x05
-DATA sumindex256<>+3374(SB)/1, $0x04
-DATA sumindex256<>+3375(SB)/1, $0x05
-DATA sumindex256<>+3376(SB)/1, $0x04
-DATA sumindex256<>+3377(SB)/1, $0x05
-DATA sumindex256<>+3378(SB)/1, $0x04
-DATA sumindex256<>+3379(SB)/1, $0x05
-DATA sumindex256<>+3380(SB)/1, $0x04
-DATA sumindex256<>+3381(SB)/1, $0x05
-DATA sumindex256<>+3382(SB)/1, $0x04
-DATA sumindex256<>+3383(SB)/1, $0x05
-DATA sumindex256<>+3384(SB)/1, $0x02
-DATA sumindex256<>+3385(SB)/1, $0x03
-DATA sumindex256<>+3386(SB)/1, $0x02
-DATA sumindex256<>+3387(SB)/1, $0x03
-DATA sumindex256<>+3388(SB)/1, $0x02
-DATA sumindex256<>+3389(SB)/1, $0x03
-DATA sumindex256<>+3390(SB)/1, $0x02
-DATA sumindex256<>+3391(SB)/1, $0x03
-DATA sumindex256<>+3392(SB)/1, $0x02
-DATA sumindex256<>+3393(SB)/1, $0x03
-DATA sumindex256<>+3394(SB)/1, $0x02
-DATA sumindex256<>+3395(SB)/1, $0x03
-DATA sumindex256<>+3396(SB)/1, $0x02
-DATA sumindex256<>+3397(SB)/1, $0x03
-DATA sumindex256<>+3398(SB)/1, $0x02
-DATA sumindex256<>+3399(SB)/1, $0x03
-DATA sumindex256<>+3400(SB)/1, $0x02
-DATA sumindex256<>+3401(SB)/1, $0x03
-DATA sumindex256<>+3402(SB)/1, $0x02
-DATA sumindex256<>+3403(SB)/1, $0x03
-DATA sumindex256<>+3404(SB)/1, $0x02
-DATA sumindex256<>+3405(SB)/1, $0x03
-DATA sumindex256<>+3406(SB)/1, $0x02
-DATA sumindex256<>+3407(SB)/1, $0x03
-DATA sumindex256<>+3408(SB)/1, $0x02
-DATA sumindex256<>+3409(SB)/1, $0x03
-DATA sumindex256<>+3410(SB)/1, $0x02
-DATA sumindex256<>+3411(SB)/1, $0x03
-DATA sumindex256<>+3412(SB)/1, $0x06
-DATA sumindex256<>+3413(SB)/1, $0x07
-DATA sumindex256<>+3414(SB)/1, $0x06
-DATA sumindex256<>+3415(SB)/1, $0x07
-DATA sumindex256<>+3416(SB)/1, $0x06
-DATA sumindex256<>+3417(SB)/1, $0x07
-DATA sumindex256<>+3418(SB)/1, $0x06
-DATA sumindex256<>+3419(SB)/1, $0x07
-DATA sumindex256<>+3420(SB)/1, $0x06
-DATA sumindex256<>+3421(SB)/1, $0x07
-DATA sumindex256<>+3422(SB)/1, $0x06
-DATA sumindex256<>+3423(SB)/1, $0x07
-DATA sumindex256<>+3424(SB)/1, $0x06
-DATA sumindex256<>+3425(SB)/1, $0x07
-DATA sumindex256<>+3426(SB)/1, $0x06
-DATA sumindex256<>+3427(SB)/1, $0x07
-DATA sumindex256<>+3428(SB)/1, $0x06
-DATA sumindex256<>+3429(SB)/1, $0x07
-DATA sumindex256<>+3430(SB)/1, $0x06
-DATA sumindex256<>+3431(SB)/1, $0x07
-DATA sumindex256<>+3432(SB)/1, $0x06
-DATA sumindex256<>+3433(SB)/1, $0x07
-DATA sumindex256<>+3434(SB)/1, $0x06
-DATA sumindex256<>+3435(SB)/1, $0x07
-DATA sumindex256<>+3436(SB)/1, $0x06
-DATA sumindex256<>+3437(SB)/1, $0x07
-DATA sumindex256<>+3438(SB)/1, $0x06
-DATA sumindex256<>+3439(SB)/1, $0x07
-DATA sumindex256<>+3440(SB)/1, $0x80
-DATA sumindex256<>+3441(SB)/1, $0x81
-DATA sumindex256<>+3442(SB)/1, $0x80
-DATA sumindex256<>+3443(SB)/1, $0x81
-DATA sumindex256<>+3444(SB)/1, $0x80
-DATA sumindex256<>+3445(SB)/1, $0x81
-DATA sumindex256<>+3446(SB)/1, $0x80
-DATA sumindex256<>+3447(SB)/1, $0x81
-DATA sumindex256<>+3448(SB)/1, $0x80
-DATA sumindex256<>+3449(SB)/1, $0x81
-DATA sumindex256<>+3450(SB)/1, $0x80
-DATA sumindex256<>+3451(SB)/1, $0x81
-DATA sumindex256<>+3452(SB)/1, $0x80
-DATA sumindex256<>+3453(SB)/1, $0x81
-DATA sumindex256<>+3454(SB)/1, $0x80
-DATA sumindex256<>+3455(SB)/1, $0x81
-DATA sumindex256<>+3456(SB)/1, $0x80
-DATA sumindex256<>+3457(SB)/1, $0x81
-DATA sumindex256<>+3458(SB)/1, $0x80
-DATA sumindex256<>+3459(SB)/1, $0x81
-DATA sumindex256<>+3460(SB)/1, $0x80
-DATA sumindex256<>+3461(SB)/1, $0x81
-DATA sumindex256<>+3462(SB)/1, $0x80
-DATA sumindex256<>+3463(SB)/1, $0x81
-DATA sumindex256<>+3464(SB)/1, $0x80
-DATA sumindex256<>+3465(SB)/1, $0x81
-DATA sumindex256<>+3466(SB)/1, $0x80
-DATA sumindex256<>+3467(SB)/1, $0x81
-DATA sumindex256<>+3468(SB)/1, $0x84
-DATA sumindex256<>+3469(SB)/1, $0x85
-DATA sumindex256<>+3470(SB)/1, $0x84
-DATA sumindex256<>+3471(SB)/1, $0x85
-DATA sumindex256<>+3472(SB)/1, $0x84
-DATA sumindex256<>+3473(SB)/1, $0x85
-DATA sumindex256<>+3474(SB)/1, $0x84
-DATA sumindex256<>+3475(SB)/1, $0x85
-DATA sumindex256<>+3476(SB)/1, $0x84
-DATA sumindex256<>+3477(SB)/1, $0x85
-DATA sumindex256<>+3478(SB)/1, $0x84
-DATA sumindex256<>+3479(SB)/1, $0x85
-DATA sumindex256<>+3480(SB)/1, $0x84
-DATA sumindex256<>+3481(SB)/1, $0x85
-DATA sumindex256<>+3482(SB)/1, $0x84
-DATA sumindex256<>+3483(SB)/1, $0x85
-DATA sumindex256<>+3484(SB)/1, $0x84
-DATA sumindex256<>+3485(SB)/1, $0x85
-DATA sumindex256<>+3486(SB)/1, $0x84
-DATA sumindex256<>+3487(SB)/1, $0x85
-DATA sumindex256<>+3488(SB)/1, $0x84
-DATA sumindex256<>+3489(SB)/1, $0x85
-DATA sumindex256<>+3490(SB)/1, $0x84
-DATA sumindex256<>+3491(SB)/1, $0x85
-DATA sumindex256<>+3492(SB)/1, $0x84
-DATA sumindex256<>+3493(SB)/1, $0x85
-DATA sumindex256<>+3494(SB)/1, $0x84
-DATA sumindex256<>+3495(SB)/1, $0x85
-DATA sumindex256<>+3496(SB)/1, $0x82
-DATA sumindex256<>+3497(SB)/1, $0x83
-DATA sumindex256<>+3498(SB)/1, $0x82
-DATA sumindex256<>+3499(SB)/1, $0x83
-DATA sumindex256<>+3500(SB)/1, $0x82
-DATA sumindex256<>+3501(SB)/1, $0x83
-DATA sumindex256<>+3502(SB)/1, $0x82
-DATA sumindex256<>+3503(SB)/1, $0x83
-DATA sumindex256<>+3504(SB)/1, $0x82
-DATA sumindex256<>+3505(SB)/1, $0x83
-DATA sumindex256<>+3506(SB)/1, $0x82
-DATA sumindex256<>+3507(SB)/1, $0x83
-DATA sumindex256<>+3508(SB)/1, $0x82
-DATA sumindex256<>+3509(SB)/1, $0x83
-DATA sumindex256<>+3510(SB)/1, $0x82
-DATA sumindex256<>+3511(SB)/1, $0x83
-DATA sumindex256<>+3512(SB)/1, $0x82
-DATA sumindex256<>+3513(SB)/1, $0x83
-DATA sumindex256<>+3514(SB)/1, $0x82
-DATA sumindex256<>+3515(SB)/1, $0x83
-DATA sumindex256<>+3516(SB)/1, $0x82
-DATA sumindex256<>+3517(SB)/1, $0x83
-DATA sumindex256<>+3518(SB)/1, $0x82
-DATA sumindex256<>+3519(SB)/1, $0x83
-DATA sumindex256<>+3520(SB)/1, $0x82
-DATA sumindex256<>+3521(SB)/1, $0x83
-DATA sumindex256<>+3522(SB)/1, $0x82
-DATA sumindex256<>+3523(SB)/1, $0x83
-DATA sumindex256<>+3524(SB)/1, $0x86
-DATA sumindex256<>+3525(SB)/1, $0x87
-DATA sumindex256<>+3526(SB)/1, $0x86
-DATA sumindex256<>+3527(SB)/1, $0x87
-DATA sumindex256<>+3528(SB)/1, $0x86
-DATA sumindex256<>+3529(SB)/1, $0x87
-DATA sumindex256<>+3530(SB)/1, $0x86
-DATA sumindex256<>+3531(SB)/1, $0x87
-DATA sumindex256<>+3532(SB)/1, $0x86
-DATA sumindex256<>+3533(SB)/1, $0x87
-DATA sumindex256<>+3534(SB)/1, $0x86
-DATA sumindex256<>+3535(SB)/1, $0x87
-DATA sumindex256<>+3536(SB)/1, $0x86
-DATA sumindex256<>+3537(SB)/1, $0x87
-DATA sumindex256<>+3538(SB)/1, $0x86
-DATA sumindex256<>+3539(SB)/1, $0x87
-DATA sumindex256<>+3540(SB)/1, $0x86
-DATA sumindex256<>+3541(SB)/1, $0x87
-DATA sumindex256<>+3542(SB)/1, $0x86
-DATA sumindex256<>+3543(SB)/1, $0x87
-DATA sumindex256<>+3544(SB)/1, $0x86
-DATA sumindex256<>+3545(SB)/1, $0x87
-DATA sumindex256<>+3546(SB)/1, $0x86
-DATA sumindex256<>+3547(SB)/1, $0x87
-DATA sumindex256<>+3548(SB)/1, $0x86
-DATA sumindex256<>+3549(SB)/1, $0x87
-DATA sumindex256<>+3550(SB)/1, $0x86
-DATA sumindex256<>+3551(SB)/1, $0x87
-DATA sumindex256<>+3552(SB)/1, $0x00
-DATA sumindex256<>+3553(SB)/1, $0x01
-DATA sumindex256<>+3554(SB)/1, $0x00
-DATA sumindex256<>+3555(SB)/1, $0x01
-DATA sumindex256<>+3556(SB)/1, $0x00
-DATA sumindex256<>+3557(SB)/1, $0x01
-DATA sumindex256<>+3558(SB)/1, $0x00
-DATA sumindex256<>+3559(SB)/1, $0x01
-DATA sumindex256<>+3560(SB)/1, $0x00
-DATA sumindex256<>+3561(SB)/1, $0x01
-DATA sumindex256<>+3562(SB)/1, $0x00
-DATA sumindex256<>+3563(SB)/1, $0x01
-DATA sumindex256<>+3564(SB)/1, $0x00
-DATA sumindex256<>+3565(SB)/1, $0x01
-DATA sumindex256<>+3566(SB)/1, $0x00
-DATA sumindex256<>+3567(SB)/1, $0x01
-DATA sumindex256<>+3568(SB)/1, $0x00
-DATA sumindex256<>+3569(SB)/1, $0x01
-DATA sumindex256<>+3570(SB)/1, $0x00
-DATA sumindex256<>+3571(SB)/1, $0x01
-DATA sumindex256<>+3572(SB)/1, $0x00
-DATA sumindex256<>+3573(SB)/1, $0x01
-DATA sumindex256<>+3574(SB)/1, $0x00
-DATA sumindex256<>+3575(SB)/1, $0x01
-DATA sumindex256<>+3576(SB)/1, $0x00
-DATA sumindex256<>+3577(SB)/1, $0x01
-DATA sumindex256<>+3578(SB)/1, $0x00
-DATA sumindex256<>+3579(SB)/1, $0x01
-DATA sumindex256<>+3580(SB)/1, $0x00
-DATA sumindex256<>+3581(SB)/1, $0x01
-DATA sumindex256<>+3582(SB)/1, $0x00
-DATA sumindex256<>+3583(SB)/1, $0x01
-DATA sumindex256<>+3584(SB)/1, $0x00
-DATA sumindex256<>+3585(SB)/1, $0x01
-DATA sumindex256<>+3586(SB)/1, $0x00
-DATA sumindex256<>+3587(SB)/1, $0x01
-DATA sumindex256<>+3588(SB)/1, $0x00
-DATA sumindex256<>+3589(SB)/1, $0x01
-DATA sumindex256<>+3590(SB)/1, $0x00
-DATA sumindex256<>+3591(SB)/1, $0x01
-DATA sumindex256<>+3592(SB)/1, $0x00
-DATA sumindex256<>+3593(SB)/1, $0x01
-DATA sumindex256<>+3594(SB)/1, $0x00
-DATA sumindex256<>+3595(SB)/1, $0x01
-DATA sumindex256<>+3596(SB)/1, $0x00
-DATA sumindex256<>+3597(SB)/1, $0x01
-DATA sumindex256<>+3598(SB)/1, $0x00
-DATA sumindex256<>+3599(SB)/1, $0x01
-DATA sumindex256<>+3600(SB)/1, $0x00
-DATA sumindex256<>+3601(SB)/1, $0x01
-DATA sumindex256<>+3602(SB)/1, $0x00
-DATA sumindex256<>+3603(SB)/1, $0x01
-DATA sumindex256<>+3604(SB)/1, $0x00
-DATA sumindex256<>+3605(SB)/1, $0x01
-DATA sumindex256<>+3606(SB)/1, $0x00
-DATA sumindex256<>+3607(SB)/1, $0x01
-DATA sumindex256<>+3608(SB)/1, $0x00
-DATA sumindex256<>+3609(SB)/1, $0x01
-DATA sumindex256<>+3610(SB)/1, $0x00
-DATA sumindex256<>+3611(SB)/1, $0x01
-DATA sumindex256<>+3612(SB)/1, $0x00
-DATA sumindex256<>+3613(SB)/1, $0x01
-DATA sumindex256<>+3614(SB)/1, $0x04
-DATA sumindex256<>+3615(SB)/1, $0x05
-DATA sumindex256<>+3616(SB)/1, $0x04
-DATA sumindex256<>+3617(SB)/1, $0x05
-DATA sumindex256<>+3618(SB)/1, $0x04
-DATA sumindex256<>+3619(SB)/1, $0x05
-DATA sumindex256<>+3620(SB)/1, $0x04
-DATA sumindex256<>+3621(SB)/1, $0x05
-DATA sumindex256<>+3622(SB)/1, $0x04
-DATA sumindex256<>+3623(SB)/1, $0x05
-DATA sumindex256<>+3624(SB)/1, $0x04
-DATA sumindex256<>+3625(SB)/1, $0x05
-DATA sumindex256<>+3626(SB)/1, $0x04
-DATA sumindex256<>+3627(SB)/1, $0x05
-DATA sumindex256<>+3628(SB)/1, $0x04
-DATA sumindex256<>+3629(SB)/1, $0x05
-DATA sumindex256<>+3630(SB)/1, $0x04
-DATA sumindex256<>+3631(SB)/1, $0x05
-DATA sumindex256<>+3632(SB)/1, $0x04
-DATA sumindex256<>+3633(SB)/1, $0x05
-DATA sumindex256<>+3634(SB)/1, $0x04
-DATA sumindex256<>+3635(SB)/1, $0x05
-DATA sumindex256<>+3636(SB)/1, $0x04
-DATA sumindex256<>+3637(SB)/1, $0x05
-DATA sumindex256<>+3638(SB)/1, $0x04
-DATA sumindex256<>+3639(SB)/1, $0x05
-DATA sumindex256<>+3640(SB)/1, $0x04
-DATA sumindex256<>+3641(SB)/1, $0x05
-DATA sumindex256<>+3642(SB)/1, $0x04
-DATA sumindex256<>+3643(SB)/1, $0x05
-DATA sumindex256<>+3644(SB)/1, $0x02
-DATA sumindex256<>+3645(SB)/1, $0x03
-DATA sumindex256<>+3646(SB)/1, $0x02
-DATA sumindex256<>+3647(SB)/1, $0x03
-DATA sumindex256<>+3648(SB)/1, $0x02
-DATA sumindex256<>+3649(SB)/1, $0x03
-DATA sumindex256<>+3650(SB)/1, $0x02
-DATA sumindex256<>+3651(SB)/1, $0x03
-DATA sumindex256<>+3652(SB)/1, $0x02
-DATA sumindex256<>+3653(SB)/1, $0x03
-DATA sumindex256<>+3654(SB)/1, $0x02
-DATA sumindex256<>+3655(SB)/1, $0x03
-DATA sumindex256<>+3656(SB)/1, $0x02
-DATA sumindex256<>+3657(SB)/1, $0x03
-DATA sumindex256<>+3658(SB)/1, $0x02
-DATA sumindex256<>+3659(SB)/1, $0x03
-DATA sumindex256<>+3660(SB)/1, $0x02
-DATA sumindex256<>+3661(SB)/1, $0x03
-DATA sumindex256<>+3662(SB)/1, $0x02
-DATA sumindex256<>+3663(SB)/1, $0x03
-DATA sumindex256<>+3664(SB)/1, $0x02
-DATA sumindex256<>+3665(SB)/1, $0x03
-DATA sumindex256<>+3666(SB)/1, $0x02
-DATA sumindex256<>+3667(SB)/1, $0x03
-DATA sumindex256<>+3668(SB)/1, $0x02
-DATA sumindex256<>+3669(SB)/1, $0x03
-DATA sumindex256<>+3670(SB)/1, $0x02
-DATA sumindex256<>+3671(SB)/1, $0x03
-DATA sumindex256<>+3672(SB)/1, $0x02
-DATA sumindex256<>+3673(SB)/1, $0x03
-DATA sumindex256<>+3674(SB)/1, $0x06
-DATA sumindex256<>+3675(SB)/1, $0x07
-DATA sumindex256<>+3676(SB)/1, $0x06
-DATA sumindex256<>+3677(SB)/1, $0x07
-DATA sumindex256<>+3678(SB)/1, $0x06
-DATA sumindex256<>+3679(SB)/1, $0x07
-DATA sumindex256<>+3680(SB)/1, $0x06
-DATA sumindex256<>+3681(SB)/1, $0x07
-DATA sumindex256<>+3682(SB)/1, $0x06
-DATA sumindex256<>+3683(SB)/1, $0x07
-DATA sumindex256<>+3684(SB)/1, $0x06
-DATA sumindex256<>+3685(SB)/1, $0x07
-DATA sumindex256<>+3686(SB)/1, $0x06
-DATA sumindex256<>+3687(SB)/1, $0x07
-DATA sumindex256<>+3688(SB)/1, $0x06
-DATA sumindex256<>+3689(SB)/1, $0x07
-DATA sumindex256<>+3690(SB)/1, $0x06
-DATA sumindex256<>+3691(SB)/1, $0x07
-DATA sumindex256<>+3692(SB)/1, $0x06
-DATA sumindex256<>+3693(SB)/1, $0x07
-DATA sumindex256<>+3694(SB)/1, $0x06
-DATA sumindex256<>+3695(SB)/1, $0x07
-DATA sumindex256<>+3696(SB)/1, $0x06
-DATA sumindex256<>+3697(SB)/1, $0x07
-DATA sumindex256<>+3698(SB)/1, $0x06
-DATA sumindex256<>+3699(SB)/1, $0x07
-DATA sumindex256<>+3700(SB)/1, $0x06
-DATA sumindex256<>+3701(SB)/1, $0x07
-DATA sumindex256<>+3702(SB)/1, $0x06
-DATA sumindex256<>+3703(SB)/1, $0x07
-DATA sumindex256<>+3704(SB)/1, $0x80
-DATA sumindex256<>+3705(SB)/1, $0x81
-DATA sumindex256<>+3706(SB)/1, $0x80
-DATA sumindex256<>+3707(SB)/1, $0x81
-DATA sumindex256<>+3708(SB)/1, $0x80
-DATA sumindex256<>+3709(SB)/1, $0x81
-DATA sumindex256<>+3710(SB)/1, $0x80
-DATA sumindex256<>+3711(SB)/1, $0x81
-DATA sumindex256<>+3712(SB)/1, $0x80
-DATA sumindex256<>+3713(SB)/1, $0x81
-DATA sumindex256<>+3714(SB)/1, $0x80
-DATA sumindex256<>+3715(SB)/1, $0x81
-DATA sumindex256<>+3716(SB)/1, $0x80
-DATA sumindex256<>+3717(SB)/1, $0x81
-DATA sumindex256<>+3718(SB)/1, $0x80
-DATA sumindex256<>+3719(SB)/1, $0x81
-DATA sumindex256<>+3720(SB)/1, $0x80
-DATA sumindex256<>+3721(SB)/1, $0x81
-DATA sumindex256<>+3722(SB)/1, $0x80
-DATA sumindex256<>+3723(SB)/1, $0x81
-DATA sumindex256<>+3724(SB)/1, $0x80
-DATA sumindex256<>+3725(SB)/1, $0x81
-DATA sumindex256<>+3726(SB)/1, $0x80
-DATA sumindex256<>+3727(SB)/1, $0x81
-DATA sumindex256<>+3728(SB)/1, $0x80
-DATA sumindex256<>+3729(SB)/1, $0x81
-DATA sumindex256<>+3730(SB)/1, $0x80
-DATA sumindex256<>+3731(SB)/1, $0x81
-DATA sumindex256<>+3732(SB)/1, $0x80
-DATA sumindex256<>+3733(SB)/1, $0x81
-DATA sumindex256<>+3734(SB)/1, $0x84
-DATA sumindex256<>+3735(SB)/1, $0x85
-DATA sumindex256<>+3736(SB)/1, $0x84
-DATA sumindex256<>+3737(SB)/1, $0x85
-DATA sumindex256<>+3738(SB)/1, $0x84
-DATA sumindex256<>+3739(SB)/1, $0x85
-DATA sumindex256<>+3740(SB)/1, $0x84
-DATA sumindex256<>+3741(SB)/1, $0x85
-DATA sumindex256<>+3742(SB)/1, $0x84
-DATA sumindex256<>+3743(SB)/1, $0x85
-DATA sumindex256<>+3744(SB)/1, $0x84
-DATA sumindex256<>+3745(SB)/1, $0x85
-DATA sumindex256<>+3746(SB)/1, $0x84
-DATA sumindex256<>+3747(SB)/1, $0x85
-DATA sumindex256<>+3748(SB)/1, $0x84
-DATA sumindex256<>+3749(SB)/1, $0x85
-DATA sumindex256<>+3750(SB)/1, $0x84
-DATA sumindex256<>+3751(SB)/1, $0x85
-DATA sumindex256<>+3752(SB)/1, $0x84
-DATA sumindex256<>+3753(SB)/1, $0x85
-DATA sumindex256<>+3754(SB)/1, $0x84
-DATA sumindex256<>+3755(SB)/1, $0x85
-DATA sumindex256<>+3756(SB)/1, $0x84
-DATA sumindex256<>+3757(SB)/1, $0x85
-DATA sumindex256<>+3758(SB)/1, $0x84
-DATA sumindex256<>+3759(SB)/1, $0x85
-DATA sumindex256<>+3760(SB)/1, $0x84
-DATA sumindex256<>+3761(SB)/1, $0x85
-DATA sumindex256<>+3762(SB)/1, $0x84
-DATA sumindex256<>+3763(SB)/1, $0x85
-DATA sumindex256<>+3764(SB)/1, $0x82
-DATA sumindex256<>+3765(SB)/1, $0x83
-DATA sumindex256<>+3766(SB)/1, $0x82
-DATA sumindex256<>+3767(SB)/1, $0x83
-DATA sumindex256<>+3768(SB)/1, $0x82
-DATA sumindex256<>+3769(SB)/1, $0x83
-DATA sumindex256<>+3770(SB)/1, $0x82
-DATA sumindex256<>+3771(SB)/1, $0x83
-DATA sumindex256<>+3772(SB)/1, $0x82
-DATA sumindex256<>+3773(SB)/1, $0x83
-DATA sumindex256<>+3774(SB)/1, $0x82
-DATA sumindex256<>+3775(SB)/1, $0x83
-DATA sumindex256<>+3776(SB)/1, $0x82
-DATA sumindex256<>+3777(SB)/1, $0x83
-DATA sumindex256<>+3778(SB)/1, $0x82
-DATA sumindex256<>+3779(SB)/1, $0x83
-DATA sumindex256<>+3780(SB)/1, $0x82
-DATA sumindex256<>+3781(SB)/1, $0x83
-DATA sumindex256<>+3782(SB)/1, $0x82
-DATA sumindex256<>+3783(SB)/1, $0x83
-DATA sumindex256<>+3784(SB)/1, $0x82
-DATA sumindex256<>+3785(SB)/1, $0x83
-DATA sumindex256<>+3786(SB)/1, $0x82
-DATA sumindex256<>+3787(SB)/1, $0x83
-DATA sumindex256<>+3788(SB)/1, $0x82
-DATA sumindex256<>+3789(SB)/1, $0x83
-DATA sumindex256<>+3790(SB)/1, $0x82
-DATA sumindex256<>+3791(SB)/1, $0x83
-DATA sumindex256<>+3792(SB)/1, $0x82
-DATA sumindex256<>+3793(SB)/1, $0x83
-DATA sumindex256<>+3794(SB)/1, $0x86
-DATA sumindex256<>+3795(SB)/1, $0x87
-DATA sumindex256<>+3796(SB)/1, $0x86
-DATA sumindex256<>+3797(SB)/1, $0x87
-DATA sumindex256<>+3798(SB)/1, $0x86
-DATA sumindex256<>+3799(SB)/1, $0x87
-DATA sumindex256<>+3800(SB)/1, $0x86
-DATA sumindex256<>+3801(SB)/1, $0x87
-DATA sumindex256<>+3802(SB)/1, $0x86
-DATA sumindex256<>+3803(SB)/1, $0x87
-DATA sumindex256<>+3804(SB)/1, $0x86
-DATA sumindex256<>+3805(SB)/1, $0x87
-DATA sumindex256<>+3806(SB)/1, $0x86
-DATA sumindex256<>+3807(SB)/1, $0x87
-DATA sumindex256<>+3808(SB)/1, $0x86
-DATA sumindex256<>+3809(SB)/1, $0x87
-DATA sumindex256<>+3810(SB)/1, $0x86
-DATA sumindex256<>+3811(SB)/1, $0x87
-DATA sumindex256<>+3812(SB)/1, $0x86
-DATA sumindex256<>+3813(SB)/1, $0x87
-DATA sumindex256<>+3814(SB)/1, $0x86
-DATA sumindex256<>+3815(SB)/1, $0x87
-DATA sumindex256<>+3816(SB)/1, $0x86
-DATA sumindex256<>+3817(SB)/1, $0x87
-DATA sumindex256<>+3818(SB)/1, $0x86
-DATA sumindex256<>+3819(SB)/1, $0x87
-DATA sumindex256<>+3820(SB)/1, $0x86
-DATA sumindex256<>+3821(SB)/1, $0x87
-DATA sumindex256<>+3822(SB)/1, $0x86
-DATA sumindex256<>+3823(SB)/1, $0x87
-DATA sumindex256<>+3824(SB)/1, $0x00
-DATA sumindex256<>+3825(SB)/1, $0x01
-DATA sumindex256<>+3826(SB)/1, $0x00
-DATA sumindex256<>+3827(SB)/1, $0x01
-DATA sumindex256<>+3828(SB)/1, $0x00
-DATA sumindex256<>+3829(SB)/1, $0x01
-DATA sumindex256<>+3830(SB)/1, $0x00
-DATA sumindex256<>+3831(SB)/1, $0x01
-DATA sumindex256<>+3832(SB)/1, $0x00
-DATA sumindex256<>+3833(SB)/1, $0x01
-DATA sumindex256<>+3834(SB)/1, $0x00
-DATA sumindex256<>+3835(SB)/1, $0x01
-DATA sumindex256<>+3836(SB)/1, $0x00
-DATA sumindex256<>+3837(SB)/1, $0x01
-DATA sumindex256<>+3838(SB)/1, $0x00
-DATA sumindex256<>+3839(SB)/1, $0x01
-DATA sumindex256<>+3840(SB)/1, $0x00
-DATA sumindex256<>+3841(SB)/1, $0x01
-DATA sumindex256<>+3842(SB)/1, $0x00
-DATA sumindex256<>+3843(SB)/1, $0x01
-DATA sumindex256<>+3844(SB)/1, $0x00
-DATA sumindex256<>+3845(SB)/1, $0x01
-DATA sumindex256<>+3846(SB)/1, $0x00
-DATA sumindex256<>+3847(SB)/1, $0x01
-DATA sumindex256<>+3848(SB)/1, $0x00
-DATA sumindex256<>+3849(SB)/1, $0x01
-DATA sumindex256<>+3850(SB)/1, $0x00
-DATA sumindex256<>+3851(SB)/1, $0x01
-DATA sumindex256<>+3852(SB)/1, $0x00
-DATA sumindex256<>+3853(SB)/1, $0x01
-DATA sumindex256<>+3854(SB)/1, $0x00
-DATA sumindex256<>+3855(SB)/1, $0x01
-DATA sumindex256<>+3856(SB)/1, $0x00
-DATA sumindex256<>+3857(SB)/1, $0x01
-DATA sumindex256<>+3858(SB)/1, $0x00
-DATA sumindex256<>+3859(SB)/1, $0x01
-DATA sumindex256<>+3860(SB)/1, $0x00
-DATA sumindex256<>+3861(SB)/1, $0x01
-DATA sumindex256<>+3862(SB)/1, $0x00
-DATA sumindex256<>+3863(SB)/1, $0x01
-DATA sumindex256<>+3864(SB)/1, $0x00
-DATA sumindex256<>+3865(SB)/1, $0x01
-DATA sumindex256<>+3866(SB)/1, $0x00
-DATA sumindex256<>+3867(SB)/1, $0x01
-DATA sumindex256<>+3868(SB)/1, $0x00
-DATA sumindex256<>+3869(SB)/1, $0x01
-DATA sumindex256<>+3870(SB)/1, $0x00
-DATA sumindex256<>+3871(SB)/1, $0x01
-DATA sumindex256<>+3872(SB)/1, $0x04
-DATA sumindex256<>+3873(SB)/1, $0x05
-DATA sumindex256<>+3874(SB)/1, $0x04
-DATA sumindex256<>+3875(SB)/1, $0x05
-DATA sumindex256<>+3876(SB)/1, $0x04
-DATA sumindex256<>+3877(SB)/1, $0x05
-DATA sumindex256<>+3878(SB)/1, $0x04
-DATA sumindex256<>+3879(SB)/1, $0x05
-DATA sumindex256<>+3880(SB)/1, $0x04
-DATA sumindex256<>+3881(SB)/1, $0x05
-DATA sumindex256<>+3882(SB)/1, $0x04
-DATA sumindex256<>+3883(SB)/1, $0x05
-DATA sumindex256<>+3884(SB)/1, $0x04
-DATA sumindex256<>+3885(SB)/1, $0x05
-DATA sumindex256<>+3886(SB)/1, $0x04
-DATA sumindex256<>+3887(SB)/1, $0x05
-DATA sumindex256<>+3888(SB)/1, $0x04
-DATA sumindex256<>+3889(SB)/1, $0x05
-DATA sumindex256<>+3890(SB)/1, $0x04
-DATA sumindex256<>+3891(SB)/1, $0x05
-DATA sumindex256<>+3892(SB)/1, $0x04
-DATA sumindex256<>+3893(SB)/1, $0x05
-DATA sumindex256<>+3894(SB)/1, $0x04
-DATA sumindex256<>+3895(SB)/1, $0x05
-DATA sumindex256<>+3896(SB)/1, $0x04
-DATA sumindex256<>+3897(SB)/1, $0x05
-DATA sumindex256<>+3898(SB)/1, $0x04
-DATA sumindex256<>+3899(SB)/1, $0x05
-DATA sumindex256<>+3900(SB)/1, $0x04
-DATA sumindex256<>+3901(SB)/1, $0x05
-DATA sumindex256<>+3902(SB)/1, $0x04
-DATA sumindex256<>+3903(SB)/1, $0x05
-DATA sumindex256<>+3904(SB)/1, $0x02
-DATA sumindex256<>+3905(SB)/1, $0x03
-DATA sumindex256<>+3906(SB)/1, $0x02
-DATA sumindex256<>+3907(SB)/1, $0x03
-DATA sumindex256<>+3908(SB)/1, $0x02
-DATA sumindex256<>+3909(SB)/1, $0x03
-DATA sumindex256<>+3910(SB)/1, $0x02
-DATA sumindex256<>+3911(SB)/1, $0x03
-DATA sumindex256<>+3912(SB)/1, $0x02
-DATA sumindex256<>+3913(SB)/1, $0x03
-DATA sumindex256<>+3914(SB)/1, $0x02
-DATA sumindex256<>+3915(SB)/1, $0x03
-DATA sumindex256<>+3916(SB)/1, $0x02
-DATA sumindex256<>+3917(SB)/1, $0x03
-DATA sumindex256<>+3918(SB)/1, $0x02
-DATA sumindex256<>+3919(SB)/1, $0x03
-DATA sumindex256<>+3920(SB)/1, $0x02
-DATA sumindex256<>+3921(SB)/1, $0x03
-DATA sumindex256<>+3922(SB)/1, $0x02
-DATA sumindex256<>+3923(SB)/1, $0x03
-DATA sumindex256<>+3924(SB)/1, $0x02
-DATA sumindex256<>+3925(SB)/1, $0x03
-DATA sumindex256<>+3926(SB)/1, $0x02
-DATA sumindex256<>+3927(SB)/1, $0x03
-DATA sumindex256<>+3928(SB)/1, $0x02
-DATA sumindex256<>+3929(SB)/1, $0x03
-DATA sumindex256<>+3930(SB)/1, $0x02
-DATA sumindex256<>+3931(SB)/1, $0x03
-DATA sumindex256<>+3932(SB)/1, $0x02
-DATA sumindex256<>+3933(SB)/1, $0x03
-DATA sumindex256<>+3934(SB)/1, $0x02
-DATA sumindex256<>+3935(SB)/1, $0x03
-DATA sumindex256<>+3936(SB)/1, $0x06
-DATA sumindex256<>+3937(SB)/1, $0x07
-DATA sumindex256<>+3938(SB)/1, $0x06
-DATA sumindex256<>+3939(SB)/1, $0x07
-DATA sumindex256<>+3940(SB)/1, $0x06
-DATA sumindex256<>+3941(SB)/1, $0x07
-DATA sumindex256<>+3942(SB)/1, $0x06
-DATA sumindex256<>+3943(SB)/1, $0x07
-DATA sumindex256<>+3944(SB)/1, $0x06
-DATA sumindex256<>+3945(SB)/1, $0x07
-DATA sumindex256<>+3946(SB)/1, $0x06
-DATA sumindex256<>+3947(SB)/1, $0x07
-DATA sumindex256<>+3948(SB)/1, $0x06
-DATA sumindex256<>+3949(SB)/1, $0x07
-DATA sumindex256<>+3950(SB)/1, $0x06
-DATA sumindex256<>+3951(SB)/1, $0x07
-DATA sumindex256<>+3952(SB)/1, $0x06
-DATA sumindex256<>+3953(SB)/1, $0x07
-DATA sumindex256<>+3954(SB)/1, $0x06
-DATA sumindex256<>+3955(SB)/1, $0x07
-DATA sumindex256<>+3956(SB)/1, $0x06
-DATA sumindex256<>+3957(SB)/1, $0x07
-DATA sumindex256<>+3958(SB)/1, $0x06
-DATA sumindex256<>+3959(SB)/1, $0x07
-DATA sumindex256<>+3960(SB)/1, $0x06
-DATA sumindex256<>+3961(SB)/1, $0x07
-DATA sumindex256<>+3962(SB)/1, $0x06
-DATA sumindex256<>+3963(SB)/1, $0x07
-DATA sumindex256<>+3964(SB)/1, $0x06
-DATA sumindex256<>+3965(SB)/1, $0x07
-DATA sumindex256<>+3966(SB)/1, $0x06
-DATA sumindex256<>+3967(SB)/1, $0x07
-DATA sumindex256<>+3968(SB)/1, $0x80
-DATA sumindex256<>+3969(SB)/1, $0x81
-DATA sumindex256<>+3970(SB)/1, $0x80
-DATA sumindex256<>+3971(SB)/1, $0x81
-DATA sumindex256<>+3972(SB)/1, $0x80
-DATA sumindex256<>+3973(SB)/1, $0x81
-DATA sumindex256<>+3974(SB)/1, $0x80
-DATA sumindex256<>+3975(SB)/1, $0x81
-DATA sumindex256<>+3976(SB)/1, $0x80
-DATA sumindex256<>+3977(SB)/1, $0x81
-DATA sumindex256<>+3978(SB)/1, $0x80
-DATA sumindex256<>+3979(SB)/1, $0x81
-DATA sumindex256<>+3980(SB)/1, $0x80
-DATA sumindex256<>+3981(SB)/1, $0x81
-DATA sumindex256<>+3982(SB)/1, $0x80
-DATA sumindex256<>+3983(SB)/1, $0x81
-DATA sumindex256<>+3984(SB)/1, $0x80
-DATA sumindex256<>+3985(SB)/1, $0x81
-DATA sumindex256<>+3986(SB)/1, $0x80
-DATA sumindex256<>+3987(SB)/1, $0x81
-DATA sumindex256<>+3988(SB)/1, $0x80
-DATA sumindex256<>+3989(SB)/1, $0x81
-DATA sumindex256<>+3990(SB)/1, $0x80
-DATA sumindex256<>+3991(SB)/1, $0x81
-DATA sumindex256<>+3992(SB)/1, $0x80
-DATA sumindex256<>+3993(SB)/1, $0x81
-DATA sumindex256<>+3994(SB)/1, $0x80
-DATA sumindex256<>+3995(SB)/1, $0x81
-DATA sumindex256<>+3996(SB)/1, $0x80
-DATA sumindex256<>+3997(SB)/1, $0x81
-DATA sumindex256<>+3998(SB)/1, $0x80
-DATA sumindex256<>+3999(SB)/1, $0x81
-DATA sumindex256<>+4000(SB)/1, $0x84
-DATA sumindex256<>+4001(SB)/1, $0x85
-DATA sumindex256<>+4002(SB)/1, $0x84
-DATA sumindex256<>+4003(SB)/1, $0x85
-DATA sumindex256<>+4004(SB)/1, $0x84
-DATA sumindex256<>+4005(SB)/1, $0x85
-DATA sumindex256<>+4006(SB)/1, $0x84
-DATA sumindex256<>+4007(SB)/1, $0x85
-DATA sumindex256<>+4008(SB)/1, $0x84
-DATA sumindex256<>+4009(SB)/1, $0x85
-DATA sumindex256<>+4010(SB)/1, $0x84
-DATA sumindex256<>+4011(SB)/1, $0x85
-DATA sumindex256<>+4012(SB)/1, $0x84
-DATA sumindex256<>+4013(SB)/1, $0x85
-DATA sumindex256<>+4014(SB)/1, $0x84
-DATA sumindex256<>+4015(SB)/1, $0x85
-DATA sumindex256<>+4016(SB)/1, $0x84
-DATA sumindex256<>+4017(SB)/1, $0x85
-DATA sumindex256<>+4018(SB)/1, $0x84
-DATA sumindex256<>+4019(SB)/1, $0x85
-DATA sumindex256<>+4020(SB)/1, $0x84
-DATA sumindex256<>+4021(SB)/1, $0x85
-DATA sumindex256<>+4022(SB)/1, $0x84
-DATA sumindex256<>+4023(SB)/1, $0x85
-DATA sumindex256<>+4024(SB)/1, $0x84
-DATA sumindex256<>+4025(SB)/1, $0x85
-DATA sumindex256<>+4026(SB)/1, $0x84
-DATA sumindex256<>+4027(SB)/1, $0x85
-DATA sumindex256<>+4028(SB)/1, $0x84
-DATA sumindex256<>+4029(SB)/1, $0x85
-DATA sumindex256<>+4030(SB)/1, $0x84
-DATA sumindex256<>+4031(SB)/1, $0x85
-DATA sumindex256<>+4032(SB)/1, $0x82
-DATA sumindex256<>+4033(SB)/1, $0x83
-DATA sumindex256<>+4034(SB)/1, $0x82
-DATA sumindex256<>+4035(SB)/1, $0x83
-DATA sumindex256<>+4036(SB)/1, $0x82
-DATA sumindex256<>+4037(SB)/1, $0x83
-DATA sumindex256<>+4038(SB)/1, $0x82
-DATA sumindex256<>+4039(SB)/1, $0x83
-DATA sumindex256<>+4040(SB)/1, $0x82
-DATA sumindex256<>+4041(SB)/1, $0x83
-DATA sumindex256<>+4042(SB)/1, $0x82
-DATA sumindex256<>+4043(SB)/1, $0x83
-DATA sumindex256<>+4044(SB)/1, $0x82
-DATA sumindex256<>+4045(SB)/1, $0x83
-DATA sumindex256<>+4046(SB)/1, $0x82
-DATA sumindex256<>+4047(SB)/1, $0x83
-DATA sumindex256<>+4048(SB)/1, $0x82
-DATA sumindex256<>+4049(SB)/1, $0x83
-DATA sumindex256<>+4050(SB)/1, $0x82
-DATA sumindex256<>+4051(SB)/1, $0x83
-DATA sumindex256<>+4052(SB)/1, $0x82
-DATA sumindex256<>+4053(SB)/1, $0x83
-DATA sumindex256<>+4054(SB)/1, $0x82
-DATA sumindex256<>+4055(SB)/1, $0x83
-DATA sumindex256<>+4056(SB)/1, $0x82
-DATA sumindex256<>+4057(SB)/1, $0x83
-DATA sumindex256<>+4058(SB)/1, $0x82
-DATA sumindex256<>+4059(SB)/1, $0x83
-DATA sumindex256<>+4060(SB)/1, $0x82
-DATA sumindex256<>+4061(SB)/1, $0x83
-DATA sumindex256<>+4062(SB)/1, $0x82
-DATA sumindex256<>+4063(SB)/1, $0x83
-DATA sumindex256<>+4064(SB)/1, $0x86
-DATA sumindex256<>+4065(SB)/1, $0x87
-DATA sumindex256<>+4066(SB)/1, $0x86
-DATA sumindex256<>+4067(SB)/1, $0x87
-DATA sumindex256<>+4068(SB)/1, $0x86
-DATA sumindex256<>+4069(SB)/1, $0x87
-DATA sumindex256<>+4070(SB)/1, $0x86
-DATA sumindex256<>+4071(SB)/1, $0x87
-DATA sumindex256<>+4072(SB)/1, $0x86
-DATA sumindex256<>+4073(SB)/1, $0x87
-DATA sumindex256<>+4074(SB)/1, $0x86
-DATA sumindex256<>+4075(SB)/1, $0x87
-DATA sumindex256<>+4076(SB)/1, $0x86
-DATA sumindex256<>+4077(SB)/1, $0x87
-DATA sumindex256<>+4078(SB)/1, $0x86
-DATA sumindex256<>+4079(SB)/1, $0x87
-DATA sumindex256<>+4080(SB)/1, $0x86
-DATA sumindex256<>+4081(SB)/1, $0x87
-DATA sumindex256<>+4082(SB)/1, $0x86
-DATA sumindex256<>+4083(SB)/1, $0x87
-DATA sumindex256<>+4084(SB)/1, $0x86
-DATA sumindex256<>+4085(SB)/1, $0x87
-DATA sumindex256<>+4086(SB)/1, $0x86
-DATA sumindex256<>+4087(SB)/1, $0x87
-DATA sumindex256<>+4088(SB)/1, $0x86
-DATA sumindex256<>+4089(SB)/1, $0x87
-DATA sumindex256<>+4090(SB)/1, $0x86
-DATA sumindex256<>+4091(SB)/1, $0x87
-DATA sumindex256<>+4092(SB)/1, $0x86
-DATA sumindex256<>+4093(SB)/1, $0x87
-DATA sumindex256<>+4094(SB)/1, $0x86
-DATA sumindex256<>+4095(SB)/1, $0x87
-GLOBL sumindex256<>(SB), RODATA|NOPTR, $4096
+DATA sumctl256<>+0(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8(SB)/8, $0x0000000000000000
+DATA sumctl256<>+16(SB)/8, $0x0000000000000000
+DATA sumctl256<>+24(SB)/8, $0x0000000000000000
+DATA sumctl256<>+32(SB)/8, $0x0000000000000000
+DATA sumctl256<>+40(SB)/8, $0x0000000000000000
+DATA sumctl256<>+48(SB)/8, $0x0000000000000000
+DATA sumctl256<>+56(SB)/8, $0x0000000000000000
+DATA sumctl256<>+64(SB)/8, $0x0000000000000000
+DATA sumctl256<>+72(SB)/8, $0x0000000000000000
+DATA sumctl256<>+80(SB)/8, $0x0000000000000000
+DATA sumctl256<>+88(SB)/8, $0x0000000000000000
+DATA sumctl256<>+96(SB)/8, $0x0000000000000000
+DATA sumctl256<>+104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+360(SB)/8, $0x0000000000000000
+DATA sumctl256<>+368(SB)/8, $0x0000000000000000
+DATA sumctl256<>+376(SB)/8, $0x0000000000000000
+DATA sumctl256<>+384(SB)/8, $0x0000000000000000
+DATA sumctl256<>+392(SB)/8, $0x0000000000000000
+DATA sumctl256<>+400(SB)/8, $0x0000000000000000
+DATA sumctl256<>+408(SB)/8, $0x0000000000000000
+DATA sumctl256<>+416(SB)/8, $0x0000000000000000
+DATA sumctl256<>+424(SB)/8, $0x0000000000000000
+DATA sumctl256<>+432(SB)/8, $0x0000000000000000
+DATA sumctl256<>+440(SB)/8, $0x0000000000000000
+DATA sumctl256<>+448(SB)/8, $0x0000000000000000
+DATA sumctl256<>+456(SB)/8, $0x0000000000000000
+DATA sumctl256<>+464(SB)/8, $0x0000000000000000
+DATA sumctl256<>+472(SB)/8, $0x0000000000000000
+DATA sumctl256<>+480(SB)/8, $0x0000000000000000
+DATA sumctl256<>+488(SB)/8, $0x0000000000000000
+DATA sumctl256<>+496(SB)/8, $0x0000000000000000
+DATA sumctl256<>+504(SB)/8, $0x0000000000000000
+DATA sumctl256<>+512(SB)/8, $0x0000000000000000
+DATA sumctl256<>+520(SB)/8, $0x0000000000000000
+DATA sumctl256<>+528(SB)/8, $0x0000000000000000
+DATA sumctl256<>+536(SB)/8, $0x0000000000000000
+DATA sumctl256<>+544(SB)/8, $0x0000000000000000
+DATA sumctl256<>+552(SB)/8, $0x0000000000000000
+DATA sumctl256<>+560(SB)/8, $0x0000000000000000
+DATA sumctl256<>+568(SB)/8, $0x0000000000000000
+DATA sumctl256<>+576(SB)/8, $0x0000000000000000
+DATA sumctl256<>+584(SB)/8, $0x0000000000000000
+DATA sumctl256<>+592(SB)/8, $0x0000000000000000
+DATA sumctl256<>+600(SB)/8, $0x0000000000000000
+DATA sumctl256<>+608(SB)/8, $0x0000000000000000
+DATA sumctl256<>+616(SB)/8, $0x0000000000000000
+DATA sumctl256<>+624(SB)/8, $0x0000000000000000
+DATA sumctl256<>+632(SB)/8, $0x0000000000000000
+DATA sumctl256<>+640(SB)/8, $0x0000000000000000
+DATA sumctl256<>+648(SB)/8, $0x0000000000000000
+DATA sumctl256<>+656(SB)/8, $0x0000000000000000
+DATA sumctl256<>+664(SB)/8, $0x0000000000000000
+DATA sumctl256<>+672(SB)/8, $0x0000000000000000
+DATA sumctl256<>+680(SB)/8, $0x0000000000000000
+DATA sumctl256<>+688(SB)/8, $0x0000000000000000
+DATA sumctl256<>+696(SB)/8, $0x0000000000000000
+DATA sumctl256<>+704(SB)/8, $0x0000000000000000
+DATA sumctl256<>+712(SB)/8, $0x0000000000000000
+DATA sumctl256<>+720(SB)/8, $0x0000000000000000
+DATA sumctl256<>+728(SB)/8, $0x0000000000000000
+DATA sumctl256<>+736(SB)/8, $0x0000000000000000
+DATA sumctl256<>+744(SB)/8, $0x0000000000000000
+DATA sumctl256<>+752(SB)/8, $0x0000000000000000
+DATA sumctl256<>+760(SB)/8, $0x0000000000000000
+DATA sumctl256<>+768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1040(SB)/8, $0x0000000000000002
+DATA sumctl256<>+1048(SB)/8, $0x0000000000000002
+DATA sumctl256<>+1056(SB)/8, $0x0000000000001000
+DATA sumctl256<>+1064(SB)/8, $0x0000000000001000
+DATA sumctl256<>+1072(SB)/8, $0x0000000000001002
+DATA sumctl256<>+1080(SB)/8, $0x0000000000001002
+DATA sumctl256<>+1088(SB)/8, $0x0000000000002000
+DATA sumctl256<>+1096(SB)/8, $0x0000000000002000
+DATA sumctl256<>+1104(SB)/8, $0x0000000000002002
+DATA sumctl256<>+1112(SB)/8, $0x0000000000002002
+DATA sumctl256<>+1120(SB)/8, $0x0000000000003000
+DATA sumctl256<>+1128(SB)/8, $0x0000000000003000
+DATA sumctl256<>+1136(SB)/8, $0x0000000000003002
+DATA sumctl256<>+1144(SB)/8, $0x0000000000003002
+DATA sumctl256<>+1152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1360(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1368(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1376(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1384(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1392(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1400(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1408(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1416(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1424(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1432(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1440(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1448(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1456(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1464(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1472(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1480(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1488(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1496(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1504(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1512(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1520(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1528(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1536(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1544(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1552(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1560(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1568(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1576(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1584(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1592(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1600(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1608(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1616(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1624(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1632(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1640(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1648(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1656(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1664(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1672(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1680(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1688(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1696(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1704(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1712(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1720(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1728(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1736(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1744(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1752(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1760(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+1992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2072(SB)/8, $0x0000000000000002
+DATA sumctl256<>+2080(SB)/8, $0x0000000000000800
+DATA sumctl256<>+2088(SB)/8, $0x0000000000000800
+DATA sumctl256<>+2096(SB)/8, $0x0000000000000802
+DATA sumctl256<>+2104(SB)/8, $0x0000000000000802
+DATA sumctl256<>+2112(SB)/8, $0x0000000000001000
+DATA sumctl256<>+2120(SB)/8, $0x0000000000001002
+DATA sumctl256<>+2128(SB)/8, $0x0000000000001002
+DATA sumctl256<>+2136(SB)/8, $0x0000000000001002
+DATA sumctl256<>+2144(SB)/8, $0x0000000000002000
+DATA sumctl256<>+2152(SB)/8, $0x0000000000002000
+DATA sumctl256<>+2160(SB)/8, $0x0000000000002000
+DATA sumctl256<>+2168(SB)/8, $0x0000000000002002
+DATA sumctl256<>+2176(SB)/8, $0x0000000000002800
+DATA sumctl256<>+2184(SB)/8, $0x0000000000002800
+DATA sumctl256<>+2192(SB)/8, $0x0000000000002802
+DATA sumctl256<>+2200(SB)/8, $0x0000000000002802
+DATA sumctl256<>+2208(SB)/8, $0x0000000000003000
+DATA sumctl256<>+2216(SB)/8, $0x0000000000003002
+DATA sumctl256<>+2224(SB)/8, $0x0000000000003002
+DATA sumctl256<>+2232(SB)/8, $0x0000000000003002
+DATA sumctl256<>+2240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2360(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2368(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2376(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2384(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2392(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2400(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2408(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2416(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2424(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2432(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2440(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2448(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2456(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2464(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2472(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2480(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2488(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2496(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2504(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2512(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2520(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2528(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2536(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2544(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2552(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2560(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2568(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2576(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2584(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2592(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2600(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2608(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2616(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2624(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2632(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2640(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2648(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2656(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2664(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2672(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2680(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2688(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2696(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2704(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2712(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2720(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2728(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2736(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2744(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2752(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2760(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+2992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3104(SB)/8, $0x0000000000000800
+DATA sumctl256<>+3112(SB)/8, $0x0000000000000800
+DATA sumctl256<>+3120(SB)/8, $0x0000000000000800
+DATA sumctl256<>+3128(SB)/8, $0x0000000000000800
+DATA sumctl256<>+3136(SB)/8, $0x0000000000001000
+DATA sumctl256<>+3144(SB)/8, $0x0000000000001000
+DATA sumctl256<>+3152(SB)/8, $0x0000000000001000
+DATA sumctl256<>+3160(SB)/8, $0x0000000000001000
+DATA sumctl256<>+3168(SB)/8, $0x0000000000001800
+DATA sumctl256<>+3176(SB)/8, $0x0000000000001800
+DATA sumctl256<>+3184(SB)/8, $0x0000000000001800
+DATA sumctl256<>+3192(SB)/8, $0x0000000000001800
+DATA sumctl256<>+3200(SB)/8, $0x0000000000002000
+DATA sumctl256<>+3208(SB)/8, $0x0000000000002000
+DATA sumctl256<>+3216(SB)/8, $0x0000000000002000
+DATA sumctl256<>+3224(SB)/8, $0x0000000000002000
+DATA sumctl256<>+3232(SB)/8, $0x0000000000002800
+DATA sumctl256<>+3240(SB)/8, $0x0000000000002800
+DATA sumctl256<>+3248(SB)/8, $0x0000000000002800
+DATA sumctl256<>+3256(SB)/8, $0x0000000000002800
+DATA sumctl256<>+3264(SB)/8, $0x0000000000003000
+DATA sumctl256<>+3272(SB)/8, $0x0000000000003000
+DATA sumctl256<>+3280(SB)/8, $0x0000000000003000
+DATA sumctl256<>+3288(SB)/8, $0x0000000000003000
+DATA sumctl256<>+3296(SB)/8, $0x0000000000003800
+DATA sumctl256<>+3304(SB)/8, $0x0000000000003800
+DATA sumctl256<>+3312(SB)/8, $0x0000000000003800
+DATA sumctl256<>+3320(SB)/8, $0x0000000000003800
+DATA sumctl256<>+3328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3360(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3368(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3376(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3384(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3392(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3400(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3408(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3416(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3424(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3432(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3440(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3448(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3456(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3464(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3472(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3480(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3488(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3496(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3504(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3512(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3520(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3528(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3536(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3544(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3552(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3560(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3568(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3576(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3584(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3592(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3600(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3608(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3616(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3624(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3632(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3640(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3648(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3656(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3664(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3672(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3680(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3688(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3696(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3704(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3712(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3720(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3728(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3736(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3744(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3752(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3760(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+3992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4136(SB)/8, $0x0000000000000002
+DATA sumctl256<>+4144(SB)/8, $0x0000000000000002
+DATA sumctl256<>+4152(SB)/8, $0x0000000000000002
+DATA sumctl256<>+4160(SB)/8, $0x0000000000000800
+DATA sumctl256<>+4168(SB)/8, $0x0000000000000800
+DATA sumctl256<>+4176(SB)/8, $0x0000000000000802
+DATA sumctl256<>+4184(SB)/8, $0x0000000000000802
+DATA sumctl256<>+4192(SB)/8, $0x0000000000001000
+DATA sumctl256<>+4200(SB)/8, $0x0000000000001000
+DATA sumctl256<>+4208(SB)/8, $0x0000000000001000
+DATA sumctl256<>+4216(SB)/8, $0x0000000000001002
+DATA sumctl256<>+4224(SB)/8, $0x0000000000001800
+DATA sumctl256<>+4232(SB)/8, $0x0000000000001800
+DATA sumctl256<>+4240(SB)/8, $0x0000000000001800
+DATA sumctl256<>+4248(SB)/8, $0x0000000000001800
+DATA sumctl256<>+4256(SB)/8, $0x0000000000002000
+DATA sumctl256<>+4264(SB)/8, $0x0000000000002000
+DATA sumctl256<>+4272(SB)/8, $0x0000000000002000
+DATA sumctl256<>+4280(SB)/8, $0x0000000000002000
+DATA sumctl256<>+4288(SB)/8, $0x0000000000002000
+DATA sumctl256<>+4296(SB)/8, $0x0000000000002002
+DATA sumctl256<>+4304(SB)/8, $0x0000000000002002
+DATA sumctl256<>+4312(SB)/8, $0x0000000000002002
+DATA sumctl256<>+4320(SB)/8, $0x0000000000002800
+DATA sumctl256<>+4328(SB)/8, $0x0000000000002800
+DATA sumctl256<>+4336(SB)/8, $0x0000000000002802
+DATA sumctl256<>+4344(SB)/8, $0x0000000000002802
+DATA sumctl256<>+4352(SB)/8, $0x0000000000003000
+DATA sumctl256<>+4360(SB)/8, $0x0000000000003000
+DATA sumctl256<>+4368(SB)/8, $0x0000000000003000
+DATA sumctl256<>+4376(SB)/8, $0x0000000000003002
+DATA sumctl256<>+4384(SB)/8, $0x0000000000003800
+DATA sumctl256<>+4392(SB)/8, $0x0000000000003800
+DATA sumctl256<>+4400(SB)/8, $0x0000000000003800
+DATA sumctl256<>+4408(SB)/8, $0x0000000000003800
+DATA sumctl256<>+4416(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4424(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4432(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4440(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4448(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4456(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4464(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4472(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4480(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4488(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4496(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4504(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4512(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4520(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4528(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4536(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4544(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4552(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4560(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4568(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4576(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4584(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4592(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4600(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4608(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4616(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4624(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4632(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4640(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4648(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4656(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4664(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4672(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4680(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4688(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4696(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4704(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4712(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4720(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4728(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4736(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4744(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4752(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4760(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+4992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5168(SB)/8, $0x0000000000000002
+DATA sumctl256<>+5176(SB)/8, $0x0000000000000002
+DATA sumctl256<>+5184(SB)/8, $0x0000000000000800
+DATA sumctl256<>+5192(SB)/8, $0x0000000000000800
+DATA sumctl256<>+5200(SB)/8, $0x0000000000000800
+DATA sumctl256<>+5208(SB)/8, $0x0000000000000800
+DATA sumctl256<>+5216(SB)/8, $0x0000000000001000
+DATA sumctl256<>+5224(SB)/8, $0x0000000000001000
+DATA sumctl256<>+5232(SB)/8, $0x0000000000001000
+DATA sumctl256<>+5240(SB)/8, $0x0000000000001000
+DATA sumctl256<>+5248(SB)/8, $0x0000000000001000
+DATA sumctl256<>+5256(SB)/8, $0x0000000000001000
+DATA sumctl256<>+5264(SB)/8, $0x0000000000001002
+DATA sumctl256<>+5272(SB)/8, $0x0000000000001002
+DATA sumctl256<>+5280(SB)/8, $0x0000000000001800
+DATA sumctl256<>+5288(SB)/8, $0x0000000000001800
+DATA sumctl256<>+5296(SB)/8, $0x0000000000001800
+DATA sumctl256<>+5304(SB)/8, $0x0000000000001800
+DATA sumctl256<>+5312(SB)/8, $0x0000000000002000
+DATA sumctl256<>+5320(SB)/8, $0x0000000000002000
+DATA sumctl256<>+5328(SB)/8, $0x0000000000002000
+DATA sumctl256<>+5336(SB)/8, $0x0000000000002000
+DATA sumctl256<>+5344(SB)/8, $0x0000000000002000
+DATA sumctl256<>+5352(SB)/8, $0x0000000000002000
+DATA sumctl256<>+5360(SB)/8, $0x0000000000002002
+DATA sumctl256<>+5368(SB)/8, $0x0000000000002002
+DATA sumctl256<>+5376(SB)/8, $0x0000000000002800
+DATA sumctl256<>+5384(SB)/8, $0x0000000000002800
+DATA sumctl256<>+5392(SB)/8, $0x0000000000002800
+DATA sumctl256<>+5400(SB)/8, $0x0000000000002800
+DATA sumctl256<>+5408(SB)/8, $0x0000000000003000
+DATA sumctl256<>+5416(SB)/8, $0x0000000000003000
+DATA sumctl256<>+5424(SB)/8, $0x0000000000003000
+DATA sumctl256<>+5432(SB)/8, $0x0000000000003000
+DATA sumctl256<>+5440(SB)/8, $0x0000000000003000
+DATA sumctl256<>+5448(SB)/8, $0x0000000000003000
+DATA sumctl256<>+5456(SB)/8, $0x0000000000003002
+DATA sumctl256<>+5464(SB)/8, $0x0000000000003002
+DATA sumctl256<>+5472(SB)/8, $0x0000000000003800
+DATA sumctl256<>+5480(SB)/8, $0x0000000000003800
+DATA sumctl256<>+5488(SB)/8, $0x0000000000003800
+DATA sumctl256<>+5496(SB)/8, $0x0000000000003800
+DATA sumctl256<>+5504(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5512(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5520(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5528(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5536(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5544(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5552(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5560(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5568(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5576(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5584(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5592(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5600(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5608(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5616(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5624(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5632(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5640(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5648(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5656(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5664(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5672(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5680(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5688(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5696(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5704(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5712(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5720(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5728(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5736(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5744(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5752(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5760(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+5992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6200(SB)/8, $0x0000000000000002
+DATA sumctl256<>+6208(SB)/8, $0x0000000000000800
+DATA sumctl256<>+6216(SB)/8, $0x0000000000000800
+DATA sumctl256<>+6224(SB)/8, $0x0000000000000800
+DATA sumctl256<>+6232(SB)/8, $0x0000000000000800
+DATA sumctl256<>+6240(SB)/8, $0x0000000000000800
+DATA sumctl256<>+6248(SB)/8, $0x0000000000000800
+DATA sumctl256<>+6256(SB)/8, $0x0000000000000802
+DATA sumctl256<>+6264(SB)/8, $0x0000000000000802
+DATA sumctl256<>+6272(SB)/8, $0x0000000000001000
+DATA sumctl256<>+6280(SB)/8, $0x0000000000001000
+DATA sumctl256<>+6288(SB)/8, $0x0000000000001000
+DATA sumctl256<>+6296(SB)/8, $0x0000000000001000
+DATA sumctl256<>+6304(SB)/8, $0x0000000000001000
+DATA sumctl256<>+6312(SB)/8, $0x0000000000001002
+DATA sumctl256<>+6320(SB)/8, $0x0000000000001002
+DATA sumctl256<>+6328(SB)/8, $0x0000000000001002
+DATA sumctl256<>+6336(SB)/8, $0x0000000000001800
+DATA sumctl256<>+6344(SB)/8, $0x0000000000001800
+DATA sumctl256<>+6352(SB)/8, $0x0000000000001800
+DATA sumctl256<>+6360(SB)/8, $0x0000000000001800
+DATA sumctl256<>+6368(SB)/8, $0x0000000000002000
+DATA sumctl256<>+6376(SB)/8, $0x0000000000002000
+DATA sumctl256<>+6384(SB)/8, $0x0000000000002000
+DATA sumctl256<>+6392(SB)/8, $0x0000000000002000
+DATA sumctl256<>+6400(SB)/8, $0x0000000000002000
+DATA sumctl256<>+6408(SB)/8, $0x0000000000002000
+DATA sumctl256<>+6416(SB)/8, $0x0000000000002000
+DATA sumctl256<>+6424(SB)/8, $0x0000000000002002
+DATA sumctl256<>+6432(SB)/8, $0x0000000000002800
+DATA sumctl256<>+6440(SB)/8, $0x0000000000002800
+DATA sumctl256<>+6448(SB)/8, $0x0000000000002800
+DATA sumctl256<>+6456(SB)/8, $0x0000000000002800
+DATA sumctl256<>+6464(SB)/8, $0x0000000000002800
+DATA sumctl256<>+6472(SB)/8, $0x0000000000002800
+DATA sumctl256<>+6480(SB)/8, $0x0000000000002802
+DATA sumctl256<>+6488(SB)/8, $0x0000000000002802
+DATA sumctl256<>+6496(SB)/8, $0x0000000000003000
+DATA sumctl256<>+6504(SB)/8, $0x0000000000003000
+DATA sumctl256<>+6512(SB)/8, $0x0000000000003000
+DATA sumctl256<>+6520(SB)/8, $0x0000000000003000
+DATA sumctl256<>+6528(SB)/8, $0x0000000000003000
+DATA sumctl256<>+6536(SB)/8, $0x0000000000003002
+DATA sumctl256<>+6544(SB)/8, $0x0000000000003002
+DATA sumctl256<>+6552(SB)/8, $0x0000000000003002
+DATA sumctl256<>+6560(SB)/8, $0x0000000000003800
+DATA sumctl256<>+6568(SB)/8, $0x0000000000003800
+DATA sumctl256<>+6576(SB)/8, $0x0000000000003800
+DATA sumctl256<>+6584(SB)/8, $0x0000000000003800
+DATA sumctl256<>+6592(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6600(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6608(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6616(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6624(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6632(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6640(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6648(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6656(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6664(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6672(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6680(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6688(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6696(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6704(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6712(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6720(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6728(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6736(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6744(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6752(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6760(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+6992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7232(SB)/8, $0x0000000000000800
+DATA sumctl256<>+7240(SB)/8, $0x0000000000000800
+DATA sumctl256<>+7248(SB)/8, $0x0000000000000800
+DATA sumctl256<>+7256(SB)/8, $0x0000000000000800
+DATA sumctl256<>+7264(SB)/8, $0x0000000000000800
+DATA sumctl256<>+7272(SB)/8, $0x0000000000000800
+DATA sumctl256<>+7280(SB)/8, $0x0000000000000800
+DATA sumctl256<>+7288(SB)/8, $0x0000000000000800
+DATA sumctl256<>+7296(SB)/8, $0x0000000000001000
+DATA sumctl256<>+7304(SB)/8, $0x0000000000001000
+DATA sumctl256<>+7312(SB)/8, $0x0000000000001000
+DATA sumctl256<>+7320(SB)/8, $0x0000000000001000
+DATA sumctl256<>+7328(SB)/8, $0x0000000000001000
+DATA sumctl256<>+7336(SB)/8, $0x0000000000001000
+DATA sumctl256<>+7344(SB)/8, $0x0000000000001000
+DATA sumctl256<>+7352(SB)/8, $0x0000000000001000
+DATA sumctl256<>+7360(SB)/8, $0x0000000000001800
+DATA sumctl256<>+7368(SB)/8, $0x0000000000001800
+DATA sumctl256<>+7376(SB)/8, $0x0000000000001800
+DATA sumctl256<>+7384(SB)/8, $0x0000000000001800
+DATA sumctl256<>+7392(SB)/8, $0x0000000000001800
+DATA sumctl256<>+7400(SB)/8, $0x0000000000001800
+DATA sumctl256<>+7408(SB)/8, $0x0000000000001800
+DATA sumctl256<>+7416(SB)/8, $0x0000000000001800
+DATA sumctl256<>+7424(SB)/8, $0x0000000000002000
+DATA sumctl256<>+7432(SB)/8, $0x0000000000002000
+DATA sumctl256<>+7440(SB)/8, $0x0000000000002000
+DATA sumctl256<>+7448(SB)/8, $0x0000000000002000
+DATA sumctl256<>+7456(SB)/8, $0x0000000000002000
+DATA sumctl256<>+7464(SB)/8, $0x0000000000002000
+DATA sumctl256<>+7472(SB)/8, $0x0000000000002000
+DATA sumctl256<>+7480(SB)/8, $0x0000000000002000
+DATA sumctl256<>+7488(SB)/8, $0x0000000000002800
+DATA sumctl256<>+7496(SB)/8, $0x0000000000002800
+DATA sumctl256<>+7504(SB)/8, $0x0000000000002800
+DATA sumctl256<>+7512(SB)/8, $0x0000000000002800
+DATA sumctl256<>+7520(SB)/8, $0x0000000000002800
+DATA sumctl256<>+7528(SB)/8, $0x0000000000002800
+DATA sumctl256<>+7536(SB)/8, $0x0000000000002800
+DATA sumctl256<>+7544(SB)/8, $0x0000000000002800
+DATA sumctl256<>+7552(SB)/8, $0x0000000000003000
+DATA sumctl256<>+7560(SB)/8, $0x0000000000003000
+DATA sumctl256<>+7568(SB)/8, $0x0000000000003000
+DATA sumctl256<>+7576(SB)/8, $0x0000000000003000
+DATA sumctl256<>+7584(SB)/8, $0x0000000000003000
+DATA sumctl256<>+7592(SB)/8, $0x0000000000003000
+DATA sumctl256<>+7600(SB)/8, $0x0000000000003000
+DATA sumctl256<>+7608(SB)/8, $0x0000000000003000
+DATA sumctl256<>+7616(SB)/8, $0x0000000000003800
+DATA sumctl256<>+7624(SB)/8, $0x0000000000003800
+DATA sumctl256<>+7632(SB)/8, $0x0000000000003800
+DATA sumctl256<>+7640(SB)/8, $0x0000000000003800
+DATA sumctl256<>+7648(SB)/8, $0x0000000000003800
+DATA sumctl256<>+7656(SB)/8, $0x0000000000003800
+DATA sumctl256<>+7664(SB)/8, $0x0000000000003800
+DATA sumctl256<>+7672(SB)/8, $0x0000000000003800
+DATA sumctl256<>+7680(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7688(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7696(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7704(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7712(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7720(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7728(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7736(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7744(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7752(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7760(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+7992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8264(SB)/8, $0x0000000000000002
+DATA sumctl256<>+8272(SB)/8, $0x0000000000000002
+DATA sumctl256<>+8280(SB)/8, $0x0000000000000002
+DATA sumctl256<>+8288(SB)/8, $0x0000000000000800
+DATA sumctl256<>+8296(SB)/8, $0x0000000000000800
+DATA sumctl256<>+8304(SB)/8, $0x0000000000000800
+DATA sumctl256<>+8312(SB)/8, $0x0000000000000800
+DATA sumctl256<>+8320(SB)/8, $0x0000000000000800
+DATA sumctl256<>+8328(SB)/8, $0x0000000000000800
+DATA sumctl256<>+8336(SB)/8, $0x0000000000000802
+DATA sumctl256<>+8344(SB)/8, $0x0000000000000802
+DATA sumctl256<>+8352(SB)/8, $0x0000000000001000
+DATA sumctl256<>+8360(SB)/8, $0x0000000000001000
+DATA sumctl256<>+8368(SB)/8, $0x0000000000001000
+DATA sumctl256<>+8376(SB)/8, $0x0000000000001000
+DATA sumctl256<>+8384(SB)/8, $0x0000000000001000
+DATA sumctl256<>+8392(SB)/8, $0x0000000000001000
+DATA sumctl256<>+8400(SB)/8, $0x0000000000001000
+DATA sumctl256<>+8408(SB)/8, $0x0000000000001002
+DATA sumctl256<>+8416(SB)/8, $0x0000000000001800
+DATA sumctl256<>+8424(SB)/8, $0x0000000000001800
+DATA sumctl256<>+8432(SB)/8, $0x0000000000001800
+DATA sumctl256<>+8440(SB)/8, $0x0000000000001800
+DATA sumctl256<>+8448(SB)/8, $0x0000000000001800
+DATA sumctl256<>+8456(SB)/8, $0x0000000000001800
+DATA sumctl256<>+8464(SB)/8, $0x0000000000001800
+DATA sumctl256<>+8472(SB)/8, $0x0000000000001800
+DATA sumctl256<>+8480(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8488(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8496(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8504(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8512(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8520(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8528(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8536(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8544(SB)/8, $0x0000000000002000
+DATA sumctl256<>+8552(SB)/8, $0x0000000000002002
+DATA sumctl256<>+8560(SB)/8, $0x0000000000002002
+DATA sumctl256<>+8568(SB)/8, $0x0000000000002002
+DATA sumctl256<>+8576(SB)/8, $0x0000000000002800
+DATA sumctl256<>+8584(SB)/8, $0x0000000000002800
+DATA sumctl256<>+8592(SB)/8, $0x0000000000002800
+DATA sumctl256<>+8600(SB)/8, $0x0000000000002800
+DATA sumctl256<>+8608(SB)/8, $0x0000000000002800
+DATA sumctl256<>+8616(SB)/8, $0x0000000000002800
+DATA sumctl256<>+8624(SB)/8, $0x0000000000002802
+DATA sumctl256<>+8632(SB)/8, $0x0000000000002802
+DATA sumctl256<>+8640(SB)/8, $0x0000000000003000
+DATA sumctl256<>+8648(SB)/8, $0x0000000000003000
+DATA sumctl256<>+8656(SB)/8, $0x0000000000003000
+DATA sumctl256<>+8664(SB)/8, $0x0000000000003000
+DATA sumctl256<>+8672(SB)/8, $0x0000000000003000
+DATA sumctl256<>+8680(SB)/8, $0x0000000000003000
+DATA sumctl256<>+8688(SB)/8, $0x0000000000003000
+DATA sumctl256<>+8696(SB)/8, $0x0000000000003002
+DATA sumctl256<>+8704(SB)/8, $0x0000000000003800
+DATA sumctl256<>+8712(SB)/8, $0x0000000000003800
+DATA sumctl256<>+8720(SB)/8, $0x0000000000003800
+DATA sumctl256<>+8728(SB)/8, $0x0000000000003800
+DATA sumctl256<>+8736(SB)/8, $0x0000000000003800
+DATA sumctl256<>+8744(SB)/8, $0x0000000000003800
+DATA sumctl256<>+8752(SB)/8, $0x0000000000003800
+DATA sumctl256<>+8760(SB)/8, $0x0000000000003800
+DATA sumctl256<>+8768(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8776(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8784(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8792(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8800(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8808(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8816(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8824(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8832(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8840(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8848(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+8992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9296(SB)/8, $0x0000000000000002
+DATA sumctl256<>+9304(SB)/8, $0x0000000000000002
+DATA sumctl256<>+9312(SB)/8, $0x0000000000000800
+DATA sumctl256<>+9320(SB)/8, $0x0000000000000800
+DATA sumctl256<>+9328(SB)/8, $0x0000000000000800
+DATA sumctl256<>+9336(SB)/8, $0x0000000000000800
+DATA sumctl256<>+9344(SB)/8, $0x0000000000000800
+DATA sumctl256<>+9352(SB)/8, $0x0000000000000800
+DATA sumctl256<>+9360(SB)/8, $0x0000000000000800
+DATA sumctl256<>+9368(SB)/8, $0x0000000000000800
+DATA sumctl256<>+9376(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9384(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9392(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9400(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9408(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9416(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9424(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9432(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9440(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9448(SB)/8, $0x0000000000001000
+DATA sumctl256<>+9456(SB)/8, $0x0000000000001002
+DATA sumctl256<>+9464(SB)/8, $0x0000000000001002
+DATA sumctl256<>+9472(SB)/8, $0x0000000000001800
+DATA sumctl256<>+9480(SB)/8, $0x0000000000001800
+DATA sumctl256<>+9488(SB)/8, $0x0000000000001800
+DATA sumctl256<>+9496(SB)/8, $0x0000000000001800
+DATA sumctl256<>+9504(SB)/8, $0x0000000000001800
+DATA sumctl256<>+9512(SB)/8, $0x0000000000001800
+DATA sumctl256<>+9520(SB)/8, $0x0000000000001800
+DATA sumctl256<>+9528(SB)/8, $0x0000000000001800
+DATA sumctl256<>+9536(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9544(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9552(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9560(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9568(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9576(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9584(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9592(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9600(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9608(SB)/8, $0x0000000000002000
+DATA sumctl256<>+9616(SB)/8, $0x0000000000002002
+DATA sumctl256<>+9624(SB)/8, $0x0000000000002002
+DATA sumctl256<>+9632(SB)/8, $0x0000000000002800
+DATA sumctl256<>+9640(SB)/8, $0x0000000000002800
+DATA sumctl256<>+9648(SB)/8, $0x0000000000002800
+DATA sumctl256<>+9656(SB)/8, $0x0000000000002800
+DATA sumctl256<>+9664(SB)/8, $0x0000000000002800
+DATA sumctl256<>+9672(SB)/8, $0x0000000000002800
+DATA sumctl256<>+9680(SB)/8, $0x0000000000002800
+DATA sumctl256<>+9688(SB)/8, $0x0000000000002800
+DATA sumctl256<>+9696(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9704(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9712(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9720(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9728(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9736(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9744(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9752(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9760(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9768(SB)/8, $0x0000000000003000
+DATA sumctl256<>+9776(SB)/8, $0x0000000000003002
+DATA sumctl256<>+9784(SB)/8, $0x0000000000003002
+DATA sumctl256<>+9792(SB)/8, $0x0000000000003800
+DATA sumctl256<>+9800(SB)/8, $0x0000000000003800
+DATA sumctl256<>+9808(SB)/8, $0x0000000000003800
+DATA sumctl256<>+9816(SB)/8, $0x0000000000003800
+DATA sumctl256<>+9824(SB)/8, $0x0000000000003800
+DATA sumctl256<>+9832(SB)/8, $0x0000000000003800
+DATA sumctl256<>+9840(SB)/8, $0x0000000000003800
+DATA sumctl256<>+9848(SB)/8, $0x0000000000003800
+DATA sumctl256<>+9856(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9864(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9872(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9880(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9888(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9896(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9904(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9912(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9920(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9928(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9936(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+9992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10328(SB)/8, $0x0000000000000002
+DATA sumctl256<>+10336(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10344(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10352(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10360(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10368(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10376(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10384(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10392(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10400(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10408(SB)/8, $0x0000000000000800
+DATA sumctl256<>+10416(SB)/8, $0x0000000000000802
+DATA sumctl256<>+10424(SB)/8, $0x0000000000000802
+DATA sumctl256<>+10432(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10440(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10448(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10456(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10464(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10472(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10480(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10488(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10496(SB)/8, $0x0000000000001000
+DATA sumctl256<>+10504(SB)/8, $0x0000000000001002
+DATA sumctl256<>+10512(SB)/8, $0x0000000000001002
+DATA sumctl256<>+10520(SB)/8, $0x0000000000001002
+DATA sumctl256<>+10528(SB)/8, $0x0000000000001800
+DATA sumctl256<>+10536(SB)/8, $0x0000000000001800
+DATA sumctl256<>+10544(SB)/8, $0x0000000000001800
+DATA sumctl256<>+10552(SB)/8, $0x0000000000001800
+DATA sumctl256<>+10560(SB)/8, $0x0000000000001800
+DATA sumctl256<>+10568(SB)/8, $0x0000000000001800
+DATA sumctl256<>+10576(SB)/8, $0x0000000000001800
+DATA sumctl256<>+10584(SB)/8, $0x0000000000001800
+DATA sumctl256<>+10592(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10600(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10608(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10616(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10624(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10632(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10640(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10648(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10656(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10664(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10672(SB)/8, $0x0000000000002000
+DATA sumctl256<>+10680(SB)/8, $0x0000000000002002
+DATA sumctl256<>+10688(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10696(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10704(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10712(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10720(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10728(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10736(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10744(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10752(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10760(SB)/8, $0x0000000000002800
+DATA sumctl256<>+10768(SB)/8, $0x0000000000002802
+DATA sumctl256<>+10776(SB)/8, $0x0000000000002802
+DATA sumctl256<>+10784(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10792(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10800(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10808(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10816(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10824(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10832(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10840(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10848(SB)/8, $0x0000000000003000
+DATA sumctl256<>+10856(SB)/8, $0x0000000000003002
+DATA sumctl256<>+10864(SB)/8, $0x0000000000003002
+DATA sumctl256<>+10872(SB)/8, $0x0000000000003002
+DATA sumctl256<>+10880(SB)/8, $0x0000000000003800
+DATA sumctl256<>+10888(SB)/8, $0x0000000000003800
+DATA sumctl256<>+10896(SB)/8, $0x0000000000003800
+DATA sumctl256<>+10904(SB)/8, $0x0000000000003800
+DATA sumctl256<>+10912(SB)/8, $0x0000000000003800
+DATA sumctl256<>+10920(SB)/8, $0x0000000000003800
+DATA sumctl256<>+10928(SB)/8, $0x0000000000003800
+DATA sumctl256<>+10936(SB)/8, $0x0000000000003800
+DATA sumctl256<>+10944(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10952(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10960(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10968(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10976(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10984(SB)/8, $0x0000000000000000
+DATA sumctl256<>+10992(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11000(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11008(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11016(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11024(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+11360(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11368(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11376(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11384(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11392(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11400(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11408(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11416(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11424(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11432(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11440(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11448(SB)/8, $0x0000000000000800
+DATA sumctl256<>+11456(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11464(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11472(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11480(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11488(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11496(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11504(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11512(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11520(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11528(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11536(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11544(SB)/8, $0x0000000000001000
+DATA sumctl256<>+11552(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11560(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11568(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11576(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11584(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11592(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11600(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11608(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11616(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11624(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11632(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11640(SB)/8, $0x0000000000001800
+DATA sumctl256<>+11648(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11656(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11664(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11672(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11680(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11688(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11696(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11704(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11712(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11720(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11728(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11736(SB)/8, $0x0000000000002000
+DATA sumctl256<>+11744(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11752(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11760(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11768(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11776(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11784(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11792(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11800(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11808(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11816(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11824(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11832(SB)/8, $0x0000000000002800
+DATA sumctl256<>+11840(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11848(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11856(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11864(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11872(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11880(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11888(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11896(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11904(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11912(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11920(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11928(SB)/8, $0x0000000000003000
+DATA sumctl256<>+11936(SB)/8, $0x0000000000003800
+DATA sumctl256<>+11944(SB)/8, $0x0000000000003800
+DATA sumctl256<>+11952(SB)/8, $0x0000000000003800
+DATA sumctl256<>+11960(SB)/8, $0x0000000000003800
+DATA sumctl256<>+11968(SB)/8, $0x0000000000003800
+DATA sumctl256<>+11976(SB)/8, $0x0000000000003800
+DATA sumctl256<>+11984(SB)/8, $0x0000000000003800
+DATA sumctl256<>+11992(SB)/8, $0x0000000000003800
+DATA sumctl256<>+12000(SB)/8, $0x0000000000003800
+DATA sumctl256<>+12008(SB)/8, $0x0000000000003800
+DATA sumctl256<>+12016(SB)/8, $0x0000000000003800
+DATA sumctl256<>+12024(SB)/8, $0x0000000000003800
+DATA sumctl256<>+12032(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12040(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12048(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12056(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12064(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12072(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12080(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12088(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12096(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12104(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12112(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12360(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12368(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12376(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12384(SB)/8, $0x0000000000000000
+DATA sumctl256<>+12392(SB)/8, $0x0000000000000002
+DATA sumctl256<>+12400(SB)/8, $0x0000000000000002
+DATA sumctl256<>+12408(SB)/8, $0x0000000000000002
+DATA sumctl256<>+12416(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12424(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12432(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12440(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12448(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12456(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12464(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12472(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12480(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12488(SB)/8, $0x0000000000000800
+DATA sumctl256<>+12496(SB)/8, $0x0000000000000802
+DATA sumctl256<>+12504(SB)/8, $0x0000000000000802
+DATA sumctl256<>+12512(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12520(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12528(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12536(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12544(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12552(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12560(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12568(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12576(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12584(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12592(SB)/8, $0x0000000000001000
+DATA sumctl256<>+12600(SB)/8, $0x0000000000001002
+DATA sumctl256<>+12608(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12616(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12624(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12632(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12640(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12648(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12656(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12664(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12672(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12680(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12688(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12696(SB)/8, $0x0000000000001800
+DATA sumctl256<>+12704(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12712(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12720(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12728(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12736(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12744(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12752(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12760(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12768(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12776(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12784(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12792(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12800(SB)/8, $0x0000000000002000
+DATA sumctl256<>+12808(SB)/8, $0x0000000000002002
+DATA sumctl256<>+12816(SB)/8, $0x0000000000002002
+DATA sumctl256<>+12824(SB)/8, $0x0000000000002002
+DATA sumctl256<>+12832(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12840(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12848(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12856(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12864(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12872(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12880(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12888(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12896(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12904(SB)/8, $0x0000000000002800
+DATA sumctl256<>+12912(SB)/8, $0x0000000000002802
+DATA sumctl256<>+12920(SB)/8, $0x0000000000002802
+DATA sumctl256<>+12928(SB)/8, $0x0000000000003000
+DATA sumctl256<>+12936(SB)/8, $0x0000000000003000
+DATA sumctl256<>+12944(SB)/8, $0x0000000000003000
+DATA sumctl256<>+12952(SB)/8, $0x0000000000003000
+DATA sumctl256<>+12960(SB)/8, $0x0000000000003000
+DATA sumctl256<>+12968(SB)/8, $0x0000000000003000
+DATA sumctl256<>+12976(SB)/8, $0x0000000000003000
+DATA sumctl256<>+12984(SB)/8, $0x0000000000003000
+DATA sumctl256<>+12992(SB)/8, $0x0000000000003000
+DATA sumctl256<>+13000(SB)/8, $0x0000000000003000
+DATA sumctl256<>+13008(SB)/8, $0x0000000000003000
+DATA sumctl256<>+13016(SB)/8, $0x0000000000003002
+DATA sumctl256<>+13024(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13032(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13040(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13048(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13056(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13064(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13072(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13080(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13088(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13096(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13104(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13112(SB)/8, $0x0000000000003800
+DATA sumctl256<>+13120(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13128(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13136(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13144(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13152(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13160(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13168(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13176(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13184(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13192(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13200(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13360(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13368(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13376(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13384(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13392(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13400(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13408(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13416(SB)/8, $0x0000000000000000
+DATA sumctl256<>+13424(SB)/8, $0x0000000000000002
+DATA sumctl256<>+13432(SB)/8, $0x0000000000000002
+DATA sumctl256<>+13440(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13448(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13456(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13464(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13472(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13480(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13488(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13496(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13504(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13512(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13520(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13528(SB)/8, $0x0000000000000800
+DATA sumctl256<>+13536(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13544(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13552(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13560(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13568(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13576(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13584(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13592(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13600(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13608(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13616(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13624(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13632(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13640(SB)/8, $0x0000000000001000
+DATA sumctl256<>+13648(SB)/8, $0x0000000000001002
+DATA sumctl256<>+13656(SB)/8, $0x0000000000001002
+DATA sumctl256<>+13664(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13672(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13680(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13688(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13696(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13704(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13712(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13720(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13728(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13736(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13744(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13752(SB)/8, $0x0000000000001800
+DATA sumctl256<>+13760(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13768(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13776(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13784(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13792(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13800(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13808(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13816(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13824(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13832(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13840(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13848(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13856(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13864(SB)/8, $0x0000000000002000
+DATA sumctl256<>+13872(SB)/8, $0x0000000000002002
+DATA sumctl256<>+13880(SB)/8, $0x0000000000002002
+DATA sumctl256<>+13888(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13896(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13904(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13912(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13920(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13928(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13936(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13944(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13952(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13960(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13968(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13976(SB)/8, $0x0000000000002800
+DATA sumctl256<>+13984(SB)/8, $0x0000000000003000
+DATA sumctl256<>+13992(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14000(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14008(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14016(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14024(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14032(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14040(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14048(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14056(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14064(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14072(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14080(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14088(SB)/8, $0x0000000000003000
+DATA sumctl256<>+14096(SB)/8, $0x0000000000003002
+DATA sumctl256<>+14104(SB)/8, $0x0000000000003002
+DATA sumctl256<>+14112(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14120(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14128(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14136(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14144(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14152(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14160(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14168(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14176(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14184(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14192(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14200(SB)/8, $0x0000000000003800
+DATA sumctl256<>+14208(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14216(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14224(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14232(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14240(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14248(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14256(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14264(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14272(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14280(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14288(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14360(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14368(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14376(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14384(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14392(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14400(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14408(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14416(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14424(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14432(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14440(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14448(SB)/8, $0x0000000000000000
+DATA sumctl256<>+14456(SB)/8, $0x0000000000000002
+DATA sumctl256<>+14464(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14472(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14480(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14488(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14496(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14504(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14512(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14520(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14528(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14536(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14544(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14552(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14560(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14568(SB)/8, $0x0000000000000800
+DATA sumctl256<>+14576(SB)/8, $0x0000000000000802
+DATA sumctl256<>+14584(SB)/8, $0x0000000000000802
+DATA sumctl256<>+14592(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14600(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14608(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14616(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14624(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14632(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14640(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14648(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14656(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14664(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14672(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14680(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14688(SB)/8, $0x0000000000001000
+DATA sumctl256<>+14696(SB)/8, $0x0000000000001002
+DATA sumctl256<>+14704(SB)/8, $0x0000000000001002
+DATA sumctl256<>+14712(SB)/8, $0x0000000000001002
+DATA sumctl256<>+14720(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14728(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14736(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14744(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14752(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14760(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14768(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14776(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14784(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14792(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14800(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14808(SB)/8, $0x0000000000001800
+DATA sumctl256<>+14816(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14824(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14832(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14840(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14848(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14856(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14864(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14872(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14880(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14888(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14896(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14904(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14912(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14920(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14928(SB)/8, $0x0000000000002000
+DATA sumctl256<>+14936(SB)/8, $0x0000000000002002
+DATA sumctl256<>+14944(SB)/8, $0x0000000000002800
+DATA sumctl256<>+14952(SB)/8, $0x0000000000002800
+DATA sumctl256<>+14960(SB)/8, $0x0000000000002800
+DATA sumctl256<>+14968(SB)/8, $0x0000000000002800
+DATA sumctl256<>+14976(SB)/8, $0x0000000000002800
+DATA sumctl256<>+14984(SB)/8, $0x0000000000002800
+DATA sumctl256<>+14992(SB)/8, $0x0000000000002800
+DATA sumctl256<>+15000(SB)/8, $0x0000000000002800
+DATA sumctl256<>+15008(SB)/8, $0x0000000000002800
+DATA sumctl256<>+15016(SB)/8, $0x0000000000002800
+DATA sumctl256<>+15024(SB)/8, $0x0000000000002800
+DATA sumctl256<>+15032(SB)/8, $0x0000000000002800
+DATA sumctl256<>+15040(SB)/8, $0x0000000000002800
+DATA sumctl256<>+15048(SB)/8, $0x0000000000002800
+DATA sumctl256<>+15056(SB)/8, $0x0000000000002802
+DATA sumctl256<>+15064(SB)/8, $0x0000000000002802
+DATA sumctl256<>+15072(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15080(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15088(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15096(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15104(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15112(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15120(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15128(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15136(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15144(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15152(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15160(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15168(SB)/8, $0x0000000000003000
+DATA sumctl256<>+15176(SB)/8, $0x0000000000003002
+DATA sumctl256<>+15184(SB)/8, $0x0000000000003002
+DATA sumctl256<>+15192(SB)/8, $0x0000000000003002
+DATA sumctl256<>+15200(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15208(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15216(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15224(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15232(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15240(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15248(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15256(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15264(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15272(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15280(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15288(SB)/8, $0x0000000000003800
+DATA sumctl256<>+15296(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15304(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15312(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15320(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15328(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15336(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15344(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15352(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15360(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15368(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15376(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15384(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15392(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15400(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15408(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15416(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15424(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15432(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15440(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15448(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15456(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15464(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15472(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15480(SB)/8, $0x0000000000000000
+DATA sumctl256<>+15488(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15496(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15504(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15512(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15520(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15528(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15536(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15544(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15552(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15560(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15568(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15576(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15584(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15592(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15600(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15608(SB)/8, $0x0000000000000800
+DATA sumctl256<>+15616(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15624(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15632(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15640(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15648(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15656(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15664(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15672(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15680(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15688(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15696(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15704(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15712(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15720(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15728(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15736(SB)/8, $0x0000000000001000
+DATA sumctl256<>+15744(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15752(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15760(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15768(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15776(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15784(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15792(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15800(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15808(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15816(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15824(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15832(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15840(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15848(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15856(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15864(SB)/8, $0x0000000000001800
+DATA sumctl256<>+15872(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15880(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15888(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15896(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15904(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15912(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15920(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15928(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15936(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15944(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15952(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15960(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15968(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15976(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15984(SB)/8, $0x0000000000002000
+DATA sumctl256<>+15992(SB)/8, $0x0000000000002000
+DATA sumctl256<>+16000(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16008(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16016(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16024(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16032(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16040(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16048(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16056(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16064(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16072(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16080(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16088(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16096(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16104(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16112(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16120(SB)/8, $0x0000000000002800
+DATA sumctl256<>+16128(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16136(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16144(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16152(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16160(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16168(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16176(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16184(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16192(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16200(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16208(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16216(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16224(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16232(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16240(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16248(SB)/8, $0x0000000000003000
+DATA sumctl256<>+16256(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16264(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16272(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16280(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16288(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16296(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16304(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16312(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16320(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16328(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16336(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16344(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16352(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16360(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16368(SB)/8, $0x0000000000003800
+DATA sumctl256<>+16376(SB)/8, $0x0000000000003800
+GLOBL sumctl256<>(SB), RODATA|NOPTR, $16384
 
 // func LogSoftmaxBackwardShortRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·LogSoftmaxBackwardShortRowsAVX2(SB), NOSPLIT, $0-88
+TEXT ·LogSoftmaxBackwardShortRowsAVX2(SB), NOSPLIT, $80-88
 	MOVQ    dx_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    dy_base+48(FP), DX
@@ -4672,14 +2944,276 @@ TEXT ·LogSoftmaxBackwardShortRowsAVX2(SB), NOSPLIT, $0-88
 	LEAQ    tailmask8<>+0(SB), R9
 	LEAQ    (R9)(R10*4), R9
 	MOVQ    SI, R11
-	SHLQ    $0x08, R11
-	LEAQ    sumindex256<>+0(SB), R10
-	LEAQ    -256(R10)(R11*1), R10
-	SHRQ    $0x04, R11
+	SHLQ    $0x0a, R11
+	LEAQ    sumctl256<>+0(SB), R10
+	LEAQ    -1024(R10)(R11*1), R10
+	SHRQ    $0x06, R11
 	VMOVUPS shortbackward256const<>+0(SB), Y0
 	VMOVUPS shortbackward256const<>+32(SB), Y1
 	CMPQ    SI, $0x00000008
-	JA      lsbs256_two
+	JA      lsbs256_2
+	CMPQ    SI, $0x00000001
+	JA      lsbs256_1
+	VMOVUPS (R9), Y2
+
+lsbs256_one_group:
+	// Pass 1: each row's float64 terms, folded to 4 lanes (i += i+8, i+4).
+	LEAQ         (DX)(DI*4), SI
+	VANDPS       (DX), Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y4, Y3, Y3
+	VANDPS       (DX)(DI*1), Y2, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y5, Y4, Y4
+	VPERM2F128   $0x20, Y4, Y3, Y5
+	VPERM2F128   $0x31, Y4, Y3, Y3
+	VADDPD       Y3, Y5, Y5
+	VANDPS       (DX)(DI*2), Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y4, Y3, Y3
+	VANDPS       (DX)(R8*1), Y2, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y6, Y4, Y4
+	VPERM2F128   $0x20, Y4, Y3, Y6
+	VPERM2F128   $0x31, Y4, Y3, Y3
+	VADDPD       Y3, Y6, Y6
+	VANDPS       (SI), Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y4, Y3, Y3
+	VANDPS       (SI)(DI*1), Y2, Y4
+	VEXTRACTF128 $0x01, Y4, X7
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y7, Y4, Y4
+	VPERM2F128   $0x20, Y4, Y3, Y7
+	VPERM2F128   $0x31, Y4, Y3, Y3
+	VADDPD       Y3, Y7, Y7
+	VANDPS       (SI)(DI*2), Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y4, Y3, Y3
+	VANDPS       (SI)(R8*1), Y2, Y4
+	VEXTRACTF128 $0x01, Y4, X8
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPERM2F128   $0x20, Y4, Y3, Y8
+	VPERM2F128   $0x31, Y4, Y3, Y3
+	VADDPD       Y3, Y8, Y8
+
+	// The sums of the eight rows: lane 0 += lane 1, four rows side by side; +0 for a -0.
+	VXORPD    Y3, Y3, Y3
+	VUNPCKLPD Y6, Y5, Y4
+	VUNPCKHPD Y6, Y5, Y5
+	VADDPD    Y5, Y4, Y4
+	VADDPD    Y3, Y4, Y4
+	VUNPCKLPD Y8, Y7, Y5
+	VUNPCKHPD Y8, Y7, Y6
+	VADDPD    Y6, Y5, Y5
+	VADDPD    Y3, Y5, Y5
+
+	// The sums to the frame in row order.
+	VPERMPD $0xd8, Y4, Y4
+	VMOVUPD Y4, (SP)
+	VPERMPD $0xd8, Y5, Y5
+	VMOVUPD Y5, 32(SP)
+
+	// Pass 2: the group's cols vectors, each lane with its row's sum.
+	XORQ SI, SI
+
+	// Two vectors at a time, then the last one.
+lsbs256_one_vec2:
+	LEAQ    32(SI), R9
+	CMPQ    R9, R11
+	JA      lsbs256_one_vec1
+	VMOVUPD (SP), Y3
+	VMOVUPD 32(SP), Y4
+	VMOVUPD (SP), Y5
+	VMOVUPD 32(SP), Y6
+	VMOVUPS (CX)(SI*2), Y7
+	VMOVUPS 32(CX)(SI*2), Y8
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y7, Y0, Y7
+	VMAXPS Y8, Y0, Y8
+	VMINPS Y7, Y1, Y7
+	VMINPS Y8, Y1, Y8
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     shortbackward256const<>+96(SB), Y9
+	VMOVUPS     shortbackward256const<>+96(SB), Y10
+	VFMADD231PS shortbackward256const<>+64(SB), Y7, Y9
+	VFMADD231PS shortbackward256const<>+64(SB), Y8, Y10
+	VSUBPS      shortbackward256const<>+96(SB), Y9, Y11
+	VSUBPS      shortbackward256const<>+96(SB), Y10, Y12
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS shortbackward256const<>+128(SB), Y11, Y7
+	VFMADD231PS shortbackward256const<>+128(SB), Y12, Y8
+	VFMADD231PS shortbackward256const<>+160(SB), Y11, Y7
+	VFMADD231PS shortbackward256const<>+160(SB), Y12, Y8
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     shortbackward256const<>+192(SB), Y11
+	VMOVUPS     shortbackward256const<>+192(SB), Y12
+	VFMADD213PS shortbackward256const<>+224(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+224(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+256(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+256(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+288(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+288(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+320(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+320(SB), Y8, Y12
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS shortbackward256const<>+352(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+352(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+352(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+352(SB), Y8, Y12
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD shortbackward256const<>+96(SB), Y9, Y9
+	VPSUBD shortbackward256const<>+96(SB), Y10, Y10
+	VPSRAD $0x01, Y9, Y7
+	VPSRAD $0x01, Y10, Y8
+	VPSUBD Y7, Y9, Y9
+	VPSUBD Y8, Y10, Y10
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD shortbackward256const<>+416(SB), Y7, Y7
+	VPADDD shortbackward256const<>+416(SB), Y8, Y8
+	VPSLLD $0x17, Y7, Y7
+	VPSLLD $0x17, Y8, Y8
+	VMULPS Y7, Y11, Y11
+	VMULPS Y8, Y12, Y12
+	VPADDD shortbackward256const<>+416(SB), Y9, Y9
+	VPADDD shortbackward256const<>+416(SB), Y10, Y10
+	VPSLLD $0x17, Y9, Y9
+	VPSLLD $0x17, Y10, Y10
+	VMULPS Y9, Y11, Y7
+	VMULPS Y10, Y12, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y3, Y7, Y7
+	VCVTPS2PD    (DX)(SI*2), Y3
+	VSUBPD       Y7, Y3, Y3
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y4, Y7, Y7
+	VCVTPS2PD    16(DX)(SI*2), Y4
+	VSUBPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y5, Y8, Y8
+	VCVTPS2PD    32(DX)(SI*2), Y5
+	VSUBPD       Y8, Y5, Y5
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y6, Y7, Y7
+	VCVTPS2PD    48(DX)(SI*2), Y6
+	VSUBPD       Y7, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VBLENDVPS   Y4, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y3
+	VBLENDVPS   Y3, shortbackward256const<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, 32(AX)(SI*2)
+	ADDQ        $0x00000020, SI
+	JMP         lsbs256_one_vec2
+
+lsbs256_one_vec1:
+	CMPQ    SI, R11
+	JAE     lsbs256_one_next
+	VMOVUPD (SP), Y3
+	VMOVUPD 32(SP), Y4
+	VMOVUPS (CX)(SI*2), Y5
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y5, Y0, Y5
+	VMINPS Y5, Y1, Y5
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     shortbackward256const<>+96(SB), Y6
+	VFMADD231PS shortbackward256const<>+64(SB), Y5, Y6
+	VSUBPS      shortbackward256const<>+96(SB), Y6, Y7
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS shortbackward256const<>+128(SB), Y7, Y5
+	VFMADD231PS shortbackward256const<>+160(SB), Y7, Y5
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     shortbackward256const<>+192(SB), Y7
+	VFMADD213PS shortbackward256const<>+224(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+256(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+288(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+320(SB), Y5, Y7
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS shortbackward256const<>+352(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+352(SB), Y5, Y7
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD shortbackward256const<>+96(SB), Y6, Y6
+	VPSRAD $0x01, Y6, Y5
+	VPSUBD Y5, Y6, Y6
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD shortbackward256const<>+416(SB), Y5, Y5
+	VPSLLD $0x17, Y5, Y5
+	VMULPS Y5, Y7, Y7
+	VPADDD shortbackward256const<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y6, Y7, Y5
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y3, Y5, Y5
+	VCVTPS2PD    (DX)(SI*2), Y3
+	VSUBPD       Y5, Y3, Y3
+	VCVTPS2PD    X6, Y5
+	VMULPD       Y4, Y5, Y5
+	VCVTPS2PD    16(DX)(SI*2), Y4
+	VSUBPD       Y5, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VBLENDVPS   Y4, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+
+lsbs256_one_next:
+	LEAQ (CX)(DI*8), CX
+	LEAQ (DX)(DI*8), DX
+	LEAQ (AX)(DI*8), AX
+	SUBQ $0x00000008, BX
+	JNZ  lsbs256_one_group
+	JMP  lsbs256_ret
+
+lsbs256_1:
 	VMOVUPS (R9), Y2
 
 lsbs256_1_group:
@@ -4749,87 +3283,209 @@ lsbs256_1_group:
 	VADDPD    Y6, Y5, Y5
 	VADDPD    Y3, Y5, Y5
 
+	// The sums to the frame in row order.
+	VPERMPD $0xd8, Y4, Y4
+	VMOVUPD Y4, (SP)
+	VPERMPD $0xd8, Y5, Y5
+	VMOVUPD Y5, 32(SP)
+
 	// Pass 2: the group's cols vectors, each lane with its row's sum.
 	XORQ SI, SI
 
-lsbs256_1_vec:
-	VPMOVSXBD (R10)(SI*1), Y3
-	VPERMPS   Y4, Y3, Y6
-	VPERMPS   Y5, Y3, Y7
-	VBLENDVPS Y3, Y7, Y6, Y6
-	VPMOVSXBD 8(R10)(SI*1), Y3
-	VPERMPS   Y4, Y3, Y7
-	VPERMPS   Y5, Y3, Y8
-	VBLENDVPS Y3, Y8, Y7, Y7
-	VMOVUPS   (CX)(SI*2), Y3
+	// Two vectors at a time, then the last one.
+lsbs256_1_vec2:
+	LEAQ           32(SI), R9
+	CMPQ           R9, R11
+	JA             lsbs256_1_vec1
+	MOVBQZX        1(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y3
+	VPERMILPD      (R10)(SI*4), Y3, Y3
+	MOVBQZX        33(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y4
+	VPERMILPD      32(R10)(SI*4), Y4, Y4
+	MOVBQZX        65(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y5
+	VPERMILPD      64(R10)(SI*4), Y5, Y5
+	MOVBQZX        97(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y6
+	VPERMILPD      96(R10)(SI*4), Y6, Y6
+	VMOVUPS        (CX)(SI*2), Y7
+	VMOVUPS        32(CX)(SI*2), Y8
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
-	VMAXPS Y3, Y0, Y3
-	VMINPS Y3, Y1, Y3
+	VMAXPS Y7, Y0, Y7
+	VMAXPS Y8, Y0, Y8
+	VMINPS Y7, Y1, Y7
+	VMINPS Y8, Y1, Y8
 
 	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
-	VMOVUPS     shortbackward256const<>+96(SB), Y8
-	VFMADD231PS shortbackward256const<>+64(SB), Y3, Y8
-	VSUBPS      shortbackward256const<>+96(SB), Y8, Y9
+	VMOVUPS     shortbackward256const<>+96(SB), Y9
+	VMOVUPS     shortbackward256const<>+96(SB), Y10
+	VFMADD231PS shortbackward256const<>+64(SB), Y7, Y9
+	VFMADD231PS shortbackward256const<>+64(SB), Y8, Y10
+	VSUBPS      shortbackward256const<>+96(SB), Y9, Y11
+	VSUBPS      shortbackward256const<>+96(SB), Y10, Y12
 
 	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
-	VFMADD231PS shortbackward256const<>+128(SB), Y9, Y3
-	VFMADD231PS shortbackward256const<>+160(SB), Y9, Y3
+	VFMADD231PS shortbackward256const<>+128(SB), Y11, Y7
+	VFMADD231PS shortbackward256const<>+128(SB), Y12, Y8
+	VFMADD231PS shortbackward256const<>+160(SB), Y11, Y7
+	VFMADD231PS shortbackward256const<>+160(SB), Y12, Y8
 
 	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
-	VMOVUPS     shortbackward256const<>+192(SB), Y9
-	VFMADD213PS shortbackward256const<>+224(SB), Y3, Y9
-	VFMADD213PS shortbackward256const<>+256(SB), Y3, Y9
-	VFMADD213PS shortbackward256const<>+288(SB), Y3, Y9
-	VFMADD213PS shortbackward256const<>+320(SB), Y3, Y9
+	VMOVUPS     shortbackward256const<>+192(SB), Y11
+	VMOVUPS     shortbackward256const<>+192(SB), Y12
+	VFMADD213PS shortbackward256const<>+224(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+224(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+256(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+256(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+288(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+288(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+320(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+320(SB), Y8, Y12
 
 	// p = fma(r, fma(r, q, 1), 1).
-	VFMADD213PS shortbackward256const<>+352(SB), Y3, Y9
-	VFMADD213PS shortbackward256const<>+352(SB), Y3, Y9
+	VFMADD213PS shortbackward256const<>+352(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+352(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+352(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+352(SB), Y8, Y12
 
 	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
-	VPSUBD shortbackward256const<>+96(SB), Y8, Y8
-	VPSRAD $0x01, Y8, Y3
-	VPSUBD Y3, Y8, Y8
+	VPSUBD shortbackward256const<>+96(SB), Y9, Y9
+	VPSUBD shortbackward256const<>+96(SB), Y10, Y10
+	VPSRAD $0x01, Y9, Y7
+	VPSRAD $0x01, Y10, Y8
+	VPSUBD Y7, Y9, Y9
+	VPSUBD Y8, Y10, Y10
 
 	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
-	VPADDD shortbackward256const<>+416(SB), Y3, Y3
-	VPSLLD $0x17, Y3, Y3
-	VMULPS Y3, Y9, Y9
+	VPADDD shortbackward256const<>+416(SB), Y7, Y7
 	VPADDD shortbackward256const<>+416(SB), Y8, Y8
+	VPSLLD $0x17, Y7, Y7
 	VPSLLD $0x17, Y8, Y8
-	VMULPS Y8, Y9, Y3
+	VMULPS Y7, Y11, Y11
+	VMULPS Y8, Y12, Y12
+	VPADDD shortbackward256const<>+416(SB), Y9, Y9
+	VPADDD shortbackward256const<>+416(SB), Y10, Y10
+	VPSLLD $0x17, Y9, Y9
+	VPSLLD $0x17, Y10, Y10
+	VMULPS Y9, Y11, Y7
+	VMULPS Y10, Y12, Y8
 
 	// dx = dy - e*sum in float64.
-	VEXTRACTF128 $0x01, Y3, X8
-	VCVTPS2PD    X3, Y3
-	VMULPD       Y6, Y3, Y3
-	VCVTPS2PD    (DX)(SI*2), Y6
-	VSUBPD       Y3, Y6, Y6
-	VCVTPS2PD    X8, Y3
-	VMULPD       Y7, Y3, Y3
-	VCVTPS2PD    16(DX)(SI*2), Y7
-	VSUBPD       Y3, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y3, Y7, Y7
+	VCVTPS2PD    (DX)(SI*2), Y3
+	VSUBPD       Y7, Y3, Y3
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y4, Y7, Y7
+	VCVTPS2PD    16(DX)(SI*2), Y4
+	VSUBPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y5, Y8, Y8
+	VCVTPS2PD    32(DX)(SI*2), Y5
+	VSUBPD       Y8, Y5, Y5
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y6, Y7, Y7
+	VCVTPS2PD    48(DX)(SI*2), Y6
+	VSUBPD       Y7, Y6, Y6
 
 	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VBLENDVPS   Y4, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+	VCVTPD2PSY  Y5, X5
 	VCVTPD2PSY  Y6, X6
-	VCVTPD2PSY  Y7, X7
-	VINSERTF128 $0x01, X7, Y6, Y6
-	VCMPPS      $0x03, Y6, Y6, Y3
-	VBLENDVPS   Y3, shortbackward256const<>+384(SB), Y6, Y6
-	VMOVUPS     Y6, (AX)(SI*2)
-	ADDQ        $0x00000010, SI
-	CMPQ        SI, R11
-	JB          lsbs256_1_vec
-	LEAQ        (CX)(DI*8), CX
-	LEAQ        (DX)(DI*8), DX
-	LEAQ        (AX)(DI*8), AX
-	SUBQ        $0x00000008, BX
-	JNZ         lsbs256_1_group
-	JMP         lsbs256_ret
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y3
+	VBLENDVPS   Y3, shortbackward256const<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, 32(AX)(SI*2)
+	ADDQ        $0x00000020, SI
+	JMP         lsbs256_1_vec2
 
-lsbs256_two:
+lsbs256_1_vec1:
+	CMPQ           SI, R11
+	JAE            lsbs256_1_next
+	MOVBQZX        1(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y3
+	VPERMILPD      (R10)(SI*4), Y3, Y3
+	MOVBQZX        33(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y4
+	VPERMILPD      32(R10)(SI*4), Y4, Y4
+	VMOVUPS        (CX)(SI*2), Y5
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y5, Y0, Y5
+	VMINPS Y5, Y1, Y5
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     shortbackward256const<>+96(SB), Y6
+	VFMADD231PS shortbackward256const<>+64(SB), Y5, Y6
+	VSUBPS      shortbackward256const<>+96(SB), Y6, Y7
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS shortbackward256const<>+128(SB), Y7, Y5
+	VFMADD231PS shortbackward256const<>+160(SB), Y7, Y5
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     shortbackward256const<>+192(SB), Y7
+	VFMADD213PS shortbackward256const<>+224(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+256(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+288(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+320(SB), Y5, Y7
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS shortbackward256const<>+352(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+352(SB), Y5, Y7
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD shortbackward256const<>+96(SB), Y6, Y6
+	VPSRAD $0x01, Y6, Y5
+	VPSUBD Y5, Y6, Y6
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD shortbackward256const<>+416(SB), Y5, Y5
+	VPSLLD $0x17, Y5, Y5
+	VMULPS Y5, Y7, Y7
+	VPADDD shortbackward256const<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y6, Y7, Y5
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y3, Y5, Y5
+	VCVTPS2PD    (DX)(SI*2), Y3
+	VSUBPD       Y5, Y3, Y3
+	VCVTPS2PD    X6, Y5
+	VMULPD       Y4, Y5, Y5
+	VCVTPS2PD    16(DX)(SI*2), Y4
+	VSUBPD       Y5, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VBLENDVPS   Y4, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+
+lsbs256_1_next:
+	LEAQ (CX)(DI*8), CX
+	LEAQ (DX)(DI*8), DX
+	LEAQ (AX)(DI*8), AX
+	SUBQ $0x00000008, BX
+	JNZ  lsbs256_1_group
+	JMP  lsbs256_ret
+
+lsbs256_2:
 	VMOVUPS 32(R9), Y2
 
 lsbs256_2_group:
@@ -4931,84 +3587,206 @@ lsbs256_2_group:
 	VADDPD    Y6, Y5, Y5
 	VADDPD    Y3, Y5, Y5
 
+	// The sums to the frame in row order.
+	VPERMPD $0xd8, Y4, Y4
+	VMOVUPD Y4, (SP)
+	VPERMPD $0xd8, Y5, Y5
+	VMOVUPD Y5, 32(SP)
+
 	// Pass 2: the group's cols vectors, each lane with its row's sum.
 	XORQ SI, SI
 
-lsbs256_2_vec:
-	VPMOVSXBD (R10)(SI*1), Y3
-	VPERMPS   Y4, Y3, Y6
-	VPERMPS   Y5, Y3, Y7
-	VBLENDVPS Y3, Y7, Y6, Y6
-	VPMOVSXBD 8(R10)(SI*1), Y3
-	VPERMPS   Y4, Y3, Y7
-	VPERMPS   Y5, Y3, Y8
-	VBLENDVPS Y3, Y8, Y7, Y7
-	VMOVUPS   (CX)(SI*2), Y3
+	// Two vectors at a time, then the last one.
+lsbs256_2_vec2:
+	LEAQ           32(SI), R9
+	CMPQ           R9, R11
+	JA             lsbs256_2_vec1
+	MOVBQZX        1(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y3
+	VPERMILPD      (R10)(SI*4), Y3, Y3
+	MOVBQZX        33(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y4
+	VPERMILPD      32(R10)(SI*4), Y4, Y4
+	MOVBQZX        65(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y5
+	VPERMILPD      64(R10)(SI*4), Y5, Y5
+	MOVBQZX        97(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y6
+	VPERMILPD      96(R10)(SI*4), Y6, Y6
+	VMOVUPS        (CX)(SI*2), Y7
+	VMOVUPS        32(CX)(SI*2), Y8
 
 	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
-	VMAXPS Y3, Y0, Y3
-	VMINPS Y3, Y1, Y3
+	VMAXPS Y7, Y0, Y7
+	VMAXPS Y8, Y0, Y8
+	VMINPS Y7, Y1, Y7
+	VMINPS Y8, Y1, Y8
 
 	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
-	VMOVUPS     shortbackward256const<>+96(SB), Y8
-	VFMADD231PS shortbackward256const<>+64(SB), Y3, Y8
-	VSUBPS      shortbackward256const<>+96(SB), Y8, Y9
+	VMOVUPS     shortbackward256const<>+96(SB), Y9
+	VMOVUPS     shortbackward256const<>+96(SB), Y10
+	VFMADD231PS shortbackward256const<>+64(SB), Y7, Y9
+	VFMADD231PS shortbackward256const<>+64(SB), Y8, Y10
+	VSUBPS      shortbackward256const<>+96(SB), Y9, Y11
+	VSUBPS      shortbackward256const<>+96(SB), Y10, Y12
 
 	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
-	VFMADD231PS shortbackward256const<>+128(SB), Y9, Y3
-	VFMADD231PS shortbackward256const<>+160(SB), Y9, Y3
+	VFMADD231PS shortbackward256const<>+128(SB), Y11, Y7
+	VFMADD231PS shortbackward256const<>+128(SB), Y12, Y8
+	VFMADD231PS shortbackward256const<>+160(SB), Y11, Y7
+	VFMADD231PS shortbackward256const<>+160(SB), Y12, Y8
 
 	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
-	VMOVUPS     shortbackward256const<>+192(SB), Y9
-	VFMADD213PS shortbackward256const<>+224(SB), Y3, Y9
-	VFMADD213PS shortbackward256const<>+256(SB), Y3, Y9
-	VFMADD213PS shortbackward256const<>+288(SB), Y3, Y9
-	VFMADD213PS shortbackward256const<>+320(SB), Y3, Y9
+	VMOVUPS     shortbackward256const<>+192(SB), Y11
+	VMOVUPS     shortbackward256const<>+192(SB), Y12
+	VFMADD213PS shortbackward256const<>+224(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+224(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+256(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+256(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+288(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+288(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+320(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+320(SB), Y8, Y12
 
 	// p = fma(r, fma(r, q, 1), 1).
-	VFMADD213PS shortbackward256const<>+352(SB), Y3, Y9
-	VFMADD213PS shortbackward256const<>+352(SB), Y3, Y9
+	VFMADD213PS shortbackward256const<>+352(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+352(SB), Y8, Y12
+	VFMADD213PS shortbackward256const<>+352(SB), Y7, Y11
+	VFMADD213PS shortbackward256const<>+352(SB), Y8, Y12
 
 	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
-	VPSUBD shortbackward256const<>+96(SB), Y8, Y8
-	VPSRAD $0x01, Y8, Y3
-	VPSUBD Y3, Y8, Y8
+	VPSUBD shortbackward256const<>+96(SB), Y9, Y9
+	VPSUBD shortbackward256const<>+96(SB), Y10, Y10
+	VPSRAD $0x01, Y9, Y7
+	VPSRAD $0x01, Y10, Y8
+	VPSUBD Y7, Y9, Y9
+	VPSUBD Y8, Y10, Y10
 
 	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
-	VPADDD shortbackward256const<>+416(SB), Y3, Y3
-	VPSLLD $0x17, Y3, Y3
-	VMULPS Y3, Y9, Y9
+	VPADDD shortbackward256const<>+416(SB), Y7, Y7
 	VPADDD shortbackward256const<>+416(SB), Y8, Y8
+	VPSLLD $0x17, Y7, Y7
 	VPSLLD $0x17, Y8, Y8
-	VMULPS Y8, Y9, Y3
+	VMULPS Y7, Y11, Y11
+	VMULPS Y8, Y12, Y12
+	VPADDD shortbackward256const<>+416(SB), Y9, Y9
+	VPADDD shortbackward256const<>+416(SB), Y10, Y10
+	VPSLLD $0x17, Y9, Y9
+	VPSLLD $0x17, Y10, Y10
+	VMULPS Y9, Y11, Y7
+	VMULPS Y10, Y12, Y8
 
 	// dx = dy - e*sum in float64.
-	VEXTRACTF128 $0x01, Y3, X8
-	VCVTPS2PD    X3, Y3
-	VMULPD       Y6, Y3, Y3
-	VCVTPS2PD    (DX)(SI*2), Y6
-	VSUBPD       Y3, Y6, Y6
-	VCVTPS2PD    X8, Y3
-	VMULPD       Y7, Y3, Y3
-	VCVTPS2PD    16(DX)(SI*2), Y7
-	VSUBPD       Y3, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y3, Y7, Y7
+	VCVTPS2PD    (DX)(SI*2), Y3
+	VSUBPD       Y7, Y3, Y3
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y4, Y7, Y7
+	VCVTPS2PD    16(DX)(SI*2), Y4
+	VSUBPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y5, Y8, Y8
+	VCVTPS2PD    32(DX)(SI*2), Y5
+	VSUBPD       Y8, Y5, Y5
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y6, Y7, Y7
+	VCVTPS2PD    48(DX)(SI*2), Y6
+	VSUBPD       Y7, Y6, Y6
 
 	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VBLENDVPS   Y4, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+	VCVTPD2PSY  Y5, X5
 	VCVTPD2PSY  Y6, X6
-	VCVTPD2PSY  Y7, X7
-	VINSERTF128 $0x01, X7, Y6, Y6
-	VCMPPS      $0x03, Y6, Y6, Y3
-	VBLENDVPS   Y3, shortbackward256const<>+384(SB), Y6, Y6
-	VMOVUPS     Y6, (AX)(SI*2)
-	ADDQ        $0x00000010, SI
-	CMPQ        SI, R11
-	JB          lsbs256_2_vec
-	LEAQ        (CX)(DI*8), CX
-	LEAQ        (DX)(DI*8), DX
-	LEAQ        (AX)(DI*8), AX
-	SUBQ        $0x00000008, BX
-	JNZ         lsbs256_2_group
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y3
+	VBLENDVPS   Y3, shortbackward256const<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, 32(AX)(SI*2)
+	ADDQ        $0x00000020, SI
+	JMP         lsbs256_2_vec2
+
+lsbs256_2_vec1:
+	CMPQ           SI, R11
+	JAE            lsbs256_2_next
+	MOVBQZX        1(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y3
+	VPERMILPD      (R10)(SI*4), Y3, Y3
+	MOVBQZX        33(R10)(SI*4), R9
+	VBROADCASTF128 (SP)(R9*1), Y4
+	VPERMILPD      32(R10)(SI*4), Y4, Y4
+	VMOVUPS        (CX)(SI*2), Y5
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y5, Y0, Y5
+	VMINPS Y5, Y1, Y5
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     shortbackward256const<>+96(SB), Y6
+	VFMADD231PS shortbackward256const<>+64(SB), Y5, Y6
+	VSUBPS      shortbackward256const<>+96(SB), Y6, Y7
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS shortbackward256const<>+128(SB), Y7, Y5
+	VFMADD231PS shortbackward256const<>+160(SB), Y7, Y5
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     shortbackward256const<>+192(SB), Y7
+	VFMADD213PS shortbackward256const<>+224(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+256(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+288(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+320(SB), Y5, Y7
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS shortbackward256const<>+352(SB), Y5, Y7
+	VFMADD213PS shortbackward256const<>+352(SB), Y5, Y7
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD shortbackward256const<>+96(SB), Y6, Y6
+	VPSRAD $0x01, Y6, Y5
+	VPSUBD Y5, Y6, Y6
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD shortbackward256const<>+416(SB), Y5, Y5
+	VPSLLD $0x17, Y5, Y5
+	VMULPS Y5, Y7, Y7
+	VPADDD shortbackward256const<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y6, Y7, Y5
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y3, Y5, Y5
+	VCVTPS2PD    (DX)(SI*2), Y3
+	VSUBPD       Y5, Y3, Y3
+	VCVTPS2PD    X6, Y5
+	VMULPD       Y4, Y5, Y5
+	VCVTPS2PD    16(DX)(SI*2), Y4
+	VSUBPD       Y5, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VBLENDVPS   Y4, shortbackward256const<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*2)
+
+lsbs256_2_next:
+	LEAQ (CX)(DI*8), CX
+	LEAQ (DX)(DI*8), DX
+	LEAQ (AX)(DI*8), AX
+	SUBQ $0x00000008, BX
+	JNZ  lsbs256_2_group
 
 lsbs256_ret:
 	VZEROUPPER
