@@ -73,7 +73,9 @@ func backwardBatch(rng *rand.Rand, rows, cols int, log bool) (y, dy []float32) {
 }
 
 // TestBitExactBackwardRows runs the batched kernels on batches of 1 to 17
-// rows (groups of eight and what is left of them) of every length 1..300 (and some longer ones), on every
+// rows (groups of eight and what is left of them; every count 0..17 and
+// a few more for rows of up to 32) of every length 1..300 (and some
+// longer ones), on every
 // implementation, out of place and in place (dx = y, dx = dy), against
 // the one-row generic kernel on each row.
 func TestBitExactBackwardRows(t *testing.T) {
@@ -86,7 +88,13 @@ func TestBitExactBackwardRows(t *testing.T) {
 					cols = append(cols, n)
 				}
 				for _, c := range cols {
-					for _, rows := range []int{1, 2, 3, 5, 8, 17} {
+					rowCounts := []int{1, 2, 3, 5, 8, 17}
+					if c <= 32 {
+						// Short rows, which go in groups of eight: every
+						// count up to two groups, and a few more.
+						rowCounts = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 23, 24, 33}
+					}
+					for _, rows := range rowCounts {
 						y, dy := backwardBatch(rng, rows, c, k.log)
 						want := genericBackwardRows(k.backwardKernel, y, dy, c)
 						what := fmt.Sprintf("cols=%d rows=%d", c, rows)
@@ -541,32 +549,10 @@ func TestBitExactBackwardResultClasses(t *testing.T) {
 		vals[i] = math.Float32frombits(b)
 	}
 	forEachBackward(t, func(t *testing.T, im *Implementation, k backwardKernel) {
-		ninf := float32(math.Inf(-1))
 		for _, n := range []int{1, 10, 16, 17, 20, 40, 64, 100} {
 			for rot := 0; rot < len(vals); rot++ {
 				for yc := 0; yc < 4; yc++ {
-					y, dy := make([]float32, n), make([]float32, n)
-					for i := range n {
-						v := vals[(i+rot)%len(vals)]
-						switch yc {
-						case 0: // y = -Inf: e = 0, dx = dy (or NaN where sum is)
-							y[i], dy[i] = ninf, v
-						case 1: // y = 0 or 1, dy one class at a time
-							y[i], dy[i] = 0, 0
-							if i == rot%n {
-								dy[i] = v
-							}
-						case 2: // y of every class, dy = 1
-							y[i], dy[i] = v, 1
-						default: // both
-							y[i], dy[i] = v, vals[(3*i+rot)%len(vals)]
-						}
-					}
-					if yc == 1 && !k.log {
-						for i := range y {
-							y[i] = 1
-						}
-					}
+					y, dy := resultClassRow(vals, n, rot, yc, k.log)
 					want := genericBackward(k, y, dy)
 					checkBackward(t, fmt.Sprintf("n=%d rot %d case %d", n, rot, yc), im, k, y, dy, want)
 				}
@@ -576,4 +562,62 @@ func TestBitExactBackwardResultClasses(t *testing.T) {
 			}
 		}
 	})
+	// The batched kernels on batches of such rows, of every case and of dy
+	// all -0 (whose sum is +0), in groups of eight and what is left.
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		for _, k := range backwardRowsKernels {
+			for _, cols := range []int{1, 3, 8, 10, 15, 16, 17} {
+				for _, rows := range []int{8, 20, 24} {
+					var y, dy []float32
+					for r := range rows {
+						ry, rdy := resultClassRow(vals, cols, r*7, r%5, k.log)
+						y, dy = append(y, ry...), append(dy, rdy...)
+					}
+					want := genericBackwardRows(k.backwardKernel, y, dy, cols)
+					what := fmt.Sprintf("%sRows %dx%d", k.name, rows, cols)
+					got := make([]float32, len(y))
+					k.rows(im, got, y, dy, cols)
+					compareBits(t, what, y, want, got)
+					in := append([]float32(nil), y...)
+					k.rows(im, in, in, dy, cols)
+					compareBits(t, what+", dx = y", y, want, in)
+					in = append(in[:0], dy...)
+					k.rows(im, in, y, in, cols)
+					compareBits(t, what+", dx = dy", y, want, in)
+				}
+			}
+		}
+	})
+}
+
+// resultClassRow returns y and dy of a row of n elements for
+// TestBitExactBackwardResultClasses: case yc of the values vals, rotated
+// by rot; case 4 is y of every class and dy all -0.
+func resultClassRow(vals []float32, n, rot, yc int, log bool) (y, dy []float32) {
+	ninf := float32(math.Inf(-1))
+	y, dy = make([]float32, n), make([]float32, n)
+	for i := range n {
+		v := vals[(i+rot)%len(vals)]
+		switch yc {
+		case 0: // y = -Inf: e = 0, dx = dy (or NaN where sum is)
+			y[i], dy[i] = ninf, v
+		case 1: // y = 0 or 1, dy one class at a time
+			y[i], dy[i] = 0, 0
+			if i == rot%n {
+				dy[i] = v
+			}
+		case 2: // y of every class, dy = 1
+			y[i], dy[i] = v, 1
+		case 3: // both
+			y[i], dy[i] = v, vals[(3*i+rot)%len(vals)]
+		default: // y of every class, dy = -0
+			y[i], dy[i] = v, float32(math.Copysign(0, -1))
+		}
+	}
+	if yc == 1 && !log {
+		for i := range y {
+			y[i] = 1
+		}
+	}
+	return y, dy
 }

@@ -76,8 +76,8 @@ var avx2 = &Implementation{
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX2, asm.SoftmaxWithStatsAVX2, 0, generic.k.softmaxWithStats),
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX2, asm.LogSoftmaxWithStatsAVX2, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
 
-		softmaxBackwardRows:    backwardRowsKernel(asm.SoftmaxBackwardRowsAVX2),
-		logSoftmaxBackwardRows: backwardRowsKernel(asm.LogSoftmaxBackwardRowsAVX2),
+		softmaxBackwardRows:    backwardRowsAVX2(false),
+		logSoftmaxBackwardRows: backwardRowsAVX2(true),
 	}),
 }
 

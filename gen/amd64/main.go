@@ -47,6 +47,7 @@ var files = []kernelFile{
 	{"short_ce_avx2", generateShortCEAVX2},
 	{"short_log", generateShortLog},
 	{"short_log_avx2", generateShortLogAVX2},
+	{"short_backward_avx2", generateShortBackwardAVX2},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
