@@ -1536,8 +1536,28 @@ func softmaxAVX512(g *gen, c *constTable) {
 // kept as well (the lower quartile of 300 runs, on top of nextMax): 0.292
 // against 0.390 at 100 columns, 0.313 against 0.389 at 64, 0.260 against
 // 0.352 at 128, 0.236 against 0.337 at 300, 0.39 against 0.51 at 512;
-// the same at 513 and 1024, where it keeps neither.
-const sCols = 1024
+// the same at 513 and 1024, where it kept neither.
+//
+// That was with sCols = 1024 (8 KiB of frame); it is 4096 (32 KiB, as
+// sCols256), so that s is kept up to 4096 columns out of place and u and
+// s up to 2048 in place. Measured against 1024 (the lower quartile of
+// 300-500 runs alternating with the kernel before, the same batches):
+// SoftmaxRowsAVX512 out of place 0.286 against 0.302-0.309 at 2048
+// columns, 0.275-0.280 against 0.289-0.293 at 4096, 0.282 against 0.298
+// at 1536, the same at 512, 1024 and 8192; in place 0.405 against 0.491
+// at 1024, 0.277 against 0.361 at 1280, 0.276-0.288 against 0.354-0.362
+// at 1536, 0.303 against 0.365 at 1792, the same at 4096 and 8192, and
+// 0.429-0.554 against 0.426-0.537 at 2048, where the row's stride of
+// 8 KiB slows both (u and s then fill the cache's sets that the rows
+// use). ScaledSoftmaxRowsNoMaskAVX512 0.302 against 0.320 at 2048, 0.275
+// against 0.288 at 4096, in place 0.514 against 0.562 at 1024;
+// ScaledSoftmaxRowsAVX512, one mask row per row, 0.353 against 0.361 at
+// 2048 and the same at 4096, in place 0.545 against 0.625 at 1024, 0.594
+// against 0.648 at 2048; CausalSoftmaxRowsAVX512 0.320 against 0.334 at
+// 2048, 0.289 against 0.303 at 4096, in place 0.341 against 0.433 at
+// 1024, 0.355 against 0.441 at 2048. The frame costs a goroutine's stack
+// 32 KiB more on its first call (the stack grows to hold it).
+const sCols = 4096
 
 // The frame of keepS (sm512.sf): the current row's buffer, the pending
 // row's, the XOR of the two buffers' addresses, -1 where s is kept (dst
@@ -2213,7 +2233,7 @@ type sm256 struct {
 	// sm512's. Pass 3 then runs 4 vector operations a half, not 10.
 	// Measured (ns per element, thread CPU time, the lower quartile of
 	// 200 runs alternating with SoftmaxRowsAVX512, batches of 1 MiB,
-	// N(0, 4) logits), with sCols (1024) for its rows: 0.661 against
+	// N(0, 4) logits), with 1024 columns for its rows: 0.661 against
 	// 0.718 at 100 columns (1.59x against 1.75x SoftmaxRowsAVX512's
 	// time), 0.554 against 0.618 at 200 (1.77x against 1.93x), 0.512
 	// against 0.566 at 1024 (1.98x against 2.10x), 0.665 against 0.662
@@ -2254,8 +2274,8 @@ type sm256 struct {
 // sCols256 is sCols for the AVX2 kernels (sm256.keepS): the frame holds
 // two rows' s of up to 4096 elements, 32 KiB. Pass 3 there runs 4 vector
 // operations a half against 10 (6 with the memory operands of
-// outStored), which pays on rows that sm512's sCols leaves out. Measured
-// against sCols (ns per element, thread CPU time, the lower quartile of
+// outStored), which pays on rows that sm512's sCols left out (1024, now
+// 4096 too). Measured against 1024 (ns per element, thread CPU time, the lower quartile of
 // 200 runs alternating with the kernel before and SoftmaxRowsAVX512,
 // batches of 1 MiB, N(0, 4) logits): SoftmaxRowsAVX2 0.452 against 0.485
 // at 4096 columns (1.78x SoftmaxRowsAVX512's time against 1.91x), 0.454
