@@ -1555,9 +1555,26 @@ func softmaxAVX512(g *gen, c *constTable) {
 // 2048 and the same at 4096, in place 0.545 against 0.625 at 1024, 0.594
 // against 0.648 at 2048; CausalSoftmaxRowsAVX512 0.320 against 0.334 at
 // 2048, 0.289 against 0.303 at 4096, in place 0.341 against 0.433 at
-// 1024, 0.355 against 0.441 at 2048. The frame costs a goroutine's stack
-// 32 KiB more on its first call (the stack grows to hold it).
-const sCols = 4096
+// 1024, 0.355 against 0.441 at 2048.
+//
+// It is 8192 (64 KiB of frame, twice sCols256's): s up to 8192 columns
+// out of place, u and s up to 4096 in place. Measured against 4096 (the
+// same measure, 200-300 runs): SoftmaxRowsAVX512 0.261-0.266 against
+// 0.274-0.280 at 8192 columns, 0.264 against 0.274 at 6144, the same at
+// 4096 and 16384; in place 0.254 against 0.315 at 2560, 0.249 against
+// 0.317 at 3072, 0.250 against 0.316 at 3584, the same at 6144 and 8192,
+// and 0.527-0.532 against 0.484-0.494 at 4096, whose 16 KiB stride
+// slows it as 2048's does. ScaledSoftmaxRowsNoMaskAVX512 0.264-0.267
+// against 0.281-0.284 at 6144-8192, in place 0.285 against 0.362 at
+// 3072; ScaledSoftmaxRowsAVX512, one mask row per row, the same out of
+// place, in place 0.335 against 0.400 at 3072, 0.503 against 0.539 at
+// 4096; CausalSoftmaxRowsAVX512 0.289-0.291 against 0.297-0.304 at
+// 6144-8192, in place 0.311 against 0.377 at 3072, 0.296 against 0.368
+// at 4096. The frame costs a goroutine's stack that calls these kernels
+// 64 KiB more on its first call (the stack grows to 128 KiB to hold it,
+// 64 KiB with 4096), which the gains of 5-20% at 2560-8192 columns
+// outweigh for a kernel that runs batches of rows.
+const sCols = 8192
 
 // The frame of keepS (sm512.sf): the current row's buffer, the pending
 // row's, the XOR of the two buffers' addresses, -1 where s is kept (dst
@@ -2274,8 +2291,8 @@ type sm256 struct {
 // sCols256 is sCols for the AVX2 kernels (sm256.keepS): the frame holds
 // two rows' s of up to 4096 elements, 32 KiB. Pass 3 there runs 4 vector
 // operations a half against 10 (6 with the memory operands of
-// outStored), which pays on rows that sm512's sCols left out (1024, now
-// 4096 too). Measured against 1024 (ns per element, thread CPU time, the lower quartile of
+// outStored), which pays on rows that sm512's sCols left out then (1024).
+// Measured against 1024 (ns per element, thread CPU time, the lower quartile of
 // 200 runs alternating with the kernel before and SoftmaxRowsAVX512,
 // batches of 1 MiB, N(0, 4) logits): SoftmaxRowsAVX2 0.452 against 0.485
 // at 4096 columns (1.78x SoftmaxRowsAVX512's time against 1.91x), 0.454

@@ -153,7 +153,7 @@ GLOBL log64const<>(SB), RODATA|NOPTR, $120
 
 // func ScaledSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·ScaledSoftmaxRowsAVX512(SB), $32952-96
+TEXT ·ScaledSoftmaxRowsAVX512(SB), $65720-96
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -194,14 +194,14 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), $32952-96
 	LEAQ         183(SP), AX
 	ANDQ         $-64, AX
 	MOVQ         AX, 80(SP)
-	LEAQ         16384(AX), CX
+	LEAQ         32768(AX), CX
 	XORQ         AX, CX
 	MOVQ         CX, 96(SP)
 	MOVQ         $0x00000000, 104(SP)
 	MOVQ         $0x00000000, 112(SP)
 	TESTQ        R10, R10
 	JNZ          ss512_keepsin
-	CMPQ         R9, $0x00001000
+	CMPQ         R9, $0x00002000
 	JA           ss512_keeps
 	MOVQ         $-1, 104(SP)
 	JMP          ss512_keeps
@@ -209,7 +209,7 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), $32952-96
 ss512_keepsin:
 	CMPQ R10, $0x00000001
 	JNE  ss512_keeps
-	CMPQ R9, $0x00000800
+	CMPQ R9, $0x00001000
 	JA   ss512_keeps
 	MOVQ $-1, 104(SP)
 	MOVQ $-1, 112(SP)
@@ -336,7 +336,7 @@ ss512_params:
 	CMPQ         112(SP), $0x00000000
 	JE           ss512z_outplace_1
 	MOVQ         80(SP), CX
-	MOVQ         $0x00002000, R15
+	MOVQ         $0x00004000, R15
 
 ss512z_outplace_1:
 	MOVQ R9, DX
@@ -3237,7 +3237,7 @@ ss512_sumc:
 	CMPQ         112(SP), $0x00000000
 	JE           ss512_outplace_1
 	MOVQ         80(SP), CX
-	MOVQ         $0x00002000, R15
+	MOVQ         $0x00004000, R15
 
 ss512_outplace_1:
 	MOVQ R9, DX
@@ -6270,8 +6270,8 @@ ss512_outi64:
 	JB          ss512_outi16
 	VMOVUPS     (AX), Z6
 	VMOVUPS     64(AX), Z7
-	VMOVUPS     8192(AX), Z18
-	VMOVUPS     8256(AX), Z19
+	VMOVUPS     16384(AX), Z18
+	VMOVUPS     16448(AX), Z19
 	VMOVAPS     Z10, Z20
 	VFMADD213PS Z10, Z6, Z20
 	VMOVAPS     Z10, Z21
@@ -6286,8 +6286,8 @@ ss512_outi64:
 	VMOVUPS     Z7, 64(CX)
 	VMOVUPS     128(AX), Z6
 	VMOVUPS     192(AX), Z7
-	VMOVUPS     8320(AX), Z18
-	VMOVUPS     8384(AX), Z19
+	VMOVUPS     16512(AX), Z18
+	VMOVUPS     16576(AX), Z19
 	VMOVAPS     Z10, Z20
 	VFMADD213PS Z10, Z6, Z20
 	VMOVAPS     Z10, Z21
@@ -6309,7 +6309,7 @@ ss512_outi16:
 	CMPQ        DX, $0x00000010
 	JB          ss512_outitail
 	VMOVUPS     (AX), Z6
-	VMOVUPS     8192(AX), Z7
+	VMOVUPS     16384(AX), Z7
 	VMOVAPS     Z10, Z18
 	VFMADD213PS Z10, Z6, Z18
 	VFMADD132PS Z9, Z18, Z6
@@ -6325,7 +6325,7 @@ ss512_outitail:
 	TESTQ       DX, DX
 	JZ          ss512_prev
 	VMOVUPS.Z   (AX), K1, Z6
-	VMOVUPS.Z   8192(AX), K1, Z7
+	VMOVUPS.Z   16384(AX), K1, Z7
 	VMOVAPS     Z10, Z18
 	VFMADD213PS Z10, Z6, Z18
 	VFMADD132PS Z9, Z18, Z6
@@ -7194,8 +7194,8 @@ ss512_lasti64:
 	JB          ss512_lasti16
 	VMOVUPS     (AX), Z0
 	VMOVUPS     64(AX), Z1
-	VMOVUPS     8192(AX), Z2
-	VMOVUPS     8256(AX), Z3
+	VMOVUPS     16384(AX), Z2
+	VMOVUPS     16448(AX), Z3
 	VMOVAPS     Z10, Z4
 	VFMADD213PS Z10, Z0, Z4
 	VMOVAPS     Z10, Z5
@@ -7210,8 +7210,8 @@ ss512_lasti64:
 	VMOVUPS     Z1, 64(CX)
 	VMOVUPS     128(AX), Z0
 	VMOVUPS     192(AX), Z1
-	VMOVUPS     8320(AX), Z2
-	VMOVUPS     8384(AX), Z3
+	VMOVUPS     16512(AX), Z2
+	VMOVUPS     16576(AX), Z3
 	VMOVAPS     Z10, Z4
 	VFMADD213PS Z10, Z0, Z4
 	VMOVAPS     Z10, Z5
@@ -7233,7 +7233,7 @@ ss512_lasti16:
 	CMPQ        DX, $0x00000010
 	JB          ss512_lastitail
 	VMOVUPS     (AX), Z0
-	VMOVUPS     8192(AX), Z1
+	VMOVUPS     16384(AX), Z1
 	VMOVAPS     Z10, Z2
 	VFMADD213PS Z10, Z0, Z2
 	VFMADD132PS Z9, Z2, Z0
@@ -7249,7 +7249,7 @@ ss512_lastitail:
 	TESTQ       DX, DX
 	JZ          ss512_flushed
 	VMOVUPS.Z   (AX), K1, Z0
-	VMOVUPS.Z   8192(AX), K1, Z1
+	VMOVUPS.Z   16384(AX), K1, Z1
 	VMOVAPS     Z10, Z2
 	VFMADD213PS Z10, Z0, Z2
 	VFMADD132PS Z9, Z2, Z0
@@ -25898,7 +25898,7 @@ GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $32920-72
+TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $65688-72
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -25929,14 +25929,14 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $32920-72
 	LEAQ         151(SP), AX
 	ANDQ         $-64, AX
 	MOVQ         AX, 48(SP)
-	LEAQ         16384(AX), CX
+	LEAQ         32768(AX), CX
 	XORQ         AX, CX
 	MOVQ         CX, 64(SP)
 	MOVQ         $0x00000000, 72(SP)
 	MOVQ         $0x00000000, 80(SP)
 	TESTQ        R9, R9
 	JNZ          ss512_keepsin
-	CMPQ         R8, $0x00001000
+	CMPQ         R8, $0x00002000
 	JA           ss512_keeps
 	MOVQ         $-1, 72(SP)
 	JMP          ss512_keeps
@@ -25944,7 +25944,7 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $32920-72
 ss512_keepsin:
 	CMPQ R9, $0x00000001
 	JNE  ss512_keeps
-	CMPQ R8, $0x00000800
+	CMPQ R8, $0x00001000
 	JA   ss512_keeps
 	MOVQ $-1, 72(SP)
 	MOVQ $-1, 80(SP)
@@ -26060,7 +26060,7 @@ ss512_params:
 	CMPQ         80(SP), $0x00000000
 	JE           ss512z_outplace_2
 	MOVQ         48(SP), CX
-	MOVQ         $0x00002000, R13
+	MOVQ         $0x00004000, R13
 
 ss512z_outplace_2:
 	MOVQ R8, DX
@@ -28834,7 +28834,7 @@ ss512_sumc:
 	CMPQ         80(SP), $0x00000000
 	JE           ss512_outplace_2
 	MOVQ         48(SP), CX
-	MOVQ         $0x00002000, R13
+	MOVQ         $0x00004000, R13
 
 ss512_outplace_2:
 	MOVQ R8, DX
@@ -31741,8 +31741,8 @@ ss512_outi64:
 	JB          ss512_outi16
 	VMOVUPS     (AX), Z6
 	VMOVUPS     64(AX), Z7
-	VMOVUPS     8192(AX), Z18
-	VMOVUPS     8256(AX), Z19
+	VMOVUPS     16384(AX), Z18
+	VMOVUPS     16448(AX), Z19
 	VMOVAPS     Z10, Z20
 	VFMADD213PS Z10, Z6, Z20
 	VMOVAPS     Z10, Z21
@@ -31757,8 +31757,8 @@ ss512_outi64:
 	VMOVUPS     Z7, 64(CX)
 	VMOVUPS     128(AX), Z6
 	VMOVUPS     192(AX), Z7
-	VMOVUPS     8320(AX), Z18
-	VMOVUPS     8384(AX), Z19
+	VMOVUPS     16512(AX), Z18
+	VMOVUPS     16576(AX), Z19
 	VMOVAPS     Z10, Z20
 	VFMADD213PS Z10, Z6, Z20
 	VMOVAPS     Z10, Z21
@@ -31780,7 +31780,7 @@ ss512_outi16:
 	CMPQ        DX, $0x00000010
 	JB          ss512_outitail
 	VMOVUPS     (AX), Z6
-	VMOVUPS     8192(AX), Z7
+	VMOVUPS     16384(AX), Z7
 	VMOVAPS     Z10, Z18
 	VFMADD213PS Z10, Z6, Z18
 	VFMADD132PS Z9, Z18, Z6
@@ -31796,7 +31796,7 @@ ss512_outitail:
 	TESTQ       DX, DX
 	JZ          ss512_prev
 	VMOVUPS.Z   (AX), K1, Z6
-	VMOVUPS.Z   8192(AX), K1, Z7
+	VMOVUPS.Z   16384(AX), K1, Z7
 	VMOVAPS     Z10, Z18
 	VFMADD213PS Z10, Z6, Z18
 	VFMADD132PS Z9, Z18, Z6
@@ -32654,8 +32654,8 @@ ss512_lasti64:
 	JB          ss512_lasti16
 	VMOVUPS     (AX), Z0
 	VMOVUPS     64(AX), Z1
-	VMOVUPS     8192(AX), Z2
-	VMOVUPS     8256(AX), Z3
+	VMOVUPS     16384(AX), Z2
+	VMOVUPS     16448(AX), Z3
 	VMOVAPS     Z10, Z4
 	VFMADD213PS Z10, Z0, Z4
 	VMOVAPS     Z10, Z5
@@ -32670,8 +32670,8 @@ ss512_lasti64:
 	VMOVUPS     Z1, 64(CX)
 	VMOVUPS     128(AX), Z0
 	VMOVUPS     192(AX), Z1
-	VMOVUPS     8320(AX), Z2
-	VMOVUPS     8384(AX), Z3
+	VMOVUPS     16512(AX), Z2
+	VMOVUPS     16576(AX), Z3
 	VMOVAPS     Z10, Z4
 	VFMADD213PS Z10, Z0, Z4
 	VMOVAPS     Z10, Z5
@@ -32693,7 +32693,7 @@ ss512_lasti16:
 	CMPQ        DX, $0x00000010
 	JB          ss512_lastitail
 	VMOVUPS     (AX), Z0
-	VMOVUPS     8192(AX), Z1
+	VMOVUPS     16384(AX), Z1
 	VMOVAPS     Z10, Z2
 	VFMADD213PS Z10, Z0, Z2
 	VFMADD132PS Z9, Z2, Z0
@@ -32709,7 +32709,7 @@ ss512_lastitail:
 	TESTQ       DX, DX
 	JZ          ss512_flushed
 	VMOVUPS.Z   (AX), K1, Z0
-	VMOVUPS.Z   8192(AX), K1, Z1
+	VMOVUPS.Z   16384(AX), K1, Z1
 	VMOVAPS     Z10, Z2
 	VFMADD213PS Z10, Z0, Z2
 	VFMADD132PS Z9, Z2, Z0
@@ -89394,7 +89394,7 @@ sl256_ret:
 
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·CausalSoftmaxRowsAVX512(SB), $32944-80
+TEXT ·CausalSoftmaxRowsAVX512(SB), $65712-80
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -89429,14 +89429,14 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), $32944-80
 	LEAQ         175(SP), CX
 	ANDQ         $-64, CX
 	MOVQ         CX, 72(SP)
-	LEAQ         16384(CX), DX
+	LEAQ         32768(CX), DX
 	XORQ         CX, DX
 	MOVQ         DX, 88(SP)
 	MOVQ         $0x00000000, 96(SP)
 	MOVQ         $0x00000000, 104(SP)
 	TESTQ        R8, R8
 	JNZ          cs512_keepsin
-	CMPQ         AX, $0x00001000
+	CMPQ         AX, $0x00002000
 	JA           cs512_keeps
 	MOVQ         $-1, 96(SP)
 	JMP          cs512_keeps
@@ -89444,7 +89444,7 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), $32944-80
 cs512_keepsin:
 	CMPQ R8, $0x00000001
 	JNE  cs512_keeps
-	CMPQ AX, $0x00000800
+	CMPQ AX, $0x00001000
 	JA   cs512_keeps
 	MOVQ $-1, 96(SP)
 	MOVQ $-1, 104(SP)
@@ -89587,7 +89587,7 @@ cs512_params:
 	CMPQ   104(SP), $0x00000000
 	JE     cs512z_outplace_1
 	MOVQ   72(SP), CX
-	MOVQ   $0x00002000, R13
+	MOVQ   $0x00004000, R13
 
 cs512z_outplace_1:
 	MOVQ R12, DX
@@ -92202,7 +92202,7 @@ cs512_sumc:
 	CMPQ   104(SP), $0x00000000
 	JE     cs512_outplace_1
 	MOVQ   72(SP), CX
-	MOVQ   $0x00002000, R13
+	MOVQ   $0x00004000, R13
 
 cs512_outplace_1:
 	MOVQ R12, DX
@@ -95054,8 +95054,8 @@ cs512_outi64:
 	JB          cs512_outi16
 	VMOVUPS     (AX), Z6
 	VMOVUPS     64(AX), Z7
-	VMOVUPS     8192(AX), Z19
-	VMOVUPS     8256(AX), Z20
+	VMOVUPS     16384(AX), Z19
+	VMOVUPS     16448(AX), Z20
 	VMOVAPS     Z11, Z21
 	VFMADD213PS Z11, Z6, Z21
 	VMOVAPS     Z11, Z22
@@ -95070,8 +95070,8 @@ cs512_outi64:
 	VMOVUPS     Z7, 64(CX)
 	VMOVUPS     128(AX), Z6
 	VMOVUPS     192(AX), Z7
-	VMOVUPS     8320(AX), Z19
-	VMOVUPS     8384(AX), Z20
+	VMOVUPS     16512(AX), Z19
+	VMOVUPS     16576(AX), Z20
 	VMOVAPS     Z11, Z21
 	VFMADD213PS Z11, Z6, Z21
 	VMOVAPS     Z11, Z22
@@ -95093,7 +95093,7 @@ cs512_outi16:
 	CMPQ        DX, $0x00000010
 	JB          cs512_outitail
 	VMOVUPS     (AX), Z6
-	VMOVUPS     8192(AX), Z7
+	VMOVUPS     16384(AX), Z7
 	VMOVAPS     Z11, Z19
 	VFMADD213PS Z11, Z6, Z19
 	VFMADD132PS Z10, Z19, Z6
@@ -95109,7 +95109,7 @@ cs512_outitail:
 	TESTQ       DX, DX
 	JZ          cs512_prev
 	VMOVUPS.Z   (AX), K1, Z6
-	VMOVUPS.Z   8192(AX), K1, Z7
+	VMOVUPS.Z   16384(AX), K1, Z7
 	VMOVAPS     Z11, Z19
 	VFMADD213PS Z11, Z6, Z19
 	VFMADD132PS Z10, Z19, Z6
@@ -96016,8 +96016,8 @@ cs512_lasti64:
 	JB          cs512_lasti16
 	VMOVUPS     (AX), Z0
 	VMOVUPS     64(AX), Z1
-	VMOVUPS     8192(AX), Z2
-	VMOVUPS     8256(AX), Z3
+	VMOVUPS     16384(AX), Z2
+	VMOVUPS     16448(AX), Z3
 	VMOVAPS     Z11, Z4
 	VFMADD213PS Z11, Z0, Z4
 	VMOVAPS     Z11, Z5
@@ -96032,8 +96032,8 @@ cs512_lasti64:
 	VMOVUPS     Z1, 64(CX)
 	VMOVUPS     128(AX), Z0
 	VMOVUPS     192(AX), Z1
-	VMOVUPS     8320(AX), Z2
-	VMOVUPS     8384(AX), Z3
+	VMOVUPS     16512(AX), Z2
+	VMOVUPS     16576(AX), Z3
 	VMOVAPS     Z11, Z4
 	VFMADD213PS Z11, Z0, Z4
 	VMOVAPS     Z11, Z5
@@ -96055,7 +96055,7 @@ cs512_lasti16:
 	CMPQ        DX, $0x00000010
 	JB          cs512_lastitail
 	VMOVUPS     (AX), Z0
-	VMOVUPS     8192(AX), Z1
+	VMOVUPS     16384(AX), Z1
 	VMOVAPS     Z11, Z2
 	VFMADD213PS Z11, Z0, Z2
 	VFMADD132PS Z10, Z2, Z0
@@ -96071,7 +96071,7 @@ cs512_lastitail:
 	TESTQ       DX, DX
 	JZ          cs512_flushed
 	VMOVUPS.Z   (AX), K1, Z0
-	VMOVUPS.Z   8192(AX), K1, Z1
+	VMOVUPS.Z   16384(AX), K1, Z1
 	VMOVAPS     Z11, Z2
 	VFMADD213PS Z11, Z0, Z2
 	VFMADD132PS Z10, Z2, Z0

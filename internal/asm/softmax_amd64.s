@@ -136,7 +136,7 @@ GLOBL softmaxconst<>(SB), RODATA|NOPTR, $512
 
 // func SoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·SoftmaxRowsAVX512(SB), $32920-64
+TEXT ·SoftmaxRowsAVX512(SB), $65688-64
 	VBROADCASTSS softmaxconst<>+0(SB), Z0
 	VBROADCASTSS softmaxconst<>+32(SB), Z1
 	VBROADCASTSS softmaxconst<>+64(SB), Z2
@@ -172,14 +172,14 @@ sm512_notlong:
 	LEAQ  151(SP), AX
 	ANDQ  $-64, AX
 	MOVQ  AX, 48(SP)
-	LEAQ  16384(AX), CX
+	LEAQ  32768(AX), CX
 	XORQ  AX, CX
 	MOVQ  CX, 64(SP)
 	MOVQ  $0x00000000, 72(SP)
 	MOVQ  $0x00000000, 80(SP)
 	TESTQ R9, R9
 	JNZ   sm512_keepsin
-	CMPQ  R8, $0x00001000
+	CMPQ  R8, $0x00002000
 	JA    sm512_keeps
 	MOVQ  $-1, 72(SP)
 	JMP   sm512_keeps
@@ -187,7 +187,7 @@ sm512_notlong:
 sm512_keepsin:
 	CMPQ R9, $0x00000001
 	JNE  sm512_keeps
-	CMPQ R8, $0x00000800
+	CMPQ R8, $0x00001000
 	JA   sm512_keeps
 	MOVQ $-1, 72(SP)
 	MOVQ $-1, 80(SP)
@@ -294,7 +294,7 @@ sm512_params:
 	CMPQ         80(SP), $0x00000000
 	JE           sm512z_outplace_1
 	MOVQ         48(SP), CX
-	MOVQ         $0x00002000, R12
+	MOVQ         $0x00004000, R12
 
 sm512z_outplace_1:
 	MOVQ R8, DX
@@ -2818,7 +2818,7 @@ sm512_sumc:
 	CMPQ         80(SP), $0x00000000
 	JE           sm512_outplace_1
 	MOVQ         48(SP), CX
-	MOVQ         $0x00002000, R12
+	MOVQ         $0x00004000, R12
 
 sm512_outplace_1:
 	MOVQ R8, DX
@@ -5478,8 +5478,8 @@ sm512_outi64:
 	JB          sm512_outi16
 	VMOVUPS     (AX), Z6
 	VMOVUPS     64(AX), Z7
-	VMOVUPS     8192(AX), Z17
-	VMOVUPS     8256(AX), Z18
+	VMOVUPS     16384(AX), Z17
+	VMOVUPS     16448(AX), Z18
 	VMOVAPS     Z9, Z19
 	VFMADD213PS Z9, Z6, Z19
 	VMOVAPS     Z9, Z20
@@ -5494,8 +5494,8 @@ sm512_outi64:
 	VMOVUPS     Z7, 64(CX)
 	VMOVUPS     128(AX), Z6
 	VMOVUPS     192(AX), Z7
-	VMOVUPS     8320(AX), Z17
-	VMOVUPS     8384(AX), Z18
+	VMOVUPS     16512(AX), Z17
+	VMOVUPS     16576(AX), Z18
 	VMOVAPS     Z9, Z19
 	VFMADD213PS Z9, Z6, Z19
 	VMOVAPS     Z9, Z20
@@ -5517,7 +5517,7 @@ sm512_outi16:
 	CMPQ        DX, $0x00000010
 	JB          sm512_outitail
 	VMOVUPS     (AX), Z6
-	VMOVUPS     8192(AX), Z7
+	VMOVUPS     16384(AX), Z7
 	VMOVAPS     Z9, Z17
 	VFMADD213PS Z9, Z6, Z17
 	VFMADD132PS Z8, Z17, Z6
@@ -5533,7 +5533,7 @@ sm512_outitail:
 	TESTQ       DX, DX
 	JZ          sm512_prev
 	VMOVUPS.Z   (AX), K1, Z6
-	VMOVUPS.Z   8192(AX), K1, Z7
+	VMOVUPS.Z   16384(AX), K1, Z7
 	VMOVAPS     Z9, Z17
 	VFMADD213PS Z9, Z6, Z17
 	VFMADD132PS Z8, Z17, Z6
@@ -8959,8 +8959,8 @@ sm512_lasti64:
 	JB          sm512_lasti16
 	VMOVUPS     (AX), Z0
 	VMOVUPS     64(AX), Z1
-	VMOVUPS     8192(AX), Z2
-	VMOVUPS     8256(AX), Z3
+	VMOVUPS     16384(AX), Z2
+	VMOVUPS     16448(AX), Z3
 	VMOVAPS     Z9, Z4
 	VFMADD213PS Z9, Z0, Z4
 	VMOVAPS     Z9, Z5
@@ -8975,8 +8975,8 @@ sm512_lasti64:
 	VMOVUPS     Z1, 64(CX)
 	VMOVUPS     128(AX), Z0
 	VMOVUPS     192(AX), Z1
-	VMOVUPS     8320(AX), Z2
-	VMOVUPS     8384(AX), Z3
+	VMOVUPS     16512(AX), Z2
+	VMOVUPS     16576(AX), Z3
 	VMOVAPS     Z9, Z4
 	VFMADD213PS Z9, Z0, Z4
 	VMOVAPS     Z9, Z5
@@ -8998,7 +8998,7 @@ sm512_lasti16:
 	CMPQ        DX, $0x00000010
 	JB          sm512_lastitail
 	VMOVUPS     (AX), Z0
-	VMOVUPS     8192(AX), Z1
+	VMOVUPS     16384(AX), Z1
 	VMOVAPS     Z9, Z2
 	VFMADD213PS Z9, Z0, Z2
 	VFMADD132PS Z8, Z2, Z0
@@ -9014,7 +9014,7 @@ sm512_lastitail:
 	TESTQ       DX, DX
 	JZ          sm512_flushed
 	VMOVUPS.Z   (AX), K1, Z0
-	VMOVUPS.Z   8192(AX), K1, Z1
+	VMOVUPS.Z   16384(AX), K1, Z1
 	VMOVAPS     Z9, Z2
 	VFMADD213PS Z9, Z0, Z2
 	VFMADD132PS Z8, Z2, Z0
