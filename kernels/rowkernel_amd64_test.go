@@ -240,7 +240,8 @@ func scaledNoMaskRowKernel(kernel func(dst, src []float32, scale float32, rows, 
 // around sCols and sCols256 in the generator (8192 and 4096), up to which
 // the kernels keep each row's s in two buffers of their frame, the
 // current row's and the pending row's, when dst is not src (in place, u
-// as well, up to half of that: 4096 and 2048). Rows of
+// as well, below half of that on AVX-512, 4096, and up to half of it on
+// AVX2, 2048). Rows of
 // every kind in a random order
 // (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
 // a NaN S, which keep no pending row, fall between rows that do; out of

@@ -1563,8 +1563,9 @@ func softmaxAVX512(g *gen, c *constTable) {
 // 0.274-0.280 at 8192 columns, 0.264 against 0.274 at 6144, the same at
 // 4096 and 16384; in place 0.254 against 0.315 at 2560, 0.249 against
 // 0.317 at 3072, 0.250 against 0.316 at 3584, the same at 6144 and 8192,
-// and 0.527-0.532 against 0.484-0.494 at 4096, whose 16 KiB stride
-// slows it as 2048's does. ScaledSoftmaxRowsNoMaskAVX512 0.264-0.267
+// and 0.527-0.564 against 0.484-0.499 at 4096, whose 16 KiB stride
+// slows it as 2048's does: in place it keeps them below 4096 alone
+// (0.503 against 0.499 at 4096 then, 0.269 against 0.343 at 4095). ScaledSoftmaxRowsNoMaskAVX512 0.264-0.267
 // against 0.281-0.284 at 6144-8192, in place 0.285 against 0.362 at
 // 3072; ScaledSoftmaxRowsAVX512, one mask row per row, the same out of
 // place, in place 0.335 against 0.400 at 3072, 0.503 against 0.539 at
@@ -1627,7 +1628,10 @@ func (s *sm512) setKeepS() {
 	// stores.
 	g.CMPQ(s.inPlace, U32(1))
 	g.JNE(LabelRef(done))
-	g.CMPQ(s.cols, U32(sCols/2))
+	// Below sCols/2: at sCols/2 itself (4096, rows 16 KiB apart, as u
+	// and s and the two buffers are) it measured 1.07-1.12x the time of
+	// recomputing (see sCols).
+	g.CMPQ(s.cols, U32(sCols/2-1))
 	g.JA(LabelRef(done))
 	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
 	g.MOVQ(I32(-1), s.sf.Offset(sfIn))

@@ -209,7 +209,7 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), $65720-96
 ss512_keepsin:
 	CMPQ R10, $0x00000001
 	JNE  ss512_keeps
-	CMPQ R9, $0x00001000
+	CMPQ R9, $0x00000fff
 	JA   ss512_keeps
 	MOVQ $-1, 104(SP)
 	MOVQ $-1, 112(SP)
@@ -25944,7 +25944,7 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $65688-72
 ss512_keepsin:
 	CMPQ R9, $0x00000001
 	JNE  ss512_keeps
-	CMPQ R8, $0x00001000
+	CMPQ R8, $0x00000fff
 	JA   ss512_keeps
 	MOVQ $-1, 72(SP)
 	MOVQ $-1, 80(SP)
@@ -89444,7 +89444,7 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), $65712-80
 cs512_keepsin:
 	CMPQ R8, $0x00000001
 	JNE  cs512_keeps
-	CMPQ AX, $0x00001000
+	CMPQ AX, $0x00000fff
 	JA   cs512_keeps
 	MOVQ $-1, 96(SP)
 	MOVQ $-1, 104(SP)

@@ -187,7 +187,7 @@ sm512_notlong:
 sm512_keepsin:
 	CMPQ R9, $0x00000001
 	JNE  sm512_keeps
-	CMPQ R8, $0x00001000
+	CMPQ R8, $0x00000fff
 	JA   sm512_keeps
 	MOVQ $-1, 72(SP)
 	MOVQ $-1, 80(SP)
