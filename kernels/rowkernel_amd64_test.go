@@ -237,11 +237,10 @@ func scaledNoMaskRowKernel(kernel func(dst, src []float32, scale float32, rows, 
 // (the short kernels take short rows, the long scaled kernel long rows
 // with a mask): every row count 0 to
 // 9 and batches of up to 24 rows, of every length 1..300 and lengths
-// around sCols and sCols256 in the generator (8192 and 4096), up to which
+// around sCols and sCols256 in the generator (both 8192), up to which
 // the kernels keep each row's s in two buffers of their frame, the
 // current row's and the pending row's, when dst is not src (in place, u
-// as well, below half of that on AVX-512, 4096, and up to half of it on
-// AVX2, 2048). Rows of
+// as well, below half of that, 4096; up to 2048 and 512 before). Rows of
 // every kind in a random order
 // (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
 // a NaN S, which keep no pending row, fall between rows that do; out of

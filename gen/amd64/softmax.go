@@ -183,7 +183,7 @@ type sm512 struct {
 	// elements: stage B stores it to one of two buffers in the frame, a
 	// row's at the same offsets as its u in dst, and pass 3 loads it
 	// there instead of recomputing it from x (see sCols). In place, for
-	// rows of at most sCols/2 elements, pass 2 keeps u in the buffer too,
+	// rows of fewer than sCols/2 elements, pass 2 keeps u in the buffer too,
 	// s sfInS bytes after it, and pass 3 recomputes neither. sf is the
 	// frame's part for it; sDelta, during pass 2, where s goes relative
 	// to u, or 0 where s is not kept (its stores are then skipped).
@@ -1579,8 +1579,8 @@ const sCols = 8192
 
 // The frame of keepS (sm512.sf): the current row's buffer, the pending
 // row's, the XOR of the two buffers' addresses, -1 where s is kept (dst
-// is not src and cols <= sCols, or in place with cols <= sCols/2) or 0,
-// -1 where u is kept too (sfIn: in place, cols <= sCols/2) or 0; the
+// is not src and cols <= sCols, or in place with cols < sCols/2) or 0,
+// -1 where u is kept too (sfIn: in place, cols < sCols/2) or 0; the
 // buffers, 64-byte aligned, from sfBufs on.
 const (
 	sfCur  = 0
@@ -1592,7 +1592,7 @@ const (
 )
 
 // sfInS is where s starts in a buffer in place (sfIn), u filling the
-// bytes before it: rows of up to sCols/2 elements.
+// bytes before it: rows of fewer than sCols/2 elements.
 const sfInS = 2 * sCols
 
 // keepSBufs emits the set-up of keepS's frame sf shared by both
@@ -2293,7 +2293,7 @@ type sm256 struct {
 }
 
 // sCols256 is sCols for the AVX2 kernels (sm256.keepS): the frame holds
-// two rows' s of up to 4096 elements, 32 KiB. Pass 3 there runs 4 vector
+// two rows' s, 4096 elements each (32 KiB) at first. Pass 3 there runs 4 vector
 // operations a half against 10 (6 with the memory operands of
 // outStored), which pays on rows that sm512's sCols left out then (1024).
 // Measured against 1024 (ns per element, thread CPU time, the lower quartile of
@@ -2301,10 +2301,24 @@ type sm256 struct {
 // batches of 1 MiB, N(0, 4) logits): SoftmaxRowsAVX2 0.452 against 0.485
 // at 4096 columns (1.78x SoftmaxRowsAVX512's time against 1.91x), 0.454
 // against 0.489 at 2048 (1.78x against 1.92x); the same at 1024 and 8192.
-const sCols256 = 4096
+//
+// It is 8192, as sCols (64 KiB of frame): s up to 8192 columns out of
+// place, u and s below 4096 in place (at 4096 itself, rows 16 KiB apart,
+// they pay nothing, as on AVX-512). Measured against 4096 (the lower
+// quartile of 200 runs alternating with the kernel before and
+// SoftmaxRowsAVX512): SoftmaxRowsAVX2 0.450 against 0.485 at 6144
+// columns (1.87x SoftmaxRowsAVX512's time against 2.01x), 0.466 against
+// 0.502 at 8192 (1.87x against 2.02x); in place 0.467 against 0.765 at
+// 3072 (1.74x against 2.86x), 0.478 against 0.803 at 4095 (1.75x
+// against 2.94x); the same at 2048 and 4096. ScaledSoftmaxRowsAVX2, one
+// mask row per row, 0.546 against 0.601 at 6144, 0.566 against 0.625 at
+// 8192, in place 0.522 against 0.847 at 3072, 0.544 against 0.890 at
+// 4095.
+const sCols256 = 8192
 
 // sfInS256 is sfInS for sCols256: in place, u fills the bytes of a
-// buffer before it, s those after, for rows of up to sCols256/2 elements;
+// buffer before it, s those after, for rows of fewer than sCols256/2
+// elements (up to sCols256/2 while that was 2048);
 // pass 3 then recomputes neither, where it otherwise recomputes the
 // exponential from x. Measured in place (ns per element, thread CPU
 // time, the lower quartile of 200 runs alternating with the kernel
@@ -2317,7 +2331,7 @@ const sfInS256 = 2 * sCols256
 
 // setKeepS emits, at the start of SoftmaxRowsAVX2 and
 // ScaledSoftmaxRowsAVX2, the frame of keepS: sm512.setKeepS for rows of
-// up to sCols256 elements (sCols256/2 in place).
+// up to sCols256 elements (fewer than sCols256/2 in place).
 func (s *sm256) setKeepS() {
 	g := s.g
 	keepSBufs(g, s.sf, sCols256)
@@ -2332,7 +2346,7 @@ func (s *sm256) setKeepS() {
 	g.Label(in)
 	// In place, pass 2 keeps u too, in the buffer, as sm512's does:
 	// inPlace is then 0, so that pass 2 stores.
-	g.CMPQ(s.cols, U32(sCols256/2))
+	g.CMPQ(s.cols, U32(sCols256/2-1))
 	g.JA(LabelRef(done))
 	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
 	g.MOVQ(I32(-1), s.sf.Offset(sfIn))
