@@ -253,10 +253,10 @@ func scaledNoMaskRowKernel(kernel func(dst, src []float32, scale float32, rows, 
 // (the short kernels take short rows, the long scaled kernel long rows
 // with a mask): every row count 0 to
 // 9 and batches of up to 24 rows, of every length 1..300 and lengths
-// around sCols in the generator (1024; sCols256, 4096, for the AVX2
-// kernels), up to which the kernels keep each row's s in two buffers of
-// their frame, the current row's and the pending row's, when dst is not
-// src (in place, u as well, up to 512, on AVX-512). Rows of
+// around sCols and sCols256 in the generator (both 8192), up to which
+// the kernels keep each row's s in two buffers of their frame, the
+// current row's and the pending row's, when dst is not src (in place, u
+// as well, below half of that, 4096; up to 2048 and 512 before). Rows of
 // every kind in a random order
 // (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
 // a NaN S, which keep no pending row, fall between rows that do; out of
@@ -270,7 +270,7 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(75, 76+uint64(ki)))
-			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2048, 3000, 4095, 4096, 4097, 4111}
+			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2047, 2048, 2049, 2063, 3000, 4095, 4096, 4097, 4111, 8191, 8192, 8193}
 			for c := 1; c <= 300; c++ {
 				cols = append(cols, c)
 			}
@@ -326,7 +326,7 @@ func TestGuardSoftmaxRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(77, 78+uint64(ki)))
-			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025, 4095, 4096, 4097}
+			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025, 2047, 2048, 2049, 4095, 4096, 4097, 8191, 8192, 8193}
 			for c := 49; c <= 128; c++ {
 				cols = append(cols, c)
 			}

@@ -19,7 +19,7 @@ import (
 // ScaledSoftmaxRowsAVX2 and their NoMask forms) on rows of at most sCols
 // elements (sCols256 on AVX2) out of place, whose pass 3 loads s as
 // SoftmaxRowsAVX512's does (keepS), and computes no z; in place, rows of
-// at most sCols/2 (sCols256/2) elements keep u in the frame too.
+// fewer than sCols/2 (sCols256/2) elements keep u in the frame too.
 //
 // ScaledSoftmaxRowsAVX2 and its NoMask form (and CausalSoftmaxRowsAVX2)
 // store z in dst in pass 1
@@ -29,8 +29,8 @@ import (
 // on rows of more than sCols256 elements: up to sCols256 it loads the s
 // that pass 2 kept, keepS); in place, pass 1 stores z
 // over x, and pass 3 recomputes u from z, as SoftmaxRowsAVX2 does in
-// place (for ScaledSoftmaxRowsAVX2 on rows of more than sCols256/2
-// elements: up to that, pass 2 keeps u and s in the frame, and pass 3
+// place (for ScaledSoftmaxRowsAVX2 on rows of sCols256/2 elements or
+// more: below that, pass 2 keeps u and s in the frame, and pass 3
 // loads both). Pass 2's pipeline uses all 16 ymm registers, so z computed there
 // costs a load of scale and one of the mask besides the FMA, in the pass
 // that bounds the kernel; the store in pass 1 costs less. Pass 1 and

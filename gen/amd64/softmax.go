@@ -207,7 +207,7 @@ type sm512 struct {
 	// elements: stage B stores it to one of two buffers in the frame, a
 	// row's at the same offsets as its u in dst, and pass 3 loads it
 	// there instead of recomputing it from x (see sCols). In place, for
-	// rows of at most sCols/2 elements, pass 2 keeps u in the buffer too,
+	// rows of fewer than sCols/2 elements, pass 2 keeps u in the buffer too,
 	// s sfInS bytes after it, and pass 3 recomputes neither. sf is the
 	// frame's part for it; sDelta, during pass 2, where s goes relative
 	// to u, or 0 where s is not kept (its stores are then skipped).
@@ -1617,13 +1617,51 @@ func softmaxAVX512(g *gen, c *constTable) {
 // kept as well (the lower quartile of 300 runs, on top of nextMax): 0.292
 // against 0.390 at 100 columns, 0.313 against 0.389 at 64, 0.260 against
 // 0.352 at 128, 0.236 against 0.337 at 300, 0.39 against 0.51 at 512;
-// the same at 513 and 1024, where it keeps neither.
-const sCols = 1024
+// the same at 513 and 1024, where it kept neither.
+//
+// That was with sCols = 1024 (8 KiB of frame); it is 4096 (32 KiB, as
+// sCols256), so that s is kept up to 4096 columns out of place and u and
+// s up to 2048 in place. Measured against 1024 (the lower quartile of
+// 300-500 runs alternating with the kernel before, the same batches):
+// SoftmaxRowsAVX512 out of place 0.286 against 0.302-0.309 at 2048
+// columns, 0.275-0.280 against 0.289-0.293 at 4096, 0.282 against 0.298
+// at 1536, the same at 512, 1024 and 8192; in place 0.405 against 0.491
+// at 1024, 0.277 against 0.361 at 1280, 0.276-0.288 against 0.354-0.362
+// at 1536, 0.303 against 0.365 at 1792, the same at 4096 and 8192, and
+// 0.429-0.554 against 0.426-0.537 at 2048, where the row's stride of
+// 8 KiB slows both (u and s then fill the cache's sets that the rows
+// use). ScaledSoftmaxRowsNoMaskAVX512 0.302 against 0.320 at 2048, 0.275
+// against 0.288 at 4096, in place 0.514 against 0.562 at 1024;
+// ScaledSoftmaxRowsAVX512, one mask row per row, 0.353 against 0.361 at
+// 2048 and the same at 4096, in place 0.545 against 0.625 at 1024, 0.594
+// against 0.648 at 2048; CausalSoftmaxRowsAVX512 0.320 against 0.334 at
+// 2048, 0.289 against 0.303 at 4096, in place 0.341 against 0.433 at
+// 1024, 0.355 against 0.441 at 2048.
+//
+// It is 8192 (64 KiB of frame, twice sCols256's): s up to 8192 columns
+// out of place, u and s up to 4096 in place. Measured against 4096 (the
+// same measure, 200-300 runs): SoftmaxRowsAVX512 0.261-0.266 against
+// 0.274-0.280 at 8192 columns, 0.264 against 0.274 at 6144, the same at
+// 4096 and 16384; in place 0.254 against 0.315 at 2560, 0.249 against
+// 0.317 at 3072, 0.250 against 0.316 at 3584, the same at 6144 and 8192,
+// and 0.527-0.564 against 0.484-0.499 at 4096, whose 16 KiB stride
+// slows it as 2048's does: in place it keeps them below 4096 alone
+// (0.503 against 0.499 at 4096 then, 0.269 against 0.343 at 4095). ScaledSoftmaxRowsNoMaskAVX512 0.264-0.267
+// against 0.281-0.284 at 6144-8192, in place 0.285 against 0.362 at
+// 3072; ScaledSoftmaxRowsAVX512, one mask row per row, the same out of
+// place, in place 0.335 against 0.400 at 3072, 0.503 against 0.539 at
+// 4096; CausalSoftmaxRowsAVX512 0.289-0.291 against 0.297-0.304 at
+// 6144-8192, in place 0.311 against 0.377 at 3072, 0.296 against 0.368
+// at 4096. The frame costs a goroutine's stack that calls these kernels
+// 64 KiB more on its first call (the stack grows to 128 KiB to hold it,
+// 64 KiB with 4096), which the gains of 5-20% at 2560-8192 columns
+// outweigh for a kernel that runs batches of rows.
+const sCols = 8192
 
 // The frame of keepS (sm512.sf): the current row's buffer, the pending
 // row's, the XOR of the two buffers' addresses, -1 where s is kept (dst
-// is not src and cols <= sCols, or in place with cols <= sCols/2) or 0,
-// -1 where u is kept too (sfIn: in place, cols <= sCols/2) or 0; the
+// is not src and cols <= sCols, or in place with cols < sCols/2) or 0,
+// -1 where u is kept too (sfIn: in place, cols < sCols/2) or 0; the
 // buffers, 64-byte aligned, from sfBufs on.
 const (
 	sfCur  = 0
@@ -1635,7 +1673,7 @@ const (
 )
 
 // sfInS is where s starts in a buffer in place (sfIn), u filling the
-// bytes before it: rows of up to sCols/2 elements.
+// bytes before it: rows of fewer than sCols/2 elements.
 const sfInS = 2 * sCols
 
 // keepSBufs emits the set-up of keepS's frame sf shared by both
@@ -1671,7 +1709,10 @@ func (s *sm512) setKeepS() {
 	// stores.
 	g.CMPQ(s.inPlace, U32(1))
 	g.JNE(LabelRef(done))
-	g.CMPQ(s.cols, U32(sCols/2))
+	// Below sCols/2: at sCols/2 itself (4096, rows 16 KiB apart, as u
+	// and s and the two buffers are) it measured 1.07-1.12x the time of
+	// recomputing (see sCols).
+	g.CMPQ(s.cols, U32(sCols/2-1))
 	g.JA(LabelRef(done))
 	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
 	g.MOVQ(I32(-1), s.sf.Offset(sfIn))
@@ -2337,7 +2378,7 @@ type sm256 struct {
 	// sm512's. Pass 3 then runs 4 vector operations a half, not 10.
 	// Measured (ns per element, thread CPU time, the lower quartile of
 	// 200 runs alternating with SoftmaxRowsAVX512, batches of 1 MiB,
-	// N(0, 4) logits), with sCols (1024) for its rows: 0.661 against
+	// N(0, 4) logits), with 1024 columns for its rows: 0.661 against
 	// 0.718 at 100 columns (1.59x against 1.75x SoftmaxRowsAVX512's
 	// time), 0.554 against 0.618 at 200 (1.77x against 1.93x), 0.512
 	// against 0.566 at 1024 (1.98x against 2.10x), 0.665 against 0.662
@@ -2376,18 +2417,32 @@ type sm256 struct {
 }
 
 // sCols256 is sCols for the AVX2 kernels (sm256.keepS): the frame holds
-// two rows' s of up to 4096 elements, 32 KiB. Pass 3 there runs 4 vector
+// two rows' s, 4096 elements each (32 KiB) at first. Pass 3 there runs 4 vector
 // operations a half against 10 (6 with the memory operands of
-// outStored), which pays on rows that sm512's sCols leaves out. Measured
-// against sCols (ns per element, thread CPU time, the lower quartile of
+// outStored), which pays on rows that sm512's sCols left out then (1024).
+// Measured against 1024 (ns per element, thread CPU time, the lower quartile of
 // 200 runs alternating with the kernel before and SoftmaxRowsAVX512,
 // batches of 1 MiB, N(0, 4) logits): SoftmaxRowsAVX2 0.452 against 0.485
 // at 4096 columns (1.78x SoftmaxRowsAVX512's time against 1.91x), 0.454
 // against 0.489 at 2048 (1.78x against 1.92x); the same at 1024 and 8192.
-const sCols256 = 4096
+//
+// It is 8192, as sCols (64 KiB of frame): s up to 8192 columns out of
+// place, u and s below 4096 in place (at 4096 itself, rows 16 KiB apart,
+// they pay nothing, as on AVX-512). Measured against 4096 (the lower
+// quartile of 200 runs alternating with the kernel before and
+// SoftmaxRowsAVX512): SoftmaxRowsAVX2 0.450 against 0.485 at 6144
+// columns (1.87x SoftmaxRowsAVX512's time against 2.01x), 0.466 against
+// 0.502 at 8192 (1.87x against 2.02x); in place 0.467 against 0.765 at
+// 3072 (1.74x against 2.86x), 0.478 against 0.803 at 4095 (1.75x
+// against 2.94x); the same at 2048 and 4096. ScaledSoftmaxRowsAVX2, one
+// mask row per row, 0.546 against 0.601 at 6144, 0.566 against 0.625 at
+// 8192, in place 0.522 against 0.847 at 3072, 0.544 against 0.890 at
+// 4095.
+const sCols256 = 8192
 
 // sfInS256 is sfInS for sCols256: in place, u fills the bytes of a
-// buffer before it, s those after, for rows of up to sCols256/2 elements;
+// buffer before it, s those after, for rows of fewer than sCols256/2
+// elements (up to sCols256/2 while that was 2048);
 // pass 3 then recomputes neither, where it otherwise recomputes the
 // exponential from x. Measured in place (ns per element, thread CPU
 // time, the lower quartile of 200 runs alternating with the kernel
@@ -2400,7 +2455,7 @@ const sfInS256 = 2 * sCols256
 
 // setKeepS emits, at the start of SoftmaxRowsAVX2 and
 // ScaledSoftmaxRowsAVX2, the frame of keepS: sm512.setKeepS for rows of
-// up to sCols256 elements (sCols256/2 in place).
+// up to sCols256 elements (fewer than sCols256/2 in place).
 func (s *sm256) setKeepS() {
 	g := s.g
 	keepSBufs(g, s.sf, sCols256)
@@ -2415,7 +2470,7 @@ func (s *sm256) setKeepS() {
 	g.Label(in)
 	// In place, pass 2 keeps u too, in the buffer, as sm512's does:
 	// inPlace is then 0, so that pass 2 stores.
-	g.CMPQ(s.cols, U32(sCols256/2))
+	g.CMPQ(s.cols, U32(sCols256/2-1))
 	g.JA(LabelRef(done))
 	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
 	g.MOVQ(I32(-1), s.sf.Offset(sfIn))

@@ -153,7 +153,7 @@ GLOBL log64const<>(SB), RODATA|NOPTR, $120
 
 // func ScaledSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·ScaledSoftmaxRowsAVX512(SB), $8376-96
+TEXT ·ScaledSoftmaxRowsAVX512(SB), $65720-96
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -194,14 +194,14 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), $8376-96
 	LEAQ         183(SP), AX
 	ANDQ         $-64, AX
 	MOVQ         AX, 80(SP)
-	LEAQ         4096(AX), CX
+	LEAQ         32768(AX), CX
 	XORQ         AX, CX
 	MOVQ         CX, 96(SP)
 	MOVQ         $0x00000000, 104(SP)
 	MOVQ         $0x00000000, 112(SP)
 	TESTQ        R10, R10
 	JNZ          ss512_keepsin
-	CMPQ         R9, $0x00000400
+	CMPQ         R9, $0x00002000
 	JA           ss512_keeps
 	MOVQ         $-1, 104(SP)
 	JMP          ss512_keeps
@@ -209,7 +209,7 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), $8376-96
 ss512_keepsin:
 	CMPQ R10, $0x00000001
 	JNE  ss512_keeps
-	CMPQ R9, $0x00000200
+	CMPQ R9, $0x00000fff
 	JA   ss512_keeps
 	MOVQ $-1, 104(SP)
 	MOVQ $-1, 112(SP)
@@ -336,7 +336,7 @@ ss512_params:
 	CMPQ         112(SP), $0x00000000
 	JE           ss512z_outplace_1
 	MOVQ         80(SP), CX
-	MOVQ         $0x00000800, R15
+	MOVQ         $0x00004000, R15
 
 ss512z_outplace_1:
 	MOVQ R9, DX
@@ -3237,7 +3237,7 @@ ss512_sumc:
 	CMPQ         112(SP), $0x00000000
 	JE           ss512_outplace_1
 	MOVQ         80(SP), CX
-	MOVQ         $0x00000800, R15
+	MOVQ         $0x00004000, R15
 
 ss512_outplace_1:
 	MOVQ R9, DX
@@ -6270,8 +6270,8 @@ ss512_outi64:
 	JB          ss512_outi16
 	VMOVUPS     (AX), Z6
 	VMOVUPS     64(AX), Z7
-	VMOVUPS     2048(AX), Z18
-	VMOVUPS     2112(AX), Z19
+	VMOVUPS     16384(AX), Z18
+	VMOVUPS     16448(AX), Z19
 	VMOVAPS     Z10, Z20
 	VFMADD213PS Z10, Z6, Z20
 	VMOVAPS     Z10, Z21
@@ -6286,8 +6286,8 @@ ss512_outi64:
 	VMOVUPS     Z7, 64(CX)
 	VMOVUPS     128(AX), Z6
 	VMOVUPS     192(AX), Z7
-	VMOVUPS     2176(AX), Z18
-	VMOVUPS     2240(AX), Z19
+	VMOVUPS     16512(AX), Z18
+	VMOVUPS     16576(AX), Z19
 	VMOVAPS     Z10, Z20
 	VFMADD213PS Z10, Z6, Z20
 	VMOVAPS     Z10, Z21
@@ -6309,7 +6309,7 @@ ss512_outi16:
 	CMPQ        DX, $0x00000010
 	JB          ss512_outitail
 	VMOVUPS     (AX), Z6
-	VMOVUPS     2048(AX), Z7
+	VMOVUPS     16384(AX), Z7
 	VMOVAPS     Z10, Z18
 	VFMADD213PS Z10, Z6, Z18
 	VFMADD132PS Z9, Z18, Z6
@@ -6325,7 +6325,7 @@ ss512_outitail:
 	TESTQ       DX, DX
 	JZ          ss512_prev
 	VMOVUPS.Z   (AX), K1, Z6
-	VMOVUPS.Z   2048(AX), K1, Z7
+	VMOVUPS.Z   16384(AX), K1, Z7
 	VMOVAPS     Z10, Z18
 	VFMADD213PS Z10, Z6, Z18
 	VFMADD132PS Z9, Z18, Z6
@@ -7194,8 +7194,8 @@ ss512_lasti64:
 	JB          ss512_lasti16
 	VMOVUPS     (AX), Z0
 	VMOVUPS     64(AX), Z1
-	VMOVUPS     2048(AX), Z2
-	VMOVUPS     2112(AX), Z3
+	VMOVUPS     16384(AX), Z2
+	VMOVUPS     16448(AX), Z3
 	VMOVAPS     Z10, Z4
 	VFMADD213PS Z10, Z0, Z4
 	VMOVAPS     Z10, Z5
@@ -7210,8 +7210,8 @@ ss512_lasti64:
 	VMOVUPS     Z1, 64(CX)
 	VMOVUPS     128(AX), Z0
 	VMOVUPS     192(AX), Z1
-	VMOVUPS     2176(AX), Z2
-	VMOVUPS     2240(AX), Z3
+	VMOVUPS     16512(AX), Z2
+	VMOVUPS     16576(AX), Z3
 	VMOVAPS     Z10, Z4
 	VFMADD213PS Z10, Z0, Z4
 	VMOVAPS     Z10, Z5
@@ -7233,7 +7233,7 @@ ss512_lasti16:
 	CMPQ        DX, $0x00000010
 	JB          ss512_lastitail
 	VMOVUPS     (AX), Z0
-	VMOVUPS     2048(AX), Z1
+	VMOVUPS     16384(AX), Z1
 	VMOVAPS     Z10, Z2
 	VFMADD213PS Z10, Z0, Z2
 	VFMADD132PS Z9, Z2, Z0
@@ -7249,7 +7249,7 @@ ss512_lastitail:
 	TESTQ       DX, DX
 	JZ          ss512_flushed
 	VMOVUPS.Z   (AX), K1, Z0
-	VMOVUPS.Z   2048(AX), K1, Z1
+	VMOVUPS.Z   16384(AX), K1, Z1
 	VMOVAPS     Z10, Z2
 	VFMADD213PS Z10, Z0, Z2
 	VFMADD132PS Z9, Z2, Z0
@@ -7884,7 +7884,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func ScaledSoftmaxRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsAVX2(SB), $33432-96
+TEXT ·ScaledSoftmaxRowsAVX2(SB), $66200-96
 	MOVSS        scale+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -7917,20 +7917,20 @@ TEXT ·ScaledSoftmaxRowsAVX2(SB), $33432-96
 	LEAQ         631(SP), AX
 	ANDQ         $-64, AX
 	MOVQ         AX, 528(SP)
-	LEAQ         16384(AX), CX
+	LEAQ         32768(AX), CX
 	XORQ         AX, CX
 	MOVQ         CX, 544(SP)
 	MOVQ         $0x00000000, 552(SP)
 	MOVQ         $0x00000000, 560(SP)
 	TESTQ        R12, R12
 	JNZ          ss256_keepsin
-	CMPQ         R9, $0x00001000
+	CMPQ         R9, $0x00002000
 	JA           ss256_keeps
 	MOVQ         $-1, 552(SP)
 	JMP          ss256_keeps
 
 ss256_keepsin:
-	CMPQ R9, $0x00000800
+	CMPQ R9, $0x00000fff
 	JA   ss256_keeps
 	MOVQ $-1, 552(SP)
 	MOVQ $-1, 560(SP)
@@ -7944,8 +7944,8 @@ ss256_keeps:
 	CMPQ    R9, $0x00008000
 	CMOVQLS R13, AX
 	CMOVQLS 296(SP), CX
-	MOVQ    AX, 33416(SP)
-	MOVQ    CX, 33424(SP)
+	MOVQ    AX, 66184(SP)
+	MOVQ    CX, 66192(SP)
 	MOVQ    288(SP), BX
 	SUBQ    DI, BX
 
@@ -8153,13 +8153,13 @@ ss256_params:
 	VMOVDQU Y2, 32(SP)
 	MOVQ    DI, AX
 	SUBQ    SI, AX
-	ADDQ    33416(SP), AX
-	MOVQ    AX, 33400(SP)
+	ADDQ    66184(SP), AX
+	MOVQ    AX, 66168(SP)
 	MOVQ    DI, AX
 	SUBQ    SI, AX
 	ADDQ    BX, AX
-	ADDQ    33424(SP), AX
-	MOVQ    AX, 33408(SP)
+	ADDQ    66192(SP), AX
+	MOVQ    AX, 66176(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -8178,7 +8178,7 @@ ss256_params:
 	CMPQ    560(SP), $0x00000000
 	JE      ss256z_outplace_1
 	MOVQ    528(SP), CX
-	MOVQ    $0x00002000, R14
+	MOVQ    $0x00004000, R14
 
 ss256z_outplace_1:
 	MOVQ   R9, DX
@@ -8398,15 +8398,15 @@ ss256z_nostore_3:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        33416(SP), $0x00000000
+	CMPQ        66184(SP), $0x00000000
 	JE          ss256z_noprefetch_1
-	MOVQ        33400(SP), R15
+	MOVQ        66168(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
 	PREFETCHT0  128(R15)
 	PREFETCHT0  192(R15)
-	MOVQ        33408(SP), R15
+	MOVQ        66176(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
@@ -8711,15 +8711,15 @@ ss256z_nostore_7:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        33416(SP), $0x00000000
+	CMPQ        66184(SP), $0x00000000
 	JE          ss256z_noprefetch_2
-	MOVQ        33400(SP), R15
+	MOVQ        66168(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
 	PREFETCHT0  128(R15)
 	PREFETCHT0  192(R15)
-	MOVQ        33408(SP), R15
+	MOVQ        66176(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
@@ -14913,7 +14913,7 @@ ss256_sumc:
 	CMPQ    560(SP), $0x00000000
 	JE      ss256_outplace_1
 	MOVQ    528(SP), CX
-	MOVQ    $0x00002000, R14
+	MOVQ    $0x00004000, R14
 
 ss256_outplace_1:
 	MOVQ   R9, DX
@@ -15141,15 +15141,15 @@ ss256_nostore_3:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        33416(SP), $0x00000000
+	CMPQ        66184(SP), $0x00000000
 	JE          ss256_noprefetch_1
-	MOVQ        33400(SP), R15
+	MOVQ        66168(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
 	PREFETCHT0  128(R15)
 	PREFETCHT0  192(R15)
-	MOVQ        33408(SP), R15
+	MOVQ        66176(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
@@ -15462,15 +15462,15 @@ ss256_nostore_7:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        33416(SP), $0x00000000
+	CMPQ        66184(SP), $0x00000000
 	JE          ss256_noprefetch_2
-	MOVQ        33400(SP), R15
+	MOVQ        66168(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
 	PREFETCHT0  128(R15)
 	PREFETCHT0  192(R15)
-	MOVQ        33408(SP), R15
+	MOVQ        66176(SP), R15
 	ADDQ        AX, R15
 	PREFETCHT0  (R15)
 	PREFETCHT0  64(R15)
@@ -22114,12 +22114,12 @@ ss256_outi64:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8192(AX), Y3, Y3
+	VMULPS      16384(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8224(AX), Y4, Y4
+	VMULPS      16416(AX), Y4, Y4
 	VMOVUPS     Y3, (CX)
 	VMOVUPS     Y4, 32(CX)
 	VMOVUPS     64(AX), Y3
@@ -22128,12 +22128,12 @@ ss256_outi64:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8256(AX), Y3, Y3
+	VMULPS      16448(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8288(AX), Y4, Y4
+	VMULPS      16480(AX), Y4, Y4
 	VMOVUPS     Y3, 64(CX)
 	VMOVUPS     Y4, 96(CX)
 	VMOVUPS     128(AX), Y3
@@ -22142,12 +22142,12 @@ ss256_outi64:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8320(AX), Y3, Y3
+	VMULPS      16512(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8352(AX), Y4, Y4
+	VMULPS      16544(AX), Y4, Y4
 	VMOVUPS     Y3, 128(CX)
 	VMOVUPS     Y4, 160(CX)
 	VMOVUPS     192(AX), Y3
@@ -22156,12 +22156,12 @@ ss256_outi64:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8384(AX), Y3, Y3
+	VMULPS      16576(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8416(AX), Y4, Y4
+	VMULPS      16608(AX), Y4, Y4
 	VMOVUPS     Y3, 192(CX)
 	VMOVUPS     Y4, 224(CX)
 	ADDQ        $0x00000100, AX
@@ -22178,12 +22178,12 @@ ss256_outi16:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8192(AX), Y3, Y3
+	VMULPS      16384(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8224(AX), Y4, Y4
+	VMULPS      16416(AX), Y4, Y4
 	VMOVUPS     Y3, (CX)
 	VMOVUPS     Y4, 32(CX)
 	ADDQ        $0x00000040, AX
@@ -22244,12 +22244,12 @@ ss256_tailloaded_22:
 	VFMADD213PS Y2, Y5, Y7
 	VFMADD132PS Y0, Y7, Y5
 	VADDPS      Y0, Y5, Y5
-	VMULPS      8192(AX), Y5, Y5
+	VMULPS      16384(AX), Y5, Y5
 	VMOVAPS     Y2, Y7
 	VFMADD213PS Y2, Y6, Y7
 	VFMADD132PS Y0, Y7, Y6
 	VADDPS      Y0, Y6, Y6
-	VMULPS      8224(AX), Y6, Y6
+	VMULPS      16416(AX), Y6, Y6
 	VMASKMOVPS  Y5, Y3, (CX)
 	VMASKMOVPS  Y6, Y4, 32(CX)
 	JMP         ss256_prev
@@ -24242,12 +24242,12 @@ ss256_lasti64:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8192(AX), Y2, Y2
+	VMULPS      16384(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8224(AX), Y3, Y3
+	VMULPS      16416(AX), Y3, Y3
 	VMOVUPS     Y2, (CX)
 	VMOVUPS     Y3, 32(CX)
 	VMOVUPS     64(AX), Y2
@@ -24256,12 +24256,12 @@ ss256_lasti64:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8256(AX), Y2, Y2
+	VMULPS      16448(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8288(AX), Y3, Y3
+	VMULPS      16480(AX), Y3, Y3
 	VMOVUPS     Y2, 64(CX)
 	VMOVUPS     Y3, 96(CX)
 	VMOVUPS     128(AX), Y2
@@ -24270,12 +24270,12 @@ ss256_lasti64:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8320(AX), Y2, Y2
+	VMULPS      16512(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8352(AX), Y3, Y3
+	VMULPS      16544(AX), Y3, Y3
 	VMOVUPS     Y2, 128(CX)
 	VMOVUPS     Y3, 160(CX)
 	VMOVUPS     192(AX), Y2
@@ -24284,12 +24284,12 @@ ss256_lasti64:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8384(AX), Y2, Y2
+	VMULPS      16576(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8416(AX), Y3, Y3
+	VMULPS      16608(AX), Y3, Y3
 	VMOVUPS     Y2, 192(CX)
 	VMOVUPS     Y3, 224(CX)
 	ADDQ        $0x00000100, AX
@@ -24306,12 +24306,12 @@ ss256_lasti16:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8192(AX), Y2, Y2
+	VMULPS      16384(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8224(AX), Y3, Y3
+	VMULPS      16416(AX), Y3, Y3
 	VMOVUPS     Y2, (CX)
 	VMOVUPS     Y3, 32(CX)
 	ADDQ        $0x00000040, AX
@@ -24372,12 +24372,12 @@ ss256_tailloaded_31:
 	VFMADD213PS Y1, Y4, Y6
 	VFMADD132PS Y0, Y6, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8192(AX), Y4, Y4
+	VMULPS      16384(AX), Y4, Y4
 	VMOVAPS     Y1, Y6
 	VFMADD213PS Y1, Y5, Y6
 	VFMADD132PS Y0, Y6, Y5
 	VADDPS      Y0, Y5, Y5
-	VMULPS      8224(AX), Y5, Y5
+	VMULPS      16416(AX), Y5, Y5
 	VMASKMOVPS  Y4, Y2, (CX)
 	VMASKMOVPS  Y5, Y3, 32(CX)
 	JMP         ss256_flushed
@@ -25898,7 +25898,7 @@ GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $8344-72
+TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $65688-72
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -25929,14 +25929,14 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $8344-72
 	LEAQ         151(SP), AX
 	ANDQ         $-64, AX
 	MOVQ         AX, 48(SP)
-	LEAQ         4096(AX), CX
+	LEAQ         32768(AX), CX
 	XORQ         AX, CX
 	MOVQ         CX, 64(SP)
 	MOVQ         $0x00000000, 72(SP)
 	MOVQ         $0x00000000, 80(SP)
 	TESTQ        R9, R9
 	JNZ          ss512_keepsin
-	CMPQ         R8, $0x00000400
+	CMPQ         R8, $0x00002000
 	JA           ss512_keeps
 	MOVQ         $-1, 72(SP)
 	JMP          ss512_keeps
@@ -25944,7 +25944,7 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), $8344-72
 ss512_keepsin:
 	CMPQ R9, $0x00000001
 	JNE  ss512_keeps
-	CMPQ R8, $0x00000200
+	CMPQ R8, $0x00000fff
 	JA   ss512_keeps
 	MOVQ $-1, 72(SP)
 	MOVQ $-1, 80(SP)
@@ -26060,7 +26060,7 @@ ss512_params:
 	CMPQ         80(SP), $0x00000000
 	JE           ss512z_outplace_2
 	MOVQ         48(SP), CX
-	MOVQ         $0x00000800, R13
+	MOVQ         $0x00004000, R13
 
 ss512z_outplace_2:
 	MOVQ R8, DX
@@ -28834,7 +28834,7 @@ ss512_sumc:
 	CMPQ         80(SP), $0x00000000
 	JE           ss512_outplace_2
 	MOVQ         48(SP), CX
-	MOVQ         $0x00000800, R13
+	MOVQ         $0x00004000, R13
 
 ss512_outplace_2:
 	MOVQ R8, DX
@@ -31741,8 +31741,8 @@ ss512_outi64:
 	JB          ss512_outi16
 	VMOVUPS     (AX), Z6
 	VMOVUPS     64(AX), Z7
-	VMOVUPS     2048(AX), Z18
-	VMOVUPS     2112(AX), Z19
+	VMOVUPS     16384(AX), Z18
+	VMOVUPS     16448(AX), Z19
 	VMOVAPS     Z10, Z20
 	VFMADD213PS Z10, Z6, Z20
 	VMOVAPS     Z10, Z21
@@ -31757,8 +31757,8 @@ ss512_outi64:
 	VMOVUPS     Z7, 64(CX)
 	VMOVUPS     128(AX), Z6
 	VMOVUPS     192(AX), Z7
-	VMOVUPS     2176(AX), Z18
-	VMOVUPS     2240(AX), Z19
+	VMOVUPS     16512(AX), Z18
+	VMOVUPS     16576(AX), Z19
 	VMOVAPS     Z10, Z20
 	VFMADD213PS Z10, Z6, Z20
 	VMOVAPS     Z10, Z21
@@ -31780,7 +31780,7 @@ ss512_outi16:
 	CMPQ        DX, $0x00000010
 	JB          ss512_outitail
 	VMOVUPS     (AX), Z6
-	VMOVUPS     2048(AX), Z7
+	VMOVUPS     16384(AX), Z7
 	VMOVAPS     Z10, Z18
 	VFMADD213PS Z10, Z6, Z18
 	VFMADD132PS Z9, Z18, Z6
@@ -31796,7 +31796,7 @@ ss512_outitail:
 	TESTQ       DX, DX
 	JZ          ss512_prev
 	VMOVUPS.Z   (AX), K1, Z6
-	VMOVUPS.Z   2048(AX), K1, Z7
+	VMOVUPS.Z   16384(AX), K1, Z7
 	VMOVAPS     Z10, Z18
 	VFMADD213PS Z10, Z6, Z18
 	VFMADD132PS Z9, Z18, Z6
@@ -32654,8 +32654,8 @@ ss512_lasti64:
 	JB          ss512_lasti16
 	VMOVUPS     (AX), Z0
 	VMOVUPS     64(AX), Z1
-	VMOVUPS     2048(AX), Z2
-	VMOVUPS     2112(AX), Z3
+	VMOVUPS     16384(AX), Z2
+	VMOVUPS     16448(AX), Z3
 	VMOVAPS     Z10, Z4
 	VFMADD213PS Z10, Z0, Z4
 	VMOVAPS     Z10, Z5
@@ -32670,8 +32670,8 @@ ss512_lasti64:
 	VMOVUPS     Z1, 64(CX)
 	VMOVUPS     128(AX), Z0
 	VMOVUPS     192(AX), Z1
-	VMOVUPS     2176(AX), Z2
-	VMOVUPS     2240(AX), Z3
+	VMOVUPS     16512(AX), Z2
+	VMOVUPS     16576(AX), Z3
 	VMOVAPS     Z10, Z4
 	VFMADD213PS Z10, Z0, Z4
 	VMOVAPS     Z10, Z5
@@ -32693,7 +32693,7 @@ ss512_lasti16:
 	CMPQ        DX, $0x00000010
 	JB          ss512_lastitail
 	VMOVUPS     (AX), Z0
-	VMOVUPS     2048(AX), Z1
+	VMOVUPS     16384(AX), Z1
 	VMOVAPS     Z10, Z2
 	VFMADD213PS Z10, Z0, Z2
 	VFMADD132PS Z9, Z2, Z0
@@ -32709,7 +32709,7 @@ ss512_lastitail:
 	TESTQ       DX, DX
 	JZ          ss512_flushed
 	VMOVUPS.Z   (AX), K1, Z0
-	VMOVUPS.Z   2048(AX), K1, Z1
+	VMOVUPS.Z   16384(AX), K1, Z1
 	VMOVAPS     Z10, Z2
 	VFMADD213PS Z10, Z0, Z2
 	VFMADD132PS Z9, Z2, Z0
@@ -33322,7 +33322,7 @@ ss512_ret:
 
 // func ScaledSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), $33416-72
+TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), $66184-72
 	MOVSS        scale+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -33345,20 +33345,20 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), $33416-72
 	LEAQ         615(SP), AX
 	ANDQ         $-64, AX
 	MOVQ         AX, 512(SP)
-	LEAQ         16384(AX), CX
+	LEAQ         32768(AX), CX
 	XORQ         AX, CX
 	MOVQ         CX, 528(SP)
 	MOVQ         $0x00000000, 536(SP)
 	MOVQ         $0x00000000, 544(SP)
 	TESTQ        R11, R11
 	JNZ          ss256_keepsin
-	CMPQ         R8, $0x00001000
+	CMPQ         R8, $0x00002000
 	JA           ss256_keeps
 	MOVQ         $-1, 536(SP)
 	JMP          ss256_keeps
 
 ss256_keepsin:
-	CMPQ R8, $0x00000800
+	CMPQ R8, $0x00000fff
 	JA   ss256_keeps
 	MOVQ $-1, 536(SP)
 	MOVQ $-1, 544(SP)
@@ -33371,8 +33371,8 @@ ss256_keeps:
 	XORQ    CX, CX
 	CMPQ    R8, $0x00008000
 	CMOVQLS R12, AX
-	MOVQ    AX, 33400(SP)
-	MOVQ    CX, 33408(SP)
+	MOVQ    AX, 66168(SP)
+	MOVQ    CX, 66176(SP)
 
 	// Pass 1: m = max(x).
 	VMOVUPS fusedconst<>+320(SB), Y0
@@ -33529,8 +33529,8 @@ ss256_params:
 	VMOVDQU Y2, 32(SP)
 	MOVQ    SI, AX
 	SUBQ    BX, AX
-	ADDQ    33400(SP), AX
-	MOVQ    AX, 33384(SP)
+	ADDQ    66168(SP), AX
+	MOVQ    AX, 66152(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -33549,7 +33549,7 @@ ss256_params:
 	CMPQ    544(SP), $0x00000000
 	JE      ss256z_outplace_2
 	MOVQ    512(SP), CX
-	MOVQ    $0x00002000, R13
+	MOVQ    $0x00004000, R13
 
 ss256z_outplace_2:
 	MOVQ   R8, DX
@@ -33769,9 +33769,9 @@ ss256z_nostore_83:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        33400(SP), $0x00000000
+	CMPQ        66168(SP), $0x00000000
 	JE          ss256z_noprefetch_3
-	MOVQ        33384(SP), R14
+	MOVQ        66152(SP), R14
 	ADDQ        AX, R14
 	PREFETCHT0  (R14)
 	PREFETCHT0  64(R14)
@@ -34076,9 +34076,9 @@ ss256z_nostore_87:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        33400(SP), $0x00000000
+	CMPQ        66168(SP), $0x00000000
 	JE          ss256z_noprefetch_4
-	MOVQ        33384(SP), R14
+	MOVQ        66152(SP), R14
 	ADDQ        AX, R14
 	PREFETCHT0  (R14)
 	PREFETCHT0  64(R14)
@@ -40272,7 +40272,7 @@ ss256_sumc:
 	CMPQ    544(SP), $0x00000000
 	JE      ss256_outplace_2
 	MOVQ    512(SP), CX
-	MOVQ    $0x00002000, R13
+	MOVQ    $0x00004000, R13
 
 ss256_outplace_2:
 	MOVQ   R8, DX
@@ -40500,9 +40500,9 @@ ss256_nostore_83:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        33400(SP), $0x00000000
+	CMPQ        66168(SP), $0x00000000
 	JE          ss256_noprefetch_3
-	MOVQ        33384(SP), R14
+	MOVQ        66152(SP), R14
 	ADDQ        AX, R14
 	PREFETCHT0  (R14)
 	PREFETCHT0  64(R14)
@@ -40815,9 +40815,9 @@ ss256_nostore_87:
 	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	CMPQ        33400(SP), $0x00000000
+	CMPQ        66168(SP), $0x00000000
 	JE          ss256_noprefetch_4
-	MOVQ        33384(SP), R14
+	MOVQ        66152(SP), R14
 	ADDQ        AX, R14
 	PREFETCHT0  (R14)
 	PREFETCHT0  64(R14)
@@ -47412,12 +47412,12 @@ ss256_outi64:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8192(AX), Y3, Y3
+	VMULPS      16384(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8224(AX), Y4, Y4
+	VMULPS      16416(AX), Y4, Y4
 	VMOVUPS     Y3, (CX)
 	VMOVUPS     Y4, 32(CX)
 	VMOVUPS     64(AX), Y3
@@ -47426,12 +47426,12 @@ ss256_outi64:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8256(AX), Y3, Y3
+	VMULPS      16448(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8288(AX), Y4, Y4
+	VMULPS      16480(AX), Y4, Y4
 	VMOVUPS     Y3, 64(CX)
 	VMOVUPS     Y4, 96(CX)
 	VMOVUPS     128(AX), Y3
@@ -47440,12 +47440,12 @@ ss256_outi64:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8320(AX), Y3, Y3
+	VMULPS      16512(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8352(AX), Y4, Y4
+	VMULPS      16544(AX), Y4, Y4
 	VMOVUPS     Y3, 128(CX)
 	VMOVUPS     Y4, 160(CX)
 	VMOVUPS     192(AX), Y3
@@ -47454,12 +47454,12 @@ ss256_outi64:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8384(AX), Y3, Y3
+	VMULPS      16576(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8416(AX), Y4, Y4
+	VMULPS      16608(AX), Y4, Y4
 	VMOVUPS     Y3, 192(CX)
 	VMOVUPS     Y4, 224(CX)
 	ADDQ        $0x00000100, AX
@@ -47476,12 +47476,12 @@ ss256_outi16:
 	VFMADD213PS Y2, Y3, Y5
 	VFMADD132PS Y0, Y5, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8192(AX), Y3, Y3
+	VMULPS      16384(AX), Y3, Y3
 	VMOVAPS     Y2, Y5
 	VFMADD213PS Y2, Y4, Y5
 	VFMADD132PS Y0, Y5, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8224(AX), Y4, Y4
+	VMULPS      16416(AX), Y4, Y4
 	VMOVUPS     Y3, (CX)
 	VMOVUPS     Y4, 32(CX)
 	ADDQ        $0x00000040, AX
@@ -47542,12 +47542,12 @@ ss256_tailloaded_55:
 	VFMADD213PS Y2, Y5, Y7
 	VFMADD132PS Y0, Y7, Y5
 	VADDPS      Y0, Y5, Y5
-	VMULPS      8192(AX), Y5, Y5
+	VMULPS      16384(AX), Y5, Y5
 	VMOVAPS     Y2, Y7
 	VFMADD213PS Y2, Y6, Y7
 	VFMADD132PS Y0, Y7, Y6
 	VADDPS      Y0, Y6, Y6
-	VMULPS      8224(AX), Y6, Y6
+	VMULPS      16416(AX), Y6, Y6
 	VMASKMOVPS  Y5, Y3, (CX)
 	VMASKMOVPS  Y6, Y4, 32(CX)
 	JMP         ss256_prev
@@ -49400,12 +49400,12 @@ ss256_lasti64:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8192(AX), Y2, Y2
+	VMULPS      16384(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8224(AX), Y3, Y3
+	VMULPS      16416(AX), Y3, Y3
 	VMOVUPS     Y2, (CX)
 	VMOVUPS     Y3, 32(CX)
 	VMOVUPS     64(AX), Y2
@@ -49414,12 +49414,12 @@ ss256_lasti64:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8256(AX), Y2, Y2
+	VMULPS      16448(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8288(AX), Y3, Y3
+	VMULPS      16480(AX), Y3, Y3
 	VMOVUPS     Y2, 64(CX)
 	VMOVUPS     Y3, 96(CX)
 	VMOVUPS     128(AX), Y2
@@ -49428,12 +49428,12 @@ ss256_lasti64:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8320(AX), Y2, Y2
+	VMULPS      16512(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8352(AX), Y3, Y3
+	VMULPS      16544(AX), Y3, Y3
 	VMOVUPS     Y2, 128(CX)
 	VMOVUPS     Y3, 160(CX)
 	VMOVUPS     192(AX), Y2
@@ -49442,12 +49442,12 @@ ss256_lasti64:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8384(AX), Y2, Y2
+	VMULPS      16576(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8416(AX), Y3, Y3
+	VMULPS      16608(AX), Y3, Y3
 	VMOVUPS     Y2, 192(CX)
 	VMOVUPS     Y3, 224(CX)
 	ADDQ        $0x00000100, AX
@@ -49464,12 +49464,12 @@ ss256_lasti16:
 	VFMADD213PS Y1, Y2, Y4
 	VFMADD132PS Y0, Y4, Y2
 	VADDPS      Y0, Y2, Y2
-	VMULPS      8192(AX), Y2, Y2
+	VMULPS      16384(AX), Y2, Y2
 	VMOVAPS     Y1, Y4
 	VFMADD213PS Y1, Y3, Y4
 	VFMADD132PS Y0, Y4, Y3
 	VADDPS      Y0, Y3, Y3
-	VMULPS      8224(AX), Y3, Y3
+	VMULPS      16416(AX), Y3, Y3
 	VMOVUPS     Y2, (CX)
 	VMOVUPS     Y3, 32(CX)
 	ADDQ        $0x00000040, AX
@@ -49530,12 +49530,12 @@ ss256_tailloaded_62:
 	VFMADD213PS Y1, Y4, Y6
 	VFMADD132PS Y0, Y6, Y4
 	VADDPS      Y0, Y4, Y4
-	VMULPS      8192(AX), Y4, Y4
+	VMULPS      16384(AX), Y4, Y4
 	VMOVAPS     Y1, Y6
 	VFMADD213PS Y1, Y5, Y6
 	VFMADD132PS Y0, Y6, Y5
 	VADDPS      Y0, Y5, Y5
-	VMULPS      8224(AX), Y5, Y5
+	VMULPS      16416(AX), Y5, Y5
 	VMASKMOVPS  Y4, Y2, (CX)
 	VMASKMOVPS  Y5, Y3, 32(CX)
 	JMP         ss256_flushed
@@ -90004,7 +90004,7 @@ sl256_ret:
 
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
-TEXT ·CausalSoftmaxRowsAVX512(SB), $8368-80
+TEXT ·CausalSoftmaxRowsAVX512(SB), $65712-80
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -90039,14 +90039,14 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), $8368-80
 	LEAQ         175(SP), CX
 	ANDQ         $-64, CX
 	MOVQ         CX, 72(SP)
-	LEAQ         4096(CX), DX
+	LEAQ         32768(CX), DX
 	XORQ         CX, DX
 	MOVQ         DX, 88(SP)
 	MOVQ         $0x00000000, 96(SP)
 	MOVQ         $0x00000000, 104(SP)
 	TESTQ        R8, R8
 	JNZ          cs512_keepsin
-	CMPQ         AX, $0x00000400
+	CMPQ         AX, $0x00002000
 	JA           cs512_keeps
 	MOVQ         $-1, 96(SP)
 	JMP          cs512_keeps
@@ -90054,7 +90054,7 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), $8368-80
 cs512_keepsin:
 	CMPQ R8, $0x00000001
 	JNE  cs512_keeps
-	CMPQ AX, $0x00000200
+	CMPQ AX, $0x00000fff
 	JA   cs512_keeps
 	MOVQ $-1, 96(SP)
 	MOVQ $-1, 104(SP)
@@ -90197,7 +90197,7 @@ cs512_params:
 	CMPQ   104(SP), $0x00000000
 	JE     cs512z_outplace_1
 	MOVQ   72(SP), CX
-	MOVQ   $0x00000800, R13
+	MOVQ   $0x00004000, R13
 
 cs512z_outplace_1:
 	MOVQ R12, DX
@@ -92812,7 +92812,7 @@ cs512_sumc:
 	CMPQ   104(SP), $0x00000000
 	JE     cs512_outplace_1
 	MOVQ   72(SP), CX
-	MOVQ   $0x00000800, R13
+	MOVQ   $0x00004000, R13
 
 cs512_outplace_1:
 	MOVQ R12, DX
@@ -95664,8 +95664,8 @@ cs512_outi64:
 	JB          cs512_outi16
 	VMOVUPS     (AX), Z6
 	VMOVUPS     64(AX), Z7
-	VMOVUPS     2048(AX), Z19
-	VMOVUPS     2112(AX), Z20
+	VMOVUPS     16384(AX), Z19
+	VMOVUPS     16448(AX), Z20
 	VMOVAPS     Z11, Z21
 	VFMADD213PS Z11, Z6, Z21
 	VMOVAPS     Z11, Z22
@@ -95680,8 +95680,8 @@ cs512_outi64:
 	VMOVUPS     Z7, 64(CX)
 	VMOVUPS     128(AX), Z6
 	VMOVUPS     192(AX), Z7
-	VMOVUPS     2176(AX), Z19
-	VMOVUPS     2240(AX), Z20
+	VMOVUPS     16512(AX), Z19
+	VMOVUPS     16576(AX), Z20
 	VMOVAPS     Z11, Z21
 	VFMADD213PS Z11, Z6, Z21
 	VMOVAPS     Z11, Z22
@@ -95703,7 +95703,7 @@ cs512_outi16:
 	CMPQ        DX, $0x00000010
 	JB          cs512_outitail
 	VMOVUPS     (AX), Z6
-	VMOVUPS     2048(AX), Z7
+	VMOVUPS     16384(AX), Z7
 	VMOVAPS     Z11, Z19
 	VFMADD213PS Z11, Z6, Z19
 	VFMADD132PS Z10, Z19, Z6
@@ -95719,7 +95719,7 @@ cs512_outitail:
 	TESTQ       DX, DX
 	JZ          cs512_prev
 	VMOVUPS.Z   (AX), K1, Z6
-	VMOVUPS.Z   2048(AX), K1, Z7
+	VMOVUPS.Z   16384(AX), K1, Z7
 	VMOVAPS     Z11, Z19
 	VFMADD213PS Z11, Z6, Z19
 	VFMADD132PS Z10, Z19, Z6
@@ -96626,8 +96626,8 @@ cs512_lasti64:
 	JB          cs512_lasti16
 	VMOVUPS     (AX), Z0
 	VMOVUPS     64(AX), Z1
-	VMOVUPS     2048(AX), Z2
-	VMOVUPS     2112(AX), Z3
+	VMOVUPS     16384(AX), Z2
+	VMOVUPS     16448(AX), Z3
 	VMOVAPS     Z11, Z4
 	VFMADD213PS Z11, Z0, Z4
 	VMOVAPS     Z11, Z5
@@ -96642,8 +96642,8 @@ cs512_lasti64:
 	VMOVUPS     Z1, 64(CX)
 	VMOVUPS     128(AX), Z0
 	VMOVUPS     192(AX), Z1
-	VMOVUPS     2176(AX), Z2
-	VMOVUPS     2240(AX), Z3
+	VMOVUPS     16512(AX), Z2
+	VMOVUPS     16576(AX), Z3
 	VMOVAPS     Z11, Z4
 	VFMADD213PS Z11, Z0, Z4
 	VMOVAPS     Z11, Z5
@@ -96665,7 +96665,7 @@ cs512_lasti16:
 	CMPQ        DX, $0x00000010
 	JB          cs512_lastitail
 	VMOVUPS     (AX), Z0
-	VMOVUPS     2048(AX), Z1
+	VMOVUPS     16384(AX), Z1
 	VMOVAPS     Z11, Z2
 	VFMADD213PS Z11, Z0, Z2
 	VFMADD132PS Z10, Z2, Z0
@@ -96681,7 +96681,7 @@ cs512_lastitail:
 	TESTQ       DX, DX
 	JZ          cs512_flushed
 	VMOVUPS.Z   (AX), K1, Z0
-	VMOVUPS.Z   2048(AX), K1, Z1
+	VMOVUPS.Z   16384(AX), K1, Z1
 	VMOVAPS     Z11, Z2
 	VFMADD213PS Z11, Z0, Z2
 	VFMADD132PS Z10, Z2, Z0
