@@ -368,10 +368,11 @@ func scaledSignature(masked bool) string {
 func generateFused(g *gen) {
 	c := g.constTable("fusedconst", softmaxConsts)
 	t := g.log64Table()
+	vt := g.log64VecTable() // l of eight rows at once (logSoftmaxRows8)
 	for _, log := range []bool{false, true} {
 		for _, masked := range []bool{true, false} {
 			k := scaledKind{log, masked}
-			scaledAVX512(g, c, t, k)
+			scaledAVX512(g, c, t, vt, k)
 			scaledAVX2(g, c, t, k)
 		}
 	}
@@ -463,7 +464,7 @@ func (k scaledKind) doc() []string {
 		"AVX-512F."}
 }
 
-func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
+func scaledAVX512(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k scaledKind) {
 	g.function(k.name("AVX512"), scaledSignature(k.masked),
 		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, k.doc()...) // MMX+: PREFETCHT0
 	s := newSM512(g, c, "ss512")
@@ -478,7 +479,11 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 		}
 	}
 	if k.log {
-		logSoftmax512(g, s, c, t, logSoftmaxRows)
+		// l for eight rows at once, their pass 3 eight finite rows late,
+		// each slot with its row's mask offset (logSoftmaxRows8), for rows
+		// of up to batchCols elements, as LogSoftmaxRowsAVX512.
+		g.Attributes(0) // not NOSPLIT: with a mask, the frame's 792 bytes
+		logSoftmax512(g, s, c, t, logSoftmaxRows8(vt))
 		return
 	}
 	// SoftmaxRowsAVX512's last block through the pipeline, its half
