@@ -546,7 +546,8 @@ const batchCols = 1024
 // alone, so the order changes no bits. Longer rows, for which the
 // batch's eight pending rows would no longer fit in the L1 data cache
 // (they measured the same either way), run one row late, as
-// logSoftmaxRows runs them.
+// logSoftmaxRows runs them. In the scaled kernels (fused.go), which read
+// z, each slot also keeps its row's mask offset, if the kernel has a mask.
 func logSoftmaxRows8(vt *log64VecTable) logRowsFunc {
 	return func(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
 		masked func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string)) {
