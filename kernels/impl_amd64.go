@@ -85,8 +85,7 @@ var avx2 = &Implementation{
 // SoftmaxShortRowsAVX512, which runs such rows eight at a time, and
 // mediumCols the longest that the dispatch of ScaledSoftmaxRows,
 // CausalSoftmaxRows and CrossEntropyRows leaves to their medium kernels,
-// four rows at a time (in the cases their comments give), and that of
-// ScaledLogSoftmaxRows in place. The medium kernels
+// four rows at a time (in the cases their comments give). The medium kernels
 // handle up to 128 columns; SoftmaxMediumRowsAVX512 measured faster than
 // SoftmaxRowsAVX512 as it then was up to 48 columns (0.49 against 0.53
 // ns per element at 48, 0.69 against 0.88 at 24) and slower from 64 on
@@ -104,7 +103,8 @@ var avx2 = &Implementation{
 const shortCols, mediumCols, softmaxMediumCols = 16, 48, 32
 
 // logMediumCols is the longest row that LogSoftmaxRows leaves to
-// LogSoftmaxMediumRowsAVX512, in place or out of place. Since
+// LogSoftmaxMediumRowsAVX512, in place or out of place, and
+// ScaledLogSoftmaxRows to the scaled medium kernels. Since
 // LogSoftmaxRowsAVX512 computes l eight rows at a time (logSoftmaxRows8
 // in gen/amd64/logsoftmax.go), it is the faster from 48 columns on.
 // Measured (ns per element, thread CPU time, the lower quartile of 61
@@ -116,6 +116,14 @@ const shortCols, mediumCols, softmaxMediumCols = 16, 48, 32
 // 40. Before, the
 // medium kernel ran rows of up to 192 columns out of place, and the row
 // kernel was 1.7-1.8x SoftmaxRowsAVX512's time from 64 to 192 columns.
+// The scaled row kernels batch l the same way and have the same flags:
+// at 48 columns, in package kernels before and after this limit (one
+// mask row per row, one for every row, none; out of place, scale 1/8,
+// the lower quartile of 101 runs in one program), 0.533 against 0.589,
+// 0.508 against 0.546, 0.495 against 0.539; at 64 0.422 against 0.529,
+// 0.407 against 0.501, 0.403 against 0.498; at 100 0.457 against 0.582.
+// The scaled medium kernels then took up to 128 columns out of place
+// and mediumCols in place.
 const logMediumCols = 44
 
 // softmaxRowsAVX512 runs batches of rows of at most shortCols elements
@@ -195,8 +203,8 @@ func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
 // scaledLogSoftmaxRowsAVX512 is logSoftmaxRowsAVX512 for
 // ScaledLogSoftmaxRows: batches of rows of at most shortCols elements go
 // through the short kernel of their mask's kind (none, one row per row,
-// one row for every row), batches of up to 128 out of place, or
-// mediumCols in place, through the medium kernel of that kind, and the
+// one row for every row), batches of at most logMediumCols, out of place
+// or in place, through the medium kernel of that kind, and the
 // groups of rows they leave through ScaledLogSoftmaxRowsAVX512 or its
 // form without a mask, a group at a time.
 func scaledLogSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) {
@@ -204,8 +212,8 @@ func scaledLogSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols in
 	group := 8
 	if cols > shortCols {
 		group = 4
-		if cols > 128 || (cols > mediumCols && rows > 0 && &dst[0] == &src[0]) {
-			rows = 0
+		if cols > logMediumCols {
+			rows = 0 // the row kernel, in place or not
 		}
 	}
 	if rows < group {

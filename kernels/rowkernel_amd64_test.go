@@ -30,16 +30,18 @@ import (
 // on each side of that limit, and the last batch's pending and partial
 // rows each left at any of their slots; one run of each length has rows
 // whose y is -0 or +0.
+//
+// The table logRowKernels holds ScaledLogSoftmaxRowsAVX512 (a mask row per
+// row, one for every row) and ScaledLogSoftmaxRowsNoMaskAVX512 as well,
+// which batch l as LogSoftmaxRowsAVX512 does, each row's slot with its
+// mask offset, and their AVX2 forms.
 func TestBitExactLogRowKernel(t *testing.T) {
-	for _, k := range []struct {
-		im   *Implementation
-		rows func(dst, src []float32, rows, cols int)
-	}{{avx512, asm.LogSoftmaxRowsAVX512}, {avx2, asm.LogSoftmaxRowsAVX2}} {
-		t.Run(k.im.Name(), func(t *testing.T) {
+	for ki, k := range logRowKernels {
+		t.Run(k.name, func(t *testing.T) {
 			if !k.im.supported() {
 				t.Skip("not supported by this CPU")
 			}
-			rng := rand.New(rand.NewPCG(71, 72))
+			rng := rand.New(rand.NewPCG(71, 72+uint64(ki)))
 			cols := []int{1000, 1024, 1025, 4096, 4111}
 			for c := 1; c <= 300; c++ {
 				cols = append(cols, c)
@@ -63,16 +65,17 @@ func TestBitExactLogRowKernel(t *testing.T) {
 							row[rng.IntN(c)] = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
 						}
 					}
+					run, ref := k.of(rng, rows, c, func(n int) []float32 { return make([]float32, n) })
 					want := make([]float32, len(x))
-					generic.LogSoftmaxRows(want, x, c)
+					ref(want, x)
 					off := rng.IntN(4)
 					buf := make([]float32, len(x)+off)
 					got := buf[off:]
-					k.rows(got, x, rows, c)
+					run(got, x)
 					what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
 					compareBits(t, what, x, want, got)
 					y := append(make([]float32, off), x...)[off:]
-					k.rows(y, y, rows, c)
+					run(y, y)
 					compareBits(t, what+" in place", x, want, y)
 				}
 				if t.Failed() {
@@ -83,29 +86,63 @@ func TestBitExactLogRowKernel(t *testing.T) {
 	}
 }
 
-// TestGuardLogRowKernel runs LogSoftmaxRowsAVX512 directly on batches of
-// 1 to 20 rows that end right before, then start right after, an
-// inaccessible page (see checkGuards): pass 2 of each row also reads the
-// next row, or the row itself on the last one, under the mask of the
-// row's last vector.
+// logRowKernels are the LogSoftmax row kernels, as softmaxRowKernels:
+// LogSoftmaxRowsAVX512, LogSoftmaxRowsAVX2, and ScaledLogSoftmaxRowsAVX512
+// and ScaledLogSoftmaxRowsAVX2 with a mask row per row, one mask row for
+// every row, and without a mask.
+var logRowKernels = []softmaxRowKernel{
+	{"LogSoftmaxRows", avx512, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		return func(dst, src []float32) { asm.LogSoftmaxRowsAVX512(dst, src, rows, cols) },
+			func(dst, src []float32) { generic.LogSoftmaxRows(dst, src, cols) }
+	}},
+	{"LogSoftmaxRowsAVX2", avx2, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		return func(dst, src []float32) { asm.LogSoftmaxRowsAVX2(dst, src, rows, cols) },
+			func(dst, src []float32) { generic.LogSoftmaxRows(dst, src, cols) }
+	}},
+	{"ScaledLogSoftmaxRows mask per row", avx512, scaledRowKernelOf(true, asm.ScaledLogSoftmaxRowsAVX512, generic.ScaledLogSoftmaxRows)},
+	{"ScaledLogSoftmaxRows broadcast mask", avx512, scaledRowKernelOf(false, asm.ScaledLogSoftmaxRowsAVX512, generic.ScaledLogSoftmaxRows)},
+	{"ScaledLogSoftmaxRows no mask", avx512, scaledNoMaskRowKernelOf(asm.ScaledLogSoftmaxRowsNoMaskAVX512, generic.ScaledLogSoftmaxRows)},
+	{"ScaledLogSoftmaxRowsAVX2 mask per row", avx2, scaledRowKernelOf(true, asm.ScaledLogSoftmaxRowsAVX2, generic.ScaledLogSoftmaxRows)},
+	{"ScaledLogSoftmaxRowsAVX2 broadcast mask", avx2, scaledRowKernelOf(false, asm.ScaledLogSoftmaxRowsAVX2, generic.ScaledLogSoftmaxRows)},
+	{"ScaledLogSoftmaxRowsAVX2 no mask", avx2, scaledNoMaskRowKernelOf(asm.ScaledLogSoftmaxRowsNoMaskAVX2, generic.ScaledLogSoftmaxRows)},
+}
+
+// TestGuardLogRowKernel runs the AVX-512 kernels of logRowKernels directly
+// on batches of 1 to 20 rows that end right before, then start right
+// after, an inaccessible page (see checkGuards), the mask too, as in
+// TestGuardSoftmaxRowKernel: pass 2 of each row of LogSoftmaxRowsAVX512
+// also reads the next row, or the row itself on the last one, under the
+// mask of the row's last vector.
 func TestGuardLogRowKernel(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("not supported by this CPU")
-	}
-	rng := rand.New(rand.NewPCG(79, 80))
-	cols := []int{1, 7, 16, 17, 33, 1023, 1024, 1025}
-	for c := 49; c <= 300; c++ {
-		cols = append(cols, c)
-	}
-	for _, c := range cols {
-		rows := 1 + rng.IntN(20) // batches of 8 rows' l, and partial ones
-		x := rowsOfAnyKind(rng, rows, c)
-		want := make([]float32, len(x))
-		generic.LogSoftmaxRows(want, x, c)
-		checkGuards(t, x, want, func(dst, src []float32) { asm.LogSoftmaxRowsAVX512(dst, src, rows, c) }, nil)
-		if t.Failed() {
-			return
+	for ki, k := range logRowKernels {
+		if k.im != avx512 {
+			continue
 		}
+		t.Run(k.name, func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
+			rng := rand.New(rand.NewPCG(79, 80+uint64(ki)))
+			cols := []int{1, 7, 16, 17, 33, 1023, 1024, 1025}
+			for c := 49; c <= 300; c++ {
+				cols = append(cols, c)
+			}
+			for _, c := range cols {
+				rows := 1 + rng.IntN(20) // batches of 8 rows' l, and partial ones
+				x := rowsOfAnyKind(rng, rows, c)
+				alloc := func(n int) []float32 { return endAtGuard(t, n) }
+				if c%2 == 0 {
+					alloc = func(n int) []float32 { return startAfterGuard(t, n) }
+				}
+				run, ref := k.of(rng, rows, c, alloc)
+				want := make([]float32, len(x))
+				ref(want, x)
+				checkGuards(t, x, want, run, nil)
+				if t.Failed() {
+					return
+				}
+			}
+		})
 	}
 }
 
@@ -214,6 +251,13 @@ func scaleOf(rng *rand.Rand) float32 {
 // values with one -Inf in 8, and now and then a row of any kind
 // (rowOfAnyKind).
 func scaledRowKernel(perRow bool, kernel func(dst, src, mask []float32, scale float32, rows, cols int)) func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
+	return scaledRowKernelOf(perRow, kernel, generic.ScaledSoftmaxRows)
+}
+
+// scaledRowKernelOf is scaledRowKernel with the reference ref (for
+// ScaledLogSoftmaxRows, generic.ScaledLogSoftmaxRows).
+func scaledRowKernelOf(perRow bool, kernel func(dst, src, mask []float32, scale float32, rows, cols int),
+	ref func(dst, src, mask []float32, scale float32, cols int)) func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
 	return func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
 		n := cols
 		if perRow {
@@ -234,17 +278,23 @@ func scaledRowKernel(perRow bool, kernel func(dst, src, mask []float32, scale fl
 		}
 		scale := scaleOf(rng)
 		return func(dst, src []float32) { kernel(dst, src, mask, scale, rows, cols) },
-			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, mask, scale, cols) }
+			func(dst, src []float32) { ref(dst, src, mask, scale, cols) }
 	}
 }
 
 // scaledNoMaskRowKernel returns softmaxRowKernel.of for the
 // ScaledSoftmaxRows row kernel kernel without a mask.
 func scaledNoMaskRowKernel(kernel func(dst, src []float32, scale float32, rows, cols int)) func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
+	return scaledNoMaskRowKernelOf(kernel, generic.ScaledSoftmaxRows)
+}
+
+// scaledNoMaskRowKernelOf is scaledNoMaskRowKernel with the reference ref.
+func scaledNoMaskRowKernelOf(kernel func(dst, src []float32, scale float32, rows, cols int),
+	ref func(dst, src, mask []float32, scale float32, cols int)) func(rng *rand.Rand, rows, cols int, alloc func(int) []float32) (run, want func(dst, src []float32)) {
 	return func(rng *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		scale := scaleOf(rng)
 		return func(dst, src []float32) { kernel(dst, src, scale, rows, cols) },
-			func(dst, src []float32) { generic.ScaledSoftmaxRows(dst, src, nil, scale, cols) }
+			func(dst, src []float32) { ref(dst, src, nil, scale, cols) }
 	}
 }
 

@@ -372,10 +372,11 @@ func scaledSignature(masked bool) string {
 func generateFused(g *gen) {
 	c := g.constTable("fusedconst", softmaxConsts)
 	t := g.log64Table()
+	vt := g.log64VecTable() // l of eight rows at once (logSoftmaxRows8)
 	for _, log := range []bool{false, true} {
 		for _, masked := range []bool{true, false} {
 			k := scaledKind{log, masked}
-			scaledAVX512(g, c, t, k)
+			scaledAVX512(g, c, t, vt, k)
 			scaledAVX2(g, c, t, k)
 		}
 	}
@@ -467,7 +468,7 @@ func (k scaledKind) doc() []string {
 		"AVX-512F."}
 }
 
-func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
+func scaledAVX512(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k scaledKind) {
 	g.function(k.name("AVX512"), scaledSignature(k.masked),
 		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, k.doc()...) // MMX+: PREFETCHT0
 	s := newSM512(g, c, "ss512")
@@ -477,12 +478,49 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 		f := g.AllocLocal(16)
 		s.hooks = maskRows(g, f, s.z.moff, s.rowSrc)
 		s.z.step = f.Offset(8)
-		if !k.log {
-			s.hooks.peek = s.z.peekMask(g, f)
-		}
+		s.hooks.peek = s.z.peekMask(g, f)
 	}
 	if k.log {
-		logSoftmax512(g, s, c, t, logSoftmaxRows)
+		// l for eight rows at once, their pass 3 eight finite rows late,
+		// each slot with its row's mask offset (logSoftmaxRows8), for rows
+		// of up to batchCols elements, as LogSoftmaxRowsAVX512. Measured
+		// (ns per element, thread CPU time, the lower quartile of 101
+		// runs, 1 MiB batches of N(0, 4), scale 1/8, the kernel before
+		// and after in one program, through package kernels, whose
+		// medium kernel then took rows of up to 128 columns out of place;
+		// the ratio to LogSoftmaxRowsAVX512's time in the same run), one
+		// mask row per row, one for every row, no mask: at 200 columns
+		// 1.46x, 1.31x, 1.27x against 1.72x, 1.63x, 1.56x; at 300 1.52x,
+		// 1.32x, 1.28x against 1.77x, 1.63x, 1.56x; in place at 100 1.46x,
+		// 1.41x, 1.36x against 1.96x, 1.94x, 1.86x.
+		//
+		// Then LogSoftmaxRowsAVX512's flags (the last block through the
+		// pipeline, its half lanes, the copy for c = 0, the max a row
+		// ahead, the next row's mask offset from peek, and the next row's
+		// max in pass 2) and the scaled kernel's prefetch of the next
+		// row; package kernels leaves rows of more than logMediumCols to
+		// this kernel, in place or not. Measured as above, 201 runs,
+		// against the kernel before this change (one log a row, no flags),
+		// the same three masks, out of place: 1.13x, 1.12x, 1.02x against
+		// 1.28x, 1.18x, 1.18x at 50 columns; 1.20x, 1.16x, 1.10x against
+		// 1.46x, 1.32x, 1.27x at 100; 1.20x, 1.13x, 1.08x against 1.83x,
+		// 1.71x, 1.68x at 200; 1.18x, 1.10x, 1.07x against 1.78x, 1.66x,
+		// 1.59x at 300 (0.371 against 0.559 ns per element, one mask row
+		// per row); 1.12x, 1.07x, 1.06x against 1.45x, 1.29x, 1.27x at
+		// 1024; 1.14x, 1.07x, 1.06x against 1.46x, 1.32x, 1.29x at 4096;
+		// in place 1.15x, 1.09x, 1.02x against 2.28x, 2.17x, 2.13x at 50,
+		// 1.17x, 1.10x, 1.07x against 1.81x, 1.69x, 1.62x at 300, 1.10x,
+		// 1.05x, 1.04x against 1.31x, 1.16x, 1.01x at 1024, but 1.25x,
+		// 1.24x, 1.05x against 1.21x, 1.19x, 1.18x at 4096 (0.466
+		// against 0.449 ns per element, one mask row per row), where
+		// without nextMax it measured 1.11x, 1.09x, 1.08x, but 1.37x,
+		// 1.20x, 1.15x out of place and 1.35x at 300 with a mask row per
+		// row; the prefetch took 4096 in place from 1.28x, 1.23-1.25x
+		// and out of place from 1.17-1.18x, 1.09-1.12x, 1.06x.
+		s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
+		s.nextMax, s.prefetch = true, true
+		g.Attributes(0) // not NOSPLIT: with a mask, the frame's 792 bytes
+		logSoftmax512(g, s, c, t, logSoftmaxRows8(vt))
 		return
 	}
 	// SoftmaxRowsAVX512's last block through the pipeline, its half

@@ -546,24 +546,36 @@ const batchCols = 1024
 // alone, so the order changes no bits. Longer rows, for which the
 // batch's eight pending rows would no longer fit in the L1 data cache
 // (they measured the same either way), run one row late, as
-// logSoftmaxRows runs them.
+// logSoftmaxRows runs them. In the scaled kernels (fused.go), which read
+// z, each slot also keeps its row's mask offset, if the kernel has a mask.
 func logSoftmaxRows8(vt *log64VecTable) logRowsFunc {
 	return func(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
 		masked func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string)) {
 		s5 := s.(*sm512)
-		if s5.z != nil {
-			panic("logSoftmaxRows8 reads x")
+		z := s.zIn() // the scaled kernels: a row's mask offset, if any
+		if z != nil && z.rows != nil {
+			panic("logSoftmaxRows8 keeps no row length")
 		}
 		ct := &ceTables{t, vt}
 		p := newPending(g)
+		var moffs Mem // as in logSoftmaxRows, for rows longer than batchCols
+		if z.frameSize() > 0 {
+			moffs = g.AllocLocal(z.frameSize())
+		}
 		// The frame of the batches: 8 slots of 8 bytes for each of the
 		// current batch's S, nm*ln2, c, src and dst, then the pending
 		// batch's l, c, src and dst (dst 0 where no row is pending), then
-		// the next free slot of the current batch, and a count.
-		b := g.AllocLocal(9*64 + 16)
+		// the next free slot of the current batch, and a count; with a
+		// mask, the current and the pending batch's mask offsets.
+		size := 9*64 + 16
+		if z.frameSize() > 0 {
+			size += 2 * 64
+		}
+		b := g.AllocLocal(size)
 		const (
 			curS, curNm, curC, curSrc, curDst = 0, 64, 128, 192, 256
 			pendL, pendC, pendSrc, pendDst    = 320, 384, 448, 512
+			curMoff, pendMoff                 = 592, 656
 		)
 		jAt, kAt := b.Offset(576), b.Offset(584)
 		slot := func(field int, j reg.GPVirtual) Mem {
@@ -584,7 +596,11 @@ func logSoftmaxRows8(vt *log64VecTable) logRowsFunc {
 			for _, step := range logSteps(g, ct, b.Offset(curS), b.Offset(curNm), b.Offset(pendL)) {
 				step()
 			}
-			for _, f := range [][2]int{{curC, pendC}, {curSrc, pendSrc}, {curDst, pendDst}} {
+			fields := [][2]int{{curC, pendC}, {curSrc, pendSrc}, {curDst, pendDst}}
+			if z.frameSize() > 0 {
+				fields = append(fields, [2]int{curMoff, pendMoff})
+			}
+			for _, f := range fields {
 				v := g.ZMM()
 				g.VMOVUPD(b.Offset(f[0]), v)
 				g.VMOVUPD(v, b.Offset(f[1]))
@@ -594,12 +610,16 @@ func logSoftmaxRows8(vt *log64VecTable) logRowsFunc {
 		pendOut := func(name string, j reg.GPVirtual, after string) {
 			g.VBROADCASTSD(slot(pendL, j), lv)
 			g.VBROADCASTSD(slot(pendC, j), cv64)
+			if z.frameSize() > 0 {
+				g.MOVQ(slot(pendMoff, j), z.moff)
+			}
 			pass3(name, slot(pendSrc, j), slot(pendDst, j), after)
 		}
 		late := func(name, after string) {
 			p.run(after, func(after string) {
 				g.VBROADCASTSD(p.l, lv)
 				g.VBROADCASTSD(p.c, cv64)
+				z.restore(g, moffs.Offset(8))
 				pass3(name, p.src, p.dst, after)
 			})
 		}
@@ -613,8 +633,10 @@ func logSoftmaxRows8(vt *log64VecTable) logRowsFunc {
 			l := g.logSum(t, s.bias(), sum)
 			c64 := s.c64()
 			g.Comment("Pass 3 of the previous finite row, while l is computed.")
+			z.save(g, moffs)
 			late("out", s.label("prev"))
 			p.set(l, c64, s.rowSrc(), s.rowDst())
+			z.pend(g, moffs, g.GP64())
 			g.JMP(LabelRef(s.label("next")))
 
 			g.Label(s.label("batch"))
@@ -632,6 +654,9 @@ func logSoftmaxRows8(vt *log64VecTable) logRowsFunc {
 			g.VMOVSD(s.c64(), slot(curC, j))
 			g.MOVQ(s.rowSrc(), slot(curSrc, j))
 			g.MOVQ(s.rowDst(), slot(curDst, j))
+			if z.frameSize() > 0 {
+				g.MOVQ(z.moff, slot(curMoff, j))
+			}
 			g.Comment("Pass 3 of the pending batch's row j, if there is one.")
 			g.CMPQ(slot(pendDst, j), U32(0))
 			g.JE(LabelRef(s.label("bprev")))

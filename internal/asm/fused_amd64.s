@@ -151,6 +151,14 @@ DATA log64const<>+104(SB)/8, $0x3fd5555555555555
 DATA log64const<>+112(SB)/8, $0x3ff0000000000000
 GLOBL log64const<>(SB), RODATA|NOPTR, $120
 
+DATA log64vecconst<>+0(SB)/8, $0x000fffffffffffff
+DATA log64vecconst<>+8(SB)/8, $0x0010000000000000
+DATA log64vecconst<>+16(SB)/8, $0x0000000000000001
+DATA log64vecconst<>+24(SB)/8, $0x4338000000000000
+DATA log64vecconst<>+32(SB)/8, $0x4337fffffffffc01
+DATA log64vecconst<>+40(SB)/8, $0xc1d2cfffe0400000
+GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
+
 // func ScaledSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·ScaledSoftmaxRowsAVX512(SB), $65720-96
@@ -50931,8 +50939,8 @@ ss256_ret:
 	RET
 
 // func ScaledLogSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX512F, CMOV, SSE
-TEXT ·ScaledLogSoftmaxRowsAVX512(SB), NOSPLIT, $64-96
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·ScaledLogSoftmaxRowsAVX512(SB), $784-96
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -50952,6 +50960,12 @@ TEXT ·ScaledLogSoftmaxRowsAVX512(SB), NOSPLIT, $64-96
 	CMOVQEQ      DX, CX
 	MOVQ         CX, 8(SP)
 	MOVQ         $0x00000000, 40(SP)
+	VBROADCASTSD log64const<>+8(SB), Z6
+	VMOVUPD      Z6, 64(SP)
+	VPXORQ       Z6, Z6, Z6
+	VMOVUPD      Z6, 128(SP)
+	VMOVUPD      Z6, 576(SP)
+	MOVQ         $0x00000000, 640(SP)
 	MOVQ         dst_base+0(FP), SI
 	MOVQ         src_base+24(FP), DI
 	MOVQ         rows+80(FP), R8
@@ -50962,6 +50976,76 @@ TEXT ·ScaledLogSoftmaxRowsAVX512(SB), NOSPLIT, $64-96
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
+	LEAQ         (R9)(R9*1), R10
+	SHLQ         $0x01, R10
+	XORQ         R11, R11
+	CMPQ         R9, $0x00008000
+	CMOVQLS      R10, R11
+	MOVQ         (SP), CX
+	SUBQ         DI, CX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         DI, AX
+	MOVQ         R9, DX
+
+ss512_max64first:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16first
+	VMOVUPS     (AX), Z13
+	VFMADD213PS (AX)(CX*1), Z8, Z13
+	VMAXPS      Z13, Z9, Z9
+	VMOVUPS     64(AX), Z13
+	VFMADD213PS 64(AX)(CX*1), Z8, Z13
+	VMAXPS      Z13, Z6, Z6
+	VMOVUPS     128(AX), Z13
+	VFMADD213PS 128(AX)(CX*1), Z8, Z13
+	VMAXPS      Z13, Z7, Z7
+	VMOVUPS     192(AX), Z13
+	VFMADD213PS 192(AX)(CX*1), Z8, Z13
+	VMAXPS      Z13, Z10, Z10
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64first
+
+ss512_max16first:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtailfirst
+	VMOVUPS     (AX), Z13
+	VFMADD213PS (AX)(CX*1), Z8, Z13
+	VMAXPS      Z13, Z9, Z9
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16first
+
+ss512_maxtailfirst:
+	TESTQ       DX, DX
+	JZ          ss512_maxredfirst
+	VMOVUPS.Z   (AX), K1, Z13
+	VMOVUPS.Z   (AX)(CX*1), K1, Z14
+	VFMADD213PS Z14, Z8, Z13
+	VMAXPS      Z13, Z6, K1, Z6
+
+ss512_maxredfirst:
+	VMAXPS     Z6, Z9, Z9
+	VMAXPS     Z10, Z7, Z7
+	VMAXPS     Z7, Z9, Z9
+	VSHUFF32X4 $0x4e, Z9, Z9, Z6
+	VMAXPS     Z6, Z9, Z9
+	VSHUFF32X4 $0xb1, Z9, Z9, Z6
+	VMAXPS     Z6, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z6
+	VMAXPS     Z6, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z6
+	VMAXPS     Z6, Z9, Z9
 
 ss512_row:
 	MOVQ (SP), BX
@@ -50969,155 +51053,2588 @@ ss512_row:
 	MOVQ 8(SP), AX
 	ADDQ AX, (SP)
 
-	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z7
-	VBROADCASTSS fusedconst<>+320(SB), Z6
-	VBROADCASTSS fusedconst<>+320(SB), Z11
-	VBROADCASTSS fusedconst<>+320(SB), Z12
-	MOVQ         DI, AX
-	MOVQ         R9, DX
-
-ss512_max64:
-	CMPQ        DX, $0x00000040
-	JB          ss512_max16
-	VMOVUPS     (AX), Z13
-	VFMADD213PS (AX)(BX*1), Z8, Z13
-	VMAXPS      Z13, Z7, Z7
-	VMOVUPS     64(AX), Z13
-	VFMADD213PS 64(AX)(BX*1), Z8, Z13
-	VMAXPS      Z13, Z6, Z6
-	VMOVUPS     128(AX), Z13
-	VFMADD213PS 128(AX)(BX*1), Z8, Z13
-	VMAXPS      Z13, Z11, Z11
-	VMOVUPS     192(AX), Z13
-	VFMADD213PS 192(AX)(BX*1), Z8, Z13
-	VMAXPS      Z13, Z12, Z12
-	ADDQ        $0x00000100, AX
-	SUBQ        $0x00000040, DX
-	JMP         ss512_max64
-
-ss512_max16:
-	CMPQ        DX, $0x00000010
-	JB          ss512_maxtail
-	VMOVUPS     (AX), Z13
-	VFMADD213PS (AX)(BX*1), Z8, Z13
-	VMAXPS      Z13, Z7, Z7
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DX
-	JMP         ss512_max16
-
-ss512_maxtail:
-	TESTQ       DX, DX
-	JZ          ss512_maxred
-	VMOVUPS.Z   (AX), K1, Z13
-	VMOVUPS.Z   (AX)(BX*1), K1, Z14
-	VFMADD213PS Z14, Z8, Z13
-	VMAXPS      Z13, Z6, K1, Z6
-
-ss512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z12, Z11, Z11
-	VMAXPS     Z11, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       ss512_nanrow
-	VUCOMISS fusedconst<>+352(SB), X7
-	JE       ss512_nanrow
-	VUCOMISS fusedconst<>+320(SB), X7
+	VUCOMISS X9, X9
+	JP       ss512_nanearly
+	VUCOMISS fusedconst<>+352(SB), X9
+	JE       ss512_nanearly
+	VUCOMISS fusedconst<>+320(SB), X9
 	JE       ss512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X9, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         ss512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z11
-	VFMADD231PS Z0, Z7, Z11
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z9, Z7
 	JMP         ss512_params
 
 ss512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z11
+	VMOVAPS Z9, Z6
+	VMOVAPS Z1, Z7
 
 ss512_params:
-	VPBROADCASTD fusedconst<>+448(SB), Z7
-	VPSUBD       Z11, Z7, Z7
+	VPBROADCASTD fusedconst<>+448(SB), Z9
+	VPSUBD       Z7, Z9, Z7
 
 	// Pass 2: S.
-	VPXORQ Z9, Z9, Z9
-	VPXORQ Z10, Z10, Z10
-	MOVQ   DI, AX
-	MOVQ   R9, DX
-	CMPQ   DX, $0x00000040
-	JB     ss512_sumtail
+	VMOVD        X6, AX
+	TESTL        AX, AX
+	JNZ          ss512_sumc
+	VPXORQ       Z11, Z11, Z11
+	VPXORQ       Z12, Z12, Z12
+	MOVQ         DI, AX
+	XORQ         CX, CX
+	CMPQ         R8, $0x00000001
+	CMOVQNE      R10, CX
+	MOVQ         8(SP), R12
+	ANDQ         CX, R12
+	ADDQ         BX, R12
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         R9, DX
+	CMPQ         DX, $0x00000040
+	JB           ss512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z11
-	VFMADD213PS      (AX)(BX*1), Z8, Z11
-	VMOVUPS          64(AX), Z12
-	VFMADD213PS      64(AX)(BX*1), Z8, Z12
-	VSUBPS           Z6, Z11, Z11
-	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
-	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
-	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
-	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
-	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
-	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     fusedconst<>+128(SB), Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z16
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VFMADD213PS      128(AX)(BX*1), Z8, Z11
-	VMOVUPS          192(AX), Z12
-	VFMADD213PS      192(AX)(BX*1), Z8, Z12
-	VSUBPS           Z6, Z11, Z11
-	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
-	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
-	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
-	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
-	VFMADD231PS      Z3, Z22, Z12
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VMOVUPS          192(AX), Z14
+	VFMADD213PS      192(AX)(BX*1), Z8, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          192(AX)(CX*1), Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+ss512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VMOVUPS          192(AX), Z14
+	VFMADD213PS      192(AX)(BX*1), Z8, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          192(AX)(CX*1), Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_sum64
+
+ss512z_drain:
+	TESTQ DX, DX
+	JZ    ss512z_drainwhole
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
+	JAE   ss512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMOVUPS.Z        (AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VFMADD213PS      (AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VFMADD213PS      128(AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMOVUPS.Z        (AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VFMADD213PS      (AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VFMADD213PS      128(AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailfirst:
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
+	JAE  ss512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMOVUPS.Z        (AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VFMADD213PS      (AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VFMADD213PS      128(AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMOVUPS.Z        (AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VFMADD213PS      (AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VFMADD213PS      128(AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+
+ss512z_sumred:
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0x4e, Z9, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0xb1, Z9, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	JMP        ss512_sumdone
+
+ss512_sumc:
+	VPXORQ       Z11, Z11, Z11
+	VPXORQ       Z12, Z12, Z12
+	MOVQ         DI, AX
+	XORQ         CX, CX
+	CMPQ         R8, $0x00000001
+	CMOVQNE      R10, CX
+	MOVQ         8(SP), R12
+	ANDQ         CX, R12
+	ADDQ         BX, R12
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         R9, DX
+	CMPQ         DX, $0x00000040
+	JB           ss512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VMOVUPS          192(AX), Z14
+	VFMADD213PS      192(AX)(BX*1), Z8, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          192(AX)(CX*1), Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 
@@ -51126,297 +53643,2430 @@ ss512_sum64:
 	JB   ss512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z19, Z19, Z19
-	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
-	VEXTRACTF64X4    $0x01, Z16, Y16
-	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
-	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z16
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VFMADD213PS      (AX)(BX*1), Z8, Z11
-	VMOVUPS          64(AX), Z12
-	VFMADD213PS      64(AX)(BX*1), Z8, Z12
-	VSUBPS           Z6, Z11, Z11
-	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
-	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
-	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
-	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
-	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
-	VEXTRACTF64X4    $0x01, Z16, Y16
-	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
-	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
-	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z16
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VFMADD213PS      128(AX)(BX*1), Z8, Z11
-	VMOVUPS          192(AX), Z12
-	VFMADD213PS      192(AX)(BX*1), Z8, Z12
-	VSUBPS           Z6, Z11, Z11
-	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
-	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
-	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
-	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
-	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VMOVUPS          192(AX), Z14
+	VFMADD213PS      192(AX)(BX*1), Z8, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          192(AX)(CX*1), Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 	JMP              ss512_sum64
 
 ss512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z19, Z19, Z19
-	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
+	TESTQ DX, DX
+	JZ    ss512_drainwhole
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
+	JAE   ss512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
-	VEXTRACTF64X4    $0x01, Z16, Y16
-	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMOVUPS.Z        (AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VFMADD213PS      (AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z16
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
 	VCVTPS2PD        Y17, Z13
 	VEXTRACTF64X4    $0x01, Z17, Y14
 	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
-	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VFMADD213PS      128(AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMOVUPS.Z        (AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VFMADD213PS      (AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
 	VCVTPS2PD        Y18, Z13
 	VEXTRACTF64X4    $0x01, Z18, Y14
 	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
-	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
-	VADDPD           Z20, Z10, Z10
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
 
-ss512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     ss512_sumred
-	VPXORQ Z23, Z23, Z23
-	VPXORQ Z24, Z24, Z24
+ss512_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tail4
 
-ss512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               ss512_sumlast
-	VMOVUPS          (AX), Z11
-	VFMADD213PS      (AX)(BX*1), Z8, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z12
-	VFMADD231PS      Z0, Z11, Z12
-	VSUBPS           Z1, Z12, Z13
-	VFMADD231PS      Z2, Z13, Z11
-	VFMADD231PS      Z3, Z13, Z11
-	VBROADCASTSS     fusedconst<>+128(SB), Z13
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
-	VMULPS           Z11, Z11, Z14
-	VFMADD231PS      Z13, Z14, Z11
-	VPADDD           Z7, Z12, Z12
-	VPMAXSD          Z5, Z12, Z12
-	VPSLLD           $0x17, Z12, Z12
-	VCVTPS2PD        Y11, Z13
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y12, Z14
-	VEXTRACTF64X4    $0x01, Z12, Y12
-	VCVTPS2PD        Y12, Z12
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VFMADD213PS      128(AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailfirst:
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
+	JAE  ss512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMOVUPS.Z        (AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VFMADD213PS      (AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
 	VFMADD213PD      Z14, Z14, Z13
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z13, Z23, Z23
-	VADDPD           Z11, Z24, Z24
-	ADDQ             $0x00000040, AX
-	SUBQ             $0x00000010, DX
-	JMP              ss512_sum16
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
 
-ss512_sumlast:
-	TESTQ            DX, DX
-	JZ               ss512_sumblock
-	VMOVUPS.Z        (AX), K1, Z11
-	VMOVUPS.Z        (AX)(BX*1), K1, Z12
-	VFMADD213PS      Z12, Z8, Z11
-	VBLENDMPS        Z11, Z6, K1, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z12
-	VFMADD231PS      Z0, Z11, Z12
-	VSUBPS           Z1, Z12, Z13
-	VFMADD231PS      Z2, Z13, Z11
-	VFMADD231PS      Z3, Z13, Z11
-	VBROADCASTSS     fusedconst<>+128(SB), Z13
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
-	VMULPS           Z11, Z11, Z14
-	VFMADD231PS      Z13, Z14, Z11
-	VPADDD           Z7, Z12, Z12
-	VPMAXSD          Z5, Z12, Z12
-	VPSLLD.Z         $0x17, Z12, K1, Z12
-	VCVTPS2PD        Y11, Z13
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y12, Z14
-	VEXTRACTF64X4    $0x01, Z12, Y12
-	VCVTPS2PD        Y12, Z12
+ss512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
 	VFMADD213PD      Z14, Z14, Z13
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z13, Z23, Z23
-	VADDPD           Z11, Z24, Z24
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
 
-ss512_sumblock:
-	VADDPD Z23, Z9, Z9
-	VADDPD Z24, Z10, Z10
+ss512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VFMADD213PS      128(AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMOVUPS.Z        (AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VFMADD213PS      (AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z15
+	VFMADD213PS      Z15, Z8, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VFMADD213PS      128(AX)(R12*1), Z8, K2, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VFMADD213PS      (AX)(BX*1), Z8, Z13
+	VMOVUPS          64(AX), Z14
+	VFMADD213PS      64(AX)(BX*1), Z8, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VFMADD213PS      (AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VFMADD213PS      64(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VFMADD213PS      128(AX)(BX*1), Z8, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z16
+	VFMADD213PS      Z16, Z8, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VFMADD213PS      128(AX)(R12*1), Z8, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VFMADD213PS      192(AX)(R12*1), Z8, K2, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R11*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	MOVQ             8(SP), CX
+	ADDQ             AX, CX
+	PREFETCHT0       (CX)(BX*1)
+	PREFETCHT0       64(CX)(BX*1)
+	PREFETCHT0       128(CX)(BX*1)
+	PREFETCHT0       192(CX)(BX*1)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
 
 ss512_sumred:
-	VADDPD     Z10, Z9, Z9
-	VSHUFF64X2 $0xee, Z9, Z9, Z11
-	VADDPD     Z11, Z9, Z9
-	VSHUFF64X2 $0x01, Z9, Z9, Z11
-	VADDPD     Z11, Z9, Z9
-	VPERMILPD  $0x01, Z9, Z11
-	VADDSD     X11, X9, X11
-	VUCOMISD   X11, X11
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0x4e, Z9, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0xb1, Z9, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+
+ss512_sumdone:
+	CMPQ R8, $0x00000001
+	JE   ss512_ahead
+
+ss512_ahead:
+	VADDPD     Z12, Z11, Z11
+	VSHUFF64X2 $0xee, Z11, Z11, Z10
+	VADDPD     Z10, Z11, Z11
+	VSHUFF64X2 $0x01, Z11, Z11, Z10
+	VADDPD     Z10, Z11, Z11
+	VPERMILPD  $0x01, Z11, Z10
+	VADDSD     X10, X11, X10
+	VUCOMISD   X10, X10
 	JP         ss512_nanrow
+	CMPQ       R9, $0x00000400
+	JBE        ss512_batch
 
 	// l = float64(nm)*ln2 + log64(S).
 	VMOVD      X7, AX
 	NEGL       AX
 	SUBL       $0x4b3fff81, AX
-	VCVTSI2SDL AX, X11, X7
+	VCVTSI2SDL AX, X10, X7
 	VMULSD     log64const<>+16(SB), X7, X7
-	VMOVQ      X11, AX
+	VMOVQ      X10, AX
 	MOVQ       AX, CX
 	SHRQ       $0x34, CX
 	SUBQ       $0x000003ff, CX
@@ -51424,66 +56074,69 @@ ss512_sumred:
 	ANDQ       DX, AX
 	MOVQ       $0x3ff0000000000000, DX
 	ORQ        DX, AX
-	VMOVQ      AX, X11
+	VMOVQ      AX, X10
 	MOVQ       AX, DX
 	BTCQ       $0x34, DX
-	LEAQ       1(CX), R10
-	VUCOMISD   log64const<>+0(SB), X11
+	LEAQ       1(CX), R12
+	VUCOMISD   log64const<>+0(SB), X10
 	CMOVQHI    DX, AX
-	CMOVQHI    R10, CX
-	VMOVQ      AX, X11
-	VSUBSD     log64const<>+8(SB), X11, X12
-	VADDSD     log64const<>+8(SB), X11, X13
-	VDIVSD     X13, X12, X12
-	VMULSD     X12, X12, X13
-	VMOVSD     log64const<>+24(SB), X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+32(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+40(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+48(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+56(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+64(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+72(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+80(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+88(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+96(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+104(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+112(SB), X14, X14
-	VMULSD     X12, X14, X14
-	VADDSD     X14, X14, X14
-	VCVTSI2SDQ CX, X11, X11
-	VMULSD     log64const<>+16(SB), X11, X11
-	VADDSD     X14, X11, X11
-	VADDSD     X11, X7, X7
-	VCVTSS2SD  X6, X6, X12
+	CMOVQHI    R12, CX
+	VMOVQ      AX, X10
+	VSUBSD     log64const<>+8(SB), X10, X13
+	VADDSD     log64const<>+8(SB), X10, X14
+	VDIVSD     X14, X13, X13
+	VMULSD     X13, X13, X14
+	VMOVSD     log64const<>+24(SB), X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+32(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+40(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+48(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+56(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+64(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+72(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+80(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+88(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+96(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+104(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+112(SB), X15, X15
+	VMULSD     X13, X15, X15
+	VADDSD     X15, X15, X15
+	VCVTSI2SDQ CX, X10, X10
+	VMULSD     log64const<>+16(SB), X10, X10
+	VADDSD     X15, X10, X10
+	VADDSD     X10, X7, X7
+	VCVTSS2SD  X6, X6, X13
 
 	// Pass 3 of the previous finite row, while l is computed.
 	MOVQ         BX, 48(SP)
 	CMPQ         40(SP), $0x00000000
 	JE           ss512_prev
-	VBROADCASTSD 16(SP), Z11
+	VBROADCASTSD 16(SP), Z10
 	VBROADCASTSD 24(SP), Z6
 	MOVQ         56(SP), BX
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_outc
 	MOVQ         32(SP), AX
 	MOVQ         40(SP), CX
 	MOVQ         R9, DX
 
-ss512_out64:
+ss512_outz64:
 	CMPQ          DX, $0x00000040
-	JB            ss512_out16
+	JB            ss512_outz16
 	VMOVUPS       (AX), Z14
 	VFMADD213PS   (AX)(BX*1), Z8, Z14
-	VCVTPS2PD     Y14, Z13
+	VCVTPS2PD     Y14, Z6
 	VEXTRACTF64X4 $0x01, Z14, Y14
 	VCVTPS2PD     Y14, Z14
 	VMOVUPS       64(AX), Z16
@@ -51491,28 +56144,24 @@ ss512_out64:
 	VCVTPS2PD     Y16, Z15
 	VEXTRACTF64X4 $0x01, Z16, Y16
 	VCVTPS2PD     Y16, Z16
-	VSUBPD        Z6, Z13, Z13
-	VSUBPD        Z6, Z14, Z14
-	VSUBPD        Z6, Z15, Z15
-	VSUBPD        Z6, Z16, Z16
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
-	VSUBPD        Z11, Z15, Z15
-	VSUBPD        Z11, Z16, Z16
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VSUBPD        Z10, Z16, Z16
 	VPSUBQ        Z17, Z17, Z17
-	VCVTPD2PS     Z13, Y25
-	VCVTPD2PS     Z14, Y13
-	VCVTPD2PS     Z15, Y26
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z14, Y6
+	VCVTPD2PS     Z15, Y28
 	VCVTPD2PS     Z16, Y14
-	VINSERTF64X4  $0x01, Y13, Z25, Z13
-	VMINPS        Z13, Z17, Z13
-	VMOVUPS       Z13, (CX)
-	VINSERTF64X4  $0x01, Y14, Z26, Z13
-	VMINPS        Z13, Z17, Z13
-	VMOVUPS       Z13, 64(CX)
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z17, Z6
+	VMOVUPS       Z6, (CX)
+	VINSERTF64X4  $0x01, Y14, Z28, Z6
+	VMINPS        Z6, Z17, Z6
+	VMOVUPS       Z6, 64(CX)
 	VMOVUPS       128(AX), Z14
 	VFMADD213PS   128(AX)(BX*1), Z8, Z14
-	VCVTPS2PD     Y14, Z13
+	VCVTPS2PD     Y14, Z6
 	VEXTRACTF64X4 $0x01, Z14, Y14
 	VCVTPS2PD     Y14, Z14
 	VMOVUPS       192(AX), Z16
@@ -51520,25 +56169,132 @@ ss512_out64:
 	VCVTPS2PD     Y16, Z15
 	VEXTRACTF64X4 $0x01, Z16, Y16
 	VCVTPS2PD     Y16, Z16
-	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VSUBPD        Z10, Z16, Z16
+	VPSUBQ        Z17, Z17, Z17
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z14, Y6
+	VCVTPD2PS     Z15, Y28
+	VCVTPD2PS     Z16, Y14
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z17, Z6
+	VMOVUPS       Z6, 128(CX)
+	VINSERTF64X4  $0x01, Y14, Z28, Z6
+	VMINPS        Z6, Z17, Z6
+	VMOVUPS       Z6, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_outz64
+
+ss512_outz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_outztail
+	VMOVUPS       (AX), Z14
+	VFMADD213PS   (AX)(BX*1), Z8, Z14
+	VCVTPS2PD     Y14, Z6
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z14, Z14
+	VPSUBQ        Z15, Z15, Z15
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z14, Y6
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_outz16
+
+ss512_outztail:
+	TESTQ         DX, DX
+	JZ            ss512_prev
+	VMOVUPS.Z     (AX), K1, Z14
+	VMOVUPS.Z     (AX)(BX*1), K1, Z6
+	VFMADD213PS   Z6, Z8, Z14
+	VCVTPS2PD     Y14, Z6
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z14, Z14
+	VPSUBQ        Z10, Z10, Z10
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z14, Y6
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z10, Z6
+	VMOVUPS       Z6, K1, (CX)
+	JMP           ss512_prev
+
+ss512_outc:
+	MOVQ 32(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512_out64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_out16
+	VMOVUPS       (AX), Z15
+	VFMADD213PS   (AX)(BX*1), Z8, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VMOVUPS       64(AX), Z17
+	VFMADD213PS   64(AX)(BX*1), Z8, Z17
+	VCVTPS2PD     Y17, Z16
+	VEXTRACTF64X4 $0x01, Z17, Y17
+	VCVTPS2PD     Y17, Z17
 	VSUBPD        Z6, Z14, Z14
 	VSUBPD        Z6, Z15, Z15
 	VSUBPD        Z6, Z16, Z16
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
-	VSUBPD        Z11, Z15, Z15
-	VSUBPD        Z11, Z16, Z16
-	VPSUBQ        Z17, Z17, Z17
-	VCVTPD2PS     Z13, Y25
-	VCVTPD2PS     Z14, Y13
-	VCVTPD2PS     Z15, Y26
-	VCVTPD2PS     Z16, Y14
-	VINSERTF64X4  $0x01, Y13, Z25, Z13
-	VMINPS        Z13, Z17, Z13
-	VMOVUPS       Z13, 128(CX)
-	VINSERTF64X4  $0x01, Y14, Z26, Z13
-	VMINPS        Z13, Z17, Z13
-	VMOVUPS       Z13, 192(CX)
+	VSUBPD        Z6, Z17, Z17
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VSUBPD        Z10, Z16, Z16
+	VSUBPD        Z10, Z17, Z17
+	VPSUBQ        Z18, Z18, Z18
+	VCVTPD2PS     Z14, Y27
+	VCVTPD2PS     Z15, Y14
+	VCVTPD2PS     Z16, Y28
+	VCVTPD2PS     Z17, Y15
+	VINSERTF64X4  $0x01, Y14, Z27, Z14
+	VMINPS        Z14, Z18, Z14
+	VMOVUPS       Z14, (CX)
+	VINSERTF64X4  $0x01, Y15, Z28, Z14
+	VMINPS        Z14, Z18, Z14
+	VMOVUPS       Z14, 64(CX)
+	VMOVUPS       128(AX), Z15
+	VFMADD213PS   128(AX)(BX*1), Z8, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VMOVUPS       192(AX), Z17
+	VFMADD213PS   192(AX)(BX*1), Z8, Z17
+	VCVTPS2PD     Y17, Z16
+	VEXTRACTF64X4 $0x01, Z17, Y17
+	VCVTPS2PD     Y17, Z17
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z6, Z16, Z16
+	VSUBPD        Z6, Z17, Z17
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VSUBPD        Z10, Z16, Z16
+	VSUBPD        Z10, Z17, Z17
+	VPSUBQ        Z18, Z18, Z18
+	VCVTPD2PS     Z14, Y27
+	VCVTPD2PS     Z15, Y14
+	VCVTPD2PS     Z16, Y28
+	VCVTPD2PS     Z17, Y15
+	VINSERTF64X4  $0x01, Y14, Z27, Z14
+	VMINPS        Z14, Z18, Z14
+	VMOVUPS       Z14, 128(CX)
+	VINSERTF64X4  $0x01, Y15, Z28, Z14
+	VMINPS        Z14, Z18, Z14
+	VMOVUPS       Z14, 192(CX)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -51547,21 +56303,21 @@ ss512_out64:
 ss512_out16:
 	CMPQ          DX, $0x00000010
 	JB            ss512_outtail
-	VMOVUPS       (AX), Z14
-	VFMADD213PS   (AX)(BX*1), Z8, Z14
-	VCVTPS2PD     Y14, Z13
-	VEXTRACTF64X4 $0x01, Z14, Y14
-	VCVTPS2PD     Y14, Z14
-	VSUBPD        Z6, Z13, Z13
+	VMOVUPS       (AX), Z15
+	VFMADD213PS   (AX)(BX*1), Z8, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
 	VSUBPD        Z6, Z14, Z14
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
-	VPSUBQ        Z15, Z15, Z15
-	VCVTPD2PS     Z13, Y25
-	VCVTPD2PS     Z14, Y13
-	VINSERTF64X4  $0x01, Y13, Z25, Z13
-	VMINPS        Z13, Z15, Z13
-	VMOVUPS       Z13, (CX)
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VPSUBQ        Z16, Z16, Z16
+	VCVTPD2PS     Z14, Y27
+	VCVTPD2PS     Z15, Y14
+	VINSERTF64X4  $0x01, Y14, Z27, Z14
+	VMINPS        Z14, Z16, Z14
+	VMOVUPS       Z14, (CX)
 	ADDQ          $0x00000040, AX
 	ADDQ          $0x00000040, CX
 	SUBQ          $0x00000010, DX
@@ -51570,31 +56326,333 @@ ss512_out16:
 ss512_outtail:
 	TESTQ         DX, DX
 	JZ            ss512_prev
-	VMOVUPS.Z     (AX), K1, Z14
-	VMOVUPS.Z     (AX)(BX*1), K1, Z13
-	VFMADD213PS   Z13, Z8, Z14
-	VCVTPS2PD     Y14, Z13
-	VEXTRACTF64X4 $0x01, Z14, Y14
-	VCVTPS2PD     Y14, Z14
-	VSUBPD        Z6, Z13, Z13
+	VMOVUPS.Z     (AX), K1, Z15
+	VMOVUPS.Z     (AX)(BX*1), K1, Z14
+	VFMADD213PS   Z14, Z8, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
 	VSUBPD        Z6, Z14, Z14
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
 	VPSUBQ        Z6, Z6, Z6
-	VCVTPD2PS     Z13, Y25
-	VCVTPD2PS     Z14, Y11
-	VINSERTF64X4  $0x01, Y11, Z25, Z11
-	VMINPS        Z11, Z6, Z11
-	VMOVUPS       Z11, K1, (CX)
+	VCVTPD2PS     Z14, Y27
+	VCVTPD2PS     Z15, Y10
+	VINSERTF64X4  $0x01, Y10, Z27, Z10
+	VMINPS        Z10, Z6, Z10
+	VMOVUPS       Z10, K1, (CX)
 
 ss512_prev:
 	VMOVSD X7, 16(SP)
-	VMOVSD X12, 24(SP)
+	VMOVSD X13, 24(SP)
 	MOVQ   DI, 32(SP)
 	MOVQ   SI, 40(SP)
 	MOVQ   48(SP), AX
 	MOVQ   AX, 56(SP)
 	JMP    ss512_next
+
+ss512_batch:
+	// The row to its slot j of the batch: S, float64(nm)*ln2, c, src and dst.
+	MOVQ       640(SP), CX
+	VMOVSD     X10, 64(SP)(CX*8)
+	VMOVD      X7, AX
+	NEGL       AX
+	SUBL       $0x4b3fff81, AX
+	VCVTSI2SDL AX, X10, X7
+	VMULSD     log64const<>+16(SB), X7, X7
+	VMOVSD     X7, 128(SP)(CX*8)
+	VCVTSS2SD  X6, X6, X6
+	VMOVSD     X6, 192(SP)(CX*8)
+	MOVQ       DI, 256(SP)(CX*8)
+	MOVQ       SI, 320(SP)(CX*8)
+	MOVQ       BX, 656(SP)(CX*8)
+
+	// Pass 3 of the pending batch's row j, if there is one.
+	CMPQ         576(SP)(CX*8), $0x00000000
+	JE           ss512_bprev
+	VBROADCASTSD 384(SP)(CX*8), Z10
+	VBROADCASTSD 448(SP)(CX*8), Z6
+	MOVQ         720(SP)(CX*8), BX
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_boutc
+	MOVQ         512(SP)(CX*8), AX
+	MOVQ         576(SP)(CX*8), CX
+	MOVQ         R9, DX
+
+ss512_boutz64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_boutz16
+	VMOVUPS       (AX), Z7
+	VFMADD213PS   (AX)(BX*1), Z8, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VMOVUPS       64(AX), Z14
+	VFMADD213PS   64(AX)(BX*1), Z8, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z10, Z14, Z14
+	VPSUBQ        Z15, Z15, Z15
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z7, Y6
+	VCVTPD2PS     Z13, Y28
+	VCVTPD2PS     Z14, Y7
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, (CX)
+	VINSERTF64X4  $0x01, Y7, Z28, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, 64(CX)
+	VMOVUPS       128(AX), Z7
+	VFMADD213PS   128(AX)(BX*1), Z8, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VMOVUPS       192(AX), Z14
+	VFMADD213PS   192(AX)(BX*1), Z8, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z10, Z14, Z14
+	VPSUBQ        Z15, Z15, Z15
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z7, Y6
+	VCVTPD2PS     Z13, Y28
+	VCVTPD2PS     Z14, Y7
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, 128(CX)
+	VINSERTF64X4  $0x01, Y7, Z28, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_boutz64
+
+ss512_boutz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_boutztail
+	VMOVUPS       (AX), Z7
+	VFMADD213PS   (AX)(BX*1), Z8, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z7, Z7
+	VPSUBQ        Z13, Z13, Z13
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z13, Z6
+	VMOVUPS       Z6, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_boutz16
+
+ss512_boutztail:
+	TESTQ         DX, DX
+	JZ            ss512_bprev
+	VMOVUPS.Z     (AX), K1, Z7
+	VMOVUPS.Z     (AX)(BX*1), K1, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z7, Z7
+	VPSUBQ        Z10, Z10, Z10
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z10, Z6
+	VMOVUPS       Z6, K1, (CX)
+	JMP           ss512_bprev
+
+ss512_boutc:
+	MOVQ 512(SP)(CX*8), AX
+	MOVQ 576(SP)(CX*8), CX
+	MOVQ R9, DX
+
+ss512_bout64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_bout16
+	VMOVUPS       (AX), Z13
+	VFMADD213PS   (AX)(BX*1), Z8, Z13
+	VCVTPS2PD     Y13, Z7
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VMOVUPS       64(AX), Z15
+	VFMADD213PS   64(AX)(BX*1), Z8, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VSUBPD        Z6, Z7, Z7
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VPSUBQ        Z16, Z16, Z16
+	VCVTPD2PS     Z7, Y27
+	VCVTPD2PS     Z13, Y7
+	VCVTPD2PS     Z14, Y28
+	VCVTPD2PS     Z15, Y13
+	VINSERTF64X4  $0x01, Y7, Z27, Z7
+	VMINPS        Z7, Z16, Z7
+	VMOVUPS       Z7, (CX)
+	VINSERTF64X4  $0x01, Y13, Z28, Z7
+	VMINPS        Z7, Z16, Z7
+	VMOVUPS       Z7, 64(CX)
+	VMOVUPS       128(AX), Z13
+	VFMADD213PS   128(AX)(BX*1), Z8, Z13
+	VCVTPS2PD     Y13, Z7
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VMOVUPS       192(AX), Z15
+	VFMADD213PS   192(AX)(BX*1), Z8, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VSUBPD        Z6, Z7, Z7
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VPSUBQ        Z16, Z16, Z16
+	VCVTPD2PS     Z7, Y27
+	VCVTPD2PS     Z13, Y7
+	VCVTPD2PS     Z14, Y28
+	VCVTPD2PS     Z15, Y13
+	VINSERTF64X4  $0x01, Y7, Z27, Z7
+	VMINPS        Z7, Z16, Z7
+	VMOVUPS       Z7, 128(CX)
+	VINSERTF64X4  $0x01, Y13, Z28, Z7
+	VMINPS        Z7, Z16, Z7
+	VMOVUPS       Z7, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_bout64
+
+ss512_bout16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_bouttail
+	VMOVUPS       (AX), Z13
+	VFMADD213PS   (AX)(BX*1), Z8, Z13
+	VCVTPS2PD     Y13, Z7
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VSUBPD        Z6, Z7, Z7
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VPSUBQ        Z14, Z14, Z14
+	VCVTPD2PS     Z7, Y27
+	VCVTPD2PS     Z13, Y7
+	VINSERTF64X4  $0x01, Y7, Z27, Z7
+	VMINPS        Z7, Z14, Z7
+	VMOVUPS       Z7, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_bout16
+
+ss512_bouttail:
+	TESTQ         DX, DX
+	JZ            ss512_bprev
+	VMOVUPS.Z     (AX), K1, Z13
+	VMOVUPS.Z     (AX)(BX*1), K1, Z7
+	VFMADD213PS   Z7, Z8, Z13
+	VCVTPS2PD     Y13, Z7
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VSUBPD        Z6, Z7, Z7
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VPSUBQ        Z6, Z6, Z6
+	VCVTPD2PS     Z7, Y27
+	VCVTPD2PS     Z13, Y7
+	VINSERTF64X4  $0x01, Y7, Z27, Z7
+	VMINPS        Z7, Z6, Z7
+	VMOVUPS       Z7, K1, (CX)
+
+ss512_bprev:
+	MOVQ 640(SP), AX
+	INCQ AX
+	MOVQ AX, 640(SP)
+	CMPQ AX, $0x00000008
+	JB   ss512_next
+
+	// The batch is full: its l, and it is pending.
+	MOVQ         $0x00000000, 640(SP)
+	VMOVUPD      64(SP), Z6
+	VPSRLQ       $0x34, Z6, Z7
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z6, Z6
+	VPORQ.BCST   log64const<>+8(SB), Z6, Z6
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z6, K3
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z6, K3, Z6
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z7, K3, Z7
+	VSUBPD.BCST  log64const<>+8(SB), Z6, Z10
+	VADDPD.BCST  log64const<>+8(SB), Z6, Z6
+	VDIVPD       Z6, Z10, Z6
+	VMULPD       Z6, Z6, Z10
+	VBROADCASTSD log64const<>+24(SB), Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+32(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+40(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+48(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+56(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+64(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+72(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+80(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+88(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+96(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+104(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+112(SB), Z13, Z13
+	VMULPD       Z6, Z13, Z13
+	VADDPD       Z13, Z13, Z13
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z7, Z7
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z7, Z7
+	VMULPD.BCST  log64const<>+16(SB), Z7, Z7
+	VADDPD       Z13, Z7, Z7
+	VADDPD       128(SP), Z7, Z7
+	VMOVUPD      Z7, 384(SP)
+	VMOVUPD      192(SP), Z6
+	VMOVUPD      Z6, 448(SP)
+	VMOVUPD      256(SP), Z6
+	VMOVUPD      Z6, 512(SP)
+	VMOVUPD      320(SP), Z6
+	VMOVUPD      Z6, 576(SP)
+	VMOVUPD      656(SP), Z6
+	VMOVUPD      Z6, 720(SP)
+	JMP          ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -51606,9 +56664,9 @@ ss512_scan_3_16:
 	JB          ss512_scan_3_tail
 	VMOVUPS     (AX), Z6
 	VFMADD213PS (AX)(BX*1), Z8, Z6
-	VCMPPS      $0x03, Z6, Z6, K2
-	KORTESTW    K2, K2
-	JNZ         ss512_nanrow
+	VCMPPS      $0x03, Z6, Z6, K3
+	KORTESTW    K3, K3
+	JNZ         ss512_nanearly
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
 	JMP         ss512_scan_3_16
@@ -51619,13 +56677,83 @@ ss512_scan_3_tail:
 	VMOVUPS.Z   (AX), K1, Z6
 	VMOVUPS.Z   (AX)(BX*1), K1, Z7
 	VFMADD213PS Z7, Z8, Z6
-	VCMPPS      $0x03, Z6, Z6, K1, K2
-	KORTESTW    K2, K2
-	JNZ         ss512_nanrow
+	VCMPPS      $0x03, Z6, Z6, K1, K3
+	KORTESTW    K3, K3
+	JNZ         ss512_nanearly
 
 ss512_scan_3_done:
 	VBROADCASTSS fusedconst<>+320(SB), Z6
-	JMP          ss512_fill
+	JMP          ss512_fillahead
+
+ss512_nanearly:
+	VBROADCASTSS fusedconst<>+416(SB), Z6
+
+ss512_fillahead:
+	CMPQ R8, $0x00000001
+	JE   ss512_aheadfill
+	LEAQ (DI)(R10*1), AX
+	MOVQ (SP), CX
+	SUBQ AX, CX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z13
+	MOVQ         R9, DX
+
+ss512_max64aheadfill:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16aheadfill
+	VMOVUPS     (AX), Z14
+	VFMADD213PS (AX)(CX*1), Z8, Z14
+	VMAXPS      Z14, Z9, Z9
+	VMOVUPS     64(AX), Z14
+	VFMADD213PS 64(AX)(CX*1), Z8, Z14
+	VMAXPS      Z14, Z7, Z7
+	VMOVUPS     128(AX), Z14
+	VFMADD213PS 128(AX)(CX*1), Z8, Z14
+	VMAXPS      Z14, Z10, Z10
+	VMOVUPS     192(AX), Z14
+	VFMADD213PS 192(AX)(CX*1), Z8, Z14
+	VMAXPS      Z14, Z13, Z13
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64aheadfill
+
+ss512_max16aheadfill:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtailaheadfill
+	VMOVUPS     (AX), Z14
+	VFMADD213PS (AX)(CX*1), Z8, Z14
+	VMAXPS      Z14, Z9, Z9
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16aheadfill
+
+ss512_maxtailaheadfill:
+	TESTQ       DX, DX
+	JZ          ss512_maxredaheadfill
+	VMOVUPS.Z   (AX), K1, Z14
+	VMOVUPS.Z   (AX)(CX*1), K1, Z15
+	VFMADD213PS Z15, Z8, Z14
+	VMAXPS      Z14, Z7, K1, Z7
+
+ss512_maxredaheadfill:
+	VMAXPS     Z7, Z9, Z9
+	VMAXPS     Z13, Z10, Z10
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0x4e, Z9, Z9, Z7
+	VMAXPS     Z7, Z9, Z9
+	VSHUFF32X4 $0xb1, Z9, Z9, Z7
+	VMAXPS     Z7, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z7
+	VMAXPS     Z7, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z7
+	VMAXPS     Z7, Z9, Z9
+
+ss512_aheadfill:
+	JMP ss512_fill
 
 ss512_nanrow:
 	VBROADCASTSS fusedconst<>+416(SB), Z6
@@ -51648,22 +56776,126 @@ ss512_filltail:
 	VMOVUPS Z6, K1, (CX)
 
 ss512_next:
-	LEAQ (R9)(R9*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, DI
-	ADDQ AX, SI
+	ADDQ R10, DI
+	ADDQ R10, SI
 	DECQ R8
 	JNZ  ss512_row
 
 	// Pass 3 of the last finite row.
 	CMPQ         40(SP), $0x00000000
 	JE           ss512_flushed
-	VBROADCASTSD 16(SP), Z11
+	VBROADCASTSD 16(SP), Z10
 	VBROADCASTSD 24(SP), Z6
 	MOVQ         56(SP), BX
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_lastc
 	MOVQ         32(SP), AX
 	MOVQ         40(SP), CX
 	MOVQ         R9, DX
+
+ss512_lastz64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_lastz16
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VFMADD213PS   64(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VFMADD213PS   128(AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VFMADD213PS   192(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_lastz64
+
+ss512_lastz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_lastztail
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_lastz16
+
+ss512_lastztail:
+	TESTQ         DX, DX
+	JZ            ss512_flushed
+	VMOVUPS.Z     (AX), K1, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z0
+	VFMADD213PS   Z0, Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           ss512_flushed
+
+ss512_lastc:
+	MOVQ 32(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
 
 ss512_last64:
 	CMPQ          DX, $0x00000040
@@ -51682,19 +56914,19 @@ ss512_last64:
 	VSUBPD        Z6, Z1, Z1
 	VSUBPD        Z6, Z2, Z2
 	VSUBPD        Z6, Z3, Z3
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
-	VSUBPD        Z11, Z2, Z2
-	VSUBPD        Z11, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
 	VPSUBQ        Z4, Z4, Z4
-	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z0, Y27
 	VCVTPD2PS     Z1, Y0
-	VCVTPD2PS     Z2, Y26
+	VCVTPD2PS     Z2, Y28
 	VCVTPD2PS     Z3, Y1
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
 	VMINPS        Z0, Z4, Z0
 	VMOVUPS       Z0, (CX)
-	VINSERTF64X4  $0x01, Y1, Z26, Z0
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
 	VMINPS        Z0, Z4, Z0
 	VMOVUPS       Z0, 64(CX)
 	VMOVUPS       128(AX), Z1
@@ -51711,19 +56943,19 @@ ss512_last64:
 	VSUBPD        Z6, Z1, Z1
 	VSUBPD        Z6, Z2, Z2
 	VSUBPD        Z6, Z3, Z3
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
-	VSUBPD        Z11, Z2, Z2
-	VSUBPD        Z11, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
 	VPSUBQ        Z4, Z4, Z4
-	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z0, Y27
 	VCVTPD2PS     Z1, Y0
-	VCVTPD2PS     Z2, Y26
+	VCVTPD2PS     Z2, Y28
 	VCVTPD2PS     Z3, Y1
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
 	VMINPS        Z0, Z4, Z0
 	VMOVUPS       Z0, 128(CX)
-	VINSERTF64X4  $0x01, Y1, Z26, Z0
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
 	VMINPS        Z0, Z4, Z0
 	VMOVUPS       Z0, 192(CX)
 	ADDQ          $0x00000100, AX
@@ -51741,12 +56973,12 @@ ss512_last16:
 	VCVTPS2PD     Y1, Z1
 	VSUBPD        Z6, Z0, Z0
 	VSUBPD        Z6, Z1, Z1
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
-	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z0, Y27
 	VCVTPD2PS     Z1, Y0
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
 	VMINPS        Z0, Z2, Z0
 	VMOVUPS       Z0, (CX)
 	ADDQ          $0x00000040, AX
@@ -51757,24 +56989,546 @@ ss512_last16:
 ss512_lasttail:
 	TESTQ         DX, DX
 	JZ            ss512_flushed
-	VMOVUPS.Z     (AX), K1, Z0
-	VMOVUPS.Z     (AX)(BX*1), K1, Z1
-	VFMADD213PS   Z1, Z8, Z0
-	VCVTPS2PD     Y0, Z1
-	VEXTRACTF64X4 $0x01, Z0, Y0
-	VCVTPS2PD     Y0, Z0
-	VSUBPD        Z6, Z1, Z1
+	VMOVUPS.Z     (AX), K1, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z0
+	VFMADD213PS   Z0, Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
 	VSUBPD        Z6, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
-	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
-	VCVTPD2PS     Z1, Y25
-	VCVTPD2PS     Z0, Y0
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
 	VMINPS        Z0, Z2, Z0
 	VMOVUPS       Z0, K1, (CX)
 
 ss512_flushed:
+	// Pass 3 of the pending batch's rows from slot j on, then the current batch's l and its rows.
+	MOVQ 640(SP), AX
+	MOVQ AX, 648(SP)
+
+ss512_flushpend:
+	MOVQ         648(SP), CX
+	CMPQ         CX, $0x00000008
+	JE           ss512_flushcur
+	CMPQ         576(SP)(CX*8), $0x00000000
+	JE           ss512_flushpendnext
+	VBROADCASTSD 384(SP)(CX*8), Z10
+	VBROADCASTSD 448(SP)(CX*8), Z6
+	MOVQ         720(SP)(CX*8), BX
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_fpendc
+	MOVQ         512(SP)(CX*8), AX
+	MOVQ         576(SP)(CX*8), CX
+	MOVQ         R9, DX
+
+ss512_fpendz64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_fpendz16
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VFMADD213PS   64(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VFMADD213PS   128(AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VFMADD213PS   192(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_fpendz64
+
+ss512_fpendz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_fpendztail
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_fpendz16
+
+ss512_fpendztail:
+	TESTQ         DX, DX
+	JZ            ss512_flushpendnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z0
+	VFMADD213PS   Z0, Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           ss512_flushpendnext
+
+ss512_fpendc:
+	MOVQ 512(SP)(CX*8), AX
+	MOVQ 576(SP)(CX*8), CX
+	MOVQ R9, DX
+
+ss512_fpend64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_fpend16
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VFMADD213PS   64(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VFMADD213PS   128(AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VFMADD213PS   192(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_fpend64
+
+ss512_fpend16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_fpendtail
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_fpend16
+
+ss512_fpendtail:
+	TESTQ         DX, DX
+	JZ            ss512_flushpendnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z0
+	VFMADD213PS   Z0, Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+ss512_flushpendnext:
+	ADDQ $0x00000001, 648(SP)
+	JMP  ss512_flushpend
+
+ss512_flushcur:
+	CMPQ         640(SP), $0x00000000
+	JE           ss512_flushed8
+	VMOVUPD      64(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z0, Z0
+	VPORQ.BCST   log64const<>+8(SB), Z0, Z0
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z0, K2
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z0, K2, Z0
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z1, K2, Z1
+	VSUBPD.BCST  log64const<>+8(SB), Z0, Z2
+	VADDPD.BCST  log64const<>+8(SB), Z0, Z0
+	VDIVPD       Z0, Z2, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+32(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+40(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+48(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+56(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+64(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+72(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+80(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+88(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+96(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+104(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+112(SB), Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VADDPD       Z3, Z3, Z3
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z1, Z1
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z1, Z1
+	VMULPD.BCST  log64const<>+16(SB), Z1, Z1
+	VADDPD       Z3, Z1, Z1
+	VADDPD       128(SP), Z1, Z1
+	VMOVUPD      Z1, 384(SP)
+	VMOVUPD      192(SP), Z0
+	VMOVUPD      Z0, 448(SP)
+	VMOVUPD      256(SP), Z0
+	VMOVUPD      Z0, 512(SP)
+	VMOVUPD      320(SP), Z0
+	VMOVUPD      Z0, 576(SP)
+	VMOVUPD      656(SP), Z0
+	VMOVUPD      Z0, 720(SP)
+	MOVQ         $0x00000000, 648(SP)
+
+ss512_flushcurrow:
+	MOVQ         648(SP), CX
+	CMPQ         CX, 640(SP)
+	JAE          ss512_flushed8
+	VBROADCASTSD 384(SP)(CX*8), Z10
+	VBROADCASTSD 448(SP)(CX*8), Z6
+	MOVQ         720(SP)(CX*8), BX
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_fcurc
+	MOVQ         512(SP)(CX*8), AX
+	MOVQ         576(SP)(CX*8), CX
+	MOVQ         R9, DX
+
+ss512_fcurz64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_fcurz16
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VFMADD213PS   64(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VFMADD213PS   128(AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VFMADD213PS   192(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_fcurz64
+
+ss512_fcurz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_fcurztail
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_fcurz16
+
+ss512_fcurztail:
+	TESTQ         DX, DX
+	JZ            ss512_flushcurnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z0
+	VFMADD213PS   Z0, Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           ss512_flushcurnext
+
+ss512_fcurc:
+	MOVQ 512(SP)(CX*8), AX
+	MOVQ 576(SP)(CX*8), CX
+	MOVQ R9, DX
+
+ss512_fcur64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_fcur16
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VFMADD213PS   64(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VFMADD213PS   128(AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VFMADD213PS   192(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_fcur64
+
+ss512_fcur16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_fcurtail
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_fcur16
+
+ss512_fcurtail:
+	TESTQ         DX, DX
+	JZ            ss512_flushcurnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z0
+	VFMADD213PS   Z0, Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+ss512_flushcurnext:
+	ADDQ $0x00000001, 648(SP)
+	JMP  ss512_flushcurrow
+
+ss512_flushed8:
 ss512_ret:
 	VZEROUPPER
 	RET
@@ -53698,8 +59452,8 @@ ss256_ret:
 	RET
 
 // func ScaledLogSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX512F, CMOV, SSE
-TEXT ·ScaledLogSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $32-72
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·ScaledLogSoftmaxRowsNoMaskAVX512(SB), $624-72
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -53709,6 +59463,12 @@ TEXT ·ScaledLogSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $32-72
 	MOVSS        scale+48(FP), X6
 	VBROADCASTSS X6, Z8
 	MOVQ         $0x00000000, 24(SP)
+	VBROADCASTSD log64const<>+8(SB), Z6
+	VMOVUPD      Z6, 32(SP)
+	VPXORQ       Z6, Z6, Z6
+	VMOVUPD      Z6, 96(SP)
+	VMOVUPD      Z6, 544(SP)
+	MOVQ         $0x00000000, 608(SP)
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+56(FP), DI
@@ -53719,156 +59479,2521 @@ TEXT ·ScaledLogSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $32-72
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
+	LEAQ         (R8)(R8*1), R9
+	SHLQ         $0x01, R9
+	XORQ         R10, R10
+	CMPQ         R8, $0x00008000
+	CMOVQLS      R9, R10
 
-ss512_row:
 	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z9
 	VBROADCASTSS fusedconst<>+320(SB), Z6
-	VBROADCASTSS fusedconst<>+320(SB), Z11
-	VBROADCASTSS fusedconst<>+320(SB), Z12
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z10
 	MOVQ         SI, AX
 	MOVQ         R8, DX
 
-ss512_max64:
+ss512_max64first:
 	CMPQ    DX, $0x00000040
-	JB      ss512_max16
+	JB      ss512_max16first
 	VMOVUPS (AX), Z13
 	VMULPS  Z8, Z13, Z13
-	VMAXPS  Z13, Z7, Z7
+	VMAXPS  Z13, Z9, Z9
 	VMOVUPS 64(AX), Z13
 	VMULPS  Z8, Z13, Z13
 	VMAXPS  Z13, Z6, Z6
 	VMOVUPS 128(AX), Z13
 	VMULPS  Z8, Z13, Z13
-	VMAXPS  Z13, Z11, Z11
+	VMAXPS  Z13, Z7, Z7
 	VMOVUPS 192(AX), Z13
 	VMULPS  Z8, Z13, Z13
-	VMAXPS  Z13, Z12, Z12
+	VMAXPS  Z13, Z10, Z10
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000040, DX
-	JMP     ss512_max64
+	JMP     ss512_max64first
 
-ss512_max16:
+ss512_max16first:
 	CMPQ    DX, $0x00000010
-	JB      ss512_maxtail
+	JB      ss512_maxtailfirst
 	VMOVUPS (AX), Z13
 	VMULPS  Z8, Z13, Z13
-	VMAXPS  Z13, Z7, Z7
+	VMAXPS  Z13, Z9, Z9
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
-	JMP     ss512_max16
+	JMP     ss512_max16first
 
-ss512_maxtail:
+ss512_maxtailfirst:
 	TESTQ     DX, DX
-	JZ        ss512_maxred
+	JZ        ss512_maxredfirst
 	VMOVUPS.Z (AX), K1, Z13
 	VMULPS    Z8, Z13, Z13
 	VMAXPS    Z13, Z6, K1, Z6
 
-ss512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z12, Z11, Z11
-	VMAXPS     Z11, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
+ss512_maxredfirst:
+	VMAXPS     Z6, Z9, Z9
+	VMAXPS     Z10, Z7, Z7
+	VMAXPS     Z7, Z9, Z9
+	VSHUFF32X4 $0x4e, Z9, Z9, Z6
+	VMAXPS     Z6, Z9, Z9
+	VSHUFF32X4 $0xb1, Z9, Z9, Z6
+	VMAXPS     Z6, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z6
+	VMAXPS     Z6, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z6
+	VMAXPS     Z6, Z9, Z9
 
+ss512_row:
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       ss512_nanrow
-	VUCOMISS fusedconst<>+352(SB), X7
-	JE       ss512_nanrow
-	VUCOMISS fusedconst<>+320(SB), X7
+	VUCOMISS X9, X9
+	JP       ss512_nanearly
+	VUCOMISS fusedconst<>+352(SB), X9
+	JE       ss512_nanearly
+	VUCOMISS fusedconst<>+320(SB), X9
 	JE       ss512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X9, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         ss512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z11
-	VFMADD231PS Z0, Z7, Z11
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z9, Z7
 	JMP         ss512_params
 
 ss512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z11
+	VMOVAPS Z9, Z6
+	VMOVAPS Z1, Z7
 
 ss512_params:
-	VPBROADCASTD fusedconst<>+448(SB), Z7
-	VPSUBD       Z11, Z7, Z7
+	VPBROADCASTD fusedconst<>+448(SB), Z9
+	VPSUBD       Z7, Z9, Z7
 
 	// Pass 2: S.
-	VPXORQ Z9, Z9, Z9
-	VPXORQ Z10, Z10, Z10
-	MOVQ   SI, AX
-	MOVQ   R8, DX
-	CMPQ   DX, $0x00000040
-	JB     ss512_sumtail
+	VMOVD        X6, AX
+	TESTL        AX, AX
+	JNZ          ss512_sumc
+	VPXORQ       Z11, Z11, Z11
+	VPXORQ       Z12, Z12, Z12
+	MOVQ         SI, AX
+	XORQ         CX, CX
+	CMPQ         DI, $0x00000001
+	CMOVQNE      R9, CX
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         R8, DX
+	CMPQ         DX, $0x00000040
+	JB           ss512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z11
-	VMULPS           Z8, Z11, Z11
-	VMOVUPS          64(AX), Z12
-	VMULPS           Z8, Z12, Z12
-	VSUBPS           Z6, Z11, Z11
-	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
-	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
-	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z15
-	VSUBPS           Z1, Z14, Z16
-	VFMADD231PS      Z2, Z15, Z11
-	VFMADD231PS      Z2, Z16, Z12
-	VFMADD231PS      Z3, Z15, Z11
-	VFMADD231PS      Z3, Z16, Z12
-	VBROADCASTSS     fusedconst<>+128(SB), Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z16
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VMULPS           Z8, Z11, Z11
-	VMOVUPS          192(AX), Z12
-	VMULPS           Z8, Z12, Z12
-	VSUBPS           Z6, Z11, Z11
-	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
-	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
-	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
-	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
-	VFMADD231PS      Z3, Z22, Z12
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          192(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          192(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), R11
+	PREFETCHT0       (R11)
+	PREFETCHT0       64(R11)
+	PREFETCHT0       128(R11)
+	PREFETCHT0       192(R11)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+ss512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          192(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          192(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), R11
+	PREFETCHT0       (R11)
+	PREFETCHT0       64(R11)
+	PREFETCHT0       128(R11)
+	PREFETCHT0       192(R11)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_sum64
+
+ss512z_drain:
+	TESTQ DX, DX
+	JZ    ss512z_drainwhole
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
+	JAE   ss512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_tailfirst:
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
+	JAE  ss512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z21, Z21
+	VADDPD           Z16, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+	JMP              ss512z_sumred
+
+ss512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z21, Z21, Z21
+	VPXORQ           Z22, Z22, Z22
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z21, Z21
+	VADDPD           Z17, Z22, Z22
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z21, Z21
+	VADDPD           Z18, Z22, Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z21, Z21
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z21, Z11, Z11
+	VADDPD           Z22, Z12, Z12
+
+ss512z_sumred:
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0x4e, Z9, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0xb1, Z9, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	JMP        ss512_sumdone
+
+ss512_sumc:
+	VPXORQ       Z11, Z11, Z11
+	VPXORQ       Z12, Z12, Z12
+	MOVQ         SI, AX
+	XORQ         CX, CX
+	CMPQ         DI, $0x00000001
+	CMOVQNE      R9, CX
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         R8, DX
+	CMPQ         DX, $0x00000040
+	JB           ss512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          192(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          192(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), R11
+	PREFETCHT0       (R11)
+	PREFETCHT0       64(R11)
+	PREFETCHT0       128(R11)
+	PREFETCHT0       192(R11)
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 
@@ -53877,296 +62002,2312 @@ ss512_sum64:
 	JB   ss512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z19, Z19, Z19
-	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
-	VEXTRACTF64X4    $0x01, Z16, Y16
-	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
-	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z16
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          (AX), Z11
-	VMULPS           Z8, Z11, Z11
-	VMOVUPS          64(AX), Z12
-	VMULPS           Z8, Z12, Z12
-	VSUBPS           Z6, Z11, Z11
-	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
-	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
-	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
-	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
-	VFMADD231PS      Z3, Z22, Z12
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
-	VEXTRACTF64X4    $0x01, Z16, Y16
-	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
-	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z19, Z9, Z9
-	VADDPD           Z20, Z10, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z16
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VMOVUPS          128(AX), Z11
-	VMULPS           Z8, Z11, Z11
-	VMOVUPS          192(AX), Z12
-	VMULPS           Z8, Z12, Z12
-	VSUBPS           Z6, Z11, Z11
-	VSUBPS           Z6, Z12, Z12
-	VMAXPS           Z11, Z4, Z11
-	VMAXPS           Z12, Z4, Z12
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z1, Z14
-	VFMADD231PS      Z0, Z11, Z13
-	VFMADD231PS      Z0, Z12, Z14
-	VSUBPS           Z1, Z13, Z21
-	VSUBPS           Z1, Z14, Z22
-	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z2, Z22, Z12
-	VFMADD231PS      Z3, Z21, Z11
-	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          192(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          192(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), R11
+	PREFETCHT0       (R11)
+	PREFETCHT0       64(R11)
+	PREFETCHT0       128(R11)
+	PREFETCHT0       192(R11)
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 	JMP              ss512_sum64
 
 ss512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z19, Z19, Z19
-	VPXORQ           Z20, Z20, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y15
-	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z22
+	TESTQ DX, DX
+	JZ    ss512_drainwhole
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
+	JAE   ss512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z22, Z22, Z21
-	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z15, Z20, Z20
-	VCVTPS2PD        Y16, Z15
-	VEXTRACTF64X4    $0x01, Z16, Y16
-	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z15
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z16, Z20, Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z15
-	VBROADCASTSS     fusedconst<>+128(SB), Z16
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
-	VMULPS           Z11, Z11, Z17
-	VMULPS           Z12, Z12, Z18
-	VFMADD213PS      Z11, Z17, Z15
-	VFMADD213PS      Z12, Z18, Z16
-	VPADDD           Z7, Z13, Z17
-	VPADDD           Z7, Z14, Z18
-	VPMAXSD          Z5, Z17, Z17
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
-	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y15, Z11
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z12
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
 	VCVTPS2PD        Y17, Z13
 	VEXTRACTF64X4    $0x01, Z17, Y14
 	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
-	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z12, Z20, Z20
-	VCVTPS2PD        Y16, Z11
-	VEXTRACTF64X4    $0x01, Z16, Y12
-	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
 	VCVTPS2PD        Y18, Z13
 	VEXTRACTF64X4    $0x01, Z18, Y14
 	VCVTPS2PD        Y14, Z14
-	VFMADD213PD      Z13, Z13, Z11
-	VFMADD213PD      Z14, Z14, Z12
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z12, Z20, Z20
-	VADDPD           Z19, Z9, Z9
-	VADDPD           Z20, Z10, Z10
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
 
-ss512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     ss512_sumred
-	VPXORQ Z23, Z23, Z23
-	VPXORQ Z24, Z24, Z24
+ss512_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tail4
 
-ss512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               ss512_sumlast
-	VMOVUPS          (AX), Z11
-	VMULPS           Z8, Z11, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z12
-	VFMADD231PS      Z0, Z11, Z12
-	VSUBPS           Z1, Z12, Z13
-	VFMADD231PS      Z2, Z13, Z11
-	VFMADD231PS      Z3, Z13, Z11
-	VBROADCASTSS     fusedconst<>+128(SB), Z13
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
-	VMULPS           Z11, Z11, Z14
-	VFMADD231PS      Z13, Z14, Z11
-	VPADDD           Z7, Z12, Z12
-	VPMAXSD          Z5, Z12, Z12
-	VPSLLD           $0x17, Z12, Z12
-	VCVTPS2PD        Y11, Z13
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y12, Z14
-	VEXTRACTF64X4    $0x01, Z12, Y12
-	VCVTPS2PD        Y12, Z12
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_tailfirst:
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
+	JAE  ss512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
 	VFMADD213PD      Z14, Z14, Z13
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z13, Z23, Z23
-	VADDPD           Z11, Z24, Z24
-	ADDQ             $0x00000040, AX
-	SUBQ             $0x00000010, DX
-	JMP              ss512_sum16
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
 
-ss512_sumlast:
-	TESTQ            DX, DX
-	JZ               ss512_sumblock
-	VMOVUPS.Z        (AX), K1, Z11
-	VMULPS           Z8, Z11, Z11
-	VBLENDMPS        Z11, Z6, K1, Z11
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z12
-	VFMADD231PS      Z0, Z11, Z12
-	VSUBPS           Z1, Z12, Z13
-	VFMADD231PS      Z2, Z13, Z11
-	VFMADD231PS      Z3, Z13, Z11
-	VBROADCASTSS     fusedconst<>+128(SB), Z13
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
-	VMULPS           Z11, Z11, Z14
-	VFMADD231PS      Z13, Z14, Z11
-	VPADDD           Z7, Z12, Z12
-	VPMAXSD          Z5, Z12, Z12
-	VPSLLD.Z         $0x17, Z12, K1, Z12
-	VCVTPS2PD        Y11, Z13
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y12, Z14
-	VEXTRACTF64X4    $0x01, Z12, Y12
-	VCVTPS2PD        Y12, Z12
+ss512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
 	VFMADD213PD      Z14, Z14, Z13
-	VFMADD213PD      Z12, Z12, Z11
-	VADDPD           Z13, Z23, Z23
-	VADDPD           Z11, Z24, Z24
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
 
-ss512_sumblock:
-	VADDPD Z23, Z9, Z9
-	VADDPD Z24, Z10, Z10
+ss512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VCVTPS2PD        Y19, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VCVTPS2PD        Y20, Z14
+	VFMADD213PD      Z14, Z14, Z13
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        (AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        (AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        64(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        64(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VBROADCASTSS     fusedconst<>+320(SB), Z13
+	VMOVUPS.Z        128(AX), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VBLENDMPS        Z14, Z13, K2, Z13
+	VMOVUPS.Z        128(AX)(CX*1), K2, Z14
+	VMULPS           Z8, Z14, Z14
+	VMAXPS           Z14, Z9, K2, Z9
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z15, Z14
+	VFMADD231PS      Z2, Z14, Z13
+	VFMADD231PS      Z3, Z14, Z13
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y18, Z14
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z14
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z14, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VMULPS           Z13, Z13, Z14
+	VFMADD213PS      Z13, Z14, Z17
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VMOVUPS          64(AX), Z14
+	VMULPS           Z8, Z14, Z14
+	VMOVUPS          (AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS          64(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z2, Z18, Z14
+	VFMADD231PS      Z3, Z17, Z13
+	VFMADD231PS      Z3, Z18, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVUPS          128(AX), Z13
+	VMULPS           Z8, Z13, Z13
+	VBROADCASTSS     fusedconst<>+320(SB), Z14
+	VMOVUPS.Z        192(AX), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VBLENDMPS        Z15, Z14, K2, Z14
+	VMOVUPS          128(AX)(CX*1), Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z9, Z9
+	VMOVUPS.Z        192(AX)(CX*1), K2, Z15
+	VMULPS           Z8, Z15, Z15
+	VMAXPS           Z15, Z10, K2, Z10
+	VSUBPS           Z6, Z13, Z13
+	VSUBPS           Z6, Z14, Z14
+	VMAXPS           Z13, Z4, Z13
+	VMAXPS           Z14, Z4, Z14
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z13, Z15
+	VFMADD231PS      Z0, Z14, Z16
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z13
+	VFMADD231PS      Z2, Z24, Z14
+	VFMADD231PS      Z3, Z23, Z13
+	VFMADD231PS      Z3, Z24, Z14
+	LEAQ             (AX)(R10*1), CX
+	PREFETCHT0       (CX)
+	PREFETCHT0       64(CX)
+	PREFETCHT0       128(CX)
+	PREFETCHT0       192(CX)
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
+	JMP              ss512_sumred
+
+ss512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y17, Z23
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z17, Z25, Z25
+	VADDPD           Z18, Z26, Z26
+	VBROADCASTSS     fusedconst<>+128(SB), Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z18
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z14, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z13, Z17
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z14, Z18
+	VMULPS           Z13, Z13, Z19
+	VMULPS           Z14, Z14, Z20
+	VFMADD213PS      Z13, Z19, Z17
+	VFMADD213PS      Z14, Z20, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y19, Z15
+	VEXTRACTF64X4    $0x01, Z19, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y20, Z15
+	VEXTRACTF64X4    $0x01, Z20, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z14, Z26, Z26
+	VADDPD           Z25, Z11, Z11
+	VADDPD           Z26, Z12, Z12
 
 ss512_sumred:
-	VADDPD     Z10, Z9, Z9
-	VSHUFF64X2 $0xee, Z9, Z9, Z11
-	VADDPD     Z11, Z9, Z9
-	VSHUFF64X2 $0x01, Z9, Z9, Z11
-	VADDPD     Z11, Z9, Z9
-	VPERMILPD  $0x01, Z9, Z11
-	VADDSD     X11, X9, X11
-	VUCOMISD   X11, X11
+	// Pass 1 of the next row, found in pass 2: m = max(x).
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0x4e, Z9, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0xb1, Z9, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z10
+	VMAXPS     Z10, Z9, Z9
+
+ss512_sumdone:
+	CMPQ DI, $0x00000001
+	JE   ss512_ahead
+
+ss512_ahead:
+	VADDPD     Z12, Z11, Z11
+	VSHUFF64X2 $0xee, Z11, Z11, Z10
+	VADDPD     Z10, Z11, Z11
+	VSHUFF64X2 $0x01, Z11, Z11, Z10
+	VADDPD     Z10, Z11, Z11
+	VPERMILPD  $0x01, Z11, Z10
+	VADDSD     X10, X11, X10
+	VUCOMISD   X10, X10
 	JP         ss512_nanrow
+	CMPQ       R8, $0x00000400
+	JBE        ss512_batch
 
 	// l = float64(nm)*ln2 + log64(S).
 	VMOVD      X7, AX
 	NEGL       AX
 	SUBL       $0x4b3fff81, AX
-	VCVTSI2SDL AX, X11, X7
+	VCVTSI2SDL AX, X10, X7
 	VMULSD     log64const<>+16(SB), X7, X7
-	VMOVQ      X11, AX
+	VMOVQ      X10, AX
 	MOVQ       AX, CX
 	SHRQ       $0x34, CX
 	SUBQ       $0x000003ff, CX
@@ -54174,64 +64315,67 @@ ss512_sumred:
 	ANDQ       DX, AX
 	MOVQ       $0x3ff0000000000000, DX
 	ORQ        DX, AX
-	VMOVQ      AX, X11
+	VMOVQ      AX, X10
 	MOVQ       AX, DX
 	BTCQ       $0x34, DX
-	LEAQ       1(CX), R9
-	VUCOMISD   log64const<>+0(SB), X11
+	LEAQ       1(CX), R11
+	VUCOMISD   log64const<>+0(SB), X10
 	CMOVQHI    DX, AX
-	CMOVQHI    R9, CX
-	VMOVQ      AX, X11
-	VSUBSD     log64const<>+8(SB), X11, X12
-	VADDSD     log64const<>+8(SB), X11, X13
-	VDIVSD     X13, X12, X12
-	VMULSD     X12, X12, X13
-	VMOVSD     log64const<>+24(SB), X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+32(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+40(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+48(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+56(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+64(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+72(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+80(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+88(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+96(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+104(SB), X14, X14
-	VMULSD     X13, X14, X14
-	VADDSD     log64const<>+112(SB), X14, X14
-	VMULSD     X12, X14, X14
-	VADDSD     X14, X14, X14
-	VCVTSI2SDQ CX, X11, X11
-	VMULSD     log64const<>+16(SB), X11, X11
-	VADDSD     X14, X11, X11
-	VADDSD     X11, X7, X7
-	VCVTSS2SD  X6, X6, X12
+	CMOVQHI    R11, CX
+	VMOVQ      AX, X10
+	VSUBSD     log64const<>+8(SB), X10, X13
+	VADDSD     log64const<>+8(SB), X10, X14
+	VDIVSD     X14, X13, X13
+	VMULSD     X13, X13, X14
+	VMOVSD     log64const<>+24(SB), X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+32(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+40(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+48(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+56(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+64(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+72(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+80(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+88(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+96(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+104(SB), X15, X15
+	VMULSD     X14, X15, X15
+	VADDSD     log64const<>+112(SB), X15, X15
+	VMULSD     X13, X15, X15
+	VADDSD     X15, X15, X15
+	VCVTSI2SDQ CX, X10, X10
+	VMULSD     log64const<>+16(SB), X10, X10
+	VADDSD     X15, X10, X10
+	VADDSD     X10, X7, X7
+	VCVTSS2SD  X6, X6, X13
 
 	// Pass 3 of the previous finite row, while l is computed.
 	CMPQ         24(SP), $0x00000000
 	JE           ss512_prev
-	VBROADCASTSD (SP), Z11
+	VBROADCASTSD (SP), Z10
 	VBROADCASTSD 8(SP), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_outc
 	MOVQ         16(SP), AX
 	MOVQ         24(SP), CX
 	MOVQ         R8, DX
 
-ss512_out64:
+ss512_outz64:
 	CMPQ          DX, $0x00000040
-	JB            ss512_out16
+	JB            ss512_outz16
 	VMOVUPS       (AX), Z14
 	VMULPS        Z8, Z14, Z14
-	VCVTPS2PD     Y14, Z13
+	VCVTPS2PD     Y14, Z6
 	VEXTRACTF64X4 $0x01, Z14, Y14
 	VCVTPS2PD     Y14, Z14
 	VMOVUPS       64(AX), Z16
@@ -54239,28 +64383,24 @@ ss512_out64:
 	VCVTPS2PD     Y16, Z15
 	VEXTRACTF64X4 $0x01, Z16, Y16
 	VCVTPS2PD     Y16, Z16
-	VSUBPD        Z6, Z13, Z13
-	VSUBPD        Z6, Z14, Z14
-	VSUBPD        Z6, Z15, Z15
-	VSUBPD        Z6, Z16, Z16
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
-	VSUBPD        Z11, Z15, Z15
-	VSUBPD        Z11, Z16, Z16
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VSUBPD        Z10, Z16, Z16
 	VPSUBQ        Z17, Z17, Z17
-	VCVTPD2PS     Z13, Y25
-	VCVTPD2PS     Z14, Y13
-	VCVTPD2PS     Z15, Y26
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z14, Y6
+	VCVTPD2PS     Z15, Y28
 	VCVTPD2PS     Z16, Y14
-	VINSERTF64X4  $0x01, Y13, Z25, Z13
-	VMINPS        Z13, Z17, Z13
-	VMOVUPS       Z13, (CX)
-	VINSERTF64X4  $0x01, Y14, Z26, Z13
-	VMINPS        Z13, Z17, Z13
-	VMOVUPS       Z13, 64(CX)
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z17, Z6
+	VMOVUPS       Z6, (CX)
+	VINSERTF64X4  $0x01, Y14, Z28, Z6
+	VMINPS        Z6, Z17, Z6
+	VMOVUPS       Z6, 64(CX)
 	VMOVUPS       128(AX), Z14
 	VMULPS        Z8, Z14, Z14
-	VCVTPS2PD     Y14, Z13
+	VCVTPS2PD     Y14, Z6
 	VEXTRACTF64X4 $0x01, Z14, Y14
 	VCVTPS2PD     Y14, Z14
 	VMOVUPS       192(AX), Z16
@@ -54268,25 +64408,131 @@ ss512_out64:
 	VCVTPS2PD     Y16, Z15
 	VEXTRACTF64X4 $0x01, Z16, Y16
 	VCVTPS2PD     Y16, Z16
-	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VSUBPD        Z10, Z16, Z16
+	VPSUBQ        Z17, Z17, Z17
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z14, Y6
+	VCVTPD2PS     Z15, Y28
+	VCVTPD2PS     Z16, Y14
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z17, Z6
+	VMOVUPS       Z6, 128(CX)
+	VINSERTF64X4  $0x01, Y14, Z28, Z6
+	VMINPS        Z6, Z17, Z6
+	VMOVUPS       Z6, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_outz64
+
+ss512_outz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_outztail
+	VMOVUPS       (AX), Z14
+	VMULPS        Z8, Z14, Z14
+	VCVTPS2PD     Y14, Z6
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z14, Z14
+	VPSUBQ        Z15, Z15, Z15
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z14, Y6
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_outz16
+
+ss512_outztail:
+	TESTQ         DX, DX
+	JZ            ss512_prev
+	VMOVUPS.Z     (AX), K1, Z14
+	VMULPS        Z8, Z14, Z14
+	VCVTPS2PD     Y14, Z6
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z14, Z14
+	VPSUBQ        Z10, Z10, Z10
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z14, Y6
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z10, Z6
+	VMOVUPS       Z6, K1, (CX)
+	JMP           ss512_prev
+
+ss512_outc:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512_out64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_out16
+	VMOVUPS       (AX), Z15
+	VMULPS        Z8, Z15, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VMOVUPS       64(AX), Z17
+	VMULPS        Z8, Z17, Z17
+	VCVTPS2PD     Y17, Z16
+	VEXTRACTF64X4 $0x01, Z17, Y17
+	VCVTPS2PD     Y17, Z17
 	VSUBPD        Z6, Z14, Z14
 	VSUBPD        Z6, Z15, Z15
 	VSUBPD        Z6, Z16, Z16
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
-	VSUBPD        Z11, Z15, Z15
-	VSUBPD        Z11, Z16, Z16
-	VPSUBQ        Z17, Z17, Z17
-	VCVTPD2PS     Z13, Y25
-	VCVTPD2PS     Z14, Y13
-	VCVTPD2PS     Z15, Y26
-	VCVTPD2PS     Z16, Y14
-	VINSERTF64X4  $0x01, Y13, Z25, Z13
-	VMINPS        Z13, Z17, Z13
-	VMOVUPS       Z13, 128(CX)
-	VINSERTF64X4  $0x01, Y14, Z26, Z13
-	VMINPS        Z13, Z17, Z13
-	VMOVUPS       Z13, 192(CX)
+	VSUBPD        Z6, Z17, Z17
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VSUBPD        Z10, Z16, Z16
+	VSUBPD        Z10, Z17, Z17
+	VPSUBQ        Z18, Z18, Z18
+	VCVTPD2PS     Z14, Y27
+	VCVTPD2PS     Z15, Y14
+	VCVTPD2PS     Z16, Y28
+	VCVTPD2PS     Z17, Y15
+	VINSERTF64X4  $0x01, Y14, Z27, Z14
+	VMINPS        Z14, Z18, Z14
+	VMOVUPS       Z14, (CX)
+	VINSERTF64X4  $0x01, Y15, Z28, Z14
+	VMINPS        Z14, Z18, Z14
+	VMOVUPS       Z14, 64(CX)
+	VMOVUPS       128(AX), Z15
+	VMULPS        Z8, Z15, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VMOVUPS       192(AX), Z17
+	VMULPS        Z8, Z17, Z17
+	VCVTPS2PD     Y17, Z16
+	VEXTRACTF64X4 $0x01, Z17, Y17
+	VCVTPS2PD     Y17, Z17
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z6, Z16, Z16
+	VSUBPD        Z6, Z17, Z17
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VSUBPD        Z10, Z16, Z16
+	VSUBPD        Z10, Z17, Z17
+	VPSUBQ        Z18, Z18, Z18
+	VCVTPD2PS     Z14, Y27
+	VCVTPD2PS     Z15, Y14
+	VCVTPD2PS     Z16, Y28
+	VCVTPD2PS     Z17, Y15
+	VINSERTF64X4  $0x01, Y14, Z27, Z14
+	VMINPS        Z14, Z18, Z14
+	VMOVUPS       Z14, 128(CX)
+	VINSERTF64X4  $0x01, Y15, Z28, Z14
+	VMINPS        Z14, Z18, Z14
+	VMOVUPS       Z14, 192(CX)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -54295,21 +64541,21 @@ ss512_out64:
 ss512_out16:
 	CMPQ          DX, $0x00000010
 	JB            ss512_outtail
-	VMOVUPS       (AX), Z14
-	VMULPS        Z8, Z14, Z14
-	VCVTPS2PD     Y14, Z13
-	VEXTRACTF64X4 $0x01, Z14, Y14
-	VCVTPS2PD     Y14, Z14
-	VSUBPD        Z6, Z13, Z13
+	VMOVUPS       (AX), Z15
+	VMULPS        Z8, Z15, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
 	VSUBPD        Z6, Z14, Z14
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
-	VPSUBQ        Z15, Z15, Z15
-	VCVTPD2PS     Z13, Y25
-	VCVTPD2PS     Z14, Y13
-	VINSERTF64X4  $0x01, Y13, Z25, Z13
-	VMINPS        Z13, Z15, Z13
-	VMOVUPS       Z13, (CX)
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VPSUBQ        Z16, Z16, Z16
+	VCVTPD2PS     Z14, Y27
+	VCVTPD2PS     Z15, Y14
+	VINSERTF64X4  $0x01, Y14, Z27, Z14
+	VMINPS        Z14, Z16, Z14
+	VMOVUPS       Z14, (CX)
 	ADDQ          $0x00000040, AX
 	ADDQ          $0x00000040, CX
 	SUBQ          $0x00000010, DX
@@ -54318,28 +64564,324 @@ ss512_out16:
 ss512_outtail:
 	TESTQ         DX, DX
 	JZ            ss512_prev
-	VMOVUPS.Z     (AX), K1, Z14
+	VMOVUPS.Z     (AX), K1, Z15
+	VMULPS        Z8, Z15, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VPSUBQ        Z6, Z6, Z6
+	VCVTPD2PS     Z14, Y27
+	VCVTPD2PS     Z15, Y10
+	VINSERTF64X4  $0x01, Y10, Z27, Z10
+	VMINPS        Z10, Z6, Z10
+	VMOVUPS       Z10, K1, (CX)
+
+ss512_prev:
+	VMOVSD X7, (SP)
+	VMOVSD X13, 8(SP)
+	MOVQ   SI, 16(SP)
+	MOVQ   BX, 24(SP)
+	JMP    ss512_next
+
+ss512_batch:
+	// The row to its slot j of the batch: S, float64(nm)*ln2, c, src and dst.
+	MOVQ       608(SP), CX
+	VMOVSD     X10, 32(SP)(CX*8)
+	VMOVD      X7, AX
+	NEGL       AX
+	SUBL       $0x4b3fff81, AX
+	VCVTSI2SDL AX, X10, X7
+	VMULSD     log64const<>+16(SB), X7, X7
+	VMOVSD     X7, 96(SP)(CX*8)
+	VCVTSS2SD  X6, X6, X6
+	VMOVSD     X6, 160(SP)(CX*8)
+	MOVQ       SI, 224(SP)(CX*8)
+	MOVQ       BX, 288(SP)(CX*8)
+
+	// Pass 3 of the pending batch's row j, if there is one.
+	CMPQ         544(SP)(CX*8), $0x00000000
+	JE           ss512_bprev
+	VBROADCASTSD 352(SP)(CX*8), Z10
+	VBROADCASTSD 416(SP)(CX*8), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_boutc
+	MOVQ         480(SP)(CX*8), AX
+	MOVQ         544(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+ss512_boutz64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_boutz16
+	VMOVUPS       (AX), Z7
+	VMULPS        Z8, Z7, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VMOVUPS       64(AX), Z14
 	VMULPS        Z8, Z14, Z14
 	VCVTPS2PD     Y14, Z13
 	VEXTRACTF64X4 $0x01, Z14, Y14
 	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z10, Z14, Z14
+	VPSUBQ        Z15, Z15, Z15
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z7, Y6
+	VCVTPD2PS     Z13, Y28
+	VCVTPD2PS     Z14, Y7
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, (CX)
+	VINSERTF64X4  $0x01, Y7, Z28, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, 64(CX)
+	VMOVUPS       128(AX), Z7
+	VMULPS        Z8, Z7, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VMOVUPS       192(AX), Z14
+	VMULPS        Z8, Z14, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z10, Z14, Z14
+	VPSUBQ        Z15, Z15, Z15
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z7, Y6
+	VCVTPD2PS     Z13, Y28
+	VCVTPD2PS     Z14, Y7
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, 128(CX)
+	VINSERTF64X4  $0x01, Y7, Z28, Z6
+	VMINPS        Z6, Z15, Z6
+	VMOVUPS       Z6, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_boutz64
+
+ss512_boutz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_boutztail
+	VMOVUPS       (AX), Z7
+	VMULPS        Z8, Z7, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z7, Z7
+	VPSUBQ        Z13, Z13, Z13
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z13, Z6
+	VMOVUPS       Z6, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_boutz16
+
+ss512_boutztail:
+	TESTQ         DX, DX
+	JZ            ss512_bprev
+	VMOVUPS.Z     (AX), K1, Z7
+	VMULPS        Z8, Z7, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VSUBPD        Z10, Z6, Z6
+	VSUBPD        Z10, Z7, Z7
+	VPSUBQ        Z10, Z10, Z10
+	VCVTPD2PS     Z6, Y27
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z27, Z6
+	VMINPS        Z6, Z10, Z6
+	VMOVUPS       Z6, K1, (CX)
+	JMP           ss512_bprev
+
+ss512_boutc:
+	MOVQ 480(SP)(CX*8), AX
+	MOVQ 544(SP)(CX*8), CX
+	MOVQ R8, DX
+
+ss512_bout64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_bout16
+	VMOVUPS       (AX), Z13
+	VMULPS        Z8, Z13, Z13
+	VCVTPS2PD     Y13, Z7
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VMOVUPS       64(AX), Z15
+	VMULPS        Z8, Z15, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VSUBPD        Z6, Z7, Z7
 	VSUBPD        Z6, Z13, Z13
 	VSUBPD        Z6, Z14, Z14
-	VSUBPD        Z11, Z13, Z13
-	VSUBPD        Z11, Z14, Z14
-	VPSUBQ        Z6, Z6, Z6
-	VCVTPD2PS     Z13, Y25
-	VCVTPD2PS     Z14, Y11
-	VINSERTF64X4  $0x01, Y11, Z25, Z11
-	VMINPS        Z11, Z6, Z11
-	VMOVUPS       Z11, K1, (CX)
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VPSUBQ        Z16, Z16, Z16
+	VCVTPD2PS     Z7, Y27
+	VCVTPD2PS     Z13, Y7
+	VCVTPD2PS     Z14, Y28
+	VCVTPD2PS     Z15, Y13
+	VINSERTF64X4  $0x01, Y7, Z27, Z7
+	VMINPS        Z7, Z16, Z7
+	VMOVUPS       Z7, (CX)
+	VINSERTF64X4  $0x01, Y13, Z28, Z7
+	VMINPS        Z7, Z16, Z7
+	VMOVUPS       Z7, 64(CX)
+	VMOVUPS       128(AX), Z13
+	VMULPS        Z8, Z13, Z13
+	VCVTPS2PD     Y13, Z7
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VMOVUPS       192(AX), Z15
+	VMULPS        Z8, Z15, Z15
+	VCVTPS2PD     Y15, Z14
+	VEXTRACTF64X4 $0x01, Z15, Y15
+	VCVTPS2PD     Y15, Z15
+	VSUBPD        Z6, Z7, Z7
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z10, Z14, Z14
+	VSUBPD        Z10, Z15, Z15
+	VPSUBQ        Z16, Z16, Z16
+	VCVTPD2PS     Z7, Y27
+	VCVTPD2PS     Z13, Y7
+	VCVTPD2PS     Z14, Y28
+	VCVTPD2PS     Z15, Y13
+	VINSERTF64X4  $0x01, Y7, Z27, Z7
+	VMINPS        Z7, Z16, Z7
+	VMOVUPS       Z7, 128(CX)
+	VINSERTF64X4  $0x01, Y13, Z28, Z7
+	VMINPS        Z7, Z16, Z7
+	VMOVUPS       Z7, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_bout64
 
-ss512_prev:
-	VMOVSD X7, (SP)
-	VMOVSD X12, 8(SP)
-	MOVQ   SI, 16(SP)
-	MOVQ   BX, 24(SP)
-	JMP    ss512_next
+ss512_bout16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_bouttail
+	VMOVUPS       (AX), Z13
+	VMULPS        Z8, Z13, Z13
+	VCVTPS2PD     Y13, Z7
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VSUBPD        Z6, Z7, Z7
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VPSUBQ        Z14, Z14, Z14
+	VCVTPD2PS     Z7, Y27
+	VCVTPD2PS     Z13, Y7
+	VINSERTF64X4  $0x01, Y7, Z27, Z7
+	VMINPS        Z7, Z14, Z7
+	VMOVUPS       Z7, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_bout16
+
+ss512_bouttail:
+	TESTQ         DX, DX
+	JZ            ss512_bprev
+	VMOVUPS.Z     (AX), K1, Z13
+	VMULPS        Z8, Z13, Z13
+	VCVTPS2PD     Y13, Z7
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VSUBPD        Z6, Z7, Z7
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z10, Z7, Z7
+	VSUBPD        Z10, Z13, Z13
+	VPSUBQ        Z6, Z6, Z6
+	VCVTPD2PS     Z7, Y27
+	VCVTPD2PS     Z13, Y7
+	VINSERTF64X4  $0x01, Y7, Z27, Z7
+	VMINPS        Z7, Z6, Z7
+	VMOVUPS       Z7, K1, (CX)
+
+ss512_bprev:
+	MOVQ 608(SP), AX
+	INCQ AX
+	MOVQ AX, 608(SP)
+	CMPQ AX, $0x00000008
+	JB   ss512_next
+
+	// The batch is full: its l, and it is pending.
+	MOVQ         $0x00000000, 608(SP)
+	VMOVUPD      32(SP), Z6
+	VPSRLQ       $0x34, Z6, Z7
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z6, Z6
+	VPORQ.BCST   log64const<>+8(SB), Z6, Z6
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z6, K3
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z6, K3, Z6
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z7, K3, Z7
+	VSUBPD.BCST  log64const<>+8(SB), Z6, Z10
+	VADDPD.BCST  log64const<>+8(SB), Z6, Z6
+	VDIVPD       Z6, Z10, Z6
+	VMULPD       Z6, Z6, Z10
+	VBROADCASTSD log64const<>+24(SB), Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+32(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+40(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+48(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+56(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+64(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+72(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+80(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+88(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+96(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+104(SB), Z13, Z13
+	VMULPD       Z10, Z13, Z13
+	VADDPD.BCST  log64const<>+112(SB), Z13, Z13
+	VMULPD       Z6, Z13, Z13
+	VADDPD       Z13, Z13, Z13
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z7, Z7
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z7, Z7
+	VMULPD.BCST  log64const<>+16(SB), Z7, Z7
+	VADDPD       Z13, Z7, Z7
+	VADDPD       96(SP), Z7, Z7
+	VMOVUPD      Z7, 352(SP)
+	VMOVUPD      160(SP), Z6
+	VMOVUPD      Z6, 416(SP)
+	VMOVUPD      224(SP), Z6
+	VMOVUPD      Z6, 480(SP)
+	VMOVUPD      288(SP), Z6
+	VMOVUPD      Z6, 544(SP)
+	JMP          ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -54351,9 +64893,9 @@ ss512_scan_4_16:
 	JB       ss512_scan_4_tail
 	VMOVUPS  (AX), Z6
 	VMULPS   Z8, Z6, Z6
-	VCMPPS   $0x03, Z6, Z6, K2
-	KORTESTW K2, K2
-	JNZ      ss512_nanrow
+	VCMPPS   $0x03, Z6, Z6, K3
+	KORTESTW K3, K3
+	JNZ      ss512_nanearly
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
 	JMP      ss512_scan_4_16
@@ -54363,13 +64905,80 @@ ss512_scan_4_tail:
 	JZ        ss512_scan_4_done
 	VMOVUPS.Z (AX), K1, Z6
 	VMULPS    Z8, Z6, Z6
-	VCMPPS    $0x03, Z6, Z6, K1, K2
-	KORTESTW  K2, K2
-	JNZ       ss512_nanrow
+	VCMPPS    $0x03, Z6, Z6, K1, K3
+	KORTESTW  K3, K3
+	JNZ       ss512_nanearly
 
 ss512_scan_4_done:
 	VBROADCASTSS fusedconst<>+320(SB), Z6
-	JMP          ss512_fill
+	JMP          ss512_fillahead
+
+ss512_nanearly:
+	VBROADCASTSS fusedconst<>+416(SB), Z6
+
+ss512_fillahead:
+	CMPQ DI, $0x00000001
+	JE   ss512_aheadfill
+	LEAQ (SI)(R9*1), AX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z13
+	MOVQ         R8, DX
+
+ss512_max64aheadfill:
+	CMPQ    DX, $0x00000040
+	JB      ss512_max16aheadfill
+	VMOVUPS (AX), Z14
+	VMULPS  Z8, Z14, Z14
+	VMAXPS  Z14, Z9, Z9
+	VMOVUPS 64(AX), Z14
+	VMULPS  Z8, Z14, Z14
+	VMAXPS  Z14, Z7, Z7
+	VMOVUPS 128(AX), Z14
+	VMULPS  Z8, Z14, Z14
+	VMAXPS  Z14, Z10, Z10
+	VMOVUPS 192(AX), Z14
+	VMULPS  Z8, Z14, Z14
+	VMAXPS  Z14, Z13, Z13
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     ss512_max64aheadfill
+
+ss512_max16aheadfill:
+	CMPQ    DX, $0x00000010
+	JB      ss512_maxtailaheadfill
+	VMOVUPS (AX), Z14
+	VMULPS  Z8, Z14, Z14
+	VMAXPS  Z14, Z9, Z9
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     ss512_max16aheadfill
+
+ss512_maxtailaheadfill:
+	TESTQ     DX, DX
+	JZ        ss512_maxredaheadfill
+	VMOVUPS.Z (AX), K1, Z14
+	VMULPS    Z8, Z14, Z14
+	VMAXPS    Z14, Z7, K1, Z7
+
+ss512_maxredaheadfill:
+	VMAXPS     Z7, Z9, Z9
+	VMAXPS     Z13, Z10, Z10
+	VMAXPS     Z10, Z9, Z9
+	VSHUFF32X4 $0x4e, Z9, Z9, Z7
+	VMAXPS     Z7, Z9, Z9
+	VSHUFF32X4 $0xb1, Z9, Z9, Z7
+	VMAXPS     Z7, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z7
+	VMAXPS     Z7, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z7
+	VMAXPS     Z7, Z9, Z9
+
+ss512_aheadfill:
+	JMP ss512_fill
 
 ss512_nanrow:
 	VBROADCASTSS fusedconst<>+416(SB), Z6
@@ -54392,21 +65001,124 @@ ss512_filltail:
 	VMOVUPS Z6, K1, (CX)
 
 ss512_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R9, SI
+	ADDQ R9, BX
 	DECQ DI
 	JNZ  ss512_row
 
 	// Pass 3 of the last finite row.
 	CMPQ         24(SP), $0x00000000
 	JE           ss512_flushed
-	VBROADCASTSD (SP), Z11
+	VBROADCASTSD (SP), Z10
 	VBROADCASTSD 8(SP), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_lastc
 	MOVQ         16(SP), AX
 	MOVQ         24(SP), CX
 	MOVQ         R8, DX
+
+ss512_lastz64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_lastz16
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_lastz64
+
+ss512_lastz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_lastztail
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_lastz16
+
+ss512_lastztail:
+	TESTQ         DX, DX
+	JZ            ss512_flushed
+	VMOVUPS.Z     (AX), K1, Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           ss512_flushed
+
+ss512_lastc:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
 
 ss512_last64:
 	CMPQ          DX, $0x00000040
@@ -54425,19 +65137,19 @@ ss512_last64:
 	VSUBPD        Z6, Z1, Z1
 	VSUBPD        Z6, Z2, Z2
 	VSUBPD        Z6, Z3, Z3
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
-	VSUBPD        Z11, Z2, Z2
-	VSUBPD        Z11, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
 	VPSUBQ        Z4, Z4, Z4
-	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z0, Y27
 	VCVTPD2PS     Z1, Y0
-	VCVTPD2PS     Z2, Y26
+	VCVTPD2PS     Z2, Y28
 	VCVTPD2PS     Z3, Y1
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
 	VMINPS        Z0, Z4, Z0
 	VMOVUPS       Z0, (CX)
-	VINSERTF64X4  $0x01, Y1, Z26, Z0
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
 	VMINPS        Z0, Z4, Z0
 	VMOVUPS       Z0, 64(CX)
 	VMOVUPS       128(AX), Z1
@@ -54454,19 +65166,19 @@ ss512_last64:
 	VSUBPD        Z6, Z1, Z1
 	VSUBPD        Z6, Z2, Z2
 	VSUBPD        Z6, Z3, Z3
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
-	VSUBPD        Z11, Z2, Z2
-	VSUBPD        Z11, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
 	VPSUBQ        Z4, Z4, Z4
-	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z0, Y27
 	VCVTPD2PS     Z1, Y0
-	VCVTPD2PS     Z2, Y26
+	VCVTPD2PS     Z2, Y28
 	VCVTPD2PS     Z3, Y1
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
 	VMINPS        Z0, Z4, Z0
 	VMOVUPS       Z0, 128(CX)
-	VINSERTF64X4  $0x01, Y1, Z26, Z0
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
 	VMINPS        Z0, Z4, Z0
 	VMOVUPS       Z0, 192(CX)
 	ADDQ          $0x00000100, AX
@@ -54484,12 +65196,12 @@ ss512_last16:
 	VCVTPS2PD     Y1, Z1
 	VSUBPD        Z6, Z0, Z0
 	VSUBPD        Z6, Z1, Z1
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
-	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z0, Y27
 	VCVTPD2PS     Z1, Y0
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
 	VMINPS        Z0, Z2, Z0
 	VMOVUPS       Z0, (CX)
 	ADDQ          $0x00000040, AX
@@ -54500,23 +65212,537 @@ ss512_last16:
 ss512_lasttail:
 	TESTQ         DX, DX
 	JZ            ss512_flushed
-	VMOVUPS.Z     (AX), K1, Z0
-	VMULPS        Z8, Z0, Z0
-	VCVTPS2PD     Y0, Z1
-	VEXTRACTF64X4 $0x01, Z0, Y0
-	VCVTPS2PD     Y0, Z0
-	VSUBPD        Z6, Z1, Z1
+	VMOVUPS.Z     (AX), K1, Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
 	VSUBPD        Z6, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
-	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
-	VCVTPD2PS     Z1, Y25
-	VCVTPD2PS     Z0, Y0
-	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
 	VMINPS        Z0, Z2, Z0
 	VMOVUPS       Z0, K1, (CX)
 
 ss512_flushed:
+	// Pass 3 of the pending batch's rows from slot j on, then the current batch's l and its rows.
+	MOVQ 608(SP), AX
+	MOVQ AX, 616(SP)
+
+ss512_flushpend:
+	MOVQ         616(SP), CX
+	CMPQ         CX, $0x00000008
+	JE           ss512_flushcur
+	CMPQ         544(SP)(CX*8), $0x00000000
+	JE           ss512_flushpendnext
+	VBROADCASTSD 352(SP)(CX*8), Z10
+	VBROADCASTSD 416(SP)(CX*8), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_fpendc
+	MOVQ         480(SP)(CX*8), AX
+	MOVQ         544(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+ss512_fpendz64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_fpendz16
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_fpendz64
+
+ss512_fpendz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_fpendztail
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_fpendz16
+
+ss512_fpendztail:
+	TESTQ         DX, DX
+	JZ            ss512_flushpendnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           ss512_flushpendnext
+
+ss512_fpendc:
+	MOVQ 480(SP)(CX*8), AX
+	MOVQ 544(SP)(CX*8), CX
+	MOVQ R8, DX
+
+ss512_fpend64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_fpend16
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_fpend64
+
+ss512_fpend16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_fpendtail
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_fpend16
+
+ss512_fpendtail:
+	TESTQ         DX, DX
+	JZ            ss512_flushpendnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+ss512_flushpendnext:
+	ADDQ $0x00000001, 616(SP)
+	JMP  ss512_flushpend
+
+ss512_flushcur:
+	CMPQ         608(SP), $0x00000000
+	JE           ss512_flushed8
+	VMOVUPD      32(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z0, Z0
+	VPORQ.BCST   log64const<>+8(SB), Z0, Z0
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z0, K2
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z0, K2, Z0
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z1, K2, Z1
+	VSUBPD.BCST  log64const<>+8(SB), Z0, Z2
+	VADDPD.BCST  log64const<>+8(SB), Z0, Z0
+	VDIVPD       Z0, Z2, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+32(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+40(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+48(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+56(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+64(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+72(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+80(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+88(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+96(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+104(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+112(SB), Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VADDPD       Z3, Z3, Z3
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z1, Z1
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z1, Z1
+	VMULPD.BCST  log64const<>+16(SB), Z1, Z1
+	VADDPD       Z3, Z1, Z1
+	VADDPD       96(SP), Z1, Z1
+	VMOVUPD      Z1, 352(SP)
+	VMOVUPD      160(SP), Z0
+	VMOVUPD      Z0, 416(SP)
+	VMOVUPD      224(SP), Z0
+	VMOVUPD      Z0, 480(SP)
+	VMOVUPD      288(SP), Z0
+	VMOVUPD      Z0, 544(SP)
+	MOVQ         $0x00000000, 616(SP)
+
+ss512_flushcurrow:
+	MOVQ         616(SP), CX
+	CMPQ         CX, 608(SP)
+	JAE          ss512_flushed8
+	VBROADCASTSD 352(SP)(CX*8), Z10
+	VBROADCASTSD 416(SP)(CX*8), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          ss512_fcurc
+	MOVQ         480(SP)(CX*8), AX
+	MOVQ         544(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+ss512_fcurz64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_fcurz16
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_fcurz64
+
+ss512_fcurz16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_fcurztail
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_fcurz16
+
+ss512_fcurztail:
+	TESTQ         DX, DX
+	JZ            ss512_flushcurnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           ss512_flushcurnext
+
+ss512_fcurc:
+	MOVQ 480(SP)(CX*8), AX
+	MOVQ 544(SP)(CX*8), CX
+	MOVQ R8, DX
+
+ss512_fcur64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_fcur16
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z10, Z2, Z2
+	VSUBPD        Z10, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y28
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z28, Z0
+	VMINPS        Z0, Z4, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_fcur64
+
+ss512_fcur16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_fcurtail
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_fcur16
+
+ss512_fcurtail:
+	TESTQ         DX, DX
+	JZ            ss512_flushcurnext
+	VMOVUPS.Z     (AX), K1, Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VMINPS        Z0, Z2, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+ss512_flushcurnext:
+	ADDQ $0x00000001, 616(SP)
+	JMP  ss512_flushcurrow
+
+ss512_flushed8:
 ss512_ret:
 	VZEROUPPER
 	RET
