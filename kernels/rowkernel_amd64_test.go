@@ -127,22 +127,31 @@ func TestGuardLogRowKernel(t *testing.T) {
 			for c := 49; c <= 300; c++ {
 				cols = append(cols, c)
 			}
-			for _, c := range cols {
-				rows := 1 + rng.IntN(20) // batches of 8 rows' l, and partial ones
-				x := rowsOfAnyKind(rng, rows, c)
-				alloc := func(n int) []float32 { return endAtGuard(t, n) }
-				if c%2 == 0 {
-					alloc = func(n int) []float32 { return startAfterGuard(t, n) }
-				}
-				run, ref := k.of(rng, rows, c, alloc)
-				want := make([]float32, len(x))
-				ref(want, x)
-				checkGuards(t, x, want, run, nil)
-				if t.Failed() {
-					return
-				}
-			}
+			guardRowBatches(t, rng, k, cols, 20) // batches of 8 rows' l, and partial ones
 		})
+	}
+}
+
+// guardRowBatches runs k on a batch of 1 to maxRows rows of each length
+// in cols against guard pages: the batch ends right before an
+// inaccessible page for odd lengths and starts right after one for even
+// lengths (see checkGuards).
+func guardRowBatches(t *testing.T, rng *rand.Rand, k softmaxRowKernel, cols []int, maxRows int) {
+	t.Helper()
+	for _, c := range cols {
+		rows := 1 + rng.IntN(maxRows)
+		x := rowsOfAnyKind(rng, rows, c)
+		alloc := func(n int) []float32 { return endAtGuard(t, n) }
+		if c%2 == 0 {
+			alloc = func(n int) []float32 { return startAfterGuard(t, n) }
+		}
+		run, ref := k.of(rng, rows, c, alloc)
+		want := make([]float32, len(x))
+		ref(want, x)
+		checkGuards(t, x, want, run, nil)
+		if t.Failed() {
+			return
+		}
 	}
 }
 
@@ -380,21 +389,7 @@ func TestGuardSoftmaxRowKernel(t *testing.T) {
 			for c := 49; c <= 128; c++ {
 				cols = append(cols, c)
 			}
-			for _, c := range cols {
-				rows := 1 + rng.IntN(9)
-				x := rowsOfAnyKind(rng, rows, c)
-				alloc := func(n int) []float32 { return endAtGuard(t, n) }
-				if c%2 == 0 {
-					alloc = func(n int) []float32 { return startAfterGuard(t, n) }
-				}
-				run, ref := k.of(rng, rows, c, alloc)
-				want := make([]float32, len(x))
-				ref(want, x)
-				checkGuards(t, x, want, run, nil)
-				if t.Failed() {
-					return
-				}
-			}
+			guardRowBatches(t, rng, k, cols, 9)
 		})
 	}
 }

@@ -500,14 +500,7 @@ func logSoftmaxRows(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
 	if z.frameSize() > 0 {
 		moffs = g.AllocLocal(z.frameSize())
 	}
-	late := func(name, after string) {
-		p.run(after, func(after string) {
-			g.VBROADCASTSD(p.l, lv)
-			g.VBROADCASTSD(p.c, cv64)
-			z.restore(g, moffs.Offset(8))
-			pass3(name, p.src, p.dst, after)
-		})
-	}
+	late := p.late(z, moffs, lv, cv64, pass3)
 	s.rowsKernel(masked, func(sum reg.VecVirtual) {
 		if sum == nil { // ahead: S's lanes are in s.acc
 			sum = s.(interface{ aheadSum() reg.VecVirtual }).aheadSum()
@@ -615,14 +608,7 @@ func logSoftmaxRows8(vt *log64VecTable) logRowsFunc {
 			}
 			pass3(name, slot(pendSrc, j), slot(pendDst, j), after)
 		}
-		late := func(name, after string) {
-			p.run(after, func(after string) {
-				g.VBROADCASTSD(p.l, lv)
-				g.VBROADCASTSD(p.c, cv64)
-				z.restore(g, moffs.Offset(8))
-				pass3(name, p.src, p.dst, after)
-			})
-		}
+		late := p.late(z, moffs, lv, cv64, pass3)
 		s.rowsKernel(masked, func(sum reg.VecVirtual) {
 			if sum == nil { // ahead: S's lanes are in s.acc
 				sum = s5.aheadSum()
@@ -730,6 +716,22 @@ func newPending(g *gen) *pending {
 	p := &pending{g: g, l: m, c: m.Offset(8), src: m.Offset(16), dst: m.Offset(24)}
 	g.MOVQ(U32(0), p.dst)
 	return p
+}
+
+// late returns the emitter of pass 3 of the pending row, if one is
+// pending: its l and c broadcast into lv and cv64, its mask offset (for
+// a kernel that reads z) restored from moffs, then pass3 under name,
+// falling through to after.
+func (p *pending) late(z *zin, moffs Mem, lv, cv64 reg.VecVirtual,
+	pass3 func(name string, src, dst Op, after string)) func(name, after string) {
+	return func(name, after string) {
+		p.run(after, func(after string) {
+			p.g.VBROADCASTSD(p.l, lv)
+			p.g.VBROADCASTSD(p.c, cv64)
+			z.restore(p.g, moffs.Offset(8))
+			pass3(name, p.src, p.dst, after)
+		})
+	}
 }
 
 // run emits pass3(after) if a row is pending, and falls through to the

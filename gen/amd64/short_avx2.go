@@ -778,8 +778,7 @@ func (q *group256) sums() [2]reg.VecVirtual {
 	exp := &sm256{g: g, c: c}
 
 	g.Comment("Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).")
-	var s2 [4]reg.VecVirtual
-	var prev reg.VecVirtual
+	f := rowFold256{g: g, halves: halves}
 	for r := range shortAVX2Group {
 		d := loadD(r, true)
 		t := exp.expU(d)
@@ -816,32 +815,10 @@ func (q *group256) sums() [2]reg.VecVirtual {
 				terms = append(terms, ud)
 			}
 		}
-		if halves == 2 {
-			g.VADDPD(terms[2], terms[0], terms[0]) // lane i += lane i+8
-			g.VADDPD(terms[3], terms[1], terms[1])
-		}
-		g.VADDPD(terms[1], terms[0], terms[0]) // lane i += lane i+4
-		// Each pair of rows is folded as soon as it is summed: lane i +=
-		// lane i+2, rows r-1 and r side by side.
-		if r%2 == 0 {
-			prev = terms[0]
-			continue
-		}
-		l, h := g.YMM(), g.YMM()
-		g.VPERM2F128(U8(0x20), terms[0], prev, l) // [a0 a1, b0 b1]
-		g.VPERM2F128(U8(0x31), terms[0], prev, h) // [a2 a3, b2 b3]
-		g.VADDPD(h, l, l)
-		s2[r/2] = l
+		f.add(r, terms)
 	}
 	g.Comment("The sums of the eight rows: lane 0 += lane 1, four rows side by side.")
-	var sums [2]reg.VecVirtual
-	for i := range sums {
-		l, h := g.YMM(), g.YMM()
-		g.VUNPCKLPD(s2[2*i+1], s2[2*i], l)
-		g.VUNPCKHPD(s2[2*i+1], s2[2*i], h)
-		g.VADDPD(h, l, l) // row r's S in lane short256SumPos(r) - 4*i
-		sums[i] = l
-	}
+	sums := f.sums(false)
 	g.Comment("A NaN S: a row with a NaN. The caller runs the group.")
 	{
 		n0, n1 := g.YMM(), g.YMM()
@@ -850,6 +827,61 @@ func (q *group256) sums() [2]reg.VecVirtual {
 		g.VORPD(n1, n0, n0)
 		g.VTESTPD(n0, n0)
 		g.JNZ(LabelRef(q.fail))
+	}
+	return sums
+}
+
+// rowFold256 sums the float64 terms of a group's eight rows in the
+// order the fallback sums a row of up to 16 elements: add takes row r's
+// terms of lanes 0-3, 4-7 (and 8-11, 12-15) in registers, folds them to
+// 4 lanes (i += i+8, i += i+4) and, each pair of rows as soon as both
+// are in, to 2 (i += i+2, rows r-1 and r side by side); sums folds the
+// pairs to row r's S in lane short256SumPos(r) - 4*i of register i.
+type rowFold256 struct {
+	g      *gen
+	halves int
+	prev   reg.VecVirtual
+	s2     [4]reg.VecVirtual
+}
+
+func (f *rowFold256) add(r int, terms []reg.VecVirtual) {
+	g := f.g
+	if f.halves == 2 {
+		g.VADDPD(terms[2], terms[0], terms[0]) // lane i += lane i+8
+		g.VADDPD(terms[3], terms[1], terms[1])
+	}
+	g.VADDPD(terms[1], terms[0], terms[0]) // lane i += lane i+4
+	if r%2 == 0 {
+		f.prev = terms[0]
+		return
+	}
+	l, h := g.YMM(), g.YMM()
+	g.VPERM2F128(U8(0x20), terms[0], f.prev, l) // [a0 a1, b0 b1]
+	g.VPERM2F128(U8(0x31), terms[0], f.prev, h) // [a2 a3, b2 b3]
+	g.VADDPD(h, l, l)                           // lane i += lane i+2
+	f.s2[r/2] = l
+}
+
+// sums emits lane 0 += lane 1 of the pairs, four rows side by side, and
+// with plusZero a +0 added to each sum, which makes a -0 sum +0 (the
+// fallback adds a row's terms to +0).
+func (f *rowFold256) sums(plusZero bool) [2]reg.VecVirtual {
+	g := f.g
+	var sums [2]reg.VecVirtual
+	var zero reg.VecVirtual
+	if plusZero {
+		zero = g.YMM()
+		g.VXORPD(zero, zero, zero)
+	}
+	for i := range sums {
+		l, h := g.YMM(), g.YMM()
+		g.VUNPCKLPD(f.s2[2*i+1], f.s2[2*i], l)
+		g.VUNPCKHPD(f.s2[2*i+1], f.s2[2*i], h)
+		g.VADDPD(h, l, l)
+		if plusZero {
+			g.VADDPD(zero, l, l)
+		}
+		sums[i] = l
 	}
 	return sums
 }

@@ -304,8 +304,7 @@ func shortBackwardSums256(g *gen, bk backwardKernel, halves int, y, dy, stride, 
 		g.VCVTPS2PD(vh, q[1])
 		return q
 	}
-	var s2 [4]reg.VecVirtual
-	var prev reg.VecVirtual
+	f := rowFold256{g: g, halves: halves}
 	for r := range shortAVX2Group {
 		var terms []reg.VecVirtual // lanes 0-3, 4-7 (and 8-11, 12-15)
 		for h := range halves {
@@ -317,32 +316,8 @@ func shortBackwardSums256(g *gen, bk backwardKernel, halves int, y, dy, stride, 
 			}
 			terms = append(terms, q...)
 		}
-		if halves == 2 {
-			g.VADDPD(terms[2], terms[0], terms[0]) // lane i += lane i+8
-			g.VADDPD(terms[3], terms[1], terms[1])
-		}
-		g.VADDPD(terms[1], terms[0], terms[0]) // lane i += lane i+4
-		if r%2 == 0 {
-			prev = terms[0]
-			continue
-		}
-		l, h := g.YMM(), g.YMM()
-		g.VPERM2F128(U8(0x20), terms[0], prev, l) // [a0 a1, b0 b1]
-		g.VPERM2F128(U8(0x31), terms[0], prev, h) // [a2 a3, b2 b3]
-		g.VADDPD(h, l, l)                         // lane i += lane i+2
-		s2[r/2] = l
+		f.add(r, terms)
 	}
 	g.Comment("The sums of the eight rows: lane 0 += lane 1, four rows side by side; +0 for a -0.")
-	var sums [2]reg.VecVirtual
-	zero := g.YMM()
-	g.VXORPD(zero, zero, zero)
-	for i := range sums {
-		l, h := g.YMM(), g.YMM()
-		g.VUNPCKLPD(s2[2*i+1], s2[2*i], l)
-		g.VUNPCKHPD(s2[2*i+1], s2[2*i], h)
-		g.VADDPD(h, l, l)
-		g.VADDPD(zero, l, l)
-		sums[i] = l
-	}
-	return sums
+	return f.sums(true)
 }
