@@ -1619,9 +1619,9 @@ func softmaxAVX512(g *gen, c *constTable) {
 // 0.352 at 128, 0.236 against 0.337 at 300, 0.39 against 0.51 at 512;
 // the same at 513 and 1024, where it kept neither.
 //
-// That was with sCols = 1024 (8 KiB of frame); it is 4096 (32 KiB, as
-// sCols256), so that s is kept up to 4096 columns out of place and u and
-// s up to 2048 in place. Measured against 1024 (the lower quartile of
+// That was with sCols = 1024 (8 KiB of frame). It then became 4096 (32
+// KiB), so that s was kept up to 4096 columns out of place and u and s
+// up to 2048 in place. Measured against 1024 (the lower quartile of
 // 300-500 runs alternating with the kernel before, the same batches):
 // SoftmaxRowsAVX512 out of place 0.286 against 0.302-0.309 at 2048
 // columns, 0.275-0.280 against 0.289-0.293 at 4096, 0.282 against 0.298
@@ -1638,15 +1638,16 @@ func softmaxAVX512(g *gen, c *constTable) {
 // 2048, 0.289 against 0.303 at 4096, in place 0.341 against 0.433 at
 // 1024, 0.355 against 0.441 at 2048.
 //
-// It is 8192 (64 KiB of frame, twice sCols256's): s up to 8192 columns
-// out of place, u and s up to 4096 in place. Measured against 4096 (the
+// It is now 8192 (64 KiB of frame, as sCols256): s up to 8192 columns
+// out of place, u and s below 4096 in place. Measured against 4096 (the
 // same measure, 200-300 runs): SoftmaxRowsAVX512 0.261-0.266 against
 // 0.274-0.280 at 8192 columns, 0.264 against 0.274 at 6144, the same at
 // 4096 and 16384; in place 0.254 against 0.315 at 2560, 0.249 against
 // 0.317 at 3072, 0.250 against 0.316 at 3584, the same at 6144 and 8192,
 // and 0.527-0.564 against 0.484-0.499 at 4096, whose 16 KiB stride
 // slows it as 2048's does: in place it keeps them below 4096 alone
-// (0.503 against 0.499 at 4096 then, 0.269 against 0.343 at 4095). ScaledSoftmaxRowsNoMaskAVX512 0.264-0.267
+// (0.503 against 0.499 at 4096 then, 0.269 against 0.343 at 4095).
+// ScaledSoftmaxRowsNoMaskAVX512 0.264-0.267
 // against 0.281-0.284 at 6144-8192, in place 0.285 against 0.362 at
 // 3072; ScaledSoftmaxRowsAVX512, one mask row per row, the same out of
 // place, in place 0.335 against 0.400 at 3072, 0.503 against 0.539 at
