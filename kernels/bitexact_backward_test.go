@@ -621,3 +621,77 @@ func resultClassRow(vals []float32, n, rot, yc int, log bool) (y, dy []float32) 
 	}
 	return y, dy
 }
+
+// TestBitExactBackwardFastBound checks LogSoftmaxBackward's rows around
+// the bound of the avx2 kernels' fast rows (|y| <= 87 over the row's whole
+// vectors, sum finite): rows of ordinary y with one value at, just inside
+// or just outside the bound, or past the exponential's clamps, or NaN or
+// Inf, at every position of rows around 2, 3 and 4 vectors long, and
+// batches of such rows next to ordinary ones; out of place and in place.
+func TestBitExactBackwardFastBound(t *testing.T) {
+	b87 := math.Float32bits(87)
+	var vals []float32
+	for _, b := range []uint32{b87 - 1, b87, b87 + 1} {
+		vals = append(vals, math.Float32frombits(b), -math.Float32frombits(b))
+	}
+	vals = append(vals, 87.5, -87.5, 88.3, 88.4, 88.72, 88.8, 89, 90, 200,
+		-87.68, -87.7, -88, -89, -95, -103.3, -104.9, -105, -106, -200,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()))
+	rng := rand.New(rand.NewPCG(37, 38))
+	row := func(n int) []float32 {
+		y := normalRow(rng, n, 5, -20)
+		for i, v := range y {
+			y[i] = max(-86, min(v, 0))
+		}
+		return y
+	}
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		for _, k := range backwardKernels {
+			if !k.log {
+				continue
+			}
+			for _, n := range []int{31, 32, 33, 47, 48, 49, 63, 64, 65, 80} {
+				for _, v := range vals {
+					for pos := 0; pos < n; pos++ {
+						y := row(n)
+						y[pos] = v
+						dy := normalRow(rng, n, 1, 0)
+						if pos%2 == 0 {
+							dy[pos] = 0 // dx = -e*sum, which dy does not hide
+						}
+						what := fmt.Sprintf("%s n=%d, y[%d] = %v", k.name, n, pos, v)
+						checkBackward(t, what, im, k, y, dy, genericBackward(k, y, dy))
+					}
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		}
+		k := backwardKernels[1]
+		// Batches: fast rows and rows that are not, in turn.
+		for _, cols := range []int{32, 33, 48, 79, 100, 1000} {
+			var y, dy []float32
+			for r := range 12 {
+				ry := row(cols)
+				rdy := normalRow(rng, cols, 1, 0)
+				if r%3 != 0 {
+					pos := rng.IntN(cols)
+					ry[pos], rdy[pos] = vals[rng.IntN(len(vals))], 0
+				}
+				y, dy = append(y, ry...), append(dy, rdy...)
+			}
+			want := genericBackwardRows(k, y, dy, cols)
+			what := fmt.Sprintf("LogSoftmaxBackwardRows cols=%d", cols)
+			got := make([]float32, len(y))
+			im.LogSoftmaxBackwardRows(got, y, dy, cols)
+			compareBits(t, what, y, want, got)
+			in := append([]float32(nil), y...)
+			im.LogSoftmaxBackwardRows(in, in, dy, cols)
+			compareBits(t, what+", dx = y", y, want, in)
+			in = append(in[:0], dy...)
+			im.LogSoftmaxBackwardRows(in, y, in, cols)
+			compareBits(t, what+", dx = dy", y, want, in)
+		}
+	})
+}

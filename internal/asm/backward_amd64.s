@@ -124,7 +124,23 @@ DATA backwardconst<>+464(SB)/4, $0x11111100
 DATA backwardconst<>+468(SB)/4, $0x11111100
 DATA backwardconst<>+472(SB)/4, $0x11111100
 DATA backwardconst<>+476(SB)/4, $0x11111100
-GLOBL backwardconst<>(SB), RODATA|NOPTR, $480
+DATA backwardconst<>+480(SB)/4, $0x42ae0000
+DATA backwardconst<>+484(SB)/4, $0x42ae0000
+DATA backwardconst<>+488(SB)/4, $0x42ae0000
+DATA backwardconst<>+492(SB)/4, $0x42ae0000
+DATA backwardconst<>+496(SB)/4, $0x42ae0000
+DATA backwardconst<>+500(SB)/4, $0x42ae0000
+DATA backwardconst<>+504(SB)/4, $0x42ae0000
+DATA backwardconst<>+508(SB)/4, $0x42ae0000
+DATA backwardconst<>+512(SB)/4, $0xc2ae0000
+DATA backwardconst<>+516(SB)/4, $0xc2ae0000
+DATA backwardconst<>+520(SB)/4, $0xc2ae0000
+DATA backwardconst<>+524(SB)/4, $0xc2ae0000
+DATA backwardconst<>+528(SB)/4, $0xc2ae0000
+DATA backwardconst<>+532(SB)/4, $0xc2ae0000
+DATA backwardconst<>+536(SB)/4, $0xc2ae0000
+DATA backwardconst<>+540(SB)/4, $0xc2ae0000
+GLOBL backwardconst<>(SB), RODATA|NOPTR, $544
 
 // func SoftmaxBackwardAVX512(dx []float32, y []float32, dy []float32)
 // Requires: AVX, AVX512F, CMOV
@@ -1281,153 +1297,198 @@ TEXT ·LogSoftmaxBackwardAVX2(SB), NOSPLIT, $128-72
 	MOVQ    dy_len+56(FP), SI
 	CMPQ    SI, BX
 	CMOVQLT SI, BX
+	MOVQ    CX, SI
 
 	// Pass 1: the float64 sum.
-	MOVQ   DX, SI
-	MOVQ   BX, DI
+	MOVQ   DX, DI
+	MOVQ   BX, R8
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
+	VPXOR  Y6, Y6, Y6
+	VPXOR  Y7, Y7, Y7
+	VPXOR  Y8, Y8, Y8
+	VPXOR  Y9, Y9, Y9
 
 lsb256_sum64:
-	CMPQ      DI, $0x00000040
+	CMPQ      R8, $0x00000040
 	JB        lsb256_sumtail
-	VXORPD    Y6, Y6, Y6
-	VXORPD    Y7, Y7, Y7
-	VXORPD    Y8, Y8, Y8
-	VXORPD    Y9, Y9, Y9
-	VCVTPS2PD (SI), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 16(SI), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 32(SI), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 48(SI), Y10
-	VADDPD    Y10, Y9, Y9
-	VCVTPS2PD 64(SI), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 80(SI), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 96(SI), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 112(SI), Y10
-	VADDPD    Y10, Y9, Y9
-	VCVTPS2PD 128(SI), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 144(SI), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 160(SI), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 176(SI), Y10
-	VADDPD    Y10, Y9, Y9
-	VCVTPS2PD 192(SI), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 208(SI), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 224(SI), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 240(SI), Y10
-	VADDPD    Y10, Y9, Y9
-	VADDPD    Y6, Y2, Y2
-	VADDPD    Y7, Y3, Y3
-	VADDPD    Y8, Y4, Y4
-	VADDPD    Y9, Y5, Y5
+	VXORPD    Y10, Y10, Y10
+	VXORPD    Y11, Y11, Y11
+	VXORPD    Y12, Y12, Y12
+	VXORPD    Y13, Y13, Y13
+	VCVTPS2PD (DI), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(DI), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(DI), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(DI), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 64(DI), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 80(DI), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 96(DI), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 112(DI), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 128(DI), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 144(DI), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 160(DI), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 176(DI), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 192(DI), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 208(DI), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 224(DI), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 240(DI), Y14
+	VADDPD    Y14, Y13, Y13
+	VPMAXUD   (SI), Y6, Y6
+	VPMAXSD   (SI), Y8, Y8
+	VPMAXUD   32(SI), Y7, Y7
+	VPMAXSD   32(SI), Y9, Y9
+	VPMAXUD   64(SI), Y6, Y6
+	VPMAXSD   64(SI), Y8, Y8
+	VPMAXUD   96(SI), Y7, Y7
+	VPMAXSD   96(SI), Y9, Y9
+	VPMAXUD   128(SI), Y6, Y6
+	VPMAXSD   128(SI), Y8, Y8
+	VPMAXUD   160(SI), Y7, Y7
+	VPMAXSD   160(SI), Y9, Y9
+	VPMAXUD   192(SI), Y6, Y6
+	VPMAXSD   192(SI), Y8, Y8
+	VPMAXUD   224(SI), Y7, Y7
+	VPMAXSD   224(SI), Y9, Y9
+	VADDPD    Y10, Y2, Y2
+	VADDPD    Y11, Y3, Y3
+	VADDPD    Y12, Y4, Y4
+	VADDPD    Y13, Y5, Y5
+	ADDQ      $0x00000100, DI
+	SUBQ      $0x00000040, R8
 	ADDQ      $0x00000100, SI
-	SUBQ      $0x00000040, DI
 	JMP       lsb256_sum64
 
 lsb256_sumtail:
 	// The last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     lsb256_sumred
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
-	VXORPD Y8, Y8, Y8
-	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	CMPQ   BX, $0x00000020
+	JB     lsb256_sum16short
 
 lsb256_sum16:
-	CMPQ      DI, $0x00000010
+	CMPQ      R8, $0x00000010
 	JB        lsb256_sumlast
-	VCVTPS2PD (SI), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 16(SI), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 32(SI), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 48(SI), Y10
-	VADDPD    Y10, Y9, Y9
+	VCVTPS2PD (DI), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(DI), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(DI), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(DI), Y14
+	VADDPD    Y14, Y13, Y13
+	VPMAXUD   (SI), Y6, Y6
+	VPMAXSD   (SI), Y8, Y8
+	VPMAXUD   32(SI), Y7, Y7
+	VPMAXSD   32(SI), Y9, Y9
+	ADDQ      $0x00000040, DI
+	SUBQ      $0x00000010, R8
 	ADDQ      $0x00000040, SI
-	SUBQ      $0x00000010, DI
 	JMP       lsb256_sum16
 
+lsb256_sum16short:
+	CMPQ      R8, $0x00000010
+	JB        lsb256_sumlast
+	VCVTPS2PD (DI), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(DI), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(DI), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(DI), Y14
+	VADDPD    Y14, Y13, Y13
+	ADDQ      $0x00000040, DI
+	SUBQ      $0x00000010, R8
+	ADDQ      $0x00000040, SI
+	JMP       lsb256_sum16short
+
 lsb256_sumlast:
-	TESTQ DI, DI
+	TESTQ R8, R8
 	JZ    lsb256_sumblock
 
 	// The last 1..15 lanes, through the stack, zeros after them.
-	LEAQ       tailmask8<>+0(SB), R8
+	LEAQ       tailmask8<>+0(SB), SI
 	MOVQ       $0x00000010, R9
-	SUBQ       DI, R9
-	VMOVDQU    (R8)(R9*4), Y10
-	VMOVDQU    32(R8)(R9*4), Y11
-	LEAQ       (SI), R8
-	ANDQ       $0x00000fff, R8
-	CMPQ       R8, $0x00000fc0
+	SUBQ       R8, R9
+	VMOVDQU    (SI)(R9*4), Y14
+	VMOVDQU    32(SI)(R9*4), Y15
+	LEAQ       (DI), SI
+	ANDQ       $0x00000fff, SI
+	CMPQ       SI, $0x00000fc0
 	JA         lsb256_tailcopy_1
-	VMASKMOVPS (SI), Y10, Y10
-	VMOVUPS    Y10, (SP)
-	VMASKMOVPS 32(SI), Y11, Y10
-	VMOVUPS    Y10, 32(SP)
+	VMASKMOVPS (DI), Y14, Y14
+	VMOVUPS    Y14, (SP)
+	VMASKMOVPS 32(DI), Y15, Y14
+	VMOVUPS    Y14, 32(SP)
 	JMP        lsb256_tailloaded_1
 
 lsb256_tailcopy_1:
-	VXORPS  Y10, Y10, Y10
-	VMOVUPS Y10, (SP)
-	VMOVUPS Y10, 32(SP)
-	XORQ    R8, R8
-	TESTQ   $0x00000008, DI
+	VXORPS  Y14, Y14, Y14
+	VMOVUPS Y14, (SP)
+	VMOVUPS Y14, 32(SP)
+	XORQ    SI, SI
+	TESTQ   $0x00000008, R8
 	JZ      lsb256_copy_1_8
-	VMOVUPS (SI)(R8*1), Y10
-	VMOVUPS Y10, (SP)(R8*1)
-	ADDQ    $0x00000020, R8
+	VMOVUPS (DI)(SI*1), Y14
+	VMOVUPS Y14, (SP)(SI*1)
+	ADDQ    $0x00000020, SI
 
 lsb256_copy_1_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R8
 	JZ      lsb256_copy_1_4
-	VMOVUPS (SI)(R8*1), X10
-	VMOVUPS X10, (SP)(R8*1)
-	ADDQ    $0x00000010, R8
+	VMOVUPS (DI)(SI*1), X14
+	VMOVUPS X14, (SP)(SI*1)
+	ADDQ    $0x00000010, SI
 
 lsb256_copy_1_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R8
 	JZ    lsb256_copy_1_2
-	MOVQ  (SI)(R8*1), R9
-	MOVQ  R9, (SP)(R8*1)
-	ADDQ  $0x00000008, R8
+	MOVQ  (DI)(SI*1), R9
+	MOVQ  R9, (SP)(SI*1)
+	ADDQ  $0x00000008, SI
 
 lsb256_copy_1_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R8
 	JZ    lsb256_copy_1_1
-	MOVL  (SI)(R8*1), SI
-	MOVL  SI, (SP)(R8*1)
+	MOVL  (DI)(SI*1), DI
+	MOVL  DI, (SP)(SI*1)
 
 lsb256_copy_1_1:
 lsb256_tailloaded_1:
-	VCVTPS2PD (SP), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 16(SP), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 32(SP), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 48(SP), Y10
-	VADDPD    Y10, Y9, Y9
+	VCVTPS2PD (SP), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(SP), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(SP), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(SP), Y14
+	VADDPD    Y14, Y13, Y13
 
 lsb256_sumblock:
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
-	VADDPD Y8, Y4, Y4
-	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y2, Y2
+	VADDPD Y11, Y3, Y3
+	VADDPD Y12, Y4, Y4
+	VADDPD Y13, Y5, Y5
 
 lsb256_sumred:
 	VADDPD       Y4, Y2, Y2
@@ -1440,6 +1501,502 @@ lsb256_sumred:
 	VBROADCASTSD X3, Y2
 
 	// Pass 2: dx.
+	CMPQ BX, $0x00000020
+	JB   lsb256_pipe_end
+
+	// A fast row: y's whole vectors in [-87, 87], sum finite.
+	VPMAXUD   Y7, Y6, Y6
+	VPMAXSD   Y9, Y8, Y8
+	VPMAXUD   backwardconst<>+512(SB), Y6, Y6
+	VPCMPEQD  backwardconst<>+512(SB), Y6, Y6
+	VPCMPGTD  backwardconst<>+480(SB), Y8, Y8
+	VPANDN    Y6, Y8, Y6
+	VMOVMSKPS Y6, SI
+	CMPL      SI, $0xff
+	JNE       lsb256_general
+	VSUBSD    X2, X2, X3
+	VUCOMISD  X3, X3
+	JP        lsb256_general
+
+	// Pipeline prologue: vector 0 through stages A and B, vector 1 through A.
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, BX
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, BX
+
+lsb256_pipe_fast:
+	CMPQ BX, $0x00000010
+	JB   lsb256_drain_fast
+
+	// One step: C of vector j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(DX), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(DX), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(DX), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(DX), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VMOVUPS     Y10, -128(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VMOVUPS     Y11, -96(AX)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, BX
+	JMP         lsb256_pipe_fast
+
+lsb256_drain_fast:
+	// Pipeline epilogue: the last two vectors through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(DX), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(DX), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(DX), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(DX), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VMOVUPS     Y10, -128(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VMOVUPS     Y11, -96(AX)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X7, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    -64(DX), Y5
+	VSUBPD       Y4, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -48(DX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X8, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    -32(DX), Y7
+	VSUBPD       Y6, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -16(DX), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y5, Y5
+	VMOVUPS     Y5, -64(AX)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y7, Y7
+	VMOVUPS     Y7, -32(AX)
+	JMP         lsb256_pipe_end
+
+lsb256_general:
+	// Pipeline prologue: vector 0 through stages A and B, vector 1 through A.
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, BX
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, BX
+
+lsb256_pipe:
+	CMPQ BX, $0x00000010
+	JB   lsb256_drain
+
+	// One step: C of vector j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(DX), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(DX), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(DX), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(DX), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y10, Y10
+	VMOVUPS     Y10, -128(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y11, Y11
+	VMOVUPS     Y11, -96(AX)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, BX
+	JMP         lsb256_pipe
+
+lsb256_drain:
+	// Pipeline epilogue: the last two vectors through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(DX), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(DX), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(DX), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(DX), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y10, Y10
+	VMOVUPS     Y10, -128(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y11, Y11
+	VMOVUPS     Y11, -96(AX)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X7, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    -64(DX), Y5
+	VSUBPD       Y4, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -48(DX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X8, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    -32(DX), Y7
+	VSUBPD       Y6, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -16(DX), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, -64(AX)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y7, Y7
+	VMOVUPS     Y7, -32(AX)
+
+lsb256_pipe_end:
 lsb256_loop2:
 	CMPQ    BX, $0x00000020
 	JB      lsb256_loop2_end
@@ -3038,153 +3595,198 @@ TEXT ·LogSoftmaxBackwardRowsAVX2(SB), NOSPLIT, $128-88
 
 lsb256_row:
 	MOVQ SI, DI
+	MOVQ CX, R8
 
 	// Pass 1: the float64 sum.
-	MOVQ   DX, R8
-	MOVQ   DI, R9
+	MOVQ   DX, R9
+	MOVQ   DI, R10
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
+	VPXOR  Y6, Y6, Y6
+	VPXOR  Y7, Y7, Y7
+	VPXOR  Y8, Y8, Y8
+	VPXOR  Y9, Y9, Y9
 
 lsb256_sum64:
-	CMPQ      R9, $0x00000040
+	CMPQ      R10, $0x00000040
 	JB        lsb256_sumtail
-	VXORPD    Y6, Y6, Y6
-	VXORPD    Y7, Y7, Y7
-	VXORPD    Y8, Y8, Y8
-	VXORPD    Y9, Y9, Y9
-	VCVTPS2PD (R8), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 16(R8), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 32(R8), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 48(R8), Y10
-	VADDPD    Y10, Y9, Y9
-	VCVTPS2PD 64(R8), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 80(R8), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 96(R8), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 112(R8), Y10
-	VADDPD    Y10, Y9, Y9
-	VCVTPS2PD 128(R8), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 144(R8), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 160(R8), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 176(R8), Y10
-	VADDPD    Y10, Y9, Y9
-	VCVTPS2PD 192(R8), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 208(R8), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 224(R8), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 240(R8), Y10
-	VADDPD    Y10, Y9, Y9
-	VADDPD    Y6, Y2, Y2
-	VADDPD    Y7, Y3, Y3
-	VADDPD    Y8, Y4, Y4
-	VADDPD    Y9, Y5, Y5
+	VXORPD    Y10, Y10, Y10
+	VXORPD    Y11, Y11, Y11
+	VXORPD    Y12, Y12, Y12
+	VXORPD    Y13, Y13, Y13
+	VCVTPS2PD (R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 64(R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 80(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 96(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 112(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 128(R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 144(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 160(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 176(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 192(R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 208(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 224(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 240(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VPMAXUD   (R8), Y6, Y6
+	VPMAXSD   (R8), Y8, Y8
+	VPMAXUD   32(R8), Y7, Y7
+	VPMAXSD   32(R8), Y9, Y9
+	VPMAXUD   64(R8), Y6, Y6
+	VPMAXSD   64(R8), Y8, Y8
+	VPMAXUD   96(R8), Y7, Y7
+	VPMAXSD   96(R8), Y9, Y9
+	VPMAXUD   128(R8), Y6, Y6
+	VPMAXSD   128(R8), Y8, Y8
+	VPMAXUD   160(R8), Y7, Y7
+	VPMAXSD   160(R8), Y9, Y9
+	VPMAXUD   192(R8), Y6, Y6
+	VPMAXSD   192(R8), Y8, Y8
+	VPMAXUD   224(R8), Y7, Y7
+	VPMAXSD   224(R8), Y9, Y9
+	VADDPD    Y10, Y2, Y2
+	VADDPD    Y11, Y3, Y3
+	VADDPD    Y12, Y4, Y4
+	VADDPD    Y13, Y5, Y5
+	ADDQ      $0x00000100, R9
+	SUBQ      $0x00000040, R10
 	ADDQ      $0x00000100, R8
-	SUBQ      $0x00000040, R9
 	JMP       lsb256_sum64
 
 lsb256_sumtail:
 	// The last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  R9, R9
+	TESTQ  R10, R10
 	JZ     lsb256_sumred
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
-	VXORPD Y8, Y8, Y8
-	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	CMPQ   DI, $0x00000020
+	JB     lsb256_sum16short
 
 lsb256_sum16:
-	CMPQ      R9, $0x00000010
+	CMPQ      R10, $0x00000010
 	JB        lsb256_sumlast
-	VCVTPS2PD (R8), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 16(R8), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 32(R8), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 48(R8), Y10
-	VADDPD    Y10, Y9, Y9
+	VCVTPS2PD (R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VPMAXUD   (R8), Y6, Y6
+	VPMAXSD   (R8), Y8, Y8
+	VPMAXUD   32(R8), Y7, Y7
+	VPMAXSD   32(R8), Y9, Y9
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, R10
 	ADDQ      $0x00000040, R8
-	SUBQ      $0x00000010, R9
 	JMP       lsb256_sum16
 
+lsb256_sum16short:
+	CMPQ      R10, $0x00000010
+	JB        lsb256_sumlast
+	VCVTPS2PD (R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, R10
+	ADDQ      $0x00000040, R8
+	JMP       lsb256_sum16short
+
 lsb256_sumlast:
-	TESTQ R9, R9
+	TESTQ R10, R10
 	JZ    lsb256_sumblock
 
 	// The last 1..15 lanes, through the stack, zeros after them.
-	LEAQ       tailmask8<>+0(SB), R10
+	LEAQ       tailmask8<>+0(SB), R8
 	MOVQ       $0x00000010, R11
-	SUBQ       R9, R11
-	VMOVDQU    (R10)(R11*4), Y10
-	VMOVDQU    32(R10)(R11*4), Y11
-	LEAQ       (R8), R10
-	ANDQ       $0x00000fff, R10
-	CMPQ       R10, $0x00000fc0
+	SUBQ       R10, R11
+	VMOVDQU    (R8)(R11*4), Y14
+	VMOVDQU    32(R8)(R11*4), Y15
+	LEAQ       (R9), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
 	JA         lsb256_tailcopy_4
-	VMASKMOVPS (R8), Y10, Y10
-	VMOVUPS    Y10, (SP)
-	VMASKMOVPS 32(R8), Y11, Y10
-	VMOVUPS    Y10, 32(SP)
+	VMASKMOVPS (R9), Y14, Y14
+	VMOVUPS    Y14, (SP)
+	VMASKMOVPS 32(R9), Y15, Y14
+	VMOVUPS    Y14, 32(SP)
 	JMP        lsb256_tailloaded_4
 
 lsb256_tailcopy_4:
-	VXORPS  Y10, Y10, Y10
-	VMOVUPS Y10, (SP)
-	VMOVUPS Y10, 32(SP)
-	XORQ    R10, R10
-	TESTQ   $0x00000008, R9
+	VXORPS  Y14, Y14, Y14
+	VMOVUPS Y14, (SP)
+	VMOVUPS Y14, 32(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R10
 	JZ      lsb256_copy_4_8
-	VMOVUPS (R8)(R10*1), Y10
-	VMOVUPS Y10, (SP)(R10*1)
-	ADDQ    $0x00000020, R10
+	VMOVUPS (R9)(R8*1), Y14
+	VMOVUPS Y14, (SP)(R8*1)
+	ADDQ    $0x00000020, R8
 
 lsb256_copy_4_8:
-	TESTQ   $0x00000004, R9
+	TESTQ   $0x00000004, R10
 	JZ      lsb256_copy_4_4
-	VMOVUPS (R8)(R10*1), X10
-	VMOVUPS X10, (SP)(R10*1)
-	ADDQ    $0x00000010, R10
+	VMOVUPS (R9)(R8*1), X14
+	VMOVUPS X14, (SP)(R8*1)
+	ADDQ    $0x00000010, R8
 
 lsb256_copy_4_4:
-	TESTQ $0x00000002, R9
+	TESTQ $0x00000002, R10
 	JZ    lsb256_copy_4_2
-	MOVQ  (R8)(R10*1), R11
-	MOVQ  R11, (SP)(R10*1)
-	ADDQ  $0x00000008, R10
+	MOVQ  (R9)(R8*1), R11
+	MOVQ  R11, (SP)(R8*1)
+	ADDQ  $0x00000008, R8
 
 lsb256_copy_4_2:
-	TESTQ $0x00000001, R9
+	TESTQ $0x00000001, R10
 	JZ    lsb256_copy_4_1
-	MOVL  (R8)(R10*1), R8
-	MOVL  R8, (SP)(R10*1)
+	MOVL  (R9)(R8*1), R9
+	MOVL  R9, (SP)(R8*1)
 
 lsb256_copy_4_1:
 lsb256_tailloaded_4:
-	VCVTPS2PD (SP), Y10
-	VADDPD    Y10, Y6, Y6
-	VCVTPS2PD 16(SP), Y10
-	VADDPD    Y10, Y7, Y7
-	VCVTPS2PD 32(SP), Y10
-	VADDPD    Y10, Y8, Y8
-	VCVTPS2PD 48(SP), Y10
-	VADDPD    Y10, Y9, Y9
+	VCVTPS2PD (SP), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(SP), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(SP), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(SP), Y14
+	VADDPD    Y14, Y13, Y13
 
 lsb256_sumblock:
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
-	VADDPD Y8, Y4, Y4
-	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y2, Y2
+	VADDPD Y11, Y3, Y3
+	VADDPD Y12, Y4, Y4
+	VADDPD Y13, Y5, Y5
 
 lsb256_sumred:
 	VADDPD       Y4, Y2, Y2
@@ -3197,6 +3799,502 @@ lsb256_sumred:
 	VBROADCASTSD X3, Y2
 
 	// Pass 2: dx.
+	CMPQ DI, $0x00000020
+	JB   lsb256_pipe_end
+
+	// A fast row: y's whole vectors in [-87, 87], sum finite.
+	VPMAXUD   Y7, Y6, Y6
+	VPMAXSD   Y9, Y8, Y8
+	VPMAXUD   backwardconst<>+512(SB), Y6, Y6
+	VPCMPEQD  backwardconst<>+512(SB), Y6, Y6
+	VPCMPGTD  backwardconst<>+480(SB), Y8, Y8
+	VPANDN    Y6, Y8, Y6
+	VMOVMSKPS Y6, R8
+	CMPL      R8, $0xff
+	JNE       lsb256_general
+	VSUBSD    X2, X2, X3
+	VUCOMISD  X3, X3
+	JP        lsb256_general
+
+	// Pipeline prologue: vector 0 through stages A and B, vector 1 through A.
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DI
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DI
+
+lsb256_pipe_fast:
+	CMPQ DI, $0x00000010
+	JB   lsb256_drain_fast
+
+	// One step: C of vector j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(DX), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(DX), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(DX), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(DX), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VMOVUPS     Y10, -128(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VMOVUPS     Y11, -96(AX)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DI
+	JMP         lsb256_pipe_fast
+
+lsb256_drain_fast:
+	// Pipeline epilogue: the last two vectors through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(DX), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(DX), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(DX), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(DX), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VMOVUPS     Y10, -128(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VMOVUPS     Y11, -96(AX)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X7, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    -64(DX), Y5
+	VSUBPD       Y4, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -48(DX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X8, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    -32(DX), Y7
+	VSUBPD       Y6, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -16(DX), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y5, Y5
+	VMOVUPS     Y5, -64(AX)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y7, Y7
+	VMOVUPS     Y7, -32(AX)
+	JMP         lsb256_pipe_end
+
+lsb256_general:
+	// Pipeline prologue: vector 0 through stages A and B, vector 1 through A.
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DI
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DI
+
+lsb256_pipe:
+	CMPQ DI, $0x00000010
+	JB   lsb256_drain
+
+	// One step: C of vector j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(DX), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(DX), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(DX), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(DX), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y10, Y10
+	VMOVUPS     Y10, -128(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y11, Y11
+	VMOVUPS     Y11, -96(AX)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DI
+	JMP         lsb256_pipe
+
+lsb256_drain:
+	// Pipeline epilogue: the last two vectors through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(DX), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(DX), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(DX), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(DX), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y10, Y10
+	VMOVUPS     Y10, -128(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y11, Y11
+	VMOVUPS     Y11, -96(AX)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X7, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    -64(DX), Y5
+	VSUBPD       Y4, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -48(DX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X8, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    -32(DX), Y7
+	VSUBPD       Y6, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -16(DX), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, -64(AX)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y7, Y7
+	VMOVUPS     Y7, -32(AX)
+
+lsb256_pipe_end:
 lsb256_loop2:
 	CMPQ    DI, $0x00000020
 	JB      lsb256_loop2_end
