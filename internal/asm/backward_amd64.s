@@ -3583,7 +3583,7 @@ sb256_done:
 	RET
 
 // func LogSoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSoftmaxBackwardRowsAVX2(SB), NOSPLIT, $128-88
 	VMOVUPS backwardconst<>+0(SB), Y0
 	VMOVUPS backwardconst<>+32(SB), Y1
@@ -3592,14 +3592,16 @@ TEXT ·LogSoftmaxBackwardRowsAVX2(SB), NOSPLIT, $128-88
 	MOVQ    dy_base+48(FP), DX
 	MOVQ    rows+72(FP), BX
 	MOVQ    cols+80(FP), SI
+	MOVQ    SI, DI
+	SHLQ    $0x02, DI
 
 lsb256_row:
-	MOVQ SI, DI
-	MOVQ CX, R8
+	MOVQ SI, R8
+	MOVQ CX, R9
 
 	// Pass 1: the float64 sum.
-	MOVQ   DX, R9
-	MOVQ   DI, R10
+	MOVQ   DX, R10
+	MOVQ   R8, R11
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
@@ -3610,133 +3612,133 @@ lsb256_row:
 	VPXOR  Y9, Y9, Y9
 
 lsb256_sum64:
-	CMPQ      R10, $0x00000040
+	CMPQ      R11, $0x00000040
 	JB        lsb256_sumtail
 	VXORPD    Y10, Y10, Y10
 	VXORPD    Y11, Y11, Y11
 	VXORPD    Y12, Y12, Y12
 	VXORPD    Y13, Y13, Y13
-	VCVTPS2PD (R9), Y14
+	VCVTPS2PD (R10), Y14
 	VADDPD    Y14, Y10, Y10
-	VCVTPS2PD 16(R9), Y14
+	VCVTPS2PD 16(R10), Y14
 	VADDPD    Y14, Y11, Y11
-	VCVTPS2PD 32(R9), Y14
+	VCVTPS2PD 32(R10), Y14
 	VADDPD    Y14, Y12, Y12
-	VCVTPS2PD 48(R9), Y14
+	VCVTPS2PD 48(R10), Y14
 	VADDPD    Y14, Y13, Y13
-	VCVTPS2PD 64(R9), Y14
+	VCVTPS2PD 64(R10), Y14
 	VADDPD    Y14, Y10, Y10
-	VCVTPS2PD 80(R9), Y14
+	VCVTPS2PD 80(R10), Y14
 	VADDPD    Y14, Y11, Y11
-	VCVTPS2PD 96(R9), Y14
+	VCVTPS2PD 96(R10), Y14
 	VADDPD    Y14, Y12, Y12
-	VCVTPS2PD 112(R9), Y14
+	VCVTPS2PD 112(R10), Y14
 	VADDPD    Y14, Y13, Y13
-	VCVTPS2PD 128(R9), Y14
+	VCVTPS2PD 128(R10), Y14
 	VADDPD    Y14, Y10, Y10
-	VCVTPS2PD 144(R9), Y14
+	VCVTPS2PD 144(R10), Y14
 	VADDPD    Y14, Y11, Y11
-	VCVTPS2PD 160(R9), Y14
+	VCVTPS2PD 160(R10), Y14
 	VADDPD    Y14, Y12, Y12
-	VCVTPS2PD 176(R9), Y14
+	VCVTPS2PD 176(R10), Y14
 	VADDPD    Y14, Y13, Y13
-	VCVTPS2PD 192(R9), Y14
+	VCVTPS2PD 192(R10), Y14
 	VADDPD    Y14, Y10, Y10
-	VCVTPS2PD 208(R9), Y14
+	VCVTPS2PD 208(R10), Y14
 	VADDPD    Y14, Y11, Y11
-	VCVTPS2PD 224(R9), Y14
+	VCVTPS2PD 224(R10), Y14
 	VADDPD    Y14, Y12, Y12
-	VCVTPS2PD 240(R9), Y14
+	VCVTPS2PD 240(R10), Y14
 	VADDPD    Y14, Y13, Y13
-	VPMAXUD   (R8), Y6, Y6
-	VPMAXSD   (R8), Y8, Y8
-	VPMAXUD   32(R8), Y7, Y7
-	VPMAXSD   32(R8), Y9, Y9
-	VPMAXUD   64(R8), Y6, Y6
-	VPMAXSD   64(R8), Y8, Y8
-	VPMAXUD   96(R8), Y7, Y7
-	VPMAXSD   96(R8), Y9, Y9
-	VPMAXUD   128(R8), Y6, Y6
-	VPMAXSD   128(R8), Y8, Y8
-	VPMAXUD   160(R8), Y7, Y7
-	VPMAXSD   160(R8), Y9, Y9
-	VPMAXUD   192(R8), Y6, Y6
-	VPMAXSD   192(R8), Y8, Y8
-	VPMAXUD   224(R8), Y7, Y7
-	VPMAXSD   224(R8), Y9, Y9
+	VPMAXUD   (R9), Y6, Y6
+	VPMAXSD   (R9), Y8, Y8
+	VPMAXUD   32(R9), Y7, Y7
+	VPMAXSD   32(R9), Y9, Y9
+	VPMAXUD   64(R9), Y6, Y6
+	VPMAXSD   64(R9), Y8, Y8
+	VPMAXUD   96(R9), Y7, Y7
+	VPMAXSD   96(R9), Y9, Y9
+	VPMAXUD   128(R9), Y6, Y6
+	VPMAXSD   128(R9), Y8, Y8
+	VPMAXUD   160(R9), Y7, Y7
+	VPMAXSD   160(R9), Y9, Y9
+	VPMAXUD   192(R9), Y6, Y6
+	VPMAXSD   192(R9), Y8, Y8
+	VPMAXUD   224(R9), Y7, Y7
+	VPMAXSD   224(R9), Y9, Y9
 	VADDPD    Y10, Y2, Y2
 	VADDPD    Y11, Y3, Y3
 	VADDPD    Y12, Y4, Y4
 	VADDPD    Y13, Y5, Y5
+	ADDQ      $0x00000100, R10
+	SUBQ      $0x00000040, R11
 	ADDQ      $0x00000100, R9
-	SUBQ      $0x00000040, R10
-	ADDQ      $0x00000100, R8
 	JMP       lsb256_sum64
 
 lsb256_sumtail:
 	// The last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  R10, R10
+	TESTQ  R11, R11
 	JZ     lsb256_sumred
 	VXORPD Y10, Y10, Y10
 	VXORPD Y11, Y11, Y11
 	VXORPD Y12, Y12, Y12
 	VXORPD Y13, Y13, Y13
-	CMPQ   DI, $0x00000020
+	CMPQ   R8, $0x00000020
 	JB     lsb256_sum16short
 
 lsb256_sum16:
-	CMPQ      R10, $0x00000010
+	CMPQ      R11, $0x00000010
 	JB        lsb256_sumlast
-	VCVTPS2PD (R9), Y14
+	VCVTPS2PD (R10), Y14
 	VADDPD    Y14, Y10, Y10
-	VCVTPS2PD 16(R9), Y14
+	VCVTPS2PD 16(R10), Y14
 	VADDPD    Y14, Y11, Y11
-	VCVTPS2PD 32(R9), Y14
+	VCVTPS2PD 32(R10), Y14
 	VADDPD    Y14, Y12, Y12
-	VCVTPS2PD 48(R9), Y14
+	VCVTPS2PD 48(R10), Y14
 	VADDPD    Y14, Y13, Y13
-	VPMAXUD   (R8), Y6, Y6
-	VPMAXSD   (R8), Y8, Y8
-	VPMAXUD   32(R8), Y7, Y7
-	VPMAXSD   32(R8), Y9, Y9
+	VPMAXUD   (R9), Y6, Y6
+	VPMAXSD   (R9), Y8, Y8
+	VPMAXUD   32(R9), Y7, Y7
+	VPMAXSD   32(R9), Y9, Y9
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R11
 	ADDQ      $0x00000040, R9
-	SUBQ      $0x00000010, R10
-	ADDQ      $0x00000040, R8
 	JMP       lsb256_sum16
 
 lsb256_sum16short:
-	CMPQ      R10, $0x00000010
+	CMPQ      R11, $0x00000010
 	JB        lsb256_sumlast
-	VCVTPS2PD (R9), Y14
+	VCVTPS2PD (R10), Y14
 	VADDPD    Y14, Y10, Y10
-	VCVTPS2PD 16(R9), Y14
+	VCVTPS2PD 16(R10), Y14
 	VADDPD    Y14, Y11, Y11
-	VCVTPS2PD 32(R9), Y14
+	VCVTPS2PD 32(R10), Y14
 	VADDPD    Y14, Y12, Y12
-	VCVTPS2PD 48(R9), Y14
+	VCVTPS2PD 48(R10), Y14
 	VADDPD    Y14, Y13, Y13
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R11
 	ADDQ      $0x00000040, R9
-	SUBQ      $0x00000010, R10
-	ADDQ      $0x00000040, R8
 	JMP       lsb256_sum16short
 
 lsb256_sumlast:
-	TESTQ R10, R10
+	TESTQ R11, R11
 	JZ    lsb256_sumblock
 
 	// The last 1..15 lanes, through the stack, zeros after them.
-	LEAQ       tailmask8<>+0(SB), R8
-	MOVQ       $0x00000010, R11
-	SUBQ       R10, R11
-	VMOVDQU    (R8)(R11*4), Y14
-	VMOVDQU    32(R8)(R11*4), Y15
-	LEAQ       (R9), R8
-	ANDQ       $0x00000fff, R8
-	CMPQ       R8, $0x00000fc0
+	LEAQ       tailmask8<>+0(SB), R9
+	MOVQ       $0x00000010, R12
+	SUBQ       R11, R12
+	VMOVDQU    (R9)(R12*4), Y14
+	VMOVDQU    32(R9)(R12*4), Y15
+	LEAQ       (R10), R9
+	ANDQ       $0x00000fff, R9
+	CMPQ       R9, $0x00000fc0
 	JA         lsb256_tailcopy_4
-	VMASKMOVPS (R9), Y14, Y14
+	VMASKMOVPS (R10), Y14, Y14
 	VMOVUPS    Y14, (SP)
-	VMASKMOVPS 32(R9), Y15, Y14
+	VMASKMOVPS 32(R10), Y15, Y14
 	VMOVUPS    Y14, 32(SP)
 	JMP        lsb256_tailloaded_4
 
@@ -3744,32 +3746,32 @@ lsb256_tailcopy_4:
 	VXORPS  Y14, Y14, Y14
 	VMOVUPS Y14, (SP)
 	VMOVUPS Y14, 32(SP)
-	XORQ    R8, R8
-	TESTQ   $0x00000008, R10
+	XORQ    R9, R9
+	TESTQ   $0x00000008, R11
 	JZ      lsb256_copy_4_8
-	VMOVUPS (R9)(R8*1), Y14
-	VMOVUPS Y14, (SP)(R8*1)
-	ADDQ    $0x00000020, R8
+	VMOVUPS (R10)(R9*1), Y14
+	VMOVUPS Y14, (SP)(R9*1)
+	ADDQ    $0x00000020, R9
 
 lsb256_copy_4_8:
-	TESTQ   $0x00000004, R10
+	TESTQ   $0x00000004, R11
 	JZ      lsb256_copy_4_4
-	VMOVUPS (R9)(R8*1), X14
-	VMOVUPS X14, (SP)(R8*1)
-	ADDQ    $0x00000010, R8
+	VMOVUPS (R10)(R9*1), X14
+	VMOVUPS X14, (SP)(R9*1)
+	ADDQ    $0x00000010, R9
 
 lsb256_copy_4_4:
-	TESTQ $0x00000002, R10
+	TESTQ $0x00000002, R11
 	JZ    lsb256_copy_4_2
-	MOVQ  (R9)(R8*1), R11
-	MOVQ  R11, (SP)(R8*1)
-	ADDQ  $0x00000008, R8
+	MOVQ  (R10)(R9*1), R12
+	MOVQ  R12, (SP)(R9*1)
+	ADDQ  $0x00000008, R9
 
 lsb256_copy_4_2:
-	TESTQ $0x00000001, R10
+	TESTQ $0x00000001, R11
 	JZ    lsb256_copy_4_1
-	MOVL  (R9)(R8*1), R9
-	MOVL  R9, (SP)(R8*1)
+	MOVL  (R10)(R9*1), R10
+	MOVL  R10, (SP)(R9*1)
 
 lsb256_copy_4_1:
 lsb256_tailloaded_4:
@@ -3799,7 +3801,7 @@ lsb256_sumred:
 	VBROADCASTSD X3, Y2
 
 	// Pass 2: dx.
-	CMPQ DI, $0x00000020
+	CMPQ R8, $0x00000020
 	JB   lsb256_pipe_end
 
 	// A fast row: y's whole vectors in [-87, 87], sum finite.
@@ -3809,8 +3811,8 @@ lsb256_sumred:
 	VPCMPEQD  backwardconst<>+512(SB), Y6, Y6
 	VPCMPGTD  backwardconst<>+480(SB), Y8, Y8
 	VPANDN    Y6, Y8, Y6
-	VMOVMSKPS Y6, R8
-	CMPL      R8, $0xff
+	VMOVMSKPS Y6, R9
+	CMPL      R9, $0xff
 	JNE       lsb256_general
 	VSUBSD    X2, X2, X3
 	VUCOMISD  X3, X3
@@ -3829,10 +3831,12 @@ lsb256_sumred:
 	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
 	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
 	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	PREFETCHT0  (CX)(DI*1)
+	PREFETCHT0  (DX)(DI*1)
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
 	VMOVUPS     backwardconst<>+192(SB), Y7
 	VMOVUPS     backwardconst<>+192(SB), Y8
 	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
@@ -3865,13 +3869,15 @@ lsb256_sumred:
 	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
 	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
 	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	PREFETCHT0  (CX)(DI*1)
+	PREFETCHT0  (DX)(DI*1)
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
 
 lsb256_pipe_fast:
-	CMPQ DI, $0x00000010
+	CMPQ R8, $0x00000010
 	JB   lsb256_drain_fast
 
 	// One step: C of vector j-2, B of j-1, A of j.
@@ -3936,10 +3942,12 @@ lsb256_pipe_fast:
 	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
 	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
 	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	PREFETCHT0  (CX)(DI*1)
+	PREFETCHT0  (DX)(DI*1)
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
 	JMP         lsb256_pipe_fast
 
 lsb256_drain_fast:
@@ -4043,10 +4051,12 @@ lsb256_general:
 	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
 	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
 	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	PREFETCHT0  (CX)(DI*1)
+	PREFETCHT0  (DX)(DI*1)
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
 	VMOVUPS     backwardconst<>+192(SB), Y7
 	VMOVUPS     backwardconst<>+192(SB), Y8
 	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
@@ -4095,13 +4105,15 @@ lsb256_general:
 	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
 	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
 	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	PREFETCHT0  (CX)(DI*1)
+	PREFETCHT0  (DX)(DI*1)
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
 
 lsb256_pipe:
-	CMPQ DI, $0x00000010
+	CMPQ R8, $0x00000010
 	JB   lsb256_drain
 
 	// One step: C of vector j-2, B of j-1, A of j.
@@ -4186,10 +4198,12 @@ lsb256_pipe:
 	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
 	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
 	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	PREFETCHT0  (CX)(DI*1)
+	PREFETCHT0  (DX)(DI*1)
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
 	JMP         lsb256_pipe
 
 lsb256_drain:
@@ -4296,7 +4310,7 @@ lsb256_drain:
 
 lsb256_pipe_end:
 lsb256_loop2:
-	CMPQ    DI, $0x00000020
+	CMPQ    R8, $0x00000020
 	JB      lsb256_loop2_end
 	VMOVUPS (CX), Y3
 	VMOVUPS 32(CX), Y4
@@ -4476,12 +4490,12 @@ lsb256_loop2:
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
 	ADDQ        $0x00000080, AX
-	SUBQ        $0x00000020, DI
+	SUBQ        $0x00000020, R8
 	JMP         lsb256_loop2
 
 lsb256_loop2_end:
 lsb256_loop1:
-	CMPQ    DI, $0x00000010
+	CMPQ    R8, $0x00000010
 	JB      lsb256_loop1_end
 	VMOVUPS (CX), Y3
 	VMOVUPS 32(CX), Y4
@@ -4583,21 +4597,21 @@ lsb256_loop1:
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
 	JMP         lsb256_loop1
 
 lsb256_loop1_end:
 	// Tail: the last 0..15 elements, through the stack, stored masked.
-	TESTQ      DI, DI
+	TESTQ      R8, R8
 	JZ         lsb256_done
-	LEAQ       tailmask8<>+0(SB), R8
-	MOVQ       $0x00000010, R9
-	SUBQ       DI, R9
-	VMOVDQU    (R8)(R9*4), Y3
-	VMOVDQU    32(R8)(R9*4), Y4
-	LEAQ       (CX), R8
-	ANDQ       $0x00000fff, R8
-	CMPQ       R8, $0x00000fc0
+	LEAQ       tailmask8<>+0(SB), R9
+	MOVQ       $0x00000010, R10
+	SUBQ       R8, R10
+	VMOVDQU    (R9)(R10*4), Y3
+	VMOVDQU    32(R9)(R10*4), Y4
+	LEAQ       (CX), R9
+	ANDQ       $0x00000fff, R9
+	CMPQ       R9, $0x00000fc0
 	JA         lsb256_tailcopy_5
 	VMASKMOVPS (CX), Y3, Y5
 	VMOVUPS    Y5, (SP)
@@ -4609,38 +4623,38 @@ lsb256_tailcopy_5:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, (SP)
 	VMOVUPS Y5, 32(SP)
-	XORQ    R8, R8
-	TESTQ   $0x00000008, DI
+	XORQ    R9, R9
+	TESTQ   $0x00000008, R8
 	JZ      lsb256_copy_5_8
-	VMOVUPS (CX)(R8*1), Y5
-	VMOVUPS Y5, (SP)(R8*1)
-	ADDQ    $0x00000020, R8
+	VMOVUPS (CX)(R9*1), Y5
+	VMOVUPS Y5, (SP)(R9*1)
+	ADDQ    $0x00000020, R9
 
 lsb256_copy_5_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R8
 	JZ      lsb256_copy_5_4
-	VMOVUPS (CX)(R8*1), X5
-	VMOVUPS X5, (SP)(R8*1)
-	ADDQ    $0x00000010, R8
+	VMOVUPS (CX)(R9*1), X5
+	VMOVUPS X5, (SP)(R9*1)
+	ADDQ    $0x00000010, R9
 
 lsb256_copy_5_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R8
 	JZ    lsb256_copy_5_2
-	MOVQ  (CX)(R8*1), R9
-	MOVQ  R9, (SP)(R8*1)
-	ADDQ  $0x00000008, R8
+	MOVQ  (CX)(R9*1), R10
+	MOVQ  R10, (SP)(R9*1)
+	ADDQ  $0x00000008, R9
 
 lsb256_copy_5_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R8
 	JZ    lsb256_copy_5_1
-	MOVL  (CX)(R8*1), R9
-	MOVL  R9, (SP)(R8*1)
+	MOVL  (CX)(R9*1), R10
+	MOVL  R10, (SP)(R9*1)
 
 lsb256_copy_5_1:
 lsb256_tailloaded_5:
-	LEAQ       (DX), R8
-	ANDQ       $0x00000fff, R8
-	CMPQ       R8, $0x00000fc0
+	LEAQ       (DX), R9
+	ANDQ       $0x00000fff, R9
+	CMPQ       R9, $0x00000fc0
 	JA         lsb256_tailcopy_6
 	VMASKMOVPS (DX), Y3, Y5
 	VMOVUPS    Y5, 64(SP)
@@ -4652,32 +4666,32 @@ lsb256_tailcopy_6:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 64(SP)
 	VMOVUPS Y5, 96(SP)
-	XORQ    R8, R8
-	TESTQ   $0x00000008, DI
+	XORQ    R9, R9
+	TESTQ   $0x00000008, R8
 	JZ      lsb256_copy_6_8
-	VMOVUPS (DX)(R8*1), Y5
-	VMOVUPS Y5, 64(SP)(R8*1)
-	ADDQ    $0x00000020, R8
+	VMOVUPS (DX)(R9*1), Y5
+	VMOVUPS Y5, 64(SP)(R9*1)
+	ADDQ    $0x00000020, R9
 
 lsb256_copy_6_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R8
 	JZ      lsb256_copy_6_4
-	VMOVUPS (DX)(R8*1), X5
-	VMOVUPS X5, 64(SP)(R8*1)
-	ADDQ    $0x00000010, R8
+	VMOVUPS (DX)(R9*1), X5
+	VMOVUPS X5, 64(SP)(R9*1)
+	ADDQ    $0x00000010, R9
 
 lsb256_copy_6_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R8
 	JZ    lsb256_copy_6_2
-	MOVQ  (DX)(R8*1), R9
-	MOVQ  R9, 64(SP)(R8*1)
-	ADDQ  $0x00000008, R8
+	MOVQ  (DX)(R9*1), R10
+	MOVQ  R10, 64(SP)(R9*1)
+	ADDQ  $0x00000008, R9
 
 lsb256_copy_6_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R8
 	JZ    lsb256_copy_6_1
-	MOVL  (DX)(R8*1), R9
-	MOVL  R9, 64(SP)(R8*1)
+	MOVL  (DX)(R9*1), R10
+	MOVL  R10, 64(SP)(R9*1)
 
 lsb256_copy_6_1:
 lsb256_tailloaded_6:
@@ -4780,9 +4794,9 @@ lsb256_tailloaded_6:
 	VMASKMOVPS  Y9, Y4, 32(AX)
 
 lsb256_done:
-	LEAQ (CX)(DI*4), CX
-	LEAQ (DX)(DI*4), DX
-	LEAQ (AX)(DI*4), AX
+	LEAQ (CX)(R8*4), CX
+	LEAQ (DX)(R8*4), DX
+	LEAQ (AX)(R8*4), AX
 	DECQ BX
 	JNZ  lsb256_row
 	VZEROUPPER
