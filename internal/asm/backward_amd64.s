@@ -3096,93 +3096,98 @@ lsb512_done:
 	RET
 
 // func SoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·SoftmaxBackwardRowsAVX2(SB), NOSPLIT, $128-88
-	MOVQ dx_base+0(FP), AX
-	MOVQ y_base+24(FP), CX
-	MOVQ dy_base+48(FP), DX
-	MOVQ rows+72(FP), BX
-	MOVQ cols+80(FP), SI
+	MOVQ    dx_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    rows+72(FP), BX
+	MOVQ    cols+80(FP), SI
+	MOVQ    SI, DI
+	SHLQ    $0x02, DI
+	XORQ    R8, R8
+	CMPQ    SI, $0x00004000
+	CMOVQHI R8, DI
 
 sb256_row:
-	MOVQ SI, DI
+	MOVQ SI, R8
 
 	// Pass 1: the float64 sum.
-	MOVQ   CX, R8
-	MOVQ   DX, R9
-	MOVQ   DI, R10
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+	MOVQ   R8, R11
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 
 sb256_sum64:
-	CMPQ        R10, $0x00000040
+	CMPQ        R11, $0x00000040
 	JB          sb256_sumtail
 	VXORPD      Y4, Y4, Y4
 	VXORPD      Y5, Y5, Y5
 	VXORPD      Y6, Y6, Y6
 	VXORPD      Y7, Y7, Y7
-	VCVTPS2PD   (R8), Y8
-	VCVTPS2PD   (R9), Y9
+	VCVTPS2PD   (R9), Y8
+	VCVTPS2PD   (R10), Y9
 	VFMADD231PD Y8, Y9, Y4
-	VCVTPS2PD   16(R8), Y8
-	VCVTPS2PD   16(R9), Y9
+	VCVTPS2PD   16(R9), Y8
+	VCVTPS2PD   16(R10), Y9
 	VFMADD231PD Y8, Y9, Y5
-	VCVTPS2PD   32(R8), Y8
-	VCVTPS2PD   32(R9), Y9
+	VCVTPS2PD   32(R9), Y8
+	VCVTPS2PD   32(R10), Y9
 	VFMADD231PD Y8, Y9, Y6
-	VCVTPS2PD   48(R8), Y8
-	VCVTPS2PD   48(R9), Y9
+	VCVTPS2PD   48(R9), Y8
+	VCVTPS2PD   48(R10), Y9
 	VFMADD231PD Y8, Y9, Y7
-	VCVTPS2PD   64(R8), Y8
-	VCVTPS2PD   64(R9), Y9
+	VCVTPS2PD   64(R9), Y8
+	VCVTPS2PD   64(R10), Y9
 	VFMADD231PD Y8, Y9, Y4
-	VCVTPS2PD   80(R8), Y8
-	VCVTPS2PD   80(R9), Y9
+	VCVTPS2PD   80(R9), Y8
+	VCVTPS2PD   80(R10), Y9
 	VFMADD231PD Y8, Y9, Y5
-	VCVTPS2PD   96(R8), Y8
-	VCVTPS2PD   96(R9), Y9
+	VCVTPS2PD   96(R9), Y8
+	VCVTPS2PD   96(R10), Y9
 	VFMADD231PD Y8, Y9, Y6
-	VCVTPS2PD   112(R8), Y8
-	VCVTPS2PD   112(R9), Y9
+	VCVTPS2PD   112(R9), Y8
+	VCVTPS2PD   112(R10), Y9
 	VFMADD231PD Y8, Y9, Y7
-	VCVTPS2PD   128(R8), Y8
-	VCVTPS2PD   128(R9), Y9
+	VCVTPS2PD   128(R9), Y8
+	VCVTPS2PD   128(R10), Y9
 	VFMADD231PD Y8, Y9, Y4
-	VCVTPS2PD   144(R8), Y8
-	VCVTPS2PD   144(R9), Y9
+	VCVTPS2PD   144(R9), Y8
+	VCVTPS2PD   144(R10), Y9
 	VFMADD231PD Y8, Y9, Y5
-	VCVTPS2PD   160(R8), Y8
-	VCVTPS2PD   160(R9), Y9
+	VCVTPS2PD   160(R9), Y8
+	VCVTPS2PD   160(R10), Y9
 	VFMADD231PD Y8, Y9, Y6
-	VCVTPS2PD   176(R8), Y8
-	VCVTPS2PD   176(R9), Y9
+	VCVTPS2PD   176(R9), Y8
+	VCVTPS2PD   176(R10), Y9
 	VFMADD231PD Y8, Y9, Y7
-	VCVTPS2PD   192(R8), Y8
-	VCVTPS2PD   192(R9), Y9
+	VCVTPS2PD   192(R9), Y8
+	VCVTPS2PD   192(R10), Y9
 	VFMADD231PD Y8, Y9, Y4
-	VCVTPS2PD   208(R8), Y8
-	VCVTPS2PD   208(R9), Y9
+	VCVTPS2PD   208(R9), Y8
+	VCVTPS2PD   208(R10), Y9
 	VFMADD231PD Y8, Y9, Y5
-	VCVTPS2PD   224(R8), Y8
-	VCVTPS2PD   224(R9), Y9
+	VCVTPS2PD   224(R9), Y8
+	VCVTPS2PD   224(R10), Y9
 	VFMADD231PD Y8, Y9, Y6
-	VCVTPS2PD   240(R8), Y8
-	VCVTPS2PD   240(R9), Y9
+	VCVTPS2PD   240(R9), Y8
+	VCVTPS2PD   240(R10), Y9
 	VFMADD231PD Y8, Y9, Y7
 	VADDPD      Y4, Y0, Y0
 	VADDPD      Y5, Y1, Y1
 	VADDPD      Y6, Y2, Y2
 	VADDPD      Y7, Y3, Y3
-	ADDQ        $0x00000100, R8
 	ADDQ        $0x00000100, R9
-	SUBQ        $0x00000040, R10
+	ADDQ        $0x00000100, R10
+	SUBQ        $0x00000040, R11
 	JMP         sb256_sum64
 
 sb256_sumtail:
 	// The last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  R10, R10
+	TESTQ  R11, R11
 	JZ     sb256_sumred
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
@@ -3190,42 +3195,42 @@ sb256_sumtail:
 	VXORPD Y7, Y7, Y7
 
 sb256_sum16:
-	CMPQ        R10, $0x00000010
+	CMPQ        R11, $0x00000010
 	JB          sb256_sumlast
-	VCVTPS2PD   (R8), Y8
-	VCVTPS2PD   (R9), Y9
+	VCVTPS2PD   (R9), Y8
+	VCVTPS2PD   (R10), Y9
 	VFMADD231PD Y8, Y9, Y4
-	VCVTPS2PD   16(R8), Y8
-	VCVTPS2PD   16(R9), Y9
+	VCVTPS2PD   16(R9), Y8
+	VCVTPS2PD   16(R10), Y9
 	VFMADD231PD Y8, Y9, Y5
-	VCVTPS2PD   32(R8), Y8
-	VCVTPS2PD   32(R9), Y9
+	VCVTPS2PD   32(R9), Y8
+	VCVTPS2PD   32(R10), Y9
 	VFMADD231PD Y8, Y9, Y6
-	VCVTPS2PD   48(R8), Y8
-	VCVTPS2PD   48(R9), Y9
+	VCVTPS2PD   48(R9), Y8
+	VCVTPS2PD   48(R10), Y9
 	VFMADD231PD Y8, Y9, Y7
-	ADDQ        $0x00000040, R8
 	ADDQ        $0x00000040, R9
-	SUBQ        $0x00000010, R10
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000010, R11
 	JMP         sb256_sum16
 
 sb256_sumlast:
-	TESTQ R10, R10
+	TESTQ R11, R11
 	JZ    sb256_sumblock
 
 	// The last 1..15 lanes, through the stack, zeros after them.
-	LEAQ       tailmask8<>+0(SB), R11
-	MOVQ       $0x00000010, R12
-	SUBQ       R10, R12
-	VMOVDQU    (R11)(R12*4), Y8
-	VMOVDQU    32(R11)(R12*4), Y9
-	LEAQ       (R8), R11
-	ANDQ       $0x00000fff, R11
-	CMPQ       R11, $0x00000fc0
+	LEAQ       tailmask8<>+0(SB), R12
+	MOVQ       $0x00000010, R13
+	SUBQ       R11, R13
+	VMOVDQU    (R12)(R13*4), Y8
+	VMOVDQU    32(R12)(R13*4), Y9
+	LEAQ       (R9), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fc0
 	JA         sb256_tailcopy_5
-	VMASKMOVPS (R8), Y8, Y10
+	VMASKMOVPS (R9), Y8, Y10
 	VMOVUPS    Y10, (SP)
-	VMASKMOVPS 32(R8), Y9, Y10
+	VMASKMOVPS 32(R9), Y9, Y10
 	VMOVUPS    Y10, 32(SP)
 	JMP        sb256_tailloaded_5
 
@@ -3233,42 +3238,42 @@ sb256_tailcopy_5:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, (SP)
 	VMOVUPS Y10, 32(SP)
-	XORQ    R11, R11
-	TESTQ   $0x00000008, R10
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R11
 	JZ      sb256_copy_5_8
-	VMOVUPS (R8)(R11*1), Y10
-	VMOVUPS Y10, (SP)(R11*1)
-	ADDQ    $0x00000020, R11
+	VMOVUPS (R9)(R12*1), Y10
+	VMOVUPS Y10, (SP)(R12*1)
+	ADDQ    $0x00000020, R12
 
 sb256_copy_5_8:
-	TESTQ   $0x00000004, R10
+	TESTQ   $0x00000004, R11
 	JZ      sb256_copy_5_4
-	VMOVUPS (R8)(R11*1), X10
-	VMOVUPS X10, (SP)(R11*1)
-	ADDQ    $0x00000010, R11
+	VMOVUPS (R9)(R12*1), X10
+	VMOVUPS X10, (SP)(R12*1)
+	ADDQ    $0x00000010, R12
 
 sb256_copy_5_4:
-	TESTQ $0x00000002, R10
+	TESTQ $0x00000002, R11
 	JZ    sb256_copy_5_2
-	MOVQ  (R8)(R11*1), R12
-	MOVQ  R12, (SP)(R11*1)
-	ADDQ  $0x00000008, R11
+	MOVQ  (R9)(R12*1), R13
+	MOVQ  R13, (SP)(R12*1)
+	ADDQ  $0x00000008, R12
 
 sb256_copy_5_2:
-	TESTQ $0x00000001, R10
+	TESTQ $0x00000001, R11
 	JZ    sb256_copy_5_1
-	MOVL  (R8)(R11*1), R8
-	MOVL  R8, (SP)(R11*1)
+	MOVL  (R9)(R12*1), R9
+	MOVL  R9, (SP)(R12*1)
 
 sb256_copy_5_1:
 sb256_tailloaded_5:
-	LEAQ       (R9), R8
-	ANDQ       $0x00000fff, R8
-	CMPQ       R8, $0x00000fc0
+	LEAQ       (R10), R9
+	ANDQ       $0x00000fff, R9
+	CMPQ       R9, $0x00000fc0
 	JA         sb256_tailcopy_6
-	VMASKMOVPS (R9), Y8, Y8
+	VMASKMOVPS (R10), Y8, Y8
 	VMOVUPS    Y8, 64(SP)
-	VMASKMOVPS 32(R9), Y9, Y8
+	VMASKMOVPS 32(R10), Y9, Y8
 	VMOVUPS    Y8, 96(SP)
 	JMP        sb256_tailloaded_6
 
@@ -3276,32 +3281,32 @@ sb256_tailcopy_6:
 	VXORPS  Y8, Y8, Y8
 	VMOVUPS Y8, 64(SP)
 	VMOVUPS Y8, 96(SP)
-	XORQ    R8, R8
-	TESTQ   $0x00000008, R10
+	XORQ    R9, R9
+	TESTQ   $0x00000008, R11
 	JZ      sb256_copy_6_8
-	VMOVUPS (R9)(R8*1), Y8
-	VMOVUPS Y8, 64(SP)(R8*1)
-	ADDQ    $0x00000020, R8
+	VMOVUPS (R10)(R9*1), Y8
+	VMOVUPS Y8, 64(SP)(R9*1)
+	ADDQ    $0x00000020, R9
 
 sb256_copy_6_8:
-	TESTQ   $0x00000004, R10
+	TESTQ   $0x00000004, R11
 	JZ      sb256_copy_6_4
-	VMOVUPS (R9)(R8*1), X8
-	VMOVUPS X8, 64(SP)(R8*1)
-	ADDQ    $0x00000010, R8
+	VMOVUPS (R10)(R9*1), X8
+	VMOVUPS X8, 64(SP)(R9*1)
+	ADDQ    $0x00000010, R9
 
 sb256_copy_6_4:
-	TESTQ $0x00000002, R10
+	TESTQ $0x00000002, R11
 	JZ    sb256_copy_6_2
-	MOVQ  (R9)(R8*1), R11
-	MOVQ  R11, 64(SP)(R8*1)
-	ADDQ  $0x00000008, R8
+	MOVQ  (R10)(R9*1), R12
+	MOVQ  R12, 64(SP)(R9*1)
+	ADDQ  $0x00000008, R9
 
 sb256_copy_6_2:
-	TESTQ $0x00000001, R10
+	TESTQ $0x00000001, R11
 	JZ    sb256_copy_6_1
-	MOVL  (R9)(R8*1), R9
-	MOVL  R9, 64(SP)(R8*1)
+	MOVL  (R10)(R9*1), R10
+	MOVL  R10, 64(SP)(R9*1)
 
 sb256_copy_6_1:
 sb256_tailloaded_6:
@@ -3336,7 +3341,7 @@ sb256_sumred:
 
 	// Pass 2: dx.
 sb256_loop2:
-	CMPQ DI, $0x00000020
+	CMPQ R8, $0x00000020
 	JB   sb256_loop2_end
 
 	// dx = y * (dy - dot) in float64.
@@ -3398,15 +3403,19 @@ sb256_loop2:
 	VCMPPS      $0x03, Y7, Y7, Y1
 	VBLENDVPS   Y1, backwardconst<>+384(SB), Y7, Y7
 	VMOVUPS     Y7, 96(AX)
+	PREFETCHT0  (CX)(DI*1)
+	PREFETCHT0  (DX)(DI*1)
+	PREFETCHT0  64(CX)(DI*1)
+	PREFETCHT0  64(DX)(DI*1)
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
 	ADDQ        $0x00000080, AX
-	SUBQ        $0x00000020, DI
+	SUBQ        $0x00000020, R8
 	JMP         sb256_loop2
 
 sb256_loop2_end:
 sb256_loop1:
-	CMPQ DI, $0x00000010
+	CMPQ R8, $0x00000010
 	JB   sb256_loop1_end
 
 	// dx = y * (dy - dot) in float64.
@@ -3443,21 +3452,21 @@ sb256_loop1:
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
 	JMP         sb256_loop1
 
 sb256_loop1_end:
 	// Tail: the last 0..15 elements, through the stack, stored masked.
-	TESTQ      DI, DI
+	TESTQ      R8, R8
 	JZ         sb256_done
-	LEAQ       tailmask8<>+0(SB), R8
-	MOVQ       $0x00000010, R9
-	SUBQ       DI, R9
-	VMOVDQU    (R8)(R9*4), Y1
-	VMOVDQU    32(R8)(R9*4), Y2
-	LEAQ       (CX), R8
-	ANDQ       $0x00000fff, R8
-	CMPQ       R8, $0x00000fc0
+	LEAQ       tailmask8<>+0(SB), R9
+	MOVQ       $0x00000010, R10
+	SUBQ       R8, R10
+	VMOVDQU    (R9)(R10*4), Y1
+	VMOVDQU    32(R9)(R10*4), Y2
+	LEAQ       (CX), R9
+	ANDQ       $0x00000fff, R9
+	CMPQ       R9, $0x00000fc0
 	JA         sb256_tailcopy_7
 	VMASKMOVPS (CX), Y1, Y3
 	VMOVUPS    Y3, (SP)
@@ -3469,38 +3478,38 @@ sb256_tailcopy_7:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, (SP)
 	VMOVUPS Y3, 32(SP)
-	XORQ    R8, R8
-	TESTQ   $0x00000008, DI
+	XORQ    R9, R9
+	TESTQ   $0x00000008, R8
 	JZ      sb256_copy_7_8
-	VMOVUPS (CX)(R8*1), Y3
-	VMOVUPS Y3, (SP)(R8*1)
-	ADDQ    $0x00000020, R8
+	VMOVUPS (CX)(R9*1), Y3
+	VMOVUPS Y3, (SP)(R9*1)
+	ADDQ    $0x00000020, R9
 
 sb256_copy_7_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R8
 	JZ      sb256_copy_7_4
-	VMOVUPS (CX)(R8*1), X3
-	VMOVUPS X3, (SP)(R8*1)
-	ADDQ    $0x00000010, R8
+	VMOVUPS (CX)(R9*1), X3
+	VMOVUPS X3, (SP)(R9*1)
+	ADDQ    $0x00000010, R9
 
 sb256_copy_7_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R8
 	JZ    sb256_copy_7_2
-	MOVQ  (CX)(R8*1), R9
-	MOVQ  R9, (SP)(R8*1)
-	ADDQ  $0x00000008, R8
+	MOVQ  (CX)(R9*1), R10
+	MOVQ  R10, (SP)(R9*1)
+	ADDQ  $0x00000008, R9
 
 sb256_copy_7_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R8
 	JZ    sb256_copy_7_1
-	MOVL  (CX)(R8*1), R9
-	MOVL  R9, (SP)(R8*1)
+	MOVL  (CX)(R9*1), R10
+	MOVL  R10, (SP)(R9*1)
 
 sb256_copy_7_1:
 sb256_tailloaded_7:
-	LEAQ       (DX), R8
-	ANDQ       $0x00000fff, R8
-	CMPQ       R8, $0x00000fc0
+	LEAQ       (DX), R9
+	ANDQ       $0x00000fff, R9
+	CMPQ       R9, $0x00000fc0
 	JA         sb256_tailcopy_8
 	VMASKMOVPS (DX), Y1, Y3
 	VMOVUPS    Y3, 64(SP)
@@ -3512,32 +3521,32 @@ sb256_tailcopy_8:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 64(SP)
 	VMOVUPS Y3, 96(SP)
-	XORQ    R8, R8
-	TESTQ   $0x00000008, DI
+	XORQ    R9, R9
+	TESTQ   $0x00000008, R8
 	JZ      sb256_copy_8_8
-	VMOVUPS (DX)(R8*1), Y3
-	VMOVUPS Y3, 64(SP)(R8*1)
-	ADDQ    $0x00000020, R8
+	VMOVUPS (DX)(R9*1), Y3
+	VMOVUPS Y3, 64(SP)(R9*1)
+	ADDQ    $0x00000020, R9
 
 sb256_copy_8_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R8
 	JZ      sb256_copy_8_4
-	VMOVUPS (DX)(R8*1), X3
-	VMOVUPS X3, 64(SP)(R8*1)
-	ADDQ    $0x00000010, R8
+	VMOVUPS (DX)(R9*1), X3
+	VMOVUPS X3, 64(SP)(R9*1)
+	ADDQ    $0x00000010, R9
 
 sb256_copy_8_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R8
 	JZ    sb256_copy_8_2
-	MOVQ  (DX)(R8*1), R9
-	MOVQ  R9, 64(SP)(R8*1)
-	ADDQ  $0x00000008, R8
+	MOVQ  (DX)(R9*1), R10
+	MOVQ  R10, 64(SP)(R9*1)
+	ADDQ  $0x00000008, R9
 
 sb256_copy_8_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R8
 	JZ    sb256_copy_8_1
-	MOVL  (DX)(R8*1), R9
-	MOVL  R9, 64(SP)(R8*1)
+	MOVL  (DX)(R9*1), R10
+	MOVL  R10, 64(SP)(R9*1)
 
 sb256_copy_8_1:
 sb256_tailloaded_8:
@@ -3574,16 +3583,16 @@ sb256_tailloaded_8:
 	VMASKMOVPS  Y5, Y2, 32(AX)
 
 sb256_done:
-	LEAQ (CX)(DI*4), CX
-	LEAQ (DX)(DI*4), DX
-	LEAQ (AX)(DI*4), AX
+	LEAQ (CX)(R8*4), CX
+	LEAQ (DX)(R8*4), DX
+	LEAQ (AX)(R8*4), AX
 	DECQ BX
 	JNZ  sb256_row
 	VZEROUPPER
 	RET
 
 // func LogSoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
-// Requires: AVX, AVX2, FMA3, MMX+
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·LogSoftmaxBackwardRowsAVX2(SB), NOSPLIT, $128-88
 	VMOVUPS backwardconst<>+0(SB), Y0
 	VMOVUPS backwardconst<>+32(SB), Y1
@@ -3594,6 +3603,9 @@ TEXT ·LogSoftmaxBackwardRowsAVX2(SB), NOSPLIT, $128-88
 	MOVQ    cols+80(FP), SI
 	MOVQ    SI, DI
 	SHLQ    $0x02, DI
+	XORQ    R8, R8
+	CMPQ    SI, $0x00004000
+	CMOVQHI R8, DI
 
 lsb256_row:
 	MOVQ SI, R8
