@@ -776,12 +776,13 @@ func (b *bw256) store(res [][]reg.VecVirtual, d Mem, masks []reg.VecVirtual, fas
 //
 // In the batched kernel each step of the pipeline also prefetches the
 // next row's y and dy at the same offset (a row further), which pass 1
-// of the next row reads first, in rows of up to bwPrefetchCols elements. Measured against the same kernel without
-// (the lower quartile of 150 runs, as above, out of place / dx = dy / dx
-// = y): 0.54 / 0.53 / 0.53 against 0.61 / 0.55 / 0.69 at 1024 columns,
-// 0.53 against 0.64-0.65 at 4096 (all three), 0.69-0.76 against
-// 0.70-0.77 at 100, 0.55-0.57 against 0.57-0.59 at 300, the same at
-// 32000 and 128256 (0.52-0.54).
+// of the next row reads first, in rows of up to bwPrefetchCols elements.
+// Measured against the same kernel without (the lower quartile of 150
+// runs, as above, out of place / dx = dy / dx = y): 0.54 / 0.53 / 0.53
+// against 0.61 / 0.55 / 0.69 at 1024 columns, 0.53 against 0.64-0.65 at
+// 4096 (all three), 0.69-0.76 against 0.70-0.77 at 100, 0.55-0.57
+// against 0.57-0.59 at 300; the same at 32000 and 128256 (0.52-0.54),
+// which prefetched then too.
 
 // pipeA emits stage A for the vector at p: r and t into the registers
 // given.
@@ -790,17 +791,13 @@ func (b *bw256) pipeA(p Mem, r, t []reg.VecVirtual, fast bool) {
 	for h := range r {
 		g.VMOVUPS(p.Offset(32*h), r[h])
 	}
-	for h := range r {
-		if fast {
-			break // d = y, which is inside the clamps
+	if !fast { // in a fast row d = y, which is inside the clamps
+		for h := range r {
+			g.VMAXPS(r[h], b.lo, r[h]) // NaN kept: r is the second source
 		}
-		g.VMAXPS(r[h], b.lo, r[h]) // NaN kept: r is the second source
-	}
-	for h := range r {
-		if fast {
-			break
+		for h := range r {
+			g.VMINPS(r[h], b.hi, r[h])
 		}
-		g.VMINPS(r[h], b.hi, r[h])
 	}
 	for h := range t {
 		g.VMOVUPS(c.ymm("magic"), t[h])
