@@ -420,7 +420,9 @@ func logSoftmaxAVX2(g *gen, c *constTable, ct *ceTables) {
 	logSoftmax256(g, s, c, &tb, logSoftmaxRows8(ct.vec))
 }
 
-// logSoftmax256 is logSoftmax512 for AVX2.
+// logSoftmax256 is logSoftmax512 for AVX2. With z and zDst
+// (ScaledLogSoftmaxRowsAVX2, fused.go), pass 3 reads z in dst, where pass
+// 1 stored it, as it reads x in place.
 func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsFunc) {
 	cv64, lv := g.YMM(), g.YMM() // float64(c) and l, every lane
 	noSub := false               // out for c = 0, without x - c
@@ -498,6 +500,14 @@ func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsF
 
 	// With zeroC, pass 3 is emitted twice, as logSoftmax512's is.
 	pass3 := zeroCPass3(g, s.zeroC, cv64, &noSub, s.label, func(name string, src, dst Op, after string) {
+		if s.z != nil && s.zDst {
+			// z is in dst, where pass 1 stored it (fused.go).
+			z := s.z
+			s.z = nil
+			s.pass3(name, dst, dst, after, out)
+			s.z = z
+			return
+		}
 		s.pass3(name, src, dst, after, out)
 	})
 	rows(g, s, t, lv, cv64,
