@@ -485,8 +485,8 @@ func scaledSoftmaxRowsAVX2(dst, src, mask []float32, scale float32, cols int) {
 // row kernels alone (ScaledSoftmaxRows then 1.36, 1.33 and 1.24); at 16
 // columns 0.85, 0.84 and 0.80 against 2.15, 2.12 and 2.09 (0.82, 0.83 and
 // 0.77). The short ScaledSoftmaxRows kernels have since been made faster
-// (z computed once, s kept for pass 3: see gen/amd64/short_avx2.go); the
-// log kernels have not.
+// (z computed once, s kept for pass 3: see gen/amd64/short_avx2.go), and
+// the log kernels keep z for pass 2 (see gen/amd64/short_log_avx2.go).
 func scaledLogSoftmaxRowsAVX2(dst, src, mask []float32, scale float32, cols int) {
 	scaledShortRowsAVX2(true, dst, src, mask, scale, cols)
 }

@@ -24,12 +24,14 @@ import (
 // that no state leaks from one row to the next; pass 2 of
 // LogSoftmaxRowsAVX512 also finds the max of the next row, or of the row
 // itself on the last one, so batches of 0 to 9 rows run as well.
-// LogSoftmaxRowsAVX512 computes l for batches of 8 finite rows of at most
-// 1024 columns and runs pass 3 of a batch's rows 8 finite rows late, so
-// batches of up to 27 rows run too, with rows of 1024 and 1025 columns
-// on each side of that limit, and the last batch's pending and partial
-// rows each left at any of their slots; one run of each length has rows
-// whose y is -0 or +0.
+// LogSoftmaxRowsAVX512 and LogSoftmaxRowsAVX2 compute l for batches of 8
+// finite rows of at most 1024 columns and run pass 3 of a batch's rows 8
+// finite rows late, so batches of up to 27 rows run too, among them one
+// run of each length with 1 to 9, 15 to 17 or 23 to 25 rows (around one,
+// two and three batches), with rows of 1023, 1024 and 1025 columns on
+// each side of that limit, and the last batch's pending and partial rows
+// each left at any of their slots; one run of each length has rows whose
+// y is -0 or +0.
 //
 // The table logRowKernels holds ScaledLogSoftmaxRowsAVX512 (a mask row per
 // row, one for every row) and ScaledLogSoftmaxRowsNoMaskAVX512 as well,
@@ -42,14 +44,16 @@ func TestBitExactLogRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(71, 72+uint64(ki)))
-			cols := []int{1000, 1024, 1025, 4096, 4111}
+			cols := []int{1000, 1023, 1024, 1025, 4096, 4111}
 			for c := 1; c <= 300; c++ {
 				cols = append(cols, c)
 			}
+			// Around the ends of one, two and three batches of 8 rows.
+			edges := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 23, 24, 25}
 			for _, c := range cols {
-				for rep := 0; rep < 4; rep++ {
+				for rep := 0; rep < 5; rep++ {
 					// 0, 1 and 2 rows too; more than two batches of 8.
-					rows := []int{rng.IntN(10), 5 + rng.IntN(8), 8 + rng.IntN(20), 17}[rep]
+					rows := []int{rng.IntN(10), 5 + rng.IntN(8), 8 + rng.IntN(20), 17, edges[rng.IntN(len(edges))]}[rep]
 					if c > 300 && rep < 2 {
 						rows = 6
 					}
@@ -107,23 +111,21 @@ var logRowKernels = []softmaxRowKernel{
 	{"ScaledLogSoftmaxRowsAVX2 no mask", avx2, scaledNoMaskRowKernelOf(asm.ScaledLogSoftmaxRowsNoMaskAVX2, generic.ScaledLogSoftmaxRows)},
 }
 
-// TestGuardLogRowKernel runs the AVX-512 kernels of logRowKernels directly
-// on batches of 1 to 20 rows that end right before, then start right
-// after, an inaccessible page (see checkGuards), the mask too, as in
+// TestGuardLogRowKernel runs the kernels of logRowKernels directly on
+// batches of 1 to 20 rows that end right before, then start right after,
+// an inaccessible page (see checkGuards), the mask too, as in
 // TestGuardSoftmaxRowKernel: pass 2 of each row of LogSoftmaxRowsAVX512
 // also reads the next row, or the row itself on the last one, under the
-// mask of the row's last vector.
+// mask of the row's last vector, and the batches of 8 rows' l leave
+// their last rows' pass 3 to the end of the call.
 func TestGuardLogRowKernel(t *testing.T) {
 	for ki, k := range logRowKernels {
-		if k.im != avx512 {
-			continue
-		}
 		t.Run(k.name, func(t *testing.T) {
 			if !k.im.supported() {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(79, 80+uint64(ki)))
-			cols := []int{1, 7, 16, 17, 33, 1023, 1024, 1025}
+			cols := []int{1, 7, 16, 17, 33, 1023, 1024, 1025, 1026}
 			for c := 49; c <= 300; c++ {
 				cols = append(cols, c)
 			}

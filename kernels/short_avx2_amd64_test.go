@@ -548,8 +548,10 @@ func TestBitExactCausalShortRowsAVX2(t *testing.T) {
 	}
 }
 
-// TestShortKernelsAVX2StackGrowth runs the AVX2 short Softmax kernels
-// and CrossEntropyShortRowsAVX2 (its gradient), whose frames are larger
+// TestShortKernelsAVX2StackGrowth runs the AVX2 short Softmax kernels,
+// the scaled LogSoftmax ones, CrossEntropyShortRowsAVX2 (its gradient),
+// and the row kernels LogSoftmaxRowsAVX2 and ScaledLogSoftmaxRowsAVX2 (a
+// mask row per row), whose frames are larger
 // than a NOSPLIT function may have, so that they check the stack on
 // entry, below recursions of every depth from 0 to 300 in new
 // goroutines: at some depths the kernel's own check grows the stack, and
@@ -588,6 +590,26 @@ func TestShortKernelsAVX2StackGrowth(t *testing.T) {
 			return n
 		},
 		func(d []float32) { fallback.CrossEntropyRows(d, x, targets, cols) }})
+	// The row kernels of LogSoftmaxRows and ScaledLogSoftmaxRows, whose
+	// frames hold batches of eight rows, on the first done rows.
+	lmask := scaledGroupMask(rng, 2, rows, cols, false)
+	kernels = append(kernels, struct {
+		name string
+		run  func(dst []float32) int
+		want func(dst []float32)
+	}{"LogSoftmaxRowsAVX2",
+		func(d []float32) int { asm.LogSoftmaxRowsAVX2(d[:done*cols], x[:done*cols], done, cols); return done },
+		func(d []float32) { fallback.LogSoftmaxRows(d, x, cols) }},
+		struct {
+			name string
+			run  func(dst []float32) int
+			want func(dst []float32)
+		}{"ScaledLogSoftmaxRowsAVX2",
+			func(d []float32) int {
+				asm.ScaledLogSoftmaxRowsAVX2(d[:done*cols], x[:done*cols], lmask[:done*cols], 0.5, done, cols)
+				return done
+			},
+			func(d []float32) { fallback.ScaledLogSoftmaxRows(d, x, lmask, 0.5, cols) }})
 	for kind := range 3 {
 		mask := scaledGroupMask(rng, kind, rows, cols, false)
 		kernels = append(kernels, struct {
@@ -596,7 +618,14 @@ func TestShortKernelsAVX2StackGrowth(t *testing.T) {
 			want func(dst []float32)
 		}{fmt.Sprintf("ScaledSoftmaxRows's, mask kind %d", kind),
 			func(d []float32) int { return scaledShortAVX2(false, d, x, mask, 0.5, rows, cols) },
-			func(d []float32) { fallback.ScaledSoftmaxRows(d, x, mask, 0.5, cols) }})
+			func(d []float32) { fallback.ScaledSoftmaxRows(d, x, mask, 0.5, cols) }},
+			struct {
+				name string
+				run  func(dst []float32) int
+				want func(dst []float32)
+			}{fmt.Sprintf("ScaledLogSoftmaxRows's, mask kind %d", kind),
+				func(d []float32) int { return scaledShortAVX2(true, d, x, mask, 0.5, rows, cols) },
+				func(d []float32) { fallback.ScaledLogSoftmaxRows(d, x, mask, 0.5, cols) }})
 	}
 	for _, k := range kernels {
 		want := make([]float32, len(x))

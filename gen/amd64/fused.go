@@ -13,7 +13,7 @@ import (
 // LogSoftmaxRows's (logsoftmax.go) with every load of x replaced by the
 // computation of z (zin below): in pass 1, pass 2, pass 3 and the NaN
 // scan of a row of -Inf. z is never stored, but by
-// ScaledSoftmaxRowsAVX2 (below); Softmax's pass 2 keeps u in dst as for
+// ScaledSoftmaxRowsAVX2 and ScaledLogSoftmaxRowsAVX2 (below); Softmax's pass 2 keeps u in dst as for
 // SoftmaxRows, and pass 3 recomputes z from src and the mask, but in
 // the ScaledSoftmaxRows row kernels (ScaledSoftmaxRowsAVX512,
 // ScaledSoftmaxRowsAVX2 and their NoMask forms) on rows of at most sCols
@@ -21,8 +21,9 @@ import (
 // SoftmaxRowsAVX512's does (keepS), and computes no z; in place, rows of
 // fewer than sCols/2 (sCols256/2) elements keep u in the frame too.
 //
-// ScaledSoftmaxRowsAVX2 and its NoMask form (and CausalSoftmaxRowsAVX2)
-// store z in dst in pass 1
+// ScaledSoftmaxRowsAVX2 and its NoMask form (and CausalSoftmaxRowsAVX2,
+// and ScaledLogSoftmaxRowsAVX2 and its NoMask form, whose late pass 3
+// reads z there too: see scaledAVX2) store z in dst in pass 1
 // (sm256.zDst); pass 2 and the NaN scan then run SoftmaxRowsAVX2's code
 // on dst as if it held the row, pass 2 storing u over z. Out of place,
 // pass 3 recomputes z from src and the mask (for ScaledSoftmaxRowsAVX2
@@ -377,7 +378,7 @@ func generateFused(g *gen) {
 		for _, masked := range []bool{true, false} {
 			k := scaledKind{log, masked}
 			scaledAVX512(g, c, t, vt, k)
-			scaledAVX2(g, c, t, k)
+			scaledAVX2(g, c, t, vt, k)
 		}
 	}
 	scaledLongAVX512(g, c)
@@ -677,7 +678,7 @@ func scaledLongAVX512(g *gen, c *constTable) {
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
 }
 
-func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
+func scaledAVX2(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k scaledKind) {
 	g.function(k.name("AVX2"), scaledSignature(k.masked),
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, // MMX+: PREFETCHT0
 		k.name("AVX2")+" is "+k.name("AVX512")+" for AVX2 and FMA3.",
@@ -694,7 +695,44 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 		}
 	}
 	if k.log {
-		logSoftmax256(g, s, c, t, logSoftmaxRows)
+		// LogSoftmaxRowsAVX2's flags and its batches of eight rows' l
+		// (logSoftmaxRows8, each slot with its row's mask offset), with
+		// pass 1 a row ahead (the next row's mask offset from peek), and
+		// z stored in dst by pass 1 (zDst), where pass 2, the NaN scan and
+		// the late pass 3 read it as LogSoftmaxRowsAVX2 reads x in place
+		// (see logSoftmax256), and the prefetch of the next row's x and
+		// mask in pass 2, as ScaledSoftmaxRowsAVX2 runs them. Thread CPU
+		// time, the lower quartile of 150 alternating runs of 1 MiB
+		// batches of N(0, 4), scale 1/8, a mask of N(0, 1/4) with one
+		// element in 8 -Inf, against LogSoftmaxRowsAVX2 in the same run,
+		// at 50, 100, 200, 300, 1024, 4096, 32000 and 128256 columns, out
+		// of place: one mask row per row 1.07, 1.04-1.05, 1.05-1.08,
+		// 1.06-1.08, 1.05-1.07, 1.04-1.09, 1.14 and 1.16x, against 2.00,
+		// 1.76-1.85, 1.55-1.61, 1.47-1.49, 1.39-1.43, 1.35, 1.35-1.37 and
+		// 1.37-1.42x before (no flags, one l a row, z computed in every
+		// pass); one mask row for every row 1.04, 1.02, 1.08, 1.03, 1.04,
+		// 1.03, 1.14 and 1.14x against 2.13, 1.72, 1.57, 1.40, 1.32,
+		// 1.31, 1.33 and 1.35x; no mask 1.03, 1.01, 1.06, 1.02, 1.03,
+		// 1.01, 1.08 and 1.08x against 1.87, 1.69, 1.52, 1.36, 1.30,
+		// 1.27, 1.26 and 1.27x. In place, one mask row per row, 1.05-1.09x
+		// from 50 to 300 columns, 0.82-0.84x at 1024 (LogSoftmaxRowsAVX2
+		// in place is slow there), 0.91x at 4096, 1.04-1.05x at 32000 and
+		// 1.08-1.09x at 128256, against 1.28-2.23x. Without zDst (z
+		// computed from x and the mask in every pass, as before) it
+		// measured 1.19-1.29x, one mask row per row, out of place and in
+		// place; without the prefetch 1.06-1.11x from 50 to 1024 columns
+		// and 1.16-1.17x at 4096 and 32000 out of place; without logOut
+		// 1.08-1.20x.
+		if k.masked {
+			s.hooks.peek = s.z.peekMask(g, f.Offset(32))
+		}
+		s.ahead, s.zeroC, s.tailPipe, s.logOut = true, true, true, true
+		s.zDst, s.prefetch = true, true
+		s.mNext = g.AllocLocal(8)
+		tb := *t
+		tb.blend = true // for rows longer than batchCols, as LogSoftmaxRowsAVX2
+		g.Attributes(0) // not NOSPLIT: with a mask, the frame's 1112 bytes
+		logSoftmax256(g, s, c, &tb, logSoftmaxRows8(vt))
 		return
 	}
 	// SoftmaxRowsAVX2's flags, on the z that pass 1 stores in dst: pass

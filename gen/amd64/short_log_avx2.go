@@ -56,12 +56,26 @@ import (
 // ScaledLogSoftmaxRowsAVX2 alone; ScaledSoftmaxRows 1.36, 1.33 and 1.24);
 // at 16 columns 0.85, 0.84 and 0.80 (2.15, 2.12 and 2.09; ScaledSoftmaxRows
 // 0.82, 0.83 and 0.77).
+//
+// Since then they run with keepS, as the scaled forms of
+// SoftmaxShortRowsAVX2 do: pass 1 keeps z in the frame, and pass 2 reads
+// it back instead of computing it again (it stores s there, which the
+// late pass 3 does not read: it recomputes z from x and the mask, a
+// group later, when the next group's z is in the frame). Thread CPU
+// time, the lower quartile of 200 runs alternating with the kernels
+// before and LogSoftmaxShortRowsAVX2, batches of 2^18 elements, scale
+// 1/8, a mask of N(0, 1/4) with one element in 8 -Inf: with a mask per
+// row 1.13x LogSoftmaxShortRowsAVX2's time at 10, 12 and 16 columns
+// (1.11-1.13x at 8), against 1.20-1.22x (1.17x); one mask row
+// 1.10-1.11x against 1.16-1.21x (1.07-1.09x against 1.15x); no mask
+// 1.06-1.08x against 1.09-1.11x, out of place and in place. Leaving out
+// the store of s measured the same.
 
 func generateShortLogAVX2(g *gen) {
 	c := g.constTable("shortlog256const", short256Consts())
 	t := &ceTables{g.log64Table(), g.log64VecTable()}
 	for _, in := range []groupIn{inX, inMaskRows, inMaskBcast, inScaled} {
-		shortRowsAVX2(g, c, short256{in: in, name: avx2Name(logName(in, "Short")), doc: logDoc256(in), late: logLate256{t}})
+		shortRowsAVX2(g, c, short256{in: in, name: avx2Name(logName(in, "Short")), doc: logDoc256(in), late: logLate256{t}, keepS: in != inX})
 	}
 }
 

@@ -2352,9 +2352,10 @@ type sm256 struct {
 	// SoftmaxRowsAVX2's does (see outStoredRegs), and with z scale too.
 	regOut bool
 
-	// logOut, for LogSoftmaxRowsAVX2 alone, makes its pass 3 store whole
-	// vectors a quarter at a time and run only the lower half of a last
-	// vector of at most 8 elements (see logSoftmax256).
+	// logOut, for LogSoftmaxRowsAVX2 and ScaledLogSoftmaxRowsAVX2, makes
+	// their pass 3 store whole vectors a quarter at a time and run only
+	// the lower half of a last vector of at most 8 elements (see
+	// logSoftmax256).
 	logOut bool
 
 	// prefetch is sm512's, with ahead and zDst (pass 2 then reads z in

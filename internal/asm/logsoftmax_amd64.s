@@ -5786,22 +5786,31 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func LogSoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·LogSoftmaxRowsAVX2(SB), NOSPLIT, $296-64
-	MOVQ  $0x00000000, 288(SP)
-	MOVQ  dst_base+0(FP), BX
-	MOVQ  src_base+24(FP), SI
-	MOVQ  rows+48(FP), DI
-	MOVQ  cols+56(FP), R8
-	TESTQ DI, DI
-	JZ    lsm256_ret
-	MOVQ  R8, R10
-	ANDQ  $0x0000000f, R10
-	MOVQ  $0x00000010, AX
-	SUBQ  R10, AX
-	LEAQ  tailmask8<>+0(SB), R9
-	LEAQ  (R9)(AX*4), R9
-	LEAQ  (R8)(R8*1), R11
-	SHLQ  $0x01, R11
+TEXT ·LogSoftmaxRowsAVX2(SB), $888-64
+	MOVQ         $0x00000000, 288(SP)
+	VBROADCASTSD log64const<>+8(SB), Y0
+	VMOVUPD      Y0, 296(SP)
+	VMOVUPD      Y0, 328(SP)
+	VXORPD       Y0, Y0, Y0
+	VMOVUPD      Y0, 360(SP)
+	VMOVUPD      Y0, 808(SP)
+	VMOVUPD      Y0, 392(SP)
+	VMOVUPD      Y0, 840(SP)
+	MOVQ         $0x00000000, 872(SP)
+	MOVQ         dst_base+0(FP), BX
+	MOVQ         src_base+24(FP), SI
+	MOVQ         rows+48(FP), DI
+	MOVQ         cols+56(FP), R8
+	TESTQ        DI, DI
+	JZ           lsm256_ret
+	MOVQ         R8, R10
+	ANDQ         $0x0000000f, R10
+	MOVQ         $0x00000010, AX
+	SUBQ         R10, AX
+	LEAQ         tailmask8<>+0(SB), R9
+	LEAQ         (R9)(AX*4), R9
+	LEAQ         (R8)(R8*1), R11
+	SHLQ         $0x01, R11
 
 	// Pass 1: m = max(x).
 	VMOVUPS logsoftmaxconst<>+320(SB), Y0
@@ -17601,6 +17610,8 @@ lsm256_ahead:
 	VADDSD       X0, X1, X0
 	VUCOMISD     X0, X0
 	JP           lsm256_nanrow
+	CMPQ         R8, $0x00000400
+	JBE          lsm256_batch
 
 	// l = float64(nm)*ln2 + log64(S).
 	MOVL       32(SP), AX
@@ -18214,6 +18225,722 @@ lsm256_prev:
 	MOVQ   BX, 288(SP)
 	JMP    lsm256_next
 
+lsm256_batch:
+	// The row to its slot j of the batch: S, float64(nm)*ln2, c, src and dst.
+	MOVQ       872(SP), CX
+	VMOVSD     X0, 296(SP)(CX*8)
+	MOVL       32(SP), AX
+	NEGL       AX
+	SUBL       $0x4b3fff81, AX
+	VCVTSI2SDL AX, X0, X0
+	VMULSD     log64const<>+16(SB), X0, X0
+	VMOVSD     X0, 360(SP)(CX*8)
+	VMOVSS     (SP), X0
+	VCVTSS2SD  X0, X0, X0
+	VMOVSD     X0, 424(SP)(CX*8)
+	MOVQ       SI, 488(SP)(CX*8)
+	MOVQ       BX, 552(SP)(CX*8)
+
+	// Pass 3 of the pending batch's row j, if there is one.
+	CMPQ         808(SP)(CX*8), $0x00000000
+	JE           lsm256_bprev
+	VBROADCASTSD 616(SP)(CX*8), Y1
+	VBROADCASTSD 680(SP)(CX*8), Y0
+	VMOVQ        X0, AX
+	TESTQ        AX, AX
+	JNZ          lsm256_boutc
+	MOVQ         744(SP)(CX*8), AX
+	MOVQ         808(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+lsm256_boutz64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_boutz16
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y0, Y7, Y0
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 48(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y3
+	VCVTPS2PD  96(AX), Y5
+	VCVTPS2PD  112(AX), Y6
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y0, Y7, Y0
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 64(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 80(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 96(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 112(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y3
+	VCVTPS2PD  160(AX), Y5
+	VCVTPS2PD  176(AX), Y6
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y0, Y7, Y0
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 128(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 144(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 160(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 176(CX)
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y3
+	VCVTPS2PD  224(AX), Y5
+	VCVTPS2PD  240(AX), Y6
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y0, Y7, Y0
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 192(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 208(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 224(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_boutz64
+
+lsm256_boutz16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_boutztail
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y0, Y7, Y0
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_boutz16
+
+lsm256_boutztail:
+	TESTQ      DX, DX
+	JZ         lsm256_bprev
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y3
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_23
+	VMASKMOVPS (AX), Y0, Y3
+	JMP        lsm256_tailloaded_23
+
+lsm256_tailcopy_23:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_23_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_23_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_23_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_23_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_23_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_23_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_23_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_23_1:
+	VMOVUPS 192(SP), Y3
+
+lsm256_tailloaded_23:
+	VCVTPS2PD    X3, Y5
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y3
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y3, Y3
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y5, Y1, Y5
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y5, X2
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (CX)
+	JMP          lsm256_outdone_3
+
+lsm256_outfull_3:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_24
+	VMASKMOVPS (AX), Y0, Y5
+	VMASKMOVPS 32(AX), Y3, Y6
+	JMP        lsm256_tailloaded_24
+
+lsm256_tailcopy_24:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_24_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_24_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_24_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_24_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_24_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_24_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_24_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_24_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+lsm256_tailloaded_24:
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y6
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y7, Y1, Y7
+	VMINPD       Y5, Y1, Y5
+	VMINPD       Y8, Y1, Y8
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VCVTPD2PSY   Y8, X2
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y2, Y5
+	VMASKMOVPS   Y1, Y0, (CX)
+	VMASKMOVPS   Y5, Y3, 32(CX)
+
+lsm256_outdone_3:
+	JMP lsm256_bprev
+
+lsm256_boutc:
+	MOVQ 744(SP)(CX*8), AX
+	MOVQ 808(SP)(CX*8), CX
+	MOVQ R8, DX
+
+lsm256_bout64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_bout16
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y5
+	VCVTPS2PD  32(AX), Y6
+	VCVTPS2PD  48(AX), Y7
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y3, Y8, Y3
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y7, X2
+	VMOVUPS    X2, 48(CX)
+	VCVTPS2PD  64(AX), Y3
+	VCVTPS2PD  80(AX), Y5
+	VCVTPS2PD  96(AX), Y6
+	VCVTPS2PD  112(AX), Y7
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y3, Y8, Y3
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 64(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 80(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 96(CX)
+	VCVTPD2PSY Y7, X2
+	VMOVUPS    X2, 112(CX)
+	VCVTPS2PD  128(AX), Y3
+	VCVTPS2PD  144(AX), Y5
+	VCVTPS2PD  160(AX), Y6
+	VCVTPS2PD  176(AX), Y7
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y3, Y8, Y3
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 128(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 144(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 160(CX)
+	VCVTPD2PSY Y7, X2
+	VMOVUPS    X2, 176(CX)
+	VCVTPS2PD  192(AX), Y3
+	VCVTPS2PD  208(AX), Y5
+	VCVTPS2PD  224(AX), Y6
+	VCVTPS2PD  240(AX), Y7
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y3, Y8, Y3
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 208(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 224(CX)
+	VCVTPD2PSY Y7, X2
+	VMOVUPS    X2, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_bout64
+
+lsm256_bout16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_bouttail
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y5
+	VCVTPS2PD  32(AX), Y6
+	VCVTPS2PD  48(AX), Y7
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y3, Y8, Y3
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y7, X2
+	VMOVUPS    X2, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_bout16
+
+lsm256_bouttail:
+	TESTQ      DX, DX
+	JZ         lsm256_bprev
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y5
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_25
+	VMASKMOVPS (AX), Y3, Y5
+	JMP        lsm256_tailloaded_25
+
+lsm256_tailcopy_25:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_25_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_25_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_25_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_25_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_25_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_25_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_25_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_25_1:
+	VMOVUPS 192(SP), Y5
+
+lsm256_tailloaded_25:
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y6, Y0, Y6
+	VMINPD       Y5, Y0, Y5
+	VCVTPD2PSY   Y6, X2
+	VCVTPD2PSY   Y5, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VMASKMOVPS   Y0, Y3, (CX)
+	JMP          lsm256_outdone_4
+
+lsm256_outfull_4:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_26
+	VMASKMOVPS (AX), Y3, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
+	JMP        lsm256_tailloaded_26
+
+lsm256_tailcopy_26:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_26_8
+	VMOVUPS (AX)(DX*1), Y6
+	VMOVUPS Y6, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_26_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_26_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_26_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_26_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_26_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_26_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_26_1:
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+
+lsm256_tailloaded_26:
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X7, Y9
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X2, Y7
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y9, Y9
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y9, Y9
+	VSUBPD       Y1, Y7, Y7
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y6, Y0, Y6
+	VMINPD       Y9, Y0, Y9
+	VMINPD       Y7, Y0, Y7
+	VCVTPD2PSY   Y8, X2
+	VCVTPD2PSY   Y6, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VCVTPD2PSY   Y9, X2
+	VCVTPD2PSY   Y7, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y0, Y3, (CX)
+	VMASKMOVPS   Y1, Y5, 32(CX)
+
+lsm256_outdone_4:
+lsm256_bprev:
+	MOVQ 872(SP), AX
+	INCQ AX
+	MOVQ AX, 872(SP)
+	CMPQ AX, $0x00000008
+	JB   lsm256_next
+
+	// The batch is full: its l, and it is pending.
+	MOVQ         $0x00000000, 872(SP)
+	VMOVUPD      296(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y3
+	VPAND        Y3, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VPOR         Y3, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y3
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y3, Y0, Y3
+	VPAND        Y3, Y5, Y5
+	VPXOR        Y5, Y0, Y0
+	VPSUBQ       Y3, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VSUBPD       Y3, Y0, Y5
+	VADDPD       Y3, Y0, Y0
+	VDIVPD       Y0, Y5, Y0
+	VMULPD       Y0, Y0, Y3
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y3
+	VADDPD       Y3, Y5, Y5
+	VMULPD       Y0, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y3
+	VPADDQ       Y3, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       360(SP), Y1, Y1
+	VMOVUPD      Y1, 616(SP)
+	VMOVUPD      328(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y3
+	VPAND        Y3, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VPOR         Y3, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y3
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y3, Y0, Y3
+	VPAND        Y3, Y5, Y5
+	VPXOR        Y5, Y0, Y0
+	VPSUBQ       Y3, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VSUBPD       Y3, Y0, Y5
+	VADDPD       Y3, Y0, Y0
+	VDIVPD       Y0, Y5, Y0
+	VMULPD       Y0, Y0, Y3
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y3
+	VADDPD       Y3, Y5, Y5
+	VMULPD       Y0, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y3
+	VPADDQ       Y3, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       392(SP), Y1, Y1
+	VMOVUPD      Y1, 648(SP)
+	VMOVUPD      424(SP), Y0
+	VMOVUPD      Y0, 680(SP)
+	VMOVUPD      456(SP), Y0
+	VMOVUPD      Y0, 712(SP)
+	VMOVUPD      488(SP), Y0
+	VMOVUPD      Y0, 744(SP)
+	VMOVUPD      520(SP), Y0
+	VMOVUPD      Y0, 776(SP)
+	VMOVUPD      552(SP), Y0
+	VMOVUPD      Y0, 808(SP)
+	VMOVUPD      584(SP), Y0
+	VMOVUPD      Y0, 840(SP)
+	JMP          lsm256_next
+
 	// A row of -Inf, or of -Inf and NaN.
 lsm256_masked:
 	MOVQ SI, AX
@@ -18242,47 +18969,47 @@ lsm256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         lsm256_tailcopy_23
+	JA         lsm256_tailcopy_27
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        lsm256_tailloaded_23
+	JMP        lsm256_tailloaded_27
 
-lsm256_tailcopy_23:
+lsm256_tailcopy_27:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_23_8
+	JZ      lsm256_copy_27_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-lsm256_copy_23_8:
+lsm256_copy_27_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_23_4
+	JZ      lsm256_copy_27_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-lsm256_copy_23_4:
+lsm256_copy_27_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_23_2
+	JZ    lsm256_copy_27_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-lsm256_copy_23_2:
+lsm256_copy_27_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_23_1
+	JZ    lsm256_copy_27_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-lsm256_copy_23_1:
+lsm256_copy_27_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-lsm256_tailloaded_23:
+lsm256_tailloaded_27:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     lsm256_nanearly
@@ -18336,47 +19063,47 @@ lsm256_maxtailaheadfill:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         lsm256_tailcopy_24
+	JA         lsm256_tailcopy_28
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        lsm256_tailloaded_24
+	JMP        lsm256_tailloaded_28
 
-lsm256_tailcopy_24:
+lsm256_tailcopy_28:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_24_8
+	JZ      lsm256_copy_28_8
 	VMOVUPS (AX)(CX*1), Y9
 	VMOVUPS Y9, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-lsm256_copy_24_8:
+lsm256_copy_28_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_24_4
+	JZ      lsm256_copy_28_4
 	VMOVUPS (AX)(CX*1), X2
 	VMOVUPS X2, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-lsm256_copy_24_4:
+lsm256_copy_28_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_24_2
+	JZ    lsm256_copy_28_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-lsm256_copy_24_2:
+lsm256_copy_28_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_24_1
+	JZ    lsm256_copy_28_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-lsm256_copy_24_1:
+lsm256_copy_28_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-lsm256_tailloaded_24:
+lsm256_tailloaded_28:
 	VMOVUPS   logsoftmaxconst<>+320(SB), Y11
 	VBLENDVPS Y7, Y9, Y11, Y9
 	VMAXPS    Y9, Y5, Y5
@@ -18568,49 +19295,49 @@ lsm256_lastztail:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y3
 	CMPQ       R10, $0x00000008
-	JA         lsm256_outfull_3
+	JA         lsm256_outfull_5
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         lsm256_tailcopy_25
+	JA         lsm256_tailcopy_29
 	VMASKMOVPS (AX), Y0, Y3
-	JMP        lsm256_tailloaded_25
+	JMP        lsm256_tailloaded_29
 
-lsm256_tailcopy_25:
+lsm256_tailcopy_29:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_25_8
+	JZ      lsm256_copy_29_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-lsm256_copy_25_8:
+lsm256_copy_29_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_25_4
+	JZ      lsm256_copy_29_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-lsm256_copy_25_4:
+lsm256_copy_29_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_25_2
+	JZ    lsm256_copy_29_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-lsm256_copy_25_2:
+lsm256_copy_29_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_25_1
+	JZ    lsm256_copy_29_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-lsm256_copy_25_1:
+lsm256_copy_29_1:
 	VMOVUPS 192(SP), Y3
 
-lsm256_tailloaded_25:
+lsm256_tailloaded_29:
 	VCVTPS2PD    X3, Y4
 	VEXTRACTF128 $0x01, Y3, X2
 	VCVTPS2PD    X2, Y3
@@ -18623,53 +19350,53 @@ lsm256_tailloaded_25:
 	VCVTPD2PSY   Y3, X1
 	VINSERTF128  $0x01, X1, Y2, Y1
 	VMASKMOVPS   Y1, Y0, (CX)
-	JMP          lsm256_outdone_3
+	JMP          lsm256_outdone_5
 
-lsm256_outfull_3:
+lsm256_outfull_5:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         lsm256_tailcopy_26
+	JA         lsm256_tailcopy_30
 	VMASKMOVPS (AX), Y0, Y4
 	VMASKMOVPS 32(AX), Y3, Y5
-	JMP        lsm256_tailloaded_26
+	JMP        lsm256_tailloaded_30
 
-lsm256_tailcopy_26:
+lsm256_tailcopy_30:
 	VXORPS  Y4, Y4, Y4
 	VMOVUPS Y4, 192(SP)
 	VMOVUPS Y4, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_26_8
+	JZ      lsm256_copy_30_8
 	VMOVUPS (AX)(DX*1), Y4
 	VMOVUPS Y4, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-lsm256_copy_26_8:
+lsm256_copy_30_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_26_4
+	JZ      lsm256_copy_30_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-lsm256_copy_26_4:
+lsm256_copy_30_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_26_2
+	JZ    lsm256_copy_30_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-lsm256_copy_26_2:
+lsm256_copy_30_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_26_1
+	JZ    lsm256_copy_30_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-lsm256_copy_26_1:
+lsm256_copy_30_1:
 	VMOVUPS 192(SP), Y4
 	VMOVUPS 224(SP), Y5
 
-lsm256_tailloaded_26:
+lsm256_tailloaded_30:
 	VCVTPS2PD    X4, Y6
 	VEXTRACTF128 $0x01, Y4, X2
 	VCVTPS2PD    X2, Y4
@@ -18690,11 +19417,11 @@ lsm256_tailloaded_26:
 	VINSERTF128  $0x01, X1, Y2, Y1
 	VCVTPD2PSY   Y7, X2
 	VCVTPD2PSY   Y5, X4
-	VINSERTF128  $0x01, X4, Y2, Y2
+	VINSERTF128  $0x01, X4, Y2, Y4
 	VMASKMOVPS   Y1, Y0, (CX)
-	VMASKMOVPS   Y2, Y3, 32(CX)
+	VMASKMOVPS   Y4, Y3, 32(CX)
 
-lsm256_outdone_3:
+lsm256_outdone_5:
 	JMP lsm256_flushed
 
 lsm256_lastc:
@@ -18849,49 +19576,49 @@ lsm256_lasttail:
 	VMOVDQU    (R9), Y3
 	VMOVDQU    32(R9), Y4
 	CMPQ       R10, $0x00000008
-	JA         lsm256_outfull_4
+	JA         lsm256_outfull_6
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         lsm256_tailcopy_27
+	JA         lsm256_tailcopy_31
 	VMASKMOVPS (AX), Y3, Y4
-	JMP        lsm256_tailloaded_27
+	JMP        lsm256_tailloaded_31
 
-lsm256_tailcopy_27:
+lsm256_tailcopy_31:
 	VXORPS  Y4, Y4, Y4
 	VMOVUPS Y4, 192(SP)
 	VMOVUPS Y4, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_27_8
+	JZ      lsm256_copy_31_8
 	VMOVUPS (AX)(DX*1), Y4
 	VMOVUPS Y4, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-lsm256_copy_27_8:
+lsm256_copy_31_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_27_4
+	JZ      lsm256_copy_31_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-lsm256_copy_27_4:
+lsm256_copy_31_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_27_2
+	JZ    lsm256_copy_31_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-lsm256_copy_27_2:
+lsm256_copy_31_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_27_1
+	JZ    lsm256_copy_31_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-lsm256_copy_27_1:
+lsm256_copy_31_1:
 	VMOVUPS 192(SP), Y4
 
-lsm256_tailloaded_27:
+lsm256_tailloaded_31:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X2
 	VCVTPS2PD    X2, Y4
@@ -18906,53 +19633,53 @@ lsm256_tailloaded_27:
 	VCVTPD2PSY   Y4, X0
 	VINSERTF128  $0x01, X0, Y2, Y0
 	VMASKMOVPS   Y0, Y3, (CX)
-	JMP          lsm256_outdone_4
+	JMP          lsm256_outdone_6
 
-lsm256_outfull_4:
+lsm256_outfull_6:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         lsm256_tailcopy_28
+	JA         lsm256_tailcopy_32
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        lsm256_tailloaded_28
+	JMP        lsm256_tailloaded_32
 
-lsm256_tailcopy_28:
+lsm256_tailcopy_32:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_28_8
+	JZ      lsm256_copy_32_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-lsm256_copy_28_8:
+lsm256_copy_32_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_28_4
+	JZ      lsm256_copy_32_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-lsm256_copy_28_4:
+lsm256_copy_32_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_28_2
+	JZ    lsm256_copy_32_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-lsm256_copy_28_2:
+lsm256_copy_32_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_28_1
+	JZ    lsm256_copy_32_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-lsm256_copy_28_1:
+lsm256_copy_32_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-lsm256_tailloaded_28:
+lsm256_tailloaded_32:
 	VCVTPS2PD    X5, Y7
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y5
@@ -18981,8 +19708,1272 @@ lsm256_tailloaded_28:
 	VMASKMOVPS   Y0, Y3, (CX)
 	VMASKMOVPS   Y1, Y4, 32(CX)
 
-lsm256_outdone_4:
+lsm256_outdone_6:
 lsm256_flushed:
+	// Pass 3 of the pending batch's rows from slot j on, then the current batch's l and its rows.
+	MOVQ 872(SP), AX
+	MOVQ AX, 880(SP)
+
+lsm256_flushpend:
+	MOVQ         880(SP), CX
+	CMPQ         CX, $0x00000008
+	JE           lsm256_flushcur
+	CMPQ         808(SP)(CX*8), $0x00000000
+	JE           lsm256_flushpendnext
+	VBROADCASTSD 616(SP)(CX*8), Y1
+	VBROADCASTSD 680(SP)(CX*8), Y0
+	VMOVQ        X0, AX
+	TESTQ        AX, AX
+	JNZ          lsm256_fpendc
+	MOVQ         744(SP)(CX*8), AX
+	MOVQ         808(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+lsm256_fpendz64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_fpendz16
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y3
+	VCVTPS2PD  96(AX), Y4
+	VCVTPS2PD  112(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 64(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 80(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 96(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 112(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y3
+	VCVTPS2PD  160(AX), Y4
+	VCVTPS2PD  176(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 128(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 144(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 160(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 176(CX)
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y3
+	VCVTPS2PD  224(AX), Y4
+	VCVTPS2PD  240(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 192(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 208(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 224(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_fpendz64
+
+lsm256_fpendz16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_fpendztail
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_fpendz16
+
+lsm256_fpendztail:
+	TESTQ      DX, DX
+	JZ         lsm256_flushpendnext
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y3
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_33
+	VMASKMOVPS (AX), Y0, Y3
+	JMP        lsm256_tailloaded_33
+
+lsm256_tailcopy_33:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_33_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_33_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_33_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_33_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_33_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_33_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_33_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_33_1:
+	VMOVUPS 192(SP), Y3
+
+lsm256_tailloaded_33:
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y3, Y3
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y4, X2
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (CX)
+	JMP          lsm256_outdone_7
+
+lsm256_outfull_7:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_34
+	VMASKMOVPS (AX), Y0, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        lsm256_tailloaded_34
+
+lsm256_tailcopy_34:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_34_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_34_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_34_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_34_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_34_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_34_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_34_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_34_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+lsm256_tailloaded_34:
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y6, Y1, Y6
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y7, Y1, Y7
+	VMINPD       Y5, Y1, Y5
+	VCVTPD2PSY   Y6, X2
+	VCVTPD2PSY   Y4, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X4
+	VINSERTF128  $0x01, X4, Y2, Y4
+	VMASKMOVPS   Y1, Y0, (CX)
+	VMASKMOVPS   Y4, Y3, 32(CX)
+
+lsm256_outdone_7:
+	JMP lsm256_flushpendnext
+
+lsm256_fpendc:
+	MOVQ 744(SP)(CX*8), AX
+	MOVQ 808(SP)(CX*8), CX
+	MOVQ R8, DX
+
+lsm256_fpend64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_fpend16
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	VCVTPS2PD  64(AX), Y3
+	VCVTPS2PD  80(AX), Y4
+	VCVTPS2PD  96(AX), Y5
+	VCVTPS2PD  112(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 64(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 80(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 96(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 112(CX)
+	VCVTPS2PD  128(AX), Y3
+	VCVTPS2PD  144(AX), Y4
+	VCVTPS2PD  160(AX), Y5
+	VCVTPS2PD  176(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 128(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 144(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 160(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 176(CX)
+	VCVTPS2PD  192(AX), Y3
+	VCVTPS2PD  208(AX), Y4
+	VCVTPS2PD  224(AX), Y5
+	VCVTPS2PD  240(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 208(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 224(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_fpend64
+
+lsm256_fpend16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_fpendtail
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_fpend16
+
+lsm256_fpendtail:
+	TESTQ      DX, DX
+	JZ         lsm256_flushpendnext
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_35
+	VMASKMOVPS (AX), Y3, Y4
+	JMP        lsm256_tailloaded_35
+
+lsm256_tailcopy_35:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_35_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_35_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_35_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_35_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_35_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_35_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_35_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_35_1:
+	VMOVUPS 192(SP), Y4
+
+lsm256_tailloaded_35:
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y4, Y4
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y5, X2
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VMASKMOVPS   Y0, Y3, (CX)
+	JMP          lsm256_outdone_8
+
+lsm256_outfull_8:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_36
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        lsm256_tailloaded_36
+
+lsm256_tailcopy_36:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_36_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_36_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_36_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_36_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_36_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_36_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_36_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_36_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+lsm256_tailloaded_36:
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y6, Y0, Y6
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VCVTPD2PSY   Y8, X2
+	VCVTPD2PSY   Y6, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y0, Y3, (CX)
+	VMASKMOVPS   Y1, Y4, 32(CX)
+
+lsm256_outdone_8:
+lsm256_flushpendnext:
+	ADDQ $0x00000001, 880(SP)
+	JMP  lsm256_flushpend
+
+lsm256_flushcur:
+	CMPQ         872(SP), $0x00000000
+	JE           lsm256_flushed8
+	VMOVUPD      296(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y3
+	VPAND        Y3, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VPOR         Y3, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y3
+	VBROADCASTSD log64vecconst<>+8(SB), Y4
+	VCMPPD       $0x1e, Y3, Y0, Y3
+	VPAND        Y3, Y4, Y4
+	VPXOR        Y4, Y0, Y0
+	VPSUBQ       Y3, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VSUBPD       Y3, Y0, Y4
+	VADDPD       Y3, Y0, Y0
+	VDIVPD       Y0, Y4, Y0
+	VMULPD       Y0, Y0, Y3
+	VBROADCASTSD log64const<>+24(SB), Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+32(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+40(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+48(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+56(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+64(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+72(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+80(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+88(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+96(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+104(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+112(SB), Y3
+	VADDPD       Y3, Y4, Y4
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y4, Y4, Y4
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y3
+	VPADDQ       Y3, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y4, Y1, Y1
+	VADDPD       360(SP), Y1, Y1
+	VMOVUPD      Y1, 616(SP)
+	VMOVUPD      328(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y3
+	VPAND        Y3, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VPOR         Y3, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y3
+	VBROADCASTSD log64vecconst<>+8(SB), Y4
+	VCMPPD       $0x1e, Y3, Y0, Y3
+	VPAND        Y3, Y4, Y4
+	VPXOR        Y4, Y0, Y0
+	VPSUBQ       Y3, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VSUBPD       Y3, Y0, Y4
+	VADDPD       Y3, Y0, Y0
+	VDIVPD       Y0, Y4, Y0
+	VMULPD       Y0, Y0, Y3
+	VBROADCASTSD log64const<>+24(SB), Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+32(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+40(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+48(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+56(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+64(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+72(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+80(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+88(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+96(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+104(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+112(SB), Y3
+	VADDPD       Y3, Y4, Y4
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y4, Y4, Y4
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y3
+	VPADDQ       Y3, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y4, Y1, Y1
+	VADDPD       392(SP), Y1, Y1
+	VMOVUPD      Y1, 648(SP)
+	VMOVUPD      424(SP), Y0
+	VMOVUPD      Y0, 680(SP)
+	VMOVUPD      456(SP), Y0
+	VMOVUPD      Y0, 712(SP)
+	VMOVUPD      488(SP), Y0
+	VMOVUPD      Y0, 744(SP)
+	VMOVUPD      520(SP), Y0
+	VMOVUPD      Y0, 776(SP)
+	VMOVUPD      552(SP), Y0
+	VMOVUPD      Y0, 808(SP)
+	VMOVUPD      584(SP), Y0
+	VMOVUPD      Y0, 840(SP)
+	MOVQ         $0x00000000, 880(SP)
+
+lsm256_flushcurrow:
+	MOVQ         880(SP), CX
+	CMPQ         CX, 872(SP)
+	JAE          lsm256_flushed8
+	VBROADCASTSD 616(SP)(CX*8), Y1
+	VBROADCASTSD 680(SP)(CX*8), Y0
+	VMOVQ        X0, AX
+	TESTQ        AX, AX
+	JNZ          lsm256_fcurc
+	MOVQ         744(SP)(CX*8), AX
+	MOVQ         808(SP)(CX*8), CX
+	MOVQ         R8, DX
+
+lsm256_fcurz64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_fcurz16
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y3
+	VCVTPS2PD  96(AX), Y4
+	VCVTPS2PD  112(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 64(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 80(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 96(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 112(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y3
+	VCVTPS2PD  160(AX), Y4
+	VCVTPS2PD  176(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 128(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 144(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 160(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 176(CX)
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y3
+	VCVTPS2PD  224(AX), Y4
+	VCVTPS2PD  240(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 192(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 208(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 224(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_fcurz64
+
+lsm256_fcurz16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_fcurztail
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_fcurz16
+
+lsm256_fcurztail:
+	TESTQ      DX, DX
+	JZ         lsm256_flushcurnext
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y3
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_37
+	VMASKMOVPS (AX), Y0, Y3
+	JMP        lsm256_tailloaded_37
+
+lsm256_tailcopy_37:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_37_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_37_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_37_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_37_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_37_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_37_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_37_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_37_1:
+	VMOVUPS 192(SP), Y3
+
+lsm256_tailloaded_37:
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y3, Y3
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y4, X2
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (CX)
+	JMP          lsm256_outdone_9
+
+lsm256_outfull_9:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_38
+	VMASKMOVPS (AX), Y0, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        lsm256_tailloaded_38
+
+lsm256_tailcopy_38:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_38_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_38_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_38_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_38_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_38_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_38_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_38_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_38_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+lsm256_tailloaded_38:
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y6, Y1, Y6
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y7, Y1, Y7
+	VMINPD       Y5, Y1, Y5
+	VCVTPD2PSY   Y6, X2
+	VCVTPD2PSY   Y4, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X4
+	VINSERTF128  $0x01, X4, Y2, Y4
+	VMASKMOVPS   Y1, Y0, (CX)
+	VMASKMOVPS   Y4, Y3, 32(CX)
+
+lsm256_outdone_9:
+	JMP lsm256_flushcurnext
+
+lsm256_fcurc:
+	MOVQ 744(SP)(CX*8), AX
+	MOVQ 808(SP)(CX*8), CX
+	MOVQ R8, DX
+
+lsm256_fcur64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_fcur16
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	VCVTPS2PD  64(AX), Y3
+	VCVTPS2PD  80(AX), Y4
+	VCVTPS2PD  96(AX), Y5
+	VCVTPS2PD  112(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 64(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 80(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 96(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 112(CX)
+	VCVTPS2PD  128(AX), Y3
+	VCVTPS2PD  144(AX), Y4
+	VCVTPS2PD  160(AX), Y5
+	VCVTPS2PD  176(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 128(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 144(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 160(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 176(CX)
+	VCVTPS2PD  192(AX), Y3
+	VCVTPS2PD  208(AX), Y4
+	VCVTPS2PD  224(AX), Y5
+	VCVTPS2PD  240(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 208(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 224(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_fcur64
+
+lsm256_fcur16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_fcurtail
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_fcur16
+
+lsm256_fcurtail:
+	TESTQ      DX, DX
+	JZ         lsm256_flushcurnext
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_10
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_39
+	VMASKMOVPS (AX), Y3, Y4
+	JMP        lsm256_tailloaded_39
+
+lsm256_tailcopy_39:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_39_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_39_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_39_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_39_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_39_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_39_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_39_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_39_1:
+	VMOVUPS 192(SP), Y4
+
+lsm256_tailloaded_39:
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y4, Y4
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y5, X2
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VMASKMOVPS   Y0, Y3, (CX)
+	JMP          lsm256_outdone_10
+
+lsm256_outfull_10:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_40
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        lsm256_tailloaded_40
+
+lsm256_tailcopy_40:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_40_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_40_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_40_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_40_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_40_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_40_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_40_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_40_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+lsm256_tailloaded_40:
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y6, Y0, Y6
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VCVTPD2PSY   Y8, X2
+	VCVTPD2PSY   Y6, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y0, Y3, (CX)
+	VMASKMOVPS   Y1, Y4, 32(CX)
+
+lsm256_outdone_10:
+lsm256_flushcurnext:
+	ADDQ $0x00000001, 880(SP)
+	JMP  lsm256_flushcurrow
+
+lsm256_flushed8:
 lsm256_ret:
 	VZEROUPPER
 	RET

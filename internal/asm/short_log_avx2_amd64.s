@@ -2058,7 +2058,7 @@ GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledLogSoftmaxShortRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, CMOV, FMA3, SSE
-TEXT ·ScaledLogSoftmaxShortRowsAVX2(SB), NOSPLIT, $680-104
+TEXT ·ScaledLogSoftmaxShortRowsAVX2(SB), $1192-104
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+80(FP), DX
@@ -2228,105 +2228,103 @@ s256_1_group:
 	VMOVUPD      Y0, 576(SP)
 
 s256_1_prepared:
-	CMPQ DX, $0x00000008
-	JB   s256_1_drain
-	CMPQ DI, R8
-	JB   s256_1_drain
-	LEAQ (CX)(R9*4), R13
-	LEAQ (R12)(R9*4), R14
+	CMPQ    DX, $0x00000008
+	JB      s256_1_drain
+	CMPQ    DI, R8
+	JB      s256_1_drain
+	LEAQ    (CX)(R9*4), R13
+	LEAQ    (R12)(R9*4), R14
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS     (R11), Y0
-	VMOVUPS     shortlog256const<>+320(SB), Y2
-	VMOVUPS     (CX), Y4
-	VMOVUPS     (R12), Y3
-	VFMADD231PS 608(SP), Y4, Y3
-	VBLENDVPS   Y0, Y3, Y2, Y0
 	VMOVUPS     (R11), Y2
 	VMOVUPS     shortlog256const<>+320(SB), Y3
-	VMOVUPS     (CX)(R9*1), Y5
-	VMOVUPS     (R12)(R9*1), Y4
-	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     (CX), Y4
+	VFMADD213PS (R12), Y0, Y4
+	VMOVUPS     Y4, 680(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
 	VMOVUPS     (R11), Y3
 	VMOVUPS     shortlog256const<>+320(SB), Y4
-	VMOVUPS     (CX)(R9*2), Y6
-	VMOVUPS     (R12)(R9*2), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     (CX)(R9*1), Y5
+	VFMADD213PS (R12)(R9*1), Y0, Y5
+	VMOVUPS     Y5, 744(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
 	VMOVUPS     (R11), Y4
 	VMOVUPS     shortlog256const<>+320(SB), Y5
-	VMOVUPS     (CX)(R10*1), Y7
-	VMOVUPS     (R12)(R10*1), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     (CX)(R9*2), Y6
+	VFMADD213PS (R12)(R9*2), Y0, Y6
+	VMOVUPS     Y6, 808(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
 	VMOVUPS     (R11), Y5
 	VMOVUPS     shortlog256const<>+320(SB), Y6
-	VMOVUPS     (R13), Y8
-	VMOVUPS     (R14), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     (CX)(R10*1), Y7
+	VFMADD213PS (R12)(R10*1), Y0, Y7
+	VMOVUPS     Y7, 872(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
 	VMOVUPS     (R11), Y6
 	VMOVUPS     shortlog256const<>+320(SB), Y7
-	VMOVUPS     (R13)(R9*1), Y9
-	VMOVUPS     (R14)(R9*1), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     (R13), Y8
+	VFMADD213PS (R14), Y0, Y8
+	VMOVUPS     Y8, 936(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
 	VMOVUPS     (R11), Y7
 	VMOVUPS     shortlog256const<>+320(SB), Y8
-	VMOVUPS     (R13)(R9*2), Y10
-	VMOVUPS     (R14)(R9*2), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     (R13)(R9*1), Y9
+	VFMADD213PS (R14)(R9*1), Y0, Y9
+	VMOVUPS     Y9, 1000(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
 	VMOVUPS     (R11), Y8
 	VMOVUPS     shortlog256const<>+320(SB), Y9
-	VMOVUPS     (R13)(R10*1), Y11
-	VMOVUPS     (R14)(R10*1), Y10
-	VFMADD231PS 608(SP), Y11, Y10
+	VMOVUPS     (R13)(R9*2), Y10
+	VFMADD213PS (R14)(R9*2), Y0, Y10
+	VMOVUPS     Y10, 1064(SP)
 	VBLENDVPS   Y8, Y10, Y9, Y8
-	VPERM2F128  $0x20, Y2, Y0, Y9
-	VPERM2F128  $0x31, Y2, Y0, Y0
-	VMAXPS      Y0, Y9, Y9
-	VPERM2F128  $0x20, Y4, Y3, Y0
-	VPERM2F128  $0x31, Y4, Y3, Y2
-	VMAXPS      Y2, Y0, Y0
-	VPERM2F128  $0x20, Y6, Y5, Y2
-	VPERM2F128  $0x31, Y6, Y5, Y3
+	VMOVUPS     (R11), Y9
+	VMOVUPS     shortlog256const<>+320(SB), Y10
+	VMOVUPS     (R13)(R10*1), Y11
+	VFMADD213PS (R14)(R10*1), Y0, Y11
+	VMOVUPS     Y11, 1128(SP)
+	VBLENDVPS   Y9, Y11, Y10, Y0
+	VPERM2F128  $0x20, Y3, Y2, Y9
+	VPERM2F128  $0x31, Y3, Y2, Y2
+	VMAXPS      Y2, Y9, Y9
+	VPERM2F128  $0x20, Y5, Y4, Y2
+	VPERM2F128  $0x31, Y5, Y4, Y3
 	VMAXPS      Y3, Y2, Y2
-	VPERM2F128  $0x20, Y8, Y7, Y3
-	VPERM2F128  $0x31, Y8, Y7, Y4
+	VPERM2F128  $0x20, Y7, Y6, Y3
+	VPERM2F128  $0x31, Y7, Y6, Y4
 	VMAXPS      Y4, Y3, Y3
-	VSHUFPS     $0x44, Y0, Y9, Y4
-	VSHUFPS     $0xee, Y0, Y9, Y0
+	VPERM2F128  $0x20, Y0, Y8, Y4
+	VPERM2F128  $0x31, Y0, Y8, Y0
 	VMAXPS      Y0, Y4, Y4
-	VSHUFPS     $0x44, Y3, Y2, Y0
-	VSHUFPS     $0xee, Y3, Y2, Y2
+	VSHUFPS     $0x44, Y2, Y9, Y0
+	VSHUFPS     $0xee, Y2, Y9, Y2
 	VMAXPS      Y2, Y0, Y0
-	VSHUFPS     $0x88, Y0, Y4, Y2
-	VSHUFPS     $0xdd, Y0, Y4, Y0
-	VMAXPS      Y0, Y2, Y2
+	VSHUFPS     $0x44, Y4, Y3, Y2
+	VSHUFPS     $0xee, Y4, Y3, Y3
+	VMAXPS      Y3, Y2, Y2
+	VSHUFPS     $0x88, Y2, Y0, Y3
+	VSHUFPS     $0xdd, Y2, Y0, Y0
+	VMAXPS      Y0, Y3, Y3
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VCMPPS    $0x12, shortlog256const<>+512(SB), Y2, Y0
-	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y2, Y3
-	VANDPS    Y3, Y0, Y0
-	VMOVMSKPS Y0, R15
-	CMPL      R15, $0x000000ff
+	VCMPPS    $0x12, shortlog256const<>+512(SB), Y3, Y0
+	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y3, Y2
+	VANDPS    Y2, Y0, Y0
+	VMOVMSKPS Y0, R13
+	CMPL      R13, $0x000000ff
 	JNE       s256_1_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
-	VFMADD231PS shortlog256const<>+0(SB), Y2, Y0
+	VFMADD231PS shortlog256const<>+0(SB), Y3, Y0
 	VMOVDQU     shortlog256const<>+448(SB), Y2
 	VPSUBD      Y0, Y2, Y2
 	VMOVDQU     Y2, 512(SP)
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y3
-	VMOVUPS      (R12), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       680(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -2346,6 +2344,7 @@ s256_1_prepared:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 680(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -2355,10 +2354,7 @@ s256_1_prepared:
 	VFMADD213PD  Y3, Y3, Y0
 	VADDPD       Y0, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y4
-	VMOVUPS      (R12)(R9*1), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       744(SP), Y0, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -2378,6 +2374,7 @@ s256_1_prepared:
 	VPADDD       Y4, Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 744(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -2390,10 +2387,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y0, Y0
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R9*2), Y4
-	VMOVUPS      (R12)(R9*2), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       808(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -2413,6 +2407,7 @@ s256_1_prepared:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 808(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -2422,10 +2417,7 @@ s256_1_prepared:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R10*1), Y5
-	VMOVUPS      (R12)(R10*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       872(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -2445,6 +2437,7 @@ s256_1_prepared:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 872(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -2457,10 +2450,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R13), Y5
-	VMOVUPS      (R14), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       936(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -2480,6 +2470,7 @@ s256_1_prepared:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 936(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -2489,10 +2480,7 @@ s256_1_prepared:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R9*1), Y6
-	VMOVUPS      (R14)(R9*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1000(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -2512,6 +2500,7 @@ s256_1_prepared:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1000(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -2524,10 +2513,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y5, Y4, Y4
 	VADDPD       Y4, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R13)(R9*2), Y6
-	VMOVUPS      (R14)(R9*2), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y4, Y5
+	VMAXPS       1064(SP), Y4, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y4, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -2547,6 +2533,7 @@ s256_1_prepared:
 	VPADDD       Y6, Y4, Y4
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y4, 1064(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -2556,10 +2543,7 @@ s256_1_prepared:
 	VFMADD213PD  Y6, Y6, Y4
 	VADDPD       Y4, Y5, Y5
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R13)(R10*1), Y7
-	VMOVUPS      (R14)(R10*1), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y4, Y6
+	VMAXPS       1128(SP), Y4, Y6
 	VMOVUPS      (R11), Y7
 	VBLENDVPS    Y7, Y6, Y4, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -2579,6 +2563,7 @@ s256_1_prepared:
 	VPADDD       Y7, Y4, Y4
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y4, 1128(SP)
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X4, Y7
 	VFMADD213PD  Y7, Y7, Y6
@@ -3071,122 +3056,123 @@ s256_2_group:
 	VMOVUPD      Y0, 576(SP)
 
 s256_2_prepared:
-	CMPQ DX, $0x00000008
-	JB   s256_2_drain
-	CMPQ DI, R8
-	JB   s256_2_drain
-	LEAQ (CX)(R9*4), R13
-	LEAQ (R12)(R9*4), R14
+	CMPQ    DX, $0x00000008
+	JB      s256_2_drain
+	CMPQ    DI, R8
+	JB      s256_2_drain
+	LEAQ    (CX)(R9*4), R13
+	LEAQ    (R12)(R9*4), R14
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS     32(R11), Y0
-	VMOVUPS     shortlog256const<>+320(SB), Y2
-	VMOVUPS     32(CX), Y4
-	VMOVUPS     32(R12), Y3
-	VFMADD231PS 608(SP), Y4, Y3
-	VBLENDVPS   Y0, Y3, Y2, Y0
-	VMOVUPS     (CX), Y3
-	VMOVUPS     (R12), Y2
-	VFMADD231PS 608(SP), Y3, Y2
-	VMAXPS      Y2, Y0, Y0
 	VMOVUPS     32(R11), Y2
 	VMOVUPS     shortlog256const<>+320(SB), Y3
-	VMOVUPS     32(CX)(R9*1), Y5
-	VMOVUPS     32(R12)(R9*1), Y4
-	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     32(CX), Y4
+	VFMADD213PS 32(R12), Y0, Y4
+	VMOVUPS     Y4, 712(SP)
 	VBLENDVPS   Y2, Y4, Y3, Y2
-	VMOVUPS     (CX)(R9*1), Y4
-	VMOVUPS     (R12)(R9*1), Y3
-	VFMADD231PS 608(SP), Y4, Y3
+	VMOVUPS     (CX), Y3
+	VFMADD213PS (R12), Y0, Y3
+	VMOVUPS     Y3, 680(SP)
 	VMAXPS      Y3, Y2, Y2
 	VMOVUPS     32(R11), Y3
 	VMOVUPS     shortlog256const<>+320(SB), Y4
-	VMOVUPS     32(CX)(R9*2), Y6
-	VMOVUPS     32(R12)(R9*2), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     32(CX)(R9*1), Y5
+	VFMADD213PS 32(R12)(R9*1), Y0, Y5
+	VMOVUPS     Y5, 776(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
-	VMOVUPS     (CX)(R9*2), Y5
-	VMOVUPS     (R12)(R9*2), Y4
-	VFMADD231PS 608(SP), Y5, Y4
+	VMOVUPS     (CX)(R9*1), Y4
+	VFMADD213PS (R12)(R9*1), Y0, Y4
+	VMOVUPS     Y4, 744(SP)
 	VMAXPS      Y4, Y3, Y3
 	VMOVUPS     32(R11), Y4
 	VMOVUPS     shortlog256const<>+320(SB), Y5
-	VMOVUPS     32(CX)(R10*1), Y7
-	VMOVUPS     32(R12)(R10*1), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     32(CX)(R9*2), Y6
+	VFMADD213PS 32(R12)(R9*2), Y0, Y6
+	VMOVUPS     Y6, 840(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
-	VMOVUPS     (CX)(R10*1), Y6
-	VMOVUPS     (R12)(R10*1), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     (CX)(R9*2), Y5
+	VFMADD213PS (R12)(R9*2), Y0, Y5
+	VMOVUPS     Y5, 808(SP)
 	VMAXPS      Y5, Y4, Y4
 	VMOVUPS     32(R11), Y5
 	VMOVUPS     shortlog256const<>+320(SB), Y6
-	VMOVUPS     32(R13), Y8
-	VMOVUPS     32(R14), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     32(CX)(R10*1), Y7
+	VFMADD213PS 32(R12)(R10*1), Y0, Y7
+	VMOVUPS     Y7, 904(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
-	VMOVUPS     (R13), Y7
-	VMOVUPS     (R14), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     (CX)(R10*1), Y6
+	VFMADD213PS (R12)(R10*1), Y0, Y6
+	VMOVUPS     Y6, 872(SP)
 	VMAXPS      Y6, Y5, Y5
 	VMOVUPS     32(R11), Y6
 	VMOVUPS     shortlog256const<>+320(SB), Y7
-	VMOVUPS     32(R13)(R9*1), Y9
-	VMOVUPS     32(R14)(R9*1), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     32(R13), Y8
+	VFMADD213PS 32(R14), Y0, Y8
+	VMOVUPS     Y8, 968(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
-	VMOVUPS     (R13)(R9*1), Y8
-	VMOVUPS     (R14)(R9*1), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     (R13), Y7
+	VFMADD213PS (R14), Y0, Y7
+	VMOVUPS     Y7, 936(SP)
 	VMAXPS      Y7, Y6, Y6
 	VMOVUPS     32(R11), Y7
 	VMOVUPS     shortlog256const<>+320(SB), Y8
-	VMOVUPS     32(R13)(R9*2), Y10
-	VMOVUPS     32(R14)(R9*2), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     32(R13)(R9*1), Y9
+	VFMADD213PS 32(R14)(R9*1), Y0, Y9
+	VMOVUPS     Y9, 1032(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
-	VMOVUPS     (R13)(R9*2), Y9
-	VMOVUPS     (R14)(R9*2), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     (R13)(R9*1), Y8
+	VFMADD213PS (R14)(R9*1), Y0, Y8
+	VMOVUPS     Y8, 1000(SP)
 	VMAXPS      Y8, Y7, Y7
 	VMOVUPS     32(R11), Y8
 	VMOVUPS     shortlog256const<>+320(SB), Y9
-	VMOVUPS     32(R13)(R10*1), Y11
-	VMOVUPS     32(R14)(R10*1), Y10
-	VFMADD231PS 608(SP), Y11, Y10
+	VMOVUPS     32(R13)(R9*2), Y10
+	VFMADD213PS 32(R14)(R9*2), Y0, Y10
+	VMOVUPS     Y10, 1096(SP)
 	VBLENDVPS   Y8, Y10, Y9, Y8
-	VMOVUPS     (R13)(R10*1), Y10
-	VMOVUPS     (R14)(R10*1), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     (R13)(R9*2), Y9
+	VFMADD213PS (R14)(R9*2), Y0, Y9
+	VMOVUPS     Y9, 1064(SP)
 	VMAXPS      Y9, Y8, Y8
-	VPERM2F128  $0x20, Y2, Y0, Y9
-	VPERM2F128  $0x31, Y2, Y0, Y0
-	VMAXPS      Y0, Y9, Y9
-	VPERM2F128  $0x20, Y4, Y3, Y0
-	VPERM2F128  $0x31, Y4, Y3, Y2
+	VMOVUPS     32(R11), Y9
+	VMOVUPS     shortlog256const<>+320(SB), Y10
+	VMOVUPS     32(R13)(R10*1), Y11
+	VFMADD213PS 32(R14)(R10*1), Y0, Y11
+	VMOVUPS     Y11, 1160(SP)
+	VBLENDVPS   Y9, Y11, Y10, Y9
+	VMOVUPS     (R13)(R10*1), Y10
+	VFMADD213PS (R14)(R10*1), Y0, Y10
+	VMOVUPS     Y10, 1128(SP)
+	VMAXPS      Y10, Y9, Y9
+	VPERM2F128  $0x20, Y3, Y2, Y0
+	VPERM2F128  $0x31, Y3, Y2, Y2
 	VMAXPS      Y2, Y0, Y0
-	VPERM2F128  $0x20, Y6, Y5, Y2
-	VPERM2F128  $0x31, Y6, Y5, Y3
+	VPERM2F128  $0x20, Y5, Y4, Y2
+	VPERM2F128  $0x31, Y5, Y4, Y3
 	VMAXPS      Y3, Y2, Y2
-	VPERM2F128  $0x20, Y8, Y7, Y3
-	VPERM2F128  $0x31, Y8, Y7, Y4
+	VPERM2F128  $0x20, Y7, Y6, Y3
+	VPERM2F128  $0x31, Y7, Y6, Y4
 	VMAXPS      Y4, Y3, Y3
-	VSHUFPS     $0x44, Y0, Y9, Y4
-	VSHUFPS     $0xee, Y0, Y9, Y0
-	VMAXPS      Y0, Y4, Y4
-	VSHUFPS     $0x44, Y3, Y2, Y0
-	VSHUFPS     $0xee, Y3, Y2, Y2
+	VPERM2F128  $0x20, Y9, Y8, Y4
+	VPERM2F128  $0x31, Y9, Y8, Y5
+	VMAXPS      Y5, Y4, Y4
+	VSHUFPS     $0x44, Y2, Y0, Y5
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VMAXPS      Y0, Y5, Y5
+	VSHUFPS     $0x44, Y4, Y3, Y0
+	VSHUFPS     $0xee, Y4, Y3, Y2
 	VMAXPS      Y2, Y0, Y0
-	VSHUFPS     $0x88, Y0, Y4, Y2
-	VSHUFPS     $0xdd, Y0, Y4, Y0
+	VSHUFPS     $0x88, Y0, Y5, Y2
+	VSHUFPS     $0xdd, Y0, Y5, Y0
 	VMAXPS      Y0, Y2, Y2
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, shortlog256const<>+512(SB), Y2, Y0
 	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y2, Y3
 	VANDPS    Y3, Y0, Y0
-	VMOVMSKPS Y0, R15
-	CMPL      R15, $0x000000ff
+	VMOVMSKPS Y0, R13
+	CMPL      R13, $0x000000ff
 	JNE       s256_2_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -3198,14 +3184,8 @@ s256_2_prepared:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y3
-	VMOVUPS      (R12), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX), Y4
-	VMOVUPS      32(R12), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       680(SP), Y0, Y2
+	VMAXPS       712(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -3241,6 +3221,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 680(SP)
+	VMOVUPS      Y4, 712(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -3259,14 +3241,8 @@ s256_2_prepared:
 	VADDPD       Y4, Y0, Y0
 	VADDPD       Y0, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y4
-	VMOVUPS      (R12)(R9*1), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
-	VMOVUPS      32(CX)(R9*1), Y5
-	VMOVUPS      32(R12)(R9*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y0, Y4
+	VMAXPS       744(SP), Y0, Y3
+	VMAXPS       776(SP), Y0, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y0, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -3302,6 +3278,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y0, 744(SP)
+	VMOVUPS      Y5, 776(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X0, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -3323,14 +3301,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y0, Y0
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R9*2), Y4
-	VMOVUPS      (R12)(R9*2), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(CX)(R9*2), Y5
-	VMOVUPS      32(R12)(R9*2), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       808(SP), Y2, Y3
+	VMAXPS       840(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -3366,6 +3338,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 808(SP)
+	VMOVUPS      Y5, 840(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -3384,14 +3358,8 @@ s256_2_prepared:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R10*1), Y5
-	VMOVUPS      (R12)(R10*1), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(CX)(R10*1), Y6
-	VMOVUPS      32(R12)(R10*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       872(SP), Y2, Y4
+	VMAXPS       904(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -3427,6 +3395,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 872(SP)
+	VMOVUPS      Y6, 904(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -3448,14 +3418,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R13), Y5
-	VMOVUPS      (R14), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R13), Y6
-	VMOVUPS      32(R14), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       936(SP), Y3, Y4
+	VMAXPS       968(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -3491,6 +3455,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 936(SP)
+	VMOVUPS      Y6, 968(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -3509,14 +3475,8 @@ s256_2_prepared:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R13)(R9*1), Y6
-	VMOVUPS      (R14)(R9*1), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R13)(R9*1), Y7
-	VMOVUPS      32(R14)(R9*1), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1000(SP), Y3, Y5
+	VMAXPS       1032(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -3552,6 +3512,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1000(SP)
+	VMOVUPS      Y7, 1032(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -3573,14 +3535,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y5, Y4, Y4
 	VADDPD       Y4, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R13)(R9*2), Y6
-	VMOVUPS      (R14)(R9*2), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y4, Y5
-	VMOVUPS      32(R13)(R9*2), Y7
-	VMOVUPS      32(R14)(R9*2), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y4, Y6
+	VMAXPS       1064(SP), Y4, Y5
+	VMAXPS       1096(SP), Y4, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y4, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -3616,6 +3572,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, 1064(SP)
+	VMOVUPS      Y7, 1096(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -3634,14 +3592,8 @@ s256_2_prepared:
 	VADDPD       Y7, Y4, Y4
 	VADDPD       Y4, Y5, Y5
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R13)(R10*1), Y7
-	VMOVUPS      (R14)(R10*1), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y4, Y6
-	VMOVUPS      32(R13)(R10*1), Y8
-	VMOVUPS      32(R14)(R10*1), Y7
-	VFMADD231PS  608(SP), Y8, Y7
-	VMAXPS       Y7, Y4, Y7
+	VMAXPS       1128(SP), Y4, Y6
+	VMAXPS       1160(SP), Y4, Y7
 	VMOVUPS      32(R11), Y8
 	VBLENDVPS    Y8, Y7, Y4, Y7
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -3677,6 +3629,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y4, 1128(SP)
+	VMOVUPS      Y8, 1160(SP)
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X4, Y9
 	VFMADD213PD  Y9, Y9, Y6
@@ -4264,7 +4218,7 @@ s256_ret:
 
 // func ScaledLogSoftmaxShortRowsBcastAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·ScaledLogSoftmaxShortRowsBcastAVX2(SB), NOSPLIT, $744-104
+TEXT ·ScaledLogSoftmaxShortRowsBcastAVX2(SB), $1256-104
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+80(FP), DX
@@ -4472,104 +4426,103 @@ s256_1_group:
 	VMOVUPD      Y0, 576(SP)
 
 s256_1_prepared:
-	CMPQ DX, $0x00000008
-	JB   s256_1_drain
-	CMPQ DI, R8
-	JB   s256_1_drain
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_1_drain
+	CMPQ    DI, R8
+	JB      s256_1_drain
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
+	VMOVUPS 640(SP), Y2
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS     (R11), Y0
-	VMOVUPS     shortlog256const<>+320(SB), Y2
-	VMOVUPS     (CX), Y4
-	VMOVUPS     640(SP), Y3
-	VFMADD231PS 608(SP), Y4, Y3
-	VBLENDVPS   Y0, Y3, Y2, Y0
-	VMOVUPS     (R11), Y2
-	VMOVUPS     shortlog256const<>+320(SB), Y3
-	VMOVUPS     (CX)(R9*1), Y5
-	VMOVUPS     640(SP), Y4
-	VFMADD231PS 608(SP), Y5, Y4
-	VBLENDVPS   Y2, Y4, Y3, Y2
 	VMOVUPS     (R11), Y3
 	VMOVUPS     shortlog256const<>+320(SB), Y4
-	VMOVUPS     (CX)(R9*2), Y6
-	VMOVUPS     640(SP), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     (CX), Y5
+	VFMADD213PS Y2, Y0, Y5
+	VMOVUPS     Y5, 744(SP)
 	VBLENDVPS   Y3, Y5, Y4, Y3
 	VMOVUPS     (R11), Y4
 	VMOVUPS     shortlog256const<>+320(SB), Y5
-	VMOVUPS     (CX)(R10*1), Y7
-	VMOVUPS     640(SP), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     (CX)(R9*1), Y6
+	VFMADD213PS Y2, Y0, Y6
+	VMOVUPS     Y6, 808(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
 	VMOVUPS     (R11), Y5
 	VMOVUPS     shortlog256const<>+320(SB), Y6
-	VMOVUPS     (R12), Y8
-	VMOVUPS     640(SP), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     (CX)(R9*2), Y7
+	VFMADD213PS Y2, Y0, Y7
+	VMOVUPS     Y7, 872(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
 	VMOVUPS     (R11), Y6
 	VMOVUPS     shortlog256const<>+320(SB), Y7
-	VMOVUPS     (R12)(R9*1), Y9
-	VMOVUPS     640(SP), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     (CX)(R10*1), Y8
+	VFMADD213PS Y2, Y0, Y8
+	VMOVUPS     Y8, 936(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
 	VMOVUPS     (R11), Y7
 	VMOVUPS     shortlog256const<>+320(SB), Y8
-	VMOVUPS     (R12)(R9*2), Y10
-	VMOVUPS     640(SP), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     (R12), Y9
+	VFMADD213PS Y2, Y0, Y9
+	VMOVUPS     Y9, 1000(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
 	VMOVUPS     (R11), Y8
 	VMOVUPS     shortlog256const<>+320(SB), Y9
-	VMOVUPS     (R12)(R10*1), Y11
-	VMOVUPS     640(SP), Y10
-	VFMADD231PS 608(SP), Y11, Y10
+	VMOVUPS     (R12)(R9*1), Y10
+	VFMADD213PS Y2, Y0, Y10
+	VMOVUPS     Y10, 1064(SP)
 	VBLENDVPS   Y8, Y10, Y9, Y8
-	VPERM2F128  $0x20, Y2, Y0, Y9
-	VPERM2F128  $0x31, Y2, Y0, Y0
-	VMAXPS      Y0, Y9, Y9
-	VPERM2F128  $0x20, Y4, Y3, Y0
-	VPERM2F128  $0x31, Y4, Y3, Y2
-	VMAXPS      Y2, Y0, Y0
-	VPERM2F128  $0x20, Y6, Y5, Y2
-	VPERM2F128  $0x31, Y6, Y5, Y3
+	VMOVUPS     (R11), Y9
+	VMOVUPS     shortlog256const<>+320(SB), Y10
+	VMOVUPS     (R12)(R9*2), Y11
+	VFMADD213PS Y2, Y0, Y11
+	VMOVUPS     Y11, 1128(SP)
+	VBLENDVPS   Y9, Y11, Y10, Y9
+	VMOVUPS     (R11), Y10
+	VMOVUPS     shortlog256const<>+320(SB), Y11
+	VMOVUPS     (R12)(R10*1), Y12
+	VFMADD213PS Y2, Y0, Y12
+	VMOVUPS     Y12, 1192(SP)
+	VBLENDVPS   Y10, Y12, Y11, Y0
+	VPERM2F128  $0x20, Y4, Y3, Y2
+	VPERM2F128  $0x31, Y4, Y3, Y3
 	VMAXPS      Y3, Y2, Y2
-	VPERM2F128  $0x20, Y8, Y7, Y3
-	VPERM2F128  $0x31, Y8, Y7, Y4
+	VPERM2F128  $0x20, Y6, Y5, Y3
+	VPERM2F128  $0x31, Y6, Y5, Y4
 	VMAXPS      Y4, Y3, Y3
-	VSHUFPS     $0x44, Y0, Y9, Y4
-	VSHUFPS     $0xee, Y0, Y9, Y0
-	VMAXPS      Y0, Y4, Y4
+	VPERM2F128  $0x20, Y8, Y7, Y4
+	VPERM2F128  $0x31, Y8, Y7, Y5
+	VMAXPS      Y5, Y4, Y4
+	VPERM2F128  $0x20, Y0, Y9, Y5
+	VPERM2F128  $0x31, Y0, Y9, Y0
+	VMAXPS      Y0, Y5, Y5
 	VSHUFPS     $0x44, Y3, Y2, Y0
 	VSHUFPS     $0xee, Y3, Y2, Y2
 	VMAXPS      Y2, Y0, Y0
-	VSHUFPS     $0x88, Y0, Y4, Y2
-	VSHUFPS     $0xdd, Y0, Y4, Y0
-	VMAXPS      Y0, Y2, Y2
+	VSHUFPS     $0x44, Y5, Y4, Y2
+	VSHUFPS     $0xee, Y5, Y4, Y3
+	VMAXPS      Y3, Y2, Y2
+	VSHUFPS     $0x88, Y2, Y0, Y3
+	VSHUFPS     $0xdd, Y2, Y0, Y0
+	VMAXPS      Y0, Y3, Y3
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VCMPPS    $0x12, shortlog256const<>+512(SB), Y2, Y0
-	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y2, Y3
-	VANDPS    Y3, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VCMPPS    $0x12, shortlog256const<>+512(SB), Y3, Y0
+	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y3, Y2
+	VANDPS    Y2, Y0, Y0
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_1_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
-	VFMADD231PS shortlog256const<>+0(SB), Y2, Y0
+	VFMADD231PS shortlog256const<>+0(SB), Y3, Y0
 	VMOVDQU     shortlog256const<>+448(SB), Y2
 	VPSUBD      Y0, Y2, Y2
 	VMOVDQU     Y2, 512(SP)
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       744(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -4589,6 +4542,7 @@ s256_1_prepared:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 744(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -4598,10 +4552,7 @@ s256_1_prepared:
 	VFMADD213PD  Y3, Y3, Y0
 	VADDPD       Y0, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       808(SP), Y0, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -4621,6 +4572,7 @@ s256_1_prepared:
 	VPADDD       Y4, Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 808(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -4633,10 +4585,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y0, Y0
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R9*2), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       872(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -4656,6 +4605,7 @@ s256_1_prepared:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 872(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -4665,10 +4615,7 @@ s256_1_prepared:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R10*1), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       936(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -4688,6 +4635,7 @@ s256_1_prepared:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 936(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -4700,10 +4648,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R12), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       1000(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -4723,6 +4668,7 @@ s256_1_prepared:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1000(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -4732,10 +4678,7 @@ s256_1_prepared:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*1), Y6
-	VMOVUPS      640(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1064(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -4755,6 +4698,7 @@ s256_1_prepared:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1064(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -4767,10 +4711,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y5, Y4, Y4
 	VADDPD       Y4, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R12)(R9*2), Y6
-	VMOVUPS      640(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y4, Y5
+	VMAXPS       1128(SP), Y4, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y4, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -4790,6 +4731,7 @@ s256_1_prepared:
 	VPADDD       Y6, Y4, Y4
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y4, 1128(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -4799,10 +4741,7 @@ s256_1_prepared:
 	VFMADD213PD  Y6, Y6, Y4
 	VADDPD       Y4, Y5, Y5
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R12)(R10*1), Y7
-	VMOVUPS      640(SP), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y4, Y6
+	VMAXPS       1192(SP), Y4, Y6
 	VMOVUPS      (R11), Y7
 	VBLENDVPS    Y7, Y6, Y4, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -4822,6 +4761,7 @@ s256_1_prepared:
 	VPADDD       Y7, Y4, Y4
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y4, 1192(SP)
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X4, Y7
 	VFMADD213PD  Y7, Y7, Y6
@@ -5307,121 +5247,124 @@ s256_2_group:
 	VMOVUPD      Y0, 576(SP)
 
 s256_2_prepared:
-	CMPQ DX, $0x00000008
-	JB   s256_2_drain
-	CMPQ DI, R8
-	JB   s256_2_drain
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_2_drain
+	CMPQ    DI, R8
+	JB      s256_2_drain
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
+	VMOVUPS 640(SP), Y2
+	VMOVUPS 672(SP), Y3
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS     32(R11), Y0
-	VMOVUPS     shortlog256const<>+320(SB), Y2
-	VMOVUPS     32(CX), Y4
-	VMOVUPS     672(SP), Y3
-	VFMADD231PS 608(SP), Y4, Y3
-	VBLENDVPS   Y0, Y3, Y2, Y0
-	VMOVUPS     (CX), Y3
-	VMOVUPS     640(SP), Y2
-	VFMADD231PS 608(SP), Y3, Y2
-	VMAXPS      Y2, Y0, Y0
-	VMOVUPS     32(R11), Y2
-	VMOVUPS     shortlog256const<>+320(SB), Y3
-	VMOVUPS     32(CX)(R9*1), Y5
-	VMOVUPS     672(SP), Y4
-	VFMADD231PS 608(SP), Y5, Y4
-	VBLENDVPS   Y2, Y4, Y3, Y2
-	VMOVUPS     (CX)(R9*1), Y4
-	VMOVUPS     640(SP), Y3
-	VFMADD231PS 608(SP), Y4, Y3
-	VMAXPS      Y3, Y2, Y2
-	VMOVUPS     32(R11), Y3
-	VMOVUPS     shortlog256const<>+320(SB), Y4
-	VMOVUPS     32(CX)(R9*2), Y6
-	VMOVUPS     672(SP), Y5
-	VFMADD231PS 608(SP), Y6, Y5
-	VBLENDVPS   Y3, Y5, Y4, Y3
-	VMOVUPS     (CX)(R9*2), Y5
-	VMOVUPS     640(SP), Y4
-	VFMADD231PS 608(SP), Y5, Y4
-	VMAXPS      Y4, Y3, Y3
 	VMOVUPS     32(R11), Y4
 	VMOVUPS     shortlog256const<>+320(SB), Y5
-	VMOVUPS     32(CX)(R10*1), Y7
-	VMOVUPS     672(SP), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     32(CX), Y6
+	VFMADD213PS Y3, Y0, Y6
+	VMOVUPS     Y6, 776(SP)
 	VBLENDVPS   Y4, Y6, Y5, Y4
-	VMOVUPS     (CX)(R10*1), Y6
-	VMOVUPS     640(SP), Y5
-	VFMADD231PS 608(SP), Y6, Y5
+	VMOVUPS     (CX), Y5
+	VFMADD213PS Y2, Y0, Y5
+	VMOVUPS     Y5, 744(SP)
 	VMAXPS      Y5, Y4, Y4
 	VMOVUPS     32(R11), Y5
 	VMOVUPS     shortlog256const<>+320(SB), Y6
-	VMOVUPS     32(R12), Y8
-	VMOVUPS     672(SP), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     32(CX)(R9*1), Y7
+	VFMADD213PS Y3, Y0, Y7
+	VMOVUPS     Y7, 840(SP)
 	VBLENDVPS   Y5, Y7, Y6, Y5
-	VMOVUPS     (R12), Y7
-	VMOVUPS     640(SP), Y6
-	VFMADD231PS 608(SP), Y7, Y6
+	VMOVUPS     (CX)(R9*1), Y6
+	VFMADD213PS Y2, Y0, Y6
+	VMOVUPS     Y6, 808(SP)
 	VMAXPS      Y6, Y5, Y5
 	VMOVUPS     32(R11), Y6
 	VMOVUPS     shortlog256const<>+320(SB), Y7
-	VMOVUPS     32(R12)(R9*1), Y9
-	VMOVUPS     672(SP), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     32(CX)(R9*2), Y8
+	VFMADD213PS Y3, Y0, Y8
+	VMOVUPS     Y8, 904(SP)
 	VBLENDVPS   Y6, Y8, Y7, Y6
-	VMOVUPS     (R12)(R9*1), Y8
-	VMOVUPS     640(SP), Y7
-	VFMADD231PS 608(SP), Y8, Y7
+	VMOVUPS     (CX)(R9*2), Y7
+	VFMADD213PS Y2, Y0, Y7
+	VMOVUPS     Y7, 872(SP)
 	VMAXPS      Y7, Y6, Y6
 	VMOVUPS     32(R11), Y7
 	VMOVUPS     shortlog256const<>+320(SB), Y8
-	VMOVUPS     32(R12)(R9*2), Y10
-	VMOVUPS     672(SP), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     32(CX)(R10*1), Y9
+	VFMADD213PS Y3, Y0, Y9
+	VMOVUPS     Y9, 968(SP)
 	VBLENDVPS   Y7, Y9, Y8, Y7
-	VMOVUPS     (R12)(R9*2), Y9
-	VMOVUPS     640(SP), Y8
-	VFMADD231PS 608(SP), Y9, Y8
+	VMOVUPS     (CX)(R10*1), Y8
+	VFMADD213PS Y2, Y0, Y8
+	VMOVUPS     Y8, 936(SP)
 	VMAXPS      Y8, Y7, Y7
 	VMOVUPS     32(R11), Y8
 	VMOVUPS     shortlog256const<>+320(SB), Y9
-	VMOVUPS     32(R12)(R10*1), Y11
-	VMOVUPS     672(SP), Y10
-	VFMADD231PS 608(SP), Y11, Y10
+	VMOVUPS     32(R12), Y10
+	VFMADD213PS Y3, Y0, Y10
+	VMOVUPS     Y10, 1032(SP)
 	VBLENDVPS   Y8, Y10, Y9, Y8
-	VMOVUPS     (R12)(R10*1), Y10
-	VMOVUPS     640(SP), Y9
-	VFMADD231PS 608(SP), Y10, Y9
+	VMOVUPS     (R12), Y9
+	VFMADD213PS Y2, Y0, Y9
+	VMOVUPS     Y9, 1000(SP)
 	VMAXPS      Y9, Y8, Y8
-	VPERM2F128  $0x20, Y2, Y0, Y9
-	VPERM2F128  $0x31, Y2, Y0, Y0
-	VMAXPS      Y0, Y9, Y9
-	VPERM2F128  $0x20, Y4, Y3, Y0
-	VPERM2F128  $0x31, Y4, Y3, Y2
+	VMOVUPS     32(R11), Y9
+	VMOVUPS     shortlog256const<>+320(SB), Y10
+	VMOVUPS     32(R12)(R9*1), Y11
+	VFMADD213PS Y3, Y0, Y11
+	VMOVUPS     Y11, 1096(SP)
+	VBLENDVPS   Y9, Y11, Y10, Y9
+	VMOVUPS     (R12)(R9*1), Y10
+	VFMADD213PS Y2, Y0, Y10
+	VMOVUPS     Y10, 1064(SP)
+	VMAXPS      Y10, Y9, Y9
+	VMOVUPS     32(R11), Y10
+	VMOVUPS     shortlog256const<>+320(SB), Y11
+	VMOVUPS     32(R12)(R9*2), Y12
+	VFMADD213PS Y3, Y0, Y12
+	VMOVUPS     Y12, 1160(SP)
+	VBLENDVPS   Y10, Y12, Y11, Y10
+	VMOVUPS     (R12)(R9*2), Y11
+	VFMADD213PS Y2, Y0, Y11
+	VMOVUPS     Y11, 1128(SP)
+	VMAXPS      Y11, Y10, Y10
+	VMOVUPS     32(R11), Y11
+	VMOVUPS     shortlog256const<>+320(SB), Y12
+	VMOVUPS     32(R12)(R10*1), Y13
+	VFMADD213PS Y3, Y0, Y13
+	VMOVUPS     Y13, 1224(SP)
+	VBLENDVPS   Y11, Y13, Y12, Y3
+	VMOVUPS     (R12)(R10*1), Y11
+	VFMADD213PS Y2, Y0, Y11
+	VMOVUPS     Y11, 1192(SP)
+	VMAXPS      Y11, Y3, Y3
+	VPERM2F128  $0x20, Y5, Y4, Y0
+	VPERM2F128  $0x31, Y5, Y4, Y2
 	VMAXPS      Y2, Y0, Y0
-	VPERM2F128  $0x20, Y6, Y5, Y2
-	VPERM2F128  $0x31, Y6, Y5, Y3
-	VMAXPS      Y3, Y2, Y2
-	VPERM2F128  $0x20, Y8, Y7, Y3
-	VPERM2F128  $0x31, Y8, Y7, Y4
-	VMAXPS      Y4, Y3, Y3
-	VSHUFPS     $0x44, Y0, Y9, Y4
-	VSHUFPS     $0xee, Y0, Y9, Y0
-	VMAXPS      Y0, Y4, Y4
-	VSHUFPS     $0x44, Y3, Y2, Y0
-	VSHUFPS     $0xee, Y3, Y2, Y2
+	VPERM2F128  $0x20, Y7, Y6, Y2
+	VPERM2F128  $0x31, Y7, Y6, Y4
+	VMAXPS      Y4, Y2, Y2
+	VPERM2F128  $0x20, Y9, Y8, Y4
+	VPERM2F128  $0x31, Y9, Y8, Y5
+	VMAXPS      Y5, Y4, Y4
+	VPERM2F128  $0x20, Y3, Y10, Y5
+	VPERM2F128  $0x31, Y3, Y10, Y3
+	VMAXPS      Y3, Y5, Y5
+	VSHUFPS     $0x44, Y2, Y0, Y3
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VMAXPS      Y0, Y3, Y3
+	VSHUFPS     $0x44, Y5, Y4, Y0
+	VSHUFPS     $0xee, Y5, Y4, Y2
 	VMAXPS      Y2, Y0, Y0
-	VSHUFPS     $0x88, Y0, Y4, Y2
-	VSHUFPS     $0xdd, Y0, Y4, Y0
+	VSHUFPS     $0x88, Y0, Y3, Y2
+	VSHUFPS     $0xdd, Y0, Y3, Y0
 	VMAXPS      Y0, Y2, Y2
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, shortlog256const<>+512(SB), Y2, Y0
 	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y2, Y3
 	VANDPS    Y3, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_2_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -5433,14 +5376,8 @@ s256_2_prepared:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y3
-	VMOVUPS      640(SP), Y2
-	VFMADD231PS  608(SP), Y3, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX), Y4
-	VMOVUPS      672(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       744(SP), Y0, Y2
+	VMAXPS       776(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -5476,6 +5413,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 744(SP)
+	VMOVUPS      Y4, 776(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -5494,14 +5433,8 @@ s256_2_prepared:
 	VADDPD       Y4, Y0, Y0
 	VADDPD       Y0, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y0, Y3
-	VMOVUPS      32(CX)(R9*1), Y5
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y0, Y4
+	VMAXPS       808(SP), Y0, Y3
+	VMAXPS       840(SP), Y0, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y0, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -5537,6 +5470,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y0, 808(SP)
+	VMOVUPS      Y5, 840(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X0, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -5558,14 +5493,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y0, Y0
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R9*2), Y4
-	VMOVUPS      640(SP), Y3
-	VFMADD231PS  608(SP), Y4, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(CX)(R9*2), Y5
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       872(SP), Y2, Y3
+	VMAXPS       904(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -5601,6 +5530,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 872(SP)
+	VMOVUPS      Y5, 904(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -5619,14 +5550,8 @@ s256_2_prepared:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R10*1), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(CX)(R10*1), Y6
-	VMOVUPS      672(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       936(SP), Y2, Y4
+	VMAXPS       968(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -5662,6 +5587,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 936(SP)
+	VMOVUPS      Y6, 968(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -5683,14 +5610,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R12), Y5
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y5, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R12), Y6
-	VMOVUPS      672(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1000(SP), Y3, Y4
+	VMAXPS       1032(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -5726,6 +5647,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 1000(SP)
+	VMOVUPS      Y6, 1032(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -5744,14 +5667,8 @@ s256_2_prepared:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*1), Y6
-	VMOVUPS      640(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R12)(R9*1), Y7
-	VMOVUPS      672(SP), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1064(SP), Y3, Y5
+	VMAXPS       1096(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -5787,6 +5704,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1064(SP)
+	VMOVUPS      Y7, 1096(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -5808,14 +5727,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y5, Y4, Y4
 	VADDPD       Y4, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R12)(R9*2), Y6
-	VMOVUPS      640(SP), Y5
-	VFMADD231PS  608(SP), Y6, Y5
-	VMAXPS       Y5, Y4, Y5
-	VMOVUPS      32(R12)(R9*2), Y7
-	VMOVUPS      672(SP), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y4, Y6
+	VMAXPS       1128(SP), Y4, Y5
+	VMAXPS       1160(SP), Y4, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y4, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -5851,6 +5764,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, 1128(SP)
+	VMOVUPS      Y7, 1160(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -5869,14 +5784,8 @@ s256_2_prepared:
 	VADDPD       Y7, Y4, Y4
 	VADDPD       Y4, Y5, Y5
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R12)(R10*1), Y7
-	VMOVUPS      640(SP), Y6
-	VFMADD231PS  608(SP), Y7, Y6
-	VMAXPS       Y6, Y4, Y6
-	VMOVUPS      32(R12)(R10*1), Y8
-	VMOVUPS      672(SP), Y7
-	VFMADD231PS  608(SP), Y8, Y7
-	VMAXPS       Y7, Y4, Y7
+	VMAXPS       1192(SP), Y4, Y6
+	VMAXPS       1224(SP), Y4, Y7
 	VMOVUPS      32(R11), Y8
 	VBLENDVPS    Y8, Y7, Y4, Y7
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -5912,6 +5821,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y4, 1192(SP)
+	VMOVUPS      Y8, 1224(SP)
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X4, Y9
 	VFMADD213PD  Y9, Y9, Y6
@@ -6492,7 +6403,7 @@ s256_ret:
 
 // func ScaledLogSoftmaxShortRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·ScaledLogSoftmaxShortRowsNoMaskAVX2(SB), NOSPLIT, $680-80
+TEXT ·ScaledLogSoftmaxShortRowsNoMaskAVX2(SB), $1192-80
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+56(FP), DX
@@ -6658,95 +6569,102 @@ s256_1_group:
 	VMOVUPD      Y0, 576(SP)
 
 s256_1_prepared:
-	CMPQ DX, $0x00000008
-	JB   s256_1_drain
-	CMPQ DI, R8
-	JB   s256_1_drain
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_1_drain
+	CMPQ    DI, R8
+	JB      s256_1_drain
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS    (R11), Y0
-	VMOVUPS    shortlog256const<>+320(SB), Y2
-	VMOVUPS    (CX), Y3
-	VMULPS     608(SP), Y3, Y3
-	VBLENDVPS  Y0, Y3, Y2, Y0
 	VMOVUPS    (R11), Y2
 	VMOVUPS    shortlog256const<>+320(SB), Y3
-	VMOVUPS    (CX)(R9*1), Y4
-	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    (CX), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 680(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
 	VMOVUPS    (R11), Y3
 	VMOVUPS    shortlog256const<>+320(SB), Y4
-	VMOVUPS    (CX)(R9*2), Y5
-	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    (CX)(R9*1), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 744(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
 	VMOVUPS    (R11), Y4
 	VMOVUPS    shortlog256const<>+320(SB), Y5
-	VMOVUPS    (CX)(R10*1), Y6
-	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    (CX)(R9*2), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 808(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
 	VMOVUPS    (R11), Y5
 	VMOVUPS    shortlog256const<>+320(SB), Y6
-	VMOVUPS    (R12), Y7
-	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    (CX)(R10*1), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 872(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
 	VMOVUPS    (R11), Y6
 	VMOVUPS    shortlog256const<>+320(SB), Y7
-	VMOVUPS    (R12)(R9*1), Y8
-	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    (R12), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 936(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
 	VMOVUPS    (R11), Y7
 	VMOVUPS    shortlog256const<>+320(SB), Y8
-	VMOVUPS    (R12)(R9*2), Y9
-	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    (R12)(R9*1), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1000(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
 	VMOVUPS    (R11), Y8
 	VMOVUPS    shortlog256const<>+320(SB), Y9
-	VMOVUPS    (R12)(R10*1), Y10
-	VMULPS     608(SP), Y10, Y10
+	VMOVUPS    (R12)(R9*2), Y10
+	VMULPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 1064(SP)
 	VBLENDVPS  Y8, Y10, Y9, Y8
-	VPERM2F128 $0x20, Y2, Y0, Y9
-	VPERM2F128 $0x31, Y2, Y0, Y0
-	VMAXPS     Y0, Y9, Y9
-	VPERM2F128 $0x20, Y4, Y3, Y0
-	VPERM2F128 $0x31, Y4, Y3, Y2
-	VMAXPS     Y2, Y0, Y0
-	VPERM2F128 $0x20, Y6, Y5, Y2
-	VPERM2F128 $0x31, Y6, Y5, Y3
+	VMOVUPS    (R11), Y9
+	VMOVUPS    shortlog256const<>+320(SB), Y10
+	VMOVUPS    (R12)(R10*1), Y11
+	VMULPS     Y0, Y11, Y11
+	VMOVUPS    Y11, 1128(SP)
+	VBLENDVPS  Y9, Y11, Y10, Y0
+	VPERM2F128 $0x20, Y3, Y2, Y9
+	VPERM2F128 $0x31, Y3, Y2, Y2
+	VMAXPS     Y2, Y9, Y9
+	VPERM2F128 $0x20, Y5, Y4, Y2
+	VPERM2F128 $0x31, Y5, Y4, Y3
 	VMAXPS     Y3, Y2, Y2
-	VPERM2F128 $0x20, Y8, Y7, Y3
-	VPERM2F128 $0x31, Y8, Y7, Y4
+	VPERM2F128 $0x20, Y7, Y6, Y3
+	VPERM2F128 $0x31, Y7, Y6, Y4
 	VMAXPS     Y4, Y3, Y3
-	VSHUFPS    $0x44, Y0, Y9, Y4
-	VSHUFPS    $0xee, Y0, Y9, Y0
+	VPERM2F128 $0x20, Y0, Y8, Y4
+	VPERM2F128 $0x31, Y0, Y8, Y0
 	VMAXPS     Y0, Y4, Y4
-	VSHUFPS    $0x44, Y3, Y2, Y0
-	VSHUFPS    $0xee, Y3, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y9, Y0
+	VSHUFPS    $0xee, Y2, Y9, Y2
 	VMAXPS     Y2, Y0, Y0
-	VSHUFPS    $0x88, Y0, Y4, Y2
-	VSHUFPS    $0xdd, Y0, Y4, Y0
-	VMAXPS     Y0, Y2, Y2
+	VSHUFPS    $0x44, Y4, Y3, Y2
+	VSHUFPS    $0xee, Y4, Y3, Y3
+	VMAXPS     Y3, Y2, Y2
+	VSHUFPS    $0x88, Y2, Y0, Y3
+	VSHUFPS    $0xdd, Y2, Y0, Y0
+	VMAXPS     Y0, Y3, Y3
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VCMPPS    $0x12, shortlog256const<>+512(SB), Y2, Y0
-	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y2, Y3
-	VANDPS    Y3, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VCMPPS    $0x12, shortlog256const<>+512(SB), Y3, Y0
+	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y3, Y2
+	VANDPS    Y2, Y0, Y0
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_1_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
-	VFMADD231PS shortlog256const<>+0(SB), Y2, Y0
+	VFMADD231PS shortlog256const<>+0(SB), Y3, Y0
 	VMOVDQU     shortlog256const<>+448(SB), Y2
 	VPSUBD      Y0, Y2, Y2
 	VMOVDQU     Y2, 512(SP)
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
+	VMAXPS       680(SP), Y0, Y2
 	VMOVUPS      (R11), Y3
 	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -6766,6 +6684,7 @@ s256_1_prepared:
 	VPADDD       Y3, Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 680(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y3
 	VFMADD213PD  Y3, Y3, Y2
@@ -6775,9 +6694,7 @@ s256_1_prepared:
 	VFMADD213PD  Y3, Y3, Y0
 	VADDPD       Y0, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       744(SP), Y0, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -6797,6 +6714,7 @@ s256_1_prepared:
 	VPADDD       Y4, Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
+	VMOVUPS      Y0, 744(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X0, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -6809,9 +6727,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y0, Y0
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R9*2), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
+	VMAXPS       808(SP), Y2, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y2, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -6831,6 +6747,7 @@ s256_1_prepared:
 	VPADDD       Y4, Y2, Y2
 	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 808(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y4
 	VFMADD213PD  Y4, Y4, Y3
@@ -6840,9 +6757,7 @@ s256_1_prepared:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R10*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       872(SP), Y2, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -6862,6 +6777,7 @@ s256_1_prepared:
 	VPADDD       Y5, Y2, Y2
 	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      Y2, 872(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -6874,9 +6790,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R12), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
+	VMAXPS       936(SP), Y3, Y4
 	VMOVUPS      (R11), Y5
 	VBLENDVPS    Y5, Y4, Y3, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -6896,6 +6810,7 @@ s256_1_prepared:
 	VPADDD       Y5, Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 936(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y5
 	VFMADD213PD  Y5, Y5, Y4
@@ -6905,9 +6820,7 @@ s256_1_prepared:
 	VFMADD213PD  Y5, Y5, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       1000(SP), Y3, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -6927,6 +6840,7 @@ s256_1_prepared:
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      Y3, 1000(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -6939,9 +6853,7 @@ s256_1_prepared:
 	VPERM2F128   $0x31, Y5, Y4, Y4
 	VADDPD       Y4, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R12)(R9*2), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y4, Y5
+	VMAXPS       1064(SP), Y4, Y5
 	VMOVUPS      (R11), Y6
 	VBLENDVPS    Y6, Y5, Y4, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -6961,6 +6873,7 @@ s256_1_prepared:
 	VPADDD       Y6, Y4, Y4
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y4, 1064(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -6970,9 +6883,7 @@ s256_1_prepared:
 	VFMADD213PD  Y6, Y6, Y4
 	VADDPD       Y4, Y5, Y5
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R12)(R10*1), Y6
-	VMULPS       608(SP), Y6, Y6
-	VMAXPS       Y6, Y4, Y6
+	VMAXPS       1128(SP), Y4, Y6
 	VMOVUPS      (R11), Y7
 	VBLENDVPS    Y7, Y6, Y4, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -6992,6 +6903,7 @@ s256_1_prepared:
 	VPADDD       Y7, Y4, Y4
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y4, 1128(SP)
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X4, Y7
 	VFMADD213PD  Y7, Y7, Y6
@@ -7461,105 +7373,122 @@ s256_2_group:
 	VMOVUPD      Y0, 576(SP)
 
 s256_2_prepared:
-	CMPQ DX, $0x00000008
-	JB   s256_2_drain
-	CMPQ DI, R8
-	JB   s256_2_drain
-	LEAQ (CX)(R9*4), R12
+	CMPQ    DX, $0x00000008
+	JB      s256_2_drain
+	CMPQ    DI, R8
+	JB      s256_2_drain
+	LEAQ    (CX)(R9*4), R12
+	VMOVUPS 608(SP), Y0
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
-	VMOVUPS    32(R11), Y0
-	VMOVUPS    shortlog256const<>+320(SB), Y2
-	VMOVUPS    32(CX), Y3
-	VMULPS     608(SP), Y3, Y3
-	VBLENDVPS  Y0, Y3, Y2, Y0
-	VMOVUPS    (CX), Y2
-	VMULPS     608(SP), Y2, Y2
-	VMAXPS     Y2, Y0, Y0
 	VMOVUPS    32(R11), Y2
 	VMOVUPS    shortlog256const<>+320(SB), Y3
-	VMOVUPS    32(CX)(R9*1), Y4
-	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    32(CX), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 712(SP)
 	VBLENDVPS  Y2, Y4, Y3, Y2
-	VMOVUPS    (CX)(R9*1), Y3
-	VMULPS     608(SP), Y3, Y3
+	VMOVUPS    (CX), Y3
+	VMULPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 680(SP)
 	VMAXPS     Y3, Y2, Y2
 	VMOVUPS    32(R11), Y3
 	VMOVUPS    shortlog256const<>+320(SB), Y4
-	VMOVUPS    32(CX)(R9*2), Y5
-	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    32(CX)(R9*1), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 776(SP)
 	VBLENDVPS  Y3, Y5, Y4, Y3
-	VMOVUPS    (CX)(R9*2), Y4
-	VMULPS     608(SP), Y4, Y4
+	VMOVUPS    (CX)(R9*1), Y4
+	VMULPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 744(SP)
 	VMAXPS     Y4, Y3, Y3
 	VMOVUPS    32(R11), Y4
 	VMOVUPS    shortlog256const<>+320(SB), Y5
-	VMOVUPS    32(CX)(R10*1), Y6
-	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    32(CX)(R9*2), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 840(SP)
 	VBLENDVPS  Y4, Y6, Y5, Y4
-	VMOVUPS    (CX)(R10*1), Y5
-	VMULPS     608(SP), Y5, Y5
+	VMOVUPS    (CX)(R9*2), Y5
+	VMULPS     Y0, Y5, Y5
+	VMOVUPS    Y5, 808(SP)
 	VMAXPS     Y5, Y4, Y4
 	VMOVUPS    32(R11), Y5
 	VMOVUPS    shortlog256const<>+320(SB), Y6
-	VMOVUPS    32(R12), Y7
-	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    32(CX)(R10*1), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 904(SP)
 	VBLENDVPS  Y5, Y7, Y6, Y5
-	VMOVUPS    (R12), Y6
-	VMULPS     608(SP), Y6, Y6
+	VMOVUPS    (CX)(R10*1), Y6
+	VMULPS     Y0, Y6, Y6
+	VMOVUPS    Y6, 872(SP)
 	VMAXPS     Y6, Y5, Y5
 	VMOVUPS    32(R11), Y6
 	VMOVUPS    shortlog256const<>+320(SB), Y7
-	VMOVUPS    32(R12)(R9*1), Y8
-	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    32(R12), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 968(SP)
 	VBLENDVPS  Y6, Y8, Y7, Y6
-	VMOVUPS    (R12)(R9*1), Y7
-	VMULPS     608(SP), Y7, Y7
+	VMOVUPS    (R12), Y7
+	VMULPS     Y0, Y7, Y7
+	VMOVUPS    Y7, 936(SP)
 	VMAXPS     Y7, Y6, Y6
 	VMOVUPS    32(R11), Y7
 	VMOVUPS    shortlog256const<>+320(SB), Y8
-	VMOVUPS    32(R12)(R9*2), Y9
-	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    32(R12)(R9*1), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1032(SP)
 	VBLENDVPS  Y7, Y9, Y8, Y7
-	VMOVUPS    (R12)(R9*2), Y8
-	VMULPS     608(SP), Y8, Y8
+	VMOVUPS    (R12)(R9*1), Y8
+	VMULPS     Y0, Y8, Y8
+	VMOVUPS    Y8, 1000(SP)
 	VMAXPS     Y8, Y7, Y7
 	VMOVUPS    32(R11), Y8
 	VMOVUPS    shortlog256const<>+320(SB), Y9
-	VMOVUPS    32(R12)(R10*1), Y10
-	VMULPS     608(SP), Y10, Y10
+	VMOVUPS    32(R12)(R9*2), Y10
+	VMULPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 1096(SP)
 	VBLENDVPS  Y8, Y10, Y9, Y8
-	VMOVUPS    (R12)(R10*1), Y9
-	VMULPS     608(SP), Y9, Y9
+	VMOVUPS    (R12)(R9*2), Y9
+	VMULPS     Y0, Y9, Y9
+	VMOVUPS    Y9, 1064(SP)
 	VMAXPS     Y9, Y8, Y8
-	VPERM2F128 $0x20, Y2, Y0, Y9
-	VPERM2F128 $0x31, Y2, Y0, Y0
-	VMAXPS     Y0, Y9, Y9
-	VPERM2F128 $0x20, Y4, Y3, Y0
-	VPERM2F128 $0x31, Y4, Y3, Y2
+	VMOVUPS    32(R11), Y9
+	VMOVUPS    shortlog256const<>+320(SB), Y10
+	VMOVUPS    32(R12)(R10*1), Y11
+	VMULPS     Y0, Y11, Y11
+	VMOVUPS    Y11, 1160(SP)
+	VBLENDVPS  Y9, Y11, Y10, Y9
+	VMOVUPS    (R12)(R10*1), Y10
+	VMULPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 1128(SP)
+	VMAXPS     Y10, Y9, Y9
+	VPERM2F128 $0x20, Y3, Y2, Y0
+	VPERM2F128 $0x31, Y3, Y2, Y2
 	VMAXPS     Y2, Y0, Y0
-	VPERM2F128 $0x20, Y6, Y5, Y2
-	VPERM2F128 $0x31, Y6, Y5, Y3
+	VPERM2F128 $0x20, Y5, Y4, Y2
+	VPERM2F128 $0x31, Y5, Y4, Y3
 	VMAXPS     Y3, Y2, Y2
-	VPERM2F128 $0x20, Y8, Y7, Y3
-	VPERM2F128 $0x31, Y8, Y7, Y4
+	VPERM2F128 $0x20, Y7, Y6, Y3
+	VPERM2F128 $0x31, Y7, Y6, Y4
 	VMAXPS     Y4, Y3, Y3
-	VSHUFPS    $0x44, Y0, Y9, Y4
-	VSHUFPS    $0xee, Y0, Y9, Y0
-	VMAXPS     Y0, Y4, Y4
-	VSHUFPS    $0x44, Y3, Y2, Y0
-	VSHUFPS    $0xee, Y3, Y2, Y2
+	VPERM2F128 $0x20, Y9, Y8, Y4
+	VPERM2F128 $0x31, Y9, Y8, Y5
+	VMAXPS     Y5, Y4, Y4
+	VSHUFPS    $0x44, Y2, Y0, Y5
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VMAXPS     Y0, Y5, Y5
+	VSHUFPS    $0x44, Y4, Y3, Y0
+	VSHUFPS    $0xee, Y4, Y3, Y2
 	VMAXPS     Y2, Y0, Y0
-	VSHUFPS    $0x88, Y0, Y4, Y2
-	VSHUFPS    $0xdd, Y0, Y4, Y0
+	VSHUFPS    $0x88, Y0, Y5, Y2
+	VSHUFPS    $0xdd, Y0, Y5, Y0
 	VMAXPS     Y0, Y2, Y2
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, shortlog256const<>+512(SB), Y2, Y0
 	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y2, Y3
 	VANDPS    Y3, Y0, Y0
-	VMOVMSKPS Y0, R13
-	CMPL      R13, $0x000000ff
+	VMOVMSKPS Y0, R12
+	CMPL      R12, $0x000000ff
 	JNE       s256_2_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
@@ -7571,12 +7500,8 @@ s256_2_prepared:
 
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX), Y2
-	VMULPS       608(SP), Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMOVUPS      32(CX), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y0, Y3
+	VMAXPS       680(SP), Y0, Y2
+	VMAXPS       712(SP), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -7612,6 +7537,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      Y0, 680(SP)
+	VMOVUPS      Y4, 712(SP)
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y5
 	VFMADD213PD  Y5, Y5, Y2
@@ -7630,12 +7557,8 @@ s256_2_prepared:
 	VADDPD       Y4, Y0, Y0
 	VADDPD       Y0, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMOVUPS      (CX)(R9*1), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y0, Y3
-	VMOVUPS      32(CX)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y0, Y4
+	VMAXPS       744(SP), Y0, Y3
+	VMAXPS       776(SP), Y0, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y0, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y0
@@ -7671,6 +7594,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y0, 744(SP)
+	VMOVUPS      Y5, 776(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X0, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -7692,12 +7617,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y3, Y2, Y2
 	VADDPD       Y2, Y0, Y0
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R9*2), Y3
-	VMULPS       608(SP), Y3, Y3
-	VMAXPS       Y3, Y2, Y3
-	VMOVUPS      32(CX)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
+	VMAXPS       808(SP), Y2, Y3
+	VMAXPS       840(SP), Y2, Y4
 	VMOVUPS      32(R11), Y5
 	VBLENDVPS    Y5, Y4, Y2, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -7733,6 +7654,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y5, Y5
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      Y2, 808(SP)
+	VMOVUPS      Y5, 840(SP)
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y3
@@ -7751,12 +7674,8 @@ s256_2_prepared:
 	VADDPD       Y5, Y2, Y2
 	VADDPD       Y2, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y2
-	VMOVUPS      (CX)(R10*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMOVUPS      32(CX)(R10*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y2, Y5
+	VMAXPS       872(SP), Y2, Y4
+	VMAXPS       904(SP), Y2, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y2, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y2
@@ -7792,6 +7711,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y2, 872(SP)
+	VMOVUPS      Y6, 904(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -7813,12 +7734,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y4, Y3, Y3
 	VADDPD       Y3, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R12), Y4
-	VMULPS       608(SP), Y4, Y4
-	VMAXPS       Y4, Y3, Y4
-	VMOVUPS      32(R12), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
+	VMAXPS       936(SP), Y3, Y4
+	VMAXPS       968(SP), Y3, Y5
 	VMOVUPS      32(R11), Y6
 	VBLENDVPS    Y6, Y5, Y3, Y5
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -7854,6 +7771,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      Y3, 936(SP)
+	VMOVUPS      Y6, 968(SP)
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y4
@@ -7872,12 +7791,8 @@ s256_2_prepared:
 	VADDPD       Y6, Y3, Y3
 	VADDPD       Y3, Y4, Y4
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMOVUPS      (R12)(R9*1), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y3, Y5
-	VMOVUPS      32(R12)(R9*1), Y6
-	VMULPS       608(SP), Y6, Y6
-	VMAXPS       Y6, Y3, Y6
+	VMAXPS       1000(SP), Y3, Y5
+	VMAXPS       1032(SP), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y3
@@ -7913,6 +7828,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y3, 1000(SP)
+	VMOVUPS      Y7, 1032(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -7934,12 +7851,8 @@ s256_2_prepared:
 	VPERM2F128   $0x31, Y5, Y4, Y4
 	VADDPD       Y4, Y3, Y3
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R12)(R9*2), Y5
-	VMULPS       608(SP), Y5, Y5
-	VMAXPS       Y5, Y4, Y5
-	VMOVUPS      32(R12)(R9*2), Y6
-	VMULPS       608(SP), Y6, Y6
-	VMAXPS       Y6, Y4, Y6
+	VMAXPS       1064(SP), Y4, Y5
+	VMAXPS       1096(SP), Y4, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y4, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -7975,6 +7888,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, 1064(SP)
+	VMOVUPS      Y7, 1096(SP)
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y8
 	VFMADD213PD  Y8, Y8, Y5
@@ -7993,12 +7908,8 @@ s256_2_prepared:
 	VADDPD       Y7, Y4, Y4
 	VADDPD       Y4, Y5, Y5
 	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMOVUPS      (R12)(R10*1), Y6
-	VMULPS       608(SP), Y6, Y6
-	VMAXPS       Y6, Y4, Y6
-	VMOVUPS      32(R12)(R10*1), Y7
-	VMULPS       608(SP), Y7, Y7
-	VMAXPS       Y7, Y4, Y7
+	VMAXPS       1128(SP), Y4, Y6
+	VMAXPS       1160(SP), Y4, Y7
 	VMOVUPS      32(R11), Y8
 	VBLENDVPS    Y8, Y7, Y4, Y7
 	VMOVUPS      shortlog256const<>+32(SB), Y4
@@ -8034,6 +7945,8 @@ s256_2_prepared:
 	VPMAXSD      shortlog256const<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y4, 1128(SP)
+	VMOVUPS      Y8, 1160(SP)
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X4, Y9
 	VFMADD213PD  Y9, Y9, Y6
