@@ -104,11 +104,13 @@ import (
 // above prefetchCols (sm512.minW, noPfLong, back) 1.04-1.18x: the
 // figures are in scaledLongAVX512.
 //
-// On AVX2, rows of a mask kernel of at least 8192 columns go through
-// ScaledSoftmaxLongRowsAVX2 (see scaledLongAVX2 in fused256.go), the same
-// kernel on SoftmaxRowsAVX2's passes, its fused pass checking the guess
-// on the terms' exponents: 1.10-1.13x SoftmaxRowsAVX2's time at 8192 to
-// 65536 columns and 1.16-1.17x at 128256, against 1.17-1.20x and 1.24x.
+// On AVX2, rows of a mask kernel of at least 65536 columns (8192 before
+// ScaledSoftmaxRowsAVX2's nextMax: scaledLongColsAVX2 in package kernels
+// has the figures) go through ScaledSoftmaxLongRowsAVX2 (see
+// scaledLongAVX2 in fused256.go), the same kernel on SoftmaxRowsAVX2's
+// passes, its fused pass checking the guess on the terms' exponents:
+// 1.10-1.13x SoftmaxRowsAVX2's time at 8192 to 65536 columns and
+// 1.16-1.17x at 128256, against 1.17-1.20x and 1.24x.
 //
 // The AVX2 numbers above predate the row flags: ScaledSoftmaxRowsAVX2 and
 // CausalSoftmaxRowsAVX2 now run SoftmaxRowsAVX2's ahead, zeroC and
