@@ -589,14 +589,25 @@ func scaledRowsAVX2(log bool, dst, src, mask []float32, scale float32, rows, col
 
 // scaledLongColsAVX2 is scaledLongCols for AVX2: the shortest row that
 // ScaledSoftmaxRows with a mask runs through ScaledSoftmaxLongRowsAVX2
-// rather than ScaledSoftmaxRowsAVX2: 8192 as on AVX-512, where it
-// measured (thread CPU time, the lower quartile of 200 alternating runs of
-// 1 MiB batches, one mask row per row, against SoftmaxRowsAVX2) 1.11x
-// against 1.17x for ScaledSoftmaxRowsAVX2, 1.10x against 1.20x at 16384,
-// 1.17x against 1.24x at 128256 (see scaledLongAVX2 in
-// gen/amd64/fused256.go). A variable, so that the tests can send every
-// row through either kernel.
-var scaledLongColsAVX2 = 8192
+// rather than ScaledSoftmaxRowsAVX2. It was 8192, as on AVX-512, where
+// the long kernel measured (thread CPU time, the lower quartile of 200
+// alternating runs of 1 MiB batches, one mask row per row, against
+// SoftmaxRowsAVX2) 1.11x against 1.17x for ScaledSoftmaxRowsAVX2, 1.10x
+// against 1.20x at 16384, 1.17x against 1.24x at 128256 (see
+// scaledLongAVX2 in gen/amd64/fused256.go). Since ScaledSoftmaxRowsAVX2
+// finds the next row's max in pass 2 (sm256.nextMax in
+// gen/amd64/softmax.go), the row kernel is the faster up to 65536 (the
+// lower quartile of 100 alternating runs, the same measure, row kernel
+// against long kernel): out of place 1.10x against 1.27x at 8192, 1.12x
+// against 1.18x at 12288, 1.10x against 1.15x at 16384, 1.11x against
+// 1.15x at 24576, 1.11x against 1.16x at 32000, 1.13x against 1.15x at
+// 48000 and 1.13x against 1.16x at 65536, one mask row for every row
+// 1.07-1.11x against 1.11-1.26x; in place 1.01x against 1.05x at 8192,
+// 1.06x against 1.12x at 16384, 1.16x either way at 32000, but 1.17x
+// against 1.14x at 65536, and out of place 1.14x against 1.12x at
+// 128256. A variable, so that the tests can send every row through
+// either kernel.
+var scaledLongColsAVX2 = 65536
 
 // causalSoftmaxRowsAVX2 is causalSoftmaxRowsAVX512 for AVX2: batches of
 // rows of at most shortCols elements go through

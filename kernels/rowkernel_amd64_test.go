@@ -226,9 +226,12 @@ type softmaxRowKernel struct {
 // a mask row per row, one mask row for every row, and without a mask
 // (ScaledSoftmaxRowsNoMaskAVX512), whose pass 2 also computes the next
 // row's z at the offset of the current row's, its mask row's included,
-// ScaledSoftmaxRowsAVX2 with the same masks (keepS alone, on the z that
-// pass 1 stores in dst), and CausalSoftmaxRowsAVX512 (keepS alone) with
-// full rows, rows of 0 to cols elements and a random offset.
+// ScaledSoftmaxRowsAVX2 with the same masks (keepS, on the z that pass 1
+// a row ahead stores in dst; and nextMax out of place on rows of 64
+// columns or more but the last, whose pass 2 computes the next row's z
+// and stores it in that row's dst, its last cols%16 lanes after the
+// pipeline), and CausalSoftmaxRowsAVX512 (keepS alone) with full rows,
+// rows of 0 to cols elements and a random offset.
 var softmaxRowKernels = []softmaxRowKernel{
 	{"SoftmaxRows", avx512, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		return func(dst, src []float32) { asm.SoftmaxRowsAVX512(dst, src, rows, cols) },
@@ -317,7 +320,9 @@ func scaledNoMaskRowKernelOf(kernel func(dst, src []float32, scale float32, rows
 // around sCols and sCols256 in the generator (both 8192), up to which
 // the kernels keep each row's s in two buffers of their frame, the
 // current row's and the pending row's, when dst is not src (in place, u
-// as well, below half of that, 4096; up to 2048 and 512 before). Rows of
+// as well, below half of that, 4096; up to 2048 and 512 before), and
+// 4097 to 4111 for rows whose last vector holds each of 1 to 15
+// elements; batches of 1, 2, 5 and 7 rows of those longer rows. Rows of
 // every kind in a random order
 // (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
 // a NaN S, which keep no pending row, fall between rows that do; out of
@@ -331,7 +336,10 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(75, 76+uint64(ki)))
-			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2047, 2048, 2049, 2063, 3000, 4095, 4096, 4097, 4111, 8191, 8192, 8193}
+			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2047, 2048, 2049, 2063, 3000, 4095, 4096, 8191, 8192, 8193}
+			for c := 4097; c <= 4111; c++ {
+				cols = append(cols, c)
+			}
 			for c := 1; c <= 300; c++ {
 				cols = append(cols, c)
 			}
@@ -342,7 +350,7 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 						rows = 3 + rng.IntN(22)
 					}
 					if c > 300 {
-						rows = 2*rep + 1
+						rows = []int{1, 2, 5, 7}[rep]
 					} else if rep == 0 {
 						rows = rng.IntN(10)
 					}
@@ -379,7 +387,10 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 // an inaccessible page (see checkGuards), the mask too, at the end of a
 // page for odd lengths and at the start of one for even lengths: pass 2
 // of each row also reads the next row, and its mask row, or the row
-// itself on the last one, under the mask of the row's last vector.
+// itself on the last one, under the mask of the row's last vector
+// (ScaledSoftmaxRowsAVX2 the next row's last cols%16 lanes after the
+// pipeline, each of 1 to 15 at 2049 to 2063 columns, and stores their
+// z in that row's dst).
 func TestGuardSoftmaxRowKernel(t *testing.T) {
 	for ki, k := range softmaxRowKernels {
 		t.Run(k.name, func(t *testing.T) {
@@ -387,8 +398,11 @@ func TestGuardSoftmaxRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(77, 78+uint64(ki)))
-			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025, 2047, 2048, 2049, 4095, 4096, 4097, 8191, 8192, 8193}
+			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025, 2047, 2048, 4095, 4096, 4097, 8191, 8192, 8193}
 			for c := 49; c <= 128; c++ {
+				cols = append(cols, c)
+			}
+			for c := 2049; c <= 2063; c++ {
 				cols = append(cols, c)
 			}
 			guardRowBatches(t, rng, k, cols, 9)

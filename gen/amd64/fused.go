@@ -24,7 +24,9 @@ import (
 // ScaledSoftmaxRowsAVX2 and its NoMask form (and CausalSoftmaxRowsAVX2,
 // and ScaledLogSoftmaxRowsAVX2 and its NoMask form, whose late pass 3
 // reads z there too: see scaledAVX2) store z in dst in pass 1
-// (sm256.zDst); pass 2 and the NaN scan then run SoftmaxRowsAVX2's code
+// (sm256.zDst; ScaledSoftmaxRowsAVX2 and its NoMask form out of place,
+// from 64 columns, in pass 2 of the row before, see sm256.nextMax);
+// pass 2 and the NaN scan then run SoftmaxRowsAVX2's code
 // on dst as if it held the row, pass 2 storing u over z. Out of place,
 // pass 3 recomputes z from src and the mask (for ScaledSoftmaxRowsAVX2
 // on rows of more than sCols256 elements: up to sCols256 it loads the s
@@ -104,11 +106,13 @@ import (
 // above prefetchCols (sm512.minW, noPfLong, back) 1.04-1.18x: the
 // figures are in scaledLongAVX512.
 //
-// On AVX2, rows of a mask kernel of at least 8192 columns go through
-// ScaledSoftmaxLongRowsAVX2 (see scaledLongAVX2 in fused256.go), the same
-// kernel on SoftmaxRowsAVX2's passes, its fused pass checking the guess
-// on the terms' exponents: 1.10-1.13x SoftmaxRowsAVX2's time at 8192 to
-// 65536 columns and 1.16-1.17x at 128256, against 1.17-1.20x and 1.24x.
+// On AVX2, rows of a mask kernel of at least 65536 columns (8192 before
+// ScaledSoftmaxRowsAVX2's nextMax: scaledLongColsAVX2 in package kernels
+// has the figures) go through ScaledSoftmaxLongRowsAVX2 (see
+// scaledLongAVX2 in fused256.go), the same kernel on SoftmaxRowsAVX2's
+// passes, its fused pass checking the guess on the terms' exponents:
+// 1.10-1.13x SoftmaxRowsAVX2's time at 8192 to 65536 columns and
+// 1.16-1.17x at 128256, against 1.17-1.20x and 1.24x.
 //
 // The AVX2 numbers above predate the row flags: ScaledSoftmaxRowsAVX2 and
 // CausalSoftmaxRowsAVX2 now run SoftmaxRowsAVX2's ahead, zeroC and
@@ -778,6 +782,14 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k scale
 	// one mask row for every row 1.10x against 1.21x, 1.14x against
 	// 1.26x; no mask 1.07x against 1.17x, 1.09x against 1.19x.
 	s.keepS = true
+	// Then SoftmaxRowsAVX2's nextMax, out of place on rows of 64 columns
+	// or more: pass 2 computes the next row's z, stores it in that row's
+	// dst and takes its max, where pass 1 a row ahead did (see
+	// sm256.nextMax, with the figures): one mask row per row 0.87x the
+	// time at 8192 columns, 0.90x at 4096, 0.97x at 1024 and 300 (1.04,
+	// 1.04, 1.05 and 1.07x SoftmaxRowsAVX2's time against 1.20, 1.16, 1.08
+	// and 1.10x).
+	s.nextMax = true
 	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols256)
 	s.softmaxRows()
 }

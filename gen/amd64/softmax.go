@@ -2412,10 +2412,46 @@ type sm256 struct {
 	// (1.87-1.93x against 1.99-2.00x), 0.551-0.582 against 0.580-0.604 at
 	// 32000 (1.82-1.83x against 1.89-1.92x), 0.592 against 0.626 at 300;
 	// the same within the noise at 64 to 200.
-	nextMax     bool
-	nm          reg.VecVirtual
-	nextOff     reg.GPVirtual
-	rows, bytes reg.GPVirtual
+	//
+	// With zDst (ScaledSoftmaxRowsAVX2 and its NoMask form, fused.go),
+	// pass 2 reads the row's z in dst, and stage A computes the next
+	// row's z from its x (at nextX from p, which walks dst) and its mask
+	// row (at nextM), stores it in the next row's dst at the same offset,
+	// where that row's pass 2 reads it, and takes its max: the work of
+	// pass 1 a row ahead (maxOf) moves into the pass that reads the row
+	// anyway, and the prefetch of the next row (prefetchNext) is skipped.
+	// Stage A leaves the next row alone (nextX is 0, one test and branch
+	// a vector), and maxOf runs after pass 2 as before, on the last row
+	// (whose next row is itself, its z over its x in place), in place,
+	// and on rows of fewer than nextZCols elements. Measured
+	// (ScaledSoftmaxRowsAVX2, thread CPU time, the lower quartile of 200
+	// runs alternating with the kernel before and SoftmaxRowsAVX2,
+	// batches of 1 MiB, scale 1/8, x N(0, 4), mask N(0, 1/4) with 1 in 8
+	// -Inf), out of place, one mask row per row, one for every row, no
+	// mask: 0.87x, 0.87x, 0.91x the time at 8192 columns (1.04x, 1.03x,
+	// 1.03x SoftmaxRowsAVX2's against 1.20x, 1.19x, 1.13x), 0.90x, 0.90x,
+	// 0.94x at 4096 (1.04x, 1.03x, 1.01x against 1.16x, 1.14x, 1.08x),
+	// 0.97-0.98x at 1024 and 300, 0.98-0.99x at 100, 1.00-1.02x at 50 and
+	// 10. In place it measured 1.05-1.18x the time at 1024, 4096 and 8192
+	// columns (rows a multiple of 4 KiB apart; in place at 1024 columns
+	// SoftmaxRowsAVX2, whose nextMax runs there, takes 1.09-1.15x this
+	// kernel's time) and 0.98-1.00x at 100 to 2000, so in place it does
+	// not run; nor below nextZCols, where it measured 1.12-1.26x the time
+	// at 17 and 20 columns: the masked load of the row's last vector,
+	// which reaches into the next row, waits on the store of the next
+	// row's first z just before it. Skipping the prefetch measured
+	// 0.97-0.99x the time at 300 to 8192 columns, out of place.
+	nextMax      bool
+	nm           reg.VecVirtual
+	nextOff      reg.GPVirtual
+	nextX, nextM reg.GPVirtual
+	rows, bytes  reg.GPVirtual
+	// zr and srcR are z and src while readZ has the passes read z in dst.
+	// During pass 2, with zDst, moff waits in the frame at moffs and cols
+	// is bytes/4: their registers serve nextX and nextM.
+	zr    *zin
+	srcR  reg.GPVirtual
+	moffs Mem
 }
 
 // sCols256 is sCols for the AVX2 kernels (sm256.keepS): the frame holds
@@ -2481,7 +2517,9 @@ func (s *sm256) setKeepS() {
 }
 
 // prefetchNext is sm512.prefetchNext for pass 2 of a kernel with zDst,
-// whose p walks dst: the distances from p are in the frame at pf. Rows of
+// whose p walks dst: the distances from p are in the frame at pf; with
+// nextMax, rows whose pass 2 reads the next row itself (nextX not 0)
+// skip it. Rows of
 // more than prefetchCols elements skip it: prefetching their own blocks,
 // as sm512's do, measured 1.31x SoftmaxRowsAVX2's time at 128256 columns
 // against 1.23x without, one mask row per row.
@@ -2489,6 +2527,10 @@ func (s *sm256) prefetchNext(p reg.GPVirtual) {
 	g := s.g
 	skip := uniqueLabel(s.label("noprefetch"))
 	defer g.Label(skip)
+	if s.nextX != nil {
+		g.TESTQ(s.nextX, s.nextX) // pass 2 reads the next row's blocks itself
+		g.JNZ(LabelRef(skip))
+	}
 	g.CMPQ(s.pf.Offset(16), U32(0))
 	g.JE(LabelRef(skip))
 	pn := g.GP64()
@@ -2942,11 +2984,12 @@ func (s *sm256) pass2Acc() {
 
 // nextMaxStart emits, with nextMax, the set-up of the next row's max in
 // pass 2: nextOff, the bytes from the row to the next one (0 on the last
-// row, which then finds its own max again), and nm at -Inf.
+// row, which then finds its own max again), and nm at -Inf; with zDst,
+// nextX and nextM from it.
 func (s *sm256) nextMaxStart() {
 	g := s.g
 	if !s.ahead || !s.tailPipe || s.z != nil {
-		panic("nextMax needs ahead and tailPipe, and no z")
+		panic("nextMax needs ahead and tailPipe, and z only with zDst")
 	}
 	s.nextOff = g.GP64()
 	g.XORQ(s.nextOff, s.nextOff)
@@ -2954,27 +2997,138 @@ func (s *sm256) nextMaxStart() {
 	g.CMOVQNE(s.bytes, s.nextOff)
 	s.nm = g.YMM()
 	g.VMOVUPS(s.c.ymm("negInf"), s.nm)
+	if s.zr == nil {
+		return
+	}
+	// nextX is 0, and stage A leaves the next row alone, on the last
+	// row, in place and on rows of fewer than nextZCols elements: the
+	// ahead max (maxOf) finds the next row's max after pass 2 instead.
+	// Otherwise, from p, which walks dst, the next row's x is at nextX =
+	// src - dst + bytes, never 0 out of place on a row but the last (dst
+	// does not overlap src), and its mask at nextM, that plus moff + step
+	// - bytes (step is 0 or bytes): the next row's mask row. Its z goes
+	// to bytes from p.
+	s.nextX, s.nextM = g.GP64(), g.GP64()
+	g.XORQ(s.nextX, s.nextX)
+	if s.zr.moff != nil {
+		g.XORQ(s.nextM, s.nextM)
+		g.MOVQ(s.zr.moff, s.moffs)
+	}
+	set := uniqueLabel(s.label("nextset"))
+	g.CMPQ(s.cols, U32(nextZCols))
+	g.JB(LabelRef(set))
+	g.CMPQ(s.nextOff, U32(0))
+	g.JE(LabelRef(set))
+	g.CMPQ(s.srcR, s.dst)
+	g.JE(LabelRef(set))
+	g.MOVQ(s.srcR, s.nextX)
+	g.SUBQ(s.dst, s.nextX)
+	if s.zr.moff != nil {
+		g.MOVQ(s.zr.step, s.nextM)
+		g.ADDQ(s.zr.moff, s.nextM)
+		g.ADDQ(s.nextX, s.nextM)
+	}
+	g.ADDQ(s.bytes, s.nextX)
+	g.Label(set)
+}
+
+// nextZCols is the shortest row whose pass 2 computes the next row's z
+// out of place (sm256.nextMax with zDst).
+const nextZCols = 64
+
+// nextZ emits, with nextMax and zDst, stage A's part for the next row at
+// the offset of the vector at p: its z from its x and mask, stored in its
+// dst but on the last row, and its max into nm.
+func (s *sm256) nextZ(p Mem) {
+	g, z := s.g, s.zr
+	skip := uniqueLabel(s.label("nextskip"))
+	g.TESTQ(s.nextX, s.nextX)
+	g.JZ(LabelRef(skip))
+	var sc reg.VecVirtual
+	if z.moff != nil {
+		sc = z.scaleReg()
+		if sc == nil {
+			sc = g.YMM()
+			g.VMOVUPS(z.scale, sc)
+		}
+	}
+	v := []reg.VecVirtual{g.YMM(), g.YMM()}
+	for h := range v {
+		n := p.Offset(32 * h)
+		n.Index, n.Scale = s.nextX, 1
+		g.VMOVUPS(n, v[h])
+		if z.moff == nil {
+			g.VMULPS(z.scale, v[h], v[h])
+			continue
+		}
+		m := p.Offset(32 * h)
+		m.Index, m.Scale = s.nextM, 1
+		g.VFMADD213PS(m, sc, v[h]) // v = scale*x + mask
+	}
+	for h := range v {
+		d := p.Offset(32 * h)
+		d.Index, d.Scale = s.bytes, 1
+		g.VMOVUPS(v[h], d) // the next row's z, in its dst
+	}
+	for h := range v {
+		g.VMAXPS(v[h], s.nm, s.nm)
+	}
+	g.Label(skip)
 }
 
 // nextMaxEnd emits, with nextMax, the end of the next row's max after
-// pass 2: the max of its last cols%16 lanes, which stage A leaves out,
-// and nm's lanes folded into mNext.
+// pass 2: the max of its last cols%16 lanes, which stage A leaves out
+// (with zDst their z stored in its dst, but on the last row, which
+// skips them), and nm's lanes folded into mNext.
 func (s *sm256) nextMaxEnd() {
 	g, c := s.g, s.c
 	nm := s.nm
 	s.nm = nil
 	g.Comment("Pass 1 of the next row, found in pass 2: its last cols%16 lanes, and m = max(x).")
+	if s.zr != nil {
+		g.MOVQ(s.bytes, s.cols)
+		g.SHRQ(U8(2), s.cols)
+		if s.zr.moff != nil {
+			g.MOVQ(s.moffs, s.zr.moff)
+		}
+	}
 	done := s.label("nexttail")
+	if s.zr != nil {
+		g.TESTQ(s.nextX, s.nextX)
+		g.JZ(LabelRef(s.label("nextnone")))
+	}
 	g.TESTQ(s.tailN, s.tailN)
 	g.JZ(LabelRef(done))
 	{
 		a, w := g.GP64(), g.GP64()
-		g.LEAQ(Mem{Base: s.src, Index: s.nextOff, Scale: 1}, a)
+		if s.zr == nil {
+			g.LEAQ(Mem{Base: s.src, Index: s.nextOff, Scale: 1}, a)
+		} else {
+			g.LEAQ(Mem{Base: s.srcR, Index: s.bytes, Scale: 1}, a)
+		}
 		g.MOVQ(s.cols, w)
 		g.SUBQ(s.tailN, w)
 		g.LEAQ(Mem{Base: a, Index: w, Scale: 4}, a)
 		m := s.masks()
-		x := s.load(Mem{Base: a}, m)
+		var x []reg.VecVirtual
+		if s.zr == nil {
+			x = s.load(Mem{Base: a}, m)
+		} else {
+			// The next row's z: its mask is at nextM - nextX from its x.
+			z := *s.zr
+			if z.moff != nil {
+				z.moff = g.GP64()
+				g.MOVQ(s.nextM, z.moff)
+				g.SUBQ(s.nextX, z.moff)
+			}
+			s.z = &z
+			x = s.loadX(Mem{Base: a}, m)
+			s.z = nil
+			d := g.GP64()
+			g.LEAQ(Mem{Base: s.dst, Index: s.bytes, Scale: 1}, d)
+			g.LEAQ(Mem{Base: d, Index: w, Scale: 4}, d)
+			s.store(x, Mem{Base: d}, m)
+		}
 		for h := range x {
 			ni := g.YMM()
 			g.VMOVUPS(c.ymm("negInf"), ni)
@@ -2992,6 +3146,9 @@ func (s *sm256) nextMaxEnd() {
 	g.VPERMILPS(U8(0xb1), x, x2)
 	g.VMAXPS(x2, x, x)
 	g.VMOVSS(x, s.mNext)
+	if s.zr != nil {
+		g.Label(s.label("nextnone"))
+	}
 }
 
 // ifZeroC is sm512.ifZeroC for AVX2, c's bits read from cv.
@@ -3137,7 +3294,9 @@ func (s *sm256) pipeA(p Mem, r, t []reg.VecVirtual, masked ...bool) {
 	} else {
 		x = s.loadX(p, nil)
 		x = x[:len(r)]
-		if s.nm != nil {
+		if s.nm != nil && s.zr != nil {
+			s.nextZ(p)
+		} else if s.nm != nil {
 			for h := range x {
 				n := p.Offset(32 * h)
 				n.Index, n.Scale = s.nextOff, 1
@@ -3568,7 +3727,13 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		// one; with zDst, pass 1 stores that row's z in its dst.
 		ahead = func(name string) {
 			if s.nextMax && name == "ahead" {
-				return // pass 2 found it (see nextMax)
+				if s.nextX == nil {
+					return // pass 2 found it (see nextMax)
+				}
+				// Pass 2 found it where it set nextX (with zDst).
+				g.TESTQ(s.nextX, s.nextX)
+				s.nextX, s.nextM = nil, nil
+				g.JNZ(LabelRef(s.label(name)))
 			}
 			g.CMPQ(rows, U32(1))
 			g.JE(LabelRef(s.label(name)))
@@ -3689,7 +3854,8 @@ func (s *sm256) readZ() func() {
 	}
 	src, z := s.src, s.z
 	s.src, s.z = s.dst, nil
-	return func() { s.src, s.z = src, z }
+	s.srcR, s.zr = src, z
+	return func() { s.src, s.z, s.srcR, s.zr = src, z, nil, nil }
 }
 
 // normalize is sm512.normalize on ymm registers, with hi and lo in memory.
@@ -3927,6 +4093,7 @@ func (s *sm256) softmaxRows() {
 	cur, pend := frame, frame.Offset(64)
 	pendSrc, pendDst := pend.Offset(128), pend.Offset(136)
 	moffs := frame.Offset(208) // the current row's mask offset, then the pending one's
+	s.moffs = moffs
 	if s.ahead {
 		s.mNext = cur // cur is unused with ahead: hi and lo go straight to pend
 	}
