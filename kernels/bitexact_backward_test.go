@@ -626,10 +626,10 @@ func resultClassRow(vals []float32, n, rot, yc int, log bool) (y, dy []float32) 
 // the bound of the avx2 and avx512 kernels' fast rows (|y| <= 87 over the
 // row's whole vectors, sum finite): rows of ordinary y with one value at,
 // just inside or just outside the bound, or past the exponential's
-// clamps, or NaN or Inf, at every position of rows around 1, 2, 3, 4 and
-// 8 vectors long (avx512's pass 2 takes 4 vectors at a time, its pass 1
-// blocks of 4), and batches of such rows next to ordinary ones; out of
-// place and in place.
+// clamps, or NaN or Inf, at every position of rows around 1, 2, 3, 4, 6
+// and 8 vectors long (avx512's pass 1 takes blocks of 4 vectors, its
+// pipeline steps of 2 from 4 vectors on, then single vectors), and
+// batches of such rows next to ordinary ones; out of place and in place.
 func TestBitExactBackwardFastBound(t *testing.T) {
 	b87 := math.Float32bits(87)
 	var vals []float32
@@ -652,7 +652,7 @@ func TestBitExactBackwardFastBound(t *testing.T) {
 			if !k.log {
 				continue
 			}
-			for _, n := range []int{16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 80, 127, 128, 129} {
+			for _, n := range []int{16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 80, 96, 127, 128, 129} {
 				for _, v := range vals {
 					for pos := 0; pos < n; pos++ {
 						y := row(n)

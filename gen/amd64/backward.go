@@ -47,8 +47,10 @@ import (
 // AVX2's LogSoftmaxBackward runs pass 2 of a row of 32 elements or more
 // through a software pipeline, in a faster form for a row whose y are
 // all in [-87, 87] (but the tail's) and whose sum is finite, which pass 1
-// checks: see pipeline2 and fastRow. AVX-512's has the same fast form,
-// without the pipeline, for every row (see backwardAVX512).
+// checks: see pipeline2 and fastRow. AVX-512's has the same fast form
+// (see backwardAVX512), whose rows of 64 elements or more go through a
+// pipeline of their own (bw512.pipeline2, bwPipeVectors); its other rows
+// keep the loop of 4 vectors.
 
 // backwardKernel describes one of the two kernels.
 type backwardKernel struct {
@@ -422,19 +424,7 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 			g.Comment("e = exp(y), the Exp kernel's, but for a NaN's bits.")
 			expAnyNaN512(g, b.k, x)
 		}
-		g.Comment("dx = dy - e*sum in float64.")
-		for i := range x {
-			hi := g.YMM()
-			g.VEXTRACTF64X4(U8(1), x[i], hi)
-			for h, eh := range []reg.Register{x[i].AsY(), hi} {
-				e := g.ZMM()
-				g.VCVTPS2PD(eh, e)
-				g.VMULPD(b.s, e, e)
-				dy := b.cvt(q.Offset(64*i), h, tail)
-				g.VSUBPD(e, dy, dy)
-				res[i] = append(res[i], dy)
-			}
-		}
+		b.logDx(x, q, tail, res)
 	} else {
 		g.Comment("dx = y * (dy - dot) in float64.")
 		for i := range res {
@@ -446,6 +436,33 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 			}
 		}
 	}
+	b.store(res, d, tail, fast)
+}
+
+// logDx emits LogSoftmaxBackward's dx = dy - e*sum in float64 for the
+// vectors e, dy's at q, into res: for each vector, its halves.
+func (b *bw512) logDx(e []reg.VecVirtual, q Mem, tail bool, res [][]reg.VecVirtual) {
+	g := b.g
+	g.Comment("dx = dy - e*sum in float64.")
+	for i := range e {
+		hi := g.YMM()
+		g.VEXTRACTF64X4(U8(1), e[i], hi)
+		for h, eh := range []reg.Register{e[i].AsY(), hi} {
+			e := g.ZMM()
+			g.VCVTPS2PD(eh, e)
+			g.VMULPD(b.s, e, e)
+			dy := b.cvt(q.Offset(64*i), h, tail)
+			g.VSUBPD(e, dy, dy)
+			res[i] = append(res[i], dy)
+		}
+	}
+}
+
+// store rounds the halves of dx in res to float32 and stores them at d,
+// masked in the tail; NaN lanes get the canonical NaN, but in a fast row,
+// which has none (see fastRow).
+func (b *bw512) store(res [][]reg.VecVirtual, d Mem, tail, fast bool) {
+	g := b.g
 	g.Comment("Round to float32; NaN lanes get the canonical NaN.")
 	for i, r := range res {
 		// The float32s go to the low halves of the float64 registers,
@@ -473,6 +490,110 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 			g.VMOVUPS(o, d.Offset(64*i))
 		}
 	}
+}
+
+// bwPipeVectors is the number of vectors in a step of the pipeline of
+// LogSoftmaxBackward's AVX-512 fast rows (see bw512.pipeline2): one
+// step's stages A, B and C on 2 vectors each, against the loop of 4
+// vectors before it (ns per element, LogSoftmaxBackwardRowsAVX512, thread
+// CPU time, the lower quartile of 160 runs alternating with it and with
+// SoftmaxRowsAVX512, batches of 1 MiB, y a log-softmax of N(0, 4) logits,
+// dy N(0, 1), Zen 5, two runs, out of place / dx = dy / dx = y): 0.268-
+// 0.271 / 0.281-0.282 / 0.277-0.281 against 0.285-0.290 / 0.300-0.301 /
+// 0.292-0.295 at 1024 columns (1.18 / 1.22-1.24 / 1.22-1.24x
+// SoftmaxRowsAVX512's time against 1.25-1.26 / 1.30-1.32 / 1.28-1.31x),
+// 0.268-0.282 against 0.283-0.298 at 4096 (1.08-1.12x against
+// 1.14-1.20x), 0.292-0.313 against 0.315-0.324 at 300, 0.336-0.342
+// against 0.367-0.373 at 100 out of place (the same in place), 0.29-0.30
+// against 0.31-0.32 at 32000, 0.30-0.32 against 0.32-0.34 at 128256.
+// Steps of 1 vector were slower than the loop (0.30-0.32 at 1024 and
+// 4096); steps of 3 do not fit avo's allocation of the 32 registers.
+const bwPipeVectors = 2
+
+// pipeline2 emits bw256.pipeline2 for a fast row on AVX-512, pu vectors a
+// step, in the same three stages (A: y, the reduction to r and nf; B: the
+// polynomial and e = p * 2^nf by VSCALEFPS; C: logDx and store): over the
+// whole vectors of the n elements at y, dy and dx, at least 2*pu, it
+// leaves the pointers past the last step's vectors and n at the 0..16*pu-1
+// elements left, which the fast loops and the tail then take.
+func (b *bw512) pipeline2(y, dy, dx, n reg.GPVirtual, pu int) {
+	g, k := b.g, b.k
+	vs := func() []reg.VecVirtual {
+		v := make([]reg.VecVirtual, pu)
+		for i := range v {
+			v[i] = g.ZMM()
+		}
+		return v
+	}
+	r, t, e := vs(), vs(), vs()
+	a := func() {
+		for i := range r {
+			g.VMOVUPS(Mem{Base: y, Disp: 64 * i}, r[i])
+		}
+		for i := range t {
+			g.VMOVAPS(k["magic"], t[i])
+		}
+		for i := range t {
+			g.VFMADD231PS(k["log2e"], r[i], t[i])
+		}
+		for i := range t {
+			g.VSUBPS(k["magic"], t[i], t[i]) // nf
+		}
+		for i := range r {
+			g.VFMADD231PS(k["negLn2Hi"], t[i], r[i])
+		}
+		for i := range r {
+			g.VFMADD231PS(k["negLn2Lo"], t[i], r[i]) // r
+		}
+	}
+	bb := func() {
+		for i := range e {
+			g.VMOVAPS(k["c6"], e[i])
+		}
+		for _, ci := range []string{"c5", "c4", "c3", "c2", "one", "one"} {
+			for i := range e {
+				g.VFMADD213PS(k[ci], r[i], e[i])
+			}
+		}
+		for i := range e {
+			g.VSCALEFPS(t[i], e[i], e[i])
+		}
+	}
+	cc := func(j int) {
+		res := make([][]reg.VecVirtual, pu)
+		b.logDx(e, Mem{Base: dy, Disp: 64 * pu * j}, false, res)
+		b.store(res, Mem{Base: dx, Disp: 64 * pu * j}, false, true)
+	}
+	next := func() {
+		for v := 0; v < pu && b.pf != nil; v++ {
+			g.PREFETCHT0(Mem{Base: y, Index: b.pf, Scale: 1, Disp: 64 * v})
+			g.PREFETCHT0(Mem{Base: dy, Index: b.pf, Scale: 1, Disp: 64 * v})
+		}
+		for _, p := range []reg.GPVirtual{y, dy, dx} {
+			g.ADDQ(U32(64*pu), p)
+		}
+		g.SUBQ(U32(16*pu), n)
+	}
+	g.Comment("Pipeline prologue: step 0 through stages A and B, step 1 through A.")
+	a()
+	next()
+	bb()
+	a()
+	next()
+	g.Label(b.label("pipe"))
+	g.CMPQ(n, U32(16*pu))
+	g.JB(LabelRef(b.label("drain")))
+	g.Comment("One step: C of step j-2, B of j-1, A of j.")
+	cc(-2)
+	bb()
+	a()
+	next()
+	g.JMP(LabelRef(b.label("pipe")))
+	g.Label(b.label("drain"))
+	g.Comment("Pipeline epilogue: the last two steps through stages B and C.")
+	cc(-2)
+	bb()
+	cc(-1)
 }
 
 // fastRow emits bw256.fastRow's test for AVX-512, over the maxima that
@@ -614,6 +735,10 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	}
 	if bk.log {
 		b.fastRow(b.label("general"))
+		g.CMPQ(n, U32(2*16*bwPipeVectors))
+		g.JB(LabelRef(b.label("nopipe")))
+		b.pipeline2(y, dy, dx, n, bwPipeVectors)
+		g.Label(b.label("nopipe"))
 		loops(true, "_fast")
 		g.JMP(LabelRef(b.label("tail")))
 		g.Label(b.label("general"))
