@@ -623,10 +623,12 @@ func resultClassRow(vals []float32, n, rot, yc int, log bool) (y, dy []float32) 
 }
 
 // TestBitExactBackwardFastBound checks LogSoftmaxBackward's rows around
-// the bound of the avx2 kernels' fast rows (|y| <= 87 over the row's whole
-// vectors, sum finite): rows of ordinary y with one value at, just inside
-// or just outside the bound, or past the exponential's clamps, or NaN or
-// Inf, at every position of rows around 2, 3 and 4 vectors long, and
+// the bound of the avx2 and avx512 kernels' fast rows (|y| <= 87 over the
+// row's whole vectors, sum finite): rows of ordinary y with one value at,
+// just inside or just outside the bound, or past the exponential's
+// clamps, or NaN or Inf, at every position of rows around 1, 2, 3, 4, 6
+// and 8 vectors long (avx512's pass 1 takes blocks of 4 vectors, its
+// pipeline steps of 2 from 4 vectors on, then single vectors), and
 // batches of such rows next to ordinary ones; out of place and in place.
 func TestBitExactBackwardFastBound(t *testing.T) {
 	b87 := math.Float32bits(87)
@@ -650,7 +652,7 @@ func TestBitExactBackwardFastBound(t *testing.T) {
 			if !k.log {
 				continue
 			}
-			for _, n := range []int{31, 32, 33, 47, 48, 49, 63, 64, 65, 80} {
+			for _, n := range []int{16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 80, 96, 127, 128, 129} {
 				for _, v := range vals {
 					for pos := 0; pos < n; pos++ {
 						y := row(n)
@@ -670,7 +672,7 @@ func TestBitExactBackwardFastBound(t *testing.T) {
 		}
 		k := backwardKernels[1]
 		// Batches: fast rows and rows that are not, in turn.
-		for _, cols := range []int{32, 33, 48, 79, 100, 1000} {
+		for _, cols := range []int{17, 32, 33, 48, 79, 100, 129, 1000} {
 			var y, dy []float32
 			for r := range 12 {
 				ry := row(cols)

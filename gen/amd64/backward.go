@@ -47,7 +47,10 @@ import (
 // AVX2's LogSoftmaxBackward runs pass 2 of a row of 32 elements or more
 // through a software pipeline, in a faster form for a row whose y are
 // all in [-87, 87] (but the tail's) and whose sum is finite, which pass 1
-// checks: see pipeline2 and fastRow.
+// checks: see pipeline2 and fastRow. AVX-512's has the same fast form
+// (see backwardAVX512), whose rows of 64 elements or more go through a
+// pipeline of their own (bw512.pipeline2, bwPipeVectors); its other rows
+// keep the loop of 4 vectors.
 
 // backwardKernel describes one of the two kernels.
 type backwardKernel struct {
@@ -71,6 +74,7 @@ func generateBackward(g *gen) {
 		for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
 			backwardAVX512(g, c, bk, rows)
 		}
+
 		for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
 			backwardAVX2(g, c, bk, rows)
 		}
@@ -232,6 +236,14 @@ type bw512 struct {
 	// km selects the row's last n%16 lanes: km[0] in a vector of 16
 	// float32 lanes, or in its low half of 8, km[1] in its high half.
 	km []reg.Register
+
+	// LogSoftmaxBackward: y's pointer in pass 1, and the unsigned and
+	// signed maxima of the bits of y over the row's whole vectors (see
+	// fastRow).
+	yp         reg.GPVirtual
+	maxU, maxS reg.VecVirtual
+	pf         reg.GPVirtual // the rows kernel's prefetch distance in bytes, or nil
+	fast       bool          // out emits a fast row's pass 2 (see fastRow)
 }
 
 // newBw512 returns the AVX-512 backward generator of bk, with the
@@ -292,7 +304,9 @@ func (b *bw512) addTerms(p, q Mem, tail bool, part []reg.VecVirtual) {
 }
 
 // pass1 emits pass 1 over the n elements at p (and q), and leaves its
-// result in b.s, broadcast.
+// result in b.s, broadcast; a log kernel also leaves in maxU and maxS the
+// maxima of the bits of y, at b.yp, over the row's whole vectors (see
+// fastRow).
 func (b *bw512) pass1(p, q, n reg.GPVirtual) {
 	g := b.g
 	zero := func() []reg.VecVirtual {
@@ -302,9 +316,31 @@ func (b *bw512) pass1(p, q, n reg.GPVirtual) {
 		}
 		return v
 	}
-	next := func(bytes int) { g.pass1Next(b.bk, p, q, n, bytes) }
+	track := b.bk.log
+	next := func(bytes int) {
+		g.pass1Next(b.bk, p, q, n, bytes)
+		if track {
+			g.ADDQ(U32(bytes), b.yp)
+		}
+	}
+	yBits := func(vectors int) {
+		for j := 0; j < vectors && track; j++ {
+			y := Mem{Base: b.yp, Disp: 64 * j}
+			g.VPMAXUD(y, b.maxU, b.maxU)
+			g.VPMAXSD(y, b.maxS, b.maxS)
+		}
+	}
 	at := b.bk.pass1At
 	acc := zero()
+	if track {
+		b.maxU, b.maxS = g.ZMM(), g.ZMM()
+		// +0, which passes both tests, from a register already set: avo
+		// takes VPXORQ x, x, x as reading x, which would then be live
+		// across the whole row loop.
+		for _, x := range []reg.VecVirtual{b.maxU, b.maxS} {
+			g.VPXORQ(b.k["one"], b.k["one"], x)
+		}
+	}
 	g.Label(b.label("sum64"))
 	g.CMPQ(n, U32(64))
 	g.JB(LabelRef(b.label("sumtail")))
@@ -312,6 +348,7 @@ func (b *bw512) pass1(p, q, n reg.GPVirtual) {
 	for j := 0; j < 4; j++ {
 		b.addTerms(Mem{Base: p, Disp: 64 * j}, at(q, 64*j), false, part)
 	}
+	yBits(4)
 	for h := range acc {
 		g.VADDPD(part[h], acc[h], acc[h])
 	}
@@ -327,6 +364,7 @@ func (b *bw512) pass1(p, q, n reg.GPVirtual) {
 	g.CMPQ(n, U32(16))
 	g.JB(LabelRef(b.label("sumlast")))
 	b.addTerms(Mem{Base: p}, at(q, 0), false, part)
+	yBits(1)
 	next(64)
 	g.JMP(LabelRef(b.label("sum16")))
 	g.Label(b.label("sumlast"))
@@ -359,6 +397,7 @@ func (b *bw512) pass1(p, q, n reg.GPVirtual) {
 // out emits pass 2 for u vectors: y at p, dy at q, dx at d; in the row's
 // tail (then u is 1), only the lanes in the row.
 func (b *bw512) out(p, q, d Mem, u int, tail bool) {
+	fast := b.fast && !tail
 	g := b.g
 	// dx in float64, lanes 0-7 and 8-15, for each of the u vectors.
 	res := make([][]reg.VecVirtual, u)
@@ -378,21 +417,14 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 		// element, thread CPU time, the least of 15 runs, batches of 1
 		// MiB): 0.45 against 0.50 at 100 columns, 0.36 against 0.41 at
 		// 1024, 0.37 against 0.42 at 4096.
-		g.Comment("e = exp(y), the Exp kernel's, but for a NaN's bits.")
-		expAnyNaN512(g, b.k, x)
-		g.Comment("dx = dy - e*sum in float64.")
-		for i := range x {
-			hi := g.YMM()
-			g.VEXTRACTF64X4(U8(1), x[i], hi)
-			for h, eh := range []reg.Register{x[i].AsY(), hi} {
-				e := g.ZMM()
-				g.VCVTPS2PD(eh, e)
-				g.VMULPD(b.s, e, e)
-				dy := b.cvt(q.Offset(64*i), h, tail)
-				g.VSUBPD(e, dy, dy)
-				res[i] = append(res[i], dy)
-			}
+		if fast {
+			g.Comment("e = exp(y), the Exp kernel's, without its clamps (see fastRow).")
+			expFast512(g, b.k, x)
+		} else {
+			g.Comment("e = exp(y), the Exp kernel's, but for a NaN's bits.")
+			expAnyNaN512(g, b.k, x)
 		}
+		b.logDx(x, q, tail, res)
 	} else {
 		g.Comment("dx = y * (dy - dot) in float64.")
 		for i := range res {
@@ -404,6 +436,33 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 			}
 		}
 	}
+	b.store(res, d, tail, fast)
+}
+
+// logDx emits LogSoftmaxBackward's dx = dy - e*sum in float64 for the
+// vectors e, dy's at q, into res: for each vector, its halves.
+func (b *bw512) logDx(e []reg.VecVirtual, q Mem, tail bool, res [][]reg.VecVirtual) {
+	g := b.g
+	g.Comment("dx = dy - e*sum in float64.")
+	for i := range e {
+		hi := g.YMM()
+		g.VEXTRACTF64X4(U8(1), e[i], hi)
+		for h, eh := range []reg.Register{e[i].AsY(), hi} {
+			e := g.ZMM()
+			g.VCVTPS2PD(eh, e)
+			g.VMULPD(b.s, e, e)
+			dy := b.cvt(q.Offset(64*i), h, tail)
+			g.VSUBPD(e, dy, dy)
+			res[i] = append(res[i], dy)
+		}
+	}
+}
+
+// store rounds the halves of dx in res to float32 and stores them at d,
+// masked in the tail; NaN lanes get the canonical NaN, but in a fast row,
+// which has none (see fastRow).
+func (b *bw512) store(res [][]reg.VecVirtual, d Mem, tail, fast bool) {
+	g := b.g
 	g.Comment("Round to float32; NaN lanes get the canonical NaN.")
 	for i, r := range res {
 		// The float32s go to the low halves of the float64 registers,
@@ -419,15 +478,174 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 		// runs): 0.43 against 0.46 at 100 columns (1.34x against 1.42x
 		// SoftmaxRowsAVX512), 0.37 against 0.38 at 1024 (1.51x against
 		// 1.53x), 0.37 against 0.39 at 4096 (1.36x against 1.40x).
-		o := g.ZMM()
-		g.VMOVAPS(b.k["nan"], o)
-		g.VFIXUPIMMPS_BCST(U8(0), b.c.scalar("fixNaN"), v, o)
+		o := v
+		if !fast { // a fast row has no NaN (see fastRow)
+			o = g.ZMM()
+			g.VMOVAPS(b.k["nan"], o)
+			g.VFIXUPIMMPS_BCST(U8(0), b.c.scalar("fixNaN"), v, o)
+		}
 		if tail {
 			g.VMOVUPS(o, b.km[0], d.Offset(64*i))
 		} else {
 			g.VMOVUPS(o, d.Offset(64*i))
 		}
 	}
+}
+
+// bwPipeVectors is the number of vectors in a step of the pipeline of
+// LogSoftmaxBackward's AVX-512 fast rows (see bw512.pipeline2): one
+// step's stages A, B and C on 2 vectors each, against the loop of 4
+// vectors before it (ns per element, LogSoftmaxBackwardRowsAVX512, thread
+// CPU time, the lower quartile of 160 runs alternating with it and with
+// SoftmaxRowsAVX512, batches of 1 MiB, y a log-softmax of N(0, 4) logits,
+// dy N(0, 1), Zen 5, two runs, out of place / dx = dy / dx = y): 0.268-
+// 0.271 / 0.281-0.282 / 0.277-0.281 against 0.285-0.290 / 0.300-0.301 /
+// 0.292-0.295 at 1024 columns (1.18 / 1.22-1.24 / 1.22-1.24x
+// SoftmaxRowsAVX512's time against 1.25-1.26 / 1.30-1.32 / 1.28-1.31x),
+// 0.268-0.282 against 0.283-0.298 at 4096 (1.08-1.12x against
+// 1.14-1.20x), 0.292-0.313 against 0.315-0.324 at 300, 0.336-0.342
+// against 0.367-0.373 at 100 out of place (the same in place), 0.29-0.30
+// against 0.31-0.32 at 32000, 0.30-0.32 against 0.32-0.34 at 128256.
+// Steps of 1 vector were slower than the loop (0.30-0.32 at 1024 and
+// 4096); steps of 3 do not fit avo's allocation of the 32 registers.
+const bwPipeVectors = 2
+
+// pipeline2 emits bw256.pipeline2 for a fast row on AVX-512, pu vectors a
+// step, in the same three stages (A: y, the reduction to r and nf; B: the
+// polynomial and e = p * 2^nf by VSCALEFPS; C: logDx and store): over the
+// whole vectors of the n elements at y, dy and dx, at least 2*pu, it
+// leaves the pointers past the last step's vectors and n at the 0..16*pu-1
+// elements left, which the fast loops and the tail then take.
+func (b *bw512) pipeline2(y, dy, dx, n reg.GPVirtual, pu int) {
+	g, k := b.g, b.k
+	vs := func() []reg.VecVirtual {
+		v := make([]reg.VecVirtual, pu)
+		for i := range v {
+			v[i] = g.ZMM()
+		}
+		return v
+	}
+	r, t, e := vs(), vs(), vs()
+	a := func() {
+		for i := range r {
+			g.VMOVUPS(Mem{Base: y, Disp: 64 * i}, r[i])
+		}
+		for i := range t {
+			g.VMOVAPS(k["magic"], t[i])
+		}
+		for i := range t {
+			g.VFMADD231PS(k["log2e"], r[i], t[i])
+		}
+		for i := range t {
+			g.VSUBPS(k["magic"], t[i], t[i]) // nf
+		}
+		for i := range r {
+			g.VFMADD231PS(k["negLn2Hi"], t[i], r[i])
+		}
+		for i := range r {
+			g.VFMADD231PS(k["negLn2Lo"], t[i], r[i]) // r
+		}
+	}
+	bb := func() {
+		for i := range e {
+			g.VMOVAPS(k["c6"], e[i])
+		}
+		for _, ci := range []string{"c5", "c4", "c3", "c2", "one", "one"} {
+			for i := range e {
+				g.VFMADD213PS(k[ci], r[i], e[i])
+			}
+		}
+		for i := range e {
+			g.VSCALEFPS(t[i], e[i], e[i])
+		}
+	}
+	cc := func(j int) {
+		res := make([][]reg.VecVirtual, pu)
+		b.logDx(e, Mem{Base: dy, Disp: 64 * pu * j}, false, res)
+		b.store(res, Mem{Base: dx, Disp: 64 * pu * j}, false, true)
+	}
+	next := func() {
+		for v := 0; v < pu && b.pf != nil; v++ {
+			g.PREFETCHT0(Mem{Base: y, Index: b.pf, Scale: 1, Disp: 64 * v})
+			g.PREFETCHT0(Mem{Base: dy, Index: b.pf, Scale: 1, Disp: 64 * v})
+		}
+		for _, p := range []reg.GPVirtual{y, dy, dx} {
+			g.ADDQ(U32(64*pu), p)
+		}
+		g.SUBQ(U32(16*pu), n)
+	}
+	g.Comment("Pipeline prologue: step 0 through stages A and B, step 1 through A.")
+	a()
+	next()
+	bb()
+	a()
+	next()
+	g.Label(b.label("pipe"))
+	g.CMPQ(n, U32(16*pu))
+	g.JB(LabelRef(b.label("drain")))
+	g.Comment("One step: C of step j-2, B of j-1, A of j.")
+	cc(-2)
+	bb()
+	a()
+	next()
+	g.JMP(LabelRef(b.label("pipe")))
+	g.Label(b.label("drain"))
+	g.Comment("Pipeline epilogue: the last two steps through stages B and C.")
+	cc(-2)
+	bb()
+	cc(-1)
+}
+
+// fastRow emits bw256.fastRow's test for AVX-512, over the maxima that
+// pass 1 leaves in maxU and maxS: every y of the row's whole vectors in
+// [-87, 87] and sum finite, or a jump to the label general.
+func (b *bw512) fastRow(general string) {
+	g, c := b.g, b.c
+	g.Comment("A fast row: y's whole vectors in [-87, 87], sum finite.")
+	ku, ks := g.K(), g.K()
+	g.VPCMPUD_BCST(U8(6), c.scalar("fastLo"), b.maxU, ku) // u > bits(-87)
+	g.VPCMPD_BCST(U8(6), c.scalar("fastHi"), b.maxS, ks)  // s > bits(87)
+	g.KORTESTW(ku, ks)
+	g.JNZ(LabelRef(general))
+	z := g.XMM()
+	g.VSUBSD(b.s.AsX(), b.s.AsX(), z) // 0, or NaN for a NaN or infinite sum
+	g.VUCOMISD(z, z)
+	g.JP(LabelRef(general))
+}
+
+// expFast512 is expAnyNaN512 without its clamps, for a fast row's y,
+// which lie inside them (see fastRow).
+func expFast512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
+	t := make([]reg.VecVirtual, len(x))
+	q := make([]reg.VecVirtual, len(x))
+	each := func(f func(i int)) {
+		for i := range x {
+			f(i)
+		}
+	}
+	g.Comment("t = fma(y, log2e, 1.5*2^23); nf = t - 1.5*2^23.")
+	each(func(i int) {
+		t[i] = g.ZMM()
+		g.VMOVAPS(k["magic"], t[i])
+	})
+	each(func(i int) { g.VFMADD231PS(k["log2e"], x[i], t[i]) })
+	each(func(i int) { g.VSUBPS(k["magic"], t[i], t[i]) })
+	g.Comment("r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, y)).")
+	each(func(i int) { g.VFMADD231PS(k["negLn2Hi"], t[i], x[i]) })
+	each(func(i int) { g.VFMADD231PS(k["negLn2Lo"], t[i], x[i]) })
+	g.Comment("q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).")
+	each(func(i int) {
+		q[i] = g.ZMM()
+		g.VMOVAPS(k["c6"], q[i])
+	})
+	for _, ci := range []string{"c5", "c4", "c3", "c2"} {
+		each(func(i int) { g.VFMADD213PS(k[ci], x[i], q[i]) })
+	}
+	g.Comment("p = fma(r, fma(r, q, 1), 1).")
+	each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
+	each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
+	g.Comment("y = p * 2^nf, rounded once.")
+	each(func(i int) { g.VSCALEFPS(t[i], q[i], x[i]) })
 }
 
 // fixNaNTable is VFIXUPIMMPS's table that keeps the destination (0) for
@@ -441,6 +659,7 @@ const fixNaNTable = 0x11111100
 func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	isa := []string{"AVX", "AVX512F", "CMOV"}
 	if rows {
+		isa = append(isa, "MMX+") // PREFETCHT0
 		fn := bk.name + "RowsAVX512"
 		g.function(fn, backwardRowsSignature, isa, backwardRowsDoc(bk, fn, "AVX-512F")...)
 	} else {
@@ -453,6 +672,13 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 		var cols reg.GPVirtual
 		dx, y, dy, nrows, cols = g.backwardRowsArgs()
 		b.tailMasks(cols)
+		b.pf = g.GP64()
+		g.MOVQ(cols, b.pf)
+		g.SHLQ(U8(2), b.pf)
+		zero := g.GP64()
+		g.XORQ(zero, zero)
+		g.CMPQ(cols, U32(bwPrefetchCols))
+		g.CMOVQHI(zero, b.pf) // a longer row prefetches its own lines
 		n = g.GP64()
 		g.Label(b.label("row"))
 		g.MOVQ(cols, n)
@@ -460,15 +686,65 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 		dx, y, dy, n = g.backwardArgs()
 		b.tailMasks(n)
 	}
+	if bk.log {
+		b.yp = g.GP64()
+		g.MOVQ(y, b.yp)
+	}
 	g.backwardPass1(bk, y, dy, n, b.pass1)
 
 	g.Comment("Pass 2: dx.")
 	// Exp's unrolling: 13 constants and 3 registers per vector in the
 	// exponential. Without it, 4 vectors of 6 float64 halves fit as well.
+	//
+	// LogSoftmaxBackward's fast rows (see bw256.fastRow, here
+	// bw512.fastRow) skip the exponential's clamps and the NaN fix, 4
+	// operations a vector (VSCALEFPS scales in one either way), for 2 in
+	// pass 1 that track the bits of y. In the batched kernels pass 2 also
+	// prefetches the next row's y and dy at the same offset, in rows of
+	// up to bwPrefetchCols elements, as the AVX2 ones do. Measured on
+	// LogSoftmaxBackwardRowsAVX512 against the kernel without either (ns
+	// per element, thread CPU time, the lower quartile of 160 runs
+	// alternating with it and with SoftmaxRowsAVX512, batches of 1 MiB, y a
+	// log-softmax of N(0, 4) logits, dy N(0, 1), Zen 5; out of place / dx
+	// = dy / dx = y): 0.311 / 0.319 / 0.315 against 0.364 / 0.377 / 0.369
+	// at 1024 columns (1.19 / 1.07 / 1.02x SoftmaxRowsAVX512's time against
+	// 1.39 / 1.27 / 1.20x), 0.294 / 0.293 / 0.291 against 0.357 / 0.403 /
+	// 0.361 at 4096 (1.01 / 0.91 / 0.95x against 1.22 / 1.24 / 1.18x),
+	// 0.330-0.344 against 0.378-0.385 at 300, 0.374 / 0.483 / 0.432
+	// against 0.419 / 0.503 / 0.460 at 100, 0.319 against 0.357 at 32000,
+	// 0.332-0.342 against 0.364-0.371 at 128256, 0.80 / 1.36 / 1.54
+	// against 0.82 / 1.40 / 1.65 at 17. Either alone pays less: the fast
+	// form alone was slower in place at 1024 and 4096 (0.38-0.40), where
+	// pass 1's reads of y then come late; the prefetch alone gained
+	// nothing out of place. On SoftmaxBackwardRowsAVX512 the prefetch
+	// alone: 0.196 / 0.194 against 0.291 / 0.287 at 4096 in place (dx =
+	// dy / dx = y), 0.244 / 0.240 against 0.268 / 0.265 at 1024, out of
+	// place and at 17-300 and 32000-128256 the same within 0.01.
 	const unroll = 4
-	g.backwardLoops(b.label, y, dy, dx, n, unroll, func(u int) {
-		b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, u, false)
-	})
+	loops := func(fast bool, suffix string) {
+		label := func(s string) string { return b.label(s + suffix) }
+		g.backwardLoops(label, y, dy, dx, n, unroll, func(u int) {
+			b.fast = fast
+			b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, u, false)
+			b.fast = false
+			for v := 0; v < u && b.pf != nil; v++ {
+				g.PREFETCHT0(Mem{Base: y, Index: b.pf, Scale: 1, Disp: 64 * v})
+				g.PREFETCHT0(Mem{Base: dy, Index: b.pf, Scale: 1, Disp: 64 * v})
+			}
+		})
+	}
+	if bk.log {
+		b.fastRow(b.label("general"))
+		g.CMPQ(n, U32(2*16*bwPipeVectors))
+		g.JB(LabelRef(b.label("nopipe")))
+		b.pipeline2(y, dy, dx, n, bwPipeVectors)
+		g.Label(b.label("nopipe"))
+		loops(true, "_fast")
+		g.JMP(LabelRef(b.label("tail")))
+		g.Label(b.label("general"))
+	}
+	loops(false, "")
+	g.Label(b.label("tail"))
 	g.Comment("Tail: the last 0..15 elements, masked.")
 	g.TESTQ(n, n)
 	g.JZ(LabelRef(b.label("done")))
@@ -921,8 +1197,9 @@ func (b *bw256) pipeline2(y, dy, dx, n reg.GPVirtual, fast bool, suffix string) 
 	cc(-1)
 }
 
-// bwPrefetchCols is the longest row whose pass 2 in the AVX2 batched
-// kernels prefetches the next row's y and dy, a row further at the same
+// bwPrefetchCols is the longest row whose pass 2 in the batched kernels
+// (AVX2's, and AVX-512's with the same distance: see backwardAVX512)
+// prefetches the next row's y and dy, a row further at the same
 // offset: longer rows take 0 for that distance, which prefetches lines
 // the loop is loading anyway. SoftmaxBackwardRowsAVX2 prefetches in its
 // loop of two vectors (see pipeline2 for LogSoftmaxBackwardRowsAVX2).
