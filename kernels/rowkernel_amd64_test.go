@@ -321,7 +321,10 @@ func scaledNoMaskRowKernelOf(kernel func(dst, src []float32, scale float32, rows
 // a NaN S, which keep no pending row, fall between rows that do; out of
 // place at an offset of 0 to 3 elements, and in place. Each batch also
 // runs on a new goroutine, whose small stack the kernel's frame makes
-// grow.
+// grow. Out of place, dst starts as NaN: the scaled kernels keep each
+// row's z in its dst from the pass that finds its max (pass 1, or pass 2
+// of the row before) for its pass 2, and a z not kept there would read
+// NaN.
 func TestBitExactSoftmaxRowKernel(t *testing.T) {
 	for ki, k := range softmaxRowKernels {
 		t.Run(k.name, func(t *testing.T) {
@@ -350,6 +353,9 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 					ref(want, x)
 					off := rng.IntN(4)
 					got := make([]float32, len(x)+off)[off:]
+					for i := range got {
+						got[i] = float32(math.NaN())
+					}
 					run(got, x)
 					what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
 					compareBits(t, what, x, want, got)

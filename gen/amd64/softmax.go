@@ -240,6 +240,25 @@ type sm512 struct {
 	nextMoff    reg.GPVirtual // with a mask (fused.go), the next row's mask's offset from this row's x
 	rows, bytes reg.GPVirtual
 	mAhead      reg.VecVirtual
+
+	// zNext, with nextMax and tailPipe (the scaled row kernels,
+	// fused.go), stores in dst the z that pass 2 computes of the next
+	// row, and the z that pass 1 computes of a row whose max it finds
+	// (the first row, and the row after a row that pass 1 finds
+	// special), when dst is not src: pass 2 then loads the row's z from
+	// its dst, where it stores u, rather than computing it again from x
+	// and the mask (see scaledAVX512). The last vector of a row of
+	// cols%16 > 0 is neither stored nor loaded: pass 2 computes its z
+	// from x and the mask, as before. zDst is set while the code for
+	// that case is emitted: pass 1 stores z at q, and stage A loads z at
+	// q and stores the next row's at q + nextOff.
+	zNext, zDst bool
+	// parts, if set, are the block partials of pipeline2 (lo and hi),
+	// shared by the copies of pass 2 that zNext emits: avo takes the
+	// register of a zeroing idiom (VPXORQ v, v, v) as read, so that
+	// each copy's own would be live, in avo's eyes, from the function's
+	// entry to its first zeroing, and too many vector registers would.
+	parts [2]reg.VecVirtual
 }
 
 // longCols is the shortest row that the long-row passes of
@@ -512,8 +531,32 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 }
 
 // maxOf emits the max of the row at src into every lane of a; name
-// tells its labels from those of another rowMax in the function.
+// tells its labels from those of another rowMax in the function. With
+// zNext, where dst is not src, it also stores the row's z in the row's
+// dst (src's offset in dst), for the row's pass 2.
 func (s *sm512) maxOf(src reg.GPVirtual, name string, a reg.VecVirtual) {
+	if !s.zNext {
+		s.maxLoop(src, name, a)
+		return
+	}
+	g := s.g
+	plain, done := s.label("maxplain"+name), s.label("maxdone"+name)
+	g.CMPQ(s.dst, s.src)
+	g.JE(LabelRef(plain))
+	g.MOVQ(s.dst, s.q)
+	g.SUBQ(s.src, s.q)
+	g.ADDQ(src, s.q) // the row's dst
+	s.zDst = true
+	s.maxLoop(src, name+"z", a)
+	s.zDst = false
+	g.JMP(LabelRef(done))
+	g.Label(plain)
+	s.maxLoop(src, name, a)
+	g.Label(done)
+}
+
+// maxLoop is maxOf, z stored at q with zDst.
+func (s *sm512) maxLoop(src reg.GPVirtual, name string, a reg.VecVirtual) {
 	g, c, p, i, km := s.g, s.c, s.p, s.i, s.km
 	g.Comment("Pass 1: m = max(x).")
 	acc := []reg.VecVirtual{a, g.ZMM(), g.ZMM(), g.ZMM()}
@@ -526,18 +569,31 @@ func (s *sm512) maxOf(src reg.GPVirtual, name string, a reg.VecVirtual) {
 	g.Label(label("max64"))
 	g.CMPQ(i, U32(64))
 	g.JB(LabelRef(label("max16")))
-	for j, a := range acc {
-		g.VMAXPS(s.in(Mem{Base: p, Disp: 64 * j}), a, a)
+	// in is s.in, z also stored at q with zDst.
+	in := func(disp int) Op {
+		v := s.in(Mem{Base: p, Disp: disp})
+		if s.zDst {
+			g.VMOVUPS(v, Mem{Base: s.q, Disp: disp})
+		}
+		return v
 	}
-	g.ADDQ(U32(256), p)
-	g.SUBQ(U32(64), i)
+	step := func(n int) {
+		g.ADDQ(U32(4*n), p)
+		if s.zDst {
+			g.ADDQ(U32(4*n), s.q)
+		}
+		g.SUBQ(U32(n), i)
+	}
+	for j, a := range acc {
+		g.VMAXPS(in(64*j), a, a)
+	}
+	step(64)
 	g.JMP(LabelRef(label("max64")))
 	g.Label(label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(label("maxtail")))
-	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), i)
+	g.VMAXPS(in(0), acc[0], acc[0])
+	step(16)
 	g.JMP(LabelRef(label("max16")))
 	g.Label(label("maxtail"))
 	g.TESTQ(i, i)
@@ -659,6 +715,13 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 	nf := make([]reg.VecVirtual, len(r))
 	for i := range r {
 		nf[i] = g.ZMM()
+		if s.zDst && km[i] == nil {
+			// The row's z, which pass 1 or the row before's pass 2
+			// stored in its dst (zNext); the last vector of a row of
+			// cols%16 > 0 computes it again (see zNext).
+			g.VMOVUPS(Mem{Base: s.q, Disp: p.Disp + 64*i}, r[i])
+			continue
+		}
 		if km[i] == nil {
 			s.loadIn(p.Offset(64*i), nil, r[i])
 			continue
@@ -695,6 +758,11 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 					}
 				}
 				next = v
+				if s.zDst && km[i] == nil {
+					// Kept in the next row's dst, for its pass 2 (on
+					// the last row, nextOff is 0: its own z, again).
+					g.VMOVUPS(v, Mem{Base: s.q, Index: s.nextOff, Scale: 1, Disp: p.Disp + 64*i})
+				}
 			}
 			if km[i] == nil {
 				g.VMAXPS(next, a, a)
@@ -824,6 +892,9 @@ func (s *sm512) pipeline2(accLo, accHi reg.VecVirtual) {
 	r, t := []reg.VecVirtual{g.ZMM(), g.ZMM()}, []reg.VecVirtual{g.ZMM(), g.ZMM()}
 	u, sc := []reg.VecVirtual{g.ZMM(), g.ZMM()}, []reg.VecVirtual{g.ZMM(), g.ZMM()}
 	lo, hi := g.ZMM(), g.ZMM()
+	if s.parts[0] != nil {
+		lo, hi = s.parts[0], s.parts[1]
+	}
 	// a and b emit stages A and B for the group at disp of len(km)
 	// vectors, each under its mask in km (nil for a whole vector); c
 	// emits stage C for n vectors.
@@ -1101,6 +1172,26 @@ func (s *sm512) pass2Into(accLo, accHi reg.VecVirtual) {
 		g.Label(out)
 	}
 	g.MOVQ(s.cols, i)
+	if s.zNext {
+		if !s.tailPipe || s.nm == nil {
+			panic("zNext needs tailPipe and nextMax")
+		}
+		// Out of place, the row's z from dst, the next row's z to its
+		// dst: the pipeline with its own labels, whose end jumps to
+		// the one below.
+		plain := s.label("sumplain")
+		s.parts = [2]reg.VecVirtual{g.ZMM(), g.ZMM()}
+		defer func() { s.parts = [2]reg.VecVirtual{} }()
+		g.CMPQ(s.dst, s.src)
+		g.JE(LabelRef(plain))
+		name := s.name
+		s.name, s.zDst = name+"d", true
+		s.pipeline2(accLo, accHi)
+		g.Label(s.label("sumred"))
+		s.name, s.zDst = name, false
+		g.JMP(LabelRef(s.label("sumred")))
+		g.Label(plain)
+	}
 	s.pipeline2(accLo, accHi)
 	if !s.tailPipe {
 		s.sumTail(accLo, accHi)
