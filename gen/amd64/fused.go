@@ -519,6 +519,15 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k sca
 		// and out of place from 1.17-1.18x, 1.09-1.12x, 1.06x.
 		s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 		s.nextMax, s.prefetch = true, true
+		// nmAlias (see below): in place with a mask row per row, the new
+		// kernel against the old (as there), 0.75-0.79x at 1024 columns,
+		// 0.71x at 4096 (from 1.11x SoftmaxRowsAVX512's time to 0.79x),
+		// 0.77x at 8192, 0.82x at 16384; no mask 0.76x at 1024, 0.79x at
+		// 4096; 1.00x at 512, 1000 and 3072, out of place 1.00x. That is
+		// the regression of nextMax in place at 4096 columns above: at
+		// 3072 and 5120 nextMax still measured 0.98x and 0.93x the time
+		// of the kernel without it.
+		s.nmAlias = true
 		g.Attributes(0) // not NOSPLIT: with a mask, the frame's 792 bytes
 		logSoftmax512(g, s, c, t, logSoftmaxRows8(vt))
 		return
@@ -597,6 +606,15 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k sca
 	// In place (unchanged code but for a compare a row) the same within
 	// the noise.
 	s.zNext = true
+	// Then nmAlias: in place on rows of a power of 2 elements, 1024 or
+	// more, pass 2 runs without nextMax and the next row's max is found
+	// after it, as before nextMax. Measured as zNext above, in place, the
+	// new kernel against the old: one mask row per row 0.72-0.77x at 1024
+	// columns, 0.70x at 2048, 0.75x at 4096; no mask 0.70-0.74x, 0.72x,
+	// 0.82x, 0.85x at 8192 and 0.90x at 16384; 0.98-1.00x at 512 and
+	// 1000, and 0.98-1.01x at 3072 (not a power of 2), which took 1.03-1.05x
+	// without nextMax.
+	s.nmAlias = true
 	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols)
 	s.softmaxRows()
 }

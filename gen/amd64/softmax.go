@@ -259,7 +259,20 @@ type sm512 struct {
 	// each copy's own would be live, in avo's eyes, from the function's
 	// entry to its first zeroing, and too many vector registers would.
 	parts [2]reg.VecVirtual
+
+	// nmAlias, with nextMax (the scaled row kernels, fused.go), runs
+	// pass 2 without nextMax, and the next row's max in the loop after
+	// it (ahead), in place on rows of a power of 2 elements, nmAliasCols
+	// or more: there pass 2's loads of the next row, a power of 2 of at
+	// least 4 KiB from the row's, made the kernels 1.2-1.4x slower (see
+	// scaledAVX512; not at 3072 columns, 12 KiB apart). nmSkip is the
+	// frame's flag for it: -1 for those calls, 0 for the others.
+	nmAlias bool
+	nmSkip  Mem
 }
+
+// nmAliasCols is the shortest row of nmAlias.
+const nmAliasCols = 1024
 
 // longCols is the shortest row that the long-row passes of
 // SoftmaxRowsAVX512 take (see longRows).
@@ -1172,6 +1185,27 @@ func (s *sm512) pass2Into(accLo, accHi reg.VecVirtual) {
 		g.Label(out)
 	}
 	g.MOVQ(s.cols, i)
+	if s.nmAlias {
+		if !s.tailPipe || s.nm == nil {
+			panic("nmAlias needs tailPipe and nextMax")
+		}
+		// In place at a stride of a multiple of 4 KiB: the pipeline
+		// without the next row's max, with its own labels, whose end
+		// jumps past the fold of that max below.
+		full := s.label("sumnext")
+		s.parts = [2]reg.VecVirtual{g.ZMM(), g.ZMM()}
+		defer func() { s.parts = [2]reg.VecVirtual{} }()
+		g.CMPQ(s.nmSkip, U32(0))
+		g.JE(LabelRef(full))
+		name, nm := s.name, s.nm
+		s.name, s.nm = name+"a", nil
+		s.pipeline2(accLo, accHi)
+		g.Label(s.label("sumred"))
+		s.name, s.nm = name, nm
+		g.JMP(LabelRef(s.label("sumnonext")))
+		g.Label(full)
+		defer g.Label(s.label("sumnonext"))
+	}
 	if s.zNext {
 		if !s.tailPipe || s.nm == nil {
 			panic("zNext needs tailPipe and nextMax")
@@ -1180,8 +1214,10 @@ func (s *sm512) pass2Into(accLo, accHi reg.VecVirtual) {
 		// dst: the pipeline with its own labels, whose end jumps to
 		// the one below.
 		plain := s.label("sumplain")
-		s.parts = [2]reg.VecVirtual{g.ZMM(), g.ZMM()}
-		defer func() { s.parts = [2]reg.VecVirtual{} }()
+		if s.parts[0] == nil {
+			s.parts = [2]reg.VecVirtual{g.ZMM(), g.ZMM()}
+			defer func() { s.parts = [2]reg.VecVirtual{} }()
+		}
 		g.CMPQ(s.dst, s.src)
 		g.JE(LabelRef(plain))
 		name := s.name
@@ -1536,8 +1572,12 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 			g.CMPQ(rows, U32(1))
 			g.JE(LabelRef(s.label(name)))
 			if s.nextMax && name == "ahead" {
-				g.Label(s.label(name)) // pass 2 found m (see pass2Into)
-				return
+				if !s.nmAlias {
+					g.Label(s.label(name)) // pass 2 found m (see pass2Into)
+					return
+				}
+				g.CMPQ(s.nmSkip, U32(0))
+				g.JE(LabelRef(s.label(name))) // pass 2 found m
 			}
 			next := g.GP64()
 			g.LEAQ(Mem{Base: src, Index: bytes, Scale: 1}, next)
@@ -1546,6 +1586,23 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 			undo()
 			g.Label(s.label(name))
 		}
+	}
+	if s.nmAlias {
+		// nextMax but in place on rows of a power of 2 elements, 1024
+		// or more.
+		s.nmSkip = g.AllocLocal(8)
+		g.MOVQ(U32(0), s.nmSkip)
+		set := s.label("nmset")
+		g.CMPQ(dst, src)
+		g.JNE(LabelRef(set))
+		g.CMPQ(cols, U32(nmAliasCols))
+		g.JB(LabelRef(set))
+		w := g.GP64()
+		g.LEAQ(Mem{Base: cols, Disp: -1}, w)
+		g.TESTQ(w, cols)
+		g.JNZ(LabelRef(set))
+		g.MOVQ(I32(-1), s.nmSkip)
+		g.Label(set)
 	}
 	if s.prefetch && !s.ahead {
 		b := g.GP64()
