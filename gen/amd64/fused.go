@@ -524,6 +524,15 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k sca
 		// and out of place from 1.17-1.18x, 1.09-1.12x, 1.06x.
 		s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 		s.nextMax, s.prefetch = true, true
+		// nmAlias (see below): in place with a mask row per row, the new
+		// kernel against the old (as there), 0.75-0.79x at 1024 columns,
+		// 0.71x at 4096 (from 1.11x SoftmaxRowsAVX512's time to 0.79x),
+		// 0.77x at 8192, 0.82x at 16384; no mask 0.76x at 1024, 0.79x at
+		// 4096; 1.00x at 512, 1000 and 3072, out of place 1.00x. That is
+		// the regression of nextMax in place at 4096 columns above: at
+		// 3072 and 5120 nextMax still measured 0.98x and 0.93x the time
+		// of the kernel without it.
+		s.nmAlias = true
 		g.Attributes(0) // not NOSPLIT: with a mask, the frame's 792 bytes
 		logSoftmax512(g, s, c, t, logSoftmaxRows8(vt))
 		return
@@ -577,6 +586,40 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k sca
 	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 	s.prefetch = true
 	s.keepS, s.nextMax = true, true
+	// Then zNext: out of place, pass 2 stores the next row's z, which
+	// nextMax computes, in the next row's dst (pass 1 a row's whose max
+	// it finds), and loads the row's own z from its dst rather than
+	// computing it again from x and the mask: one FMA a vector fewer
+	// (VMULPS without a mask), and the row's x and mask not read a
+	// second time, in the pass that bounds the kernel, for a store. The
+	// last vector of a row of cols%16 > 0 is not stored and computes z
+	// again: a masked store that a masked load reads soon after is not
+	// forwarded, and storing it measured 1.13x at 100 columns and 1.2-1.37x
+	// at 90-120 with the mask, 1.2x without. Thread CPU time, the lower
+	// quartile of 150 alternating runs of 1 MiB batches, scale 1/8, x
+	// N(0, 4), mask N(0, 1/4) with 1 in 8 -Inf, against the kernel before
+	// and SoftmaxRowsAVX512 in the same run, at 64, 100, 200, 1024, 2048
+	// and 4096 columns: one mask row per row 0.96, 0.98, 0.95, 0.95,
+	// 0.91 and 0.88x the time before (1.09, 1.20, 1.16, 1.13, 1.13 and
+	// 1.10x SoftmaxRowsAVX512's, against 1.13, 1.22, 1.23, 1.18, 1.25 and
+	// 1.24x); one mask row for every row 0.97, 1.01, 0.98, 0.98, 0.96 and
+	// 0.98x; no mask 0.98, 1.04, 0.99, 0.99, 0.96 and 0.98x (0.97x at
+	// 8192, where package kernels runs the long kernel with a mask). In
+	// the program that alternates six kernels (data from L3), one mask
+	// row per row, 1.05-1.13x SoftmaxRowsAVX512's time at 1024 columns
+	// and 1.08-1.12x at 4096, against 1.10-1.15x and 1.20-1.27x before.
+	// In place (unchanged code but for a compare a row) the same within
+	// the noise.
+	s.zNext = true
+	// Then nmAlias: in place on rows of a power of 2 elements, 1024 or
+	// more, pass 2 runs without nextMax and the next row's max is found
+	// after it, as before nextMax. Measured as zNext above, in place, the
+	// new kernel against the old: one mask row per row 0.72-0.77x at 1024
+	// columns, 0.70x at 2048, 0.75x at 4096; no mask 0.70-0.74x, 0.72x,
+	// 0.82x, 0.85x at 8192 and 0.90x at 16384; 0.98-1.00x at 512 and
+	// 1000, and 0.98-1.01x at 3072 (not a power of 2), which took 1.03-1.05x
+	// without nextMax.
+	s.nmAlias = true
 	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols)
 	s.softmaxRows()
 }

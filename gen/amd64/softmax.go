@@ -240,7 +240,39 @@ type sm512 struct {
 	nextMoff    reg.GPVirtual // with a mask (fused.go), the next row's mask's offset from this row's x
 	rows, bytes reg.GPVirtual
 	mAhead      reg.VecVirtual
+
+	// zNext, with nextMax and tailPipe (the scaled row kernels,
+	// fused.go), stores in dst the z that pass 2 computes of the next
+	// row, and the z that pass 1 computes of a row whose max it finds
+	// (the first row, and the row after a row that pass 1 finds
+	// special), when dst is not src: pass 2 then loads the row's z from
+	// its dst, where it stores u, rather than computing it again from x
+	// and the mask (see scaledAVX512). The last vector of a row of
+	// cols%16 > 0 is neither stored nor loaded: pass 2 computes its z
+	// from x and the mask, as before. zDst is set while the code for
+	// that case is emitted: pass 1 stores z at q, and stage A loads z at
+	// q and stores the next row's at q + nextOff.
+	zNext, zDst bool
+	// parts, if set, are the block partials of pipeline2 (lo and hi),
+	// shared by the copies of pass 2 that zNext emits: avo takes the
+	// register of a zeroing idiom (VPXORQ v, v, v) as read, so that
+	// each copy's own would be live, in avo's eyes, from the function's
+	// entry to its first zeroing, and too many vector registers would.
+	parts [2]reg.VecVirtual
+
+	// nmAlias, with nextMax (the scaled row kernels, fused.go), runs
+	// pass 2 without nextMax, and the next row's max in the loop after
+	// it (ahead), in place on rows of a power of 2 elements, nmAliasCols
+	// or more: there pass 2's loads of the next row, a power of 2 of at
+	// least 4 KiB from the row's, made the kernels 1.2-1.4x slower (see
+	// scaledAVX512; not at 3072 columns, 12 KiB apart). nmSkip is the
+	// frame's flag for it: -1 for those calls, 0 for the others.
+	nmAlias bool
+	nmSkip  Mem
 }
+
+// nmAliasCols is the shortest row of nmAlias.
+const nmAliasCols = 1024
 
 // longCols is the shortest row that the long-row passes of
 // SoftmaxRowsAVX512 take (see longRows).
@@ -512,8 +544,32 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 }
 
 // maxOf emits the max of the row at src into every lane of a; name
-// tells its labels from those of another rowMax in the function.
+// tells its labels from those of another rowMax in the function. With
+// zNext, where dst is not src, it also stores the row's z in the row's
+// dst (src's offset in dst), for the row's pass 2.
 func (s *sm512) maxOf(src reg.GPVirtual, name string, a reg.VecVirtual) {
+	if !s.zNext {
+		s.maxLoop(src, name, a)
+		return
+	}
+	g := s.g
+	plain, done := s.label("maxplain"+name), s.label("maxdone"+name)
+	g.CMPQ(s.dst, s.src)
+	g.JE(LabelRef(plain))
+	g.MOVQ(s.dst, s.q)
+	g.SUBQ(s.src, s.q)
+	g.ADDQ(src, s.q) // the row's dst
+	s.zDst = true
+	s.maxLoop(src, name+"z", a)
+	s.zDst = false
+	g.JMP(LabelRef(done))
+	g.Label(plain)
+	s.maxLoop(src, name, a)
+	g.Label(done)
+}
+
+// maxLoop is maxOf, z stored at q with zDst.
+func (s *sm512) maxLoop(src reg.GPVirtual, name string, a reg.VecVirtual) {
 	g, c, p, i, km := s.g, s.c, s.p, s.i, s.km
 	g.Comment("Pass 1: m = max(x).")
 	acc := []reg.VecVirtual{a, g.ZMM(), g.ZMM(), g.ZMM()}
@@ -526,18 +582,31 @@ func (s *sm512) maxOf(src reg.GPVirtual, name string, a reg.VecVirtual) {
 	g.Label(label("max64"))
 	g.CMPQ(i, U32(64))
 	g.JB(LabelRef(label("max16")))
-	for j, a := range acc {
-		g.VMAXPS(s.in(Mem{Base: p, Disp: 64 * j}), a, a)
+	// in is s.in, z also stored at q with zDst.
+	in := func(disp int) Op {
+		v := s.in(Mem{Base: p, Disp: disp})
+		if s.zDst {
+			g.VMOVUPS(v, Mem{Base: s.q, Disp: disp})
+		}
+		return v
 	}
-	g.ADDQ(U32(256), p)
-	g.SUBQ(U32(64), i)
+	step := func(n int) {
+		g.ADDQ(U32(4*n), p)
+		if s.zDst {
+			g.ADDQ(U32(4*n), s.q)
+		}
+		g.SUBQ(U32(n), i)
+	}
+	for j, a := range acc {
+		g.VMAXPS(in(64*j), a, a)
+	}
+	step(64)
 	g.JMP(LabelRef(label("max64")))
 	g.Label(label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(label("maxtail")))
-	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), i)
+	g.VMAXPS(in(0), acc[0], acc[0])
+	step(16)
 	g.JMP(LabelRef(label("max16")))
 	g.Label(label("maxtail"))
 	g.TESTQ(i, i)
@@ -659,6 +728,13 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 	nf := make([]reg.VecVirtual, len(r))
 	for i := range r {
 		nf[i] = g.ZMM()
+		if s.zDst && km[i] == nil {
+			// The row's z, which pass 1 or the row before's pass 2
+			// stored in its dst (zNext); the last vector of a row of
+			// cols%16 > 0 computes it again (see zNext).
+			g.VMOVUPS(Mem{Base: s.q, Disp: p.Disp + 64*i}, r[i])
+			continue
+		}
 		if km[i] == nil {
 			s.loadIn(p.Offset(64*i), nil, r[i])
 			continue
@@ -695,6 +771,11 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 					}
 				}
 				next = v
+				if s.zDst && km[i] == nil {
+					// Kept in the next row's dst, for its pass 2 (on
+					// the last row, nextOff is 0: its own z, again).
+					g.VMOVUPS(v, Mem{Base: s.q, Index: s.nextOff, Scale: 1, Disp: p.Disp + 64*i})
+				}
 			}
 			if km[i] == nil {
 				g.VMAXPS(next, a, a)
@@ -824,6 +905,9 @@ func (s *sm512) pipeline2(accLo, accHi reg.VecVirtual) {
 	r, t := []reg.VecVirtual{g.ZMM(), g.ZMM()}, []reg.VecVirtual{g.ZMM(), g.ZMM()}
 	u, sc := []reg.VecVirtual{g.ZMM(), g.ZMM()}, []reg.VecVirtual{g.ZMM(), g.ZMM()}
 	lo, hi := g.ZMM(), g.ZMM()
+	if s.parts[0] != nil {
+		lo, hi = s.parts[0], s.parts[1]
+	}
 	// a and b emit stages A and B for the group at disp of len(km)
 	// vectors, each under its mask in km (nil for a whole vector); c
 	// emits stage C for n vectors.
@@ -1101,6 +1185,49 @@ func (s *sm512) pass2Into(accLo, accHi reg.VecVirtual) {
 		g.Label(out)
 	}
 	g.MOVQ(s.cols, i)
+	if s.nmAlias {
+		if !s.tailPipe || s.nm == nil {
+			panic("nmAlias needs tailPipe and nextMax")
+		}
+		// In place at a stride of a multiple of 4 KiB: the pipeline
+		// without the next row's max, with its own labels, whose end
+		// jumps past the fold of that max below.
+		full := s.label("sumnext")
+		s.parts = [2]reg.VecVirtual{g.ZMM(), g.ZMM()}
+		defer func() { s.parts = [2]reg.VecVirtual{} }()
+		g.CMPQ(s.nmSkip, U32(0))
+		g.JE(LabelRef(full))
+		name, nm := s.name, s.nm
+		s.name, s.nm = name+"a", nil
+		s.pipeline2(accLo, accHi)
+		g.Label(s.label("sumred"))
+		s.name, s.nm = name, nm
+		g.JMP(LabelRef(s.label("sumnonext")))
+		g.Label(full)
+		defer g.Label(s.label("sumnonext"))
+	}
+	if s.zNext {
+		if !s.tailPipe || s.nm == nil {
+			panic("zNext needs tailPipe and nextMax")
+		}
+		// Out of place, the row's z from dst, the next row's z to its
+		// dst: the pipeline with its own labels, whose end jumps to
+		// the one below.
+		plain := s.label("sumplain")
+		if s.parts[0] == nil {
+			s.parts = [2]reg.VecVirtual{g.ZMM(), g.ZMM()}
+			defer func() { s.parts = [2]reg.VecVirtual{} }()
+		}
+		g.CMPQ(s.dst, s.src)
+		g.JE(LabelRef(plain))
+		name := s.name
+		s.name, s.zDst = name+"d", true
+		s.pipeline2(accLo, accHi)
+		g.Label(s.label("sumred"))
+		s.name, s.zDst = name, false
+		g.JMP(LabelRef(s.label("sumred")))
+		g.Label(plain)
+	}
 	s.pipeline2(accLo, accHi)
 	if !s.tailPipe {
 		s.sumTail(accLo, accHi)
@@ -1445,8 +1572,12 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 			g.CMPQ(rows, U32(1))
 			g.JE(LabelRef(s.label(name)))
 			if s.nextMax && name == "ahead" {
-				g.Label(s.label(name)) // pass 2 found m (see pass2Into)
-				return
+				if !s.nmAlias {
+					g.Label(s.label(name)) // pass 2 found m (see pass2Into)
+					return
+				}
+				g.CMPQ(s.nmSkip, U32(0))
+				g.JE(LabelRef(s.label(name))) // pass 2 found m
 			}
 			next := g.GP64()
 			g.LEAQ(Mem{Base: src, Index: bytes, Scale: 1}, next)
@@ -1455,6 +1586,23 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 			undo()
 			g.Label(s.label(name))
 		}
+	}
+	if s.nmAlias {
+		// nextMax but in place on rows of a power of 2 elements, 1024
+		// or more.
+		s.nmSkip = g.AllocLocal(8)
+		g.MOVQ(U32(0), s.nmSkip)
+		set := s.label("nmset")
+		g.CMPQ(dst, src)
+		g.JNE(LabelRef(set))
+		g.CMPQ(cols, U32(nmAliasCols))
+		g.JB(LabelRef(set))
+		w := g.GP64()
+		g.LEAQ(Mem{Base: cols, Disp: -1}, w)
+		g.TESTQ(w, cols)
+		g.JNZ(LabelRef(set))
+		g.MOVQ(I32(-1), s.nmSkip)
+		g.Label(set)
 	}
 	if s.prefetch && !s.ahead {
 		b := g.GP64()
