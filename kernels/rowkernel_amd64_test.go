@@ -323,7 +323,8 @@ func scaledNoMaskRowKernelOf(kernel func(dst, src []float32, scale float32, rows
 // around sCols and sCols256 in the generator (both 8192), up to which
 // the kernels keep each row's s in two buffers of their frame, the
 // current row's and the pending row's, when dst is not src (in place, u
-// as well, below half of that, 4096; up to 2048 and 512 before), and
+// as well, up to half of that, 4096; below it, up to 2048 and 512
+// before), and
 // 4097 to 4111 for rows whose last vector holds each of 1 to 15
 // elements; batches of 1, 2, 5 and 7 rows of those longer rows. Rows of
 // every kind in a random order

@@ -10079,7 +10079,7 @@ TEXT ·SoftmaxRowsAVX2(SB), $66104-64
 	JMP   sm256_keeps
 
 sm256_keepsin:
-	CMPQ R8, $0x00000fff
+	CMPQ R8, $0x00001000
 	JA   sm256_keeps
 	MOVQ $-1, 488(SP)
 	MOVQ $-1, 496(SP)
