@@ -613,41 +613,6 @@ func (b *bw512) fastRow(general string) {
 	g.JP(LabelRef(general))
 }
 
-// expFast512 is expAnyNaN512 without its clamps, for a fast row's y,
-// which lie inside them (see fastRow).
-func expFast512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
-	t := make([]reg.VecVirtual, len(x))
-	q := make([]reg.VecVirtual, len(x))
-	each := func(f func(i int)) {
-		for i := range x {
-			f(i)
-		}
-	}
-	g.Comment("t = fma(y, log2e, 1.5*2^23); nf = t - 1.5*2^23.")
-	each(func(i int) {
-		t[i] = g.ZMM()
-		g.VMOVAPS(k["magic"], t[i])
-	})
-	each(func(i int) { g.VFMADD231PS(k["log2e"], x[i], t[i]) })
-	each(func(i int) { g.VSUBPS(k["magic"], t[i], t[i]) })
-	g.Comment("r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, y)).")
-	each(func(i int) { g.VFMADD231PS(k["negLn2Hi"], t[i], x[i]) })
-	each(func(i int) { g.VFMADD231PS(k["negLn2Lo"], t[i], x[i]) })
-	g.Comment("q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).")
-	each(func(i int) {
-		q[i] = g.ZMM()
-		g.VMOVAPS(k["c6"], q[i])
-	})
-	for _, ci := range []string{"c5", "c4", "c3", "c2"} {
-		each(func(i int) { g.VFMADD213PS(k[ci], x[i], q[i]) })
-	}
-	g.Comment("p = fma(r, fma(r, q, 1), 1).")
-	each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
-	each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
-	g.Comment("y = p * 2^nf, rounded once.")
-	each(func(i int) { g.VSCALEFPS(t[i], q[i], x[i]) })
-}
-
 // fixNaNTable is VFIXUPIMMPS's table that keeps the destination (0) for
 // a QNaN or SNaN source (tokens 0 and 1) and takes the source as it is (1)
 // for every other class (tokens 2-7: zero, +1, -inf, +inf, negative,

@@ -119,6 +119,17 @@ func exp512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
 // NaN on exit, but not necessarily the canonical one. For a caller that
 // canonicalizes its own results later (LogSoftmaxBackward).
 func expAnyNaN512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
+	expSteps512(g, k, x, true)
+}
+
+// expFast512 is expAnyNaN512 without its clamps, for x that lie inside
+// them (LogSoftmaxBackward's fast rows, see fastRow in backward.go).
+func expFast512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
+	expSteps512(g, k, x, false)
+}
+
+// expSteps512 emits the steps of expAnyNaN512, the clamps only if clamp.
+func expSteps512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual, clamp bool) {
 	// Go's operand order throughout: sources first, destination last;
 	// VFMADD231PS a, b, acc is acc = b*a + acc, VFMADD213PS a, b, acc
 	// is acc = b*acc + a, VSUBPS a, b, dst is dst = b - a.
@@ -129,17 +140,21 @@ func expAnyNaN512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
 			f(i)
 		}
 	}
-	g.Comment("d = min(max(x, expLo), expHi), NaN kept: x is the second source.")
-	each(func(i int) { g.VMAXPS(x[i], k["lo"], x[i]) })
-	each(func(i int) { g.VMINPS(x[i], k["hi"], x[i]) })
-	g.Comment("t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.")
+	d := "y" // the argument of the steps below, as their comments name it
+	if clamp {
+		d = "d"
+		g.Comment("d = min(max(x, expLo), expHi), NaN kept: x is the second source.")
+		each(func(i int) { g.VMAXPS(x[i], k["lo"], x[i]) })
+		each(func(i int) { g.VMINPS(x[i], k["hi"], x[i]) })
+	}
+	g.Comment("t = fma(" + d + ", log2e, 1.5*2^23); nf = t - 1.5*2^23.")
 	each(func(i int) {
 		t[i] = g.ZMM()
 		g.VMOVAPS(k["magic"], t[i])
 	})
 	each(func(i int) { g.VFMADD231PS(k["log2e"], x[i], t[i]) })
 	each(func(i int) { g.VSUBPS(k["magic"], t[i], t[i]) })
-	g.Comment("r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).")
+	g.Comment("r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, " + d + ")).")
 	each(func(i int) { g.VFMADD231PS(k["negLn2Hi"], t[i], x[i]) })
 	each(func(i int) { g.VFMADD231PS(k["negLn2Lo"], t[i], x[i]) })
 	g.Comment("q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).")
