@@ -422,3 +422,70 @@ func TestGuardSoftmaxRowKernel(t *testing.T) {
 		})
 	}
 }
+
+// TestBitExactRowKernelClamp runs the kernels of softmaxRowKernels and
+// logRowKernels on batches of rows whose elements fall on both sides of
+// pass 2's clamp, d = max(-320, x - c), and on its edges: rows of a small
+// max (c = 0, where the AVX2 kernels' stage A takes x straight from
+// memory into the clamp) and of a max above 208 (c = max, x - c computed
+// first), each with elements 300 to 420 below the max, -0, subnormals and
+// -Inf, mixed with rows holding a NaN or +Inf, at lengths through the
+// pipeline of pass 2 (one block of 64 and more, whole and not), out of
+// place and in place.
+func TestBitExactRowKernelClamp(t *testing.T) {
+	kernels := append(append([]softmaxRowKernel{}, softmaxRowKernels...), logRowKernels...)
+	for ki, k := range kernels {
+		t.Run(k.name, func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
+			rng := rand.New(rand.NewPCG(91, 92+uint64(ki)))
+			row := func(c int) []float32 {
+				x := make([]float32, c)
+				top := []float32{0, 5, -100, 150, 208, 209, 250, -250, 1e4}[rng.IntN(9)]
+				for i := range x {
+					switch rng.IntN(6) {
+					case 0:
+						x[i] = top - 300 - float32(rng.Float64()*120)
+					case 1:
+						x[i] = []float32{float32(math.Copysign(0, -1)), 0x1p-140, -0x1p-149, ninf}[rng.IntN(4)]
+					default:
+						x[i] = top - float32(rng.Float64()*30)
+					}
+				}
+				x[rng.IntN(c)] = top
+				switch rng.IntN(10) {
+				case 0:
+					x[rng.IntN(c)] = nan
+				case 1:
+					x[rng.IntN(c)] = inf
+				}
+				return x
+			}
+			for _, c := range []int{64, 65, 79, 80, 127, 128, 136, 200, 1024, 1031, 4096, 8192, 8193} {
+				for _, rows := range []int{1, 2, 5} {
+					x := make([]float32, 0, rows*c)
+					for r := 0; r < rows; r++ {
+						x = append(x, row(c)...)
+					}
+					run, ref := k.of(rng, rows, c, func(n int) []float32 { return make([]float32, n) })
+					want := make([]float32, len(x))
+					ref(want, x)
+					got := make([]float32, len(x))
+					for i := range got {
+						got[i] = float32(math.NaN())
+					}
+					run(got, x)
+					what := fmt.Sprintf("%dx%d", rows, c)
+					compareBits(t, what, x, want, got)
+					y := append([]float32(nil), x...)
+					run(y, y)
+					compareBits(t, what+" in place", x, want, y)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}

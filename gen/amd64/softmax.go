@@ -2513,6 +2513,32 @@ type sm256 struct {
 	pf       Mem
 	pfMask   bool // with a mask: pf+8 holds the distance to its next row
 
+	// magic, while pipeline2Tail emits the pipeline of a kernel without
+	// z, holds the constant magic, which stage A reads twice a ymm: two
+	// loads fewer a ymm, in the register that invSplit's read of a
+	// register it had not written kept from pass 2 (LogSoftmaxRowsAVX2,
+	// logOut, has none left for it). Measured on AMD EPYC Zen 3, AVX2, on
+	// top of pipeA's clamp into r (SoftmaxRowsAVX2, ns per element,
+	// thread CPU time, the lower quartile of 200 calls, 16 runs
+	// alternating with the kernel before, batches of 1 MiB, N(0, 4)
+	// logits; the median of the runs' ratios): 0.961x its time at 1024
+	// columns (12 runs of 16 won), 0.968x at 4096 (12), 0.981x at 32000 (9).
+	magic reg.VecVirtual
+	// stored, while pipeline2Tail emits its loop for rows whose u
+	// (stored 1) or u and s (stored 2: keepS, out of place or kept in the
+	// buffer) pass 2 stores, makes stage B store them without its tests
+	// and stage C read their upper halves back from memory (VCVTPS2PD
+	// m128, from the 256-bit store a step before) rather than extract
+	// them: a VEXTRACTF128 fewer for each, and the tests and branches of
+	// the stores out of the loop, which the row takes after its first
+	// block. Measured on AMD EPYC Zen 3, AVX2, against the loop of
+	// pipeline2Tail alone (SoftmaxRowsAVX2, as magic, 12 runs): 0.550 ns
+	// per element against 0.570 at 1024 columns (0.952x, 10 runs of 12
+	// won), 0.548 against 0.577 at 4096 (0.957x, 8), 0.616 against 0.642
+	// at 32000 (0.960x, 10; u alone stored), 0.638 against 0.671 at 128256
+	// (0.969x, 8), in place 0.660 against 0.675 at 4096 (0.974x, 9).
+	stored int
+
 	// fuse is sm512's, for ScaledSoftmaxLongRowsAVX2 (see fused256.go);
 	// span, while its fused pass is emitted, is the frame's 96 bytes
 	// that hold the running max and min of the terms' exponents, which
@@ -2869,6 +2895,32 @@ func (s *sm256) addTerms(us, ss []reg.VecVirtual, part []reg.VecVirtual) {
 			continue
 		}
 		s.g.VADDPD(terms256(s.g, us[h/2], ss[h/2], h%2), part[h], part[h])
+	}
+}
+
+// addTermsStored is addTerms for a whole vector whose u stage B stored
+// at q, and with stored 2 its s sDelta bytes after it: the lower halves
+// come from the registers, the upper ones from memory where stored.
+func (s *sm256) addTermsStored(us, ss []reg.VecVirtual, q Mem, part []reg.VecVirtual) {
+	g := s.g
+	for h := 0; h < 4; h++ {
+		if h%2 == 0 {
+			g.VADDPD(terms256(g, us[h/2], ss[h/2], 0), part[h], part[h])
+			continue
+		}
+		uq := q.Offset(32*(h/2) + 16)
+		ud, sd := g.YMM(), g.YMM()
+		g.VCVTPS2PD(uq, ud)
+		if s.stored == 2 {
+			sq := uq
+			sq.Index, sq.Scale = s.sDelta, 1
+			g.VCVTPS2PD(sq, sd)
+		} else {
+			g.VEXTRACTF128(U8(1), ss[h/2], sd.AsX())
+			g.VCVTPS2PD(sd.AsX(), sd)
+		}
+		g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
+		g.VADDPD(ud, part[h], part[h])
 	}
 }
 
@@ -3430,6 +3482,23 @@ func (s *sm256) aheadSum() reg.VecVirtual {
 // the loop body, one block of A, starts with C of the previous block's
 // last two vectors. Measured on Zen 5 (SoftmaxRowsAVX2, rows of 1024 and
 // 4096 in cache): about 0.95x the time of the plain loop.
+//
+// A block of SoftmaxRowsAVX2 for c = 0 (its loop sum64, between the
+// label and its jump back) took 286 instructions; it takes 238 in the
+// loops of stored and 270 in the other one, from pipeA's clamp into r,
+// magic in a register and the loops of stored. Measured together on AMD
+// EPYC Zen 3, AVX2 (ns per element, thread CPU time, the lower quartile
+// of 200 calls, the least of 10 runs alternating with the kernel before,
+// batches of 1 MiB, N(0, 4) logits; the median of the runs' ratios):
+// 0.535 against 0.580 at 1024 columns (0.911x, 7 runs of 10 won; 0.926x
+// and 15 of 16 in 16 more), 0.540 against 0.584 at 4096 (0.933x), 0.534
+// against 0.586 at 8192 (0.931x), 0.617 against 0.653 at 32000 (0.972x),
+// 0.633 against 0.681 at 128256 (0.949x), 0.815 against 0.835 at 100
+// (0.968x), 0.659 against 0.680 at 300 (0.982x); in place (16 runs)
+// 0.618 against 0.628 at 1024 (0.968x, 11 of 16), 0.659 against 0.686
+// at 4096 (0.984x, 11 of 16). LogSoftmaxRowsAVX2 0.99x at 1024 and
+// 0.98x at 32000, ScaledSoftmaxRowsAVX2 (one mask row per row, scale
+// 1/8) 0.98-1.00x at 1024 and 0.99x at 32000: no slower.
 
 // pipeA emits stage A for the vector at p: r and t into the registers
 // given.
@@ -3439,8 +3508,12 @@ func (s *sm256) aheadSum() reg.VecVirtual {
 // r and t may hold its lower half alone, when the upper is past the row.
 func (s *sm256) pipeA(p Mem, r, t []reg.VecVirtual, masked ...bool) {
 	g, c := s.g, s.c
+	isMasked := len(masked) > 0 && masked[0]
+	// x is loaded by the clamp itself where nothing else reads it (a
+	// whole vector, neither z nor x - c).
+	fold := !isMasked && s.z == nil && s.noSub
 	var x []reg.VecVirtual
-	if len(masked) > 0 && masked[0] {
+	if isMasked {
 		m := s.masks()[:len(r)]
 		x = s.loadX(p, m)
 		ni := g.YMM()
@@ -3449,37 +3522,64 @@ func (s *sm256) pipeA(p Mem, r, t []reg.VecVirtual, masked ...bool) {
 			g.VBLENDVPS(m[h], x[h], ni, x[h]) // -Inf past the row
 		}
 	} else {
-		x = s.loadX(p, nil)
-		x = x[:len(r)]
+		if !fold {
+			x = s.loadX(p, nil)
+			x = x[:len(r)]
+		}
 		if s.nm != nil && s.zr != nil {
 			s.nextZ(p)
 		} else if s.nm != nil {
-			for h := range x {
+			for h := range r {
 				n := p.Offset(32 * h)
 				n.Index, n.Scale = s.nextOff, 1
 				g.VMAXPS(n, s.nm, s.nm) // the next row's max (see nextMax)
 			}
 		}
 	}
-	s.reduce(x)
+	// reduce's steps, d = max(-320, x - c) computed into r itself: before,
+	// reduce left d in x's registers and a VMOVAPS copied it to r, which
+	// avo had given the same register (a move of a register onto itself,
+	// one a ymm). Measured on AMD EPYC Zen 3, AVX2 (SoftmaxRowsAVX2, as
+	// magic, 8 runs): 0.977-0.988x the time at 1024 to 32000 columns (5-6
+	// runs of 8 won), within the noise of the machine.
+	if !s.noSub {
+		for h := range r {
+			g.VSUBPS(s.cv, x[h], x[h])
+		}
+	}
+	lo := g.YMM()
+	g.VMOVUPS(c.ymm("reduceLo"), lo)
+	for h := range r {
+		if fold {
+			g.VMAXPS(p.Offset(32*h), lo, r[h]) // NaN kept: x is the second source
+		} else {
+			g.VMAXPS(x[h], lo, r[h])
+		}
+	}
+	x = r
+	var magic Op = c.ymm("magic")
+	if s.magic != nil {
+		magic = s.magic
+	}
 	for h := range t {
-		g.VMOVUPS(c.ymm("magic"), t[h])
+		if s.magic != nil {
+			g.VMOVAPS(s.magic, t[h])
+		} else {
+			g.VMOVUPS(magic, t[h])
+		}
 	}
 	for h := range t {
 		g.VFMADD231PS(c.ymm("log2e"), x[h], t[h]) // t = fma(d, log2e, magic)
 	}
 	nf := []reg.VecVirtual{g.YMM(), g.YMM()}[:len(r)]
 	for h := range nf {
-		g.VSUBPS(c.ymm("magic"), t[h], nf[h]) // nf = t - magic, exact
+		g.VSUBPS(magic, t[h], nf[h]) // nf = t - magic, exact
 	}
 	for h := range nf {
 		g.VFMADD231PS(c.ymm("negLn2Hi"), nf[h], x[h])
 	}
 	for h := range nf {
 		g.VFMADD231PS(c.ymm("negLn2Lo"), nf[h], x[h]) // r
-	}
-	for h := range r {
-		g.VMOVAPS(x[h], r[h])
 	}
 }
 
@@ -3513,6 +3613,13 @@ func (s *sm256) pipeB(q Mem, r, t, u, sc []reg.VecVirtual, masked ...bool) {
 	}
 	for h := range sc {
 		g.VPSLLD(U8(23), sc[h], sc[h]) // s = 2^(n - nm), or 0
+	}
+	if s.stored > 0 {
+		if s.stored == 2 {
+			s.store(sc, Mem{Base: q.Base, Index: s.sDelta, Scale: 1, Disp: q.Disp}, nil)
+		}
+		s.store(u, q, nil)
+		return
 	}
 	if s.keepU {
 		skip := uniqueLabel(s.label("nostore"))
@@ -3621,6 +3728,11 @@ func (s *sm256) pipeline2Tail(newPart func() []reg.VecVirtual, flush func(part [
 	r, t := []reg.VecVirtual{g.YMM(), g.YMM()}, []reg.VecVirtual{g.YMM(), g.YMM()}
 	u, sc := []reg.VecVirtual{g.YMM(), g.YMM()}, []reg.VecVirtual{g.YMM(), g.YMM()}
 	part := newPart()
+	if s.z == nil && s.zr == nil && !s.logOut {
+		s.magic = g.YMM()
+		g.VMOVUPS(s.c.ymm("magic"), s.magic)
+		defer func() { s.magic = nil }()
+	}
 	next := func() {
 		if s.prefetch {
 			s.prefetchNext(p)
@@ -3640,7 +3752,17 @@ func (s *sm256) pipeline2Tail(newPart func() []reg.VecVirtual, flush func(part [
 			if !drain && len(vs) == 0 {
 				break
 			}
-			if inC != nil {
+			if inC != nil && s.stored > 0 {
+				s.addTermsStored(u, sc, Mem{Base: q, Disp: 64 * inC.j}, part)
+				if inC.last {
+					flush(part)
+					if inB != nil || len(vs) > 0 {
+						for _, v := range part {
+							g.VXORPD(v, v, v)
+						}
+					}
+				}
+			} else if inC != nil {
 				s.addTerms(u[:inC.halves], sc[:inC.halves], part)
 				if inC.last {
 					flush(part)
@@ -3727,6 +3849,30 @@ func (s *sm256) pipeline2Tail(newPart func() []reg.VecVirtual, flush func(part [
 	}
 	run(nil, nil, block(0, 4, 0), false)
 	next()
+	if s.keepU {
+		g.TESTQ(s.inPlace, s.inPlace)
+		g.JNZ(LabelRef(s.label("sum64")))
+		kinds := []int{1}
+		if s.keepS && s.sDelta != nil {
+			g.TESTQ(s.sDelta, s.sDelta)
+			g.JZ(LabelRef(s.label("sum64u")))
+			kinds = []int{2, 1}
+		}
+		for _, k := range kinds {
+			name := []string{"", "sum64u", "sum64s"}[k]
+			g.Label(s.label(name))
+			g.CMPQ(i, U32(64))
+			g.JB(LabelRef(s.label("drain")))
+			g.Comment([]string{"", "One block, u stored: stage C reads its upper halves back.",
+				"One block, u and s stored: stage C reads their upper halves back."}[k])
+			s.stored = k
+			inC, inB := &vec256{j: -2, halves: 2}, &vec256{j: -1, halves: 2, last: true}
+			run(inC, inB, block(0, 4, 0), false)
+			s.stored = 0
+			next()
+			g.JMP(LabelRef(s.label(name)))
+		}
+	}
 	g.Label(s.label("sum64"))
 	g.CMPQ(i, U32(64))
 	g.JB(LabelRef(s.label("drain")))
@@ -4218,7 +4364,10 @@ func (s *sm256) invSplit(sum reg.VecVirtual, hiv, lov Mem) {
 	g, c := s.g, s.c
 	g.Comment("1/S as float32 hi + lo.")
 	one := g.XMM()
-	g.VCVTSS2SD(c.scalar("one"), one, one)
+	// The upper lane from sum, not from one itself: read before it is
+	// written, one's register would be live, for the register allocator,
+	// from the function's start, and taken from pass 2.
+	g.VCVTSS2SD(c.scalar("one"), sum, one)
 	inv := g.XMM()
 	g.VDIVSD(sum, one, inv)
 	hi := g.XMM()

@@ -5754,152 +5754,152 @@ ce256_row:
 	CMPQ         256(SP), $0x00000000
 	JE           ce256_full_done
 	VMOVUPD      264(SP), Y0
-	VPSRLQ       $0x34, Y0, Y2
-	VBROADCASTSD log64vecconst<>+0(SB), Y3
-	VPAND        Y3, Y0, Y0
-	VBROADCASTSD log64const<>+8(SB), Y3
-	VPOR         Y3, Y0, Y0
-	VBROADCASTSD log64const<>+0(SB), Y3
-	VBROADCASTSD log64vecconst<>+8(SB), Y4
-	VCMPPD       $0x1e, Y3, Y0, Y3
-	VPAND        Y3, Y4, Y4
-	VPXOR        Y4, Y0, Y0
-	VPSUBQ       Y3, Y2, Y2
-	VBROADCASTSD log64const<>+8(SB), Y3
-	VSUBPD       Y3, Y0, Y4
-	VADDPD       Y3, Y0, Y0
-	VDIVPD       Y0, Y4, Y0
-	VMULPD       Y0, Y0, Y3
-	VBROADCASTSD log64const<>+24(SB), Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+32(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+40(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+48(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+56(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+64(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+72(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+80(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+88(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+96(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+104(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+112(SB), Y3
-	VADDPD       Y3, Y4, Y4
-	VMULPD       Y0, Y4, Y4
-	VADDPD       Y4, Y4, Y4
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
-	VBROADCASTSD log64vecconst<>+32(SB), Y3
-	VPADDQ       Y3, Y2, Y2
-	VSUBPD       Y0, Y2, Y2
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y2, Y2
-	VADDPD       Y4, Y2, Y2
-	VMOVDQU      424(SP), X3
-	VCVTDQ2PD    X3, Y0
-	VMOVUPS      392(SP), X3
-	VCVTPS2PD    X3, Y3
-	VBROADCASTSD log64vecconst<>+40(SB), Y4
-	VSUBPD       Y0, Y4, Y0
-	VBROADCASTSD log64const<>+16(SB), Y4
-	VMULPD       Y4, Y0, Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y2
+	VPAND        Y2, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VPOR         Y2, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y2
+	VBROADCASTSD log64vecconst<>+8(SB), Y3
+	VCMPPD       $0x1e, Y2, Y0, Y2
+	VPAND        Y2, Y3, Y3
+	VPXOR        Y3, Y0, Y0
+	VPSUBQ       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VSUBPD       Y2, Y0, Y3
 	VADDPD       Y2, Y0, Y0
-	VSUBPD       328(SP), Y3, Y3
-	VSUBPD       Y3, Y0, Y0
-	VXORPD       Y2, Y2, Y2
-	VMAXPD       Y0, Y2, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y2
+	VBROADCASTSD log64const<>+24(SB), Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+32(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+40(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+48(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+56(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+64(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+72(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+80(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+88(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+96(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+104(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+112(SB), Y2
+	VADDPD       Y2, Y3, Y3
+	VMULPD       Y0, Y3, Y3
+	VADDPD       Y3, Y3, Y3
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y2
+	VPADDQ       Y2, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y3, Y1, Y1
+	VMOVDQU      424(SP), X2
+	VCVTDQ2PD    X2, Y0
+	VMOVUPS      392(SP), X2
+	VCVTPS2PD    X2, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y3
+	VSUBPD       Y0, Y3, Y0
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y0, Y0
+	VADDPD       Y1, Y0, Y0
+	VSUBPD       328(SP), Y2, Y2
+	VSUBPD       Y2, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMAXPD       Y0, Y1, Y0
 	VMOVUPD      Y0, 264(SP)
 	VMOVUPD      296(SP), Y0
-	VPSRLQ       $0x34, Y0, Y2
-	VBROADCASTSD log64vecconst<>+0(SB), Y3
-	VPAND        Y3, Y0, Y0
-	VBROADCASTSD log64const<>+8(SB), Y3
-	VPOR         Y3, Y0, Y0
-	VBROADCASTSD log64const<>+0(SB), Y3
-	VBROADCASTSD log64vecconst<>+8(SB), Y4
-	VCMPPD       $0x1e, Y3, Y0, Y3
-	VPAND        Y3, Y4, Y4
-	VPXOR        Y4, Y0, Y0
-	VPSUBQ       Y3, Y2, Y2
-	VBROADCASTSD log64const<>+8(SB), Y3
-	VSUBPD       Y3, Y0, Y4
-	VADDPD       Y3, Y0, Y0
-	VDIVPD       Y0, Y4, Y0
-	VMULPD       Y0, Y0, Y3
-	VBROADCASTSD log64const<>+24(SB), Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+32(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+40(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+48(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+56(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+64(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+72(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+80(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+88(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+96(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+104(SB), Y5
-	VADDPD       Y5, Y4, Y4
-	VMULPD       Y3, Y4, Y4
-	VBROADCASTSD log64const<>+112(SB), Y3
-	VADDPD       Y3, Y4, Y4
-	VMULPD       Y0, Y4, Y4
-	VADDPD       Y4, Y4, Y4
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
-	VBROADCASTSD log64vecconst<>+32(SB), Y3
-	VPADDQ       Y3, Y2, Y2
-	VSUBPD       Y0, Y2, Y2
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y2, Y2
-	VADDPD       Y4, Y2, Y2
-	VMOVDQU      440(SP), X3
-	VCVTDQ2PD    X3, Y0
-	VMOVUPS      408(SP), X3
-	VCVTPS2PD    X3, Y3
-	VBROADCASTSD log64vecconst<>+40(SB), Y4
-	VSUBPD       Y0, Y4, Y0
-	VBROADCASTSD log64const<>+16(SB), Y4
-	VMULPD       Y4, Y0, Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y2
+	VPAND        Y2, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VPOR         Y2, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y2
+	VBROADCASTSD log64vecconst<>+8(SB), Y3
+	VCMPPD       $0x1e, Y2, Y0, Y2
+	VPAND        Y2, Y3, Y3
+	VPXOR        Y3, Y0, Y0
+	VPSUBQ       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VSUBPD       Y2, Y0, Y3
 	VADDPD       Y2, Y0, Y0
-	VSUBPD       360(SP), Y3, Y3
-	VSUBPD       Y3, Y0, Y0
-	VXORPD       Y2, Y2, Y2
-	VMAXPD       Y0, Y2, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y2
+	VBROADCASTSD log64const<>+24(SB), Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+32(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+40(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+48(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+56(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+64(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+72(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+80(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+88(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+96(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+104(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+112(SB), Y2
+	VADDPD       Y2, Y3, Y3
+	VMULPD       Y0, Y3, Y3
+	VADDPD       Y3, Y3, Y3
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y2
+	VPADDQ       Y2, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y3, Y1, Y1
+	VMOVDQU      440(SP), X2
+	VCVTDQ2PD    X2, Y0
+	VMOVUPS      408(SP), X2
+	VCVTPS2PD    X2, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y3
+	VSUBPD       Y0, Y3, Y0
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y0, Y0
+	VADDPD       Y1, Y0, Y0
+	VSUBPD       360(SP), Y2, Y2
+	VSUBPD       Y2, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMAXPD       Y0, Y1, Y0
 	VMOVUPD      Y0, 296(SP)
 	VMOVSD       ret+88(FP), X0
 	XORQ         AX, AX
@@ -5930,9 +5930,9 @@ ce256_full_done:
 ce256_batched:
 	// Pass 1: m = max(x).
 	VMOVUPS crossentropyconst<>+320(SB), Y0
+	VMOVUPS crossentropyconst<>+320(SB), Y1
 	VMOVUPS crossentropyconst<>+320(SB), Y2
 	VMOVUPS crossentropyconst<>+320(SB), Y3
-	VMOVUPS crossentropyconst<>+320(SB), Y4
 	MOVQ    DI, AX
 	MOVQ    R9, DX
 
@@ -5940,9 +5940,9 @@ ce256_max32:
 	CMPQ   DX, $0x00000020
 	JB     ce256_max16
 	VMAXPS (AX), Y0, Y0
-	VMAXPS 32(AX), Y2, Y2
-	VMAXPS 64(AX), Y3, Y3
-	VMAXPS 96(AX), Y4, Y4
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y2, Y2
+	VMAXPS 96(AX), Y3, Y3
 	ADDQ   $0x00000080, AX
 	SUBQ   $0x00000020, DX
 	JMP    ce256_max32
@@ -5951,39 +5951,39 @@ ce256_max16:
 	CMPQ   DX, $0x00000010
 	JB     ce256_maxtail
 	VMAXPS (AX), Y0, Y0
-	VMAXPS 32(AX), Y2, Y2
+	VMAXPS 32(AX), Y1, Y1
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, DX
 
 ce256_maxtail:
 	TESTQ      DX, DX
 	JZ         ce256_maxred
-	VMOVDQU    (R10), Y5
-	VMOVDQU    32(R10), Y6
+	VMOVDQU    (R10), Y4
+	VMOVDQU    32(R10), Y5
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         ce256_tailcopy_1
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
+	VMASKMOVPS (AX), Y4, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
 	JMP        ce256_tailloaded_1
 
 ce256_tailcopy_1:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_1_8
-	VMOVUPS (AX)(CX*1), Y7
-	VMOVUPS Y7, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y6
+	VMOVUPS Y6, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 ce256_copy_1_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_1_4
-	VMOVUPS (AX)(CX*1), X7
-	VMOVUPS X7, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X6
+	VMOVUPS X6, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 ce256_copy_1_4:
@@ -6000,27 +6000,27 @@ ce256_copy_1_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 ce256_copy_1_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
 
 ce256_tailloaded_1:
-	VMOVUPS   crossentropyconst<>+320(SB), Y9
-	VBLENDVPS Y5, Y7, Y9, Y7
+	VMOVUPS   crossentropyconst<>+320(SB), Y8
+	VBLENDVPS Y4, Y6, Y8, Y6
+	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   crossentropyconst<>+320(SB), Y4
+	VBLENDVPS Y5, Y7, Y4, Y7
 	VMAXPS    Y7, Y3, Y3
-	VMOVUPS   crossentropyconst<>+320(SB), Y5
-	VBLENDVPS Y6, Y8, Y5, Y8
-	VMAXPS    Y8, Y4, Y4
 
 ce256_maxred:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
 	VMAXPS       Y2, Y0, Y0
-	VMAXPS       Y4, Y3, Y3
-	VMAXPS       Y3, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X2
-	VMAXPS       X2, X0, X2
-	VPERMILPS    $0x4e, X2, X0
-	VMAXPS       X0, X2, X2
-	VPERMILPS    $0xb1, X2, X0
-	VMAXPS       X0, X2, X0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X0
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
 	UCOMISS X0, X0
@@ -6035,22 +6035,22 @@ ce256_maxred:
 	ANDL         $0x7fffffff, AX
 	CMPL         AX, $0x43500000
 	JHI          ce256_large
-	VXORPS       Y2, Y2, Y2
-	VMOVUPS      Y2, (SP)
-	VBROADCASTSS X0, Y2
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VBROADCASTSS X0, Y1
 	VMOVUPS      crossentropyconst<>+32(SB), Y0
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y0
 	JMP          ce256_params
 
 ce256_large:
-	VBROADCASTSS X0, Y2
-	VMOVUPS      Y2, (SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, (SP)
 	VMOVUPS      crossentropyconst<>+32(SB), Y0
 
 ce256_params:
-	VMOVDQU crossentropyconst<>+448(SB), Y2
-	VPSUBD  Y0, Y2, Y2
-	VMOVDQU Y2, 32(SP)
+	VMOVDQU crossentropyconst<>+448(SB), Y1
+	VPSUBD  Y0, Y1, Y1
+	VMOVDQU Y1, 32(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	MOVL    (SP), AX
@@ -6064,477 +6064,682 @@ ce256_params:
 	MOVQ    DI, AX
 	MOVQ    SI, CX
 	MOVQ    R9, DX
+	VXORPD  Y8, Y8, Y8
 	VXORPD  Y9, Y9, Y9
 	VXORPD  Y10, Y10, Y10
 	VXORPD  Y11, Y11, Y11
-	VXORPD  Y12, Y12, Y12
+	VMOVUPS crossentropyconst<>+32(SB), Y12
 	CMPQ    DX, $0x00000040
 	JB      ce256z_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_1
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_1:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_2
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_2:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_3
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_3:
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      192(AX), Y1, Y0
+	VMAXPS      224(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y13
+	VSUBPS      Y12, Y3, Y14
 	VFMADD231PS crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y1
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
+	TESTQ       R12, R12
+	JNZ         ce256z_sum64
+
+ce256z_sum64u:
+	CMPQ DX, $0x00000040
+	JB   ce256z_drain
+
+	// One block, u stored: stage C reads its upper halves back.
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y4
+	VADDPD       Y4, Y8, Y8
+	VCVTPS2PD    -112(CX), Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    -80(CX), Y4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y4
+	VADDPD       Y4, Y8, Y8
+	VCVTPS2PD    -48(CX), Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    -16(CX), Y4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y4
+	VADDPD       Y4, Y8, Y8
+	VCVTPS2PD    16(CX), Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    48(CX), Y4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y4
+	VADDPD       Y4, Y8, Y8
+	VCVTPS2PD    80(CX), Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    112(CX), Y4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          ce256z_sum64u
 
 ce256z_sum64:
 	CMPQ DX, $0x00000040
 	JB   ce256z_drain
 
 	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_4
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_4:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_5
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_5:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_6
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_6:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_7
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_7:
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      192(AX), Y1, Y0
+	VMAXPS      224(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y13
+	VSUBPS      Y12, Y3, Y14
 	VFMADD231PS crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y1
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -6545,80 +6750,80 @@ ce256z_drain:
 	JNZ   ce256z_tail
 
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_8
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_8:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tail:
@@ -6631,77 +6836,77 @@ ce256z_tail:
 	JA   ce256z_tailhalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_9
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_9:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_1
-	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS (AX), Y0, Y1
 	JMP        ce256z_tailloaded_1
 
 ce256z_tailcopy_1:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_1_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_1_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_1_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_1_4:
@@ -6718,86 +6923,85 @@ ce256z_copy_1_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_1_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256z_tailloaded_1:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_10
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, (CX)
 
 ce256z_nostore_10:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailhalf2:
@@ -6805,152 +7009,148 @@ ce256z_tailhalf2:
 	JA   ce256z_tailhalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_11
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_11:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_12
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_12:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_2
-	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 64(AX), Y0, Y1
 	JMP        ce256z_tailloaded_2
 
 ce256z_tailcopy_2:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_2_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_2_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_2_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_2_4:
@@ -6967,74 +7167,73 @@ ce256z_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_2_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256z_tailloaded_2:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_13
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
 
 ce256z_nostore_13:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailhalf3:
@@ -7042,215 +7241,207 @@ ce256z_tailhalf3:
 	JA   ce256z_tailhalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_14
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_14:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_15
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_15:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_16
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_16:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_3
-	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 128(AX), Y0, Y1
 	JMP        ce256z_tailloaded_3
 
 ce256z_tailcopy_3:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_3_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_3_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_3_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_3_4:
@@ -7267,350 +7458,337 @@ ce256z_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_3_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256z_tailloaded_3:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_17
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
 
 ce256z_nostore_17:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailhalf4:
 	// The row's last 4 vectors, the last half, under the mask.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_18
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_18:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_19
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_19:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_20
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_20:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_21
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_21:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_4
-	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 192(AX), Y0, Y1
 	JMP        ce256z_tailloaded_4
 
 ce256z_tailcopy_4:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_4_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_4_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_4_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_4_4:
@@ -7627,74 +7805,73 @@ ce256z_copy_4_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_4_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256z_tailloaded_4:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_22
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
 
 ce256z_nostore_22:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailfull:
@@ -7702,60 +7879,60 @@ ce256z_tailfull:
 	JA   ce256z_tailfull2
 
 	// The row's last 1 vectors, the last under the masks.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_23
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_23:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_5
-	VMASKMOVPS (AX), Y3, Y0
-	VMASKMOVPS 32(AX), Y4, Y2
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
 	JMP        ce256z_tailloaded_5
 
 ce256z_tailcopy_5:
@@ -7791,115 +7968,113 @@ ce256z_copy_5_2:
 
 ce256z_copy_5_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256z_tailloaded_5:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_24
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
-	VMASKMOVPS   Y6, Y2, 32(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, (CX)
+	VMASKMOVPS   Y5, Y1, 32(CX)
 
 ce256z_nostore_24:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailfull2:
@@ -7907,135 +8082,131 @@ ce256z_tailfull2:
 	JA   ce256z_tailfull3
 
 	// The row's last 2 vectors, the last under the masks.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_25
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_25:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_26
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_26:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_6
-	VMASKMOVPS 64(AX), Y3, Y0
-	VMASKMOVPS 96(AX), Y4, Y2
+	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 96(AX), Y3, Y1
 	JMP        ce256z_tailloaded_6
 
 ce256z_tailcopy_6:
@@ -8071,103 +8242,101 @@ ce256z_copy_6_2:
 
 ce256z_copy_6_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256z_tailloaded_6:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_27
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+	VMASKMOVPS   Y5, Y1, 96(CX)
 
 ce256z_nostore_27:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailfull3:
@@ -8175,198 +8344,190 @@ ce256z_tailfull3:
 	JA   ce256z_tailfull4
 
 	// The row's last 3 vectors, the last under the masks.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_28
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_28:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_29
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_29:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_30
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_30:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_7
-	VMASKMOVPS 128(AX), Y3, Y0
-	VMASKMOVPS 160(AX), Y4, Y2
+	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 160(AX), Y3, Y1
 	JMP        ce256z_tailloaded_7
 
 ce256z_tailcopy_7:
@@ -8402,362 +8563,348 @@ ce256z_copy_7_2:
 
 ce256z_copy_7_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256z_tailloaded_7:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_31
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+	VMASKMOVPS   Y5, Y1, 160(CX)
 
 ce256z_nostore_31:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailfull4:
 	// The row's last 4 vectors, the last under the masks.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_32
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_32:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_33
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_33:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_34
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_34:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_35
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_35:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_8
-	VMASKMOVPS 192(AX), Y3, Y0
-	VMASKMOVPS 224(AX), Y4, Y2
+	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 224(AX), Y3, Y1
 	JMP        ce256z_tailloaded_8
 
 ce256z_tailcopy_8:
@@ -8793,103 +8940,101 @@ ce256z_copy_8_2:
 
 ce256z_copy_8_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256z_tailloaded_8:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_36
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+	VMASKMOVPS   Y5, Y1, 224(CX)
 
 ce256z_nostore_36:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailwhole:
@@ -8897,155 +9042,151 @@ ce256z_tailwhole:
 	JA   ce256z_tailwhole2
 
 	// The row's last 1 vectors, the last whole.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_37
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_37:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_38
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_38:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailwhole2:
@@ -9053,218 +9194,210 @@ ce256z_tailwhole2:
 	JA   ce256z_tailwhole3
 
 	// The row's last 2 vectors, the last whole.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_39
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_39:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_40
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_40:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_41
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_41:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailwhole3:
@@ -9272,623 +9405,595 @@ ce256z_tailwhole3:
 	JA   ce256z_tailwhole4
 
 	// The row's last 3 vectors, the last whole.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_42
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_42:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_43
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_43:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_44
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_44:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_45
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_45:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailwhole4:
 	// The row's last 4 vectors, the last whole.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_46
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256z_nostore_46:
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_47
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256z_nostore_47:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_48
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_48:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_49
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_49:
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_50
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
 
 ce256z_nostore_50:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_tailfirst:
@@ -9903,35 +10008,35 @@ ce256z_tailfirst:
 	JA    ce256z_firsthalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
 	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
-	VXORPD     Y12, Y12, Y12
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_9
-	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS (AX), Y0, Y1
 	JMP        ce256z_tailloaded_9
 
 ce256z_tailcopy_9:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_9_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_9_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_9_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_9_4:
@@ -9948,54 +10053,53 @@ ce256z_copy_9_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_9_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256z_tailloaded_9:
-	VMOVUPS     crossentropyconst<>+320(SB), Y3
-	VBLENDVPS   Y2, Y0, Y3, Y0
-	VMOVUPS     crossentropyconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS     Y0, Y0
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS      Y0, Y0, Y2
-	VFMADD213PS Y0, Y2, Y5
-	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y7, Y7
+	VMOVUPS     crossentropyconst<>+320(SB), Y2
+	VBLENDVPS   Y0, Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y0
+	VMAXPS      Y1, Y0, Y0
+	VMOVAPS     Y12, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS      Y12, Y2, Y1
+	VFMADD231PS crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y1, Y0
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS      Y0, Y0, Y1
+	VFMADD213PS Y0, Y1, Y4
+	VPADDD      32(SP), Y2, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_51
 	VMOVDQU     (R10), Y0
-	VMOVDQU     32(R10), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
+	VMOVDQU     32(R10), Y1
+	VMASKMOVPS  Y4, Y0, (CX)
 
 ce256z_nostore_51:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firsthalf2:
@@ -10003,78 +10107,74 @@ ce256z_firsthalf2:
 	JA   ce256z_firsthalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_52
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_52:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_10
-	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 64(AX), Y0, Y1
 	JMP        ce256z_tailloaded_10
 
 ce256z_tailcopy_10:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_10_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_10_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_10_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_10_4:
@@ -10091,74 +10191,73 @@ ce256z_copy_10_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_10_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256z_tailloaded_10:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_53
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
 
 ce256z_nostore_53:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firsthalf3:
@@ -10166,141 +10265,133 @@ ce256z_firsthalf3:
 	JA   ce256z_firsthalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_54
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_54:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_55
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_55:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_11
-	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 128(AX), Y0, Y1
 	JMP        ce256z_tailloaded_11
 
 ce256z_tailcopy_11:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_11_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_11_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_11_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_11_4:
@@ -10317,276 +10408,263 @@ ce256z_copy_11_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_11_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256z_tailloaded_11:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_56
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
 
 ce256z_nostore_56:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firsthalf4:
 	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_57
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_57:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_58
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_58:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_59
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_59:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_12
-	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 192(AX), Y0, Y1
 	JMP        ce256z_tailloaded_12
 
 ce256z_tailcopy_12:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_12_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_12_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_12_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_12_4:
@@ -10603,74 +10681,73 @@ ce256z_copy_12_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_12_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256z_tailloaded_12:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_60
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
 
 ce256z_nostore_60:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firstfull:
@@ -10678,18 +10755,18 @@ ce256z_firstfull:
 	JA   ce256z_firstfull2
 
 	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
 	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
-	VXORPD     Y12, Y12, Y12
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_13
-	VMASKMOVPS (AX), Y3, Y0
-	VMASKMOVPS 32(AX), Y4, Y2
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
 	JMP        ce256z_tailloaded_13
 
 ce256z_tailcopy_13:
@@ -10725,83 +10802,81 @@ ce256z_copy_13_2:
 
 ce256z_copy_13_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256z_tailloaded_13:
-	VMOVUPS     crossentropyconst<>+320(SB), Y5
-	VBLENDVPS   Y3, Y0, Y5, Y0
-	VBLENDVPS   Y4, Y2, Y5, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+320(SB), Y4
+	VBLENDVPS   Y2, Y0, Y4, Y0
+	VBLENDVPS   Y3, Y1, Y4, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_61
 	VMOVDQU     (R10), Y0
-	VMOVDQU     32(R10), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
-	VMASKMOVPS  Y6, Y2, 32(CX)
+	VMOVDQU     32(R10), Y1
+	VMASKMOVPS  Y4, Y0, (CX)
+	VMASKMOVPS  Y5, Y1, 32(CX)
 
 ce256z_nostore_61:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firstfull2:
@@ -10809,61 +10884,57 @@ ce256z_firstfull2:
 	JA   ce256z_firstfull3
 
 	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_62
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_62:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_14
-	VMASKMOVPS 64(AX), Y3, Y0
-	VMASKMOVPS 96(AX), Y4, Y2
+	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 96(AX), Y3, Y1
 	JMP        ce256z_tailloaded_14
 
 ce256z_tailcopy_14:
@@ -10899,103 +10970,101 @@ ce256z_copy_14_2:
 
 ce256z_copy_14_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256z_tailloaded_14:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_63
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+	VMASKMOVPS   Y5, Y1, 96(CX)
 
 ce256z_nostore_63:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firstfull3:
@@ -11003,124 +11072,116 @@ ce256z_firstfull3:
 	JA   ce256z_firstfull4
 
 	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_64
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_64:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_65
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_65:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_15
-	VMASKMOVPS 128(AX), Y3, Y0
-	VMASKMOVPS 160(AX), Y4, Y2
+	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 160(AX), Y3, Y1
 	JMP        ce256z_tailloaded_15
 
 ce256z_tailcopy_15:
@@ -11156,288 +11217,274 @@ ce256z_copy_15_2:
 
 ce256z_copy_15_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256z_tailloaded_15:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_66
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+	VMASKMOVPS   Y5, Y1, 160(CX)
 
 ce256z_nostore_66:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firstfull4:
 	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_67
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_67:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_68
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_68:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_69
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_69:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_16
-	VMASKMOVPS 192(AX), Y3, Y0
-	VMASKMOVPS 224(AX), Y4, Y2
+	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 224(AX), Y3, Y1
 	JMP        ce256z_tailloaded_16
 
 ce256z_tailcopy_16:
@@ -11473,103 +11520,101 @@ ce256z_copy_16_2:
 
 ce256z_copy_16_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256z_tailloaded_16:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_70
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+	VMASKMOVPS   Y5, Y1, 224(CX)
 
 ce256z_nostore_70:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firstwhole:
@@ -11577,81 +11622,77 @@ ce256z_firstwhole:
 	JA   ce256z_firstwhole2
 
 	// The row's last 1 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_71
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_71:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firstwhole2:
@@ -11659,144 +11700,136 @@ ce256z_firstwhole2:
 	JA   ce256z_firstwhole3
 
 	// The row's last 2 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_72
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_72:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_73
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_73:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firstwhole3:
@@ -11804,475 +11837,447 @@ ce256z_firstwhole3:
 	JA   ce256z_firstwhole4
 
 	// The row's last 3 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_74
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_74:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_75
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_75:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_76
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_76:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256z_sumred
 
 ce256z_firstwhole4:
 	// The row's last 4 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256z_nostore_77
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256z_nostore_77:
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_78
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256z_nostore_78:
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_79
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256z_nostore_79:
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256z_nostore_80
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
 
 ce256z_nostore_80:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 
 ce256z_sumred:
 	JMP ce256_sumdone
@@ -12286,493 +12291,730 @@ ce256_sumc:
 	MOVQ    DI, AX
 	MOVQ    SI, CX
 	MOVQ    R9, DX
+	VXORPD  Y8, Y8, Y8
 	VXORPD  Y9, Y9, Y9
 	VXORPD  Y10, Y10, Y10
 	VXORPD  Y11, Y11, Y11
-	VXORPD  Y12, Y12, Y12
+	VMOVUPS crossentropyconst<>+32(SB), Y12
 	CMPQ    DX, $0x00000040
 	JB      ce256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_1
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_1:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_2
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_2:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_3
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_3:
 	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
+	VMOVUPS     224(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y13
+	VSUBPS      Y12, Y3, Y14
 	VFMADD231PS crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y1
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
+	TESTQ       R12, R12
+	JNZ         ce256_sum64
+
+ce256_sum64u:
+	CMPQ DX, $0x00000040
+	JB   ce256_drain
+
+	// One block, u stored: stage C reads its upper halves back.
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y4
+	VADDPD       Y4, Y8, Y8
+	VCVTPS2PD    -112(CX), Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    -80(CX), Y4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y4
+	VADDPD       Y4, Y8, Y8
+	VCVTPS2PD    -48(CX), Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    -16(CX), Y4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y4
+	VADDPD       Y4, Y8, Y8
+	VCVTPS2PD    16(CX), Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    48(CX), Y4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y4
+	VADDPD       Y4, Y8, Y8
+	VCVTPS2PD    80(CX), Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    112(CX), Y4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          ce256_sum64u
 
 ce256_sum64:
 	CMPQ DX, $0x00000040
 	JB   ce256_drain
 
 	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_4
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_4:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_5
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_5:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_6
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_6:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_7
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_7:
 	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
+	VMOVUPS     224(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y13
+	VSUBPS      Y12, Y3, Y14
 	VFMADD231PS crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y1
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -12783,80 +13025,80 @@ ce256_drain:
 	JNZ   ce256_tail
 
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_8
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_8:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tail:
@@ -12869,77 +13111,77 @@ ce256_tail:
 	JA   ce256_tailhalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_9
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_9:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_2
-	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS (AX), Y0, Y1
 	JMP        ce256_tailloaded_2
 
 ce256_tailcopy_2:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_2_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_2_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_2_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_2_4:
@@ -12956,87 +13198,86 @@ ce256_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_2_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256_tailloaded_2:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_10
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, (CX)
 
 ce256_nostore_10:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailhalf2:
@@ -13044,154 +13285,152 @@ ce256_tailhalf2:
 	JA   ce256_tailhalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_11
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_11:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_12
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_12:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_3
-	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 64(AX), Y0, Y1
 	JMP        ce256_tailloaded_3
 
 ce256_tailcopy_3:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_3_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_3_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_3_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_3_4:
@@ -13208,75 +13447,74 @@ ce256_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_3_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256_tailloaded_3:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_13
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
 
 ce256_nostore_13:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailhalf3:
@@ -13284,219 +13522,215 @@ ce256_tailhalf3:
 	JA   ce256_tailhalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_14
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_14:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_15
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_15:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_16
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_16:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_4
-	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 128(AX), Y0, Y1
 	JMP        ce256_tailloaded_4
 
 ce256_tailcopy_4:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_4_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_4_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_4_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_4_4:
@@ -13513,357 +13747,350 @@ ce256_copy_4_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_4_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256_tailloaded_4:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_17
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
 
 ce256_nostore_17:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailhalf4:
 	// The row's last 4 vectors, the last half, under the mask.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_18
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_18:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_19
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_19:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_20
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_20:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_21
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_21:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_5
-	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 192(AX), Y0, Y1
 	JMP        ce256_tailloaded_5
 
 ce256_tailcopy_5:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_5_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_5_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_5_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_5_4:
@@ -13880,75 +14107,74 @@ ce256_copy_5_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_5_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256_tailloaded_5:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_22
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
 
 ce256_nostore_22:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailfull:
@@ -13956,60 +14182,60 @@ ce256_tailfull:
 	JA   ce256_tailfull2
 
 	// The row's last 1 vectors, the last under the masks.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_23
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_23:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_6
-	VMASKMOVPS (AX), Y3, Y0
-	VMASKMOVPS 32(AX), Y4, Y2
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
 	JMP        ce256_tailloaded_6
 
 ce256_tailcopy_6:
@@ -14045,117 +14271,115 @@ ce256_copy_6_2:
 
 ce256_copy_6_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_6:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_24
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, (CX)
-	VMASKMOVPS   Y6, Y2, 32(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, (CX)
+	VMASKMOVPS   Y5, Y1, 32(CX)
 
 ce256_nostore_24:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailfull2:
@@ -14163,137 +14387,135 @@ ce256_tailfull2:
 	JA   ce256_tailfull3
 
 	// The row's last 2 vectors, the last under the masks.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_25
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_25:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_26
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_26:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_7
-	VMASKMOVPS 64(AX), Y3, Y0
-	VMASKMOVPS 96(AX), Y4, Y2
+	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 96(AX), Y3, Y1
 	JMP        ce256_tailloaded_7
 
 ce256_tailcopy_7:
@@ -14329,105 +14551,103 @@ ce256_copy_7_2:
 
 ce256_copy_7_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_7:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_27
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+	VMASKMOVPS   Y5, Y1, 96(CX)
 
 ce256_nostore_27:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailfull3:
@@ -14435,202 +14655,198 @@ ce256_tailfull3:
 	JA   ce256_tailfull4
 
 	// The row's last 3 vectors, the last under the masks.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_28
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_28:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_29
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_29:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_30
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_30:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_8
-	VMASKMOVPS 128(AX), Y3, Y0
-	VMASKMOVPS 160(AX), Y4, Y2
+	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 160(AX), Y3, Y1
 	JMP        ce256_tailloaded_8
 
 ce256_tailcopy_8:
@@ -14666,370 +14882,362 @@ ce256_copy_8_2:
 
 ce256_copy_8_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_8:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_31
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+	VMASKMOVPS   Y5, Y1, 160(CX)
 
 ce256_nostore_31:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailfull4:
 	// The row's last 4 vectors, the last under the masks.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_32
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_32:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_33
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_33:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_34
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_34:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_35
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_35:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_9
-	VMASKMOVPS 192(AX), Y3, Y0
-	VMASKMOVPS 224(AX), Y4, Y2
+	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 224(AX), Y3, Y1
 	JMP        ce256_tailloaded_9
 
 ce256_tailcopy_9:
@@ -15065,105 +15273,103 @@ ce256_copy_9_2:
 
 ce256_copy_9_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_9:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_36
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+	VMASKMOVPS   Y5, Y1, 224(CX)
 
 ce256_nostore_36:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailwhole:
@@ -15171,157 +15377,155 @@ ce256_tailwhole:
 	JA   ce256_tailwhole2
 
 	// The row's last 1 vectors, the last whole.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_37
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_37:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_38
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_38:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailwhole2:
@@ -15329,222 +15533,218 @@ ce256_tailwhole2:
 	JA   ce256_tailwhole3
 
 	// The row's last 2 vectors, the last whole.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_39
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_39:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_40
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_40:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_41
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_41:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailwhole3:
@@ -15552,637 +15752,623 @@ ce256_tailwhole3:
 	JA   ce256_tailwhole4
 
 	// The row's last 3 vectors, the last whole.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_42
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_42:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_43
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_43:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_44
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_44:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_45
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_45:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailwhole4:
 	// The row's last 4 vectors, the last whole.
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_46
-	VMOVUPS      Y5, -64(CX)
-	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 ce256_nostore_46:
 	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y2
+	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_47
-	VMOVUPS      Y5, (CX)
-	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
 
 ce256_nostore_47:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_48
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_48:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_49
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_49:
 	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y2
+	VMOVUPS      224(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_50
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
 
 ce256_nostore_50:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_tailfirst:
@@ -16197,35 +16383,35 @@ ce256_tailfirst:
 	JA    ce256_firsthalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
 	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
-	VXORPD     Y12, Y12, Y12
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_10
-	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS (AX), Y0, Y1
 	JMP        ce256_tailloaded_10
 
 ce256_tailcopy_10:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_10_8
-	VMOVUPS (AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_10_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_10_4
-	VMOVUPS (AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_10_4:
@@ -16242,55 +16428,54 @@ ce256_copy_10_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_10_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256_tailloaded_10:
-	VMOVUPS     crossentropyconst<>+320(SB), Y3
-	VBLENDVPS   Y2, Y0, Y3, Y0
-	VSUBPS      (SP), Y0, Y0
-	VMOVUPS     crossentropyconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS     Y0, Y0
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS      Y0, Y0, Y2
-	VFMADD213PS Y0, Y2, Y5
-	VPADDD      32(SP), Y3, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD      $0x17, Y7, Y7
+	VMOVUPS     crossentropyconst<>+320(SB), Y2
+	VBLENDVPS   Y0, Y1, Y2, Y1
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y0
+	VMAXPS      Y1, Y0, Y0
+	VMOVAPS     Y12, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS      Y12, Y2, Y1
+	VFMADD231PS crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y1, Y0
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS      Y0, Y0, Y1
+	VFMADD213PS Y0, Y1, Y4
+	VPADDD      32(SP), Y2, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_51
 	VMOVDQU     (R10), Y0
-	VMOVDQU     32(R10), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
+	VMOVDQU     32(R10), Y1
+	VMASKMOVPS  Y4, Y0, (CX)
 
 ce256_nostore_51:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firsthalf2:
@@ -16298,80 +16483,78 @@ ce256_firsthalf2:
 	JA   ce256_firsthalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_52
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_52:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_11
-	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 64(AX), Y0, Y1
 	JMP        ce256_tailloaded_11
 
 ce256_tailcopy_11:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_11_8
-	VMOVUPS 64(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_11_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_11_4
-	VMOVUPS 64(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_11_4:
@@ -16388,75 +16571,74 @@ ce256_copy_11_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_11_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256_tailloaded_11:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_53
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
 
 ce256_nostore_53:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firsthalf3:
@@ -16464,145 +16646,141 @@ ce256_firsthalf3:
 	JA   ce256_firsthalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_54
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_54:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_55
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_55:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_12
-	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 128(AX), Y0, Y1
 	JMP        ce256_tailloaded_12
 
 ce256_tailcopy_12:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_12_8
-	VMOVUPS 128(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_12_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_12_4
-	VMOVUPS 128(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_12_4:
@@ -16619,283 +16797,276 @@ ce256_copy_12_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_12_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256_tailloaded_12:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_56
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
 
 ce256_nostore_56:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firsthalf4:
 	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_57
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_57:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_58
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_58:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_59
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_59:
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y0
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_13
-	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 192(AX), Y0, Y1
 	JMP        ce256_tailloaded_13
 
 ce256_tailcopy_13:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_13_8
-	VMOVUPS 192(AX)(DX*1), Y0
-	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y1
+	VMOVUPS Y1, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_13_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_13_4
-	VMOVUPS 192(AX)(DX*1), X0
-	VMOVUPS X0, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_13_4:
@@ -16912,75 +17083,74 @@ ce256_copy_13_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_13_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 ce256_tailloaded_13:
-	VMOVUPS      crossentropyconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      crossentropyconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
-	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
-	VMOVAPS      Y0, Y0
-	VCVTPS2PD    X5, Y2
-	VCVTPS2PD    X7, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
-	VCVTPS2PD    X6, Y2
-	VCVTPS2PD    X8, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
-	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VMULPS       Y0, Y0, Y2
-	VFMADD213PS  Y0, Y2, Y5
-	VPADDD       32(SP), Y3, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_60
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
 
 ce256_nostore_60:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y10, Y10
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firstfull:
@@ -16988,18 +17158,18 @@ ce256_firstfull:
 	JA   ce256_firstfull2
 
 	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
 	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
-	VXORPD     Y12, Y12, Y12
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_14
-	VMASKMOVPS (AX), Y3, Y0
-	VMASKMOVPS 32(AX), Y4, Y2
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
 	JMP        ce256_tailloaded_14
 
 ce256_tailcopy_14:
@@ -17035,85 +17205,83 @@ ce256_copy_14_2:
 
 ce256_copy_14_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_14:
-	VMOVUPS     crossentropyconst<>+320(SB), Y5
-	VBLENDVPS   Y3, Y0, Y5, Y0
-	VBLENDVPS   Y4, Y2, Y5, Y2
+	VMOVUPS     crossentropyconst<>+320(SB), Y4
+	VBLENDVPS   Y2, Y0, Y4, Y0
+	VBLENDVPS   Y3, Y1, Y4, Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_61
 	VMOVDQU     (R10), Y0
-	VMOVDQU     32(R10), Y2
-	VMASKMOVPS  Y5, Y0, (CX)
-	VMASKMOVPS  Y6, Y2, 32(CX)
+	VMOVDQU     32(R10), Y1
+	VMASKMOVPS  Y4, Y0, (CX)
+	VMASKMOVPS  Y5, Y1, 32(CX)
 
 ce256_nostore_61:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firstfull2:
@@ -17121,63 +17289,61 @@ ce256_firstfull2:
 	JA   ce256_firstfull3
 
 	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_62
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_62:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_15
-	VMASKMOVPS 64(AX), Y3, Y0
-	VMASKMOVPS 96(AX), Y4, Y2
+	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 96(AX), Y3, Y1
 	JMP        ce256_tailloaded_15
 
 ce256_tailcopy_15:
@@ -17213,105 +17379,103 @@ ce256_copy_15_2:
 
 ce256_copy_15_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_15:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_63
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 64(CX)
-	VMASKMOVPS   Y6, Y2, 96(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+	VMASKMOVPS   Y5, Y1, 96(CX)
 
 ce256_nostore_63:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firstfull3:
@@ -17319,128 +17483,124 @@ ce256_firstfull3:
 	JA   ce256_firstfull4
 
 	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_64
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_64:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_65
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_65:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_16
-	VMASKMOVPS 128(AX), Y3, Y0
-	VMASKMOVPS 160(AX), Y4, Y2
+	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 160(AX), Y3, Y1
 	JMP        ce256_tailloaded_16
 
 ce256_tailcopy_16:
@@ -17476,296 +17636,288 @@ ce256_copy_16_2:
 
 ce256_copy_16_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_16:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_66
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 128(CX)
-	VMASKMOVPS   Y6, Y2, 160(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+	VMASKMOVPS   Y5, Y1, 160(CX)
 
 ce256_nostore_66:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firstfull4:
 	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_67
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_67:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_68
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_68:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_69
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_69:
-	VMOVDQU    (R10), Y3
-	VMOVDQU    32(R10), Y4
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_17
-	VMASKMOVPS 192(AX), Y3, Y0
-	VMASKMOVPS 224(AX), Y4, Y2
+	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 224(AX), Y3, Y1
 	JMP        ce256_tailloaded_17
 
 ce256_tailcopy_17:
@@ -17801,105 +17953,103 @@ ce256_copy_17_2:
 
 ce256_copy_17_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_17:
 	VMOVUPS      crossentropyconst<>+320(SB), Y13
-	VBLENDVPS    Y3, Y0, Y13, Y0
-	VBLENDVPS    Y4, Y2, Y13, Y2
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_70
 	VMOVDQU      (R10), Y0
-	VMOVDQU      32(R10), Y2
-	VMASKMOVPS   Y5, Y0, 192(CX)
-	VMASKMOVPS   Y6, Y2, 224(CX)
+	VMOVDQU      32(R10), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+	VMASKMOVPS   Y5, Y1, 224(CX)
 
 ce256_nostore_70:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firstwhole:
@@ -17907,83 +18057,81 @@ ce256_firstwhole:
 	JA   ce256_firstwhole2
 
 	// The row's last 1 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_71
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_71:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firstwhole2:
@@ -17991,148 +18139,144 @@ ce256_firstwhole2:
 	JA   ce256_firstwhole3
 
 	// The row's last 2 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_72
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_72:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_73
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_73:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firstwhole3:
@@ -18140,512 +18284,498 @@ ce256_firstwhole3:
 	JA   ce256_firstwhole4
 
 	// The row's last 3 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_74
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_74:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_75
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_75:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_76
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_76:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 	JMP          ce256_sumred
 
 ce256_firstwhole4:
 	// The row's last 4 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD213PS Y0, Y7, Y5
-	VFMADD213PS Y2, Y8, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
 	VPADDD      32(SP), Y3, Y7
-	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_77
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 ce256_nostore_77:
 	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y2
+	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_78
-	VMOVUPS      Y5, 64(CX)
-	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 ce256_nostore_78:
 	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y2
+	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
 	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_79
-	VMOVUPS      Y5, 128(CX)
-	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 ce256_nostore_79:
 	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y2
+	VMOVUPS      224(AX), Y1
 	VSUBPS       (SP), Y0, Y0
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      crossentropyconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      crossentropyconst<>+32(SB), Y3
-	VMOVUPS      crossentropyconst<>+32(SB), Y4
-	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
-	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
 	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
 	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
-	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y13
-	VCVTPS2PD    X7, Y14
-	VFMADD213PD  Y14, Y14, Y13
-	VADDPD       Y13, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y10, Y10
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y12, Y12
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
 	VMOVUPS      crossentropyconst<>+128(SB), Y5
-	VMOVUPS      crossentropyconst<>+128(SB), Y6
-	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y2, Y2, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
 	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_80
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
 
 ce256_nostore_80:
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y9, Y9
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y11, Y11
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X2, Y2
-	VFMADD213PD  Y2, Y2, Y0
-	VADDPD       Y0, Y12, Y12
-	VADDPD       64(SP), Y9, Y9
-	VMOVUPD      Y9, 64(SP)
-	VADDPD       96(SP), Y10, Y10
-	VMOVUPD      Y10, 96(SP)
-	VADDPD       128(SP), Y11, Y11
-	VMOVUPD      Y11, 128(SP)
-	VADDPD       160(SP), Y12, Y12
-	VMOVUPD      Y12, 160(SP)
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 
 ce256_sumred:
 ce256_sumdone:
 	VMOVUPD      64(SP), Y0
 	VADDPD       128(SP), Y0, Y0
-	VMOVUPD      96(SP), Y2
-	VADDPD       160(SP), Y2, Y2
-	VADDPD       Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X2
-	VADDPD       X2, X0, X2
-	VPERMILPD    $0x01, X2, X0
-	VADDSD       X0, X2, X0
+	VMOVUPD      96(SP), Y1
+	VADDPD       160(SP), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X0
 	UCOMISD      X0, X0
 	JP           ce256_nanrow
 
 	// The row's S, c, x_t, bias and &grad[t], to the batch.
 	MOVLQSX   (BX), AX
-	VMOVSS    (SP), X2
-	VCVTSS2SD X2, X2, X2
+	VMOVSS    (SP), X1
+	VCVTSS2SD X1, X1, X1
 	MOVL      32(SP), CX
 	MOVQ      256(SP), DX
 	VMOVSD    X0, 264(SP)(DX*8)
-	VMOVSD    X2, 328(SP)(DX*8)
+	VMOVSD    X1, 328(SP)(DX*8)
 	MOVL      (DI)(AX*4), R13
 	MOVL      R13, 392(SP)(DX*4)
 	MOVL      CX, 424(SP)(DX*4)
@@ -18656,16 +18786,16 @@ ce256_sumdone:
 	JZ        ce256_next
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD    crossentropyconst<>+384(SB), X1, X1
+	VCVTSS2SD    crossentropyconst<>+384(SB), X0, X1
 	VDIVSD       X0, X1, X0
-	VCVTSD2SS    X0, X0, X2
-	VCVTSS2SD    X2, X2, X3
-	VSUBSD       X3, X0, X0
+	VCVTSD2SS    X0, X0, X1
+	VCVTSS2SD    X1, X1, X2
+	VSUBSD       X2, X0, X0
 	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X2, Y2
-	VMOVUPS      Y2, 520(SP)
-	VBROADCASTSS X0, Y2
-	VMOVUPS      Y2, 552(SP)
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 520(SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, 552(SP)
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s.
 	MOVL    (SP), AX
@@ -18674,6 +18804,672 @@ ce256_sumdone:
 	TESTQ   R12, R12
 	JNZ     ce256z_re
 	VMOVUPS crossentropyconst<>+288(SB), Y0
+	VMOVUPS crossentropyconst<>+32(SB), Y1
+	VMOVUPS crossentropyconst<>+0(SB), Y2
+	VMOVUPS 32(SP), Y3
+	VMOVUPS 520(SP), Y4
+	VMOVUPS 552(SP), Y5
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+
+ce256z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ce256z_out16
+	VMOVUPS     (AX), Y6
+	VMOVUPS     32(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     (CX), Y7
+	VMOVUPS     32(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, (CX)
+	VMOVUPS     Y9, 32(CX)
+	VMOVUPS     64(AX), Y6
+	VMOVUPS     96(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     64(CX), Y7
+	VMOVUPS     96(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, 64(CX)
+	VMOVUPS     Y9, 96(CX)
+	VMOVUPS     128(AX), Y6
+	VMOVUPS     160(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     128(CX), Y7
+	VMOVUPS     160(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, 128(CX)
+	VMOVUPS     Y9, 160(CX)
+	VMOVUPS     192(AX), Y6
+	VMOVUPS     224(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     192(CX), Y7
+	VMOVUPS     224(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, 192(CX)
+	VMOVUPS     Y9, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256z_out64
+
+ce256z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ce256z_outtail
+	VMOVUPS     (AX), Y6
+	VMOVUPS     32(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     (CX), Y7
+	VMOVUPS     32(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, (CX)
+	VMOVUPS     Y9, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ce256z_out16
+
+ce256z_outtail:
+	TESTQ      DX, DX
+	JZ         ce256_next
+	VMOVDQU    (R10), Y6
+	VMOVDQU    32(R10), Y7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_17
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        ce256z_tailloaded_17
+
+ce256z_tailcopy_17:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_17_8
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_17_4
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_17_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_17_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_17_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+
+ce256z_tailloaded_17:
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y1, Y0
+	VFMADD231PS Y2, Y8, Y0
+	VMOVAPS     Y1, Y1
+	VFMADD231PS Y2, Y9, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ce256z_tailcopy_18
+	VMASKMOVPS  (CX), Y6, Y2
+	VMASKMOVPS  32(CX), Y7, Y8
+	JMP         ce256z_tailloaded_18
+
+ce256z_tailcopy_18:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_18_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ce256z_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_18_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ce256z_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_18_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ce256z_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_18_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ce256z_copy_18_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y8
+
+ce256z_tailloaded_18:
+	VPADDD      Y3, Y0, Y0
+	VPMAXSD     crossentropyconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y3, Y1, Y1
+	VPMAXSD     crossentropyconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y5, Y3
+	VFMADD213PS Y5, Y2, Y3
+	VFMADD132PS Y4, Y3, Y2
+	VADDPS      Y4, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y5, Y0
+	VFMADD213PS Y5, Y8, Y0
+	VFMADD132PS Y4, Y0, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y1, Y8, Y8
+	VMASKMOVPS  Y2, Y6, (CX)
+	VMASKMOVPS  Y8, Y7, 32(CX)
+	JMP         ce256_next
+
+ce256z_re:
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+ce256z_re64:
+	CMPQ        DX, $0x00000040
+	JB          ce256z_re16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256z_re64
+
+ce256z_re16:
+	CMPQ        DX, $0x00000010
+	JB          ce256z_retail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ce256z_re16
+
+ce256z_retail:
+	TESTQ      DX, DX
+	JZ         ce256_next
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        ce256z_tailloaded_19
+
+ce256z_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_19_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_19_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_19_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_19_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ce256z_tailloaded_19:
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         ce256_next
+	JMP ce256_outdone
+
+ce256_outc:
+	TESTQ   R12, R12
+	JNZ     ce256_re
+	VMOVUPS (SP), Y0
+	VMOVUPS crossentropyconst<>+288(SB), Y1
 	VMOVUPS crossentropyconst<>+32(SB), Y2
 	VMOVUPS crossentropyconst<>+0(SB), Y3
 	VMOVUPS 32(SP), Y4
@@ -18683,13 +19479,15 @@ ce256_sumdone:
 	MOVQ    SI, CX
 	MOVQ    R9, DX
 
-ce256z_out64:
+ce256_out64:
 	CMPQ        DX, $0x00000040
-	JB          ce256z_out16
+	JB          ce256_out16
 	VMOVUPS     (AX), Y7
 	VMOVUPS     32(AX), Y8
-	VMAXPS      Y7, Y0, Y7
-	VMAXPS      Y8, Y0, Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
 	VMOVAPS     Y2, Y9
 	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
@@ -18716,8 +19514,10 @@ ce256z_out64:
 	VMOVUPS     Y10, 32(CX)
 	VMOVUPS     64(AX), Y7
 	VMOVUPS     96(AX), Y8
-	VMAXPS      Y7, Y0, Y7
-	VMAXPS      Y8, Y0, Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
 	VMOVAPS     Y2, Y9
 	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
@@ -18744,8 +19544,10 @@ ce256z_out64:
 	VMOVUPS     Y10, 96(CX)
 	VMOVUPS     128(AX), Y7
 	VMOVUPS     160(AX), Y8
-	VMAXPS      Y7, Y0, Y7
-	VMAXPS      Y8, Y0, Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
 	VMOVAPS     Y2, Y9
 	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
@@ -18772,8 +19574,10 @@ ce256z_out64:
 	VMOVUPS     Y10, 160(CX)
 	VMOVUPS     192(AX), Y7
 	VMOVUPS     224(AX), Y8
-	VMAXPS      Y7, Y0, Y7
-	VMAXPS      Y8, Y0, Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
 	VMOVAPS     Y2, Y9
 	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
@@ -18801,15 +19605,17 @@ ce256z_out64:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	JMP         ce256z_out64
+	JMP         ce256_out64
 
-ce256z_out16:
+ce256_out16:
 	CMPQ        DX, $0x00000010
-	JB          ce256z_outtail
+	JB          ce256_outtail
 	VMOVUPS     (AX), Y7
 	VMOVUPS     32(AX), Y8
-	VMAXPS      Y7, Y0, Y7
-	VMAXPS      Y8, Y0, Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
 	VMOVAPS     Y2, Y9
 	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
@@ -18837,9 +19643,9 @@ ce256z_out16:
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
-	JMP         ce256z_out16
+	JMP         ce256_out16
 
-ce256z_outtail:
+ce256_outtail:
 	TESTQ      DX, DX
 	JZ         ce256_next
 	VMOVDQU    (R10), Y7
@@ -18847,703 +19653,27 @@ ce256z_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ce256z_tailcopy_17
+	JA         ce256_tailcopy_18
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        ce256z_tailloaded_17
+	JMP        ce256_tailloaded_18
 
-ce256z_tailcopy_17:
+ce256_tailcopy_18:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ce256z_copy_17_8
+	JZ      ce256_copy_18_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
-	ADDQ    $0x00000020, DX
-
-ce256z_copy_17_8:
-	TESTQ   $0x00000004, R11
-	JZ      ce256z_copy_17_4
-	VMOVUPS (AX)(DX*1), X9
-	VMOVUPS X9, 192(SP)(DX*1)
-	ADDQ    $0x00000010, DX
-
-ce256z_copy_17_4:
-	TESTQ $0x00000002, R11
-	JZ    ce256z_copy_17_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
-	ADDQ  $0x00000008, DX
-
-ce256z_copy_17_2:
-	TESTQ $0x00000001, R11
-	JZ    ce256z_copy_17_1
-	MOVL  (AX)(DX*1), AX
-	MOVL  AX, 192(SP)(DX*1)
-
-ce256z_copy_17_1:
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y10
-
-ce256z_tailloaded_17:
-	VMAXPS      Y9, Y0, Y9
-	VMAXPS      Y10, Y0, Y10
-	VMOVAPS     Y2, Y0
-	VFMADD231PS Y3, Y9, Y0
-	VMOVAPS     Y2, Y2
-	VFMADD231PS Y3, Y10, Y2
-	LEAQ        (CX), AX
-	ANDQ        $0x00000fff, AX
-	CMPQ        AX, $0x00000fc0
-	JA          ce256z_tailcopy_18
-	VMASKMOVPS  (CX), Y7, Y3
-	VMASKMOVPS  32(CX), Y8, Y9
-	JMP         ce256z_tailloaded_18
-
-ce256z_tailcopy_18:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
-	XORQ    AX, AX
-	TESTQ   $0x00000008, R11
-	JZ      ce256z_copy_18_8
-	VMOVUPS (CX)(AX*1), Y3
-	VMOVUPS Y3, 192(SP)(AX*1)
-	ADDQ    $0x00000020, AX
-
-ce256z_copy_18_8:
-	TESTQ   $0x00000004, R11
-	JZ      ce256z_copy_18_4
-	VMOVUPS (CX)(AX*1), X3
-	VMOVUPS X3, 192(SP)(AX*1)
-	ADDQ    $0x00000010, AX
-
-ce256z_copy_18_4:
-	TESTQ $0x00000002, R11
-	JZ    ce256z_copy_18_2
-	MOVQ  (CX)(AX*1), DX
-	MOVQ  DX, 192(SP)(AX*1)
-	ADDQ  $0x00000008, AX
-
-ce256z_copy_18_2:
-	TESTQ $0x00000001, R11
-	JZ    ce256z_copy_18_1
-	MOVL  (CX)(AX*1), DX
-	MOVL  DX, 192(SP)(AX*1)
-
-ce256z_copy_18_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y9
-
-ce256z_tailloaded_18:
-	VPADDD      Y4, Y0, Y0
-	VPMAXSD     crossentropyconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y0, Y0
-	VPADDD      Y4, Y2, Y2
-	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y2, Y2
-	VMOVAPS     Y6, Y4
-	VFMADD213PS Y6, Y3, Y4
-	VFMADD132PS Y5, Y4, Y3
-	VADDPS      Y5, Y3, Y3
-	VMULPS      Y0, Y3, Y3
-	VMOVAPS     Y6, Y0
-	VFMADD213PS Y6, Y9, Y0
-	VFMADD132PS Y5, Y0, Y9
-	VADDPS      Y5, Y9, Y9
-	VMULPS      Y2, Y9, Y9
-	VMASKMOVPS  Y3, Y7, (CX)
-	VMASKMOVPS  Y9, Y8, 32(CX)
-	JMP         ce256_next
-
-ce256z_re:
-	MOVQ DI, AX
-	MOVQ SI, CX
-	MOVQ R9, DX
-
-ce256z_re64:
-	CMPQ        DX, $0x00000040
-	JB          ce256z_re16
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
-	VMOVUPS     64(AX), Y0
-	VMOVUPS     96(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 64(CX)
-	VMOVUPS     Y2, 96(CX)
-	VMOVUPS     128(AX), Y0
-	VMOVUPS     160(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 128(CX)
-	VMOVUPS     Y2, 160(CX)
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 192(CX)
-	VMOVUPS     Y2, 224(CX)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         ce256z_re64
-
-ce256z_re16:
-	CMPQ        DX, $0x00000010
-	JB          ce256z_retail
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         ce256z_re16
-
-ce256z_retail:
-	TESTQ      DX, DX
-	JZ         ce256_next
-	VMOVDQU    (R10), Y0
-	VMOVDQU    32(R10), Y2
-	LEAQ       (AX), DX
-	ANDQ       $0x00000fff, DX
-	CMPQ       DX, $0x00000fc0
-	JA         ce256z_tailcopy_19
-	VMASKMOVPS (AX), Y0, Y3
-	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ce256z_tailloaded_19
-
-ce256z_tailcopy_19:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
-	XORQ    DX, DX
-	TESTQ   $0x00000008, R11
-	JZ      ce256z_copy_19_8
-	VMOVUPS (AX)(DX*1), Y3
-	VMOVUPS Y3, 192(SP)(DX*1)
-	ADDQ    $0x00000020, DX
-
-ce256z_copy_19_8:
-	TESTQ   $0x00000004, R11
-	JZ      ce256z_copy_19_4
-	VMOVUPS (AX)(DX*1), X3
-	VMOVUPS X3, 192(SP)(DX*1)
-	ADDQ    $0x00000010, DX
-
-ce256z_copy_19_4:
-	TESTQ $0x00000002, R11
-	JZ    ce256z_copy_19_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
-	ADDQ  $0x00000008, DX
-
-ce256z_copy_19_2:
-	TESTQ $0x00000001, R11
-	JZ    ce256z_copy_19_1
-	MOVL  (AX)(DX*1), AX
-	MOVL  AX, 192(SP)(DX*1)
-
-ce256z_copy_19_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
-
-ce256z_tailloaded_19:
-	VMOVUPS     crossentropyconst<>+288(SB), Y5
-	VMAXPS      Y3, Y5, Y3
-	VMAXPS      Y4, Y5, Y4
-	VMOVUPS     crossentropyconst<>+32(SB), Y5
-	VMOVUPS     crossentropyconst<>+32(SB), Y6
-	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
-	VFMADD231PS crossentropyconst<>+0(SB), Y4, Y6
-	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
-	VSUBPS      crossentropyconst<>+32(SB), Y6, Y8
-	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
-	VFMADD231PS crossentropyconst<>+64(SB), Y8, Y4
-	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
-	VFMADD231PS crossentropyconst<>+96(SB), Y8, Y4
-	VMOVUPS     crossentropyconst<>+128(SB), Y7
-	VMOVUPS     crossentropyconst<>+128(SB), Y8
-	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
-	VFMADD213PS crossentropyconst<>+160(SB), Y4, Y8
-	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
-	VFMADD213PS crossentropyconst<>+192(SB), Y4, Y8
-	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
-	VFMADD213PS crossentropyconst<>+224(SB), Y4, Y8
-	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
-	VFMADD213PS crossentropyconst<>+256(SB), Y4, Y8
-	VMULPS      Y3, Y3, Y9
-	VMULPS      Y4, Y4, Y10
-	VFMADD231PS Y7, Y9, Y3
-	VFMADD231PS Y8, Y10, Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y5, Y5
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y6, Y6
-	VPADDD      32(SP), Y5, Y5
-	VPADDD      32(SP), Y6, Y6
-	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
-	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
-	VPSLLD      $0x17, Y5, Y5
-	VPSLLD      $0x17, Y6, Y6
-	VMOVUPS     552(SP), Y7
-	VFMADD213PS 552(SP), Y3, Y7
-	VMOVUPS     552(SP), Y8
-	VFMADD213PS 552(SP), Y4, Y8
-	VFMADD132PS 520(SP), Y7, Y3
-	VFMADD132PS 520(SP), Y8, Y4
-	VADDPS      520(SP), Y3, Y3
-	VADDPS      520(SP), Y4, Y4
-	VMULPS      Y5, Y3, Y3
-	VMULPS      Y6, Y4, Y4
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMASKMOVPS  Y4, Y2, 32(CX)
-	JMP         ce256_next
-	JMP ce256_outdone
-
-ce256_outc:
-	TESTQ   R12, R12
-	JNZ     ce256_re
-	VMOVUPS (SP), Y0
-	VMOVUPS crossentropyconst<>+288(SB), Y2
-	VMOVUPS crossentropyconst<>+32(SB), Y3
-	VMOVUPS crossentropyconst<>+0(SB), Y4
-	VMOVUPS 32(SP), Y5
-	VMOVUPS 520(SP), Y6
-	VMOVUPS 552(SP), Y7
-	MOVQ    DI, AX
-	MOVQ    SI, CX
-	MOVQ    R9, DX
-
-ce256_out64:
-	CMPQ        DX, $0x00000040
-	JB          ce256_out16
-	VMOVUPS     (AX), Y8
-	VMOVUPS     32(AX), Y9
-	VSUBPS      Y0, Y8, Y8
-	VSUBPS      Y0, Y9, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMAXPS      Y9, Y2, Y9
-	VMOVAPS     Y3, Y10
-	VFMADD231PS Y4, Y8, Y10
-	VMOVAPS     Y3, Y8
-	VFMADD231PS Y4, Y9, Y8
-	VMOVUPS     (CX), Y9
-	VMOVUPS     32(CX), Y11
-	VPADDD      Y5, Y10, Y10
-	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
-	VPADDD      Y5, Y8, Y8
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD      $0x17, Y8, Y8
-	VMOVAPS     Y7, Y12
-	VFMADD213PS Y7, Y9, Y12
-	VFMADD132PS Y6, Y12, Y9
-	VADDPS      Y6, Y9, Y9
-	VMULPS      Y10, Y9, Y9
-	VMOVAPS     Y7, Y10
-	VFMADD213PS Y7, Y11, Y10
-	VFMADD132PS Y6, Y10, Y11
-	VADDPS      Y6, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VMOVUPS     Y9, (CX)
-	VMOVUPS     Y11, 32(CX)
-	VMOVUPS     64(AX), Y8
-	VMOVUPS     96(AX), Y9
-	VSUBPS      Y0, Y8, Y8
-	VSUBPS      Y0, Y9, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMAXPS      Y9, Y2, Y9
-	VMOVAPS     Y3, Y10
-	VFMADD231PS Y4, Y8, Y10
-	VMOVAPS     Y3, Y8
-	VFMADD231PS Y4, Y9, Y8
-	VMOVUPS     64(CX), Y9
-	VMOVUPS     96(CX), Y11
-	VPADDD      Y5, Y10, Y10
-	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
-	VPADDD      Y5, Y8, Y8
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD      $0x17, Y8, Y8
-	VMOVAPS     Y7, Y12
-	VFMADD213PS Y7, Y9, Y12
-	VFMADD132PS Y6, Y12, Y9
-	VADDPS      Y6, Y9, Y9
-	VMULPS      Y10, Y9, Y9
-	VMOVAPS     Y7, Y10
-	VFMADD213PS Y7, Y11, Y10
-	VFMADD132PS Y6, Y10, Y11
-	VADDPS      Y6, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VMOVUPS     Y9, 64(CX)
-	VMOVUPS     Y11, 96(CX)
-	VMOVUPS     128(AX), Y8
-	VMOVUPS     160(AX), Y9
-	VSUBPS      Y0, Y8, Y8
-	VSUBPS      Y0, Y9, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMAXPS      Y9, Y2, Y9
-	VMOVAPS     Y3, Y10
-	VFMADD231PS Y4, Y8, Y10
-	VMOVAPS     Y3, Y8
-	VFMADD231PS Y4, Y9, Y8
-	VMOVUPS     128(CX), Y9
-	VMOVUPS     160(CX), Y11
-	VPADDD      Y5, Y10, Y10
-	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
-	VPADDD      Y5, Y8, Y8
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD      $0x17, Y8, Y8
-	VMOVAPS     Y7, Y12
-	VFMADD213PS Y7, Y9, Y12
-	VFMADD132PS Y6, Y12, Y9
-	VADDPS      Y6, Y9, Y9
-	VMULPS      Y10, Y9, Y9
-	VMOVAPS     Y7, Y10
-	VFMADD213PS Y7, Y11, Y10
-	VFMADD132PS Y6, Y10, Y11
-	VADDPS      Y6, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VMOVUPS     Y9, 128(CX)
-	VMOVUPS     Y11, 160(CX)
-	VMOVUPS     192(AX), Y8
-	VMOVUPS     224(AX), Y9
-	VSUBPS      Y0, Y8, Y8
-	VSUBPS      Y0, Y9, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMAXPS      Y9, Y2, Y9
-	VMOVAPS     Y3, Y10
-	VFMADD231PS Y4, Y8, Y10
-	VMOVAPS     Y3, Y8
-	VFMADD231PS Y4, Y9, Y8
-	VMOVUPS     192(CX), Y9
-	VMOVUPS     224(CX), Y11
-	VPADDD      Y5, Y10, Y10
-	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
-	VPADDD      Y5, Y8, Y8
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD      $0x17, Y8, Y8
-	VMOVAPS     Y7, Y12
-	VFMADD213PS Y7, Y9, Y12
-	VFMADD132PS Y6, Y12, Y9
-	VADDPS      Y6, Y9, Y9
-	VMULPS      Y10, Y9, Y9
-	VMOVAPS     Y7, Y10
-	VFMADD213PS Y7, Y11, Y10
-	VFMADD132PS Y6, Y10, Y11
-	VADDPS      Y6, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VMOVUPS     Y9, 192(CX)
-	VMOVUPS     Y11, 224(CX)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         ce256_out64
-
-ce256_out16:
-	CMPQ        DX, $0x00000010
-	JB          ce256_outtail
-	VMOVUPS     (AX), Y8
-	VMOVUPS     32(AX), Y9
-	VSUBPS      Y0, Y8, Y8
-	VSUBPS      Y0, Y9, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMAXPS      Y9, Y2, Y9
-	VMOVAPS     Y3, Y10
-	VFMADD231PS Y4, Y8, Y10
-	VMOVAPS     Y3, Y8
-	VFMADD231PS Y4, Y9, Y8
-	VMOVUPS     (CX), Y9
-	VMOVUPS     32(CX), Y11
-	VPADDD      Y5, Y10, Y10
-	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
-	VPADDD      Y5, Y8, Y8
-	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD      $0x17, Y8, Y8
-	VMOVAPS     Y7, Y12
-	VFMADD213PS Y7, Y9, Y12
-	VFMADD132PS Y6, Y12, Y9
-	VADDPS      Y6, Y9, Y9
-	VMULPS      Y10, Y9, Y9
-	VMOVAPS     Y7, Y10
-	VFMADD213PS Y7, Y11, Y10
-	VFMADD132PS Y6, Y10, Y11
-	VADDPS      Y6, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VMOVUPS     Y9, (CX)
-	VMOVUPS     Y11, 32(CX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         ce256_out16
-
-ce256_outtail:
-	TESTQ      DX, DX
-	JZ         ce256_next
-	VMOVDQU    (R10), Y8
-	VMOVDQU    32(R10), Y9
-	LEAQ       (AX), DX
-	ANDQ       $0x00000fff, DX
-	CMPQ       DX, $0x00000fc0
-	JA         ce256_tailcopy_18
-	VMASKMOVPS (AX), Y8, Y10
-	VMASKMOVPS 32(AX), Y9, Y11
-	JMP        ce256_tailloaded_18
-
-ce256_tailcopy_18:
-	VXORPS  Y10, Y10, Y10
-	VMOVUPS Y10, 192(SP)
-	VMOVUPS Y10, 224(SP)
-	XORQ    DX, DX
-	TESTQ   $0x00000008, R11
-	JZ      ce256_copy_18_8
-	VMOVUPS (AX)(DX*1), Y10
-	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_18_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_18_4
-	VMOVUPS (AX)(DX*1), X10
-	VMOVUPS X10, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_18_4:
@@ -19560,42 +19690,42 @@ ce256_copy_18_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_18_1:
-	VMOVUPS 192(SP), Y10
-	VMOVUPS 224(SP), Y11
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
 
 ce256_tailloaded_18:
+	VSUBPS      Y0, Y9, Y9
 	VSUBPS      Y0, Y10, Y10
-	VSUBPS      Y0, Y11, Y11
-	VMAXPS      Y10, Y2, Y10
-	VMAXPS      Y11, Y2, Y11
-	VMOVAPS     Y3, Y0
-	VFMADD231PS Y4, Y10, Y0
-	VMOVAPS     Y3, Y2
-	VFMADD231PS Y4, Y11, Y2
+	VMAXPS      Y9, Y1, Y9
+	VMAXPS      Y10, Y1, Y10
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y9, Y0
+	VMOVAPS     Y2, Y1
+	VFMADD231PS Y3, Y10, Y1
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
 	JA          ce256_tailcopy_19
-	VMASKMOVPS  (CX), Y8, Y3
-	VMASKMOVPS  32(CX), Y9, Y4
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  32(CX), Y8, Y3
 	JMP         ce256_tailloaded_19
 
 ce256_tailcopy_19:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_19_8
-	VMOVUPS (CX)(AX*1), Y3
-	VMOVUPS Y3, 192(SP)(AX*1)
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
 ce256_copy_19_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_19_4
-	VMOVUPS (CX)(AX*1), X3
-	VMOVUPS X3, 192(SP)(AX*1)
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
 ce256_copy_19_4:
@@ -19612,28 +19742,28 @@ ce256_copy_19_2:
 	MOVL  DX, 192(SP)(AX*1)
 
 ce256_copy_19_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
 
 ce256_tailloaded_19:
-	VPADDD      Y5, Y0, Y0
+	VPADDD      Y4, Y0, Y0
 	VPMAXSD     crossentropyconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
-	VPADDD      Y5, Y2, Y2
-	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y2, Y2
-	VMOVAPS     Y7, Y5
-	VFMADD213PS Y7, Y3, Y5
-	VFMADD132PS Y6, Y5, Y3
-	VADDPS      Y6, Y3, Y3
-	VMULPS      Y0, Y3, Y3
-	VMOVAPS     Y7, Y0
-	VFMADD213PS Y7, Y4, Y0
-	VFMADD132PS Y6, Y0, Y4
-	VADDPS      Y6, Y4, Y4
-	VMULPS      Y2, Y4, Y4
-	VMASKMOVPS  Y3, Y8, (CX)
-	VMASKMOVPS  Y4, Y9, 32(CX)
+	VPADDD      Y4, Y1, Y1
+	VPMAXSD     crossentropyconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y2, Y4
+	VFMADD132PS Y5, Y4, Y2
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y3, Y0
+	VFMADD132PS Y5, Y0, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VMASKMOVPS  Y2, Y7, (CX)
+	VMASKMOVPS  Y3, Y8, 32(CX)
 	JMP         ce256_next
 
 ce256_re:
@@ -19645,217 +19775,217 @@ ce256_re64:
 	CMPQ        DX, $0x00000040
 	JB          ce256_re16
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
 	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
 	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
 	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y2, Y2
 	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
 	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
 	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
 	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     Y1, 32(CX)
 	VMOVUPS     64(AX), Y0
-	VMOVUPS     96(AX), Y2
+	VMOVUPS     96(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
 	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
 	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
 	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y2, Y2
 	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
 	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
 	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
 	VMOVUPS     Y0, 64(CX)
-	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     Y1, 96(CX)
 	VMOVUPS     128(AX), Y0
-	VMOVUPS     160(AX), Y2
+	VMOVUPS     160(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
 	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
 	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
 	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y2, Y2
 	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
 	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
 	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
 	VMOVUPS     Y0, 128(CX)
-	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     Y1, 160(CX)
 	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
+	VMOVUPS     224(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
 	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
 	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
 	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y2, Y2
 	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
 	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
 	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
 	VMOVUPS     Y0, 192(CX)
-	VMOVUPS     Y2, 224(CX)
+	VMOVUPS     Y1, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -19865,58 +19995,58 @@ ce256_re16:
 	CMPQ        DX, $0x00000010
 	JB          ce256_retail
 	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
 	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
 	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
 	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
 	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y2, Y2
 	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
 	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
 	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
 	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     Y1, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -19926,31 +20056,31 @@ ce256_retail:
 	TESTQ      DX, DX
 	JZ         ce256_next
 	VMOVDQU    (R10), Y0
-	VMOVDQU    32(R10), Y2
+	VMOVDQU    32(R10), Y1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_20
-	VMASKMOVPS (AX), Y0, Y3
-	VMASKMOVPS 32(AX), Y2, Y4
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
 	JMP        ce256_tailloaded_20
 
 ce256_tailcopy_20:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_20_8
-	VMOVUPS (AX)(DX*1), Y3
-	VMOVUPS Y3, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_20_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_20_4
-	VMOVUPS (AX)(DX*1), X3
-	VMOVUPS X3, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_20_4:
@@ -19967,61 +20097,61 @@ ce256_copy_20_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_20_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
 
 ce256_tailloaded_20:
+	VSUBPS      (SP), Y2, Y2
 	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
-	VMOVUPS     crossentropyconst<>+288(SB), Y5
-	VMAXPS      Y3, Y5, Y3
-	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
 	VMOVUPS     crossentropyconst<>+32(SB), Y5
-	VMOVUPS     crossentropyconst<>+32(SB), Y6
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
 	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
-	VFMADD231PS crossentropyconst<>+0(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
 	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
-	VSUBPS      crossentropyconst<>+32(SB), Y6, Y8
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
 	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
-	VFMADD231PS crossentropyconst<>+64(SB), Y8, Y4
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
 	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
-	VFMADD231PS crossentropyconst<>+96(SB), Y8, Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
 	VMOVUPS     crossentropyconst<>+128(SB), Y7
-	VMOVUPS     crossentropyconst<>+128(SB), Y8
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
 	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
-	VFMADD213PS crossentropyconst<>+160(SB), Y4, Y8
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
 	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
-	VFMADD213PS crossentropyconst<>+192(SB), Y4, Y8
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
 	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
-	VFMADD213PS crossentropyconst<>+224(SB), Y4, Y8
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
 	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
-	VFMADD213PS crossentropyconst<>+256(SB), Y4, Y8
+	VMULPS      Y2, Y2, Y8
 	VMULPS      Y3, Y3, Y9
-	VMULPS      Y4, Y4, Y10
+	VFMADD231PS Y6, Y8, Y2
 	VFMADD231PS Y7, Y9, Y3
-	VFMADD231PS Y8, Y10, Y4
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y5, Y5
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y6, Y6
+	VPADDD      32(SP), Y4, Y4
 	VPADDD      32(SP), Y5, Y5
-	VPADDD      32(SP), Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
 	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
-	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y4, Y4
 	VPSLLD      $0x17, Y5, Y5
-	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
 	VMOVUPS     552(SP), Y7
 	VFMADD213PS 552(SP), Y3, Y7
-	VMOVUPS     552(SP), Y8
-	VFMADD213PS 552(SP), Y4, Y8
+	VFMADD132PS 520(SP), Y6, Y2
 	VFMADD132PS 520(SP), Y7, Y3
-	VFMADD132PS 520(SP), Y8, Y4
+	VADDPS      520(SP), Y2, Y2
 	VADDPS      520(SP), Y3, Y3
-	VADDPS      520(SP), Y4, Y4
+	VMULPS      Y4, Y2, Y2
 	VMULPS      Y5, Y3, Y3
-	VMULPS      Y6, Y4, Y4
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMASKMOVPS  Y4, Y2, 32(CX)
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
 	JMP         ce256_next
 
 ce256_outdone:
@@ -20049,13 +20179,13 @@ ce256_scan_1_tail:
 	TESTQ      DX, DX
 	JZ         ce256_scan_1_done
 	VMOVDQU    (R10), Y0
-	VMOVDQU    32(R10), Y2
+	VMOVDQU    32(R10), Y1
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         ce256_tailcopy_21
 	VMASKMOVPS (AX), Y0, Y0
-	VMASKMOVPS 32(AX), Y2, Y2
+	VMASKMOVPS 32(AX), Y1, Y1
 	JMP        ce256_tailloaded_21
 
 ce256_tailcopy_21:
@@ -20091,14 +20221,14 @@ ce256_copy_21_2:
 
 ce256_copy_21_1:
 	VMOVUPS 192(SP), Y0
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 224(SP), Y1
 
 ce256_tailloaded_21:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ce256_nanrow
-	VCMPPS  $0x03, Y2, Y2, Y2
-	VTESTPS Y2, Y2
+	VCMPPS  $0x03, Y1, Y1, Y1
+	VTESTPS Y1, Y1
 	JNZ     ce256_nanrow
 
 ce256_scan_1_done:
@@ -20126,10 +20256,10 @@ ce256_fill16:
 ce256_filltail:
 	TESTQ      DX, DX
 	JZ         ce256_filled
-	VMOVDQU    (R10), Y2
-	VMOVDQU    32(R10), Y3
-	VMASKMOVPS Y0, Y2, (CX)
-	VMASKMOVPS Y0, Y3, 32(CX)
+	VMOVDQU    (R10), Y1
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y0, Y1, (CX)
+	VMASKMOVPS Y0, Y2, 32(CX)
 
 ce256_filled:
 	// A row of -Inf: loss +Inf, and grad[t] = 0 - 1. A row of NaN: loss NaN,

@@ -5963,11 +5963,9 @@ lsm256_params:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -5978,8 +5976,6 @@ lsm256_params:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -6000,11 +5996,9 @@ lsm256_params:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6015,8 +6009,6 @@ lsm256_params:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -6057,11 +6049,9 @@ lsm256_params:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6072,8 +6062,6 @@ lsm256_params:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -6114,11 +6102,9 @@ lsm256_params:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6129,8 +6115,6 @@ lsm256_params:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, DX
 
@@ -6179,11 +6163,9 @@ lsm256z_sum64:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6194,8 +6176,6 @@ lsm256z_sum64:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -6248,11 +6228,9 @@ lsm256z_sum64:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6263,8 +6241,6 @@ lsm256z_sum64:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -6305,11 +6281,9 @@ lsm256z_sum64:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6320,8 +6294,6 @@ lsm256z_sum64:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -6362,11 +6334,9 @@ lsm256z_sum64:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6377,8 +6347,6 @@ lsm256z_sum64:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, DX
 	JMP          lsm256z_sum64
@@ -6508,31 +6476,31 @@ lsm256z_tail:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         (AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256z_tailcopy_1
-	VMASKMOVPS   (AX), Y1, Y0
+	VMASKMOVPS   (AX), Y0, Y1
 	JMP          lsm256z_tailloaded_1
 
 lsm256z_tailcopy_1:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256z_copy_1_8
-	VMOVUPS (AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256z_copy_1_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256z_copy_1_4
-	VMOVUPS (AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256z_copy_1_4:
@@ -6549,19 +6517,18 @@ lsm256z_copy_1_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256z_copy_1_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256z_tailloaded_1:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -6669,11 +6636,9 @@ lsm256z_tailhalf2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6684,8 +6649,6 @@ lsm256z_tailhalf2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -6738,31 +6701,31 @@ lsm256z_tailhalf2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         64(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256z_tailcopy_2
-	VMASKMOVPS   64(AX), Y1, Y0
+	VMASKMOVPS   64(AX), Y0, Y1
 	JMP          lsm256z_tailloaded_2
 
 lsm256z_tailcopy_2:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256z_copy_2_8
-	VMOVUPS 64(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256z_copy_2_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256z_copy_2_4
-	VMOVUPS 64(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256z_copy_2_4:
@@ -6779,19 +6742,18 @@ lsm256z_copy_2_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256z_copy_2_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256z_tailloaded_2:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -6887,11 +6849,9 @@ lsm256z_tailhalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6902,8 +6862,6 @@ lsm256z_tailhalf3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -6956,11 +6914,9 @@ lsm256z_tailhalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -6971,8 +6927,6 @@ lsm256z_tailhalf3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -7013,31 +6967,31 @@ lsm256z_tailhalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         128(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256z_tailcopy_3
-	VMASKMOVPS   128(AX), Y1, Y0
+	VMASKMOVPS   128(AX), Y0, Y1
 	JMP          lsm256z_tailloaded_3
 
 lsm256z_tailcopy_3:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256z_copy_3_8
-	VMOVUPS 128(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256z_copy_3_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256z_copy_3_4
-	VMOVUPS 128(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256z_copy_3_4:
@@ -7054,19 +7008,18 @@ lsm256z_copy_3_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256z_copy_3_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256z_tailloaded_3:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -7159,11 +7112,9 @@ lsm256z_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -7174,8 +7125,6 @@ lsm256z_tailhalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -7228,11 +7177,9 @@ lsm256z_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -7243,8 +7190,6 @@ lsm256z_tailhalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -7285,11 +7230,9 @@ lsm256z_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -7300,8 +7243,6 @@ lsm256z_tailhalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -7342,31 +7283,31 @@ lsm256z_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         192(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256z_tailcopy_4
-	VMASKMOVPS   192(AX), Y1, Y0
+	VMASKMOVPS   192(AX), Y0, Y1
 	JMP          lsm256z_tailloaded_4
 
 lsm256z_tailcopy_4:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256z_copy_4_8
-	VMOVUPS 192(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256z_copy_4_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256z_copy_4_4
-	VMOVUPS 192(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256z_copy_4_4:
@@ -7383,19 +7324,18 @@ lsm256z_copy_4_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256z_copy_4_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256z_tailloaded_4:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -7553,8 +7493,6 @@ lsm256z_tailloaded_5:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -7682,11 +7620,9 @@ lsm256z_tailfull2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -7697,8 +7633,6 @@ lsm256z_tailfull2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -7813,8 +7747,6 @@ lsm256z_tailloaded_6:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -7930,11 +7862,9 @@ lsm256z_tailfull3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -7945,8 +7875,6 @@ lsm256z_tailfull3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -7999,11 +7927,9 @@ lsm256z_tailfull3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -8014,8 +7940,6 @@ lsm256z_tailfull3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8118,8 +8042,6 @@ lsm256z_tailloaded_7:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8232,11 +8154,9 @@ lsm256z_tailfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -8247,8 +8167,6 @@ lsm256z_tailfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8301,11 +8219,9 @@ lsm256z_tailfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -8316,8 +8232,6 @@ lsm256z_tailfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8358,11 +8272,9 @@ lsm256z_tailfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -8373,8 +8285,6 @@ lsm256z_tailfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8477,8 +8387,6 @@ lsm256z_tailloaded_8:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8594,11 +8502,9 @@ lsm256z_tailwhole:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -8609,8 +8515,6 @@ lsm256z_tailwhole:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8738,11 +8642,9 @@ lsm256z_tailwhole2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -8753,8 +8655,6 @@ lsm256z_tailwhole2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8807,11 +8707,9 @@ lsm256z_tailwhole2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -8822,8 +8720,6 @@ lsm256z_tailwhole2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -8939,11 +8835,9 @@ lsm256z_tailwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -8954,8 +8848,6 @@ lsm256z_tailwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -9008,11 +8900,9 @@ lsm256z_tailwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9023,8 +8913,6 @@ lsm256z_tailwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -9065,11 +8953,9 @@ lsm256z_tailwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9080,8 +8966,6 @@ lsm256z_tailwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -9194,11 +9078,9 @@ lsm256z_tailwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9209,8 +9091,6 @@ lsm256z_tailwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -9263,11 +9143,9 @@ lsm256z_tailwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9278,8 +9156,6 @@ lsm256z_tailwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -9320,11 +9196,9 @@ lsm256z_tailwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9335,8 +9209,6 @@ lsm256z_tailwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -9377,11 +9249,9 @@ lsm256z_tailwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9392,8 +9262,6 @@ lsm256z_tailwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -9480,31 +9348,31 @@ lsm256z_tailfirst:
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
 	VXORPD     Y13, Y13, Y13
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         lsm256z_tailcopy_9
-	VMASKMOVPS (AX), Y1, Y0
+	VMASKMOVPS (AX), Y0, Y1
 	JMP        lsm256z_tailloaded_9
 
 lsm256z_tailcopy_9:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256z_copy_9_8
-	VMOVUPS (AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256z_copy_9_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256z_copy_9_4
-	VMOVUPS (AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256z_copy_9_4:
@@ -9521,19 +9389,18 @@ lsm256z_copy_9_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256z_copy_9_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256z_tailloaded_9:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
 	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
@@ -9573,11 +9440,9 @@ lsm256z_firsthalf2:
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
 	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     logsoftmaxconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y1, Y3, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS     logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9588,8 +9453,6 @@ lsm256z_firsthalf2:
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y6
@@ -9610,31 +9473,31 @@ lsm256z_firsthalf2:
 	VPMAXSD     logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD      $0x17, Y8, Y8
 	VPSLLD      $0x17, Y9, Y9
-	VMOVDQU     (R9), Y1
-	VMOVDQU     32(R9), Y0
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
 	LEAQ        64(AX), CX
 	ANDQ        $0x00000fff, CX
 	CMPQ        CX, $0x00000fc0
 	JA          lsm256z_tailcopy_10
-	VMASKMOVPS  64(AX), Y1, Y0
+	VMASKMOVPS  64(AX), Y0, Y1
 	JMP         lsm256z_tailloaded_10
 
 lsm256z_tailcopy_10:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256z_copy_10_8
-	VMOVUPS 64(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256z_copy_10_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256z_copy_10_4
-	VMOVUPS 64(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256z_copy_10_4:
@@ -9651,19 +9514,18 @@ lsm256z_copy_10_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256z_copy_10_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256z_tailloaded_10:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -9723,11 +9585,9 @@ lsm256z_firsthalf3:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9738,8 +9598,6 @@ lsm256z_firsthalf3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -9760,11 +9618,9 @@ lsm256z_firsthalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9775,8 +9631,6 @@ lsm256z_firsthalf3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -9817,31 +9671,31 @@ lsm256z_firsthalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         128(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256z_tailcopy_11
-	VMASKMOVPS   128(AX), Y1, Y0
+	VMASKMOVPS   128(AX), Y0, Y1
 	JMP          lsm256z_tailloaded_11
 
 lsm256z_tailcopy_11:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256z_copy_11_8
-	VMOVUPS 128(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256z_copy_11_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256z_copy_11_4
-	VMOVUPS 128(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256z_copy_11_4:
@@ -9858,19 +9712,18 @@ lsm256z_copy_11_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256z_copy_11_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256z_tailloaded_11:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -9927,11 +9780,9 @@ lsm256z_firsthalf4:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9942,8 +9793,6 @@ lsm256z_firsthalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -9964,11 +9813,9 @@ lsm256z_firsthalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -9979,8 +9826,6 @@ lsm256z_firsthalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -10021,11 +9866,9 @@ lsm256z_firsthalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -10036,8 +9879,6 @@ lsm256z_firsthalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -10078,31 +9919,31 @@ lsm256z_firsthalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         192(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256z_tailcopy_12
-	VMASKMOVPS   192(AX), Y1, Y0
+	VMASKMOVPS   192(AX), Y0, Y1
 	JMP          lsm256z_tailloaded_12
 
 lsm256z_tailcopy_12:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256z_copy_12_8
-	VMOVUPS 192(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256z_copy_12_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256z_copy_12_4
-	VMOVUPS 192(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256z_copy_12_4:
@@ -10119,19 +9960,18 @@ lsm256z_copy_12_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256z_copy_12_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256z_tailloaded_12:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -10253,8 +10093,6 @@ lsm256z_tailloaded_13:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -10314,11 +10152,9 @@ lsm256z_firstfull2:
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
 	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     logsoftmaxconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y1, Y3, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS     logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
@@ -10329,8 +10165,6 @@ lsm256z_firstfull2:
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y6
@@ -10413,8 +10247,6 @@ lsm256z_tailloaded_14:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -10494,11 +10326,9 @@ lsm256z_firstfull3:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -10509,8 +10339,6 @@ lsm256z_firstfull3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -10531,11 +10359,9 @@ lsm256z_firstfull3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -10546,8 +10372,6 @@ lsm256z_firstfull3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -10650,8 +10474,6 @@ lsm256z_tailloaded_15:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -10728,11 +10550,9 @@ lsm256z_firstfull4:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -10743,8 +10563,6 @@ lsm256z_firstfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -10765,11 +10583,9 @@ lsm256z_firstfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -10780,8 +10596,6 @@ lsm256z_firstfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -10822,11 +10636,9 @@ lsm256z_firstfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -10837,8 +10649,6 @@ lsm256z_firstfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -10941,8 +10751,6 @@ lsm256z_tailloaded_16:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11022,11 +10830,9 @@ lsm256z_firstwhole:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11037,8 +10843,6 @@ lsm256z_firstwhole:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -11098,11 +10902,9 @@ lsm256z_firstwhole2:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11113,8 +10915,6 @@ lsm256z_firstwhole2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -11135,11 +10935,9 @@ lsm256z_firstwhole2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11150,8 +10948,6 @@ lsm256z_firstwhole2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11231,11 +11027,9 @@ lsm256z_firstwhole3:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11246,8 +11040,6 @@ lsm256z_firstwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -11268,11 +11060,9 @@ lsm256z_firstwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11283,8 +11073,6 @@ lsm256z_firstwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11325,11 +11113,9 @@ lsm256z_firstwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11340,8 +11126,6 @@ lsm256z_firstwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11418,11 +11202,9 @@ lsm256z_firstwhole4:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11433,8 +11215,6 @@ lsm256z_firstwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -11455,11 +11235,9 @@ lsm256z_firstwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11470,8 +11248,6 @@ lsm256z_firstwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11512,11 +11288,9 @@ lsm256z_firstwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11527,8 +11301,6 @@ lsm256z_firstwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11569,11 +11341,9 @@ lsm256z_firstwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
@@ -11584,8 +11354,6 @@ lsm256z_firstwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11695,8 +11463,6 @@ lsm256_sumc:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -11734,8 +11500,6 @@ lsm256_sumc:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11793,8 +11557,6 @@ lsm256_sumc:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11852,8 +11614,6 @@ lsm256_sumc:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, DX
 
@@ -11919,8 +11679,6 @@ lsm256_sum64:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -11990,8 +11748,6 @@ lsm256_sum64:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -12049,8 +11805,6 @@ lsm256_sum64:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -12108,8 +11862,6 @@ lsm256_sum64:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, DX
 	JMP          lsm256_sum64
@@ -12239,31 +11991,31 @@ lsm256_tail:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         (AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256_tailcopy_2
-	VMASKMOVPS   (AX), Y1, Y0
+	VMASKMOVPS   (AX), Y0, Y1
 	JMP          lsm256_tailloaded_2
 
 lsm256_tailcopy_2:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_2_8
-	VMOVUPS (AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_2_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_2_4
-	VMOVUPS (AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_2_4:
@@ -12280,20 +12032,19 @@ lsm256_copy_2_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_2_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256_tailloaded_2:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -12418,8 +12169,6 @@ lsm256_tailhalf2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -12472,31 +12221,31 @@ lsm256_tailhalf2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         64(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256_tailcopy_3
-	VMASKMOVPS   64(AX), Y1, Y0
+	VMASKMOVPS   64(AX), Y0, Y1
 	JMP          lsm256_tailloaded_3
 
 lsm256_tailcopy_3:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_3_8
-	VMOVUPS 64(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_3_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_3_4
-	VMOVUPS 64(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_3_4:
@@ -12513,20 +12262,19 @@ lsm256_copy_3_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_3_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256_tailloaded_3:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -12639,8 +12387,6 @@ lsm256_tailhalf3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -12710,8 +12456,6 @@ lsm256_tailhalf3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -12752,31 +12496,31 @@ lsm256_tailhalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         128(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256_tailcopy_4
-	VMASKMOVPS   128(AX), Y1, Y0
+	VMASKMOVPS   128(AX), Y0, Y1
 	JMP          lsm256_tailloaded_4
 
 lsm256_tailcopy_4:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_4_8
-	VMOVUPS 128(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_4_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_4_4
-	VMOVUPS 128(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_4_4:
@@ -12793,20 +12537,19 @@ lsm256_copy_4_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_4_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256_tailloaded_4:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -12916,8 +12659,6 @@ lsm256_tailhalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -12987,8 +12728,6 @@ lsm256_tailhalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -13046,8 +12785,6 @@ lsm256_tailhalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -13088,31 +12825,31 @@ lsm256_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         192(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256_tailcopy_5
-	VMASKMOVPS   192(AX), Y1, Y0
+	VMASKMOVPS   192(AX), Y0, Y1
 	JMP          lsm256_tailloaded_5
 
 lsm256_tailcopy_5:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_5_8
-	VMOVUPS 192(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_5_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_5_4
-	VMOVUPS 192(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_5_4:
@@ -13129,20 +12866,19 @@ lsm256_copy_5_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_5_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256_tailloaded_5:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -13302,8 +13038,6 @@ lsm256_tailloaded_6:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -13448,8 +13182,6 @@ lsm256_tailfull2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -13566,8 +13298,6 @@ lsm256_tailloaded_7:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -13700,8 +13430,6 @@ lsm256_tailfull3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -13771,8 +13499,6 @@ lsm256_tailfull3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -13877,8 +13603,6 @@ lsm256_tailloaded_8:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14008,8 +13732,6 @@ lsm256_tailfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14079,8 +13801,6 @@ lsm256_tailfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14138,8 +13858,6 @@ lsm256_tailfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14244,8 +13962,6 @@ lsm256_tailloaded_9:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14378,8 +14094,6 @@ lsm256_tailwhole:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14524,8 +14238,6 @@ lsm256_tailwhole2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14595,8 +14307,6 @@ lsm256_tailwhole2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14729,8 +14439,6 @@ lsm256_tailwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14800,8 +14508,6 @@ lsm256_tailwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14859,8 +14565,6 @@ lsm256_tailwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -14990,8 +14694,6 @@ lsm256_tailwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -15061,8 +14763,6 @@ lsm256_tailwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -15120,8 +14820,6 @@ lsm256_tailwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -15179,8 +14877,6 @@ lsm256_tailwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -15267,31 +14963,31 @@ lsm256_tailfirst:
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
 	VXORPD     Y13, Y13, Y13
-	VMOVDQU    (R9), Y1
-	VMOVDQU    32(R9), Y0
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         lsm256_tailcopy_10
-	VMASKMOVPS (AX), Y1, Y0
+	VMASKMOVPS (AX), Y0, Y1
 	JMP        lsm256_tailloaded_10
 
 lsm256_tailcopy_10:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_10_8
-	VMOVUPS (AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_10_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_10_4
-	VMOVUPS (AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_10_4:
@@ -15308,20 +15004,19 @@ lsm256_copy_10_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_10_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256_tailloaded_10:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
 	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
@@ -15378,8 +15073,6 @@ lsm256_firsthalf2:
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y6
@@ -15400,31 +15093,31 @@ lsm256_firsthalf2:
 	VPMAXSD     logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD      $0x17, Y8, Y8
 	VPSLLD      $0x17, Y9, Y9
-	VMOVDQU     (R9), Y1
-	VMOVDQU     32(R9), Y0
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
 	LEAQ        64(AX), CX
 	ANDQ        $0x00000fff, CX
 	CMPQ        CX, $0x00000fc0
 	JA          lsm256_tailcopy_11
-	VMASKMOVPS  64(AX), Y1, Y0
+	VMASKMOVPS  64(AX), Y0, Y1
 	JMP         lsm256_tailloaded_11
 
 lsm256_tailcopy_11:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_11_8
-	VMOVUPS 64(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_11_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_11_4
-	VMOVUPS 64(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_11_4:
@@ -15441,20 +15134,19 @@ lsm256_copy_11_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_11_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256_tailloaded_11:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -15531,8 +15223,6 @@ lsm256_firsthalf3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -15570,8 +15260,6 @@ lsm256_firsthalf3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -15612,31 +15300,31 @@ lsm256_firsthalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         128(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256_tailcopy_12
-	VMASKMOVPS   128(AX), Y1, Y0
+	VMASKMOVPS   128(AX), Y0, Y1
 	JMP          lsm256_tailloaded_12
 
 lsm256_tailcopy_12:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_12_8
-	VMOVUPS 128(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_12_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_12_4
-	VMOVUPS 128(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_12_4:
@@ -15653,20 +15341,19 @@ lsm256_copy_12_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_12_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256_tailloaded_12:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -15740,8 +15427,6 @@ lsm256_firsthalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -15779,8 +15464,6 @@ lsm256_firsthalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -15838,8 +15521,6 @@ lsm256_firsthalf4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -15880,31 +15561,31 @@ lsm256_firsthalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y9, Y9
-	VMOVDQU      (R9), Y1
-	VMOVDQU      32(R9), Y0
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
 	LEAQ         192(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lsm256_tailcopy_13
-	VMASKMOVPS   192(AX), Y1, Y0
+	VMASKMOVPS   192(AX), Y0, Y1
 	JMP          lsm256_tailloaded_13
 
 lsm256_tailcopy_13:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_13_8
-	VMOVUPS 192(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_13_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_13_4
-	VMOVUPS 192(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_13_4:
@@ -15921,20 +15602,19 @@ lsm256_copy_13_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_13_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lsm256_tailloaded_13:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y1, Y0, Y3, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
 	VFMADD213PD  Y5, Y5, Y1
@@ -16058,8 +15738,6 @@ lsm256_tailloaded_14:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -16136,8 +15814,6 @@ lsm256_firstfull2:
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y6
@@ -16222,8 +15898,6 @@ lsm256_tailloaded_15:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -16320,8 +15994,6 @@ lsm256_firstfull3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -16359,8 +16031,6 @@ lsm256_firstfull3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -16465,8 +16135,6 @@ lsm256_tailloaded_16:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -16560,8 +16228,6 @@ lsm256_firstfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -16599,8 +16265,6 @@ lsm256_firstfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -16658,8 +16322,6 @@ lsm256_firstfull4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -16764,8 +16426,6 @@ lsm256_tailloaded_17:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -16862,8 +16522,6 @@ lsm256_firstwhole:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -16940,8 +16598,6 @@ lsm256_firstwhole2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -16979,8 +16635,6 @@ lsm256_firstwhole2:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -17077,8 +16731,6 @@ lsm256_firstwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -17116,8 +16768,6 @@ lsm256_firstwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -17175,8 +16825,6 @@ lsm256_firstwhole3:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -17270,8 +16918,6 @@ lsm256_firstwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
@@ -17309,8 +16955,6 @@ lsm256_firstwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -17368,8 +17012,6 @@ lsm256_firstwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -17427,8 +17069,6 @@ lsm256_firstwhole4:
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X6, Y14
 	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
@@ -25489,6 +25129,7 @@ lse256_params:
 	VXORPD  Y9, Y9, Y9
 	VXORPD  Y10, Y10, Y10
 	VXORPD  Y11, Y11, Y11
+	VMOVUPS logsoftmaxconst<>+32(SB), Y12
 	CMPQ    CX, $0x00000040
 	JB      lse256z_tailfirst
 
@@ -25497,23 +25138,19 @@ lse256_params:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -25534,27 +25171,23 @@ lse256_params:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -25591,27 +25224,23 @@ lse256_params:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -25648,23 +25277,19 @@ lse256_params:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, CX
 
@@ -25673,10 +25298,10 @@ lse256z_sum64:
 	JB   lse256z_drain
 
 	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -25713,27 +25338,23 @@ lse256z_sum64:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -25782,27 +25403,23 @@ lse256z_sum64:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -25839,27 +25456,23 @@ lse256z_sum64:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -25896,23 +25509,19 @@ lse256z_sum64:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, CX
 	JMP          lse256z_sum64
@@ -26002,10 +25611,10 @@ lse256z_tail:
 	JA   lse256z_tailhalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26042,31 +25651,31 @@ lse256z_tail:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         (AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256z_tailcopy_1
-	VMASKMOVPS   (AX), Y1, Y0
+	VMASKMOVPS   (AX), Y0, Y1
 	JMP          lse256z_tailloaded_1
 
 lse256z_tailcopy_1:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256z_copy_1_8
-	VMOVUPS (AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256z_copy_1_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256z_copy_1_4
-	VMOVUPS (AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256z_copy_1_4:
@@ -26083,19 +25692,18 @@ lse256z_copy_1_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256z_copy_1_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256z_tailloaded_1:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -26163,10 +25771,10 @@ lse256z_tailhalf2:
 	JA   lse256z_tailhalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26203,27 +25811,23 @@ lse256z_tailhalf2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26272,31 +25876,31 @@ lse256z_tailhalf2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         64(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256z_tailcopy_2
-	VMASKMOVPS   64(AX), Y1, Y0
+	VMASKMOVPS   64(AX), Y0, Y1
 	JMP          lse256z_tailloaded_2
 
 lse256z_tailcopy_2:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256z_copy_2_8
-	VMOVUPS 64(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256z_copy_2_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256z_copy_2_4
-	VMOVUPS 64(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256z_copy_2_4:
@@ -26313,19 +25917,18 @@ lse256z_copy_2_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256z_copy_2_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256z_tailloaded_2:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -26381,10 +25984,10 @@ lse256z_tailhalf3:
 	JA   lse256z_tailhalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26421,27 +26024,23 @@ lse256z_tailhalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26490,27 +26089,23 @@ lse256z_tailhalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26547,31 +26142,31 @@ lse256z_tailhalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         128(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256z_tailcopy_3
-	VMASKMOVPS   128(AX), Y1, Y0
+	VMASKMOVPS   128(AX), Y0, Y1
 	JMP          lse256z_tailloaded_3
 
 lse256z_tailcopy_3:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256z_copy_3_8
-	VMOVUPS 128(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256z_copy_3_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256z_copy_3_4
-	VMOVUPS 128(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256z_copy_3_4:
@@ -26588,19 +26183,18 @@ lse256z_copy_3_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256z_copy_3_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256z_tailloaded_3:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -26653,10 +26247,10 @@ lse256z_tailloaded_3:
 
 lse256z_tailhalf4:
 	// The row's last 4 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26693,27 +26287,23 @@ lse256z_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26762,27 +26352,23 @@ lse256z_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26819,27 +26405,23 @@ lse256z_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -26876,31 +26458,31 @@ lse256z_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         192(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256z_tailcopy_4
-	VMASKMOVPS   192(AX), Y1, Y0
+	VMASKMOVPS   192(AX), Y0, Y1
 	JMP          lse256z_tailloaded_4
 
 lse256z_tailcopy_4:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256z_copy_4_8
-	VMOVUPS 192(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256z_copy_4_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256z_copy_4_4
-	VMOVUPS 192(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256z_copy_4_4:
@@ -26917,19 +26499,18 @@ lse256z_copy_4_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256z_copy_4_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256z_tailloaded_4:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -26985,10 +26566,10 @@ lse256z_tailfull:
 	JA   lse256z_tailfull2
 
 	// The row's last 1 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27071,24 +26652,22 @@ lse256z_copy_5_1:
 	VMOVUPS 224(SP), Y1
 
 lse256z_tailloaded_5:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -27176,10 +26755,10 @@ lse256z_tailfull2:
 	JA   lse256z_tailfull3
 
 	// The row's last 2 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27216,27 +26795,23 @@ lse256z_tailfull2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27331,24 +26906,22 @@ lse256z_copy_6_1:
 	VMOVUPS 224(SP), Y1
 
 lse256z_tailloaded_6:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -27424,10 +26997,10 @@ lse256z_tailfull3:
 	JA   lse256z_tailfull4
 
 	// The row's last 3 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27464,27 +27037,23 @@ lse256z_tailfull3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27533,27 +27102,23 @@ lse256z_tailfull3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27636,24 +27201,22 @@ lse256z_copy_7_1:
 	VMOVUPS 224(SP), Y1
 
 lse256z_tailloaded_7:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -27726,10 +27289,10 @@ lse256z_tailloaded_7:
 
 lse256z_tailfull4:
 	// The row's last 4 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27766,27 +27329,23 @@ lse256z_tailfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27835,27 +27394,23 @@ lse256z_tailfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27892,27 +27447,23 @@ lse256z_tailfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -27995,24 +27546,22 @@ lse256z_copy_8_1:
 	VMOVUPS 224(SP), Y1
 
 lse256z_tailloaded_8:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -28088,10 +27637,10 @@ lse256z_tailwhole:
 	JA   lse256z_tailwhole2
 
 	// The row's last 1 vectors, the last whole.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28128,23 +27677,19 @@ lse256z_tailwhole:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -28232,10 +27777,10 @@ lse256z_tailwhole2:
 	JA   lse256z_tailwhole3
 
 	// The row's last 2 vectors, the last whole.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28272,27 +27817,23 @@ lse256z_tailwhole2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28341,23 +27882,19 @@ lse256z_tailwhole2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -28433,10 +27970,10 @@ lse256z_tailwhole3:
 	JA   lse256z_tailwhole4
 
 	// The row's last 3 vectors, the last whole.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28473,27 +28010,23 @@ lse256z_tailwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28542,27 +28075,23 @@ lse256z_tailwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28599,23 +28128,19 @@ lse256z_tailwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -28688,10 +28213,10 @@ lse256z_tailwhole3:
 
 lse256z_tailwhole4:
 	// The row's last 4 vectors, the last whole.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28728,27 +28253,23 @@ lse256z_tailwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28797,27 +28318,23 @@ lse256z_tailwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28854,27 +28371,23 @@ lse256z_tailwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -28911,23 +28424,19 @@ lse256z_tailwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -29014,31 +28523,31 @@ lse256z_tailfirst:
 	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
-	VMOVDQU    (SI), Y1
-	VMOVDQU    32(SI), Y0
+	VMOVDQU    (SI), Y0
+	VMOVDQU    32(SI), Y1
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         lse256z_tailcopy_9
-	VMASKMOVPS (AX), Y1, Y0
+	VMASKMOVPS (AX), Y0, Y1
 	JMP        lse256z_tailloaded_9
 
 lse256z_tailcopy_9:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256z_copy_9_8
-	VMOVUPS (AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256z_copy_9_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256z_copy_9_4
-	VMOVUPS (AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256z_copy_9_4:
@@ -29055,19 +28564,18 @@ lse256z_copy_9_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256z_copy_9_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256z_tailloaded_9:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
 	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
@@ -29107,23 +28615,19 @@ lse256z_firsthalf2:
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
@@ -29144,31 +28648,31 @@ lse256z_firsthalf2:
 	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VMOVDQU     (SI), Y1
-	VMOVDQU     32(SI), Y0
+	VMOVDQU     (SI), Y0
+	VMOVDQU     32(SI), Y1
 	LEAQ        64(AX), CX
 	ANDQ        $0x00000fff, CX
 	CMPQ        CX, $0x00000fc0
 	JA          lse256z_tailcopy_10
-	VMASKMOVPS  64(AX), Y1, Y0
+	VMASKMOVPS  64(AX), Y0, Y1
 	JMP         lse256z_tailloaded_10
 
 lse256z_tailcopy_10:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256z_copy_10_8
-	VMOVUPS 64(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256z_copy_10_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256z_copy_10_4
-	VMOVUPS 64(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256z_copy_10_4:
@@ -29185,19 +28689,18 @@ lse256z_copy_10_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256z_copy_10_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256z_tailloaded_10:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -29257,23 +28760,19 @@ lse256z_firsthalf3:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -29294,27 +28793,23 @@ lse256z_firsthalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -29351,31 +28846,31 @@ lse256z_firsthalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         128(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256z_tailcopy_11
-	VMASKMOVPS   128(AX), Y1, Y0
+	VMASKMOVPS   128(AX), Y0, Y1
 	JMP          lse256z_tailloaded_11
 
 lse256z_tailcopy_11:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256z_copy_11_8
-	VMOVUPS 128(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256z_copy_11_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256z_copy_11_4
-	VMOVUPS 128(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256z_copy_11_4:
@@ -29392,19 +28887,18 @@ lse256z_copy_11_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256z_copy_11_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256z_tailloaded_11:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -29461,23 +28955,19 @@ lse256z_firsthalf4:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -29498,27 +28988,23 @@ lse256z_firsthalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -29555,27 +29041,23 @@ lse256z_firsthalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -29612,31 +29094,31 @@ lse256z_firsthalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         192(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256z_tailcopy_12
-	VMASKMOVPS   192(AX), Y1, Y0
+	VMASKMOVPS   192(AX), Y0, Y1
 	JMP          lse256z_tailloaded_12
 
 lse256z_tailcopy_12:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256z_copy_12_8
-	VMOVUPS 192(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256z_copy_12_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256z_copy_12_4
-	VMOVUPS 192(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256z_copy_12_4:
@@ -29653,19 +29135,18 @@ lse256z_copy_12_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256z_copy_12_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256z_tailloaded_12:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -29777,18 +29258,16 @@ lse256z_tailloaded_13:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -29848,23 +29327,19 @@ lse256z_firstfull2:
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
@@ -29931,24 +29406,22 @@ lse256z_copy_14_1:
 	VMOVUPS 224(SP), Y1
 
 lse256z_tailloaded_14:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -30028,23 +29501,19 @@ lse256z_firstfull3:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -30065,27 +29534,23 @@ lse256z_firstfull3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -30168,24 +29633,22 @@ lse256z_copy_15_1:
 	VMOVUPS 224(SP), Y1
 
 lse256z_tailloaded_15:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -30262,23 +29725,19 @@ lse256z_firstfull4:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -30299,27 +29758,23 @@ lse256z_firstfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -30356,27 +29811,23 @@ lse256z_firstfull4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -30459,24 +29910,22 @@ lse256z_copy_16_1:
 	VMOVUPS 224(SP), Y1
 
 lse256z_tailloaded_16:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -30556,23 +30005,19 @@ lse256z_firstwhole:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -30632,23 +30077,19 @@ lse256z_firstwhole2:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -30669,23 +30110,19 @@ lse256z_firstwhole2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -30765,23 +30202,19 @@ lse256z_firstwhole3:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -30802,27 +30235,23 @@ lse256z_firstwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -30859,23 +30288,19 @@ lse256z_firstwhole3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -30952,23 +30377,19 @@ lse256z_firstwhole4:
 	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
-	VMOVUPS      (AX), Y0
-	VMOVUPS      32(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -30989,27 +30410,23 @@ lse256z_firstwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      64(AX), Y0
-	VMOVUPS      96(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31046,27 +30463,23 @@ lse256z_firstwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      128(AX), Y0
-	VMOVUPS      160(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31103,23 +30516,19 @@ lse256z_firstwhole4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      192(AX), Y0
-	VMOVUPS      224(AX), Y1
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
-	VMAXPS       Y0, Y2, Y0
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -31204,6 +30613,7 @@ lse256_sumc:
 	VXORPD  Y9, Y9, Y9
 	VXORPD  Y10, Y10, Y10
 	VXORPD  Y11, Y11, Y11
+	VMOVUPS logsoftmaxconst<>+32(SB), Y12
 	CMPQ    CX, $0x00000040
 	JB      lse256_tailfirst
 
@@ -31219,18 +30629,16 @@ lse256_sumc:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -31258,22 +30666,20 @@ lse256_sumc:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31317,22 +30723,20 @@ lse256_sumc:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31376,18 +30780,16 @@ lse256_sumc:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, CX
 
@@ -31396,10 +30798,10 @@ lse256_sum64:
 	JB   lse256_drain
 
 	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31443,22 +30845,20 @@ lse256_sum64:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31514,22 +30914,20 @@ lse256_sum64:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31573,22 +30971,20 @@ lse256_sum64:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31632,18 +31028,16 @@ lse256_sum64:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, CX
 	JMP          lse256_sum64
@@ -31733,10 +31127,10 @@ lse256_tail:
 	JA   lse256_tailhalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31773,31 +31167,31 @@ lse256_tail:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         (AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256_tailcopy_2
-	VMASKMOVPS   (AX), Y1, Y0
+	VMASKMOVPS   (AX), Y0, Y1
 	JMP          lse256_tailloaded_2
 
 lse256_tailcopy_2:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_2_8
-	VMOVUPS (AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_2_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_2_4
-	VMOVUPS (AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_2_4:
@@ -31814,20 +31208,19 @@ lse256_copy_2_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_2_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256_tailloaded_2:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -31895,10 +31288,10 @@ lse256_tailhalf2:
 	JA   lse256_tailhalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -31942,22 +31335,20 @@ lse256_tailhalf2:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32006,31 +31397,31 @@ lse256_tailhalf2:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         64(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256_tailcopy_3
-	VMASKMOVPS   64(AX), Y1, Y0
+	VMASKMOVPS   64(AX), Y0, Y1
 	JMP          lse256_tailloaded_3
 
 lse256_tailcopy_3:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_3_8
-	VMOVUPS 64(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_3_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_3_4
-	VMOVUPS 64(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_3_4:
@@ -32047,20 +31438,19 @@ lse256_copy_3_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_3_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256_tailloaded_3:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -32116,10 +31506,10 @@ lse256_tailhalf3:
 	JA   lse256_tailhalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32163,22 +31553,20 @@ lse256_tailhalf3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32234,22 +31622,20 @@ lse256_tailhalf3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32286,31 +31672,31 @@ lse256_tailhalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         128(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256_tailcopy_4
-	VMASKMOVPS   128(AX), Y1, Y0
+	VMASKMOVPS   128(AX), Y0, Y1
 	JMP          lse256_tailloaded_4
 
 lse256_tailcopy_4:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_4_8
-	VMOVUPS 128(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_4_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_4_4
-	VMOVUPS 128(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_4_4:
@@ -32327,20 +31713,19 @@ lse256_copy_4_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_4_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256_tailloaded_4:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -32393,10 +31778,10 @@ lse256_tailloaded_4:
 
 lse256_tailhalf4:
 	// The row's last 4 vectors, the last half, under the mask.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32440,22 +31825,20 @@ lse256_tailhalf4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32511,22 +31894,20 @@ lse256_tailhalf4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32570,22 +31951,20 @@ lse256_tailhalf4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32622,31 +32001,31 @@ lse256_tailhalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         192(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256_tailcopy_5
-	VMASKMOVPS   192(AX), Y1, Y0
+	VMASKMOVPS   192(AX), Y0, Y1
 	JMP          lse256_tailloaded_5
 
 lse256_tailcopy_5:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_5_8
-	VMOVUPS 192(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_5_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_5_4
-	VMOVUPS 192(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_5_4:
@@ -32663,20 +32042,19 @@ lse256_copy_5_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_5_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256_tailloaded_5:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -32732,10 +32110,10 @@ lse256_tailfull:
 	JA   lse256_tailfull2
 
 	// The row's last 1 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32818,26 +32196,24 @@ lse256_copy_6_1:
 	VMOVUPS 224(SP), Y1
 
 lse256_tailloaded_6:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -32925,10 +32301,10 @@ lse256_tailfull2:
 	JA   lse256_tailfull3
 
 	// The row's last 2 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -32972,22 +32348,20 @@ lse256_tailfull2:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33082,26 +32456,24 @@ lse256_copy_7_1:
 	VMOVUPS 224(SP), Y1
 
 lse256_tailloaded_7:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -33177,10 +32549,10 @@ lse256_tailfull3:
 	JA   lse256_tailfull4
 
 	// The row's last 3 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33224,22 +32596,20 @@ lse256_tailfull3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33295,22 +32665,20 @@ lse256_tailfull3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33393,26 +32761,24 @@ lse256_copy_8_1:
 	VMOVUPS 224(SP), Y1
 
 lse256_tailloaded_8:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -33485,10 +32851,10 @@ lse256_tailloaded_8:
 
 lse256_tailfull4:
 	// The row's last 4 vectors, the last under the masks.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33532,22 +32898,20 @@ lse256_tailfull4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33603,22 +32967,20 @@ lse256_tailfull4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33662,22 +33024,20 @@ lse256_tailfull4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33760,26 +33120,24 @@ lse256_copy_9_1:
 	VMOVUPS 224(SP), Y1
 
 lse256_tailloaded_9:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -33855,10 +33213,10 @@ lse256_tailwhole:
 	JA   lse256_tailwhole2
 
 	// The row's last 1 vectors, the last whole.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -33902,18 +33260,16 @@ lse256_tailwhole:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -34001,10 +33357,10 @@ lse256_tailwhole2:
 	JA   lse256_tailwhole3
 
 	// The row's last 2 vectors, the last whole.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34048,22 +33404,20 @@ lse256_tailwhole2:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34119,18 +33473,16 @@ lse256_tailwhole2:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -34206,10 +33558,10 @@ lse256_tailwhole3:
 	JA   lse256_tailwhole4
 
 	// The row's last 3 vectors, the last whole.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34253,22 +33605,20 @@ lse256_tailwhole3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34324,22 +33674,20 @@ lse256_tailwhole3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34383,18 +33731,16 @@ lse256_tailwhole3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -34467,10 +33813,10 @@ lse256_tailwhole3:
 
 lse256_tailwhole4:
 	// The row's last 4 vectors, the last whole.
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34514,22 +33860,20 @@ lse256_tailwhole4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34585,22 +33929,20 @@ lse256_tailwhole4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34644,22 +33986,20 @@ lse256_tailwhole4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -34703,18 +34043,16 @@ lse256_tailwhole4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -34801,31 +34139,31 @@ lse256_tailfirst:
 	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
-	VMOVDQU    (SI), Y1
-	VMOVDQU    32(SI), Y0
+	VMOVDQU    (SI), Y0
+	VMOVDQU    32(SI), Y1
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         lse256_tailcopy_10
-	VMASKMOVPS (AX), Y1, Y0
+	VMASKMOVPS (AX), Y0, Y1
 	JMP        lse256_tailloaded_10
 
 lse256_tailcopy_10:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_10_8
-	VMOVUPS (AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_10_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_10_4
-	VMOVUPS (AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_10_4:
@@ -34842,20 +34180,19 @@ lse256_copy_10_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_10_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256_tailloaded_10:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
 	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
@@ -34902,18 +34239,16 @@ lse256_firsthalf2:
 	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
@@ -34934,31 +34269,31 @@ lse256_firsthalf2:
 	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD      $0x17, Y6, Y6
 	VPSLLD      $0x17, Y7, Y7
-	VMOVDQU     (SI), Y1
-	VMOVDQU     32(SI), Y0
+	VMOVDQU     (SI), Y0
+	VMOVDQU     32(SI), Y1
 	LEAQ        64(AX), CX
 	ANDQ        $0x00000fff, CX
 	CMPQ        CX, $0x00000fc0
 	JA          lse256_tailcopy_11
-	VMASKMOVPS  64(AX), Y1, Y0
+	VMASKMOVPS  64(AX), Y0, Y1
 	JMP         lse256_tailloaded_11
 
 lse256_tailcopy_11:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_11_8
-	VMOVUPS 64(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_11_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_11_4
-	VMOVUPS 64(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_11_4:
@@ -34975,20 +34310,19 @@ lse256_copy_11_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_11_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256_tailloaded_11:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -35055,18 +34389,16 @@ lse256_firsthalf3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -35094,22 +34426,20 @@ lse256_firsthalf3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -35146,31 +34476,31 @@ lse256_firsthalf3:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         128(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256_tailcopy_12
-	VMASKMOVPS   128(AX), Y1, Y0
+	VMASKMOVPS   128(AX), Y0, Y1
 	JMP          lse256_tailloaded_12
 
 lse256_tailcopy_12:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_12_8
-	VMOVUPS 128(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_12_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_12_4
-	VMOVUPS 128(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_12_4:
@@ -35187,20 +34517,19 @@ lse256_copy_12_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_12_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256_tailloaded_12:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -35264,18 +34593,16 @@ lse256_firsthalf4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -35303,22 +34630,20 @@ lse256_firsthalf4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -35362,22 +34687,20 @@ lse256_firsthalf4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -35414,31 +34737,31 @@ lse256_firsthalf4:
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VMOVDQU      (SI), Y1
-	VMOVDQU      32(SI), Y0
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
 	LEAQ         192(AX), CX
 	ANDQ         $0x00000fff, CX
 	CMPQ         CX, $0x00000fc0
 	JA           lse256_tailcopy_13
-	VMASKMOVPS   192(AX), Y1, Y0
+	VMASKMOVPS   192(AX), Y0, Y1
 	JMP          lse256_tailloaded_13
 
 lse256_tailcopy_13:
-	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVUPS Y0, 224(SP)
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_13_8
-	VMOVUPS 192(AX)(CX*1), Y0
-	VMOVUPS Y0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_13_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_13_4
-	VMOVUPS 192(AX)(CX*1), X0
-	VMOVUPS X0, 192(SP)(CX*1)
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_13_4:
@@ -35455,20 +34778,19 @@ lse256_copy_13_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_13_1:
-	VMOVUPS 192(SP), Y0
+	VMOVUPS 192(SP), Y1
 
 lse256_tailloaded_13:
 	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
-	VBLENDVPS    Y1, Y0, Y2, Y0
-	VSUBPS       (SP), Y0, Y0
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
-	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VSUBPS       Y12, Y2, Y1
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
-	VMOVAPS      Y0, Y0
 	VCVTPS2PD    X4, Y1
 	VCVTPS2PD    X6, Y3
 	VFMADD213PD  Y3, Y3, Y1
@@ -35582,18 +34904,16 @@ lse256_tailloaded_14:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -35660,18 +34980,16 @@ lse256_firstfull2:
 	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
@@ -35738,26 +35056,24 @@ lse256_copy_15_1:
 	VMOVUPS 224(SP), Y1
 
 lse256_tailloaded_15:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -35844,18 +35160,16 @@ lse256_firstfull3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -35883,22 +35197,20 @@ lse256_firstfull3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -35981,26 +35293,24 @@ lse256_copy_16_1:
 	VMOVUPS 224(SP), Y1
 
 lse256_tailloaded_16:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -36084,18 +35394,16 @@ lse256_firstfull4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -36123,22 +35431,20 @@ lse256_firstfull4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -36182,22 +35488,20 @@ lse256_firstfull4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -36280,26 +35584,24 @@ lse256_copy_17_1:
 	VMOVUPS 224(SP), Y1
 
 lse256_tailloaded_17:
-	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
-	VBLENDVPS    Y2, Y0, Y12, Y0
-	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -36386,18 +35688,16 @@ lse256_firstwhole:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -36464,18 +35764,16 @@ lse256_firstwhole2:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -36503,18 +35801,16 @@ lse256_firstwhole2:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -36601,18 +35897,16 @@ lse256_firstwhole3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -36640,22 +35934,20 @@ lse256_firstwhole3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -36699,18 +35991,16 @@ lse256_firstwhole3:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12
@@ -36794,18 +36084,16 @@ lse256_firstwhole4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
@@ -36833,22 +36121,20 @@ lse256_firstwhole4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -36892,22 +36178,20 @@ lse256_firstwhole4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X4, Y12
-	VCVTPS2PD    X6, Y13
-	VFMADD213PD  Y13, Y13, Y12
-	VADDPD       Y12, Y8, Y8
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
@@ -36951,18 +36235,16 @@ lse256_firstwhole4:
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
 	VMAXPS       Y0, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y1
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
 	VFMADD213PD  Y13, Y13, Y12

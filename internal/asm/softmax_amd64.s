@@ -10241,38 +10241,35 @@ sm256_params:
 	MOVQ    $0x00004000, R14
 
 sm256z_outplace_1:
-	MOVQ   R8, DX
-	VXORPD Y10, Y10, Y10
-	VXORPD Y11, Y11, Y11
-	VXORPD Y12, Y12, Y12
-	VXORPD Y13, Y13, Y13
-	CMPQ   DX, $0x00000040
-	JB     sm256z_tailfirst
+	MOVQ    R8, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	VMOVUPS softmaxconst<>+32(SB), Y13
+	CMPQ    DX, $0x00000040
+	JB      sm256z_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -10305,45 +10302,41 @@ sm256z_nokeep_1:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_1:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -10376,45 +10369,41 @@ sm256z_nokeep_2:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_2:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -10447,28 +10436,512 @@ sm256z_nokeep_3:
 	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_3:
-	VMOVUPS     192(AX), Y1
-	VMOVUPS     224(AX), Y2
 	VMAXPS      192(AX)(R13*1), Y0, Y0
 	VMAXPS      224(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      192(AX), Y2, Y1
+	VMAXPS      224(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
 	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
+	TESTQ       R11, R11
+	JNZ         sm256z_sum64
+	TESTQ       R14, R14
+	JZ          sm256z_sum64u
+
+sm256z_sum64s:
+	CMPQ DX, $0x00000040
+	JB   sm256z_drain
+
+	// One block, u and s stored: stage C reads their upper halves back.
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X7, Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y9, Y9
+	VCVTPS2PD   -112(CX), Y5
+	VCVTPS2PD   -112(CX)(R14*1), Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y10, Y10
+	VCVTPS2PD   X6, Y5
+	VCVTPS2PD   X8, Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y11, Y11
+	VCVTPS2PD   -80(CX), Y5
+	VCVTPS2PD   -80(CX)(R14*1), Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y12, Y12
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VMULPS      Y1, Y1, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y1, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVUPS     Y7, -64(CX)(R14*1)
+	VMOVUPS     Y8, -32(CX)(R14*1)
+	VMOVUPS     Y5, -64(CX)
+	VMOVUPS     Y6, -32(CX)
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X7, Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y9, Y9
+	VCVTPS2PD   -48(CX), Y5
+	VCVTPS2PD   -48(CX)(R14*1), Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y10, Y10
+	VCVTPS2PD   X6, Y5
+	VCVTPS2PD   X8, Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y11, Y11
+	VCVTPS2PD   -16(CX), Y5
+	VCVTPS2PD   -16(CX)(R14*1), Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y12, Y12
+	VADDPD      64(SP), Y9, Y9
+	VMOVUPD     Y9, 64(SP)
+	VADDPD      96(SP), Y10, Y10
+	VMOVUPD     Y10, 96(SP)
+	VADDPD      128(SP), Y11, Y11
+	VMOVUPD     Y11, 128(SP)
+	VADDPD      160(SP), Y12, Y12
+	VMOVUPD     Y12, 160(SP)
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VMULPS      Y1, Y1, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y1, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+	VMAXPS      64(AX)(R13*1), Y0, Y0
+	VMAXPS      96(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      64(AX), Y2, Y1
+	VMAXPS      96(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X7, Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y9, Y9
+	VCVTPS2PD   16(CX), Y5
+	VCVTPS2PD   16(CX)(R14*1), Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y10, Y10
+	VCVTPS2PD   X6, Y5
+	VCVTPS2PD   X8, Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y11, Y11
+	VCVTPS2PD   48(CX), Y5
+	VCVTPS2PD   48(CX)(R14*1), Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y12, Y12
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VMULPS      Y1, Y1, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y1, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVUPS     Y7, 64(CX)(R14*1)
+	VMOVUPS     Y8, 96(CX)(R14*1)
+	VMOVUPS     Y5, 64(CX)
+	VMOVUPS     Y6, 96(CX)
+	VMAXPS      128(AX)(R13*1), Y0, Y0
+	VMAXPS      160(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      128(AX), Y2, Y1
+	VMAXPS      160(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X7, Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y9, Y9
+	VCVTPS2PD   80(CX), Y5
+	VCVTPS2PD   80(CX)(R14*1), Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y10, Y10
+	VCVTPS2PD   X6, Y5
+	VCVTPS2PD   X8, Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y11, Y11
+	VCVTPS2PD   112(CX), Y5
+	VCVTPS2PD   112(CX)(R14*1), Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y12, Y12
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VMULPS      Y1, Y1, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y1, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVUPS     Y7, 128(CX)(R14*1)
+	VMOVUPS     Y8, 160(CX)(R14*1)
+	VMOVUPS     Y5, 128(CX)
+	VMOVUPS     Y6, 160(CX)
+	VMAXPS      192(AX)(R13*1), Y0, Y0
+	VMAXPS      224(AX)(R13*1), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      192(AX), Y2, Y1
+	VMAXPS      224(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256z_sum64s
+
+sm256z_sum64u:
+	CMPQ DX, $0x00000040
+	JB   sm256z_drain
+
+	// One block, u stored: stage C reads its upper halves back.
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y5
+	VADDPD       Y5, Y9, Y9
+	VCVTPS2PD    -112(CX), Y5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    -80(CX), Y5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VMOVUPS      softmaxconst<>+128(SB), Y6
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y5
+	VADDPD       Y5, Y9, Y9
+	VCVTPS2PD    -48(CX), Y5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    -16(CX), Y5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VMOVUPS      softmaxconst<>+128(SB), Y6
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y5
+	VADDPD       Y5, Y9, Y9
+	VCVTPS2PD    16(CX), Y5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    48(CX), Y5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VMOVUPS      softmaxconst<>+128(SB), Y6
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y5
+	VADDPD       Y5, Y9, Y9
+	VCVTPS2PD    80(CX), Y5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    112(CX), Y5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VMOVUPS      softmaxconst<>+128(SB), Y6
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+	VMAXPS       192(AX)(R13*1), Y0, Y0
+	VMAXPS       224(AX)(R13*1), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       192(AX), Y2, Y1
+	VMAXPS       224(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          sm256z_sum64u
 
 sm256z_sum64:
 	CMPQ DX, $0x00000040
@@ -10478,23 +10951,23 @@ sm256z_sum64:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -10527,57 +11000,53 @@ sm256z_nokeep_4:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_4:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -10610,45 +11079,41 @@ sm256z_nokeep_5:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_5:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -10681,45 +11146,41 @@ sm256z_nokeep_6:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_6:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -10752,25 +11213,21 @@ sm256z_nokeep_7:
 	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_7:
-	VMOVUPS     192(AX), Y1
-	VMOVUPS     224(AX), Y2
 	VMAXPS      192(AX)(R13*1), Y0, Y0
 	VMAXPS      224(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      192(AX), Y2, Y1
+	VMAXPS      224(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
 	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -10781,26 +11238,26 @@ sm256z_drain:
 	JNZ   sm256z_tail
 
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -10836,31 +11293,31 @@ sm256z_nostore_8:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tail:
@@ -10876,23 +11333,23 @@ sm256z_tail:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -10925,31 +11382,31 @@ sm256z_nokeep_9:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_9:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_1
-	VMASKMOVPS (AX), Y2, Y1
+	VMASKMOVPS (AX), Y1, Y2
 	JMP        sm256z_tailloaded_1
 
 sm256z_tailcopy_1:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_1_8
-	VMOVUPS (AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_1_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_1_4
-	VMOVUPS (AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_1_4:
@@ -10966,51 +11423,50 @@ sm256z_copy_1_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_1_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256z_tailloaded_1:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -11036,21 +11492,21 @@ sm256z_nostore_10:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailhalf2:
@@ -11061,23 +11517,23 @@ sm256z_tailhalf2:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11110,57 +11566,53 @@ sm256z_nokeep_11:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_11:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11193,31 +11645,31 @@ sm256z_nokeep_12:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_12:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_2
-	VMASKMOVPS 64(AX), Y2, Y1
+	VMASKMOVPS 64(AX), Y1, Y2
 	JMP        sm256z_tailloaded_2
 
 sm256z_tailcopy_2:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_2_8
-	VMOVUPS 64(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_2_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_2_4
-	VMOVUPS 64(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_2_4:
@@ -11234,39 +11686,38 @@ sm256z_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_2_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256z_tailloaded_2:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -11292,21 +11743,21 @@ sm256z_nostore_13:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailhalf3:
@@ -11317,23 +11768,23 @@ sm256z_tailhalf3:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11366,57 +11817,53 @@ sm256z_nokeep_14:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_14:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11449,45 +11896,41 @@ sm256z_nokeep_15:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_15:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11520,31 +11963,31 @@ sm256z_nokeep_16:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_16:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_3
-	VMASKMOVPS 128(AX), Y2, Y1
+	VMASKMOVPS 128(AX), Y1, Y2
 	JMP        sm256z_tailloaded_3
 
 sm256z_tailcopy_3:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_3_8
-	VMOVUPS 128(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_3_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_3_4
-	VMOVUPS 128(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_3_4:
@@ -11561,39 +12004,38 @@ sm256z_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_3_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256z_tailloaded_3:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -11619,21 +12061,21 @@ sm256z_nostore_17:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailhalf4:
@@ -11641,23 +12083,23 @@ sm256z_tailhalf4:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11690,57 +12132,53 @@ sm256z_nokeep_18:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_18:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11773,45 +12211,41 @@ sm256z_nokeep_19:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_19:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11844,45 +12278,41 @@ sm256z_nokeep_20:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_20:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -11915,31 +12345,31 @@ sm256z_nokeep_21:
 	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_21:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_4
-	VMASKMOVPS 192(AX), Y2, Y1
+	VMASKMOVPS 192(AX), Y1, Y2
 	JMP        sm256z_tailloaded_4
 
 sm256z_tailcopy_4:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_4_8
-	VMOVUPS 192(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_4_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_4_4
-	VMOVUPS 192(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_4_4:
@@ -11956,39 +12386,38 @@ sm256z_copy_4_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_4_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256z_tailloaded_4:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -12014,21 +12443,21 @@ sm256z_nostore_22:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfull:
@@ -12039,23 +12468,23 @@ sm256z_tailfull:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12140,50 +12569,48 @@ sm256z_tailloaded_5:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12221,31 +12648,31 @@ sm256z_nostore_24:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfull2:
@@ -12256,23 +12683,23 @@ sm256z_tailfull2:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12305,57 +12732,53 @@ sm256z_nokeep_25:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_25:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12440,38 +12863,36 @@ sm256z_tailloaded_6:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12509,31 +12930,31 @@ sm256z_nostore_27:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfull3:
@@ -12544,23 +12965,23 @@ sm256z_tailfull3:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12593,57 +13014,53 @@ sm256z_nokeep_28:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_28:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12676,45 +13093,41 @@ sm256z_nokeep_29:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_29:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12799,38 +13212,36 @@ sm256z_tailloaded_7:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12868,31 +13279,31 @@ sm256z_nostore_31:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfull4:
@@ -12900,23 +13311,23 @@ sm256z_tailfull4:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -12949,57 +13360,53 @@ sm256z_nokeep_32:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_32:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13032,45 +13439,41 @@ sm256z_nokeep_33:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_33:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13103,45 +13506,41 @@ sm256z_nokeep_34:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_34:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13226,38 +13625,36 @@ sm256z_tailloaded_8:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13295,31 +13692,31 @@ sm256z_nostore_36:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailwhole:
@@ -13330,23 +13727,23 @@ sm256z_tailwhole:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13379,57 +13776,53 @@ sm256z_nokeep_37:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_37:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13465,31 +13858,31 @@ sm256z_nostore_38:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailwhole2:
@@ -13500,23 +13893,23 @@ sm256z_tailwhole2:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13549,57 +13942,53 @@ sm256z_nokeep_39:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_39:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13632,45 +14021,41 @@ sm256z_nokeep_40:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_40:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13706,31 +14091,31 @@ sm256z_nostore_41:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailwhole3:
@@ -13741,23 +14126,23 @@ sm256z_tailwhole3:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13790,57 +14175,53 @@ sm256z_nokeep_42:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_42:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13873,45 +14254,41 @@ sm256z_nokeep_43:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_43:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -13944,45 +14321,41 @@ sm256z_nokeep_44:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_44:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -14018,31 +14391,31 @@ sm256z_nostore_45:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailwhole4:
@@ -14050,23 +14423,23 @@ sm256z_tailwhole4:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -14099,57 +14472,53 @@ sm256z_nokeep_46:
 	VMOVUPS Y6, -32(CX)
 
 sm256z_nostore_46:
-	VMOVUPS      (AX), Y1
-	VMOVUPS      32(AX), Y2
 	VMAXPS       (AX)(R13*1), Y0, Y0
 	VMAXPS       32(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       (AX), Y2, Y1
+	VMAXPS       32(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -14182,45 +14551,41 @@ sm256z_nokeep_47:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_47:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -14253,45 +14618,41 @@ sm256z_nokeep_48:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_48:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -14324,45 +14685,41 @@ sm256z_nokeep_49:
 	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_49:
-	VMOVUPS      192(AX), Y1
-	VMOVUPS      224(AX), Y2
 	VMAXPS       192(AX)(R13*1), Y0, Y0
 	VMAXPS       224(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       192(AX), Y2, Y1
+	VMAXPS       224(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -14398,31 +14755,31 @@ sm256z_nostore_50:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_tailfirst:
@@ -14437,35 +14794,35 @@ sm256z_tailfirst:
 	JA    sm256z_firsthalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
-	VXORPD     Y13, Y13, Y13
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_9
-	VMASKMOVPS (AX), Y2, Y1
+	VMASKMOVPS (AX), Y1, Y2
 	JMP        sm256z_tailloaded_9
 
 sm256z_tailcopy_9:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_9_8
-	VMOVUPS (AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_9_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_9_4
-	VMOVUPS (AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_9_4:
@@ -14482,19 +14839,18 @@ sm256z_copy_9_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_9_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256z_tailloaded_9:
 	VMOVUPS     softmaxconst<>+320(SB), Y3
-	VBLENDVPS   Y2, Y1, Y3, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VBLENDVPS   Y1, Y2, Y3, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMAXPS      Y2, Y1, Y1
+	VMOVAPS     Y13, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS      Y13, Y3, Y2
 	VFMADD231PS softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS     Y1, Y1
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
@@ -14520,21 +14876,21 @@ sm256z_nostore_51:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firsthalf2:
@@ -14542,29 +14898,25 @@ sm256z_firsthalf2:
 	JA   sm256z_firsthalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -14597,31 +14949,31 @@ sm256z_nokeep_52:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_52:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_10
-	VMASKMOVPS 64(AX), Y2, Y1
+	VMASKMOVPS 64(AX), Y1, Y2
 	JMP        sm256z_tailloaded_10
 
 sm256z_tailcopy_10:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_10_8
-	VMOVUPS 64(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_10_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_10_4
-	VMOVUPS 64(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_10_4:
@@ -14638,39 +14990,38 @@ sm256z_copy_10_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_10_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256z_tailloaded_10:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -14696,21 +15047,21 @@ sm256z_nostore_53:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firsthalf3:
@@ -14718,29 +15069,25 @@ sm256z_firsthalf3:
 	JA   sm256z_firsthalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -14773,45 +15120,41 @@ sm256z_nokeep_54:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_54:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -14844,31 +15187,31 @@ sm256z_nokeep_55:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_55:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_11
-	VMASKMOVPS 128(AX), Y2, Y1
+	VMASKMOVPS 128(AX), Y1, Y2
 	JMP        sm256z_tailloaded_11
 
 sm256z_tailcopy_11:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_11_8
-	VMOVUPS 128(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_11_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_11_4
-	VMOVUPS 128(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_11_4:
@@ -14885,39 +15228,38 @@ sm256z_copy_11_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_11_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256z_tailloaded_11:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -14943,48 +15285,44 @@ sm256z_nostore_56:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firsthalf4:
 	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -15017,45 +15355,41 @@ sm256z_nokeep_57:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_57:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -15088,45 +15422,41 @@ sm256z_nokeep_58:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_58:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -15159,31 +15489,31 @@ sm256z_nokeep_59:
 	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_59:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_12
-	VMASKMOVPS 192(AX), Y2, Y1
+	VMASKMOVPS 192(AX), Y1, Y2
 	JMP        sm256z_tailloaded_12
 
 sm256z_tailcopy_12:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256z_copy_12_8
-	VMOVUPS 192(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256z_copy_12_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256z_copy_12_4
-	VMOVUPS 192(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256z_copy_12_4:
@@ -15200,39 +15530,38 @@ sm256z_copy_12_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256z_copy_12_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256z_tailloaded_12:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -15258,21 +15587,21 @@ sm256z_nostore_60:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstfull:
@@ -15280,10 +15609,10 @@ sm256z_firstfull:
 	JA   sm256z_firstfull2
 
 	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
-	VXORPD     Y13, Y13, Y13
 	VMOVDQU    (R9), Y3
 	VMOVDQU    32(R9), Y4
 	LEAQ       (AX), DX
@@ -15336,18 +15665,16 @@ sm256z_tailloaded_13:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -15385,31 +15712,31 @@ sm256z_nostore_61:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstfull2:
@@ -15417,29 +15744,25 @@ sm256z_firstfull2:
 	JA   sm256z_firstfull3
 
 	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -15524,38 +15847,36 @@ sm256z_tailloaded_14:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -15593,31 +15914,31 @@ sm256z_nostore_63:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstfull3:
@@ -15625,29 +15946,25 @@ sm256z_firstfull3:
 	JA   sm256z_firstfull4
 
 	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -15680,45 +15997,41 @@ sm256z_nokeep_64:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_64:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -15803,38 +16116,36 @@ sm256z_tailloaded_15:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -15872,58 +16183,54 @@ sm256z_nostore_66:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstfull4:
 	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -15956,45 +16263,41 @@ sm256z_nokeep_67:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_67:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -16027,45 +16330,41 @@ sm256z_nokeep_68:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_68:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -16150,38 +16449,36 @@ sm256z_tailloaded_16:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -16219,31 +16516,31 @@ sm256z_nostore_70:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstwhole:
@@ -16251,29 +16548,25 @@ sm256z_firstwhole:
 	JA   sm256z_firstwhole2
 
 	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -16309,31 +16602,31 @@ sm256z_nostore_71:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstwhole2:
@@ -16341,29 +16634,25 @@ sm256z_firstwhole2:
 	JA   sm256z_firstwhole3
 
 	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -16396,45 +16685,41 @@ sm256z_nokeep_72:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_72:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -16470,31 +16755,31 @@ sm256z_nostore_73:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstwhole3:
@@ -16502,29 +16787,25 @@ sm256z_firstwhole3:
 	JA   sm256z_firstwhole4
 
 	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -16557,45 +16838,41 @@ sm256z_nokeep_74:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_74:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -16628,45 +16905,41 @@ sm256z_nokeep_75:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_75:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -16702,58 +16975,54 @@ sm256z_nostore_76:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256z_sumred
 
 sm256z_firstwhole4:
 	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
-	VMOVUPS     (AX), Y1
-	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
 	VMAXPS      32(AX)(R13*1), Y0, Y0
-	VMOVUPS     softmaxconst<>+288(SB), Y3
-	VMAXPS      Y1, Y3, Y1
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      (AX), Y2, Y1
+	VMAXPS      32(AX), Y2, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -16786,45 +17055,41 @@ sm256z_nokeep_77:
 	VMOVUPS Y6, 32(CX)
 
 sm256z_nostore_77:
-	VMOVUPS      64(AX), Y1
-	VMOVUPS      96(AX), Y2
 	VMAXPS       64(AX)(R13*1), Y0, Y0
 	VMAXPS       96(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       64(AX), Y2, Y1
+	VMAXPS       96(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -16857,45 +17122,41 @@ sm256z_nokeep_78:
 	VMOVUPS Y6, 96(CX)
 
 sm256z_nostore_78:
-	VMOVUPS      128(AX), Y1
-	VMOVUPS      160(AX), Y2
 	VMAXPS       128(AX)(R13*1), Y0, Y0
 	VMAXPS       160(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       128(AX), Y2, Y1
+	VMAXPS       160(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -16928,45 +17189,41 @@ sm256z_nokeep_79:
 	VMOVUPS Y6, 160(CX)
 
 sm256z_nostore_79:
-	VMOVUPS      192(AX), Y1
-	VMOVUPS      224(AX), Y2
 	VMAXPS       192(AX)(R13*1), Y0, Y0
 	VMAXPS       224(AX)(R13*1), Y0, Y0
-	VMOVUPS      softmaxconst<>+288(SB), Y3
-	VMAXPS       Y1, Y3, Y1
-	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       192(AX), Y2, Y1
+	VMAXPS       224(AX), Y2, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17002,31 +17259,31 @@ sm256z_nostore_80:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 sm256z_sumred:
 	JMP sm256_sumdone
@@ -17048,19 +17305,20 @@ sm256_sumc:
 	MOVQ    $0x00004000, R14
 
 sm256_outplace_1:
-	MOVQ   R8, DX
-	VXORPD Y10, Y10, Y10
-	VXORPD Y11, Y11, Y11
-	VXORPD Y12, Y12, Y12
-	VXORPD Y13, Y13, Y13
-	CMPQ   DX, $0x00000040
-	JB     sm256_tailfirst
+	MOVQ    R8, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	VMOVUPS softmaxconst<>+32(SB), Y13
+	CMPQ    DX, $0x00000040
+	JB      sm256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -17070,18 +17328,16 @@ sm256_outplace_1:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -17123,38 +17379,36 @@ sm256_nostore_1:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17196,38 +17450,36 @@ sm256_nostore_2:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17269,21 +17521,539 @@ sm256_nostore_3:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
 	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
+	TESTQ       R11, R11
+	JNZ         sm256_sum64
+	TESTQ       R14, R14
+	JZ          sm256_sum64u
+
+sm256_sum64s:
+	CMPQ DX, $0x00000040
+	JB   sm256_drain
+
+	// One block, u and s stored: stage C reads their upper halves back.
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X7, Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y9, Y9
+	VCVTPS2PD   -112(CX), Y5
+	VCVTPS2PD   -112(CX)(R14*1), Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y10, Y10
+	VCVTPS2PD   X6, Y5
+	VCVTPS2PD   X8, Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y11, Y11
+	VCVTPS2PD   -80(CX), Y5
+	VCVTPS2PD   -80(CX)(R14*1), Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y12, Y12
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VMULPS      Y1, Y1, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y1, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVUPS     Y7, -64(CX)(R14*1)
+	VMOVUPS     Y8, -32(CX)(R14*1)
+	VMOVUPS     Y5, -64(CX)
+	VMOVUPS     Y6, -32(CX)
+	VMOVUPS     (AX), Y1
+	VMOVUPS     32(AX), Y2
+	VMAXPS      (AX)(R13*1), Y0, Y0
+	VMAXPS      32(AX)(R13*1), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X7, Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y9, Y9
+	VCVTPS2PD   -48(CX), Y5
+	VCVTPS2PD   -48(CX)(R14*1), Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y10, Y10
+	VCVTPS2PD   X6, Y5
+	VCVTPS2PD   X8, Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y11, Y11
+	VCVTPS2PD   -16(CX), Y5
+	VCVTPS2PD   -16(CX)(R14*1), Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y12, Y12
+	VADDPD      64(SP), Y9, Y9
+	VMOVUPD     Y9, 64(SP)
+	VADDPD      96(SP), Y10, Y10
+	VMOVUPD     Y10, 96(SP)
+	VADDPD      128(SP), Y11, Y11
+	VMOVUPD     Y11, 128(SP)
+	VADDPD      160(SP), Y12, Y12
+	VMOVUPD     Y12, 160(SP)
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VMULPS      Y1, Y1, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y1, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVUPS     Y7, (CX)(R14*1)
+	VMOVUPS     Y8, 32(CX)(R14*1)
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+	VMOVUPS     64(AX), Y1
+	VMOVUPS     96(AX), Y2
+	VMAXPS      64(AX)(R13*1), Y0, Y0
+	VMAXPS      96(AX)(R13*1), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X7, Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y9, Y9
+	VCVTPS2PD   16(CX), Y5
+	VCVTPS2PD   16(CX)(R14*1), Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y10, Y10
+	VCVTPS2PD   X6, Y5
+	VCVTPS2PD   X8, Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y11, Y11
+	VCVTPS2PD   48(CX), Y5
+	VCVTPS2PD   48(CX)(R14*1), Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y12, Y12
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VMULPS      Y1, Y1, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y1, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVUPS     Y7, 64(CX)(R14*1)
+	VMOVUPS     Y8, 96(CX)(R14*1)
+	VMOVUPS     Y5, 64(CX)
+	VMOVUPS     Y6, 96(CX)
+	VMOVUPS     128(AX), Y1
+	VMOVUPS     160(AX), Y2
+	VMAXPS      128(AX)(R13*1), Y0, Y0
+	VMAXPS      160(AX)(R13*1), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X7, Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y9, Y9
+	VCVTPS2PD   80(CX), Y5
+	VCVTPS2PD   80(CX)(R14*1), Y7
+	VFMADD213PD Y7, Y7, Y5
+	VADDPD      Y5, Y10, Y10
+	VCVTPS2PD   X6, Y5
+	VCVTPS2PD   X8, Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y11, Y11
+	VCVTPS2PD   112(CX), Y5
+	VCVTPS2PD   112(CX)(R14*1), Y6
+	VFMADD213PD Y6, Y6, Y5
+	VADDPD      Y5, Y12, Y12
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VMULPS      Y1, Y1, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y1, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVUPS     Y7, 128(CX)(R14*1)
+	VMOVUPS     Y8, 160(CX)(R14*1)
+	VMOVUPS     Y5, 128(CX)
+	VMOVUPS     Y6, 160(CX)
+	VMOVUPS     192(AX), Y1
+	VMOVUPS     224(AX), Y2
+	VMAXPS      192(AX)(R13*1), Y0, Y0
+	VMAXPS      224(AX)(R13*1), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y3
+	VMAXPS      Y1, Y3, Y1
+	VMAXPS      Y2, Y3, Y2
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_sum64s
+
+sm256_sum64u:
+	CMPQ DX, $0x00000040
+	JB   sm256_drain
+
+	// One block, u stored: stage C reads its upper halves back.
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y5
+	VADDPD       Y5, Y9, Y9
+	VCVTPS2PD    -112(CX), Y5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    -80(CX), Y5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VMOVUPS      softmaxconst<>+128(SB), Y6
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VMAXPS       (AX)(R13*1), Y0, Y0
+	VMAXPS       32(AX)(R13*1), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y5
+	VADDPD       Y5, Y9, Y9
+	VCVTPS2PD    -48(CX), Y5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    -16(CX), Y5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VMOVUPS      softmaxconst<>+128(SB), Y6
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VMAXPS       64(AX)(R13*1), Y0, Y0
+	VMAXPS       96(AX)(R13*1), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y5
+	VADDPD       Y5, Y9, Y9
+	VCVTPS2PD    16(CX), Y5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    48(CX), Y5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VMOVUPS      softmaxconst<>+128(SB), Y6
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VMAXPS       128(AX)(R13*1), Y0, Y0
+	VMAXPS       160(AX)(R13*1), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y5
+	VADDPD       Y5, Y9, Y9
+	VCVTPS2PD    80(CX), Y5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    112(CX), Y5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VMOVUPS      softmaxconst<>+128(SB), Y6
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      192(AX), Y1
+	VMOVUPS      224(AX), Y2
+	VMAXPS       192(AX)(R13*1), Y0, Y0
+	VMAXPS       224(AX)(R13*1), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          sm256_sum64u
 
 sm256_sum64:
 	CMPQ DX, $0x00000040
@@ -17293,23 +18063,23 @@ sm256_sum64:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17351,50 +18121,48 @@ sm256_nostore_4:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17436,38 +18204,36 @@ sm256_nostore_5:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17509,38 +18275,36 @@ sm256_nostore_6:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17582,18 +18346,16 @@ sm256_nostore_7:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS      Y13, Y3, Y14
+	VSUBPS      Y13, Y4, Y15
 	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -17604,26 +18366,26 @@ sm256_drain:
 	JNZ   sm256_tail
 
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17659,31 +18421,31 @@ sm256_nostore_8:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tail:
@@ -17699,23 +18461,23 @@ sm256_tail:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17748,31 +18510,31 @@ sm256_nokeep_9:
 	VMOVUPS Y6, -32(CX)
 
 sm256_nostore_9:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_2
-	VMASKMOVPS (AX), Y2, Y1
+	VMASKMOVPS (AX), Y1, Y2
 	JMP        sm256_tailloaded_2
 
 sm256_tailcopy_2:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_2_8
-	VMOVUPS (AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_2_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_2_4
-	VMOVUPS (AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_2_4:
@@ -17789,52 +18551,51 @@ sm256_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_2_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256_tailloaded_2:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -17860,21 +18621,21 @@ sm256_nostore_10:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailhalf2:
@@ -17885,23 +18646,23 @@ sm256_tailhalf2:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -17943,50 +18704,48 @@ sm256_nostore_11:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18019,31 +18778,31 @@ sm256_nokeep_12:
 	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_12:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_3
-	VMASKMOVPS 64(AX), Y2, Y1
+	VMASKMOVPS 64(AX), Y1, Y2
 	JMP        sm256_tailloaded_3
 
 sm256_tailcopy_3:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_3_8
-	VMOVUPS 64(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_3_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_3_4
-	VMOVUPS 64(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_3_4:
@@ -18060,40 +18819,39 @@ sm256_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_3_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256_tailloaded_3:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -18119,21 +18877,21 @@ sm256_nostore_13:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailhalf3:
@@ -18144,23 +18902,23 @@ sm256_tailhalf3:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18202,50 +18960,48 @@ sm256_nostore_14:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18287,38 +19043,36 @@ sm256_nostore_15:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18351,31 +19105,31 @@ sm256_nokeep_16:
 	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_16:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_4
-	VMASKMOVPS 128(AX), Y2, Y1
+	VMASKMOVPS 128(AX), Y1, Y2
 	JMP        sm256_tailloaded_4
 
 sm256_tailcopy_4:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_4_8
-	VMOVUPS 128(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_4_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_4_4
-	VMOVUPS 128(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_4_4:
@@ -18392,40 +19146,39 @@ sm256_copy_4_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_4_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256_tailloaded_4:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -18451,21 +19204,21 @@ sm256_nostore_17:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailhalf4:
@@ -18473,23 +19226,23 @@ sm256_tailhalf4:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18531,50 +19284,48 @@ sm256_nostore_18:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18616,38 +19367,36 @@ sm256_nostore_19:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18689,38 +19438,36 @@ sm256_nostore_20:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18753,31 +19500,31 @@ sm256_nokeep_21:
 	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_21:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_5
-	VMASKMOVPS 192(AX), Y2, Y1
+	VMASKMOVPS 192(AX), Y1, Y2
 	JMP        sm256_tailloaded_5
 
 sm256_tailcopy_5:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_5_8
-	VMOVUPS 192(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_5_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_5_4
-	VMOVUPS 192(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_5_4:
@@ -18794,40 +19541,39 @@ sm256_copy_5_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_5_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256_tailloaded_5:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -18853,21 +19599,21 @@ sm256_nostore_22:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfull:
@@ -18878,23 +19624,23 @@ sm256_tailfull:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -18981,50 +19727,48 @@ sm256_tailloaded_6:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19062,31 +19806,31 @@ sm256_nostore_24:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfull2:
@@ -19097,23 +19841,23 @@ sm256_tailfull2:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19155,50 +19899,48 @@ sm256_nostore_25:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19285,38 +20027,36 @@ sm256_tailloaded_7:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19354,31 +20094,31 @@ sm256_nostore_27:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfull3:
@@ -19389,23 +20129,23 @@ sm256_tailfull3:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19447,50 +20187,48 @@ sm256_nostore_28:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19532,38 +20270,36 @@ sm256_nostore_29:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19650,38 +20386,36 @@ sm256_tailloaded_8:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19719,31 +20453,31 @@ sm256_nostore_31:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfull4:
@@ -19751,23 +20485,23 @@ sm256_tailfull4:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19809,50 +20543,48 @@ sm256_nostore_32:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19894,38 +20626,36 @@ sm256_nostore_33:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -19967,38 +20697,36 @@ sm256_nostore_34:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20085,38 +20813,36 @@ sm256_tailloaded_9:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20154,31 +20880,31 @@ sm256_nostore_36:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailwhole:
@@ -20189,23 +20915,23 @@ sm256_tailwhole:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20247,50 +20973,48 @@ sm256_nostore_37:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20326,31 +21050,31 @@ sm256_nostore_38:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailwhole2:
@@ -20361,23 +21085,23 @@ sm256_tailwhole2:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20419,50 +21143,48 @@ sm256_nostore_39:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20504,38 +21226,36 @@ sm256_nostore_40:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20571,31 +21291,31 @@ sm256_nostore_41:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailwhole3:
@@ -20606,23 +21326,23 @@ sm256_tailwhole3:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20664,50 +21384,48 @@ sm256_nostore_42:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20749,38 +21467,36 @@ sm256_nostore_43:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20822,38 +21538,36 @@ sm256_nostore_44:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20889,31 +21603,31 @@ sm256_nostore_45:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailwhole4:
@@ -20921,23 +21635,23 @@ sm256_tailwhole4:
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -20979,50 +21693,48 @@ sm256_nostore_46:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
 	VXORPD       Y10, Y10, Y10
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
-	VXORPD       Y13, Y13, Y13
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -21064,38 +21776,36 @@ sm256_nostore_47:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -21137,38 +21847,36 @@ sm256_nostore_48:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -21210,38 +21918,36 @@ sm256_nostore_49:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -21277,31 +21983,31 @@ sm256_nostore_50:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_tailfirst:
@@ -21316,35 +22022,35 @@ sm256_tailfirst:
 	JA    sm256_firsthalf2
 
 	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
-	VXORPD     Y13, Y13, Y13
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_10
-	VMASKMOVPS (AX), Y2, Y1
+	VMASKMOVPS (AX), Y1, Y2
 	JMP        sm256_tailloaded_10
 
 sm256_tailcopy_10:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_10_8
-	VMOVUPS (AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_10_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_10_4
-	VMOVUPS (AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_10_4:
@@ -21361,20 +22067,19 @@ sm256_copy_10_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_10_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256_tailloaded_10:
 	VMOVUPS     softmaxconst<>+320(SB), Y3
-	VBLENDVPS   Y2, Y1, Y3, Y1
-	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VBLENDVPS   Y1, Y2, Y3, Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMAXPS      Y2, Y1, Y1
+	VMOVAPS     Y13, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS      Y13, Y3, Y2
 	VFMADD231PS softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS     Y1, Y1
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
@@ -21400,21 +22105,21 @@ sm256_nostore_51:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firsthalf2:
@@ -21422,10 +22127,10 @@ sm256_firsthalf2:
 	JA   sm256_firsthalf3
 
 	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -21435,18 +22140,16 @@ sm256_firsthalf2:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -21479,31 +22182,31 @@ sm256_nokeep_52:
 	VMOVUPS Y6, 32(CX)
 
 sm256_nostore_52:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       64(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_11
-	VMASKMOVPS 64(AX), Y2, Y1
+	VMASKMOVPS 64(AX), Y1, Y2
 	JMP        sm256_tailloaded_11
 
 sm256_tailcopy_11:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_11_8
-	VMOVUPS 64(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_11_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_11_4
-	VMOVUPS 64(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 64(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_11_4:
@@ -21520,40 +22223,39 @@ sm256_copy_11_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_11_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256_tailloaded_11:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -21579,21 +22281,21 @@ sm256_nostore_53:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firsthalf3:
@@ -21601,10 +22303,10 @@ sm256_firsthalf3:
 	JA   sm256_firsthalf4
 
 	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -21614,18 +22316,16 @@ sm256_firsthalf3:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -21667,38 +22367,36 @@ sm256_nostore_54:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -21731,31 +22429,31 @@ sm256_nokeep_55:
 	VMOVUPS Y6, 96(CX)
 
 sm256_nostore_55:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       128(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_12
-	VMASKMOVPS 128(AX), Y2, Y1
+	VMASKMOVPS 128(AX), Y1, Y2
 	JMP        sm256_tailloaded_12
 
 sm256_tailcopy_12:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_12_8
-	VMOVUPS 128(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_12_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_12_4
-	VMOVUPS 128(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 128(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_12_4:
@@ -21772,40 +22470,39 @@ sm256_copy_12_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_12_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256_tailloaded_12:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -21831,29 +22528,29 @@ sm256_nostore_56:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firsthalf4:
 	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -21863,18 +22560,16 @@ sm256_firsthalf4:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -21916,38 +22611,36 @@ sm256_nostore_57:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -21989,38 +22682,36 @@ sm256_nostore_58:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -22053,31 +22744,31 @@ sm256_nokeep_59:
 	VMOVUPS Y6, 160(CX)
 
 sm256_nostore_59:
-	VMOVDQU    (R9), Y2
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
 	LEAQ       192(AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_13
-	VMASKMOVPS 192(AX), Y2, Y1
+	VMASKMOVPS 192(AX), Y1, Y2
 	JMP        sm256_tailloaded_13
 
 sm256_tailcopy_13:
-	VXORPS  Y1, Y1, Y1
-	VMOVUPS Y1, 192(SP)
-	VMOVUPS Y1, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_13_8
-	VMOVUPS 192(AX)(DX*1), Y1
-	VMOVUPS Y1, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_13_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_13_4
-	VMOVUPS 192(AX)(DX*1), X1
-	VMOVUPS X1, 192(SP)(DX*1)
+	VMOVUPS 192(AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_13_4:
@@ -22094,40 +22785,39 @@ sm256_copy_13_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_13_1:
-	VMOVUPS 192(SP), Y1
+	VMOVUPS 192(SP), Y2
 
 sm256_tailloaded_13:
 	VMOVUPS      softmaxconst<>+320(SB), Y3
-	VBLENDVPS    Y2, Y1, Y3, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      softmaxconst<>+288(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y2, Y1, Y1
+	VMOVAPS      Y13, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y2
+	VSUBPS       Y13, Y3, Y2
 	VFMADD231PS  softmaxconst<>+64(SB), Y2, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y2, Y1
-	VMOVAPS      Y1, Y1
 	VCVTPS2PD    X5, Y2
 	VCVTPS2PD    X7, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y10, Y10
+	VADDPD       Y2, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y11, Y11
+	VADDPD       Y2, Y10, Y10
 	VCVTPS2PD    X6, Y2
 	VCVTPS2PD    X8, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y12, Y12
+	VADDPD       Y2, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X4
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y2
-	VADDPD       Y2, Y13, Y13
+	VADDPD       Y2, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
 	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
@@ -22153,21 +22843,21 @@ sm256_nostore_60:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstfull:
@@ -22175,10 +22865,10 @@ sm256_firstfull:
 	JA   sm256_firstfull2
 
 	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
 	VXORPD     Y10, Y10, Y10
 	VXORPD     Y11, Y11, Y11
 	VXORPD     Y12, Y12, Y12
-	VXORPD     Y13, Y13, Y13
 	VMOVDQU    (R9), Y3
 	VMOVDQU    32(R9), Y4
 	LEAQ       (AX), DX
@@ -22233,18 +22923,16 @@ sm256_tailloaded_14:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -22282,31 +22970,31 @@ sm256_nostore_61:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstfull2:
@@ -22314,10 +23002,10 @@ sm256_firstfull2:
 	JA   sm256_firstfull3
 
 	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -22327,18 +23015,16 @@ sm256_firstfull2:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -22425,38 +23111,36 @@ sm256_tailloaded_15:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -22494,31 +23178,31 @@ sm256_nostore_63:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstfull3:
@@ -22526,10 +23210,10 @@ sm256_firstfull3:
 	JA   sm256_firstfull4
 
 	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -22539,18 +23223,16 @@ sm256_firstfull3:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -22592,38 +23274,36 @@ sm256_nostore_64:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -22710,38 +23390,36 @@ sm256_tailloaded_16:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -22779,39 +23457,39 @@ sm256_nostore_66:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstfull4:
 	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -22821,18 +23499,16 @@ sm256_firstfull4:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -22874,38 +23550,36 @@ sm256_nostore_67:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -22947,38 +23621,36 @@ sm256_nostore_68:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -23065,38 +23737,36 @@ sm256_tailloaded_17:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -23134,31 +23804,31 @@ sm256_nostore_70:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstwhole:
@@ -23166,10 +23836,10 @@ sm256_firstwhole:
 	JA   sm256_firstwhole2
 
 	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -23179,18 +23849,16 @@ sm256_firstwhole:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -23226,31 +23894,31 @@ sm256_nostore_71:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstwhole2:
@@ -23258,10 +23926,10 @@ sm256_firstwhole2:
 	JA   sm256_firstwhole3
 
 	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -23271,18 +23939,16 @@ sm256_firstwhole2:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -23324,38 +23990,36 @@ sm256_nostore_72:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -23391,31 +24055,31 @@ sm256_nostore_73:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstwhole3:
@@ -23423,10 +24087,10 @@ sm256_firstwhole3:
 	JA   sm256_firstwhole4
 
 	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -23436,18 +24100,16 @@ sm256_firstwhole3:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -23489,38 +24151,36 @@ sm256_nostore_74:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -23562,38 +24222,36 @@ sm256_nostore_75:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -23629,39 +24287,39 @@ sm256_nostore_76:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 	JMP          sm256_sumred
 
 sm256_firstwhole4:
 	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VXORPD      Y13, Y13, Y13
 	VMOVUPS     (AX), Y1
 	VMOVUPS     32(AX), Y2
 	VMAXPS      (AX)(R13*1), Y0, Y0
@@ -23671,18 +24329,16 @@ sm256_firstwhole4:
 	VMOVUPS     softmaxconst<>+288(SB), Y3
 	VMAXPS      Y1, Y3, Y1
 	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVAPS     Y13, Y3
+	VMOVAPS     Y13, Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      Y13, Y3, Y5
+	VSUBPS      Y13, Y4, Y6
 	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
 	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
 	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y2, Y2
 	VMOVUPS     softmaxconst<>+128(SB), Y5
 	VMOVUPS     softmaxconst<>+128(SB), Y6
 	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
@@ -23724,38 +24380,36 @@ sm256_nostore_77:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -23797,38 +24451,36 @@ sm256_nostore_78:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y15
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
 	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
 	VCVTPS2PD    X5, Y14
 	VCVTPS2PD    X7, Y15
 	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VADDPD       Y14, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -23870,38 +24522,36 @@ sm256_nostore_79:
 	VMOVUPS      softmaxconst<>+288(SB), Y3
 	VMAXPS       Y1, Y3, Y1
 	VMAXPS       Y2, Y3, Y2
-	VMOVUPS      softmaxconst<>+32(SB), Y3
-	VMOVUPS      softmaxconst<>+32(SB), Y4
+	VMOVAPS      Y13, Y3
+	VMOVAPS      Y13, Y4
 	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
 	VFMADD231PS  softmaxconst<>+0(SB), Y2, Y4
-	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       softmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       Y13, Y3, Y14
+	VSUBPS       Y13, Y4, Y13
 	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+64(SB), Y15, Y2
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y2
 	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
-	VFMADD231PS  softmaxconst<>+96(SB), Y15, Y2
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
-	VFMADD213PD  Y15, Y15, Y14
-	VADDPD       Y14, Y10, Y10
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VADDPD       Y5, Y12, Y12
 	VMOVUPS      softmaxconst<>+128(SB), Y5
 	VMOVUPS      softmaxconst<>+128(SB), Y6
 	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
@@ -23937,31 +24587,31 @@ sm256_nostore_80:
 	VCVTPS2PD    X5, Y1
 	VCVTPS2PD    X7, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y10, Y10
+	VADDPD       Y1, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y11, Y11
+	VADDPD       Y1, Y10, Y10
 	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y12, Y12
+	VADDPD       Y1, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y2
 	VFMADD213PD  Y2, Y2, Y1
-	VADDPD       Y1, Y13, Y13
-	VADDPD       64(SP), Y10, Y10
-	VMOVUPD      Y10, 64(SP)
-	VADDPD       96(SP), Y11, Y11
-	VMOVUPD      Y11, 96(SP)
-	VADDPD       128(SP), Y12, Y12
-	VMOVUPD      Y12, 128(SP)
-	VADDPD       160(SP), Y13, Y13
-	VMOVUPD      Y13, 160(SP)
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 sm256_sumred:
 sm256_sumdone:
@@ -24380,25 +25030,25 @@ sm256z_out64:
 	VMOVAPS     Y1, Y6
 	VFMADD231PS Y2, Y7, Y6
 	VMOVUPS     (CX), Y7
-	VMOVUPS     32(CX), Y10
+	VMOVUPS     32(CX), Y9
 	VPADDD      Y3, Y8, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
 	VPADDD      Y3, Y6, Y6
 	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
 	VPSLLD      $0x17, Y6, Y6
-	VMOVAPS     Y5, Y11
-	VFMADD213PS Y5, Y7, Y11
-	VFMADD132PS Y4, Y11, Y7
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
 	VADDPS      Y4, Y7, Y7
 	VMULPS      Y8, Y7, Y7
 	VMOVAPS     Y5, Y8
-	VFMADD213PS Y5, Y10, Y8
-	VFMADD132PS Y4, Y8, Y10
-	VADDPS      Y4, Y10, Y10
-	VMULPS      Y6, Y10, Y10
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
 	VMOVUPS     Y7, (CX)
-	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     Y9, 32(CX)
 	VMOVUPS     64(AX), Y6
 	VMOVUPS     96(AX), Y7
 	VMAXPS      Y6, Y0, Y6
@@ -24408,25 +25058,25 @@ sm256z_out64:
 	VMOVAPS     Y1, Y6
 	VFMADD231PS Y2, Y7, Y6
 	VMOVUPS     64(CX), Y7
-	VMOVUPS     96(CX), Y10
+	VMOVUPS     96(CX), Y9
 	VPADDD      Y3, Y8, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
 	VPADDD      Y3, Y6, Y6
 	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
 	VPSLLD      $0x17, Y6, Y6
-	VMOVAPS     Y5, Y11
-	VFMADD213PS Y5, Y7, Y11
-	VFMADD132PS Y4, Y11, Y7
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
 	VADDPS      Y4, Y7, Y7
 	VMULPS      Y8, Y7, Y7
 	VMOVAPS     Y5, Y8
-	VFMADD213PS Y5, Y10, Y8
-	VFMADD132PS Y4, Y8, Y10
-	VADDPS      Y4, Y10, Y10
-	VMULPS      Y6, Y10, Y10
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
 	VMOVUPS     Y7, 64(CX)
-	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     Y9, 96(CX)
 	VMOVUPS     128(AX), Y6
 	VMOVUPS     160(AX), Y7
 	VMAXPS      Y6, Y0, Y6
@@ -24436,25 +25086,25 @@ sm256z_out64:
 	VMOVAPS     Y1, Y6
 	VFMADD231PS Y2, Y7, Y6
 	VMOVUPS     128(CX), Y7
-	VMOVUPS     160(CX), Y10
+	VMOVUPS     160(CX), Y9
 	VPADDD      Y3, Y8, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
 	VPADDD      Y3, Y6, Y6
 	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
 	VPSLLD      $0x17, Y6, Y6
-	VMOVAPS     Y5, Y11
-	VFMADD213PS Y5, Y7, Y11
-	VFMADD132PS Y4, Y11, Y7
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
 	VADDPS      Y4, Y7, Y7
 	VMULPS      Y8, Y7, Y7
 	VMOVAPS     Y5, Y8
-	VFMADD213PS Y5, Y10, Y8
-	VFMADD132PS Y4, Y8, Y10
-	VADDPS      Y4, Y10, Y10
-	VMULPS      Y6, Y10, Y10
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
 	VMOVUPS     Y7, 128(CX)
-	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     Y9, 160(CX)
 	VMOVUPS     192(AX), Y6
 	VMOVUPS     224(AX), Y7
 	VMAXPS      Y6, Y0, Y6
@@ -24464,25 +25114,25 @@ sm256z_out64:
 	VMOVAPS     Y1, Y6
 	VFMADD231PS Y2, Y7, Y6
 	VMOVUPS     192(CX), Y7
-	VMOVUPS     224(CX), Y10
+	VMOVUPS     224(CX), Y9
 	VPADDD      Y3, Y8, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
 	VPADDD      Y3, Y6, Y6
 	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
 	VPSLLD      $0x17, Y6, Y6
-	VMOVAPS     Y5, Y11
-	VFMADD213PS Y5, Y7, Y11
-	VFMADD132PS Y4, Y11, Y7
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
 	VADDPS      Y4, Y7, Y7
 	VMULPS      Y8, Y7, Y7
 	VMOVAPS     Y5, Y8
-	VFMADD213PS Y5, Y10, Y8
-	VFMADD132PS Y4, Y8, Y10
-	VADDPS      Y4, Y10, Y10
-	VMULPS      Y6, Y10, Y10
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
 	VMOVUPS     Y7, 192(CX)
-	VMOVUPS     Y10, 224(CX)
+	VMOVUPS     Y9, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -24500,25 +25150,25 @@ sm256z_out16:
 	VMOVAPS     Y1, Y6
 	VFMADD231PS Y2, Y7, Y6
 	VMOVUPS     (CX), Y7
-	VMOVUPS     32(CX), Y10
+	VMOVUPS     32(CX), Y9
 	VPADDD      Y3, Y8, Y8
 	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
 	VPADDD      Y3, Y6, Y6
 	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
 	VPSLLD      $0x17, Y6, Y6
-	VMOVAPS     Y5, Y11
-	VFMADD213PS Y5, Y7, Y11
-	VFMADD132PS Y4, Y11, Y7
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
 	VADDPS      Y4, Y7, Y7
 	VMULPS      Y8, Y7, Y7
 	VMOVAPS     Y5, Y8
-	VFMADD213PS Y5, Y10, Y8
-	VFMADD132PS Y4, Y8, Y10
-	VADDPS      Y4, Y10, Y10
-	VMULPS      Y6, Y10, Y10
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
 	VMOVUPS     Y7, (CX)
-	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     Y9, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -24534,7 +25184,7 @@ sm256z_outtail:
 	CMPQ       DX, $0x00000fc0
 	JA         sm256z_tailcopy_17
 	VMASKMOVPS (AX), Y6, Y8
-	VMASKMOVPS 32(AX), Y7, Y10
+	VMASKMOVPS 32(AX), Y7, Y9
 	JMP        sm256z_tailloaded_17
 
 sm256z_tailcopy_17:
@@ -24570,15 +25220,15 @@ sm256z_copy_17_2:
 
 sm256z_copy_17_1:
 	VMOVUPS 192(SP), Y8
-	VMOVUPS 224(SP), Y10
+	VMOVUPS 224(SP), Y9
 
 sm256z_tailloaded_17:
 	VMAXPS      Y8, Y0, Y8
-	VMAXPS      Y10, Y0, Y10
+	VMAXPS      Y9, Y0, Y9
 	VMOVAPS     Y1, Y0
 	VFMADD231PS Y2, Y8, Y0
 	VMOVAPS     Y1, Y1
-	VFMADD231PS Y2, Y10, Y1
+	VFMADD231PS Y2, Y9, Y1
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
@@ -24992,9 +25642,9 @@ sm256z_tailloaded_19:
 	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
 	VMULPS      Y2, Y2, Y8
-	VMULPS      Y3, Y3, Y10
+	VMULPS      Y3, Y3, Y9
 	VFMADD231PS Y6, Y8, Y2
-	VFMADD231PS Y7, Y10, Y3
+	VFMADD231PS Y7, Y9, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y3, Y3
@@ -25043,120 +25693,120 @@ sm256_out64:
 	VSUBPS      Y0, Y8, Y8
 	VMAXPS      Y7, Y1, Y7
 	VMAXPS      Y8, Y1, Y8
-	VMOVAPS     Y2, Y10
-	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
 	VFMADD231PS Y3, Y8, Y7
 	VMOVUPS     (CX), Y8
-	VMOVUPS     32(CX), Y11
-	VPADDD      Y4, Y10, Y10
-	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
 	VPADDD      Y4, Y7, Y7
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD      $0x17, Y7, Y7
-	VMOVAPS     Y6, Y12
-	VFMADD213PS Y6, Y8, Y12
-	VFMADD132PS Y5, Y12, Y8
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
 	VADDPS      Y5, Y8, Y8
-	VMULPS      Y10, Y8, Y8
-	VMOVAPS     Y6, Y10
-	VFMADD213PS Y6, Y11, Y10
-	VFMADD132PS Y5, Y10, Y11
-	VADDPS      Y5, Y11, Y11
-	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
 	VMOVUPS     Y8, (CX)
-	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     Y10, 32(CX)
 	VMOVUPS     64(AX), Y7
 	VMOVUPS     96(AX), Y8
 	VSUBPS      Y0, Y7, Y7
 	VSUBPS      Y0, Y8, Y8
 	VMAXPS      Y7, Y1, Y7
 	VMAXPS      Y8, Y1, Y8
-	VMOVAPS     Y2, Y10
-	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
 	VFMADD231PS Y3, Y8, Y7
 	VMOVUPS     64(CX), Y8
-	VMOVUPS     96(CX), Y11
-	VPADDD      Y4, Y10, Y10
-	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
 	VPADDD      Y4, Y7, Y7
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD      $0x17, Y7, Y7
-	VMOVAPS     Y6, Y12
-	VFMADD213PS Y6, Y8, Y12
-	VFMADD132PS Y5, Y12, Y8
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
 	VADDPS      Y5, Y8, Y8
-	VMULPS      Y10, Y8, Y8
-	VMOVAPS     Y6, Y10
-	VFMADD213PS Y6, Y11, Y10
-	VFMADD132PS Y5, Y10, Y11
-	VADDPS      Y5, Y11, Y11
-	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
 	VMOVUPS     Y8, 64(CX)
-	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     Y10, 96(CX)
 	VMOVUPS     128(AX), Y7
 	VMOVUPS     160(AX), Y8
 	VSUBPS      Y0, Y7, Y7
 	VSUBPS      Y0, Y8, Y8
 	VMAXPS      Y7, Y1, Y7
 	VMAXPS      Y8, Y1, Y8
-	VMOVAPS     Y2, Y10
-	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
 	VFMADD231PS Y3, Y8, Y7
 	VMOVUPS     128(CX), Y8
-	VMOVUPS     160(CX), Y11
-	VPADDD      Y4, Y10, Y10
-	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
 	VPADDD      Y4, Y7, Y7
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD      $0x17, Y7, Y7
-	VMOVAPS     Y6, Y12
-	VFMADD213PS Y6, Y8, Y12
-	VFMADD132PS Y5, Y12, Y8
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
 	VADDPS      Y5, Y8, Y8
-	VMULPS      Y10, Y8, Y8
-	VMOVAPS     Y6, Y10
-	VFMADD213PS Y6, Y11, Y10
-	VFMADD132PS Y5, Y10, Y11
-	VADDPS      Y5, Y11, Y11
-	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
 	VMOVUPS     Y8, 128(CX)
-	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     Y10, 160(CX)
 	VMOVUPS     192(AX), Y7
 	VMOVUPS     224(AX), Y8
 	VSUBPS      Y0, Y7, Y7
 	VSUBPS      Y0, Y8, Y8
 	VMAXPS      Y7, Y1, Y7
 	VMAXPS      Y8, Y1, Y8
-	VMOVAPS     Y2, Y10
-	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
 	VFMADD231PS Y3, Y8, Y7
 	VMOVUPS     192(CX), Y8
-	VMOVUPS     224(CX), Y11
-	VPADDD      Y4, Y10, Y10
-	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
 	VPADDD      Y4, Y7, Y7
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD      $0x17, Y7, Y7
-	VMOVAPS     Y6, Y12
-	VFMADD213PS Y6, Y8, Y12
-	VFMADD132PS Y5, Y12, Y8
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
 	VADDPS      Y5, Y8, Y8
-	VMULPS      Y10, Y8, Y8
-	VMOVAPS     Y6, Y10
-	VFMADD213PS Y6, Y11, Y10
-	VFMADD132PS Y5, Y10, Y11
-	VADDPS      Y5, Y11, Y11
-	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
 	VMOVUPS     Y8, 192(CX)
-	VMOVUPS     Y11, 224(CX)
+	VMOVUPS     Y10, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -25171,30 +25821,30 @@ sm256_out16:
 	VSUBPS      Y0, Y8, Y8
 	VMAXPS      Y7, Y1, Y7
 	VMAXPS      Y8, Y1, Y8
-	VMOVAPS     Y2, Y10
-	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
 	VMOVAPS     Y2, Y7
 	VFMADD231PS Y3, Y8, Y7
 	VMOVUPS     (CX), Y8
-	VMOVUPS     32(CX), Y11
-	VPADDD      Y4, Y10, Y10
-	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
-	VPSLLD      $0x17, Y10, Y10
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
 	VPADDD      Y4, Y7, Y7
 	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD      $0x17, Y7, Y7
-	VMOVAPS     Y6, Y12
-	VFMADD213PS Y6, Y8, Y12
-	VFMADD132PS Y5, Y12, Y8
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
 	VADDPS      Y5, Y8, Y8
-	VMULPS      Y10, Y8, Y8
-	VMOVAPS     Y6, Y10
-	VFMADD213PS Y6, Y11, Y10
-	VFMADD132PS Y5, Y10, Y11
-	VADDPS      Y5, Y11, Y11
-	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
 	VMOVUPS     Y8, (CX)
-	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     Y10, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -25209,26 +25859,26 @@ sm256_outtail:
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_21
-	VMASKMOVPS (AX), Y7, Y10
-	VMASKMOVPS 32(AX), Y8, Y11
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
 	JMP        sm256_tailloaded_21
 
 sm256_tailcopy_21:
-	VXORPS  Y10, Y10, Y10
-	VMOVUPS Y10, 192(SP)
-	VMOVUPS Y10, 224(SP)
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_21_8
-	VMOVUPS (AX)(DX*1), Y10
-	VMOVUPS Y10, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_21_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_21_4
-	VMOVUPS (AX)(DX*1), X10
-	VMOVUPS X10, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_21_4:
@@ -25245,18 +25895,18 @@ sm256_copy_21_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_21_1:
-	VMOVUPS 192(SP), Y10
-	VMOVUPS 224(SP), Y11
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
 
 sm256_tailloaded_21:
+	VSUBPS      Y0, Y9, Y9
 	VSUBPS      Y0, Y10, Y10
-	VSUBPS      Y0, Y11, Y11
+	VMAXPS      Y9, Y1, Y9
 	VMAXPS      Y10, Y1, Y10
-	VMAXPS      Y11, Y1, Y11
 	VMOVAPS     Y2, Y0
-	VFMADD231PS Y3, Y10, Y0
+	VFMADD231PS Y3, Y9, Y0
 	VMOVAPS     Y2, Y1
-	VFMADD231PS Y3, Y11, Y1
+	VFMADD231PS Y3, Y10, Y1
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
@@ -25682,9 +26332,9 @@ sm256_tailloaded_23:
 	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
 	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
 	VMULPS      Y2, Y2, Y8
-	VMULPS      Y3, Y3, Y10
+	VMULPS      Y3, Y3, Y9
 	VFMADD231PS Y6, Y8, Y2
-	VFMADD231PS Y7, Y10, Y3
+	VFMADD231PS Y7, Y9, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y3, Y3
@@ -25726,8 +26376,8 @@ sm256_prev:
 	JP           sm256_nanrow
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD    softmaxconst<>+384(SB), X9, X9
-	VDIVSD       X0, X9, X0
+	VCVTSS2SD    softmaxconst<>+384(SB), X0, X1
+	VDIVSD       X0, X1, X0
 	VCVTSD2SS    X0, X0, X1
 	VCVTSS2SD    X1, X1, X2
 	VSUBSD       X2, X0, X0
@@ -25915,8 +26565,8 @@ sm256_copy_25_1:
 	VMOVUPS 224(SP), Y8
 
 sm256_tailloaded_25:
-	VMOVUPS   softmaxconst<>+320(SB), Y10
-	VBLENDVPS Y5, Y7, Y10, Y7
+	VMOVUPS   softmaxconst<>+320(SB), Y9
+	VBLENDVPS Y5, Y7, Y9, Y7
 	VMAXPS    Y7, Y3, Y3
 	VMOVUPS   softmaxconst<>+320(SB), Y5
 	VBLENDVPS Y6, Y8, Y5, Y8
