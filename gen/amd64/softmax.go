@@ -2676,7 +2676,10 @@ func (s *sm256) setKeepS() {
 	// noise at 4096, 16384 and 32000, and out of place at 4096, 8192 and
 	// 32000. ScaledSoftmaxRowsAVX2, scale 1/8, one mask row per row
 	// (N(0, 1/4), 1 in 8 -1e30), 0.871 against 1.312 at 6144 (0.73x),
-	// 0.902 against 1.283 at 8192 (0.71x), 8 runs of 8.
+	// 0.902 against 1.283 at 8192 (0.71x), 8 runs of 8. In 8 more runs,
+	// its NoMask form 0.678 against 1.248 at 6144 (0.65x), 0.691 against
+	// 1.263 at 8192 (0.64x), 8 of 8, and out of place at 8192 the same
+	// within the noise.
 	g.CMPQ(s.cols, U32(sCols256))
 	g.JA(LabelRef(done))
 	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
