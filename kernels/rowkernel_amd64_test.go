@@ -322,11 +322,12 @@ func scaledNoMaskRowKernelOf(kernel func(dst, src []float32, scale float32, rows
 // 9 and batches of up to 24 rows, of every length 1..300 and lengths
 // around sCols and sCols256 in the generator (both 8192), up to which
 // the kernels keep each row's s in two buffers of their frame, the
-// current row's and the pending row's, when dst is not src (in place, u
-// as well, up to half of that, 4096; below it, up to 2048 and 512
-// before), and
+// current row's and the pending row's (in place too, where pass 2 stores
+// u over x in dst above 4096 columns, and keeps u in the buffer as well
+// up to half of that, 4096; below it, up to 2048 and 512 before), and
 // 4097 to 4111 for rows whose last vector holds each of 1 to 15
-// elements; batches of 1, 2, 5 and 7 rows of those longer rows. Rows of
+// elements, and 6144 and 8177 to 8191 for the same in place above 4096;
+// batches of 1, 2, 5 and 7 rows of those longer rows. Rows of
 // every kind in a random order
 // (rowOfAnyKind), so that rows filled early (NaN, +Inf, -Inf) and rows of
 // a NaN S, which keep no pending row, fall between rows that do; out of
@@ -348,6 +349,10 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 			rng := rand.New(rand.NewPCG(75, 76+uint64(ki)))
 			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2047, 2048, 2049, 2063, 3000, 3072, 4095, 4096, 8191, 8192, 8193, 16384}
 			for c := 4097; c <= 4111; c++ {
+				cols = append(cols, c)
+			}
+			cols = append(cols, 6144)
+			for c := 8177; c <= 8190; c++ {
 				cols = append(cols, c)
 			}
 			for c := 1; c <= 300; c++ {
@@ -403,7 +408,8 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 // itself on the last one, under the mask of the row's last vector
 // (ScaledSoftmaxRowsAVX2 the next row's last cols%16 lanes after the
 // pipeline, each of 1 to 15 at 2049 to 2063 columns, and stores their
-// z in that row's dst).
+// z in that row's dst); in place above 4096 columns (6144, 8177, 8191,
+// 8192), pass 2 stores u over the row's x and s in the frame.
 func TestGuardSoftmaxRowKernel(t *testing.T) {
 	for ki, k := range softmaxRowKernels {
 		t.Run(k.name, func(t *testing.T) {
@@ -411,7 +417,7 @@ func TestGuardSoftmaxRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(77, 78+uint64(ki)))
-			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025, 2047, 2048, 4095, 4096, 4097, 8191, 8192, 8193}
+			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025, 2047, 2048, 4095, 4096, 4097, 6144, 8177, 8191, 8192, 8193}
 			for c := 49; c <= 128; c++ {
 				cols = append(cols, c)
 			}

@@ -19,7 +19,8 @@ import (
 // ScaledSoftmaxRowsAVX2 and their NoMask forms) on rows of at most sCols
 // elements (sCols256 on AVX2) out of place, whose pass 3 loads s as
 // SoftmaxRowsAVX512's does (keepS), and computes no z; in place, rows of
-// fewer than sCols/2 (sCols256/2) elements keep u in the frame too.
+// fewer than sCols/2 (up to sCols256/2) elements keep u in the frame
+// too, and on AVX2 rows of up to sCols256 keep s there and u in dst.
 //
 // ScaledSoftmaxRowsAVX2 and its NoMask form (and CausalSoftmaxRowsAVX2,
 // and ScaledLogSoftmaxRowsAVX2 and its NoMask form, whose late pass 3
@@ -32,9 +33,10 @@ import (
 // on rows of more than sCols256 elements: up to sCols256 it loads the s
 // that pass 2 kept, keepS); in place, pass 1 stores z
 // over x, and pass 3 recomputes u from z, as SoftmaxRowsAVX2 does in
-// place (for ScaledSoftmaxRowsAVX2 on rows of sCols256/2 elements or
-// more: below that, pass 2 keeps u and s in the frame, and pass 3
-// loads both). Pass 2's pipeline uses all 16 ymm registers, so z computed there
+// place (for ScaledSoftmaxRowsAVX2 on rows of more than sCols256
+// elements: up to sCols256/2, pass 2 keeps u and s in the frame, and
+// above that s in the frame and u over z in dst, and pass 3 loads
+// both). Pass 2's pipeline uses all 16 ymm registers, so z computed there
 // costs a load of scale and one of the mask besides the FMA, in the pass
 // that bounds the kernel; the store in pass 1 costs less. Pass 1 and
 // pass 3 have registers to spare: they keep scale in one and take the

@@ -2548,8 +2548,8 @@ type sm256 struct {
 
 	// keepS is sm512's, for SoftmaxRowsAVX2: pass 2
 	// stores s to one of two buffers of the frame (sf, laid out as
-	// sm512's) for rows of at most sCols256 elements when dst is not
-	// src, and pass 3 takes it there as the memory operand of its
+	// sm512's) for rows of at most sCols256 elements, in place too
+	// (see setKeepS), and pass 3 takes it there as the memory operand of its
 	// multiply instead of recomputing it from x (see keptOut). sDelta is
 	// sm512's. Pass 3 then runs 4 vector operations a half, not 10.
 	// Measured (ns per element, thread CPU time, the lower quartile of
@@ -2560,7 +2560,8 @@ type sm256 struct {
 	// against 0.566 at 1024 (1.98x against 2.10x), 0.665 against 0.662
 	// at 64; then up to 4096 (see sCols256). In place, for rows of at
 	// most sCols256/2 elements, pass 2 keeps u in the buffer too, as
-	// sm512's does (see sfInS256).
+	// sm512's does (see sfInS256); above that it stores u over x in dst,
+	// as out of place, since pass 3 then reads no x.
 	//
 	// ScaledSoftmaxRowsAVX2 and its NoMask form (fused.go) run it too,
 	// pass 2 storing s beside the u it stores over z in dst (zDst): pass
@@ -2640,7 +2641,8 @@ type sm256 struct {
 //
 // It is 8192, as sCols (64 KiB of frame): s up to 8192 columns out of
 // place, u and s up to 4096 in place (at 4096 itself since; see
-// setKeepS). Measured against 4096 (the lower
+// setKeepS), and since then s up to 8192 in place too, with u in dst
+// above 4096 (see setKeepS). Measured against 4096 (the lower
 // quartile of 200 runs alternating with the kernel before and
 // SoftmaxRowsAVX512): SoftmaxRowsAVX2 0.450 against 0.485 at 6144
 // columns (1.87x SoftmaxRowsAVX512's time against 2.01x), 0.466 against
@@ -2655,8 +2657,8 @@ const sCols256 = 8192
 // sfInS256 is sfInS for sCols256: in place, u fills the bytes of a
 // buffer before it, s those after, for rows of up to sCols256/2
 // elements (fewer than sCols256/2 before the limit's last change);
-// pass 3 then recomputes neither, where it otherwise recomputes the
-// exponential from x. Measured in place (ns per element, thread CPU
+// pass 3 then recomputes neither, where it recomputed the exponential
+// from x before (it still does above sCols256). Measured in place (ns per element, thread CPU
 // time, the lower quartile of 200 runs alternating with the kernel
 // before, batches of 1 MiB, N(0, 4) logits): SoftmaxRowsAVX2 0.576
 // against 0.908 at 100 columns, 0.483 against 0.808 at 300, 0.541
@@ -2667,7 +2669,8 @@ const sfInS256 = 2 * sCols256
 
 // setKeepS emits, at the start of SoftmaxRowsAVX2 and
 // ScaledSoftmaxRowsAVX2, the frame of keepS: sm512.setKeepS for rows of
-// up to sCols256 elements (up to sCols256/2 in place).
+// up to sCols256 elements, in place too (u in the buffer up to
+// sCols256/2).
 func (s *sm256) setKeepS() {
 	g := s.g
 	keepSBufs(g, s.sf, sCols256)
@@ -2680,22 +2683,48 @@ func (s *sm256) setKeepS() {
 	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
 	g.JMP(LabelRef(done))
 	g.Label(in)
-	// In place, pass 2 keeps u too, in the buffer, as sm512's does:
-	// inPlace is then 0, so that pass 2 stores. Up to sCols256/2
-	// itself, where u and s fill the buffer exactly: in place at 4096
-	// columns (rows 16 KiB apart), where pass 3 recomputed the
-	// exponential before, SoftmaxRowsAVX2 measured 0.538 ns per element
-	// against 0.800 (thread CPU time, the lower quartile of 300 runs
-	// alternating with the kernel before, batches of 1 MiB, N(0, 4)
+	// In place, pass 2 keeps s in the buffer as out of place does, and
+	// stores u over x in dst: inPlace is then 0, so that pass 2 stores.
+	// In place kept u out of dst because pass 3 recomputes s from x
+	// where s is not kept (outStored); with s kept, pass 3 needs only u
+	// and s, and nothing reads x after pass 2: pass 1 finds the rows
+	// filled early, a NaN S fills the row without reading it, and pass 2
+	// takes the next row's max from that row (on the last row, from its
+	// own last lanes, which may hold u by then, into a max that nothing
+	// uses). The scaled kernels store z over x in pass 1 and u over z in
+	// pass 2. In place at 4097 to sCols256 columns, where pass 3 recomputed the
+	// exponential before, SoftmaxRowsAVX2 measured (ns per element, AMD
+	// EPYC Zen 3, AVX2, thread CPU time, the lower quartile of 200 runs,
+	// batches of 1 MiB, N(0, 4) logits, the median of 8 runs alternating
+	// with the kernel before) 0.770 against 1.108 at 4097 columns
+	// (0.68x), 0.726 against 1.081 at 6144 (0.67x), 0.826 against 1.198
+	// at 8192 (0.69x), faster in 8 runs of 8 at each; the same within the
+	// noise at 4096, 16384 and 32000, and out of place at 4096, 8192 and
+	// 32000. ScaledSoftmaxRowsAVX2, scale 1/8, one mask row per row
+	// (N(0, 1/4), 1 in 8 -1e30), 0.871 against 1.312 at 6144 (0.73x),
+	// 0.902 against 1.283 at 8192 (0.71x), 8 runs of 8. In 8 more runs,
+	// its NoMask form 0.678 against 1.248 at 6144 (0.65x), 0.691 against
+	// 1.263 at 8192 (0.64x), 8 of 8, and out of place at 8192 the same
+	// within the noise.
+	g.CMPQ(s.cols, U32(sCols256))
+	g.JA(LabelRef(done))
+	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
+	g.XORQ(s.inPlace, s.inPlace)
+	// Up to sCols256/2 itself, u goes to the buffer too, as sm512's does
+	// (u and s fill it exactly there): in
+	// place at 4096 columns (rows 16 KiB apart), where pass 3 recomputed
+	// the exponential before, SoftmaxRowsAVX2 measured 0.538 ns per
+	// element against 0.800 (thread CPU time, the lower quartile of 300
+	// runs alternating with the kernel before, batches of 1 MiB, N(0, 4)
 	// logits), 1.20x its time at 4095 against 1.78x;
 	// ScaledSoftmaxRowsAVX2, scale 1/8, one mask row per row (N(0, 1/4),
 	// 1 in 8 -1e30), 0.484 against 0.783, and its NoMask form 0.474
-	// against 0.793.
+	// against 0.793. Storing u in dst up to sCols256/2 too measured no
+	// faster (the Zen 3 measure above, SoftmaxRowsAVX2 in place, 8 runs):
+	// 1.02-1.19x the time at 1024 to 4095 columns, 0.99x at 4096.
 	g.CMPQ(s.cols, U32(sCols256/2))
 	g.JA(LabelRef(done))
-	g.MOVQ(I32(-1), s.sf.Offset(sfUse))
 	g.MOVQ(I32(-1), s.sf.Offset(sfIn))
-	g.XORQ(s.inPlace, s.inPlace)
 	g.Label(done)
 }
 

@@ -10079,11 +10079,13 @@ TEXT ·SoftmaxRowsAVX2(SB), $66104-64
 	JMP   sm256_keeps
 
 sm256_keepsin:
-	CMPQ R8, $0x00001000
+	CMPQ R8, $0x00002000
 	JA   sm256_keeps
 	MOVQ $-1, 488(SP)
-	MOVQ $-1, 496(SP)
 	XORQ R11, R11
+	CMPQ R8, $0x00001000
+	JA   sm256_keeps
+	MOVQ $-1, 496(SP)
 
 sm256_keeps:
 	LEAQ (R8)(R8*1), R12
