@@ -228,9 +228,10 @@ func TestBitExactScaledLongGuess(t *testing.T) {
 
 func testScaledLongGuess(t *testing.T, long func(dst, src, mask []float32, scale float32, rows, cols int)) {
 	rng := rand.New(rand.NewPCG(85, 86))
-	// Above prefetchCols (32768), ScaledSoftmaxLongRowsAVX512's pass 3
-	// runs from the row's end (sm512.back): rows with a last vector of
-	// 1 to 15 lanes after 0 to 3 whole vectors past the blocks of 64.
+	// Above prefetchCols (32768), the long kernels' pass 3 runs from the
+	// row's end (sm512.back, sm256.back): rows with a last vector of 1 to
+	// 15 lanes after 0 to 3 whole vectors past the blocks of 64 (and see
+	// TestBitExactScaledLongBack).
 	lengths := []int{1, 5, 15, 16, 17, 24, 63, 64, 65, 100, 300, 8192 + 37, 32768, 32768 + 1, 32768 + 21, 32768 + 63, 65536 + 72}
 	if !testing.Short() {
 		lengths = append(lengths, 128256, 128256+9)
@@ -290,4 +291,73 @@ func testScaledLongGuess(t *testing.T, long func(dst, src, mask []float32, scale
 			}
 		}
 	}
+}
+
+// backCols are row lengths near 65536, above prefetchCols (32768 in
+// gen/amd64/softmax.go), whose pass 3 the long kernels run from the row's
+// end to its start (sm512.pass3Back and sm256.pass3Back): 0 to 3 whole
+// vectors past the blocks of 64 elements, each with a last vector of 0,
+// 1 to 7, 8 and 9 to 15 lanes (8 lanes are a whole ymm half on AVX2);
+// and 65535.
+var backCols = func() []int {
+	var cols []int
+	for v := range 4 {
+		for _, tail := range []int{0, 1 + v, 8, 9 + 2*v} {
+			cols = append(cols, 65536+16*v+tail)
+		}
+	}
+	return append(cols, 65535)
+}()
+
+// TestBitExactScaledLongBack runs each long kernel directly on batches
+// of rows of each length of backCols: ordinary rows (c = 0), a row whose
+// z is about 300 (c not 0), pass 3 emitted for each, and a row of
+// specialRow's kinds (-Inf, NaN, +Inf, c not 0) among them in a random
+// order, with a mask row per row (testMask: -Inf now and then, sometimes
+// a row masked whole, no NaN, which would make every row NaN) and one
+// for every row, out of place at an offset of 0 to 3 elements and in
+// place: pass 3 then takes u from dst or recomputes it.
+func TestBitExactScaledLongBack(t *testing.T) {
+	forEachLong(t, func(t *testing.T, long func(dst, src, mask []float32, scale float32, rows, cols int)) {
+		rng := rand.New(rand.NewPCG(87, 88))
+		for _, c := range backCols {
+			for kind := 1; kind < 3; kind++ {
+				scale := []float32{1, 0.125}[kind-1]
+				rows := [][]float32{normalRow(rng, c, 4, 0), normalRow(rng, c, 4, 0), normalRow(rng, c, 4, 300/float64(scale)), specialRow(rng, c)}
+				var x []float32
+				for _, r := range rng.Perm(len(rows)) {
+					x = append(x, rows[r]...)
+				}
+				mask := testMask(rng, kind, len(rows), c)
+				want := make([]float32, len(x))
+				fallback.ScaledSoftmaxRows(want, x, mask, scale, c)
+				off := rng.IntN(4)
+				got := make([]float32, len(x)+off)[off:]
+				long(got, x, mask, scale, len(rows), c)
+				what := fmt.Sprintf("%dx%d mask kind %d scale %v", len(rows), c, kind, scale)
+				compareBits(t, what, x, want, got)
+				y := append(make([]float32, off), x...)[off:]
+				long(y, y, mask, scale, len(rows), c)
+				compareBits(t, what+" in place", x, want, y)
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// TestGuardScaledLongBack runs each long kernel on batches of 1 to 3
+// rows of any kind (rowOfAnyKind) of each length of backCols, with a mask
+// row per row and one for every row, against guard pages (see
+// guardRowBatches): pass 3 from the row's end reads and writes the last
+// vector of the batch's last row under its masks first.
+func TestGuardScaledLongBack(t *testing.T) {
+	forEachLong(t, func(t *testing.T, long func(dst, src, mask []float32, scale float32, rows, cols int)) {
+		for i, perRow := range []bool{true, false} {
+			rng := rand.New(rand.NewPCG(89, 90+uint64(i)))
+			k := softmaxRowKernel{"long", nil, scaledRowKernel(perRow, long)}
+			guardRowBatches(t, rng, k, backCols, 3)
+		}
+	})
 }

@@ -2545,6 +2545,10 @@ type sm256 struct {
 	// stage B updates, and the row's bias - 1 (see spanUpdate).
 	fuse bool
 	span *Mem
+	// back is sm512's, for ScaledSoftmaxLongRowsAVX2: pass 3 of a row of
+	// more than prefetchCols elements runs from the row's end to its
+	// start (pass3Back, see scaledLongAVX2).
+	back bool
 
 	// keepS is sm512's, for SoftmaxRowsAVX2: pass 2
 	// stores s to one of two buffers of the frame (sf, laid out as
@@ -4250,11 +4254,11 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 				g.JNZ(LabelRef(s.label("re")))
 				back := s.scaleInReg()
 				k := s.outConsts(hiv, lov)
-				s.pass3("out", s.src, s.dst, after, s.outStoredRegs(k))
+				s.pass3Dir("out", s.src, s.dst, after, s.outStoredRegs(k))
 				back()
 				g.Label(s.label("re"))
 				back = s.scaleInReg()
-				s.pass3("re", s.src, s.dst, after, re)
+				s.pass3Dir("re", s.src, s.dst, after, re)
 				back()
 			}
 			if s.zeroC {
