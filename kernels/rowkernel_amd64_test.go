@@ -339,7 +339,14 @@ func scaledNoMaskRowKernelOf(kernel func(dst, src []float32, scale float32, rows
 // generator). Out of place, dst starts as NaN: the scaled kernels keep each
 // row's z in its dst from the pass that finds its max (pass 1, or pass 2
 // of the row before) for its pass 2, and a z not kept there would read
-// NaN.
+// NaN. SoftmaxRowsAVX2 runs the last cols%16 lanes of a row of 16 or more
+// elements in pass 3 as the whole vector that ends at the row's end
+// (overTail in the generator), in each of its four forms: s kept in the
+// frame (up to 8192 columns, out of place and in place; up to 4096 in
+// place, with u kept there too), u stored in dst (8193 and more out of
+// place) and recomputed (8193 and more in place); lengths 17 to 300,
+// 4097 to 4111, 8177 to 8190, 8193, 8200, 8207 and 12345 give each form
+// a last vector of several cols%16.
 func TestBitExactSoftmaxRowKernel(t *testing.T) {
 	for ki, k := range softmaxRowKernels {
 		t.Run(k.name, func(t *testing.T) {
@@ -347,7 +354,7 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(75, 76+uint64(ki)))
-			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2047, 2048, 2049, 2063, 3000, 3072, 4095, 4096, 8191, 8192, 8193, 16384}
+			cols := []int{511, 512, 513, 1000, 1008, 1023, 1024, 1025, 1040, 2047, 2048, 2049, 2063, 3000, 3072, 4095, 4096, 8191, 8192, 8193, 8200, 8207, 12345, 16384}
 			for c := 4097; c <= 4111; c++ {
 				cols = append(cols, c)
 			}
@@ -417,7 +424,7 @@ func TestGuardSoftmaxRowKernel(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(77, 78+uint64(ki)))
-			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025, 2047, 2048, 4095, 4096, 4097, 6144, 8177, 8191, 8192, 8193}
+			cols := []int{1, 7, 16, 17, 33, 200, 1023, 1024, 1025, 2047, 2048, 4095, 4096, 4097, 4111, 6144, 8177, 8191, 8192, 8193, 8207}
 			for c := 49; c <= 128; c++ {
 				cols = append(cols, c)
 			}

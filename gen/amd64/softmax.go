@@ -2490,6 +2490,24 @@ type sm256 struct {
 	ahead, zeroC, noSub bool
 	mNext               Mem
 
+	// overTail, for SoftmaxRowsAVX2, makes the late pass 3 of
+	// softmaxRows run the last cols%16 lanes of a row of 16 or more
+	// elements as the whole vector that ends at the row's end (see
+	// pass3Of): a row's two VMASKMOVPS stores, and its two masked loads
+	// behind the page check, become whole loads and stores through buf,
+	// for one vector more of pass 3. Measured on AMD EPYC Zen 3, AVX2
+	// (ns per element, thread CPU time, the lower quartile of 200 calls
+	// on 1 MiB batches, N(0, 4) logits; the least over N runs
+	// alternating with the kernel before, the median of the N ratios,
+	// and the runs it won), N = 20: 0.786 against 0.855 at 100 columns
+	// (0.92x, 17 runs), 0.671 against 0.698 at 300 (0.97x, 13 runs; 0.98x
+	// and 14 in another 20), in place 0.779 against 0.842 at 100 (0.91x,
+	// 17 runs) and 0.639 against 0.658 at 300 (0.98x, 11 runs; 0.89x and
+	// 11 in another 20); the same within the noise at 1000 (1.00x, 10
+	// runs), as at 1024, 4096, 8192, 32000 and 128256 (0.99-1.01x, 9 to
+	// 11 runs), whose rows it leaves as they were.
+	overTail bool
+
 	// tailPipe is sm512's, for SoftmaxRowsAVX2, LogSoftmaxRowsAVX2,
 	// LogSumExpAVX2, CrossEntropyRowsAVX2, ScaledSoftmaxRowsAVX2 and
 	// CausalSoftmaxRowsAVX2 (see pipeline2Tail).
@@ -3967,10 +3985,50 @@ func (s *sm256) scanNaN(onNaN string) {
 // a time: out(p, q, m) gets the masks m of the row's last lanes, or nil
 // for a whole vector.
 func (s *sm256) pass3(name string, src, dst Op, after string, out func(p, q Mem, m []reg.VecVirtual)) {
+	s.pass3Of(name, src, dst, after, out, overNone)
+}
+
+// How pass3Of runs the last cols%16 lanes of a row of 16 or more
+// elements (see sm256.overTail): under masks, as one whole vector that
+// ends at the row's end, or as that vector with u at q copied first.
+const (
+	overNone = iota
+	overTail
+	overCopy
+)
+
+// pass3Of is pass3 with the row's last cols%16 lanes as over says. With
+// overTail or overCopy, a row of 16 or more elements whose length is not
+// a multiple of 16 runs out first on the whole vector that ends at the
+// row's end, storing y in buf (overCopy first copies that vector's u
+// from q to buf, for an out that reads u at q), then the whole vectors
+// from the row's start, and copies buf to the row's end in place of the
+// masked last vector: the lanes both write get the same bits, since
+// every lane's y depends on that lane alone, and out must read nothing
+// at q but u, which no store has changed yet when the first vector runs.
+func (s *sm256) pass3Of(name string, src, dst Op, after string, out func(p, q Mem, m []reg.VecVirtual), over int) {
 	g, p, q, i := s.g, s.p, s.q, s.i
 	g.MOVQ(src, p)
 	g.MOVQ(dst, q)
 	g.MOVQ(s.cols, i)
+	if over != overNone {
+		g.TESTQ(s.tailN, s.tailN)
+		g.JZ(LabelRef(s.label(name + "64")))
+		g.CMPQ(i, U32(16))
+		g.JB(LabelRef(s.label(name + "64")))
+		pe := g.GP64()
+		g.LEAQ(Mem{Base: p, Index: i, Scale: 4, Disp: -64}, pe)
+		if over == overCopy {
+			qe := g.GP64()
+			g.LEAQ(Mem{Base: q, Index: i, Scale: 4, Disp: -64}, qe)
+			for h := 0; h < 2; h++ {
+				v := g.YMM()
+				g.VMOVUPS(Mem{Base: qe, Disp: 32 * h}, v)
+				g.VMOVUPS(v, s.buf.Offset(32*h))
+			}
+		}
+		out(Mem{Base: pe}, s.buf, nil)
+	}
 	g.Label(s.label(name + "64"))
 	g.CMPQ(i, U32(64))
 	g.JB(LabelRef(s.label(name + "16")))
@@ -3992,6 +4050,20 @@ func (s *sm256) pass3(name string, src, dst Op, after string, out func(p, q Mem,
 	g.Label(s.label(name + "tail"))
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(after))
+	if over != overNone {
+		masked := s.label(name + "masked")
+		g.CMPQ(s.cols, U32(16))
+		g.JB(LabelRef(masked))
+		qe := g.GP64()
+		g.LEAQ(Mem{Base: q, Index: i, Scale: 4, Disp: -64}, qe)
+		for h := 0; h < 2; h++ {
+			v := g.YMM()
+			g.VMOVUPS(s.buf.Offset(32*h), v)
+			g.VMOVUPS(v, Mem{Base: qe, Disp: 32 * h})
+		}
+		g.JMP(LabelRef(after))
+		g.Label(masked)
+	}
 	out(Mem{Base: p}, Mem{Base: q}, s.masks())
 	g.JMP(LabelRef(after))
 }
@@ -4232,6 +4304,7 @@ func softmaxAVX2(g *gen, c *constTable) {
 	s := newSM256(g, c, "sm256")
 	s.ahead, s.zeroC, s.tailPipe, s.keepS = true, true, true, true
 	s.nextMax = true
+	s.overTail = true
 	s.softmaxRows()
 }
 
@@ -4441,7 +4514,14 @@ func (s *sm256) softmaxRows() {
 	// outStored keeps its constants in registers, loaded before the loop
 	// (see late), where outPass takes them as memory operands: that took
 	// SoftmaxRowsAVX2 from 0.70 to 0.53 ns per element at 1024 and 4096
-	// columns, and from 0.99 to 0.76 at 100, on Zen 5.
+	// columns, and from 0.99 to 0.76 at 100, on Zen 5. Computing t in d's
+	// register (VFMADD213PS, no VMOVAPS) and keeping 0 for VPMAXSD in a
+	// register, 13 instructions a half against 15, measured the same
+	// within the noise on AMD EPYC Zen 3, AVX2 (thread CPU time, the
+	// lower quartile of 200 calls on 1 MiB batches, 70 runs alternating
+	// with this form): the median ratio of three sets of runs 0.97, 1.01
+	// and 1.02x at 32000 columns (34 of 70 runs won), 0.99, 0.99 and
+	// 1.01x at 128256 (37 of 70), so it is not done.
 	var kc, klo, kmagic, klog2e, kbias, khi, klov reg.VecVirtual
 	outStored := func(p, q Mem, m []reg.VecVirtual) {
 		x := s.loadX(p, m)
@@ -4505,6 +4585,13 @@ func (s *sm256) softmaxRows() {
 		}
 		s.sf = g.AllocLocal(sfBufs + 2*4*sCols256 + 64)
 	}
+	// over returns how late's pass 3 runs a row's last cols%16 lanes.
+	over := func(o int) int {
+		if !s.overTail {
+			return overNone
+		}
+		return o
+	}
 	late := func(name, after string) {
 		g.CMPQ(pendDst, U32(0))
 		g.JE(LabelRef(after))
@@ -4520,10 +4607,10 @@ func (s *sm256) softmaxRows() {
 			g.CMPQ(s.sf.Offset(sfIn), U32(0))
 			g.JNE(LabelRef(in))
 			g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.")
-			s.pass3(name+"s", s.sf.Offset(sfPend), pendDst, after, keptOf(false))
+			s.pass3Of(name+"s", s.sf.Offset(sfPend), pendDst, after, keptOf(false), over(overCopy))
 			g.Label(in)
 			g.Comment("Pass 3 of the pending row in place: u and s from the frame.")
-			s.pass3(name+"i", s.sf.Offset(sfPend), pendDst, after, keptOf(true))
+			s.pass3Of(name+"i", s.sf.Offset(sfPend), pendDst, after, keptOf(true), over(overTail))
 			g.Label(all)
 		}
 		g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
@@ -4544,11 +4631,11 @@ func (s *sm256) softmaxRows() {
 				g.VMOVUPS(k.m, k.r)
 			}
 			back := s.scaleInReg()
-			s.pass3(name, pendSrc, pendDst, after, outStored)
+			s.pass3Of(name, pendSrc, pendDst, after, outStored, over(overCopy))
 			back()
 			g.Label(s.label(name + "re"))
 			back = s.readZ() // in place, z is in dst, over x
-			s.pass3(name+"re", pendSrc, pendDst, after, outRecompute)
+			s.pass3Of(name+"re", pendSrc, pendDst, after, outRecompute, over(overTail))
 			back()
 		}
 		if s.zeroC {

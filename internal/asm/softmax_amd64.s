@@ -24695,9 +24695,33 @@ sm256_nexttail:
 	JNE          sm256_outin
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
-	MOVQ 472(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	MOVQ        472(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256_outs64
+	CMPQ        DX, $0x00000010
+	JB          sm256_outs64
+	LEAQ        -64(AX)(DX*4), R13
+	LEAQ        -64(CX)(DX*4), R14
+	VMOVUPS     (R14), Y2
+	VMOVUPS     Y2, 192(SP)
+	VMOVUPS     32(R14), Y2
+	VMOVUPS     Y2, 224(SP)
+	VMOVUPS     192(SP), Y2
+	VMOVUPS     224(SP), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (R13), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(R13), Y3, Y3
+	VMOVUPS     Y2, 192(SP)
+	VMOVUPS     Y3, 224(SP)
 
 sm256_outs64:
 	CMPQ        DX, $0x00000040
@@ -24786,8 +24810,18 @@ sm256_outs16:
 	JMP         sm256_outs16
 
 sm256_outstail:
-	TESTQ      DX, DX
-	JZ         sm256_prev
+	TESTQ   DX, DX
+	JZ      sm256_prev
+	CMPQ    R8, $0x00000010
+	JB      sm256_outsmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_prev
+
+sm256_outsmasked:
 	VMOVDQU    (R9), Y2
 	VMOVDQU    32(R9), Y3
 	LEAQ       (CX), DX
@@ -24850,9 +24884,28 @@ sm256_tailloaded_19:
 
 sm256_outin:
 	// Pass 3 of the pending row in place: u and s from the frame.
-	MOVQ 472(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	MOVQ        472(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256_outi64
+	CMPQ        DX, $0x00000010
+	JB          sm256_outi64
+	LEAQ        -64(AX)(DX*4), R13
+	VMOVUPS     (R13), Y2
+	VMOVUPS     32(R13), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      16384(R13), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      16416(R13), Y3, Y3
+	VMOVUPS     Y2, 192(SP)
+	VMOVUPS     Y3, 224(SP)
 
 sm256_outi64:
 	CMPQ        DX, $0x00000040
@@ -24941,8 +24994,18 @@ sm256_outi16:
 	JMP         sm256_outi16
 
 sm256_outitail:
-	TESTQ      DX, DX
-	JZ         sm256_prev
+	TESTQ   DX, DX
+	JZ      sm256_prev
+	CMPQ    R8, $0x00000010
+	JB      sm256_outimasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_prev
+
+sm256_outimasked:
 	VMOVDQU    (R9), Y2
 	VMOVDQU    32(R9), Y3
 	LEAQ       (AX), DX
@@ -25005,20 +25068,58 @@ sm256_tailloaded_20:
 
 sm256_outall:
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	MOVL    384(SP), AX
-	TESTL   AX, AX
-	JNZ     sm256_outc
-	TESTQ   R11, R11
-	JNZ     sm256z_outre
-	VMOVUPS softmaxconst<>+288(SB), Y0
-	VMOVUPS softmaxconst<>+32(SB), Y1
-	VMOVUPS softmaxconst<>+0(SB), Y2
-	VMOVUPS 416(SP), Y3
-	VMOVUPS 320(SP), Y4
-	VMOVUPS 352(SP), Y5
-	MOVQ    448(SP), AX
-	MOVQ    456(SP), CX
-	MOVQ    R8, DX
+	MOVL        384(SP), AX
+	TESTL       AX, AX
+	JNZ         sm256_outc
+	TESTQ       R11, R11
+	JNZ         sm256z_outre
+	VMOVUPS     softmaxconst<>+288(SB), Y0
+	VMOVUPS     softmaxconst<>+32(SB), Y1
+	VMOVUPS     softmaxconst<>+0(SB), Y2
+	VMOVUPS     416(SP), Y3
+	VMOVUPS     320(SP), Y4
+	VMOVUPS     352(SP), Y5
+	MOVQ        448(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256z_out64
+	CMPQ        DX, $0x00000010
+	JB          sm256z_out64
+	LEAQ        -64(AX)(DX*4), R13
+	LEAQ        -64(CX)(DX*4), R14
+	VMOVUPS     (R14), Y6
+	VMOVUPS     Y6, 192(SP)
+	VMOVUPS     32(R14), Y6
+	VMOVUPS     Y6, 224(SP)
+	VMOVUPS     (R13), Y6
+	VMOVUPS     32(R13), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     192(SP), Y7
+	VMOVUPS     224(SP), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, 192(SP)
+	VMOVUPS     Y9, 224(SP)
 
 sm256z_out64:
 	CMPQ        DX, $0x00000040
@@ -25177,8 +25278,18 @@ sm256z_out16:
 	JMP         sm256z_out16
 
 sm256z_outtail:
-	TESTQ      DX, DX
-	JZ         sm256_prev
+	TESTQ   DX, DX
+	JZ      sm256_prev
+	CMPQ    R8, $0x00000010
+	JB      sm256z_outmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_prev
+
+sm256z_outmasked:
 	VMOVDQU    (R9), Y6
 	VMOVDQU    32(R9), Y7
 	LEAQ       (AX), DX
@@ -25296,9 +25407,65 @@ sm256z_tailloaded_18:
 	JMP         sm256_prev
 
 sm256z_outre:
-	MOVQ 448(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	MOVQ        448(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256z_outre64
+	CMPQ        DX, $0x00000010
+	JB          sm256z_outre64
+	LEAQ        -64(AX)(DX*4), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(SP)
+	VMOVUPS     Y1, 224(SP)
 
 sm256z_outre64:
 	CMPQ        DX, $0x00000040
@@ -25572,8 +25739,18 @@ sm256z_outre16:
 	JMP         sm256z_outre16
 
 sm256z_outretail:
-	TESTQ      DX, DX
-	JZ         sm256_prev
+	TESTQ   DX, DX
+	JZ      sm256_prev
+	CMPQ    R8, $0x00000010
+	JB      sm256z_outremasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_prev
+
+sm256z_outremasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
@@ -25673,18 +25850,58 @@ sm256z_tailloaded_19:
 	JMP sm256_outdone
 
 sm256_outc:
-	TESTQ   R11, R11
-	JNZ     sm256_outre
-	VMOVUPS 384(SP), Y0
-	VMOVUPS softmaxconst<>+288(SB), Y1
-	VMOVUPS softmaxconst<>+32(SB), Y2
-	VMOVUPS softmaxconst<>+0(SB), Y3
-	VMOVUPS 416(SP), Y4
-	VMOVUPS 320(SP), Y5
-	VMOVUPS 352(SP), Y6
-	MOVQ    448(SP), AX
-	MOVQ    456(SP), CX
-	MOVQ    R8, DX
+	TESTQ       R11, R11
+	JNZ         sm256_outre
+	VMOVUPS     384(SP), Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+0(SB), Y3
+	VMOVUPS     416(SP), Y4
+	VMOVUPS     320(SP), Y5
+	VMOVUPS     352(SP), Y6
+	MOVQ        448(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256_out64
+	CMPQ        DX, $0x00000010
+	JB          sm256_out64
+	LEAQ        -64(AX)(DX*4), R13
+	LEAQ        -64(CX)(DX*4), R14
+	VMOVUPS     (R14), Y7
+	VMOVUPS     Y7, 192(SP)
+	VMOVUPS     32(R14), Y7
+	VMOVUPS     Y7, 224(SP)
+	VMOVUPS     (R13), Y7
+	VMOVUPS     32(R13), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     192(SP), Y8
+	VMOVUPS     224(SP), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(SP)
+	VMOVUPS     Y10, 224(SP)
 
 sm256_out64:
 	CMPQ        DX, $0x00000040
@@ -25853,8 +26070,18 @@ sm256_out16:
 	JMP         sm256_out16
 
 sm256_outtail:
-	TESTQ      DX, DX
-	JZ         sm256_prev
+	TESTQ   DX, DX
+	JZ      sm256_prev
+	CMPQ    R8, $0x00000010
+	JB      sm256_outmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_prev
+
+sm256_outmasked:
 	VMOVDQU    (R9), Y7
 	VMOVDQU    32(R9), Y8
 	LEAQ       (AX), DX
@@ -25974,9 +26201,67 @@ sm256_tailloaded_22:
 	JMP         sm256_prev
 
 sm256_outre:
-	MOVQ 448(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	MOVQ        448(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256_outre64
+	CMPQ        DX, $0x00000010
+	JB          sm256_outre64
+	LEAQ        -64(AX)(DX*4), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(SP)
+	VMOVUPS     Y1, 224(SP)
 
 sm256_outre64:
 	CMPQ        DX, $0x00000040
@@ -26260,8 +26545,18 @@ sm256_outre16:
 	JMP         sm256_outre16
 
 sm256_outretail:
-	TESTQ      DX, DX
-	JZ         sm256_prev
+	TESTQ   DX, DX
+	JZ      sm256_prev
+	CMPQ    R8, $0x00000010
+	JB      sm256_outremasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_prev
+
+sm256_outremasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
@@ -26630,9 +26925,33 @@ sm256_next:
 	JNE     sm256_lastin
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, s from the frame.
-	MOVQ 472(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	MOVQ        472(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256_lasts64
+	CMPQ        DX, $0x00000010
+	JB          sm256_lasts64
+	LEAQ        -64(AX)(DX*4), BX
+	LEAQ        -64(CX)(DX*4), SI
+	VMOVUPS     (SI), Y2
+	VMOVUPS     Y2, 192(SP)
+	VMOVUPS     32(SI), Y2
+	VMOVUPS     Y2, 224(SP)
+	VMOVUPS     192(SP), Y2
+	VMOVUPS     224(SP), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      (BX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      32(BX), Y3, Y3
+	VMOVUPS     Y2, 192(SP)
+	VMOVUPS     Y3, 224(SP)
 
 sm256_lasts64:
 	CMPQ        DX, $0x00000040
@@ -26721,8 +27040,18 @@ sm256_lasts16:
 	JMP         sm256_lasts16
 
 sm256_laststail:
-	TESTQ      DX, DX
-	JZ         sm256_flushed
+	TESTQ   DX, DX
+	JZ      sm256_flushed
+	CMPQ    R8, $0x00000010
+	JB      sm256_lastsmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_flushed
+
+sm256_lastsmasked:
 	VMOVDQU    (R9), Y2
 	VMOVDQU    32(R9), Y3
 	LEAQ       (CX), DX
@@ -26785,9 +27114,28 @@ sm256_tailloaded_26:
 
 sm256_lastin:
 	// Pass 3 of the pending row in place: u and s from the frame.
-	MOVQ 472(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	MOVQ        472(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256_lasti64
+	CMPQ        DX, $0x00000010
+	JB          sm256_lasti64
+	LEAQ        -64(AX)(DX*4), BX
+	VMOVUPS     (BX), Y2
+	VMOVUPS     32(BX), Y3
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y2, Y4
+	VFMADD132PS Y0, Y4, Y2
+	VADDPS      Y0, Y2, Y2
+	VMULPS      16384(BX), Y2, Y2
+	VMOVAPS     Y1, Y4
+	VFMADD213PS Y1, Y3, Y4
+	VFMADD132PS Y0, Y4, Y3
+	VADDPS      Y0, Y3, Y3
+	VMULPS      16416(BX), Y3, Y3
+	VMOVUPS     Y2, 192(SP)
+	VMOVUPS     Y3, 224(SP)
 
 sm256_lasti64:
 	CMPQ        DX, $0x00000040
@@ -26876,8 +27224,18 @@ sm256_lasti16:
 	JMP         sm256_lasti16
 
 sm256_lastitail:
-	TESTQ      DX, DX
-	JZ         sm256_flushed
+	TESTQ   DX, DX
+	JZ      sm256_flushed
+	CMPQ    R8, $0x00000010
+	JB      sm256_lastimasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_flushed
+
+sm256_lastimasked:
 	VMOVDQU    (R9), Y2
 	VMOVDQU    32(R9), Y3
 	LEAQ       (AX), DX
@@ -26940,20 +27298,58 @@ sm256_tailloaded_27:
 
 sm256_lastall:
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	MOVL    384(SP), AX
-	TESTL   AX, AX
-	JNZ     sm256_lastc
-	TESTQ   R11, R11
-	JNZ     sm256z_lastre
-	VMOVUPS softmaxconst<>+288(SB), Y0
-	VMOVUPS softmaxconst<>+32(SB), Y1
-	VMOVUPS softmaxconst<>+0(SB), Y2
-	VMOVUPS 416(SP), Y3
-	VMOVUPS 320(SP), Y4
-	VMOVUPS 352(SP), Y5
-	MOVQ    448(SP), AX
-	MOVQ    456(SP), CX
-	MOVQ    R8, DX
+	MOVL        384(SP), AX
+	TESTL       AX, AX
+	JNZ         sm256_lastc
+	TESTQ       R11, R11
+	JNZ         sm256z_lastre
+	VMOVUPS     softmaxconst<>+288(SB), Y0
+	VMOVUPS     softmaxconst<>+32(SB), Y1
+	VMOVUPS     softmaxconst<>+0(SB), Y2
+	VMOVUPS     416(SP), Y3
+	VMOVUPS     320(SP), Y4
+	VMOVUPS     352(SP), Y5
+	MOVQ        448(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256z_last64
+	CMPQ        DX, $0x00000010
+	JB          sm256z_last64
+	LEAQ        -64(AX)(DX*4), BX
+	LEAQ        -64(CX)(DX*4), SI
+	VMOVUPS     (SI), Y6
+	VMOVUPS     Y6, 192(SP)
+	VMOVUPS     32(SI), Y6
+	VMOVUPS     Y6, 224(SP)
+	VMOVUPS     (BX), Y6
+	VMOVUPS     32(BX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     192(SP), Y7
+	VMOVUPS     224(SP), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, 192(SP)
+	VMOVUPS     Y9, 224(SP)
 
 sm256z_last64:
 	CMPQ        DX, $0x00000040
@@ -27112,8 +27508,18 @@ sm256z_last16:
 	JMP         sm256z_last16
 
 sm256z_lasttail:
-	TESTQ      DX, DX
-	JZ         sm256_flushed
+	TESTQ   DX, DX
+	JZ      sm256_flushed
+	CMPQ    R8, $0x00000010
+	JB      sm256z_lastmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_flushed
+
+sm256z_lastmasked:
 	VMOVDQU    (R9), Y6
 	VMOVDQU    32(R9), Y7
 	LEAQ       (AX), DX
@@ -27231,9 +27637,65 @@ sm256z_tailloaded_21:
 	JMP         sm256_flushed
 
 sm256z_lastre:
-	MOVQ 448(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	MOVQ        448(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256z_lastre64
+	CMPQ        DX, $0x00000010
+	JB          sm256z_lastre64
+	LEAQ        -64(AX)(DX*4), BX
+	VMOVUPS     (BX), Y0
+	VMOVUPS     32(BX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(SP)
+	VMOVUPS     Y1, 224(SP)
 
 sm256z_lastre64:
 	CMPQ        DX, $0x00000040
@@ -27507,8 +27969,18 @@ sm256z_lastre16:
 	JMP         sm256z_lastre16
 
 sm256z_lastretail:
-	TESTQ      DX, DX
-	JZ         sm256_flushed
+	TESTQ   DX, DX
+	JZ      sm256_flushed
+	CMPQ    R8, $0x00000010
+	JB      sm256z_lastremasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_flushed
+
+sm256z_lastremasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
@@ -27608,18 +28080,58 @@ sm256z_tailloaded_22:
 	JMP sm256_lastdone
 
 sm256_lastc:
-	TESTQ   R11, R11
-	JNZ     sm256_lastre
-	VMOVUPS 384(SP), Y0
-	VMOVUPS softmaxconst<>+288(SB), Y1
-	VMOVUPS softmaxconst<>+32(SB), Y2
-	VMOVUPS softmaxconst<>+0(SB), Y3
-	VMOVUPS 416(SP), Y4
-	VMOVUPS 320(SP), Y5
-	VMOVUPS 352(SP), Y6
-	MOVQ    448(SP), AX
-	MOVQ    456(SP), CX
-	MOVQ    R8, DX
+	TESTQ       R11, R11
+	JNZ         sm256_lastre
+	VMOVUPS     384(SP), Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+0(SB), Y3
+	VMOVUPS     416(SP), Y4
+	VMOVUPS     320(SP), Y5
+	VMOVUPS     352(SP), Y6
+	MOVQ        448(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256_last64
+	CMPQ        DX, $0x00000010
+	JB          sm256_last64
+	LEAQ        -64(AX)(DX*4), BX
+	LEAQ        -64(CX)(DX*4), SI
+	VMOVUPS     (SI), Y7
+	VMOVUPS     Y7, 192(SP)
+	VMOVUPS     32(SI), Y7
+	VMOVUPS     Y7, 224(SP)
+	VMOVUPS     (BX), Y7
+	VMOVUPS     32(BX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     192(SP), Y8
+	VMOVUPS     224(SP), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(SP)
+	VMOVUPS     Y10, 224(SP)
 
 sm256_last64:
 	CMPQ        DX, $0x00000040
@@ -27788,8 +28300,18 @@ sm256_last16:
 	JMP         sm256_last16
 
 sm256_lasttail:
-	TESTQ      DX, DX
-	JZ         sm256_flushed
+	TESTQ   DX, DX
+	JZ      sm256_flushed
+	CMPQ    R8, $0x00000010
+	JB      sm256_lastmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_flushed
+
+sm256_lastmasked:
 	VMOVDQU    (R9), Y7
 	VMOVDQU    32(R9), Y8
 	LEAQ       (AX), DX
@@ -27909,9 +28431,67 @@ sm256_tailloaded_29:
 	JMP         sm256_flushed
 
 sm256_lastre:
-	MOVQ 448(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	MOVQ        448(SP), AX
+	MOVQ        456(SP), CX
+	MOVQ        R8, DX
+	TESTQ       R10, R10
+	JZ          sm256_lastre64
+	CMPQ        DX, $0x00000010
+	JB          sm256_lastre64
+	LEAQ        -64(AX)(DX*4), BX
+	VMOVUPS     (BX), Y0
+	VMOVUPS     32(BX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(SP)
+	VMOVUPS     Y1, 224(SP)
 
 sm256_lastre64:
 	CMPQ        DX, $0x00000040
@@ -28195,8 +28775,18 @@ sm256_lastre16:
 	JMP         sm256_lastre16
 
 sm256_lastretail:
-	TESTQ      DX, DX
-	JZ         sm256_flushed
+	TESTQ   DX, DX
+	JZ      sm256_flushed
+	CMPQ    R8, $0x00000010
+	JB      sm256_lastremasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     sm256_flushed
+
+sm256_lastremasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
