@@ -2509,8 +2509,10 @@ type sm256 struct {
 	// 11 runs), whose rows it leaves as they were. ScaledSoftmaxRowsAVX2,
 	// the same measure, scale 1/8, a mask of N(0, 1/4) with one element in
 	// 8 -1e30, N = 40: one mask row per row 0.923 against 0.976 at 100
-	// columns (0.94x, 28 runs), 0.743 against 0.757 at 300 (1.00x, 20
-	// runs), 0.666 against 0.673 at 1000 (0.97x, 27 runs); in place 0.914
+	// columns (0.94x, 28 runs; 0.94x and 29 in another 40), 0.743 against
+	// 0.757 at 300 (1.00x, 20 runs; 0.99x and 21 in another 40), 0.666
+	// against 0.673 at 1000 (0.97x, 27 runs, but 1.00x and 18 in another
+	// 40, 1.06x and 6 in 20: the same within the noise); in place 0.914
 	// against 0.989 at 100 (0.89x, 35 runs), 0.721 against 0.760 at 300
 	// (0.96x, 29 runs), 0.704 against 0.705 at 1000 (0.98x, 25 runs); one
 	// mask row for every row 0.906 against 0.964 at 100 (0.90x, 33 runs);
