@@ -339,9 +339,10 @@ func scaledNoMaskRowKernelOf(kernel func(dst, src []float32, scale float32, rows
 // generator). Out of place, dst starts as NaN: the scaled kernels keep each
 // row's z in its dst from the pass that finds its max (pass 1, or pass 2
 // of the row before) for its pass 2, and a z not kept there would read
-// NaN. SoftmaxRowsAVX2 runs the last cols%16 lanes of a row of 16 or more
-// elements in pass 3 as the whole vector that ends at the row's end
-// (overTail in the generator), in each of its four forms: s kept in the
+// NaN. SoftmaxRowsAVX2 and ScaledSoftmaxRowsAVX2 (each mask kind) run the
+// last cols%16 lanes of a row of 16 or more elements in pass 3 as the
+// whole vector that ends at the row's end (overTail in the generator), in
+// each of its four forms: s kept in the
 // frame (up to 8192 columns, out of place and in place; up to 4096 in
 // place, with u kept there too), u stored in dst (8193 and more out of
 // place) and recomputed (8193 and more in place); lengths 17 to 300,

@@ -835,6 +835,18 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, vt *log64VecTable, k scale
 	// 1.04, 1.05 and 1.07x SoftmaxRowsAVX2's time against 1.20, 1.16, 1.08
 	// and 1.10x).
 	s.nextMax = true
+	// Then SoftmaxRowsAVX2's overTail (see sm256.overTail): the late
+	// pass 3 runs a row's last cols%16 lanes as the whole vector that
+	// ends at the row's end, first, before any store of the row. Where
+	// its out reads u from dst (out of place, and in place from 4097 to
+	// 8192 columns, where the frame keeps s alone), that vector's u is
+	// copied to buf first (overCopy); out of place z comes from x and
+	// the mask at the same offset. In place, u and s from the frame (up
+	// to 4096 columns) or z from dst (above 8192) need no copy
+	// (overTail). The same code for a mask of one row for every row (a
+	// mask step of 0) and for the form without a mask. Figures in
+	// sm256.overTail.
+	s.overTail = true
 	g.Attributes(0) // not NOSPLIT: the frame holds two rows' s (see sCols256)
 	s.softmaxRows()
 }

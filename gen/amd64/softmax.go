@@ -2490,8 +2490,9 @@ type sm256 struct {
 	ahead, zeroC, noSub bool
 	mNext               Mem
 
-	// overTail, for SoftmaxRowsAVX2, makes the late pass 3 of
-	// softmaxRows run the last cols%16 lanes of a row of 16 or more
+	// overTail, for SoftmaxRowsAVX2 and ScaledSoftmaxRowsAVX2 (with a
+	// mask row per row, one for every row, or none), makes the late pass
+	// 3 of softmaxRows run the last cols%16 lanes of a row of 16 or more
 	// elements as the whole vector that ends at the row's end (see
 	// pass3Of): a row's two VMASKMOVPS stores, and its two masked loads
 	// behind the page check, become whole loads and stores through buf,
@@ -2505,7 +2506,17 @@ type sm256 struct {
 	// 17 runs) and 0.639 against 0.658 at 300 (0.98x, 11 runs; 0.89x and
 	// 11 in another 20); the same within the noise at 1000 (1.00x, 10
 	// runs), as at 1024, 4096, 8192, 32000 and 128256 (0.99-1.01x, 9 to
-	// 11 runs), whose rows it leaves as they were.
+	// 11 runs), whose rows it leaves as they were. ScaledSoftmaxRowsAVX2,
+	// the same measure, scale 1/8, a mask of N(0, 1/4) with one element in
+	// 8 -1e30, N = 40: one mask row per row 0.923 against 0.976 at 100
+	// columns (0.94x, 28 runs; 0.94x and 29 in another 40), 0.743 against
+	// 0.757 at 300 (1.00x, 20 runs; 0.99x and 21 in another 40), 0.666
+	// against 0.673 at 1000 (0.97x, 27 runs, but 1.00x and 18 in another
+	// 40, 1.06x and 6 in 20: the same within the noise); in place 0.914
+	// against 0.989 at 100 (0.89x, 35 runs), 0.721 against 0.760 at 300
+	// (0.96x, 29 runs), 0.704 against 0.705 at 1000 (0.98x, 25 runs); one
+	// mask row for every row 0.906 against 0.964 at 100 (0.90x, 33 runs);
+	// no mask 0.875 against 0.940 at 100 (0.92x, 30 runs).
 	overTail bool
 
 	// tailPipe is sm512's, for SoftmaxRowsAVX2, LogSoftmaxRowsAVX2,
