@@ -44,30 +44,10 @@ func scaledLongAVX2(g *gen, c *constTable) {
 	s.keepU, s.fuse = true, true
 	// Pass 3 of a row of more than prefetchCols elements, every row that
 	// package kernels sends here, runs from the row's end to its start
-	// (sm256.back, pass3Back), as ScaledSoftmaxLongRowsAVX512's does: it
-	// starts on the blocks of x, mask and u that the fused pass left in
-	// L2 last. Thread CPU time on AMD EPYC Zen 3 (AVX2, 512 KiB of L2),
-	// the lower quartile of 200 calls, each the second of two in a row,
-	// 1 MiB batches, x N(0, 4), scale 1/8, one mask row per row, against
-	// SoftmaxRowsAVX2 in the same run, the median of 20 alternating runs
-	// with the kernel before: 1.14x against 1.18x at 65536 columns (20
-	// runs of 20 lower), 1.15x against 1.18x at 128256 (19 of 20), 1.11x
-	// against 1.12x at 262144 (15 of 20); a mask of zeros 1.14x against
-	// 1.19x, 1.13x against 1.17x, 1.11x against 1.12x; in place (on the
-	// batch's own output, call after call) 1.55x against 1.57x at 65536,
-	// 1.52x against 1.53x at 128256. In ns per
-	// element 0.855 against 0.841, 0.884 against 0.879 and 0.883 against
-	// 0.908, with SoftmaxRowsAVX2 itself at 0.758 against 0.726, 0.792
-	// against 0.738 and 0.802 against 0.816 in the same runs: the load of
-	// the machine moved both. 1.23x at 32000 columns
-	// (ScaledSoftmaxRowsAVX2) either way. Not kept, against this in the
-	// same runs: prefetching x, the mask and dst 2 KiB below the block in
-	// pass 3, 1.19x against 1.16x at 65536 columns, 1.14x either way at
-	// 128256 and 1.11x at 262144 (16 runs); 1 KiB below, 1.18x either way,
-	// 1.16x against 1.13x, 1.12x against 1.11x (10 runs); each block's
-	// four vectors from the first to the last, 1.15x against 1.14x, 1.12x
-	// either way, 1.09x against 1.10x (16 runs). minW and noPfLong have
-	// nothing to add here: the fused pass checks on w already (see
+	// (sm256.back, loop3.back, which gives what it measured), as
+	// ScaledSoftmaxLongRowsAVX512's does: it starts on the blocks of x,
+	// mask and u that the fused pass left in L2 last. minW and noPfLong
+	// have nothing to add here: the fused pass checks on w already (see
 	// spanUpdate), and no pass prefetches.
 	s.back = true
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
@@ -257,55 +237,4 @@ func (s *sm256) fused(fail, done string) {
 	g.VPBROADCASTD(bx, b)
 	g.VMOVDQU(b, s.biasv)
 	g.JMP(LabelRef(done))
-}
-
-// pass3Dir is pass3, but with back for rows of more than prefetchCols
-// elements pass3Back instead.
-func (s *sm256) pass3Dir(name string, src, dst Op, after string, out func(p, q Mem, m []reg.VecVirtual)) {
-	if !s.back {
-		s.pass3(name, src, dst, after, out)
-		return
-	}
-	g := s.g
-	back := s.label(name + "back")
-	g.CMPQ(s.cols, U32(prefetchCols))
-	g.JA(LabelRef(back))
-	s.pass3(name, src, dst, after, out)
-	g.Label(back)
-	s.pass3Back(name, src, dst, after, out)
-}
-
-// pass3Back is sm512.pass3Back for AVX2: the row's last cols%16 lanes
-// under the masks, then single vectors down to a multiple of 64
-// elements, then blocks of 64, their four vectors from the last to the
-// first; p and q walk down from the row's end.
-func (s *sm256) pass3Back(name string, src, dst Op, after string, out func(p, q Mem, m []reg.VecVirtual)) {
-	g, p, q, i := s.g, s.p, s.q, s.i
-	g.MOVQ(s.cols, i)
-	g.ANDQ(I32(-16), i)
-	g.MOVQ(src, p)
-	g.MOVQ(dst, q)
-	g.LEAQ(Mem{Base: p, Index: i, Scale: 4}, p)
-	g.LEAQ(Mem{Base: q, Index: i, Scale: 4}, q)
-	g.TESTQ(s.tailN, s.tailN)
-	g.JZ(LabelRef(s.label(name + "b16")))
-	out(Mem{Base: p}, Mem{Base: q}, s.masks())
-	g.Label(s.label(name + "b16"))
-	g.TESTQ(U32(48), i)
-	g.JZ(LabelRef(s.label(name + "b64")))
-	g.SUBQ(U32(64), p)
-	g.SUBQ(U32(64), q)
-	g.SUBQ(U32(16), i)
-	out(Mem{Base: p}, Mem{Base: q}, nil)
-	g.JMP(LabelRef(s.label(name + "b16")))
-	g.Label(s.label(name + "b64"))
-	g.TESTQ(i, i)
-	g.JZ(LabelRef(after))
-	g.SUBQ(U32(256), p)
-	g.SUBQ(U32(256), q)
-	g.SUBQ(U32(64), i)
-	for j := 3; j >= 0; j-- {
-		out(Mem{Base: p, Disp: 64 * j}, Mem{Base: q, Disp: 64 * j}, nil)
-	}
-	g.JMP(LabelRef(s.label(name + "b64")))
 }

@@ -174,13 +174,8 @@ type sm512 struct {
 	// running after it where its guess fails.
 	fuse bool
 	// back runs pass 3 of a row of more than prefetchCols elements from
-	// its end to its start (pass3Back), where the pass before it left
-	// the row's last blocks in L2. Thread CPU time, the lower quartile of
-	// 60 runs, each the second of two calls in a row, against
-	// SoftmaxRowsAVX512 in the same run, ScaledSoftmaxLongRowsAVX512 with
-	// minW and noPfLong, one mask row per row: 1.03 against 1.07x at 65536
-	// columns, 1.15 against 1.16x at 128256. On every row it measured
-	// 1.16 against 1.15x at 8192 columns (alternating runs).
+	// its end to its start (loop3.back, with the measurements), where
+	// the pass before it left the row's last blocks in L2.
 	back bool
 	// minW, with fuse (ScaledSoftmaxLongRowsAVX512), has the fused pass
 	// check its terms on w = n - G + 127, the unsigned min of which stage
@@ -1338,78 +1333,23 @@ func (s *sm512) scanNaN(onNaN string) {
 // pass3 emits a last pass over the row at src and dst (registers or
 // memory holding the pointers): out(p, q, n, mask) for n vectors at p of
 // src and q of dst (2 and 2 per block of 64 elements, then single vectors,
-// then the row's last cols%16 lanes under mask). It ends with a jump to
-// the label after. name prefixes its labels.
+// then the row's last cols%16 lanes under mask), with back from the row's
+// end for rows of more than prefetchCols elements (see loop3). It ends
+// with a jump to the label after. name prefixes its labels.
 func (s *sm512) pass3(name string, src, dst Op, after string, out func(p, q Mem, n int, mask reg.Register)) {
-	g, p, q, i := s.g, s.p, s.q, s.i
-	if s.back {
-		back := s.label(name + "back")
-		g.CMPQ(s.cols, U32(prefetchCols))
-		g.JA(LabelRef(back))
-		defer func() {
-			g.Label(back)
-			s.pass3Back(name, src, dst, after, out)
-		}()
-	}
-	g.MOVQ(src, p)
-	g.MOVQ(dst, q)
-	g.MOVQ(s.cols, i)
-	g.Label(s.label(name + "64"))
-	g.CMPQ(i, U32(64))
-	g.JB(LabelRef(s.label(name + "16")))
-	out(Mem{Base: p}, Mem{Base: q}, 2, nil)
-	out(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil)
-	g.ADDQ(U32(256), p)
-	g.ADDQ(U32(256), q)
-	g.SUBQ(U32(64), i)
-	g.JMP(LabelRef(s.label(name + "64")))
-	g.Label(s.label(name + "16"))
-	g.CMPQ(i, U32(16))
-	g.JB(LabelRef(s.label(name + "tail")))
-	out(Mem{Base: p}, Mem{Base: q}, 1, nil)
-	g.ADDQ(U32(64), p)
-	g.ADDQ(U32(64), q)
-	g.SUBQ(U32(16), i)
-	g.JMP(LabelRef(s.label(name + "16")))
-	g.Label(s.label(name + "tail"))
-	g.TESTQ(i, i)
-	g.JZ(LabelRef(after))
-	out(Mem{Base: p}, Mem{Base: q}, 1, s.km)
-	g.JMP(LabelRef(after))
+	s.loop3(out).pass3(s.back, name, src, dst, after, nil, nil)
 }
 
-// pass3Back is pass3 from the row's end to its start: the row's last
-// cols%16 lanes under mask, then single vectors down to a multiple of 64
-// elements, then blocks of 64.
-func (s *sm512) pass3Back(name string, src, dst Op, after string, out func(p, q Mem, n int, mask reg.Register)) {
-	g, p, q, i := s.g, s.p, s.q, s.i
-	sb, db := g.GP64(), g.GP64()
-	g.MOVQ(src, sb)
-	g.MOVQ(dst, db)
-	g.MOVQ(s.cols, i)
-	g.ANDQ(I32(-16), i)
-	g.CMPQ(i, s.cols)
-	g.JE(LabelRef(s.label(name + "b16")))
-	g.LEAQ(Mem{Base: sb, Index: i, Scale: 4}, p)
-	g.LEAQ(Mem{Base: db, Index: i, Scale: 4}, q)
-	out(Mem{Base: p}, Mem{Base: q}, 1, s.km)
-	g.Label(s.label(name + "b16"))
-	g.TESTQ(U32(48), i)
-	g.JZ(LabelRef(s.label(name + "b64")))
-	g.SUBQ(U32(16), i)
-	g.LEAQ(Mem{Base: sb, Index: i, Scale: 4}, p)
-	g.LEAQ(Mem{Base: db, Index: i, Scale: 4}, q)
-	out(Mem{Base: p}, Mem{Base: q}, 1, nil)
-	g.JMP(LabelRef(s.label(name + "b16")))
-	g.Label(s.label(name + "b64"))
-	g.TESTQ(i, i)
-	g.JZ(LabelRef(after))
-	g.SUBQ(U32(64), i)
-	g.LEAQ(Mem{Base: sb, Index: i, Scale: 4}, p)
-	g.LEAQ(Mem{Base: db, Index: i, Scale: 4}, q)
-	out(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil)
-	out(Mem{Base: p}, Mem{Base: q}, 2, nil)
-	g.JMP(LabelRef(s.label(name + "b64")))
+// loop3 is pass 3's loops on out, whose mask is km or nil.
+func (s *sm512) loop3(out func(p, q Mem, n int, mask reg.Register)) loop3 {
+	return loop3{g: s.g, label: s.label, p: s.p, q: s.q, i: s.i, cols: s.cols, perOut: 2,
+		out: func(p, q Mem, n int, masked bool) {
+			var mask reg.Register
+			if masked {
+				mask = s.km
+			}
+			out(p, q, n, mask)
+		}}
 }
 
 // rowHooks are what a kernel adds to the loop of rowsKernel, beyond dst
@@ -2576,7 +2516,7 @@ type sm256 struct {
 	span *Mem
 	// back is sm512's, for ScaledSoftmaxLongRowsAVX2: pass 3 of a row of
 	// more than prefetchCols elements runs from the row's end to its
-	// start (pass3Back, see scaledLongAVX2).
+	// start (loop3.back, see scaledLongAVX2).
 	back bool
 
 	// keepS is sm512's, for SoftmaxRowsAVX2: pass 2
@@ -3994,9 +3934,23 @@ func (s *sm256) scanNaN(onNaN string) {
 
 // pass3 is sm512.pass3 for AVX2, four vectors per iteration, then one at
 // a time: out(p, q, m) gets the masks m of the row's last lanes, or nil
-// for a whole vector.
+// for a whole vector. With back, rows of more than prefetchCols elements
+// run from their end (see loop3).
 func (s *sm256) pass3(name string, src, dst Op, after string, out func(p, q Mem, m []reg.VecVirtual)) {
 	s.pass3Of(name, src, dst, after, out, overNone)
+}
+
+// loop3 is pass 3's loops on out, whose masks are those of masks or nil.
+func (s *sm256) loop3(out func(p, q Mem, m []reg.VecVirtual)) loop3 {
+	return loop3{g: s.g, label: s.label, p: s.p, q: s.q, i: s.i, cols: s.cols, perOut: 1,
+		walk: true, tailN: s.tailN,
+		out: func(p, q Mem, _ int, masked bool) {
+			var m []reg.VecVirtual
+			if masked {
+				m = s.masks()
+			}
+			out(p, q, m)
+		}}
 }
 
 // How pass3Of runs the last cols%16 lanes of a row of 16 or more
@@ -4017,66 +3971,47 @@ const (
 // masked last vector: the lanes both write get the same bits, since
 // every lane's y depends on that lane alone, and out must read nothing
 // at q but u, which no store has changed yet when the first vector runs.
+// Rows that run from their end (back) run the masked last vector
+// whatever over says.
 func (s *sm256) pass3Of(name string, src, dst Op, after string, out func(p, q Mem, m []reg.VecVirtual), over int) {
-	g, p, q, i := s.g, s.p, s.q, s.i
-	g.MOVQ(src, p)
-	g.MOVQ(dst, q)
-	g.MOVQ(s.cols, i)
+	var head, tail func()
 	if over != overNone {
-		g.TESTQ(s.tailN, s.tailN)
-		g.JZ(LabelRef(s.label(name + "64")))
-		g.CMPQ(i, U32(16))
-		g.JB(LabelRef(s.label(name + "64")))
-		pe := g.GP64()
-		g.LEAQ(Mem{Base: p, Index: i, Scale: 4, Disp: -64}, pe)
-		if over == overCopy {
+		head = func() {
+			g, p, q, i := s.g, s.p, s.q, s.i
+			g.TESTQ(s.tailN, s.tailN)
+			g.JZ(LabelRef(s.label(name + "64")))
+			g.CMPQ(i, U32(16))
+			g.JB(LabelRef(s.label(name + "64")))
+			pe := g.GP64()
+			g.LEAQ(Mem{Base: p, Index: i, Scale: 4, Disp: -64}, pe)
+			if over == overCopy {
+				qe := g.GP64()
+				g.LEAQ(Mem{Base: q, Index: i, Scale: 4, Disp: -64}, qe)
+				for h := 0; h < 2; h++ {
+					v := g.YMM()
+					g.VMOVUPS(Mem{Base: qe, Disp: 32 * h}, v)
+					g.VMOVUPS(v, s.buf.Offset(32*h))
+				}
+			}
+			out(Mem{Base: pe}, s.buf, nil)
+		}
+		tail = func() {
+			g, q, i := s.g, s.q, s.i
+			masked := s.label(name + "masked")
+			g.CMPQ(s.cols, U32(16))
+			g.JB(LabelRef(masked))
 			qe := g.GP64()
 			g.LEAQ(Mem{Base: q, Index: i, Scale: 4, Disp: -64}, qe)
 			for h := 0; h < 2; h++ {
 				v := g.YMM()
-				g.VMOVUPS(Mem{Base: qe, Disp: 32 * h}, v)
-				g.VMOVUPS(v, s.buf.Offset(32*h))
+				g.VMOVUPS(s.buf.Offset(32*h), v)
+				g.VMOVUPS(v, Mem{Base: qe, Disp: 32 * h})
 			}
+			g.JMP(LabelRef(after))
+			g.Label(masked)
 		}
-		out(Mem{Base: pe}, s.buf, nil)
 	}
-	g.Label(s.label(name + "64"))
-	g.CMPQ(i, U32(64))
-	g.JB(LabelRef(s.label(name + "16")))
-	for j := range 4 {
-		out(Mem{Base: p, Disp: 64 * j}, Mem{Base: q, Disp: 64 * j}, nil)
-	}
-	g.ADDQ(U32(256), p)
-	g.ADDQ(U32(256), q)
-	g.SUBQ(U32(64), i)
-	g.JMP(LabelRef(s.label(name + "64")))
-	g.Label(s.label(name + "16"))
-	g.CMPQ(i, U32(16))
-	g.JB(LabelRef(s.label(name + "tail")))
-	out(Mem{Base: p}, Mem{Base: q}, nil)
-	g.ADDQ(U32(64), p)
-	g.ADDQ(U32(64), q)
-	g.SUBQ(U32(16), i)
-	g.JMP(LabelRef(s.label(name + "16")))
-	g.Label(s.label(name + "tail"))
-	g.TESTQ(i, i)
-	g.JZ(LabelRef(after))
-	if over != overNone {
-		masked := s.label(name + "masked")
-		g.CMPQ(s.cols, U32(16))
-		g.JB(LabelRef(masked))
-		qe := g.GP64()
-		g.LEAQ(Mem{Base: q, Index: i, Scale: 4, Disp: -64}, qe)
-		for h := 0; h < 2; h++ {
-			v := g.YMM()
-			g.VMOVUPS(s.buf.Offset(32*h), v)
-			g.VMOVUPS(v, Mem{Base: qe, Disp: 32 * h})
-		}
-		g.JMP(LabelRef(after))
-		g.Label(masked)
-	}
-	out(Mem{Base: p}, Mem{Base: q}, s.masks())
-	g.JMP(LabelRef(after))
+	s.loop3(out).pass3(s.back, name, src, dst, after, head, tail)
 }
 
 // rowsKernel is sm512.rowsKernel for AVX2: masked(v) sets the ymm fill
@@ -4338,11 +4273,11 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 				g.JNZ(LabelRef(s.label("re")))
 				back := s.scaleInReg()
 				k := s.outConsts(hiv, lov)
-				s.pass3Dir("out", s.src, s.dst, after, s.outStoredRegs(k))
+				s.pass3("out", s.src, s.dst, after, s.outStoredRegs(k))
 				back()
 				g.Label(s.label("re"))
 				back = s.scaleInReg()
-				s.pass3Dir("re", s.src, s.dst, after, re)
+				s.pass3("re", s.src, s.dst, after, re)
 				back()
 			}
 			if s.zeroC {
