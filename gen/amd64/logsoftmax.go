@@ -414,6 +414,24 @@ func logSoftmaxAVX2(g *gen, c *constTable, ct *ceTables) {
 	// against 0.57 at 300, the same from 1024 on. Batches of four rows,
 	// in one ymm, measured 1.23x at 17 and 50 columns and 1.19-1.21x at
 	// 100.
+	//
+	// Then SoftmaxRowsAVX2's overTail (see sm256.overTail): the late pass
+	// 3 runs a row's last cols%16 lanes, of a row of 16 or more elements,
+	// as the whole vector that ends at the row's end, first, its y in buf,
+	// where it ran them under masks (see logSoftmax256). Measured on AMD
+	// EPYC Zen 3, AVX2 (ns per element, thread CPU time, the lower
+	// quartile of 200 calls on 1 MiB batches, N(0, 4) logits; the least
+	// over N runs alternating with the kernel before, the median of the N
+	// ratios, and the runs it won), N = 60: 1.137 against 1.165 at 50
+	// columns (0.96x, 45 runs), 0.903 against 0.927 at 100 (0.97x, 39
+	// runs); in place 1.134 against 1.146 at 50 (0.96x, 46 runs), 0.911
+	// against 0.926 at 100 (0.97x, 38 runs); the same within the noise at
+	// 300 (0.740 against 0.729, 1.00x, 29 runs; in place 0.722 against
+	// 0.717, 1.00x, 29 runs) and 1000 (0.691 against 0.683, 1.00x, 28
+	// runs; in place 0.689 against 0.684, 1.01x, 22 runs), where the 1
+	// to 2.5 ns that it saves a row at 50 and 100 columns would be about
+	// 1% of the row's time or less.
+	s.overTail = true
 	tb := *ct.log64Table
 	tb.blend = true // for rows longer than batchCols
 	g.Attributes(0) // not NOSPLIT: the frame's 888 bytes
@@ -498,17 +516,28 @@ func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsF
 		}
 	}
 
+	// With overTail (see sm256.overTail), a row of 16 or more elements
+	// runs its last cols%16 lanes as the whole vector that ends at the
+	// row's end, first, its y in buf (pass3Of's overTail, no copy): out
+	// reads only x at p (z in dst, with zDst), which no store of the row
+	// has changed when that vector runs, in place too, and the lanes that
+	// it shares with the row's last whole vector get the same bits from
+	// both, as y in a lane depends on that lane's x and on l and c alone.
+	over := overNone
+	if s.overTail {
+		over = overTail
+	}
 	// With zeroC, pass 3 is emitted twice, as logSoftmax512's is.
 	pass3 := zeroCPass3(g, s.zeroC, cv64, &noSub, s.label, func(name string, src, dst Op, after string) {
 		if s.z != nil && s.zDst {
 			// z is in dst, where pass 1 stored it (fused.go).
 			z := s.z
 			s.z = nil
-			s.pass3(name, dst, dst, after, out)
+			s.pass3Of(name, dst, dst, after, out, over)
 			s.z = z
 			return
 		}
-		s.pass3(name, src, dst, after, out)
+		s.pass3Of(name, src, dst, after, out, over)
 	})
 	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VMOVUPS(c.ymm("negInf"), v) }, pass3)

@@ -2434,9 +2434,11 @@ type sm256 struct {
 	// mask row per row, one for every row, or none), makes the late pass
 	// 3 of softmaxRows run the last cols%16 lanes of a row of 16 or more
 	// elements as the whole vector that ends at the row's end (see
-	// pass3Of): a row's two VMASKMOVPS stores, and its two masked loads
-	// behind the page check, become whole loads and stores through buf,
-	// for one vector more of pass 3. Measured on AMD EPYC Zen 3, AVX2
+	// pass3Of; LogSoftmaxRowsAVX2 and ScaledLogSoftmaxRowsAVX2 set it for
+	// their pass 3, see logSoftmax256, their figures in logSoftmaxAVX2
+	// and scaledAVX2): a row's two VMASKMOVPS stores, and its two masked
+	// loads behind the page check, become whole loads and stores through
+	// buf, for one vector more of pass 3. Measured on AMD EPYC Zen 3, AVX2
 	// (ns per element, thread CPU time, the lower quartile of 200 calls
 	// on 1 MiB batches, N(0, 4) logits; the least over N runs
 	// alternating with the kernel before, the median of the N ratios,

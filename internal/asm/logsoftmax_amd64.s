@@ -17316,6 +17316,32 @@ lsm256_ahead:
 	MOVQ         280(SP), AX
 	MOVQ         288(SP), CX
 	MOVQ         R8, DX
+	TESTQ        R10, R10
+	JZ           lsm256_outz64
+	CMPQ         DX, $0x00000010
+	JB           lsm256_outz64
+	LEAQ         -64(AX)(DX*4), R12
+	VCVTPS2PD    (R12), Y0
+	VCVTPS2PD    16(R12), Y5
+	VCVTPS2PD    32(R12), Y6
+	VCVTPS2PD    48(R12), Y7
+	VSUBPD       Y1, Y0, Y0
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y7, Y7
+	VXORPD       Y8, Y8, Y8
+	VMINPD       Y0, Y8, Y0
+	VMINPD       Y5, Y8, Y5
+	VMINPD       Y6, Y8, Y6
+	VMINPD       Y7, Y8, Y7
+	VCVTPD2PSY   Y0, X0
+	VMOVUPS      X0, 192(SP)
+	VCVTPD2PSY   Y5, X0
+	VMOVUPS      X0, 208(SP)
+	VCVTPD2PSY   Y6, X0
+	VMOVUPS      X0, 224(SP)
+	VCVTPD2PSY   Y7, X0
+	VMOVUPS      X0, 240(SP)
 
 lsm256_outz64:
 	CMPQ       DX, $0x00000040
@@ -17439,8 +17465,18 @@ lsm256_outz16:
 	JMP        lsm256_outz16
 
 lsm256_outztail:
-	TESTQ      DX, DX
-	JZ         lsm256_prev
+	TESTQ   DX, DX
+	JZ      lsm256_prev
+	CMPQ    R8, $0x00000010
+	JB      lsm256_outzmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_prev
+
+lsm256_outzmasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y5
 	CMPQ       R10, $0x00000008
@@ -17574,9 +17610,39 @@ lsm256_outdone_1:
 	JMP lsm256_prev
 
 lsm256_outc:
-	MOVQ 280(SP), AX
-	MOVQ 288(SP), CX
-	MOVQ R8, DX
+	MOVQ       280(SP), AX
+	MOVQ       288(SP), CX
+	MOVQ       R8, DX
+	TESTQ      R10, R10
+	JZ         lsm256_out64
+	CMPQ       DX, $0x00000010
+	JB         lsm256_out64
+	LEAQ       -64(AX)(DX*4), R12
+	VCVTPS2PD  (R12), Y5
+	VCVTPS2PD  16(R12), Y6
+	VCVTPS2PD  32(R12), Y7
+	VCVTPS2PD  48(R12), Y8
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y0, Y8, Y8
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VSUBPD     Y1, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VMINPD     Y5, Y9, Y5
+	VMINPD     Y6, Y9, Y6
+	VMINPD     Y7, Y9, Y7
+	VMINPD     Y8, Y9, Y8
+	VCVTPD2PSY Y5, X4
+	VMOVUPS    X4, 192(SP)
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, 208(SP)
+	VCVTPD2PSY Y7, X4
+	VMOVUPS    X4, 224(SP)
+	VCVTPD2PSY Y8, X4
+	VMOVUPS    X4, 240(SP)
 
 lsm256_out64:
 	CMPQ       DX, $0x00000040
@@ -17720,8 +17786,18 @@ lsm256_out16:
 	JMP        lsm256_out16
 
 lsm256_outtail:
-	TESTQ      DX, DX
-	JZ         lsm256_prev
+	TESTQ   DX, DX
+	JZ      lsm256_prev
+	CMPQ    R8, $0x00000010
+	JB      lsm256_outmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_prev
+
+lsm256_outmasked:
 	VMOVDQU    (R9), Y5
 	VMOVDQU    32(R9), Y6
 	CMPQ       R10, $0x00000008
@@ -17892,6 +17968,32 @@ lsm256_batch:
 	MOVQ         744(SP)(CX*8), AX
 	MOVQ         808(SP)(CX*8), CX
 	MOVQ         R8, DX
+	TESTQ        R10, R10
+	JZ           lsm256_boutz64
+	CMPQ         DX, $0x00000010
+	JB           lsm256_boutz64
+	LEAQ         -64(AX)(DX*4), R12
+	VCVTPS2PD    (R12), Y0
+	VCVTPS2PD    16(R12), Y3
+	VCVTPS2PD    32(R12), Y5
+	VCVTPS2PD    48(R12), Y6
+	VSUBPD       Y1, Y0, Y0
+	VSUBPD       Y1, Y3, Y3
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y0, Y7, Y0
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y6, Y7, Y6
+	VCVTPD2PSY   Y0, X0
+	VMOVUPS      X0, 192(SP)
+	VCVTPD2PSY   Y3, X0
+	VMOVUPS      X0, 208(SP)
+	VCVTPD2PSY   Y5, X0
+	VMOVUPS      X0, 224(SP)
+	VCVTPD2PSY   Y6, X0
+	VMOVUPS      X0, 240(SP)
 
 lsm256_boutz64:
 	CMPQ       DX, $0x00000040
@@ -18015,8 +18117,18 @@ lsm256_boutz16:
 	JMP        lsm256_boutz16
 
 lsm256_boutztail:
-	TESTQ      DX, DX
-	JZ         lsm256_bprev
+	TESTQ   DX, DX
+	JZ      lsm256_bprev
+	CMPQ    R8, $0x00000010
+	JB      lsm256_boutzmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_bprev
+
+lsm256_boutzmasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y3
 	CMPQ       R10, $0x00000008
@@ -18150,9 +18262,39 @@ lsm256_outdone_3:
 	JMP lsm256_bprev
 
 lsm256_boutc:
-	MOVQ 744(SP)(CX*8), AX
-	MOVQ 808(SP)(CX*8), CX
-	MOVQ R8, DX
+	MOVQ       744(SP)(CX*8), AX
+	MOVQ       808(SP)(CX*8), CX
+	MOVQ       R8, DX
+	TESTQ      R10, R10
+	JZ         lsm256_bout64
+	CMPQ       DX, $0x00000010
+	JB         lsm256_bout64
+	LEAQ       -64(AX)(DX*4), R12
+	VCVTPS2PD  (R12), Y3
+	VCVTPS2PD  16(R12), Y5
+	VCVTPS2PD  32(R12), Y6
+	VCVTPS2PD  48(R12), Y7
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y3, Y8, Y3
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(SP)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 208(SP)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 224(SP)
+	VCVTPD2PSY Y7, X2
+	VMOVUPS    X2, 240(SP)
 
 lsm256_bout64:
 	CMPQ       DX, $0x00000040
@@ -18296,8 +18438,18 @@ lsm256_bout16:
 	JMP        lsm256_bout16
 
 lsm256_bouttail:
-	TESTQ      DX, DX
-	JZ         lsm256_bprev
+	TESTQ   DX, DX
+	JZ      lsm256_bprev
+	CMPQ    R8, $0x00000010
+	JB      lsm256_boutmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_bprev
+
+lsm256_boutmasked:
 	VMOVDQU    (R9), Y3
 	VMOVDQU    32(R9), Y5
 	CMPQ       R10, $0x00000008
@@ -18807,6 +18959,32 @@ lsm256_next:
 	MOVQ         280(SP), AX
 	MOVQ         288(SP), CX
 	MOVQ         R8, DX
+	TESTQ        R10, R10
+	JZ           lsm256_lastz64
+	CMPQ         DX, $0x00000010
+	JB           lsm256_lastz64
+	LEAQ         -64(AX)(DX*4), BX
+	VCVTPS2PD    (BX), Y0
+	VCVTPS2PD    16(BX), Y3
+	VCVTPS2PD    32(BX), Y4
+	VCVTPS2PD    48(BX), Y5
+	VSUBPD       Y1, Y0, Y0
+	VSUBPD       Y1, Y3, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VMINPD       Y0, Y6, Y0
+	VMINPD       Y3, Y6, Y3
+	VMINPD       Y4, Y6, Y4
+	VMINPD       Y5, Y6, Y5
+	VCVTPD2PSY   Y0, X0
+	VMOVUPS      X0, 192(SP)
+	VCVTPD2PSY   Y3, X0
+	VMOVUPS      X0, 208(SP)
+	VCVTPD2PSY   Y4, X0
+	VMOVUPS      X0, 224(SP)
+	VCVTPD2PSY   Y5, X0
+	VMOVUPS      X0, 240(SP)
 
 lsm256_lastz64:
 	CMPQ       DX, $0x00000040
@@ -18930,8 +19108,18 @@ lsm256_lastz16:
 	JMP        lsm256_lastz16
 
 lsm256_lastztail:
-	TESTQ      DX, DX
-	JZ         lsm256_flushed
+	TESTQ   DX, DX
+	JZ      lsm256_flushed
+	CMPQ    R8, $0x00000010
+	JB      lsm256_lastzmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_flushed
+
+lsm256_lastzmasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y3
 	CMPQ       R10, $0x00000008
@@ -19065,9 +19253,39 @@ lsm256_outdone_5:
 	JMP lsm256_flushed
 
 lsm256_lastc:
-	MOVQ 280(SP), AX
-	MOVQ 288(SP), CX
-	MOVQ R8, DX
+	MOVQ       280(SP), AX
+	MOVQ       288(SP), CX
+	MOVQ       R8, DX
+	TESTQ      R10, R10
+	JZ         lsm256_last64
+	CMPQ       DX, $0x00000010
+	JB         lsm256_last64
+	LEAQ       -64(AX)(DX*4), BX
+	VCVTPS2PD  (BX), Y3
+	VCVTPS2PD  16(BX), Y4
+	VCVTPS2PD  32(BX), Y5
+	VCVTPS2PD  48(BX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(SP)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 208(SP)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 224(SP)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 240(SP)
 
 lsm256_last64:
 	CMPQ       DX, $0x00000040
@@ -19211,8 +19429,18 @@ lsm256_last16:
 	JMP        lsm256_last16
 
 lsm256_lasttail:
-	TESTQ      DX, DX
-	JZ         lsm256_flushed
+	TESTQ   DX, DX
+	JZ      lsm256_flushed
+	CMPQ    R8, $0x00000010
+	JB      lsm256_lastmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_flushed
+
+lsm256_lastmasked:
 	VMOVDQU    (R9), Y3
 	VMOVDQU    32(R9), Y4
 	CMPQ       R10, $0x00000008
@@ -19368,6 +19596,32 @@ lsm256_flushpend:
 	MOVQ         744(SP)(CX*8), AX
 	MOVQ         808(SP)(CX*8), CX
 	MOVQ         R8, DX
+	TESTQ        R10, R10
+	JZ           lsm256_fpendz64
+	CMPQ         DX, $0x00000010
+	JB           lsm256_fpendz64
+	LEAQ         -64(AX)(DX*4), BX
+	VCVTPS2PD    (BX), Y0
+	VCVTPS2PD    16(BX), Y3
+	VCVTPS2PD    32(BX), Y4
+	VCVTPS2PD    48(BX), Y5
+	VSUBPD       Y1, Y0, Y0
+	VSUBPD       Y1, Y3, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VMINPD       Y0, Y6, Y0
+	VMINPD       Y3, Y6, Y3
+	VMINPD       Y4, Y6, Y4
+	VMINPD       Y5, Y6, Y5
+	VCVTPD2PSY   Y0, X0
+	VMOVUPS      X0, 192(SP)
+	VCVTPD2PSY   Y3, X0
+	VMOVUPS      X0, 208(SP)
+	VCVTPD2PSY   Y4, X0
+	VMOVUPS      X0, 224(SP)
+	VCVTPD2PSY   Y5, X0
+	VMOVUPS      X0, 240(SP)
 
 lsm256_fpendz64:
 	CMPQ       DX, $0x00000040
@@ -19491,8 +19745,18 @@ lsm256_fpendz16:
 	JMP        lsm256_fpendz16
 
 lsm256_fpendztail:
-	TESTQ      DX, DX
-	JZ         lsm256_flushpendnext
+	TESTQ   DX, DX
+	JZ      lsm256_flushpendnext
+	CMPQ    R8, $0x00000010
+	JB      lsm256_fpendzmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_flushpendnext
+
+lsm256_fpendzmasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y3
 	CMPQ       R10, $0x00000008
@@ -19626,9 +19890,39 @@ lsm256_outdone_7:
 	JMP lsm256_flushpendnext
 
 lsm256_fpendc:
-	MOVQ 744(SP)(CX*8), AX
-	MOVQ 808(SP)(CX*8), CX
-	MOVQ R8, DX
+	MOVQ       744(SP)(CX*8), AX
+	MOVQ       808(SP)(CX*8), CX
+	MOVQ       R8, DX
+	TESTQ      R10, R10
+	JZ         lsm256_fpend64
+	CMPQ       DX, $0x00000010
+	JB         lsm256_fpend64
+	LEAQ       -64(AX)(DX*4), BX
+	VCVTPS2PD  (BX), Y3
+	VCVTPS2PD  16(BX), Y4
+	VCVTPS2PD  32(BX), Y5
+	VCVTPS2PD  48(BX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(SP)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 208(SP)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 224(SP)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 240(SP)
 
 lsm256_fpend64:
 	CMPQ       DX, $0x00000040
@@ -19772,8 +20066,18 @@ lsm256_fpend16:
 	JMP        lsm256_fpend16
 
 lsm256_fpendtail:
-	TESTQ      DX, DX
-	JZ         lsm256_flushpendnext
+	TESTQ   DX, DX
+	JZ      lsm256_flushpendnext
+	CMPQ    R8, $0x00000010
+	JB      lsm256_fpendmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_flushpendnext
+
+lsm256_fpendmasked:
 	VMOVDQU    (R9), Y3
 	VMOVDQU    32(R9), Y4
 	CMPQ       R10, $0x00000008
@@ -20067,6 +20371,32 @@ lsm256_flushcurrow:
 	MOVQ         744(SP)(CX*8), AX
 	MOVQ         808(SP)(CX*8), CX
 	MOVQ         R8, DX
+	TESTQ        R10, R10
+	JZ           lsm256_fcurz64
+	CMPQ         DX, $0x00000010
+	JB           lsm256_fcurz64
+	LEAQ         -64(AX)(DX*4), BX
+	VCVTPS2PD    (BX), Y0
+	VCVTPS2PD    16(BX), Y3
+	VCVTPS2PD    32(BX), Y4
+	VCVTPS2PD    48(BX), Y5
+	VSUBPD       Y1, Y0, Y0
+	VSUBPD       Y1, Y3, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VMINPD       Y0, Y6, Y0
+	VMINPD       Y3, Y6, Y3
+	VMINPD       Y4, Y6, Y4
+	VMINPD       Y5, Y6, Y5
+	VCVTPD2PSY   Y0, X0
+	VMOVUPS      X0, 192(SP)
+	VCVTPD2PSY   Y3, X0
+	VMOVUPS      X0, 208(SP)
+	VCVTPD2PSY   Y4, X0
+	VMOVUPS      X0, 224(SP)
+	VCVTPD2PSY   Y5, X0
+	VMOVUPS      X0, 240(SP)
 
 lsm256_fcurz64:
 	CMPQ       DX, $0x00000040
@@ -20190,8 +20520,18 @@ lsm256_fcurz16:
 	JMP        lsm256_fcurz16
 
 lsm256_fcurztail:
-	TESTQ      DX, DX
-	JZ         lsm256_flushcurnext
+	TESTQ   DX, DX
+	JZ      lsm256_flushcurnext
+	CMPQ    R8, $0x00000010
+	JB      lsm256_fcurzmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_flushcurnext
+
+lsm256_fcurzmasked:
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y3
 	CMPQ       R10, $0x00000008
@@ -20325,9 +20665,39 @@ lsm256_outdone_9:
 	JMP lsm256_flushcurnext
 
 lsm256_fcurc:
-	MOVQ 744(SP)(CX*8), AX
-	MOVQ 808(SP)(CX*8), CX
-	MOVQ R8, DX
+	MOVQ       744(SP)(CX*8), AX
+	MOVQ       808(SP)(CX*8), CX
+	MOVQ       R8, DX
+	TESTQ      R10, R10
+	JZ         lsm256_fcur64
+	CMPQ       DX, $0x00000010
+	JB         lsm256_fcur64
+	LEAQ       -64(AX)(DX*4), BX
+	VCVTPS2PD  (BX), Y3
+	VCVTPS2PD  16(BX), Y4
+	VCVTPS2PD  32(BX), Y5
+	VCVTPS2PD  48(BX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(SP)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 208(SP)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 224(SP)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 240(SP)
 
 lsm256_fcur64:
 	CMPQ       DX, $0x00000040
@@ -20471,8 +20841,18 @@ lsm256_fcur16:
 	JMP        lsm256_fcur16
 
 lsm256_fcurtail:
-	TESTQ      DX, DX
-	JZ         lsm256_flushcurnext
+	TESTQ   DX, DX
+	JZ      lsm256_flushcurnext
+	CMPQ    R8, $0x00000010
+	JB      lsm256_fcurmasked
+	LEAQ    -64(CX)(DX*4), AX
+	VMOVUPS 192(SP), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 224(SP), Y0
+	VMOVUPS Y0, 32(AX)
+	JMP     lsm256_flushcurnext
+
+lsm256_fcurmasked:
 	VMOVDQU    (R9), Y3
 	VMOVDQU    32(R9), Y4
 	CMPQ       R10, $0x00000008
