@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/go-softmax/softmax/internal/asm"
 )
@@ -414,6 +415,85 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 						done <- z
 					}()
 					compareBits(t, what+" on a new goroutine", x, want, <-done)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}
+
+// TestBitExactSoftmaxRowKernelInPlaceStride runs the kernels of
+// softmaxRowKernels in place on batches of 2 to 9 rows at lengths on both
+// sides of nmAliasCols in the generator (1024) and at powers of 2 above
+// it, where the rows are a multiple of 4 KiB apart: there the AVX-512
+// scaled kernels find the next row's max after pass 2 rather than in it
+// (nmAlias), and not at 512, 1023, 1025 and 3072, while SoftmaxRowsAVX2
+// finds it in pass 2 at every length (nextMax). Each batch puts special
+// rows (one of them chosen at random: a NaN, a +Inf, all -Inf, -Inf and
+// a NaN) between ordinary rows, at each place in turn: first, last and
+// inside, alone and next to another, so that the max of a row that
+// follows a special row, and of a special row itself, found in pass 2 or
+// after it, is checked; the rows start at a page boundary, so that their
+// addresses are a multiple of 4 KiB apart too.
+func TestBitExactSoftmaxRowKernelInPlaceStride(t *testing.T) {
+	for ki, k := range softmaxRowKernels {
+		t.Run(k.name, func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
+			rng := rand.New(rand.NewPCG(97, 98+uint64(ki)))
+			special := func(c int) []float32 {
+				x := make([]float32, c)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64() * 2)
+				}
+				switch rng.IntN(4) {
+				case 0:
+					x[rng.IntN(c)] = nan
+				case 1:
+					x[rng.IntN(c)] = inf
+				case 2:
+					for i := range x {
+						x[i] = ninf
+					}
+				case 3:
+					for i := range x {
+						x[i] = ninf
+					}
+					x[rng.IntN(c)] = nan
+				}
+				return x
+			}
+			for _, c := range []int{512, 1023, 1024, 1025, 2048, 3072, 4096, 8192, 16384} {
+				for _, kinds := range []string{"oo", "so", "os", "oso", "ossoo", "sosos", "oooooooso", "ssoooo"} {
+					rows := len(kinds)
+					x := make([]float32, 0, rows*c)
+					for _, kind := range kinds {
+						if kind == 's' {
+							x = append(x, special(c)...)
+							continue
+						}
+						off := []float64{0, 3, -50, 250}[rng.IntN(4)]
+						for i := 0; i < c; i++ {
+							x = append(x, float32(rng.NormFloat64()*2+off))
+						}
+					}
+					run, ref := k.of(rng, rows, c, func(n int) []float32 { return make([]float32, n) })
+					want := make([]float32, len(x))
+					ref(want, x)
+					// A slice of 4 KiB or more from make starts at a page
+					// boundary; check rather than assume it.
+					y := make([]float32, len(x)+1024)
+					a := int(uintptr(unsafe.Pointer(&y[0]))%4096) / 4
+					if a != 0 {
+						a = 1024 - a
+					}
+					y = y[a : a+len(x)]
+					copy(y, x)
+					run(y, y)
+					compareBits(t, fmt.Sprintf("%dx%d %s in place", rows, c, kinds), x, want, y)
 				}
 				if t.Failed() {
 					return
