@@ -262,6 +262,19 @@ type sm512 struct {
 	// least 4 KiB from the row's, made the kernels 1.2-1.4x slower (see
 	// scaledAVX512; not at 3072 columns, 12 KiB apart). nmSkip is the
 	// frame's flag for it: -1 for those calls, 0 for the others.
+	// Those figures may not be the kernel's: on AMD EPYC Zen 3 (AVX2),
+	// SoftmaxRowsAVX2 in place read 1.14-1.19x its out-of-place time at
+	// 1024-8192 columns, and 1.00-1.01x at 1000 and 3000, only where each
+	// call's input was refilled by one copy of 1 MiB or more (a batch of
+	// 2^18/cols rows is exactly 1 MiB at powers of 2): Go's copy stores
+	// that size non-temporally, so the input came from DRAM. Refilled in
+	// two halves, in place and out of place read the same (0.734 against
+	// 0.737 at 1024, 0.702 against 0.722 at 8192), and nmAlias given to
+	// SoftmaxRowsAVX2 measured 1.03-1.10x its time with cached input at
+	// 512-8192 columns, 1.18-1.24x with input from DRAM at 1024-8192
+	// (thread CPU time, the lower quartile of 200 calls, the median of
+	// 10 alternating runs), so it stays sm512's. Re-measure these with
+	// a cached copy on an AVX-512 machine.
 	nmAlias bool
 	nmSkip  Mem
 }
@@ -2585,7 +2598,8 @@ type sm256 struct {
 	// 10. In place it measured 1.05-1.18x the time at 1024, 4096 and 8192
 	// columns (rows a multiple of 4 KiB apart; in place at 1024 columns
 	// SoftmaxRowsAVX2, whose nextMax runs there, takes 1.09-1.15x this
-	// kernel's time) and 0.98-1.00x at 100 to 2000, so in place it does
+	// kernel's time; in place at powers of 2 these may have read their
+	// input from DRAM, see sm512.nmAlias) and 0.98-1.00x at 100 to 2000, so in place it does
 	// not run; nor below nextZCols, where it measured 1.12-1.26x the time
 	// at 17 and 20 columns: the masked load of the row's last vector,
 	// which reaches into the next row, waits on the store of the next
