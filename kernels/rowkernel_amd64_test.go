@@ -90,7 +90,7 @@ func TestBitExactLogRowKernel(t *testing.T) {
 					buf := make([]float32, len(x)+off)
 					got := buf[off:]
 					for i := range got {
-						got[i] = float32(math.NaN())
+						got[i] = nan
 					}
 					run(got, x)
 					what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
@@ -400,7 +400,7 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 					off := rng.IntN(4)
 					got := make([]float32, len(x)+off)[off:]
 					for i := range got {
-						got[i] = float32(math.NaN())
+						got[i] = nan
 					}
 					run(got, x)
 					what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
@@ -431,8 +431,8 @@ func TestBitExactSoftmaxRowKernel(t *testing.T) {
 // scaled kernels find the next row's max after pass 2 rather than in it
 // (nmAlias), and not at 512, 1023, 1025 and 3072, while SoftmaxRowsAVX2
 // finds it in pass 2 at every length (nextMax). Each batch puts special
-// rows (one of them chosen at random: a NaN, a +Inf, all -Inf, -Inf and
-// a NaN) between ordinary rows, at each place in turn: first, last and
+// rows (specialRow's that hold a NaN, a +Inf or -Inf) between ordinary
+// rows, at each place in turn: first, last and
 // inside, alone and next to another, so that the max of a row that
 // follows a special row, and of a special row itself, found in pass 2 or
 // after it, is checked; the rows start at a page boundary, so that their
@@ -444,27 +444,15 @@ func TestBitExactSoftmaxRowKernelInPlaceStride(t *testing.T) {
 				t.Skip("not supported by this CPU")
 			}
 			rng := rand.New(rand.NewPCG(97, 98+uint64(ki)))
-			special := func(c int) []float32 {
-				x := make([]float32, c)
-				for i := range x {
-					x[i] = float32(rng.NormFloat64() * 2)
-				}
-				switch rng.IntN(4) {
-				case 0:
-					x[rng.IntN(c)] = nan
-				case 1:
-					x[rng.IntN(c)] = inf
-				case 2:
-					for i := range x {
-						x[i] = ninf
+			special := func(c int) []float32 { // a row of specialRow's that is not all finite
+				for {
+					x := specialRow(rng, c)
+					for _, v := range x {
+						if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+							return x
+						}
 					}
-				case 3:
-					for i := range x {
-						x[i] = ninf
-					}
-					x[rng.IntN(c)] = nan
 				}
-				return x
 			}
 			for _, c := range []int{512, 1023, 1024, 1025, 2048, 3072, 4096, 8192, 16384} {
 				for _, kinds := range []string{"oo", "so", "os", "oso", "ossoo", "sosos", "oooooooso", "ssoooo"} {
@@ -475,10 +463,7 @@ func TestBitExactSoftmaxRowKernelInPlaceStride(t *testing.T) {
 							x = append(x, special(c)...)
 							continue
 						}
-						off := []float64{0, 3, -50, 250}[rng.IntN(4)]
-						for i := 0; i < c; i++ {
-							x = append(x, float32(rng.NormFloat64()*2+off))
-						}
+						x = append(x, normalRow(rng, c, 2, []float64{0, 3, -50, 250}[rng.IntN(4)])...)
 					}
 					run, ref := k.of(rng, rows, c, func(n int) []float32 { return make([]float32, n) })
 					want := make([]float32, len(x))
@@ -582,7 +567,7 @@ func TestBitExactRowKernelClamp(t *testing.T) {
 					ref(want, x)
 					got := make([]float32, len(x))
 					for i := range got {
-						got[i] = float32(math.NaN())
+						got[i] = nan
 					}
 					run(got, x)
 					what := fmt.Sprintf("%dx%d", rows, c)
