@@ -441,14 +441,39 @@ func shortAVX2(log bool, dst, src []float32, rows, cols int) int {
 	return asm.SoftmaxShortRowsAVX2(dst, src, rows, cols)
 }
 
-// rowsAVX2 calls SoftmaxRowsAVX2, or LogSoftmaxRowsAVX2 if log.
+// rowsAVX2 calls SoftmaxRowsAVX2, or LogSoftmaxRowsAVX2 if log; a batch
+// of rows of at least softmaxLongColsAVX2 elements, and of at least
+// softmaxLongElemsAVX2 in all, goes to SoftmaxLongRowsAVX2.
 func rowsAVX2(log bool, dst, src []float32, rows, cols int) {
-	if log {
+	switch {
+	case log:
 		asm.LogSoftmaxRowsAVX2(dst, src, rows, cols)
-		return
+	case cols >= softmaxLongColsAVX2 && rows*cols >= softmaxLongElemsAVX2:
+		asm.SoftmaxLongRowsAVX2(dst, src, rows, cols)
+	default:
+		asm.SoftmaxRowsAVX2(dst, src, rows, cols)
 	}
-	asm.SoftmaxRowsAVX2(dst, src, rows, cols)
 }
+
+// softmaxLongColsAVX2 and softmaxLongElemsAVX2 are the shortest row, and
+// the smallest batch, that SoftmaxRows runs through SoftmaxLongRowsAVX2
+// (see softmaxLongAVX2 in gen/amd64/softmax.go): rows of 1 MiB or more,
+// 16 MiB or more in all, which the caches do not hold. Its non-temporal
+// stores send dst to memory, so a batch that the caches hold, called
+// again and again, runs faster through SoftmaxRowsAVX2. Measured on AMD
+// EPYC Zen 3 (32 MiB of L3; thread CPU time, the lower quartile of 10 to
+// 20 calls, 5 rounds alternating the two kernels, N(0, 4) logits; the
+// median of the rounds' ratios, long kernel against row kernel), out of
+// place: 8 rows of 4,194,304 columns 0.65-0.72x, 2 of 4,194,304 0.61x,
+// 1 of 4,194,304 0.72x, 8 of 1,048,576 0.77x, 4 of 1,048,576 0.72x, 8
+// of 524,288 0.72x, 16 of 262,144 0.82x; but 2 of 1,048,576 0.73x with
+// 1 of 1,048,576 1.05x, 8 of 262,144 1.12x and 4 of 131,072 1.31x
+// (batches of 8 MiB or less, which stay in L3 from call to call). In
+// place the long kernel measured 0.75-0.92x at every one of these
+// shapes, but each call's input was refilled by a copy, which Go stores
+// non-temporally: cold input, which favours it. Variables, so that the
+// tests can send every row through either kernel.
+var softmaxLongColsAVX2, softmaxLongElemsAVX2 = 1 << 18, 1 << 22
 
 // shortGroupCopyAVX2 runs the 8 rows of src into dst with the short
 // kernel (shortAVX2) on a copy with room after it, and reports whether

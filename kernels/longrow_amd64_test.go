@@ -17,13 +17,18 @@ import (
 const longCols = 1 << 18
 
 // longKernels are the SoftmaxRows kernels that this CPU runs: AVX-512's,
-// with its long-row passes, and AVX2's, which runs long rows as others.
+// with its long-row passes, AVX2's row kernel, which runs long rows as
+// others, and SoftmaxLongRowsAVX2, AVX2's long-row passes (a fused pass 1
+// and 2 that guesses c = 0, and a pass 3 with non-temporal stores where
+// dst is 32-byte aligned and cols a multiple of 8), which SoftmaxRows
+// sends batches of such rows too large for the caches.
 func longKernels() (names []string, fs []func(dst, src []float32, rows, cols int)) {
 	if avx512.supported() {
 		names, fs = append(names, "avx512"), append(fs, asm.SoftmaxRowsAVX512)
 	}
 	if avx2.supported() {
 		names, fs = append(names, "avx2"), append(fs, asm.SoftmaxRowsAVX2)
+		names, fs = append(names, "avx2 long"), append(fs, asm.SoftmaxLongRowsAVX2)
 	}
 	return names, fs
 }
@@ -130,30 +135,36 @@ func TestBitExactSoftmaxRowsLong(t *testing.T) {
 }
 
 // TestSoftmaxRowsLongAlignment runs the longKernels on long rows with
-// dst at every element offset from a 64-byte boundary, where its pass 3
-// stores the elements before the first boundary as usual and the rest
-// with aligned non-temporal stores, out of place and in place.
+// dst at every element offset from a 64-byte boundary, where the AVX-512
+// pass 3 stores the elements before the first boundary as usual and the
+// rest with aligned non-temporal stores, out of place and in place; the
+// AVX2 long kernel stores non-temporally only with dst 32-byte aligned
+// (offsets 0 and 8) and cols a multiple of 8 (here: rows of longCols+37
+// and longCols+72 elements, 2 a batch, so that the second row's dst is
+// aligned too only at 72).
 func TestSoftmaxRowsLongAlignment(t *testing.T) {
 	kn, kfs := longKernels()
 	for ki, kernel := range kfs {
 		t.Run(kn[ki], func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(83, 84))
-			n, rows := longCols+37, 2
-			x := append(normalRow(rng, n, 4, 0), normalRow(rng, n, 1, -150)...)
-			want := make([]float32, len(x))
-			generic.SoftmaxRows(want, x, n)
-			buf := make([]float32, len(x)+32)
-			base := int(uintptr(unsafe.Pointer(&buf[0]))%64) / 4 // buf[16-base] is aligned
-			for off := range 16 {
-				d := buf[16-base+off:][:len(x)]
-				clear(buf)
-				kernel(d, x, rows, n)
-				compareBits(t, fmt.Sprintf("dst at %d elements past 64 bytes", off), x, want, d)
-				copy(d, x)
-				kernel(d, d, rows, n)
-				compareBits(t, fmt.Sprintf("in place at %d elements past 64 bytes", off), x, want, d)
-				if t.Failed() {
-					return
+			for _, n := range []int{longCols + 37, longCols + 72} {
+				rows := 2
+				x := append(normalRow(rng, n, 4, 0), normalRow(rng, n, 1, -150)...)
+				want := make([]float32, len(x))
+				generic.SoftmaxRows(want, x, n)
+				buf := make([]float32, len(x)+32)
+				base := int(uintptr(unsafe.Pointer(&buf[0]))%64) / 4 // buf[16-base] is aligned
+				for off := range 16 {
+					d := buf[16-base+off:][:len(x)]
+					clear(buf)
+					kernel(d, x, rows, n)
+					compareBits(t, fmt.Sprintf("n=%d dst at %d elements past 64 bytes", n, off), x, want, d)
+					copy(d, x)
+					kernel(d, d, rows, n)
+					compareBits(t, fmt.Sprintf("n=%d in place at %d elements past 64 bytes", n, off), x, want, d)
+					if t.Failed() {
+						return
+					}
 				}
 			}
 		})
@@ -177,4 +188,22 @@ func TestSoftmaxRowsLongGuard(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBitExactSoftmaxLongKernel runs the SoftmaxRows tests with every
+// batch that the short kernels leave sent to SoftmaxLongRowsAVX2
+// (softmaxLongColsAVX2 and softmaxLongElemsAVX2 1): rows of every length,
+// of every kind, at every offset, and against guard pages.
+func TestBitExactSoftmaxLongKernel(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("AVX2 not supported by this CPU")
+	}
+	defer func(c, e int) { softmaxLongColsAVX2, softmaxLongElemsAVX2 = c, e }(softmaxLongColsAVX2, softmaxLongElemsAVX2)
+	softmaxLongColsAVX2, softmaxLongElemsAVX2 = 1, 1
+	t.Run("Lengths", TestBitExactSoftmaxLengths)
+	t.Run("Rows", TestBitExactSoftmaxRows)
+	t.Run("RowsSpecials", TestBitExactSoftmaxRowsSpecials)
+	t.Run("Specials", TestBitExactSoftmaxSpecials)
+	t.Run("Offsets", TestBitExactSoftmaxOffsets)
+	t.Run("Guard", TestGuardSoftmax)
 }

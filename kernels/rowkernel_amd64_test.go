@@ -241,6 +241,11 @@ type softmaxRowKernel struct {
 }
 
 // softmaxRowKernels are SoftmaxRowsAVX512, SoftmaxRowsAVX2 (keepS alone),
+// SoftmaxLongRowsAVX2 (which SoftmaxRows sends only batches of rows of
+// 1 MiB or more, but which runs rows of any length: a fused pass 1 and 2
+// on the guess that c = 0, checked, and pass 3 from the row's end, with
+// non-temporal stores where dst is 32-byte aligned and cols a multiple of
+// 8, so that offset 0 takes them and 1 to 3 do not),
 // ScaledSoftmaxRowsAVX512 with
 // a mask row per row, one mask row for every row, and without a mask
 // (ScaledSoftmaxRowsNoMaskAVX512), whose pass 2 also computes the next
@@ -258,6 +263,10 @@ var softmaxRowKernels = []softmaxRowKernel{
 	}},
 	{"SoftmaxRowsAVX2", avx2, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		return func(dst, src []float32) { asm.SoftmaxRowsAVX2(dst, src, rows, cols) },
+			func(dst, src []float32) { generic.SoftmaxRows(dst, src, cols) }
+	}},
+	{"SoftmaxLongRowsAVX2", avx2, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		return func(dst, src []float32) { asm.SoftmaxLongRowsAVX2(dst, src, rows, cols) },
 			func(dst, src []float32) { generic.SoftmaxRows(dst, src, cols) }
 	}},
 	{"ScaledSoftmaxRows mask per row", avx512, scaledRowKernel(true, asm.ScaledSoftmaxRowsAVX512)},

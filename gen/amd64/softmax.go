@@ -82,6 +82,7 @@ func generateSoftmax(g *gen) {
 	c := g.constTable("softmaxconst", softmaxConsts)
 	softmaxAVX512(g, c)
 	softmaxAVX2(g, c)
+	softmaxLongAVX2(g, c)
 }
 
 // sm512 emits the row passes of the AVX-512 kernels: the constants it
@@ -2019,8 +2020,10 @@ func (s *sm512) softmaxRows() {
 // its non-temporal stores) measured 0.66-0.72 against 0.52-0.56 for the
 // recomputation (copy 0.23-0.25). SoftmaxRowsAVX2 runs long rows as
 // others: with pass 2 keeping no u and pass 3 recomputing it with
-// non-temporal stores it measured 1.12 against 0.82 ns per element (copy
-// 0.26), its exponential costing more than the traffic saved.
+// non-temporal stores, but without the fused pass, it measured 1.12
+// against 0.82 ns per element (copy 0.26), its exponential costing more
+// than the traffic saved. SoftmaxLongRowsAVX2 adds the fused pass and a
+// prefetch, and runs large batches of long rows (see softmaxLongAVX2).
 
 // setLong emits inPlace = inPlaceLong for rows of longCols elements or
 // more and a dst aligned to 4 bytes.
@@ -2533,6 +2536,12 @@ type sm256 struct {
 	// more than prefetchCols elements runs from the row's end to its
 	// start (loop3.back, see scaledLongAVX2).
 	back bool
+	// pfSelf, for SoftmaxLongRowsAVX2, makes pass 2 prefetch the row's
+	// own x pfSelf bytes ahead of each block; nt, while pass 3 of
+	// SoftmaxLongRowsAVX2 is emitted, makes its whole vectors' stores
+	// non-temporal (see longOut).
+	pfSelf int
+	nt     bool
 
 	// keepS is sm512's, for SoftmaxRowsAVX2: pass 2
 	// stores s to one of two buffers of the frame (sf, laid out as
@@ -3014,9 +3023,12 @@ func (s *sm256) load(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
 // store stores the two halves of a vector at q, masked if m is not nil.
 func (s *sm256) store(v []reg.VecVirtual, q Mem, m []reg.VecVirtual) {
 	for h := range v {
-		if m == nil {
+		switch {
+		case m == nil && s.nt:
+			s.g.VMOVNTPS(v[h], q.Offset(32*h))
+		case m == nil:
 			s.g.VMOVUPS(v[h], q.Offset(32*h))
-		} else {
+		default:
 			s.g.VMASKMOVPS(v[h], m[h], q.Offset(32*h))
 		}
 	}
@@ -3755,6 +3767,9 @@ func (s *sm256) pipeline2Tail(newPart func() []reg.VecVirtual, flush func(part [
 		if s.prefetch {
 			s.prefetchNext(p)
 		}
+		for d := 0; s.pfSelf != 0 && d < 256; d += 64 {
+			g.PREFETCHT0(Mem{Base: p, Disp: s.pfSelf + d})
+		}
 		g.ADDQ(U32(256), p)
 		if s.keepU {
 			g.ADDQ(U32(256), q)
@@ -4268,6 +4283,81 @@ func softmaxAVX2(g *gen, c *constTable) {
 	s.nextMax = true
 	s.overTail = true
 	s.softmaxRows()
+}
+
+// softmaxLongAVX2 emits SoftmaxLongRowsAVX2: SoftmaxRowsAVX2 for rows
+// that no cache holds, with sm512's long-row passes (see longRows): every
+// row's passes 1 and 2 fused into one read of x on the guess that c = 0
+// (sm256.fused, as ScaledSoftmaxLongRowsAVX2's), passes 1 and 2 after it
+// where the guess fails; no u kept, pass 3 recomputing it from x, from the
+// row's end to its start (back); and pass 3 storing with VMOVNTPS where
+// the row's dst is 32-byte aligned and cols a multiple of 8 (see longOut).
+// The fused pass prefetches x pfLong256 bytes ahead. Package kernels
+// sends it batches of rows of 1 MiB or more, 16 MiB or more in all (see
+// softmaxLongColsAVX2 there, which has the figures at other shapes).
+//
+// Measured on AMD EPYC Zen 3 (AVX2, 32 MiB of L3), 8 rows of 4,194,304
+// columns, N(0, 4) logits: BenchmarkSoftmax (impl=avx2, four runs
+// alternating with the version before) 1.40-1.53 ns per element against
+// 2.49-3.10, where copy took 0.59-0.65 (2.3-2.4x copy against 4.3-4.8x);
+// thread CPU time, the lower quartile of 6 calls, 4 to 6 rounds
+// alternating with SoftmaxRowsAVX2 and copy, the median of the rounds'
+// ratios: 0.66-0.72x SoftmaxRowsAVX2's time out of place, 0.80-0.88x in
+// place. Its parts, the least of 4 such rounds each: the fused pass with u stored in
+// dst and read back by pass 3, as ScaledSoftmaxLongRowsAVX2 does, 1.06x
+// (0.90x in place); without u, 0.87x; with the non-temporal stores, 0.80x;
+// with the prefetch, 0.66-0.72x, against 0.71-0.80x without it in the
+// same rounds (4 of 4 won), and the same within the noise at 4096 bytes
+// ahead. Pass 3 from the row's start measured the same out of place and
+// 1.40-1.44 ns per element against 1.15-1.17 in place; plain stores in
+// place, the non-temporal ones out of place only, 0.82-0.88x against
+// 0.75-0.86x. A prefetch in pass 3 as well changed nothing measurable.
+func softmaxLongAVX2(g *gen, c *constTable) {
+	g.function("SoftmaxLongRowsAVX2", "func(dst, src []float32, rows, cols int)",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"},
+		"SoftmaxLongRowsAVX2 is SoftmaxRowsAVX2 for rows too long for any cache:",
+		"it reads x once for passes 1 and 2, and writes dst with non-temporal",
+		"stores where dst is 32-byte aligned and cols a multiple of 8. The bits",
+		"are SoftmaxRowsAVX2's.",
+	)
+	s := newSM256(g, c, "lr256")
+	s.zeroC, s.tailPipe, s.fuse, s.back = true, true, true, true
+	s.pfSelf = pfLong256
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.longOut(s.label("next")), func() { g.SFENCE() })
+}
+
+// pfLong256 is how far ahead of x the fused pass of SoftmaxLongRowsAVX2
+// prefetches, in bytes (see pfSelf and softmaxLongAVX2).
+const pfLong256 = 2048
+
+// longOut is softmaxOut for SoftmaxLongRowsAVX2: pass 3 with u recomputed
+// from x, emitted twice, with non-temporal stores (nt) for a row whose dst
+// is 32-byte aligned and whose length is a multiple of 8, so that every
+// whole vector's store is aligned, and with plain stores for the others.
+// The row's last cols%16 lanes are stored under masks either way.
+func (s *sm256) longOut(after string) func(sum reg.VecVirtual) {
+	g := s.g
+	hl := g.AllocLocal(64)
+	hiv, lov := hl.Offset(0), hl.Offset(32) // the row's 1/S, split
+	re := s.outPassOf(hiv, lov, uRecompute)
+	return func(sum reg.VecVirtual) {
+		s.invSplit(sum, hiv, lov)
+		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed from x.")
+		s.ifZeroC("out", func() {
+			plain := s.label("plain")
+			w := g.GP64()
+			g.MOVQ(s.cols, w)
+			g.SHLQ(U8(2), w)
+			g.ORQ(s.dst, w)
+			g.TESTQ(U32(31), w)
+			g.JNZ(LabelRef(plain))
+			s.nt = true
+			s.pass3("nt", s.src, s.dst, after, re)
+			s.nt = false
+			g.Label(plain)
+			s.pass3("re", s.src, s.dst, after, re)
+		})
+	}
 }
 
 // softmaxOut is sm512.softmaxOut for SoftmaxRowsAVX2's passes; with

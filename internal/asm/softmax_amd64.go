@@ -17,3 +17,11 @@ func SoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
 //
 //go:noescape
 func SoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
+
+// SoftmaxLongRowsAVX2 is SoftmaxRowsAVX2 for rows too long for any cache:
+// it reads x once for passes 1 and 2, and writes dst with non-temporal
+// stores where dst is 32-byte aligned and cols a multiple of 8. The bits
+// are SoftmaxRowsAVX2's.
+//
+//go:noescape
+func SoftmaxLongRowsAVX2(dst []float32, src []float32, rows int, cols int)

@@ -28925,3 +28925,20838 @@ DATA tailmask8<>+116(SB)/4, $0x00000000
 DATA tailmask8<>+120(SB)/4, $0x00000000
 DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
+
+// func SoftmaxLongRowsAVX2(dst []float32, src []float32, rows int, cols int)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+TEXT ·SoftmaxLongRowsAVX2(SB), NOSPLIT, $424-64
+	MOVQ  dst_base+0(FP), BX
+	MOVQ  src_base+24(FP), SI
+	MOVQ  rows+48(FP), DI
+	MOVQ  cols+56(FP), R8
+	TESTQ DI, DI
+	JZ    lr256_ret
+	MOVQ  R8, R10
+	ANDQ  $0x0000000f, R10
+	MOVQ  $0x00000010, AX
+	SUBQ  R10, AX
+	LEAQ  tailmask8<>+0(SB), R9
+	LEAQ  (R9)(AX*4), R9
+
+lr256_row:
+	JMP lr256_fused
+
+lr256_rowkind:
+	// Pass 1: m = max(x).
+	VMOVUPS softmaxconst<>+320(SB), Y0
+	VMOVUPS softmaxconst<>+320(SB), Y1
+	VMOVUPS softmaxconst<>+320(SB), Y2
+	VMOVUPS softmaxconst<>+320(SB), Y3
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+
+lr256_max32:
+	CMPQ   DX, $0x00000020
+	JB     lr256_max16
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y2, Y2
+	VMAXPS 96(AX), Y3, Y3
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, DX
+	JMP    lr256_max32
+
+lr256_max16:
+	CMPQ   DX, $0x00000010
+	JB     lr256_maxtail
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+
+lr256_maxtail:
+	TESTQ      DX, DX
+	JZ         lr256_maxred
+	VMOVDQU    (R9), Y4
+	VMOVDQU    32(R9), Y5
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lr256_tailcopy_1
+	VMASKMOVPS (AX), Y4, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
+	JMP        lr256_tailloaded_1
+
+lr256_tailcopy_1:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_1_8
+	VMOVUPS (AX)(CX*1), Y6
+	VMOVUPS Y6, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_1_4
+	VMOVUPS (AX)(CX*1), X6
+	VMOVUPS X6, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_1_1:
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+
+lr256_tailloaded_1:
+	VMOVUPS   softmaxconst<>+320(SB), Y8
+	VBLENDVPS Y4, Y6, Y8, Y6
+	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   softmaxconst<>+320(SB), Y4
+	VBLENDVPS Y5, Y7, Y4, Y7
+	VMAXPS    Y7, Y3, Y3
+
+lr256_maxred:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X0
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	UCOMISS X0, X0
+	JP      lr256_nanrow
+	UCOMISS softmaxconst<>+352(SB), X0
+	JE      lr256_nanrow
+	UCOMISS softmaxconst<>+320(SB), X0
+	JE      lr256_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X0, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          lr256_large
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y0
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y0
+	JMP          lr256_params
+
+lr256_large:
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      softmaxconst<>+32(SB), Y0
+
+lr256_params:
+	VMOVDQU softmaxconst<>+448(SB), Y1
+	VPSUBD  Y0, Y1, Y1
+	VMOVDQU Y1, 32(SP)
+
+	// Pass 2: S.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     lr256_sumc
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VMOVUPS softmaxconst<>+32(SB), Y12
+	CMPQ    DX, $0x00000040
+	JB      lr256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+lr256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   lr256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          lr256z_sum64
+
+lr256z_drain:
+	TESTQ DX, DX
+	JNZ   lr256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   lr256z_tailwhole
+	CMPQ CX, $0x00000008
+	JA   lr256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   lr256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_1
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          lr256z_tailloaded_1
+
+lr256z_tailcopy_1:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_1_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_1_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_1_1:
+	VMOVUPS 192(SP), Y1
+
+lr256z_tailloaded_1:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   lr256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_2
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          lr256z_tailloaded_2
+
+lr256z_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+lr256z_tailloaded_2:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   lr256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_3
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          lr256z_tailloaded_3
+
+lr256z_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+lr256z_tailloaded_3:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_4
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          lr256z_tailloaded_4
+
+lr256z_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+lr256z_tailloaded_4:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   lr256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_5
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          lr256z_tailloaded_5
+
+lr256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256z_tailloaded_5:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   lr256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_6
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          lr256z_tailloaded_6
+
+lr256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256z_tailloaded_6:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   lr256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_7
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lr256z_tailloaded_7
+
+lr256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256z_tailloaded_7:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_8
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lr256z_tailloaded_8
+
+lr256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256z_tailloaded_8:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   lr256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   lr256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   lr256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_tailfirst:
+	TESTQ DX, DX
+	JZ    lr256z_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    lr256z_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    lr256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    lr256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lr256z_tailcopy_9
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        lr256z_tailloaded_9
+
+lr256z_tailcopy_9:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_9_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_9_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_9_1:
+	VMOVUPS 192(SP), Y1
+
+lr256z_tailloaded_9:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   lr256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lr256z_tailcopy_10
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         lr256z_tailloaded_10
+
+lr256z_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+lr256z_tailloaded_10:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   lr256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_11
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          lr256z_tailloaded_11
+
+lr256z_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+lr256z_tailloaded_11:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_12
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          lr256z_tailloaded_12
+
+lr256z_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+lr256z_tailloaded_12:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   lr256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lr256z_tailcopy_13
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        lr256z_tailloaded_13
+
+lr256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256z_tailloaded_13:
+	VMOVUPS      softmaxconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   lr256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R9), Y2
+	VMOVDQU     32(R9), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lr256z_tailcopy_14
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         lr256z_tailloaded_14
+
+lr256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256z_tailloaded_14:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   lr256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_15
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lr256z_tailloaded_15
+
+lr256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256z_tailloaded_15:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256z_tailcopy_16
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lr256z_tailloaded_16
+
+lr256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256z_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256z_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256z_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256z_tailloaded_16:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   lr256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   lr256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   lr256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256z_sumred
+
+lr256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+
+lr256z_sumred:
+	JMP lr256_sumdone
+
+lr256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VMOVUPS softmaxconst<>+32(SB), Y12
+	CMPQ    DX, $0x00000040
+	JB      lr256_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+lr256_sum64:
+	CMPQ DX, $0x00000040
+	JB   lr256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          lr256_sum64
+
+lr256_drain:
+	TESTQ DX, DX
+	JNZ   lr256_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   lr256_tailwhole
+	CMPQ CX, $0x00000008
+	JA   lr256_tailfull
+	CMPQ DX, $0x00000010
+	JA   lr256_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_2
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          lr256_tailloaded_2
+
+lr256_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_2_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_2_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_2_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_2_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+lr256_tailloaded_2:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   lr256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_3
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          lr256_tailloaded_3
+
+lr256_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_3_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_3_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_3_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_3_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+lr256_tailloaded_3:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   lr256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_4
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          lr256_tailloaded_4
+
+lr256_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_4_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_4_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_4_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_4_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+lr256_tailloaded_4:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_5
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          lr256_tailloaded_5
+
+lr256_tailcopy_5:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_5_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_5_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_5_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_5_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_5_1:
+	VMOVUPS 192(SP), Y1
+
+lr256_tailloaded_5:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   lr256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_6
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          lr256_tailloaded_6
+
+lr256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_6_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_6_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_6_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_6_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_6:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   lr256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_7
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          lr256_tailloaded_7
+
+lr256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_7_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_7_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_7_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_7_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_7:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   lr256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_8
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lr256_tailloaded_8
+
+lr256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_8_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_8_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_8_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_8_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_8:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_9
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lr256_tailloaded_9
+
+lr256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_9_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_9_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_9_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_9_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_9:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   lr256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   lr256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   lr256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_tailfirst:
+	TESTQ DX, DX
+	JZ    lr256_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    lr256_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    lr256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    lr256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lr256_tailcopy_10
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        lr256_tailloaded_10
+
+lr256_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_10_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_10_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_10_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_10_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+lr256_tailloaded_10:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   lr256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lr256_tailcopy_11
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         lr256_tailloaded_11
+
+lr256_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_11_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_11_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_11_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_11_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+lr256_tailloaded_11:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   lr256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_12
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          lr256_tailloaded_12
+
+lr256_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_12_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_12_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_12_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_12_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+lr256_tailloaded_12:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_13
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          lr256_tailloaded_13
+
+lr256_tailcopy_13:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_13_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_13_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_13_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_13_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_13_1:
+	VMOVUPS 192(SP), Y1
+
+lr256_tailloaded_13:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   lr256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lr256_tailcopy_14
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        lr256_tailloaded_14
+
+lr256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_14_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_14_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_14_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_14_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_14:
+	VMOVUPS      softmaxconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   lr256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R9), Y2
+	VMOVDQU     32(R9), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lr256_tailcopy_15
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         lr256_tailloaded_15
+
+lr256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_15_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_15_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_15_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_15_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_15:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   lr256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_16
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lr256_tailloaded_16
+
+lr256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_16_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_16_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_16_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_16_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_16:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256_tailcopy_17
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lr256_tailloaded_17
+
+lr256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_17_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_17_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_17_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_17_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_17:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   lr256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   lr256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   lr256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256_sumred
+
+lr256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+
+lr256_sumred:
+lr256_sumdone:
+lr256_summed:
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y1
+	VADDPD       160(SP), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X0
+	UCOMISD      X0, X0
+	JP           lr256_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    softmaxconst<>+384(SB), X0, X1
+	VDIVSD       X0, X1, X0
+	VCVTSD2SS    X0, X0, X1
+	VCVTSS2SD    X1, X1, X2
+	VSUBSD       X2, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 256(SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, 288(SP)
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed from x.
+	MOVL  (SP), AX
+	TESTL AX, AX
+	JNZ   lr256_outc
+	MOVQ  R8, AX
+	SHLQ  $0x02, AX
+	ORQ   BX, AX
+	TESTQ $0x0000001f, AX
+	JNZ   lr256z_plain
+	CMPQ  R8, $0x00008000
+	JA    lr256z_ntback
+	MOVQ  SI, AX
+	MOVQ  BX, CX
+	MOVQ  R8, DX
+
+lr256z_nt64:
+	CMPQ        DX, $0x00000040
+	JB          lr256z_nt16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 64(CX)
+	VMOVNTPS    Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 128(CX)
+	VMOVNTPS    Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 192(CX)
+	VMOVNTPS    Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         lr256z_nt64
+
+lr256z_nt16:
+	CMPQ        DX, $0x00000010
+	JB          lr256z_nttail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         lr256z_nt16
+
+lr256z_nttail:
+	TESTQ      DX, DX
+	JZ         lr256_next
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lr256z_tailcopy_17
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        lr256z_tailloaded_17
+
+lr256z_tailcopy_17:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_17_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lr256z_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_17_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lr256z_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_17_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lr256z_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_17_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lr256z_copy_17_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256z_tailloaded_17:
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         lr256_next
+
+lr256z_ntback:
+	MOVQ       R8, DX
+	ANDQ       $-16, DX
+	MOVQ       SI, AX
+	MOVQ       BX, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R10, R10
+	JZ         lr256z_ntb16
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         lr256z_tailcopy_18
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        lr256z_tailloaded_18
+
+lr256z_tailcopy_18:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_18_8
+	VMOVUPS (AX)(R11*1), Y2
+	VMOVUPS Y2, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+lr256z_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_18_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+lr256z_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_18_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+lr256z_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_18_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+lr256z_copy_18_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256z_tailloaded_18:
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+lr256z_ntb16:
+	TESTQ       $0x00000030, DX
+	JZ          lr256z_ntb64
+	SUBQ        $0x00000040, AX
+	SUBQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	JMP         lr256z_ntb16
+
+lr256z_ntb64:
+	TESTQ       DX, DX
+	JZ          lr256_next
+	SUBQ        $0x00000100, AX
+	SUBQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 192(CX)
+	VMOVNTPS    Y1, 224(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 128(CX)
+	VMOVNTPS    Y1, 160(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 64(CX)
+	VMOVNTPS    Y1, 96(CX)
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	JMP         lr256z_ntb64
+
+lr256z_plain:
+	CMPQ R8, $0x00008000
+	JA   lr256z_reback
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+lr256z_re64:
+	CMPQ        DX, $0x00000040
+	JB          lr256z_re16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         lr256z_re64
+
+lr256z_re16:
+	CMPQ        DX, $0x00000010
+	JB          lr256z_retail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         lr256z_re16
+
+lr256z_retail:
+	TESTQ      DX, DX
+	JZ         lr256_next
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lr256z_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        lr256z_tailloaded_19
+
+lr256z_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_19_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lr256z_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_19_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lr256z_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_19_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lr256z_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lr256z_copy_19_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256z_tailloaded_19:
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         lr256_next
+
+lr256z_reback:
+	MOVQ       R8, DX
+	ANDQ       $-16, DX
+	MOVQ       SI, AX
+	MOVQ       BX, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R10, R10
+	JZ         lr256z_reb16
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         lr256z_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        lr256z_tailloaded_20
+
+lr256z_tailcopy_20:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      lr256z_copy_20_8
+	VMOVUPS (AX)(R11*1), Y2
+	VMOVUPS Y2, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+lr256z_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256z_copy_20_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+lr256z_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256z_copy_20_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+lr256z_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256z_copy_20_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+lr256z_copy_20_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256z_tailloaded_20:
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+lr256z_reb16:
+	TESTQ       $0x00000030, DX
+	JZ          lr256z_reb64
+	SUBQ        $0x00000040, AX
+	SUBQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	JMP         lr256z_reb16
+
+lr256z_reb64:
+	TESTQ       DX, DX
+	JZ          lr256_next
+	SUBQ        $0x00000100, AX
+	SUBQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	JMP         lr256z_reb64
+	JMP lr256_outdone
+
+lr256_outc:
+	MOVQ  R8, AX
+	SHLQ  $0x02, AX
+	ORQ   BX, AX
+	TESTQ $0x0000001f, AX
+	JNZ   lr256_plain
+	CMPQ  R8, $0x00008000
+	JA    lr256_ntback
+	MOVQ  SI, AX
+	MOVQ  BX, CX
+	MOVQ  R8, DX
+
+lr256_nt64:
+	CMPQ        DX, $0x00000040
+	JB          lr256_nt16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 64(CX)
+	VMOVNTPS    Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 128(CX)
+	VMOVNTPS    Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 192(CX)
+	VMOVNTPS    Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         lr256_nt64
+
+lr256_nt16:
+	CMPQ        DX, $0x00000010
+	JB          lr256_nttail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         lr256_nt16
+
+lr256_nttail:
+	TESTQ      DX, DX
+	JZ         lr256_next
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lr256_tailcopy_18
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        lr256_tailloaded_18
+
+lr256_tailcopy_18:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_18_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lr256_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_18_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lr256_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_18_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lr256_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lr256_copy_18_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256_tailloaded_18:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         lr256_next
+
+lr256_ntback:
+	MOVQ       R8, DX
+	ANDQ       $-16, DX
+	MOVQ       SI, AX
+	MOVQ       BX, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R10, R10
+	JZ         lr256_ntb16
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         lr256_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        lr256_tailloaded_19
+
+lr256_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_19_8
+	VMOVUPS (AX)(R11*1), Y2
+	VMOVUPS Y2, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+lr256_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_19_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+lr256_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_19_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+lr256_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_19_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+lr256_copy_19_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256_tailloaded_19:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+lr256_ntb16:
+	TESTQ       $0x00000030, DX
+	JZ          lr256_ntb64
+	SUBQ        $0x00000040, AX
+	SUBQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	JMP         lr256_ntb16
+
+lr256_ntb64:
+	TESTQ       DX, DX
+	JZ          lr256_next
+	SUBQ        $0x00000100, AX
+	SUBQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 192(CX)
+	VMOVNTPS    Y1, 224(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 128(CX)
+	VMOVNTPS    Y1, 160(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 64(CX)
+	VMOVNTPS    Y1, 96(CX)
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	JMP         lr256_ntb64
+
+lr256_plain:
+	CMPQ R8, $0x00008000
+	JA   lr256_reback
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+lr256_re64:
+	CMPQ        DX, $0x00000040
+	JB          lr256_re16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         lr256_re64
+
+lr256_re16:
+	CMPQ        DX, $0x00000010
+	JB          lr256_retail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         lr256_re16
+
+lr256_retail:
+	TESTQ      DX, DX
+	JZ         lr256_next
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lr256_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        lr256_tailloaded_20
+
+lr256_tailcopy_20:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_20_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lr256_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_20_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lr256_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_20_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lr256_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lr256_copy_20_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256_tailloaded_20:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         lr256_next
+
+lr256_reback:
+	MOVQ       R8, DX
+	ANDQ       $-16, DX
+	MOVQ       SI, AX
+	MOVQ       BX, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R10, R10
+	JZ         lr256_reb16
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         lr256_tailcopy_21
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        lr256_tailloaded_21
+
+lr256_tailcopy_21:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_21_8
+	VMOVUPS (AX)(R11*1), Y2
+	VMOVUPS Y2, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+lr256_copy_21_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_21_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+lr256_copy_21_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_21_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+lr256_copy_21_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_21_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+lr256_copy_21_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256_tailloaded_21:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+lr256_reb16:
+	TESTQ       $0x00000030, DX
+	JZ          lr256_reb64
+	SUBQ        $0x00000040, AX
+	SUBQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	JMP         lr256_reb16
+
+lr256_reb64:
+	TESTQ       DX, DX
+	JZ          lr256_next
+	SUBQ        $0x00000100, AX
+	SUBQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	JMP         lr256_reb64
+
+lr256_outdone:
+	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
+lr256_fused:
+	// G: the n of the max of z over the row's first vector (-Inf past the row).
+	CMPQ       R8, $0x00000010
+	JAE        lr256_fusedfull
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (SI), AX
+	ANDQ       $0x00000fff, AX
+	CMPQ       AX, $0x00000fc0
+	JA         lr256_tailcopy_22
+	VMASKMOVPS (SI), Y0, Y2
+	VMASKMOVPS 32(SI), Y1, Y3
+	JMP        lr256_tailloaded_22
+
+lr256_tailcopy_22:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_22_8
+	VMOVUPS (SI)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+lr256_copy_22_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_22_4
+	VMOVUPS (SI)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+lr256_copy_22_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_22_2
+	MOVQ  (SI)(AX*1), CX
+	MOVQ  CX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+lr256_copy_22_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_22_1
+	MOVL  (SI)(AX*1), CX
+	MOVL  CX, 192(SP)(AX*1)
+
+lr256_copy_22_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+lr256_tailloaded_22:
+	VMOVUPS   softmaxconst<>+320(SB), Y4
+	VBLENDVPS Y0, Y2, Y4, Y2
+	VBLENDVPS Y1, Y3, Y4, Y3
+	VMAXPS    Y3, Y2, Y0
+	JMP       lr256_fusedfirst
+
+lr256_fusedfull:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMAXPS  Y1, Y0, Y0
+
+lr256_fusedfirst:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X1
+	VMAXSS       softmaxconst<>+288(SB), X1, X1
+	VMOVSS       softmaxconst<>+32(SB), X0
+	VFMADD231SS  softmaxconst<>+0(SB), X1, X0
+	VMOVD        X0, AX
+	MOVL         AX, 416(SP)
+	VPBROADCASTD X0, Y0
+	VMOVDQU      softmaxconst<>+448(SB), Y1
+	VPSUBD       Y0, Y1, Y1
+	VMOVDQU      Y1, 32(SP)
+	VPCMPEQD     Y0, Y0, Y0
+	VPADDD       Y0, Y1, Y1
+	VMOVDQU      Y1, 384(SP)
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      softmaxconst<>+320(SB), Y1
+	VMOVDQU      Y1, 320(SP)
+	VMOVDQU      Y0, 352(SP)
+	VXORPD       Y0, Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VMOVUPD      Y0, 96(SP)
+	VMOVUPD      Y0, 128(SP)
+	VMOVUPD      Y0, 160(SP)
+	MOVQ         SI, AX
+	MOVQ         R8, DX
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+32(SB), Y12
+	CMPQ         DX, $0x00000040
+	JB           lr256f_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+lr256f_sum64:
+	CMPQ DX, $0x00000040
+	JB   lr256f_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          lr256f_sum64
+
+lr256f_drain:
+	TESTQ DX, DX
+	JNZ   lr256f_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   lr256f_tailwhole
+	CMPQ CX, $0x00000008
+	JA   lr256f_tailfull
+	CMPQ DX, $0x00000010
+	JA   lr256f_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_1
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          lr256f_tailloaded_1
+
+lr256f_tailcopy_1:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_1_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_1_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_1_1:
+	VMOVUPS 192(SP), Y1
+
+lr256f_tailloaded_1:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       384(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      320(SP), Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   lr256f_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_2
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          lr256f_tailloaded_2
+
+lr256f_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+lr256f_tailloaded_2:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       384(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      320(SP), Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   lr256f_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_3
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          lr256f_tailloaded_3
+
+lr256f_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+lr256f_tailloaded_3:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       384(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      320(SP), Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_4
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          lr256f_tailloaded_4
+
+lr256f_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+lr256f_tailloaded_4:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       384(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      320(SP), Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailfull:
+	CMPQ DX, $0x00000010
+	JA   lr256f_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_5
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          lr256f_tailloaded_5
+
+lr256f_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256f_tailloaded_5:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   lr256f_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_6
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          lr256f_tailloaded_6
+
+lr256f_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256f_tailloaded_6:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   lr256f_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_7
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lr256f_tailloaded_7
+
+lr256f_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256f_tailloaded_7:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_8
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lr256f_tailloaded_8
+
+lr256f_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256f_tailloaded_8:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   lr256f_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   lr256f_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   lr256f_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_tailfirst:
+	TESTQ DX, DX
+	JZ    lr256f_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    lr256f_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    lr256f_firstfull
+	CMPQ  DX, $0x00000010
+	JA    lr256f_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lr256f_tailcopy_9
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        lr256f_tailloaded_9
+
+lr256f_tailcopy_9:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_9_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_9_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_9_1:
+	VMOVUPS 192(SP), Y1
+
+lr256f_tailloaded_9:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       384(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      320(SP), Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   lr256f_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      384(SP), Y2, Y0
+	VPADDD      384(SP), Y3, Y1
+	VPMAXSD     Y1, Y0, Y2
+	VPMINUD     Y1, Y0, Y0
+	VPMAXSD     320(SP), Y2, Y2
+	VMOVDQU     Y2, 320(SP)
+	VPMINUD     352(SP), Y0, Y0
+	VMOVDQU     Y0, 352(SP)
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lr256f_tailcopy_10
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         lr256f_tailloaded_10
+
+lr256f_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+lr256f_tailloaded_10:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       384(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      320(SP), Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   lr256f_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_11
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          lr256f_tailloaded_11
+
+lr256f_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+lr256f_tailloaded_11:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       384(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      320(SP), Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_12
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          lr256f_tailloaded_12
+
+lr256f_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+lr256f_tailloaded_12:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       384(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      320(SP), Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firstfull:
+	CMPQ DX, $0x00000010
+	JA   lr256f_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lr256f_tailcopy_13
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        lr256f_tailloaded_13
+
+lr256f_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256f_tailloaded_13:
+	VMOVUPS      softmaxconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   lr256f_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      384(SP), Y2, Y0
+	VPADDD      384(SP), Y3, Y1
+	VPMAXSD     Y1, Y0, Y2
+	VPMINUD     Y1, Y0, Y0
+	VPMAXSD     320(SP), Y2, Y2
+	VMOVDQU     Y2, 320(SP)
+	VPMINUD     352(SP), Y0, Y0
+	VMOVDQU     Y0, 352(SP)
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R9), Y2
+	VMOVDQU     32(R9), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lr256f_tailcopy_14
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         lr256f_tailloaded_14
+
+lr256f_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256f_tailloaded_14:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   lr256f_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_15
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lr256f_tailloaded_15
+
+lr256f_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256f_tailloaded_15:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R9), Y2
+	VMOVDQU      32(R9), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lr256f_tailcopy_16
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lr256f_tailloaded_16
+
+lr256f_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256f_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256f_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256f_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256f_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256f_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256f_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256f_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256f_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256f_tailloaded_16:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   lr256f_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   lr256f_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   lr256f_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lr256f_sumred
+
+lr256f_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y12, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       384(SP), Y2, Y0
+	VPADDD       384(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      320(SP), Y2, Y2
+	VMOVDQU      Y2, 320(SP)
+	VPMINUD      352(SP), Y0, Y0
+	VMOVDQU      Y0, 352(SP)
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+
+lr256f_sumred:
+	// The checks of the guess (see sm512.fused and spanUpdate).
+	VMOVDQU      320(SP), Y0
+	VMOVDQU      352(SP), Y1
+	VEXTRACTI128 $0x01, Y0, X2
+	VPMAXSD      X2, X0, X2
+	VPSHUFD      $0x4e, X2, X0
+	VPMAXSD      X0, X2, X2
+	VPSHUFD      $0xb1, X2, X0
+	VPMAXSD      X0, X2, X2
+	VMOVD        X2, AX
+	VEXTRACTI128 $0x01, Y1, X0
+	VPMINUD      X0, X1, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPMINUD      X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPMINUD      X1, X0, X0
+	VMOVD        X0, CX
+	MOVL         AX, DX
+	SUBL         CX, DX
+	CMPL         DX, $0x0000007e
+	JG           lr256_rowkind
+
+	// nm = wmax - 126 + G, |nm| <= 299: then |m| < 208, and c = 0.
+	MOVL 416(SP), CX
+	SUBL $0x4b40007e, CX
+	ADDL AX, CX
+	LEAL 299(CX), DX
+	CMPL DX, $0x00000256
+	JA   lr256_rowkind
+
+	// The guess holds: S's accumulators times 2^(G - nm), and the row's bias.
+	MOVL         $0x0000047d, DX
+	SUBL         AX, DX
+	SHLQ         $0x34, DX
+	VMOVQ        DX, X0
+	VBROADCASTSD X0, Y0
+	VMULPD       64(SP), Y0, Y1
+	VMOVUPD      Y1, 64(SP)
+	VMULPD       96(SP), Y0, Y1
+	VMOVUPD      Y1, 96(SP)
+	VMULPD       128(SP), Y0, Y1
+	VMOVUPD      Y1, 128(SP)
+	VMULPD       160(SP), Y0, Y0
+	VMOVUPD      Y0, 160(SP)
+
+	// bias = 127 - bits(t_m), t_m's bits magic's plus nm.
+	ADDL         $0x4b3fff81, CX
+	NEGL         CX
+	VMOVD        CX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU      Y0, 32(SP)
+	JMP          lr256_summed
+
+	// A row of -Inf, or of -Inf and NaN.
+lr256_masked:
+	MOVQ SI, AX
+	MOVQ R8, DX
+
+lr256_scan_1_16:
+	CMPQ    DX, $0x00000010
+	JB      lr256_scan_1_tail
+	VMOVUPS (AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     lr256_nanrow
+	VMOVUPS 32(AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     lr256_nanrow
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     lr256_scan_1_16
+
+lr256_scan_1_tail:
+	TESTQ      DX, DX
+	JZ         lr256_scan_1_done
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lr256_tailcopy_23
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y1, Y1
+	JMP        lr256_tailloaded_23
+
+lr256_tailcopy_23:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lr256_copy_23_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lr256_copy_23_8:
+	TESTQ   $0x00000004, R10
+	JZ      lr256_copy_23_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lr256_copy_23_4:
+	TESTQ $0x00000002, R10
+	JZ    lr256_copy_23_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lr256_copy_23_2:
+	TESTQ $0x00000001, R10
+	JZ    lr256_copy_23_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lr256_copy_23_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lr256_tailloaded_23:
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     lr256_nanrow
+	VCMPPS  $0x03, Y1, Y1, Y1
+	VTESTPS Y1, Y1
+	JNZ     lr256_nanrow
+
+lr256_scan_1_done:
+	VXORPS Y0, Y0, Y0
+	JMP    lr256_fill
+
+lr256_nanrow:
+	VMOVUPS softmaxconst<>+416(SB), Y0
+
+lr256_fill:
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+lr256_fill16:
+	CMPQ    DX, $0x00000010
+	JB      lr256_filltail
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y0, 32(CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     lr256_fill16
+
+lr256_filltail:
+	TESTQ      DX, DX
+	JZ         lr256_next
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y0, Y1, (CX)
+	VMASKMOVPS Y0, Y2, 32(CX)
+
+lr256_next:
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
+	JNZ  lr256_row
+	SFENCE
+
+lr256_ret:
+	VZEROUPPER
+	RET
