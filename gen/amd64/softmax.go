@@ -4302,16 +4302,19 @@ func softmaxAVX2(g *gen, c *constTable) {
 // 2.49-3.10, where copy took 0.59-0.65 (2.3-2.4x copy against 4.3-4.8x);
 // thread CPU time, the lower quartile of 6 calls, 4 to 6 rounds
 // alternating with SoftmaxRowsAVX2 and copy, the median of the rounds'
-// ratios: 0.66-0.72x SoftmaxRowsAVX2's time out of place, 0.80-0.88x in
-// place. Its parts, the least of 4 such rounds each: the fused pass with u stored in
-// dst and read back by pass 3, as ScaledSoftmaxLongRowsAVX2 does, 1.06x
-// (0.90x in place); without u, 0.87x; with the non-temporal stores, 0.80x;
-// with the prefetch, 0.66-0.72x, against 0.71-0.80x without it in the
-// same rounds (4 of 4 won), and the same within the noise at 4096 bytes
-// ahead. Pass 3 from the row's start measured the same out of place and
-// 1.40-1.44 ns per element against 1.15-1.17 in place; plain stores in
-// place, the non-temporal ones out of place only, 0.82-0.88x against
-// 0.75-0.86x. A prefetch in pass 3 as well changed nothing measurable.
+// ratios: 0.66-0.72x SoftmaxRowsAVX2's time out of place, 0.75-0.88x in
+// place (on input that a copy of 1 MiB or more had just sent to memory,
+// which favours it). Its parts, as the ratio of each kernel's least over
+// 4 rounds: the fused pass with u stored in dst and read back by pass 3,
+// as ScaledSoftmaxLongRowsAVX2 does, 1.09x (0.89x in place); without u,
+// 0.85x; with the non-temporal stores, 0.79x; with the prefetch,
+// 0.66-0.72x (medians of the rounds' ratios) against 0.71-0.80x without
+// it in alternating runs (4 of 4 won), and the same within the noise at
+// 4096 bytes ahead. Pass 3 from the row's start, in separate runs,
+// measured the same out of place and 1.40-1.44 ns per element against
+// 1.15-1.17 in place; plain stores in place, the non-temporal ones out of
+// place only, 0.82-0.88x against 0.75-0.86x. A prefetch in pass 3 as well
+// changed nothing measurable.
 func softmaxLongAVX2(g *gen, c *constTable) {
 	g.function("SoftmaxLongRowsAVX2", "func(dst, src []float32, rows, cols int)",
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"},
