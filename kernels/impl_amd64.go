@@ -443,12 +443,16 @@ func shortAVX2(log bool, dst, src []float32, rows, cols int) int {
 
 // rowsAVX2 calls SoftmaxRowsAVX2, or LogSoftmaxRowsAVX2 if log; a batch
 // of rows of at least softmaxLongColsAVX2 elements, and of at least
-// softmaxLongElemsAVX2 in all, goes to SoftmaxLongRowsAVX2.
+// softmaxLongElemsAVX2 in all, goes to SoftmaxLongRowsAVX2, or
+// LogSoftmaxLongRowsAVX2 if log.
 func rowsAVX2(log bool, dst, src []float32, rows, cols int) {
+	long := cols >= softmaxLongColsAVX2 && rows*cols >= softmaxLongElemsAVX2
 	switch {
+	case log && long:
+		asm.LogSoftmaxLongRowsAVX2(dst, src, rows, cols)
 	case log:
 		asm.LogSoftmaxRowsAVX2(dst, src, rows, cols)
-	case cols >= softmaxLongColsAVX2 && rows*cols >= softmaxLongElemsAVX2:
+	case long:
 		asm.SoftmaxLongRowsAVX2(dst, src, rows, cols)
 	default:
 		asm.SoftmaxRowsAVX2(dst, src, rows, cols)
@@ -471,7 +475,11 @@ func rowsAVX2(log bool, dst, src []float32, rows, cols int) {
 // (batches of 8 MiB or less, which stay in L3 from call to call). In
 // place the long kernel measured 0.75-0.92x at every one of these
 // shapes, but each call's input was refilled by a copy, which Go stores
-// non-temporally: cold input, which favours it. Variables, so that the
+// non-temporally: cold input, which favours it. LogSoftmaxRows sends the
+// same batches to LogSoftmaxLongRowsAVX2, which measured 0.57-0.82x
+// LogSoftmaxRowsAVX2's time at these shapes and at 8 MiB batches of
+// 65,536 and 131,072 columns, but 0.98-1.03x at 2 MiB (see
+// logSoftmaxLongAVX2 in gen/amd64/logsoftmax.go). Variables, so that the
 // tests can send every row through either kernel.
 var softmaxLongColsAVX2, softmaxLongElemsAVX2 = 1 << 18, 1 << 22
 

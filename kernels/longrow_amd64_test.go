@@ -16,21 +16,36 @@ import (
 // 2 that guesses c = 0, and a pass 3 with non-temporal stores.
 const longCols = 1 << 18
 
-// longKernels are the SoftmaxRows kernels that this CPU runs: AVX-512's,
-// with its long-row passes, AVX2's row kernel, which runs long rows as
-// others, and SoftmaxLongRowsAVX2, AVX2's long-row passes (a fused pass 1
-// and 2 that guesses c = 0, and a pass 3 with non-temporal stores where
-// dst is 32-byte aligned and cols a multiple of 8), which SoftmaxRows
-// sends batches of such rows too large for the caches.
-func longKernels() (names []string, fs []func(dst, src []float32, rows, cols int)) {
+// A longKernel is a kernel that longKernels runs on long rows, with the
+// generic kernel whose bits it must return.
+type longKernel struct {
+	name      string
+	run, want func(dst, src []float32, rows, cols int)
+}
+
+// longKernels are the SoftmaxRows and LogSoftmaxRows kernels of long
+// rows that this CPU runs: AVX-512's SoftmaxRows, with its long-row
+// passes, AVX2's row kernel, which runs long rows as others, and
+// SoftmaxLongRowsAVX2 and LogSoftmaxLongRowsAVX2, AVX2's long-row passes
+// (a fused pass 1 and 2 that guesses c = 0, and a pass 3 with
+// non-temporal stores where dst is 32-byte aligned and cols a multiple
+// of 8, or for LogSoftmax 16-byte aligned and a multiple of 4), which
+// SoftmaxRows and LogSoftmaxRows send batches of such rows too large for
+// the caches.
+func longKernels() []longKernel {
+	softmax := func(dst, src []float32, _, cols int) { generic.SoftmaxRows(dst, src, cols) }
+	logSoftmax := func(dst, src []float32, _, cols int) { generic.LogSoftmaxRows(dst, src, cols) }
+	var ks []longKernel
 	if avx512.supported() {
-		names, fs = append(names, "avx512"), append(fs, asm.SoftmaxRowsAVX512)
+		ks = append(ks, longKernel{"avx512", asm.SoftmaxRowsAVX512, softmax})
 	}
 	if avx2.supported() {
-		names, fs = append(names, "avx2"), append(fs, asm.SoftmaxRowsAVX2)
-		names, fs = append(names, "avx2 long"), append(fs, asm.SoftmaxLongRowsAVX2)
+		ks = append(ks,
+			longKernel{"avx2", asm.SoftmaxRowsAVX2, softmax},
+			longKernel{"avx2 long", asm.SoftmaxLongRowsAVX2, softmax},
+			longKernel{"avx2 log long", asm.LogSoftmaxLongRowsAVX2, logSoftmax})
 	}
-	return names, fs
+	return ks
 }
 
 // longRowKinds returns rows of n elements, one of each kind that the
@@ -94,9 +109,9 @@ func longRowKinds(rng *rand.Rand, n int) (names []string, rows [][]float32) {
 // order: pass 3 runs a row late, after the next row's fused pass. With
 // -short or under the race detector, two of the four lengths.
 func TestBitExactSoftmaxRowsLong(t *testing.T) {
-	kn, kfs := longKernels()
-	for ki, kernel := range kfs {
-		t.Run(kn[ki], func(t *testing.T) {
+	for _, k := range longKernels() {
+		kernel := k.run
+		t.Run(k.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(81, 82))
 			lengths := []int{longCols - 1, longCols, longCols + 37, longCols + 72}
 			if testing.Short() || raceEnabled {
@@ -110,7 +125,7 @@ func TestBitExactSoftmaxRowsLong(t *testing.T) {
 					x = append(x, rows[r]...)
 				}
 				want := make([]float32, len(x))
-				generic.SoftmaxRows(want, x, n)
+				k.want(want, x, len(x)/n, n)
 				for k, r := range perm {
 					what := fmt.Sprintf("n=%d %s", n, names[r])
 					row, w := x[k*n:(k+1)*n], want[k*n:(k+1)*n]
@@ -139,20 +154,22 @@ func TestBitExactSoftmaxRowsLong(t *testing.T) {
 // dst at every element offset from a 64-byte boundary, where the AVX-512
 // pass 3 stores the elements before the first boundary as usual and the
 // rest with aligned non-temporal stores, out of place and in place; the
-// AVX2 long kernel stores non-temporally only with dst 32-byte aligned
-// (offsets 0 and 8) and cols a multiple of 8 (here: rows of longCols+37
-// and longCols+72 elements, 2 a batch, so that the second row's dst is
-// aligned too only at 72).
+// AVX2 long kernels store non-temporally only with dst 32-byte aligned
+// (offsets 0 and 8) and cols a multiple of 8, or for LogSoftmax 16-byte
+// aligned (offsets 0, 4, 8 and 12) and cols a multiple of 4. The rows
+// are of longCols+37, longCols+36 and longCols+72 elements, 2 a batch,
+// so that the second row's dst is aligned as the first's at 72 alone for
+// Softmax, at 36 and 72 for LogSoftmax.
 func TestSoftmaxRowsLongAlignment(t *testing.T) {
-	kn, kfs := longKernels()
-	for ki, kernel := range kfs {
-		t.Run(kn[ki], func(t *testing.T) {
+	for _, k := range longKernels() {
+		kernel := k.run
+		t.Run(k.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(83, 84))
-			for _, n := range []int{longCols + 37, longCols + 72} {
+			for _, n := range []int{longCols + 37, longCols + 36, longCols + 72} {
 				rows := 2
 				x := append(normalRow(rng, n, 4, 0), normalRow(rng, n, 1, -150)...)
 				want := make([]float32, len(x))
-				generic.SoftmaxRows(want, x, n)
+				k.want(want, x, len(x)/n, n)
 				buf := make([]float32, len(x)+32)
 				base := int(uintptr(unsafe.Pointer(&buf[0]))%64) / 4 // buf[16-base] is aligned
 				for off := range 16 {
@@ -177,24 +194,25 @@ func TestSoftmaxRowsLongAlignment(t *testing.T) {
 // place and in place: the fused pass, the peel and the tail of pass 3
 // must touch no element past the row.
 func TestSoftmaxRowsLongGuard(t *testing.T) {
-	kn, kfs := longKernels()
-	for ki, kernel := range kfs {
-		t.Run(kn[ki], func(t *testing.T) {
+	for _, k := range longKernels() {
+		kernel := k.run
+		t.Run(k.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(85, 86))
 			for _, n := range []int{longCols + 37, longCols + 72} {
 				x := normalRow(rng, n, 4, 0)
 				want := make([]float32, n)
-				generic.SoftmaxRows(want, x, n)
+				k.want(want, x, len(x)/n, n)
 				checkGuards(t, x, want, func(dst, src []float32) { kernel(dst, src, 1, n) }, nil)
 			}
 		})
 	}
 }
 
-// TestBitExactSoftmaxLongKernel runs the SoftmaxRows tests with every
-// batch that the short kernels leave sent to SoftmaxLongRowsAVX2
-// (softmaxLongColsAVX2 and softmaxLongElemsAVX2 1): rows of every length,
-// of every kind, at every offset, and against guard pages.
+// TestBitExactSoftmaxLongKernel runs the SoftmaxRows and LogSoftmaxRows
+// tests with every batch that the short kernels leave sent to
+// SoftmaxLongRowsAVX2 and LogSoftmaxLongRowsAVX2 (softmaxLongColsAVX2 and
+// softmaxLongElemsAVX2 1): rows of every length, of every kind, at every
+// offset, and against guard pages.
 func TestBitExactSoftmaxLongKernel(t *testing.T) {
 	if !avx2.supported() {
 		t.Skip("AVX2 not supported by this CPU")
@@ -207,4 +225,10 @@ func TestBitExactSoftmaxLongKernel(t *testing.T) {
 	t.Run("Specials", TestBitExactSoftmaxSpecials)
 	t.Run("Offsets", TestBitExactSoftmaxOffsets)
 	t.Run("Guard", TestGuardSoftmax)
+	t.Run("LogLengths", TestBitExactLogSoftmaxLengths)
+	t.Run("LogRows", TestBitExactLogSoftmaxRows)
+	t.Run("LogRowKinds", TestBitExactLogSoftmaxRowKinds)
+	t.Run("LogSpecials", TestBitExactLogSoftmaxSpecials)
+	t.Run("LogOffsets", TestBitExactLogSoftmaxOffsets)
+	t.Run("LogGuard", TestGuardLogSoftmax)
 }

@@ -246,6 +246,7 @@ func generateLogSoftmax(g *gen) {
 	ct := &ceTables{t, g.log64VecTable()}
 	logSoftmaxAVX512(g, c, ct)
 	logSoftmaxAVX2(g, c, ct)
+	logSoftmaxLongAVX2(g, c, ct)
 	logSumExpAVX512(g, c, t)
 	logSumExpAVX2(g, c, t)
 }
@@ -482,7 +483,11 @@ func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsF
 			for j, v := range d {
 				y := g.XMM()
 				g.VCVTPD2PSY(v, y)
-				g.VMOVUPS(y, q.Offset(16*j))
+				if s.nt {
+					g.VMOVNTPS(y, q.Offset(16*j))
+				} else {
+					g.VMOVUPS(y, q.Offset(16*j))
+				}
 			}
 			return
 		}
@@ -539,8 +544,97 @@ func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsF
 		}
 		s.pass3Of(name, src, dst, after, out, over)
 	})
+	if s.fuse {
+		pass3 = ntPass3(s, pass3)
+	}
 	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VMOVUPS(c.ymm("negInf"), v) }, pass3)
+}
+
+// logSoftmaxLongAVX2 emits LogSoftmaxLongRowsAVX2: LogSoftmaxRowsAVX2 for
+// rows that no cache holds, with SoftmaxLongRowsAVX2's passes (see
+// softmaxLongAVX2): every row's passes 1 and 2 fused into one read of x
+// on the guess that c = 0 (sm256.fused), passes 1 and 2 after it where
+// the guess fails, x prefetched pfLong256 bytes ahead; l and pass 3 at
+// once, each row's own (logSoftmaxRowsNow), not a row late, so that pass
+// 3, from the row's end to its start (back), starts on the blocks of x
+// that the fused pass left in the caches last; and pass 3's quarter
+// stores (logOut) non-temporal where the row's dst is 16-byte aligned
+// and cols a multiple of 4 (ntPass3). Package kernels sends it the
+// batches that it sends SoftmaxLongRowsAVX2 (softmaxLongColsAVX2).
+//
+// Measured on AMD EPYC Zen 3 (AVX2, 32 MiB of L3), N(0, 4) logits, thread
+// CPU time, the lower quartile of 6 to 20 calls, 4 rounds alternating
+// copy, LogSoftmaxRowsAVX2, this kernel and SoftmaxLongRowsAVX2, the
+// median of the rounds' ratios to LogSoftmaxRowsAVX2: 8 rows of
+// 4,194,304 columns, each call's input and output first refilled by a
+// copy, 0.63x (0.93-1.25 ns per element against 1.68-1.96), in place
+// 0.83x, and 0.72x SoftmaxLongRowsAVX2's time; called again and again on
+// the same batch, out of place, 0.61x at 4 x 1,048,576, 0.59x at 16 x
+// 262,144, 0.65x at 8 x 262,144, 0.82x at 1 x 1,048,576, 0.68x at 16 x
+// 131,072 and 0.57x at 32 x 65,536, but 1.03x at 4 x 131,072 and 0.98x
+// at 8 x 65,536 (batches of 2 MiB). Unlike Softmax's, its passes 1 and 2
+// take most of a row's time, and reading x once for both pays where L3
+// holds the batch as well; the routing is still SoftmaxLongRowsAVX2's.
+func logSoftmaxLongAVX2(g *gen, c *constTable, ct *ceTables) {
+	g.function("LogSoftmaxLongRowsAVX2", "func(dst, src []float32, rows, cols int)",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"},
+		"LogSoftmaxLongRowsAVX2 is LogSoftmaxRowsAVX2 for rows too long for any",
+		"cache: it reads x once for passes 1 and 2, and writes dst with",
+		"non-temporal stores where dst is 16-byte aligned and cols a multiple",
+		"of 4. The bits are LogSoftmaxRowsAVX2's.",
+	)
+	s := newSM256(g, c, "llr256")
+	s.zeroC, s.tailPipe, s.fuse, s.back, s.logOut = true, true, true, true, true
+	s.pfSelf = pfLong256
+	tb := *ct.log64Table
+	tb.blend = true
+	logSoftmax256(g, s, c, &tb, logSoftmaxRowsNow)
+}
+
+// ntPass3 returns pass3 emitted twice, as sm256.longOut emits
+// SoftmaxLongRowsAVX2's: with non-temporal stores (sm256.nt) where the
+// row's dst is 16-byte aligned and its length a multiple of 4, so that
+// every whole vector's quarter stores (logOut) are aligned, then an
+// SFENCE; with plain stores for the other rows. The row's last cols%16
+// lanes are stored under masks either way.
+func ntPass3(s *sm256, pass3 func(name string, src, dst Op, after string)) func(name string, src, dst Op, after string) {
+	g := s.g
+	return func(name string, src, dst Op, after string) {
+		plain, fence := s.label(name+"plain"), s.label(name+"fence")
+		w := g.GP64()
+		g.MOVQ(s.cols, w)
+		g.SHLQ(U8(2), w)
+		g.ORQ(dst, w)
+		g.TESTQ(U32(15), w)
+		g.JNZ(LabelRef(plain))
+		s.nt = true
+		pass3(name+"nt", src, dst, fence)
+		s.nt = false
+		g.Label(fence)
+		g.SFENCE()
+		g.JMP(LabelRef(after))
+		g.Label(plain)
+		pass3(name, src, dst, after)
+	}
+}
+
+// logSoftmaxRowsNow is logSoftmaxRows with each row's l and pass 3 run
+// at once, with no row pending: LogSoftmaxLongRowsAVX2's, whose rows are
+// long enough that l's chain costs nothing beside them, and whose pass 3
+// starts on the blocks that the fused pass left in the caches.
+func logSoftmaxRowsNow(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
+	masked func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string)) {
+	if s.zIn().frameSize() > 0 {
+		panic("logSoftmaxRowsNow keeps no mask offset")
+	}
+	s.rowsKernel(masked, func(sum reg.VecVirtual) {
+		g.Comment("l = float64(nm)*ln2 + log64(S).")
+		l := g.logSum(t, s.bias(), sum)
+		g.VBROADCASTSD(l, lv)
+		g.VBROADCASTSD(s.c64(), cv64)
+		pass3("out", s.rowSrc(), s.rowDst(), s.label("next"))
+	}, nil)
 }
 
 // logRowsFunc is the form of logSoftmaxRows.

@@ -18,6 +18,14 @@ func LogSoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
 //go:noescape
 func LogSoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
 
+// LogSoftmaxLongRowsAVX2 is LogSoftmaxRowsAVX2 for rows too long for any
+// cache: it reads x once for passes 1 and 2, and writes dst with
+// non-temporal stores where dst is 16-byte aligned and cols a multiple
+// of 4. The bits are LogSoftmaxRowsAVX2's.
+//
+//go:noescape
+func LogSoftmaxLongRowsAVX2(dst []float32, src []float32, rows int, cols int)
+
 // LogSumExpAVX512 returns ln(sum_i exp(src[i])), with the bits of
 // fallback.LogSumExp. It requires AVX-512F.
 //

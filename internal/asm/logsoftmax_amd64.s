@@ -21040,6 +21040,20009 @@ DATA log64bits<>+32(SB)/8, $0x3ff0000000000000
 DATA log64bits<>+40(SB)/8, $0x3ff0000000000000
 GLOBL log64bits<>(SB), RODATA|NOPTR, $48
 
+// func LogSoftmaxLongRowsAVX2(dst []float32, src []float32, rows int, cols int)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+TEXT ·LogSoftmaxLongRowsAVX2(SB), NOSPLIT, $360-64
+	MOVQ  dst_base+0(FP), BX
+	MOVQ  src_base+24(FP), SI
+	MOVQ  rows+48(FP), DI
+	MOVQ  cols+56(FP), R8
+	TESTQ DI, DI
+	JZ    llr256_ret
+	MOVQ  R8, R10
+	ANDQ  $0x0000000f, R10
+	MOVQ  $0x00000010, AX
+	SUBQ  R10, AX
+	LEAQ  tailmask8<>+0(SB), R9
+	LEAQ  (R9)(AX*4), R9
+
+llr256_row:
+	JMP llr256_fused
+
+llr256_rowkind:
+	// Pass 1: m = max(x).
+	VMOVUPS logsoftmaxconst<>+320(SB), Y0
+	VMOVUPS logsoftmaxconst<>+320(SB), Y1
+	VMOVUPS logsoftmaxconst<>+320(SB), Y3
+	VMOVUPS logsoftmaxconst<>+320(SB), Y4
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+
+llr256_max32:
+	CMPQ   DX, $0x00000020
+	JB     llr256_max16
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y3, Y3
+	VMAXPS 96(AX), Y4, Y4
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, DX
+	JMP    llr256_max32
+
+llr256_max16:
+	CMPQ   DX, $0x00000010
+	JB     llr256_maxtail
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+
+llr256_maxtail:
+	TESTQ      DX, DX
+	JZ         llr256_maxred
+	VMOVDQU    (R9), Y5
+	VMOVDQU    32(R9), Y6
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         llr256_tailcopy_1
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        llr256_tailloaded_1
+
+llr256_tailcopy_1:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_1_8
+	VMOVUPS (AX)(CX*1), Y7
+	VMOVUPS Y7, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_1_4
+	VMOVUPS (AX)(CX*1), X2
+	VMOVUPS X2, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_1_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+llr256_tailloaded_1:
+	VMOVUPS   logsoftmaxconst<>+320(SB), Y9
+	VBLENDVPS Y5, Y7, Y9, Y7
+	VMAXPS    Y7, Y3, Y3
+	VMOVUPS   logsoftmaxconst<>+320(SB), Y5
+	VBLENDVPS Y6, Y8, Y5, Y8
+	VMAXPS    Y8, Y4, Y4
+
+llr256_maxred:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X1
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	UCOMISS X1, X1
+	JP      llr256_nanrow
+	UCOMISS logsoftmaxconst<>+352(SB), X1
+	JE      llr256_nanrow
+	UCOMISS logsoftmaxconst<>+320(SB), X1
+	JE      llr256_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X1, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          llr256_large
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      Y0, (SP)
+	VBROADCASTSS X1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y1
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y1
+	JMP          llr256_params
+
+llr256_large:
+	VBROADCASTSS X1, Y0
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y1
+
+llr256_params:
+	VMOVDQU logsoftmaxconst<>+448(SB), Y0
+	VPSUBD  Y1, Y0, Y0
+	VMOVDQU Y0, 32(SP)
+
+	// Pass 2: S.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     llr256_sumc
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      llr256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+llr256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   llr256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          llr256z_sum64
+
+llr256z_drain:
+	TESTQ DX, DX
+	JNZ   llr256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   llr256z_tailwhole
+	CMPQ CX, $0x00000008
+	JA   llr256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   llr256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_1
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          llr256z_tailloaded_1
+
+llr256z_tailcopy_1:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_1_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_1_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_1_1:
+	VMOVUPS 192(SP), Y1
+
+llr256z_tailloaded_1:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   llr256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_2
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          llr256z_tailloaded_2
+
+llr256z_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+llr256z_tailloaded_2:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   llr256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_3
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          llr256z_tailloaded_3
+
+llr256z_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+llr256z_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_4
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          llr256z_tailloaded_4
+
+llr256z_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+llr256z_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   llr256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_5
+	VMASKMOVPS   (AX), Y3, Y0
+	VMASKMOVPS   32(AX), Y4, Y1
+	JMP          llr256z_tailloaded_5
+
+llr256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256z_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   llr256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_6
+	VMASKMOVPS   64(AX), Y3, Y0
+	VMASKMOVPS   96(AX), Y4, Y1
+	JMP          llr256z_tailloaded_6
+
+llr256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256z_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   llr256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_7
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y4, Y1
+	JMP          llr256z_tailloaded_7
+
+llr256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256z_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_8
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y4, Y1
+	JMP          llr256z_tailloaded_8
+
+llr256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256z_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   llr256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   llr256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   llr256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_tailfirst:
+	TESTQ DX, DX
+	JZ    llr256z_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    llr256z_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    llr256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    llr256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         llr256z_tailcopy_9
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        llr256z_tailloaded_9
+
+llr256z_tailcopy_9:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_9_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_9_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_9_1:
+	VMOVUPS 192(SP), Y1
+
+llr256z_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   llr256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y1, Y1, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y1, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          llr256z_tailcopy_10
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         llr256z_tailloaded_10
+
+llr256z_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+llr256z_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   llr256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_11
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          llr256z_tailloaded_11
+
+llr256z_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+llr256z_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_12
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          llr256z_tailloaded_12
+
+llr256z_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+llr256z_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   llr256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         llr256z_tailcopy_13
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y1
+	JMP        llr256z_tailloaded_13
+
+llr256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256z_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y5
+	VBLENDVPS    Y3, Y0, Y5, Y0
+	VBLENDVPS    Y4, Y1, Y5, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   llr256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y1, Y1, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y1, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVDQU     (R9), Y3
+	VMOVDQU     32(R9), Y4
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          llr256z_tailcopy_14
+	VMASKMOVPS  64(AX), Y3, Y0
+	VMASKMOVPS  96(AX), Y4, Y1
+	JMP         llr256z_tailloaded_14
+
+llr256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256z_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   llr256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_15
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y4, Y1
+	JMP          llr256z_tailloaded_15
+
+llr256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256z_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256z_tailcopy_16
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y4, Y1
+	JMP          llr256z_tailloaded_16
+
+llr256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256z_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256z_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256z_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256z_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256z_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256z_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256z_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256z_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   llr256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   llr256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   llr256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256z_sumred
+
+llr256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+llr256z_sumred:
+	JMP llr256_sumdone
+
+llr256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      llr256_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+llr256_sum64:
+	CMPQ DX, $0x00000040
+	JB   llr256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          llr256_sum64
+
+llr256_drain:
+	TESTQ DX, DX
+	JNZ   llr256_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   llr256_tailwhole
+	CMPQ CX, $0x00000008
+	JA   llr256_tailfull
+	CMPQ DX, $0x00000010
+	JA   llr256_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_2
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          llr256_tailloaded_2
+
+llr256_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_2_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_2_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_2_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_2_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+llr256_tailloaded_2:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   llr256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_3
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          llr256_tailloaded_3
+
+llr256_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_3_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_3_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_3_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_3_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+llr256_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   llr256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_4
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          llr256_tailloaded_4
+
+llr256_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_4_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_4_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_4_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_4_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+llr256_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_5
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          llr256_tailloaded_5
+
+llr256_tailcopy_5:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_5_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_5_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_5_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_5_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_5_1:
+	VMOVUPS 192(SP), Y1
+
+llr256_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   llr256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_6
+	VMASKMOVPS   (AX), Y3, Y0
+	VMASKMOVPS   32(AX), Y4, Y1
+	JMP          llr256_tailloaded_6
+
+llr256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_6_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_6_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_6_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_6_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   llr256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_7
+	VMASKMOVPS   64(AX), Y3, Y0
+	VMASKMOVPS   96(AX), Y4, Y1
+	JMP          llr256_tailloaded_7
+
+llr256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_7_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_7_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_7_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_7_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   llr256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_8
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y4, Y1
+	JMP          llr256_tailloaded_8
+
+llr256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_8_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_8_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_8_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_8_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_9
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y4, Y1
+	JMP          llr256_tailloaded_9
+
+llr256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_9_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_9_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_9_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_9_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   llr256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   llr256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   llr256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_tailfirst:
+	TESTQ DX, DX
+	JZ    llr256_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    llr256_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    llr256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    llr256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         llr256_tailcopy_10
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        llr256_tailloaded_10
+
+llr256_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_10_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_10_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_10_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_10_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+llr256_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   llr256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y1, Y3, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y1, Y1, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y1, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          llr256_tailcopy_11
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         llr256_tailloaded_11
+
+llr256_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_11_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_11_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_11_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_11_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+llr256_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   llr256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_12
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          llr256_tailloaded_12
+
+llr256_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_12_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_12_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_12_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_12_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+llr256_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_13
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          llr256_tailloaded_13
+
+llr256_tailcopy_13:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_13_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_13_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_13_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_13_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_13_1:
+	VMOVUPS 192(SP), Y1
+
+llr256_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   llr256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         llr256_tailcopy_14
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y1
+	JMP        llr256_tailloaded_14
+
+llr256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_14_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_14_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_14_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_14_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y5
+	VBLENDVPS    Y3, Y0, Y5, Y0
+	VBLENDVPS    Y4, Y1, Y5, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   llr256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y1, Y3, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y1, Y1, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y1, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVDQU     (R9), Y3
+	VMOVDQU     32(R9), Y4
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          llr256_tailcopy_15
+	VMASKMOVPS  64(AX), Y3, Y0
+	VMASKMOVPS  96(AX), Y4, Y1
+	JMP         llr256_tailloaded_15
+
+llr256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_15_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_15_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_15_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_15_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   llr256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_16
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y4, Y1
+	JMP          llr256_tailloaded_16
+
+llr256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_16_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_16_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_16_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_16_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256_tailcopy_17
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y4, Y1
+	JMP          llr256_tailloaded_17
+
+llr256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_17_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_17_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_17_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_17_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_17:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   llr256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   llr256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   llr256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256_sumred
+
+llr256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+llr256_sumred:
+llr256_sumdone:
+llr256_summed:
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y1
+	VADDPD       160(SP), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X0
+	UCOMISD      X0, X0
+	JP           llr256_nanrow
+
+	// l = float64(nm)*ln2 + log64(S).
+	MOVL         32(SP), AX
+	NEGL         AX
+	SUBL         $0x4b3fff81, AX
+	VCVTSI2SDL   AX, X0, X1
+	VMULSD       log64const<>+16(SB), X1, X1
+	VMOVQ        X0, AX
+	SHRQ         $0x34, AX
+	SUBQ         $0x000003ff, AX
+	VANDPD       log64bits<>+0(SB), X0, X2
+	VORPD        log64bits<>+32(SB), X2, X2
+	VXORPD       log64bits<>+16(SB), X2, X3
+	VCMPSD       $0x1e, log64const<>+0(SB), X2, X4
+	VBLENDVPD    X4, X3, X2, X2
+	VSUBSD       log64const<>+8(SB), X2, X3
+	VADDSD       log64const<>+8(SB), X2, X2
+	VDIVSD       X2, X3, X2
+	VMULSD       X2, X2, X3
+	VMOVSD       log64const<>+24(SB), X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+32(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+40(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+48(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+56(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+64(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+72(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+80(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+88(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+96(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+104(SB), X5, X5
+	VMULSD       X3, X5, X5
+	VADDSD       log64const<>+112(SB), X5, X5
+	VMULSD       X2, X5, X5
+	VADDSD       X5, X5, X5
+	VCVTSI2SDQ   AX, X0, X0
+	VANDPD       log64bits<>+32(SB), X4, X2
+	VADDSD       X2, X0, X0
+	VMULSD       log64const<>+16(SB), X0, X0
+	VADDSD       X5, X0, X0
+	VADDSD       X0, X1, X1
+	VBROADCASTSD X1, Y1
+	VMOVSS       (SP), X0
+	VCVTSS2SD    X0, X0, X0
+	VBROADCASTSD X0, Y0
+	MOVQ         R8, AX
+	SHLQ         $0x02, AX
+	ORQ          BX, AX
+	TESTQ        $0x0000000f, AX
+	JNZ          llr256_outplain
+	VMOVQ        X0, AX
+	TESTQ        AX, AX
+	JNZ          llr256_outntc
+	CMPQ         R8, $0x00008000
+	JA           llr256_outntzback
+	MOVQ         SI, AX
+	MOVQ         BX, CX
+	MOVQ         R8, DX
+
+llr256_outntz64:
+	CMPQ       DX, $0x00000040
+	JB         llr256_outntz16
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 48(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y3
+	VCVTPS2PD  96(AX), Y4
+	VCVTPS2PD  112(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, 64(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 80(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 96(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 112(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y3
+	VCVTPS2PD  160(AX), Y4
+	VCVTPS2PD  176(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, 128(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 144(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 160(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 176(CX)
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y3
+	VCVTPS2PD  224(AX), Y4
+	VCVTPS2PD  240(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, 192(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 208(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 224(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        llr256_outntz64
+
+llr256_outntz16:
+	CMPQ       DX, $0x00000010
+	JB         llr256_outntztail
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        llr256_outntz16
+
+llr256_outntztail:
+	TESTQ      DX, DX
+	JZ         llr256_outfence
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y3
+	CMPQ       R10, $0x00000008
+	JA         llr256_outfull_1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         llr256_tailcopy_18
+	VMASKMOVPS (AX), Y0, Y3
+	JMP        llr256_tailloaded_18
+
+llr256_tailcopy_18:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_18_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+llr256_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_18_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+llr256_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_18_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+llr256_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+llr256_copy_18_1:
+	VMOVUPS 192(SP), Y3
+
+llr256_tailloaded_18:
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y3, Y3
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y4, X2
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (CX)
+	JMP          llr256_outdone_1
+
+llr256_outfull_1:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         llr256_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        llr256_tailloaded_19
+
+llr256_tailcopy_19:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_19_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+llr256_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_19_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+llr256_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_19_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+llr256_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+llr256_copy_19_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+llr256_tailloaded_19:
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y6, Y1, Y6
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y7, Y1, Y7
+	VMINPD       Y5, Y1, Y5
+	VCVTPD2PSY   Y6, X2
+	VCVTPD2PSY   Y4, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X4
+	VINSERTF128  $0x01, X4, Y2, Y4
+	VMASKMOVPS   Y1, Y0, (CX)
+	VMASKMOVPS   Y4, Y3, 32(CX)
+
+llr256_outdone_1:
+	JMP llr256_outfence
+
+llr256_outntzback:
+	MOVQ       R8, DX
+	ANDQ       $-16, DX
+	MOVQ       SI, AX
+	MOVQ       BX, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R10, R10
+	JZ         llr256_outntzb16
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y3
+	CMPQ       R10, $0x00000008
+	JA         llr256_outfull_2
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         llr256_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y3
+	JMP        llr256_tailloaded_20
+
+llr256_tailcopy_20:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_20_8
+	VMOVUPS (AX)(R11*1), Y3
+	VMOVUPS Y3, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+llr256_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_20_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+llr256_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_20_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+llr256_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_20_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+llr256_copy_20_1:
+	VMOVUPS 192(SP), Y3
+
+llr256_tailloaded_20:
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y3, Y3
+	VXORPD       Y5, Y5, Y5
+	VMINPD       Y4, Y5, Y4
+	VMINPD       Y3, Y5, Y3
+	VCVTPD2PSY   Y4, X2
+	VCVTPD2PSY   Y3, X3
+	VINSERTF128  $0x01, X3, Y2, Y3
+	VMASKMOVPS   Y3, Y0, (CX)
+	JMP          llr256_outdone_2
+
+llr256_outfull_2:
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         llr256_tailcopy_21
+	VMASKMOVPS (AX), Y0, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        llr256_tailloaded_21
+
+llr256_tailcopy_21:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_21_8
+	VMOVUPS (AX)(R11*1), Y4
+	VMOVUPS Y4, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+llr256_copy_21_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_21_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+llr256_copy_21_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_21_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+llr256_copy_21_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_21_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+llr256_copy_21_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+llr256_tailloaded_21:
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y8, Y8, Y8
+	VMINPD       Y6, Y8, Y6
+	VMINPD       Y4, Y8, Y4
+	VMINPD       Y7, Y8, Y7
+	VMINPD       Y5, Y8, Y5
+	VCVTPD2PSY   Y6, X2
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y2, Y4
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y2, Y5
+	VMASKMOVPS   Y4, Y0, (CX)
+	VMASKMOVPS   Y5, Y3, 32(CX)
+
+llr256_outdone_2:
+llr256_outntzb16:
+	TESTQ      $0x00000030, DX
+	JZ         llr256_outntzb64
+	SUBQ       $0x00000040, AX
+	SUBQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 48(CX)
+	JMP        llr256_outntzb16
+
+llr256_outntzb64:
+	TESTQ      DX, DX
+	JZ         llr256_outfence
+	SUBQ       $0x00000100, AX
+	SUBQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y3
+	VCVTPS2PD  224(AX), Y4
+	VCVTPS2PD  240(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, 192(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 208(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 224(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 240(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y3
+	VCVTPS2PD  160(AX), Y4
+	VCVTPS2PD  176(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, 128(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 144(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 160(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 176(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y3
+	VCVTPS2PD  96(AX), Y4
+	VCVTPS2PD  112(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, 64(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 80(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 96(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 112(CX)
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVNTPS   X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVNTPS   X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVNTPS   X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVNTPS   X0, 48(CX)
+	JMP        llr256_outntzb64
+
+llr256_outntc:
+	CMPQ R8, $0x00008000
+	JA   llr256_outntback
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+llr256_outnt64:
+	CMPQ       DX, $0x00000040
+	JB         llr256_outnt16
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 48(CX)
+	VCVTPS2PD  64(AX), Y3
+	VCVTPS2PD  80(AX), Y4
+	VCVTPS2PD  96(AX), Y5
+	VCVTPS2PD  112(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, 64(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 80(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 96(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 112(CX)
+	VCVTPS2PD  128(AX), Y3
+	VCVTPS2PD  144(AX), Y4
+	VCVTPS2PD  160(AX), Y5
+	VCVTPS2PD  176(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, 128(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 144(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 160(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 176(CX)
+	VCVTPS2PD  192(AX), Y3
+	VCVTPS2PD  208(AX), Y4
+	VCVTPS2PD  224(AX), Y5
+	VCVTPS2PD  240(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, 192(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 208(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 224(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        llr256_outnt64
+
+llr256_outnt16:
+	CMPQ       DX, $0x00000010
+	JB         llr256_outnttail
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        llr256_outnt16
+
+llr256_outnttail:
+	TESTQ      DX, DX
+	JZ         llr256_outfence
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	CMPQ       R10, $0x00000008
+	JA         llr256_outfull_3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         llr256_tailcopy_22
+	VMASKMOVPS (AX), Y3, Y4
+	JMP        llr256_tailloaded_22
+
+llr256_tailcopy_22:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_22_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+llr256_copy_22_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_22_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+llr256_copy_22_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_22_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+llr256_copy_22_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_22_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+llr256_copy_22_1:
+	VMOVUPS 192(SP), Y4
+
+llr256_tailloaded_22:
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y4, Y4
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y5, X2
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VMASKMOVPS   Y0, Y3, (CX)
+	JMP          llr256_outdone_3
+
+llr256_outfull_3:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         llr256_tailcopy_23
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        llr256_tailloaded_23
+
+llr256_tailcopy_23:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_23_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+llr256_copy_23_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_23_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+llr256_copy_23_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_23_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+llr256_copy_23_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_23_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+llr256_copy_23_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+llr256_tailloaded_23:
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y6, Y0, Y6
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VCVTPD2PSY   Y8, X2
+	VCVTPD2PSY   Y6, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y0, Y3, (CX)
+	VMASKMOVPS   Y1, Y4, 32(CX)
+
+llr256_outdone_3:
+	JMP llr256_outfence
+
+llr256_outntback:
+	MOVQ       R8, DX
+	ANDQ       $-16, DX
+	MOVQ       SI, AX
+	MOVQ       BX, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R10, R10
+	JZ         llr256_outntb16
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	CMPQ       R10, $0x00000008
+	JA         llr256_outfull_4
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         llr256_tailcopy_24
+	VMASKMOVPS (AX), Y3, Y4
+	JMP        llr256_tailloaded_24
+
+llr256_tailcopy_24:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_24_8
+	VMOVUPS (AX)(R11*1), Y4
+	VMOVUPS Y4, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+llr256_copy_24_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_24_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+llr256_copy_24_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_24_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+llr256_copy_24_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_24_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+llr256_copy_24_1:
+	VMOVUPS 192(SP), Y4
+
+llr256_tailloaded_24:
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y4, Y4
+	VXORPD       Y6, Y6, Y6
+	VMINPD       Y5, Y6, Y5
+	VMINPD       Y4, Y6, Y4
+	VCVTPD2PSY   Y5, X2
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y2, Y4
+	VMASKMOVPS   Y4, Y3, (CX)
+	JMP          llr256_outdone_4
+
+llr256_outfull_4:
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         llr256_tailcopy_25
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        llr256_tailloaded_25
+
+llr256_tailcopy_25:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_25_8
+	VMOVUPS (AX)(R11*1), Y5
+	VMOVUPS Y5, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+llr256_copy_25_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_25_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+llr256_copy_25_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_25_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+llr256_copy_25_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_25_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+llr256_copy_25_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+llr256_tailloaded_25:
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y8, Y9, Y8
+	VMINPD       Y6, Y9, Y6
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y2, Y5
+	VCVTPD2PSY   Y8, X2
+	VCVTPD2PSY   Y6, X6
+	VINSERTF128  $0x01, X6, Y2, Y6
+	VMASKMOVPS   Y5, Y3, (CX)
+	VMASKMOVPS   Y6, Y4, 32(CX)
+
+llr256_outdone_4:
+llr256_outntb16:
+	TESTQ      $0x00000030, DX
+	JZ         llr256_outntb64
+	SUBQ       $0x00000040, AX
+	SUBQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 48(CX)
+	JMP        llr256_outntb16
+
+llr256_outntb64:
+	TESTQ      DX, DX
+	JZ         llr256_outfence
+	SUBQ       $0x00000100, AX
+	SUBQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	VCVTPS2PD  192(AX), Y3
+	VCVTPS2PD  208(AX), Y4
+	VCVTPS2PD  224(AX), Y5
+	VCVTPS2PD  240(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, 192(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 208(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 224(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 240(CX)
+	VCVTPS2PD  128(AX), Y3
+	VCVTPS2PD  144(AX), Y4
+	VCVTPS2PD  160(AX), Y5
+	VCVTPS2PD  176(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, 128(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 144(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 160(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 176(CX)
+	VCVTPS2PD  64(AX), Y3
+	VCVTPS2PD  80(AX), Y4
+	VCVTPS2PD  96(AX), Y5
+	VCVTPS2PD  112(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, 64(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 80(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 96(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 112(CX)
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVNTPS   X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVNTPS   X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVNTPS   X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVNTPS   X2, 48(CX)
+	JMP        llr256_outntb64
+
+llr256_outfence:
+	SFENCE
+	JMP llr256_next
+
+llr256_outplain:
+	VMOVQ X0, AX
+	TESTQ AX, AX
+	JNZ   llr256_outc
+	CMPQ  R8, $0x00008000
+	JA    llr256_outzback
+	MOVQ  SI, AX
+	MOVQ  BX, CX
+	MOVQ  R8, DX
+
+llr256_outz64:
+	CMPQ       DX, $0x00000040
+	JB         llr256_outz16
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y3
+	VCVTPS2PD  96(AX), Y4
+	VCVTPS2PD  112(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 64(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 80(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 96(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 112(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y3
+	VCVTPS2PD  160(AX), Y4
+	VCVTPS2PD  176(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 128(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 144(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 160(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 176(CX)
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y3
+	VCVTPS2PD  224(AX), Y4
+	VCVTPS2PD  240(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 192(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 208(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 224(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        llr256_outz64
+
+llr256_outz16:
+	CMPQ       DX, $0x00000010
+	JB         llr256_outztail
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        llr256_outz16
+
+llr256_outztail:
+	TESTQ      DX, DX
+	JZ         llr256_next
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y3
+	CMPQ       R10, $0x00000008
+	JA         llr256_outfull_5
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         llr256_tailcopy_26
+	VMASKMOVPS (AX), Y0, Y3
+	JMP        llr256_tailloaded_26
+
+llr256_tailcopy_26:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_26_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+llr256_copy_26_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_26_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+llr256_copy_26_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_26_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+llr256_copy_26_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_26_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+llr256_copy_26_1:
+	VMOVUPS 192(SP), Y3
+
+llr256_tailloaded_26:
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y3, Y3
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y4, X2
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (CX)
+	JMP          llr256_outdone_5
+
+llr256_outfull_5:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         llr256_tailcopy_27
+	VMASKMOVPS (AX), Y0, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        llr256_tailloaded_27
+
+llr256_tailcopy_27:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_27_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+llr256_copy_27_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_27_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+llr256_copy_27_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_27_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+llr256_copy_27_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_27_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+llr256_copy_27_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+llr256_tailloaded_27:
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y6, Y1, Y6
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y7, Y1, Y7
+	VMINPD       Y5, Y1, Y5
+	VCVTPD2PSY   Y6, X2
+	VCVTPD2PSY   Y4, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X4
+	VINSERTF128  $0x01, X4, Y2, Y4
+	VMASKMOVPS   Y1, Y0, (CX)
+	VMASKMOVPS   Y4, Y3, 32(CX)
+
+llr256_outdone_5:
+	JMP llr256_next
+
+llr256_outzback:
+	MOVQ       R8, DX
+	ANDQ       $-16, DX
+	MOVQ       SI, AX
+	MOVQ       BX, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R10, R10
+	JZ         llr256_outzb16
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y3
+	CMPQ       R10, $0x00000008
+	JA         llr256_outfull_6
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         llr256_tailcopy_28
+	VMASKMOVPS (AX), Y0, Y3
+	JMP        llr256_tailloaded_28
+
+llr256_tailcopy_28:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_28_8
+	VMOVUPS (AX)(R11*1), Y3
+	VMOVUPS Y3, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+llr256_copy_28_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_28_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+llr256_copy_28_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_28_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+llr256_copy_28_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_28_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+llr256_copy_28_1:
+	VMOVUPS 192(SP), Y3
+
+llr256_tailloaded_28:
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y3, Y3
+	VXORPD       Y5, Y5, Y5
+	VMINPD       Y4, Y5, Y4
+	VMINPD       Y3, Y5, Y3
+	VCVTPD2PSY   Y4, X2
+	VCVTPD2PSY   Y3, X3
+	VINSERTF128  $0x01, X3, Y2, Y3
+	VMASKMOVPS   Y3, Y0, (CX)
+	JMP          llr256_outdone_6
+
+llr256_outfull_6:
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         llr256_tailcopy_29
+	VMASKMOVPS (AX), Y0, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        llr256_tailloaded_29
+
+llr256_tailcopy_29:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_29_8
+	VMOVUPS (AX)(R11*1), Y4
+	VMOVUPS Y4, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+llr256_copy_29_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_29_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+llr256_copy_29_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_29_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+llr256_copy_29_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_29_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+llr256_copy_29_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+llr256_tailloaded_29:
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y8, Y8, Y8
+	VMINPD       Y6, Y8, Y6
+	VMINPD       Y4, Y8, Y4
+	VMINPD       Y7, Y8, Y7
+	VMINPD       Y5, Y8, Y5
+	VCVTPD2PSY   Y6, X2
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y2, Y4
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y2, Y5
+	VMASKMOVPS   Y4, Y0, (CX)
+	VMASKMOVPS   Y5, Y3, 32(CX)
+
+llr256_outdone_6:
+llr256_outzb16:
+	TESTQ      $0x00000030, DX
+	JZ         llr256_outzb64
+	SUBQ       $0x00000040, AX
+	SUBQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	JMP        llr256_outzb16
+
+llr256_outzb64:
+	TESTQ      DX, DX
+	JZ         llr256_next
+	SUBQ       $0x00000100, AX
+	SUBQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y3
+	VCVTPS2PD  224(AX), Y4
+	VCVTPS2PD  240(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 192(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 208(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 224(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 240(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y3
+	VCVTPS2PD  160(AX), Y4
+	VCVTPS2PD  176(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 128(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 144(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 160(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 176(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y3
+	VCVTPS2PD  96(AX), Y4
+	VCVTPS2PD  112(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 64(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 80(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 96(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 112(CX)
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	JMP        llr256_outzb64
+
+llr256_outc:
+	CMPQ R8, $0x00008000
+	JA   llr256_outback
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+llr256_out64:
+	CMPQ       DX, $0x00000040
+	JB         llr256_out16
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	VCVTPS2PD  64(AX), Y3
+	VCVTPS2PD  80(AX), Y4
+	VCVTPS2PD  96(AX), Y5
+	VCVTPS2PD  112(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 64(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 80(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 96(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 112(CX)
+	VCVTPS2PD  128(AX), Y3
+	VCVTPS2PD  144(AX), Y4
+	VCVTPS2PD  160(AX), Y5
+	VCVTPS2PD  176(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 128(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 144(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 160(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 176(CX)
+	VCVTPS2PD  192(AX), Y3
+	VCVTPS2PD  208(AX), Y4
+	VCVTPS2PD  224(AX), Y5
+	VCVTPS2PD  240(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 208(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 224(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        llr256_out64
+
+llr256_out16:
+	CMPQ       DX, $0x00000010
+	JB         llr256_outtail
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        llr256_out16
+
+llr256_outtail:
+	TESTQ      DX, DX
+	JZ         llr256_next
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	CMPQ       R10, $0x00000008
+	JA         llr256_outfull_7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         llr256_tailcopy_30
+	VMASKMOVPS (AX), Y3, Y4
+	JMP        llr256_tailloaded_30
+
+llr256_tailcopy_30:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_30_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+llr256_copy_30_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_30_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+llr256_copy_30_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_30_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+llr256_copy_30_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_30_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+llr256_copy_30_1:
+	VMOVUPS 192(SP), Y4
+
+llr256_tailloaded_30:
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y4, Y4
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y5, X2
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VMASKMOVPS   Y0, Y3, (CX)
+	JMP          llr256_outdone_7
+
+llr256_outfull_7:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         llr256_tailcopy_31
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        llr256_tailloaded_31
+
+llr256_tailcopy_31:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_31_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+llr256_copy_31_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_31_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+llr256_copy_31_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_31_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+llr256_copy_31_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_31_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+llr256_copy_31_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+llr256_tailloaded_31:
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y6, Y0, Y6
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VCVTPD2PSY   Y8, X2
+	VCVTPD2PSY   Y6, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y0, Y3, (CX)
+	VMASKMOVPS   Y1, Y4, 32(CX)
+
+llr256_outdone_7:
+	JMP llr256_next
+
+llr256_outback:
+	MOVQ       R8, DX
+	ANDQ       $-16, DX
+	MOVQ       SI, AX
+	MOVQ       BX, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R10, R10
+	JZ         llr256_outb16
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	CMPQ       R10, $0x00000008
+	JA         llr256_outfull_8
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         llr256_tailcopy_32
+	VMASKMOVPS (AX), Y3, Y4
+	JMP        llr256_tailloaded_32
+
+llr256_tailcopy_32:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_32_8
+	VMOVUPS (AX)(R11*1), Y4
+	VMOVUPS Y4, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+llr256_copy_32_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_32_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+llr256_copy_32_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_32_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+llr256_copy_32_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_32_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+llr256_copy_32_1:
+	VMOVUPS 192(SP), Y4
+
+llr256_tailloaded_32:
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y4, Y4
+	VXORPD       Y6, Y6, Y6
+	VMINPD       Y5, Y6, Y5
+	VMINPD       Y4, Y6, Y4
+	VCVTPD2PSY   Y5, X2
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y2, Y4
+	VMASKMOVPS   Y4, Y3, (CX)
+	JMP          llr256_outdone_8
+
+llr256_outfull_8:
+	LEAQ       (AX), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         llr256_tailcopy_33
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        llr256_tailloaded_33
+
+llr256_tailcopy_33:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_33_8
+	VMOVUPS (AX)(R11*1), Y5
+	VMOVUPS Y5, 192(SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+llr256_copy_33_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_33_4
+	VMOVUPS (AX)(R11*1), X2
+	VMOVUPS X2, 192(SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+llr256_copy_33_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_33_2
+	MOVQ  (AX)(R11*1), R12
+	MOVQ  R12, 192(SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+llr256_copy_33_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_33_1
+	MOVL  (AX)(R11*1), R12
+	MOVL  R12, 192(SP)(R11*1)
+
+llr256_copy_33_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+llr256_tailloaded_33:
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y8, Y9, Y8
+	VMINPD       Y6, Y9, Y6
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y2, Y5
+	VCVTPD2PSY   Y8, X2
+	VCVTPD2PSY   Y6, X6
+	VINSERTF128  $0x01, X6, Y2, Y6
+	VMASKMOVPS   Y5, Y3, (CX)
+	VMASKMOVPS   Y6, Y4, 32(CX)
+
+llr256_outdone_8:
+llr256_outb16:
+	TESTQ      $0x00000030, DX
+	JZ         llr256_outb64
+	SUBQ       $0x00000040, AX
+	SUBQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	JMP        llr256_outb16
+
+llr256_outb64:
+	TESTQ      DX, DX
+	JZ         llr256_next
+	SUBQ       $0x00000100, AX
+	SUBQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	VCVTPS2PD  192(AX), Y3
+	VCVTPS2PD  208(AX), Y4
+	VCVTPS2PD  224(AX), Y5
+	VCVTPS2PD  240(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 208(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 224(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 240(CX)
+	VCVTPS2PD  128(AX), Y3
+	VCVTPS2PD  144(AX), Y4
+	VCVTPS2PD  160(AX), Y5
+	VCVTPS2PD  176(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 128(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 144(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 160(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 176(CX)
+	VCVTPS2PD  64(AX), Y3
+	VCVTPS2PD  80(AX), Y4
+	VCVTPS2PD  96(AX), Y5
+	VCVTPS2PD  112(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 64(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 80(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 96(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 112(CX)
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	JMP        llr256_outb64
+
+	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
+llr256_fused:
+	// G: the n of the max of z over the row's first vector (-Inf past the row).
+	CMPQ       R8, $0x00000010
+	JAE        llr256_fusedfull
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (SI), AX
+	ANDQ       $0x00000fff, AX
+	CMPQ       AX, $0x00000fc0
+	JA         llr256_tailcopy_34
+	VMASKMOVPS (SI), Y0, Y3
+	VMASKMOVPS 32(SI), Y1, Y4
+	JMP        llr256_tailloaded_34
+
+llr256_tailcopy_34:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_34_8
+	VMOVUPS (SI)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+llr256_copy_34_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_34_4
+	VMOVUPS (SI)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+llr256_copy_34_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_34_2
+	MOVQ  (SI)(AX*1), CX
+	MOVQ  CX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+llr256_copy_34_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_34_1
+	MOVL  (SI)(AX*1), CX
+	MOVL  CX, 192(SP)(AX*1)
+
+llr256_copy_34_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+llr256_tailloaded_34:
+	VMOVUPS   logsoftmaxconst<>+320(SB), Y5
+	VBLENDVPS Y0, Y3, Y5, Y3
+	VBLENDVPS Y1, Y4, Y5, Y4
+	VMAXPS    Y4, Y3, Y0
+	JMP       llr256_fusedfirst
+
+llr256_fusedfull:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMAXPS  Y1, Y0, Y0
+
+llr256_fusedfirst:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X1
+	VMAXSS       logsoftmaxconst<>+288(SB), X1, X1
+	VMOVSS       logsoftmaxconst<>+32(SB), X0
+	VFMADD231SS  logsoftmaxconst<>+0(SB), X1, X0
+	VMOVD        X0, AX
+	MOVL         AX, 352(SP)
+	VPBROADCASTD X0, Y0
+	VMOVDQU      logsoftmaxconst<>+448(SB), Y1
+	VPSUBD       Y0, Y1, Y1
+	VMOVDQU      Y1, 32(SP)
+	VPCMPEQD     Y0, Y0, Y0
+	VPADDD       Y0, Y1, Y1
+	VMOVDQU      Y1, 320(SP)
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y1
+	VMOVDQU      Y1, 256(SP)
+	VMOVDQU      Y0, 288(SP)
+	VXORPD       Y0, Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VMOVUPD      Y0, 96(SP)
+	VMOVUPD      Y0, 128(SP)
+	VMOVUPD      Y0, 160(SP)
+	MOVQ         SI, AX
+	MOVQ         R8, DX
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	CMPQ         DX, $0x00000040
+	JB           llr256f_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+llr256f_sum64:
+	CMPQ DX, $0x00000040
+	JB   llr256f_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          llr256f_sum64
+
+llr256f_drain:
+	TESTQ DX, DX
+	JNZ   llr256f_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   llr256f_tailwhole
+	CMPQ CX, $0x00000008
+	JA   llr256f_tailfull
+	CMPQ DX, $0x00000010
+	JA   llr256f_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_1
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          llr256f_tailloaded_1
+
+llr256f_tailcopy_1:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_1_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_1_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_1_1:
+	VMOVUPS 192(SP), Y1
+
+llr256f_tailloaded_1:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       320(SP), Y3, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      256(SP), Y1, Y1
+	VMOVDQU      Y1, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   llr256f_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_2
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          llr256f_tailloaded_2
+
+llr256f_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+llr256f_tailloaded_2:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       320(SP), Y3, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      256(SP), Y1, Y1
+	VMOVDQU      Y1, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   llr256f_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_3
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          llr256f_tailloaded_3
+
+llr256f_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+llr256f_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       320(SP), Y3, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      256(SP), Y1, Y1
+	VMOVDQU      Y1, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_4
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          llr256f_tailloaded_4
+
+llr256f_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+llr256f_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       320(SP), Y3, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      256(SP), Y1, Y1
+	VMOVDQU      Y1, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailfull:
+	CMPQ DX, $0x00000010
+	JA   llr256f_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_5
+	VMASKMOVPS   (AX), Y3, Y0
+	VMASKMOVPS   32(AX), Y4, Y1
+	JMP          llr256f_tailloaded_5
+
+llr256f_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256f_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   llr256f_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_6
+	VMASKMOVPS   64(AX), Y3, Y0
+	VMASKMOVPS   96(AX), Y4, Y1
+	JMP          llr256f_tailloaded_6
+
+llr256f_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256f_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   llr256f_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_7
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y4, Y1
+	JMP          llr256f_tailloaded_7
+
+llr256f_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256f_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_8
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y4, Y1
+	JMP          llr256f_tailloaded_8
+
+llr256f_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256f_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   llr256f_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   llr256f_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   llr256f_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_tailfirst:
+	TESTQ DX, DX
+	JZ    llr256f_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    llr256f_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    llr256f_firstfull
+	CMPQ  DX, $0x00000010
+	JA    llr256f_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         llr256f_tailcopy_9
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        llr256f_tailloaded_9
+
+llr256f_tailcopy_9:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_9_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_9_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_9_1:
+	VMOVUPS 192(SP), Y1
+
+llr256f_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       320(SP), Y3, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      256(SP), Y1, Y1
+	VMOVDQU      Y1, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   llr256f_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y1, Y1, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y1, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      320(SP), Y3, Y0
+	VPADDD      320(SP), Y4, Y1
+	VPMAXSD     Y1, Y0, Y3
+	VPMINUD     Y1, Y0, Y0
+	VPMAXSD     256(SP), Y3, Y3
+	VMOVDQU     Y3, 256(SP)
+	VPMINUD     288(SP), Y0, Y0
+	VMOVDQU     Y0, 288(SP)
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          llr256f_tailcopy_10
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         llr256f_tailloaded_10
+
+llr256f_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+llr256f_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       320(SP), Y3, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      256(SP), Y1, Y1
+	VMOVDQU      Y1, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   llr256f_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_11
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          llr256f_tailloaded_11
+
+llr256f_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+llr256f_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       320(SP), Y3, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      256(SP), Y1, Y1
+	VMOVDQU      Y1, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_12
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          llr256f_tailloaded_12
+
+llr256f_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+llr256f_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y0, Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       320(SP), Y3, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      256(SP), Y1, Y1
+	VMOVDQU      Y1, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firstfull:
+	CMPQ DX, $0x00000010
+	JA   llr256f_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         llr256f_tailcopy_13
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y1
+	JMP        llr256f_tailloaded_13
+
+llr256f_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256f_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y5
+	VBLENDVPS    Y3, Y0, Y5, Y0
+	VBLENDVPS    Y4, Y1, Y5, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   llr256f_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y1, Y1, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y1, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPADDD      320(SP), Y3, Y0
+	VPADDD      320(SP), Y4, Y1
+	VPMAXSD     Y1, Y0, Y3
+	VPMINUD     Y1, Y0, Y0
+	VPMAXSD     256(SP), Y3, Y3
+	VMOVDQU     Y3, 256(SP)
+	VPMINUD     288(SP), Y0, Y0
+	VMOVDQU     Y0, 288(SP)
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	VMOVDQU     (R9), Y3
+	VMOVDQU     32(R9), Y4
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          llr256f_tailcopy_14
+	VMASKMOVPS  64(AX), Y3, Y0
+	VMASKMOVPS  96(AX), Y4, Y1
+	JMP         llr256f_tailloaded_14
+
+llr256f_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256f_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   llr256f_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_15
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y4, Y1
+	JMP          llr256f_tailloaded_15
+
+llr256f_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256f_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y4
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           llr256f_tailcopy_16
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y4, Y1
+	JMP          llr256f_tailloaded_16
+
+llr256f_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256f_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256f_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256f_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256f_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256f_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256f_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256f_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256f_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256f_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y1, Y13, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   llr256f_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   llr256f_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   llr256f_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          llr256f_sumred
+
+llr256f_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y14
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPADDD       320(SP), Y3, Y0
+	VPADDD       320(SP), Y4, Y1
+	VPMAXSD      Y1, Y0, Y3
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      256(SP), Y3, Y3
+	VMOVDQU      Y3, 256(SP)
+	VPMINUD      288(SP), Y0, Y0
+	VMOVDQU      Y0, 288(SP)
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+llr256f_sumred:
+	// The checks of the guess (see sm512.fused and spanUpdate).
+	VMOVDQU      256(SP), Y0
+	VMOVDQU      288(SP), Y1
+	VEXTRACTI128 $0x01, Y0, X2
+	VPMAXSD      X2, X0, X2
+	VPSHUFD      $0x4e, X2, X0
+	VPMAXSD      X0, X2, X2
+	VPSHUFD      $0xb1, X2, X0
+	VPMAXSD      X0, X2, X2
+	VMOVD        X2, AX
+	VEXTRACTI128 $0x01, Y1, X0
+	VPMINUD      X0, X1, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPMINUD      X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPMINUD      X1, X0, X0
+	VMOVD        X0, CX
+	MOVL         AX, DX
+	SUBL         CX, DX
+	CMPL         DX, $0x0000007e
+	JG           llr256_rowkind
+
+	// nm = wmax - 126 + G, |nm| <= 299: then |m| < 208, and c = 0.
+	MOVL 352(SP), CX
+	SUBL $0x4b40007e, CX
+	ADDL AX, CX
+	LEAL 299(CX), DX
+	CMPL DX, $0x00000256
+	JA   llr256_rowkind
+
+	// The guess holds: S's accumulators times 2^(G - nm), and the row's bias.
+	MOVL         $0x0000047d, DX
+	SUBL         AX, DX
+	SHLQ         $0x34, DX
+	VMOVQ        DX, X0
+	VBROADCASTSD X0, Y0
+	VMULPD       64(SP), Y0, Y1
+	VMOVUPD      Y1, 64(SP)
+	VMULPD       96(SP), Y0, Y1
+	VMOVUPD      Y1, 96(SP)
+	VMULPD       128(SP), Y0, Y1
+	VMOVUPD      Y1, 128(SP)
+	VMULPD       160(SP), Y0, Y0
+	VMOVUPD      Y0, 160(SP)
+
+	// bias = 127 - bits(t_m), t_m's bits magic's plus nm.
+	ADDL         $0x4b3fff81, CX
+	NEGL         CX
+	VMOVD        CX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU      Y0, 32(SP)
+	JMP          llr256_summed
+
+	// A row of -Inf, or of -Inf and NaN.
+llr256_masked:
+	MOVQ SI, AX
+	MOVQ R8, DX
+
+llr256_scan_1_16:
+	CMPQ    DX, $0x00000010
+	JB      llr256_scan_1_tail
+	VMOVUPS (AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     llr256_nanrow
+	VMOVUPS 32(AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     llr256_nanrow
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     llr256_scan_1_16
+
+llr256_scan_1_tail:
+	TESTQ      DX, DX
+	JZ         llr256_scan_1_done
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         llr256_tailcopy_35
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y1, Y1
+	JMP        llr256_tailloaded_35
+
+llr256_tailcopy_35:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      llr256_copy_35_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+llr256_copy_35_8:
+	TESTQ   $0x00000004, R10
+	JZ      llr256_copy_35_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+llr256_copy_35_4:
+	TESTQ $0x00000002, R10
+	JZ    llr256_copy_35_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+llr256_copy_35_2:
+	TESTQ $0x00000001, R10
+	JZ    llr256_copy_35_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+llr256_copy_35_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+llr256_tailloaded_35:
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     llr256_nanrow
+	VCMPPS  $0x03, Y1, Y1, Y1
+	VTESTPS Y1, Y1
+	JNZ     llr256_nanrow
+
+llr256_scan_1_done:
+	VMOVUPS logsoftmaxconst<>+320(SB), Y0
+	JMP     llr256_fill
+
+llr256_nanrow:
+	VMOVUPS logsoftmaxconst<>+416(SB), Y0
+
+llr256_fill:
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+llr256_fill16:
+	CMPQ    DX, $0x00000010
+	JB      llr256_filltail
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y0, 32(CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     llr256_fill16
+
+llr256_filltail:
+	TESTQ      DX, DX
+	JZ         llr256_next
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y3
+	VMASKMOVPS Y0, Y1, (CX)
+	VMASKMOVPS Y0, Y3, 32(CX)
+
+llr256_next:
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
+	JNZ  llr256_row
+
+llr256_ret:
+	VZEROUPPER
+	RET
+
 // func LogSumExpAVX512(src []float32) float32
 // Requires: AVX, AVX512F, CMOV
 TEXT ·LogSumExpAVX512(SB), NOSPLIT, $0-28
